@@ -1,0 +1,1 @@
+"""The ``bash-ai`` command: thin typer faces over the library. One module per subcommand."""

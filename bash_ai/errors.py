@@ -1,0 +1,54 @@
+"""Domain errors. Messages are written for the user; the CLI prints them as one line.
+
+Exit codes are documented in the README and stable: scripts may rely on them.
+"""
+
+from __future__ import annotations
+
+
+class BashAIError(Exception):
+    """Base class of every expected failure. ``str(err)`` is the user-facing line."""
+
+    exit_code = 1
+
+
+class UsageError(BashAIError):
+    """The user asked for something malformed (empty request, bad option value)."""
+
+    exit_code = 2
+
+
+class ModelError(BashAIError):
+    """A model directory is missing, corrupt or inconsistent."""
+
+    exit_code = 3
+
+
+class TokenizerError(ModelError):
+    """A tokenizer file is missing, corrupt or of an unknown version."""
+
+
+class CheckpointError(ModelError):
+    """Weights do not match the config (missing, extra or mis-shaped tensors)."""
+
+
+class DataError(BashAIError):
+    """A dataset is missing, corrupt, or could not be fetched."""
+
+    exit_code = 4
+
+
+class NetworkError(DataError):
+    """A remote service failed or could not be reached."""
+
+
+class GenerationError(BashAIError):
+    """The model could not produce a usable answer."""
+
+    exit_code = 5
+
+
+class Aborted(BashAIError):
+    """The user declined a confirmation."""
+
+    exit_code = 6
