@@ -1,0 +1,31 @@
+"""Shared fixtures: every test gets its own BASH_AI_HOME; the licensed data pack is located once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def bash_ai_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point every path bash-ai uses at a fresh temp dir, and keep tests off the real Hub."""
+    home = tmp_path_factory.mktemp("bash_ai_home")
+    monkeypatch.setenv("BASH_AI_HOME", str(home))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(home / "hf"))
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.delenv("GH_TOKEN", raising=False)
+    monkeypatch.delenv("BASH_AI_API_KEY", raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The offline data pack (../shared/data from the project root)."""
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"the data pack is missing at {SHARED_DATA}")
+    return SHARED_DATA
