@@ -69,9 +69,13 @@ def settings_file() -> Path:
 
 def assets_dir() -> Path:
     """The bundled assets: the repo's top-level ``assets/``, installed as ``bash_ai.assets``."""
-    from importlib.resources import files
+    try:
+        from importlib.resources import files
 
-    return Path(str(files("bash_ai.assets")))
+        return Path(str(files("bash_ai.assets")))
+    except ModuleNotFoundError:
+        # Running from a source tree that was not installed (e.g. ``python -m pytest`` in a clone).
+        return Path(__file__).resolve().parents[1] / "assets"
 
 
 def bundled_model_dir() -> Path:

@@ -1,0 +1,5 @@
+"""The training pipeline behind ``bash-ai train`` and ``bash-ai data``.
+
+Imports ``bash_ai`` (config, tokenizer, model, checkpoint format); ``bash_ai`` never imports this
+package except lazily inside the ``train``/``data`` command bodies.
+"""
