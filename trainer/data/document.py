@@ -1,0 +1,100 @@
+"""The unit every source yields: one pair, script or piece of English text, with its provenance.
+
+A document becomes one or more training sequences of ``prompt.Segment`` (a pair trains both
+directions), so every source shares one prompt format and one loss-mask rule.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bash_ai import prompt
+
+Kind = Literal["pair", "script", "text"]
+KINDS: tuple[str, ...] = ("pair", "script", "text")
+
+# "train" documents may be trained on; every other split ("dev", "test", "holdout") is for
+# evaluation only and is never tokenized into the training cache.
+TRAIN = "train"
+
+
+@dataclass(frozen=True)
+class Document:
+    """``request``/``command`` are set for pairs; ``text`` for scripts and English text."""
+
+    kind: Kind
+    id: str  # stable across runs: "<source>:<something unique in the source>"
+    source: str
+    licence: str
+    text: str = ""
+    request: str = ""
+    command: str = ""
+    split: str = TRAIN
+    meta: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def language(self) -> str:
+        """``"en"`` for English text, ``"bash"`` for pairs and scripts (the bilingual mix axis)."""
+        return "en" if self.kind == "text" else "bash"
+
+
+def to_sequences(doc: Document) -> list[list[prompt.Segment]]:
+    """Training sequences for a document; empty when it has nothing to learn from."""
+    if doc.kind == "pair":
+        if not doc.request.strip() or not doc.command.strip():
+            return []
+        return [prompt.forward_pair(doc.request, doc.command), prompt.reverse_pair(doc.request, doc.command)]
+    if doc.kind == "script":
+        if not doc.text.strip():
+            return []
+        request, body = split_leading_comment(doc.text)
+        return [prompt.script(body, request)]
+    if doc.kind == "text":
+        return [prompt.text(doc.text)] if doc.text.strip() else []
+    raise ValueError(f"unknown document kind {doc.kind!r}")
+
+
+_BOILERPLATE = re.compile(
+    r"copyright|licen[cs]e|warranty|gnu general|free software|spdx|all rights reserved|-\*-|vim?:|\bex:|shellcheck",
+    re.IGNORECASE,
+)
+_MAX_REQUEST_CHARS = 300
+
+
+def split_leading_comment(script: str) -> tuple[str | None, str]:
+    """The script's leading ``#`` comment block (its description) and the rest of the script.
+
+    The shebang stays in the body. Licence boilerplate and editor modelines are not a description;
+    only the first paragraph of what remains is used, capped so a long header stays a request.
+    """
+    lines = script.splitlines()
+    shebang: list[str] = []
+    i = 0
+    if lines and lines[0].startswith("#!"):
+        shebang, i = [lines[0]], 1
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    start = i
+    while i < len(lines) and lines[i].lstrip().startswith("#") and not lines[i].startswith("#!"):
+        i += 1
+    if i == start:
+        return None, script
+    paragraph: list[str] = []
+    for raw in lines[start:i]:
+        line = raw.lstrip().lstrip("#").strip()
+        if not line or set(line) <= set("-=*#~_"):
+            if paragraph:
+                break
+            continue
+        if _BOILERPLATE.search(line):
+            if paragraph:
+                break
+            continue
+        paragraph.append(line)
+    request = " ".join(paragraph)[:_MAX_REQUEST_CHARS].strip()
+    body = "\n".join(shebang + lines[i:]).strip("\n")
+    if not request or not body.strip() or body.strip() == "\n".join(shebang):
+        return None, script
+    return request, body + "\n"
