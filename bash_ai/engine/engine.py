@@ -1,0 +1,289 @@
+"""The generation engine: prompt in, typed events out, for any ``LogitsModel`` runtime.
+
+One prefill is shared by all ``n`` candidates (``cache.repeat(n)``), then they decode as one batch.
+Nothing here prints, prompts or imports a UI or training framework.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import time
+from collections.abc import Generator, Iterator, Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+from bash_ai import prompt as fmt
+from bash_ai.engine.events import Event, Finished, FinishReason, Started, Stats, TokenEvent
+from bash_ai.engine.sampling import SamplingParams, make_rng, sample
+from bash_ai.engine.stream import TextStream
+from bash_ai.errors import ModelError, UsageError
+from bash_ai.model.base import LogitsModel
+
+Task = Literal["ask", "explain", "complete"]
+
+# The most candidates one call may sample (each is a row of the decode batch).
+MAX_CANDIDATES = 16
+
+
+class Engine:
+    """A model, its tokenizer and a display name; streams events for prompts."""
+
+    def __init__(self, model: LogitsModel, tokenizer: Any, name: str = "model") -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.name = name
+        self.config = model.config
+        tok_vocab = int(tokenizer.vocab_size)
+        if tok_vocab > self.config.vocab_size:
+            raise ModelError(
+                f"model {name!r}: tokenizer has {tok_vocab} tokens but the model only {self.config.vocab_size}"
+            )
+        self.eot_id = int(tokenizer.eot_id)
+        specials = dict(tokenizer.special_tokens)
+        self.special_ids = frozenset(int(i) for i in specials.values()) | {self.eot_id}
+        self._special_by_text = {str(k): int(v) for k, v in specials.items()}
+        self._bytes: dict[int, bytes] = {}
+        self._last_only = _accepts(model.forward, "last_only")
+
+    @property
+    def context_length(self) -> int:
+        return int(self.config.context_length)
+
+    # -- encoding ---------------------------------------------------------------------------
+
+    def encode_prompt(self, prompt: str) -> list[int]:
+        """Encode a prompt built by the caller; special-token text in it becomes special tokens."""
+        return [int(i) for i in self.tokenizer.encode(prompt, allowed_special="all")]
+
+    def encode_text(self, text: str) -> list[int]:
+        """Encode untrusted text: a literal ``<|bash|>`` typed by a user stays plain text."""
+        return [int(i) for i in self.tokenizer.encode(text, allowed_special=set())]
+
+    def task_ids(self, task: Task, text: str) -> list[int]:
+        """The prompt ids of a task, markers as special tokens, the user's text as plain text.
+
+        Same layout as ``bash_ai.prompt.request_prompt`` / ``explain_prompt`` / ``completion_prompt``.
+        """
+        marks = {
+            "ask": (fmt.REQUEST, text.strip(), fmt.BASH),
+            "explain": (fmt.COMMAND, text.strip(), fmt.EXPLAIN),
+            "complete": (fmt.BASH, text, None),
+        }
+        if task not in marks:
+            raise UsageError(f"unknown task {task!r}; choose ask, explain or complete")
+        head, body, tail = marks[task]
+        ids = [self._special(head), *self.encode_text(body)]
+        return ids + [self._special(tail)] if tail else ids
+
+    def _special(self, text: str) -> int:
+        if text not in self._special_by_text:
+            raise ModelError(f"model {self.name!r}: its tokenizer has no {text} token")
+        return self._special_by_text[text]
+
+    def token_bytes(self, token_id: int) -> bytes:
+        data = self._bytes.get(token_id)
+        if data is None:
+            data = self._bytes[token_id] = bytes(self.tokenizer.decode_bytes([token_id]))
+        return data
+
+    def fit_prompt(self, ids: Sequence[int], max_tokens: int) -> tuple[list[int], int]:
+        """Trim ``ids`` from the left to leave room for ``max_tokens``; returns (ids, dropped).
+
+        A leading special token (the task marker) is kept. At most half the context is reserved
+        for the answer, so a huge ``max_tokens`` cannot squeeze the prompt to nothing.
+        """
+        ids = list(ids) or [self.eot_id]  # an empty prompt starts a fresh document
+        budget = self.context_length - min(max_tokens, self.context_length // 2)
+        if len(ids) <= budget:
+            return ids, 0
+        dropped = len(ids) - budget
+        if ids[0] in self.special_ids and budget > 1:
+            return [ids[0], *ids[dropped + 1 :]], dropped
+        return ids[dropped:], dropped
+
+    # -- generation -------------------------------------------------------------------------
+
+    def stream(
+        self,
+        prompt: str | Sequence[int],
+        params: SamplingParams | None = None,
+        n: int = 1,
+        *,
+        cancel: threading.Event | None = None,
+    ) -> Generator[Event, None, None]:
+        """Sample ``n`` candidates for ``prompt`` (a string, or token ids from ``task_ids``).
+
+        A generator: closing it or setting ``cancel`` stops work before the next token.
+        """
+        params = params if params is not None else SamplingParams()
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_CANDIDATES:
+            raise UsageError(f"the number of candidates must be between 1 and {MAX_CANDIDATES} (got {n!r})")
+        ids = self.encode_prompt(prompt) if isinstance(prompt, str) else [int(i) for i in prompt]
+        bad = [i for i in ids if not 0 <= i < self.config.vocab_size]
+        if bad:
+            raise UsageError(f"prompt token id {bad[0]} is outside the vocabulary (0..{self.config.vocab_size - 1})")
+        return self._run(ids, params, n, cancel)
+
+    def _run(
+        self, ids: list[int], params: SamplingParams, n: int, cancel: threading.Event | None
+    ) -> Generator[Event, None, None]:
+        ids, dropped = self.fit_prompt(ids, params.max_tokens)
+        yield Started(prompt_tokens=len(ids), truncated=dropped > 0, dropped_tokens=dropped, n=n)
+        if cancel is not None and cancel.is_set():
+            return
+        rng = make_rng(params.seed)
+
+        t0 = time.perf_counter()
+        logits, cache = self._prefill(ids, n)  # (n, V)
+        prefill_s = time.perf_counter() - t0
+
+        seen: np.ndarray | None = None
+        if params.repetition_penalty != 1.0:
+            seen = np.zeros((n, logits.shape[-1]), dtype=bool)  # (n, V)
+            if params.penalize_prompt:
+                seen[:, [i for i in ids if i not in self.special_ids]] = True
+        cands = [_Candidate(i, params, self) for i in range(n)]
+        rows = np.arange(n)  # the candidate behind each cache row
+        can_drop = callable(getattr(cache, "select", None))
+        decode_s = 0.0  # model and sampler time only, not the consumer's rendering
+        while True:
+            if cancel is not None and cancel.is_set():
+                return
+            t1 = time.perf_counter()
+            # n draws every step whatever the batch holds: answers do not depend on the runtime.
+            u = rng.random(n)[rows]  # (B,)
+            tokens = sample(logits, params, rng, None if seen is None else seen[rows], uniforms=u)  # (B,)
+            decode_s += time.perf_counter() - t1
+            at_limit = int(cache.length) >= self.context_length
+            for row, i in enumerate(rows):
+                if cands[i].active:
+                    yield from cands[i].step(int(tokens[row]), at_limit)
+            alive = np.array([cands[i].active for i in rows])  # (B,)
+            if not alive.any():
+                break
+            if seen is not None:
+                seen[rows, tokens] = True
+            if can_drop and not alive.all():
+                keep = np.flatnonzero(alive)
+                cache = cache.select(keep)
+                rows, tokens, alive = rows[keep], tokens[keep], alive[keep]
+            # Without select, finished rows keep decoding end-of-text; their output is ignored.
+            feed = np.where(alive, tokens, self.eot_id).astype(np.int64)[:, None]  # (B, 1)
+            t1 = time.perf_counter()
+            logits = self._last_logits(feed, cache)  # (B, V)
+            decode_s += time.perf_counter() - t1
+        generated = sum(c.n_tokens for c in cands)
+        yield Stats(
+            prompt_tokens=len(ids),
+            generated_tokens=generated,
+            prefill_s=prefill_s,
+            decode_s=decode_s,
+            tokens_per_s=generated / decode_s if decode_s > 0 else 0.0,
+        )
+
+    def _prefill(self, ids: list[int], n: int) -> tuple[np.ndarray, Any]:
+        """Run the prompt once and fan the cache out to ``n`` rows; returns ((n, V) logits, cache)."""
+        cache = self.model.new_cache(1)
+        share = n > 1 and callable(getattr(cache, "repeat", None))
+        rows = 1 if share or n == 1 else n
+        if rows != 1:
+            cache = self.model.new_cache(rows)  # no way to share: prefill every row
+        batch = np.tile(np.asarray(ids, dtype=np.int64)[None, :], (rows, 1))  # (rows, T)
+        logits = self._last_logits(batch, cache)  # (rows, V)
+        if share:
+            repeated = cache.repeat(n)
+            cache = repeated if repeated is not None else cache
+            logits = np.repeat(logits, n, axis=0)  # (n, V)
+        return logits, cache
+
+    def _last_logits(self, ids: np.ndarray, cache: Any) -> np.ndarray:
+        """Logits of the last position of each row: (B, T) ids -> (B, V)."""
+        kwargs = {"last_only": True} if self._last_only else {}
+        out = np.asarray(self.model.forward(ids, cache, **kwargs))
+        return out[:, -1, :] if out.ndim == 3 else out
+
+    def generate(
+        self,
+        prompt: str | Sequence[int],
+        params: SamplingParams | None = None,
+        n: int = 1,
+        *,
+        cancel: threading.Event | None = None,
+    ) -> list[Finished]:
+        """The finished candidates, ordered by index (fewer than ``n`` only when cancelled)."""
+        done = [e for e in self.stream(prompt, params, n, cancel=cancel) if isinstance(e, Finished)]
+        return sorted(done, key=lambda e: e.index)
+
+    # -- tasks ------------------------------------------------------------------------------
+
+    def stream_ask(
+        self, request: str, params: SamplingParams | None = None, n: int = 1, *, cancel: threading.Event | None = None
+    ) -> Iterator[Event]:
+        """Bash for a request. No newline stop: scripts are multi-line; the model ends at EOT."""
+        return self.stream(self.task_ids("ask", request), params, n, cancel=cancel)
+
+    def ask(
+        self, request: str, params: SamplingParams | None = None, n: int = 1, *, cancel: threading.Event | None = None
+    ) -> list[Finished]:
+        done = [e for e in self.stream_ask(request, params, n, cancel=cancel) if isinstance(e, Finished)]
+        return sorted(done, key=lambda e: e.index)
+
+    def explain(
+        self, command: str, params: SamplingParams | None = None, *, cancel: threading.Event | None = None
+    ) -> str:
+        """A plain-English description of ``command`` ("" if cancelled)."""
+        params = params if params is not None else SamplingParams(temperature=0.0)
+        done = self.generate(self.task_ids("explain", command), params, 1, cancel=cancel)
+        return done[0].text.strip() if done else ""
+
+    def complete(
+        self, prefix: str, params: SamplingParams | None = None, *, cancel: threading.Event | None = None
+    ) -> str:
+        """The rest of the bash line the user is typing (REPL completion); stops at a newline."""
+        params = (params if params is not None else SamplingParams(temperature=0.0, max_tokens=48)).with_stop("\n")
+        done = self.generate(self.task_ids("complete", prefix), params, 1, cancel=cancel)
+        return done[0].text if done else ""
+
+
+def _accepts(func: Any, name: str) -> bool:
+    try:
+        return name in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+class _Candidate:
+    """One candidate's decoding state: its text stream, token count and whether it still runs."""
+
+    def __init__(self, index: int, params: SamplingParams, engine: Engine) -> None:
+        self.index = index
+        self.max_tokens = params.max_tokens
+        self.stream = TextStream(params.stop)
+        self.engine = engine
+        self.n_tokens = 0
+        self.active = True
+
+    def step(self, token: int, at_limit: bool) -> Iterator[Event]:
+        """Take one sampled token; ``at_limit``: the context is full, no further token fits."""
+        if token in self.engine.special_ids:
+            yield from self._finish("eos", "", token)
+            return
+        self.n_tokens += 1
+        piece = self.stream.feed(self.engine.token_bytes(token))
+        if self.stream.stopped:
+            yield from self._finish("stop", piece, token)
+        elif self.n_tokens >= self.max_tokens or at_limit:
+            yield from self._finish("length", piece, token)
+        else:
+            yield TokenEvent(self.index, piece, token)
+
+    def _finish(self, reason: FinishReason, piece: str, token: int) -> Iterator[Event]:
+        self.active = False
+        # Held-back text (a stop-string prefix that never completed, dangling bytes) is final now;
+        # it rides on the ending token's event.
+        piece += self.stream.flush()
+        if piece or reason != "eos":
+            yield TokenEvent(self.index, piece, token)
+        yield Finished(index=self.index, text=self.stream.text, finish_reason=reason, n_tokens=self.n_tokens)

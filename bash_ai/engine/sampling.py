@@ -1,0 +1,171 @@
+"""Sampling parameters and a numpy sampler, vectorised over a batch of candidates.
+
+Reproducible: one ``np.random.Generator(PCG64(seed))`` per call and exactly one uniform draw per
+candidate per step, so the same seed, prompt and ``n`` give the same tokens.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from bash_ai.errors import UsageError
+
+DEFAULT_MAX_TOKENS = 128
+MAX_STOP_STRINGS = 16
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How to pick tokens. ``temperature == 0`` is greedy (argmax); ``top_k``/``top_p`` of
+    ``None`` (or 0 / 1.0) disable those filters. ``repetition_penalty`` is CTRL's: a logit of a
+    token already generated (and, with ``penalize_prompt``, in the prompt) is divided by it when
+    positive, multiplied when negative. ``stop`` strings end a candidate and are never emitted.
+    """
+
+    temperature: float = 0.7
+    top_k: int | None = 40
+    top_p: float | None = 0.95
+    repetition_penalty: float = 1.0
+    penalize_prompt: bool = False
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    stop: Sequence[str] = ()  # stored as a tuple
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        # Accept any sequence of strings (a list from JSON) but store a tuple: the class is frozen.
+        if isinstance(self.stop, str):
+            object.__setattr__(self, "stop", (self.stop,))
+        elif isinstance(self.stop, Sequence):
+            object.__setattr__(self, "stop", tuple(self.stop))
+        problems = _problems(self)
+        if problems:
+            raise UsageError("invalid sampling parameters: " + "; ".join(problems))
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0
+
+    def replace(self, **changes: Any) -> SamplingParams:
+        return replace(self, **changes)
+
+    def with_stop(self, *extra: str) -> SamplingParams:
+        """These params plus more stop strings (duplicates dropped)."""
+        return replace(self, stop=tuple(dict.fromkeys((*self.stop, *extra))))
+
+
+def _problems(p: SamplingParams) -> list[str]:
+    out = []
+    if not _is_number(p.temperature) or not math.isfinite(p.temperature) or p.temperature < 0:
+        out.append(f"temperature must be a number >= 0 (got {p.temperature!r})")
+    if p.top_k is not None and (not _is_int(p.top_k) or p.top_k < 0):
+        out.append(f"top_k must be a whole number >= 0 (got {p.top_k!r})")
+    if p.top_p is not None and (not _is_number(p.top_p) or not 0 < p.top_p <= 1):
+        out.append(f"top_p must be in (0, 1] (got {p.top_p!r})")
+    rp = p.repetition_penalty
+    if not _is_number(rp) or not math.isfinite(rp) or rp <= 0:
+        out.append(f"repetition_penalty must be a number > 0 (got {rp!r})")
+    if not isinstance(p.penalize_prompt, bool):
+        out.append(f"penalize_prompt must be true or false (got {p.penalize_prompt!r})")
+    if not _is_int(p.max_tokens) or p.max_tokens < 1:
+        out.append(f"max_tokens must be a whole number >= 1 (got {p.max_tokens!r})")
+    if not isinstance(p.stop, tuple) or not all(isinstance(s, str) and s for s in p.stop):
+        out.append("stop must be a list of non-empty strings")
+    elif len(p.stop) > MAX_STOP_STRINGS:
+        out.append(f"at most {MAX_STOP_STRINGS} stop strings (got {len(p.stop)})")
+    if p.seed is not None and (not _is_int(p.seed) or p.seed < 0):
+        out.append(f"seed must be a whole number >= 0 (got {p.seed!r})")
+    return out
+
+
+def make_rng(seed: int | None) -> np.random.Generator:
+    """A PCG64 generator; ``None`` seeds from the OS."""
+    return np.random.Generator(np.random.PCG64(seed))
+
+
+def apply_repetition_penalty(logits: np.ndarray, seen: np.ndarray, penalty: float) -> np.ndarray:
+    """CTRL penalty on the ``seen`` (B, V) bool mask; returns new logits (B, V)."""
+    if penalty == 1.0:
+        return logits
+    penalised = np.where(logits > 0, logits / penalty, logits * penalty)
+    return np.where(seen, penalised, logits).astype(logits.dtype, copy=False)
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    x = x - x.max(axis=-1, keepdims=True)  # (B, V)
+    e = np.exp(x)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def distribution(logits: np.ndarray, params: SamplingParams, seen: np.ndarray | None = None) -> np.ndarray:
+    """The (B, V) float64 probabilities ``sample`` draws from, after penalty, temperature,
+    top-k and top-p. Greedy gives a one-hot row at the argmax (lowest id on ties)."""
+    x = np.asarray(logits, dtype=np.float64)  # (B, V)
+    if x.ndim != 2:
+        raise ValueError(f"logits must be (batch, vocab), got shape {x.shape}")
+    if seen is not None:
+        x = apply_repetition_penalty(x, seen, float(params.repetition_penalty))
+    batch, vocab = x.shape
+    if params.greedy:
+        probs = np.zeros_like(x)
+        probs[np.arange(batch), x.argmax(axis=-1)] = 1.0
+        return probs
+    x = x / params.temperature
+    k = params.top_k or vocab
+    if k < vocab:
+        # Keep values >= the k-th largest (ties at the boundary are kept too).
+        kth = np.partition(x, vocab - k, axis=-1)[:, vocab - k : vocab - k + 1]  # (B, 1)
+        x = np.where(x >= kth, x, -np.inf)
+    probs = _softmax(x)
+    if params.top_p is not None and params.top_p < 1.0:
+        probs = top_p_filter(probs, float(params.top_p))
+    return probs
+
+
+def top_p_filter(probs: np.ndarray, top_p: float) -> np.ndarray:
+    """Nucleus filter: keep the smallest most-likely set whose mass reaches ``top_p``, renormalised."""
+    order = np.argsort(-probs, axis=-1, kind="stable")  # (B, V) most likely first
+    sorted_p = np.take_along_axis(probs, order, axis=-1)
+    mass_before = np.cumsum(sorted_p, axis=-1) - sorted_p  # mass of strictly more likely tokens
+    keep_sorted = mass_before < top_p  # the first token always has 0 before it
+    keep = np.zeros_like(keep_sorted)
+    np.put_along_axis(keep, order, keep_sorted, axis=-1)
+    kept = np.where(keep, probs, 0.0)
+    return kept / kept.sum(axis=-1, keepdims=True)
+
+
+def sample(
+    logits: np.ndarray,
+    params: SamplingParams,
+    rng: np.random.Generator,
+    seen: np.ndarray | None = None,
+    *,
+    uniforms: np.ndarray | None = None,
+) -> np.ndarray:
+    """One token id per row of ``logits`` (B, V) -> (B,) int64, by inverse CDF of a uniform.
+
+    ``uniforms`` (B,) in [0, 1) are the draws to use; by default ``B`` come from ``rng``, even when
+    greedy, so switching filters never shifts later draws.
+    """
+    probs = distribution(logits, params, seen)  # (B, V)
+    u = np.asarray(rng.random(probs.shape[0]) if uniforms is None else uniforms, dtype=np.float64)  # (B,)
+    if params.greedy:
+        return probs.argmax(axis=-1).astype(np.int64)
+    cdf = np.cumsum(probs, axis=-1)  # (B, V)
+    target = u[:, None] * cdf[:, -1:]  # (B, 1)
+    ids = (cdf <= target).sum(axis=-1)  # first index whose cdf exceeds the target
+    # Rounding can push the index past the last token with mass: clamp to it.
+    last_nonzero = probs.shape[1] - 1 - (probs[:, ::-1] > 0).argmax(axis=-1)
+    return np.minimum(ids, last_nonzero).astype(np.int64)
