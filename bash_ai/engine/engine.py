@@ -10,6 +10,7 @@ import inspect
 import threading
 import time
 from collections.abc import Generator, Iterator, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -34,6 +35,7 @@ class Engine:
         self.model = model
         self.tokenizer = tokenizer
         self.name = name
+        self.model_dir: Path | None = None  # set by bash_ai.registry.load
         self.config = model.config
         tok_vocab = int(tokenizer.vocab_size)
         if tok_vocab > self.config.vocab_size:
