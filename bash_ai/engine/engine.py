@@ -17,7 +17,7 @@ import numpy as np
 
 from bash_ai import prompt as fmt
 from bash_ai.engine.events import Event, Finished, FinishReason, Started, Stats, TokenEvent
-from bash_ai.engine.sampling import SamplingParams, make_rng, sample
+from bash_ai.engine.sampling import SamplingParams, candidate_rngs, sample
 from bash_ai.engine.stream import TextStream
 from bash_ai.errors import ModelError, UsageError
 from bash_ai.model.base import LogitsModel
@@ -135,7 +135,7 @@ class Engine:
         yield Started(prompt_tokens=len(ids), truncated=dropped > 0, dropped_tokens=dropped, n=n)
         if cancel is not None and cancel.is_set():
             return
-        rng = make_rng(params.seed)
+        rngs = candidate_rngs(params.seed, n)
 
         t0 = time.perf_counter()
         logits, cache = self._prefill(ids, n)  # (n, V)
@@ -154,9 +154,9 @@ class Engine:
             if cancel is not None and cancel.is_set():
                 return
             t1 = time.perf_counter()
-            # n draws every step whatever the batch holds: answers do not depend on the runtime.
-            u = rng.random(n)[rows]  # (B,)
-            tokens = sample(logits, params, rng, None if seen is None else seen[rows], uniforms=u)  # (B,)
+            # One draw per live candidate from its own stream: answers do not depend on n or the runtime.
+            u = np.array([rngs[i].random() for i in rows])  # (B,)
+            tokens = sample(logits, params, rngs[0], None if seen is None else seen[rows], uniforms=u)  # (B,)
             decode_s += time.perf_counter() - t1
             at_limit = int(cache.length) >= self.context_length
             for row, i in enumerate(rows):

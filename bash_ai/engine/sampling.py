@@ -1,7 +1,7 @@
 """Sampling parameters and a numpy sampler, vectorised over a batch of candidates.
 
-Reproducible: one ``np.random.Generator(PCG64(seed))`` per call and exactly one uniform draw per
-candidate per step, so the same seed, prompt and ``n`` give the same tokens.
+Reproducible: each candidate has its own ``np.random.Generator(PCG64(...))`` stream spawned from
+the seed and draws exactly one uniform per step, so the same seed and prompt give the same tokens.
 """
 
 from __future__ import annotations
@@ -93,6 +93,16 @@ def _problems(p: SamplingParams) -> list[str]:
 def make_rng(seed: int | None) -> np.random.Generator:
     """A PCG64 generator; ``None`` seeds from the OS."""
     return np.random.Generator(np.random.PCG64(seed))
+
+
+def candidate_rngs(seed: int | None, n: int) -> list[np.random.Generator]:
+    """One independent PCG64 stream per candidate, child ``i`` of ``SeedSequence(seed)``.
+
+    Candidate ``i`` draws the same numbers whatever ``n`` is, so ``-n 1`` and the first of
+    ``-n 3`` agree for one seed, and finished candidates can leave the batch without shifting
+    anyone else's draws.
+    """
+    return [np.random.Generator(np.random.PCG64(child)) for child in np.random.SeedSequence(seed).spawn(n)]
 
 
 def apply_repetition_penalty(logits: np.ndarray, seen: np.ndarray, penalty: float) -> np.ndarray:
