@@ -1,0 +1,234 @@
+"""The model directory format: ``config.json`` + ``model.safetensors`` + the tokenizer file.
+
+Loading is strict: missing, extra or mis-shaped tensors raise ``CheckpointError`` naming them. Only
+numpy, safetensors and json are imported here; torch and mlx glue imports its framework lazily.
+Training state (optimizer, step, RNG) lives elsewhere (``trainer.run_dir``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from safetensors import SafetensorError, safe_open
+from safetensors.numpy import save_file
+
+from bash_ai.config import ModelConfig
+from bash_ai.errors import CheckpointError, ModelError
+from bash_ai.io import atomic_replace_dir
+
+if TYPE_CHECKING:
+    from bash_ai.model.numpy_gpt import NumpyGPT
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+TOKENIZER_FILE = "tokenizer.bashai.json"
+WEIGHTS_FORMAT = "bash-ai"
+WEIGHTS_FORMAT_VERSION = 1
+SAVE_DTYPES = ("float32", "float16")
+_MAX_LISTED = 8
+
+
+def expected_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """Every tensor name of the spec (``bash_ai.model``) with its shape, in a stable order."""
+    c, kvd, f = config.d_model, config.n_kv_head * config.head_dim, config.d_ff
+    shapes: dict[str, tuple[int, ...]] = {"tok_emb.weight": (config.vocab_size, c)}
+    if config.pos_encoding == "learned":
+        shapes["pos_emb.weight"] = (config.context_length, c)
+    for i in range(config.n_layer):
+        p = f"blocks.{i}."
+        shapes[p + "norm1.weight"] = (c,)
+        shapes[p + "attn.q_proj.weight"] = (c, c)
+        shapes[p + "attn.k_proj.weight"] = (kvd, c)
+        shapes[p + "attn.v_proj.weight"] = (kvd, c)
+        shapes[p + "attn.o_proj.weight"] = (c, c)
+        shapes[p + "norm2.weight"] = (c,)
+        shapes[p + "mlp.fc.weight"] = (f, c)
+        shapes[p + "mlp.proj.weight"] = (c, f)
+    shapes["norm_f.weight"] = (c,)
+    if not config.tie_embeddings:
+        shapes["lm_head.weight"] = (config.vocab_size, c)
+    return shapes
+
+
+def check_weights(config: ModelConfig, shapes: dict[str, tuple[int, ...]], where: str) -> None:
+    """Raise ``CheckpointError`` naming every missing, extra or mis-shaped tensor."""
+    want = expected_shapes(config)
+    missing = [n for n in want if n not in shapes]
+    extra = sorted(n for n in shapes if n not in want)
+    wrong = [
+        f"{n} {tuple(shapes[n])} (expected {want[n]})" for n in want if n in shapes and tuple(shapes[n]) != want[n]
+    ]
+    problems = [
+        f"{label}: {_listing(names)}"
+        for label, names in (("missing", missing), ("extra", extra), ("wrong shape", wrong))
+        if names
+    ]
+    if problems:
+        raise CheckpointError(f"{where}: weights do not match the model config; " + "; ".join(problems))
+
+
+def _listing(names: list[str]) -> str:
+    shown = ", ".join(names[:_MAX_LISTED])
+    return shown + (f" and {len(names) - _MAX_LISTED} more" if len(names) > _MAX_LISTED else "")
+
+
+def random_weights(
+    config: ModelConfig, seed: int = 0, std: float = 0.02, norm_std: float = 0.0
+) -> dict[str, np.ndarray]:
+    """Framework-free random weights (tests, benchmarks): matrices N(0, std), norms 1 + N(0, norm_std)."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name, shape in expected_shapes(config).items():
+        scale, base = (norm_std, 1.0) if len(shape) == 1 else (std, 0.0)
+        out[name] = (base + scale * rng.standard_normal(shape)).astype(np.float32)
+    return out
+
+
+def save_model_dir(
+    directory: Path,
+    config: ModelConfig,
+    weights: dict[str, np.ndarray],
+    tokenizer: Any = None,
+    metadata: dict[str, Any] | None = None,
+    dtype: str = "float32",
+) -> Path:
+    """Write a whole model directory beside ``directory`` and swap it in (never a torn directory)."""
+    directory = Path(directory)
+    if dtype not in SAVE_DTYPES:
+        raise CheckpointError(f"cannot save weights as {dtype!r}; choose one of: {', '.join(SAVE_DTYPES)}")
+    check_weights(config, {k: np.shape(v) for k, v in weights.items()}, str(directory))
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
+    try:
+        os.chmod(tmp, 0o755)
+        (tmp / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()}
+        meta.update(format=WEIGHTS_FORMAT, format_version=str(WEIGHTS_FORMAT_VERSION))
+        arrays = {k: np.ascontiguousarray(weights[k], dtype=dtype) for k in expected_shapes(config)}
+        save_file(arrays, str(tmp / WEIGHTS_FILE), metadata=meta)
+        if tokenizer is not None:
+            tokenizer.save(tmp / TOKENIZER_FILE)
+        _fsync_files(tmp)
+        atomic_replace_dir(tmp, directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return directory
+
+
+def load_config(directory: Path) -> ModelConfig:
+    path = Path(directory) / CONFIG_FILE
+    if not path.is_file():
+        raise CheckpointError(f"{directory}: not a model directory ({CONFIG_FILE} not found)")
+    try:
+        return ModelConfig.load(path)
+    except CheckpointError:
+        raise
+    except ModelError as exc:
+        raise CheckpointError(str(exc)) from None
+
+
+def load_weights(directory: Path, config: ModelConfig | None = None) -> tuple[ModelConfig, dict[str, np.ndarray]]:
+    """Config (``config`` if given, else ``config.json``) and float32 weights, checked strictly."""
+    directory = Path(directory)
+    if config is None:
+        config = load_config(directory)
+    path = directory / WEIGHTS_FILE
+    if not path.is_file():
+        raise CheckpointError(f"{directory}: {WEIGHTS_FILE} not found")
+    try:
+        with safe_open(str(path), framework="np") as handle:
+            meta = handle.metadata() or {}
+            if meta.get("format") == WEIGHTS_FORMAT and meta.get("format_version") != str(WEIGHTS_FORMAT_VERSION):
+                raise CheckpointError(
+                    f"{path}: unsupported weights format_version {meta.get('format_version')!r} "
+                    f"(this bash-ai reads {WEIGHTS_FORMAT_VERSION})"
+                )
+            names = list(handle.keys())
+            check_weights(config, {n: tuple(handle.get_slice(n).get_shape()) for n in names}, str(directory))
+            weights = {n: handle.get_tensor(n) for n in names}
+    except (SafetensorError, OSError, ValueError, TypeError) as exc:
+        raise CheckpointError(f"{path}: corrupt or unreadable weights file ({exc})") from None
+    for name, array in weights.items():
+        if array.dtype.kind != "f":
+            raise CheckpointError(f"{path}: tensor {name} has dtype {array.dtype}, expected floating point")
+        if array.dtype != np.float32:
+            weights[name] = array.astype(np.float32)
+    return config, weights
+
+
+def load_numpy_model(directory: Path) -> NumpyGPT:
+    """The CLI's runtime for a model directory."""
+    from bash_ai.model.numpy_gpt import NumpyGPT
+
+    config, weights = load_weights(directory)
+    return NumpyGPT(config, weights)
+
+
+def _fsync_files(root: Path) -> None:
+    for entry in root.iterdir():
+        if entry.is_file():
+            fd = os.open(entry, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+# Framework glue: the framework is imported inside each function.
+
+
+def _unwrap_torch(module: Any) -> Any:
+    """The GPT inside torch.compile (``_orig_mod``) and DDP (``module``) wrappers."""
+    while True:
+        if hasattr(module, "_orig_mod"):
+            module = module._orig_mod
+        elif type(module).__name__ == "DistributedDataParallel":
+            module = module.module
+        else:
+            return module
+
+
+def torch_state_to_numpy(module: Any) -> dict[str, np.ndarray]:
+    """A torch GPT's weights as float32 numpy arrays (copies, on the CPU)."""
+    import torch
+
+    state = _unwrap_torch(module).state_dict()
+    return {k: v.detach().to("cpu", torch.float32).numpy().copy() for k, v in state.items()}
+
+
+def load_into_torch(module: Any, weights: dict[str, np.ndarray]) -> None:
+    """Copy checked weights into a torch GPT in place (keeps its device and dtype)."""
+    import torch
+
+    model = _unwrap_torch(module)
+    check_weights(model.config, {k: np.shape(v) for k, v in weights.items()}, "weights for the torch model")
+    with torch.no_grad():
+        model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in weights.items()}, strict=True)
+
+
+def mlx_params_to_numpy(model: Any) -> dict[str, np.ndarray]:
+    """An MLX GPT's weights as float32 numpy arrays."""
+    import mlx.core as mx
+
+    from bash_ai.model.mlx_gpt import flat_parameters
+
+    return {k: np.array(v.astype(mx.float32)) for k, v in flat_parameters(model).items()}
+
+
+def load_into_mlx(model: Any, weights: dict[str, np.ndarray]) -> None:
+    """Replace an MLX GPT's weights with checked ones (each keeps its current dtype)."""
+    import mlx.core as mx
+
+    from bash_ai.model.mlx_gpt import flat_parameters
+
+    check_weights(model.config, {k: np.shape(v) for k, v in weights.items()}, "weights for the mlx model")
+    current = flat_parameters(model)
+    model.load_weights([(k, mx.array(v).astype(current[k].dtype)) for k, v in weights.items()], strict=True)
+    mx.eval(model.parameters())

@@ -1,0 +1,229 @@
+"""The CLI's inference runtime: the model of ``bash_ai.model`` in plain numpy (float32).
+
+No torch or mlx import, so ``bash-ai ask`` starts fast. Weights are re-laid out once at load so a
+decode step is a handful of BLAS calls and few Python-level numpy ops:
+
+- q, k, v are one fused (C, C + 2*KVD) matmul; 1/sqrt(D) is folded into the q columns.
+- Norm weights are folded into the matmul that follows them (norm1 -> qkv, norm2 -> fc,
+  norm_f -> head), so a norm is only the normalisation.
+- RoPE acts on the fused q|k slab at once (all heads) with one gather for rotate-half.
+- Attention is batched over (B, KV, group*T, D): no Python loop over heads.
+
+The position tables are defined here once and reused by the torch and mlx models.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from bash_ai.config import ModelConfig
+from bash_ai.errors import GenerationError
+
+GELU_K = math.sqrt(2.0 / math.pi)
+
+
+def sinusoidal_table(length: int, dim: int) -> np.ndarray:
+    """pe[p, 2i] = sin(p / 10000^(2i/C)), pe[p, 2i+1] = cos(same); float64 maths, float32 out."""
+    pos = np.arange(length, dtype=np.float64)[:, None]  # (T, 1)
+    even = np.arange(0, dim, 2, dtype=np.float64)  # (ceil(C/2),) = 2i
+    angle = pos / np.power(10000.0, even / dim)  # (T, ceil(C/2))
+    table = np.empty((length, dim), dtype=np.float64)
+    table[:, 0::2] = np.sin(angle)
+    table[:, 1::2] = np.cos(angle[:, : dim // 2])
+    return table.astype(np.float32)
+
+
+def rope_tables(length: int, head_dim: int, theta: float) -> tuple[np.ndarray, np.ndarray]:
+    """cos and sin for rotate-half RoPE, each (length, head_dim): frequencies repeat per half."""
+    inv_freq = 1.0 / np.power(theta, np.arange(0, head_dim, 2, dtype=np.float64) / head_dim)  # (D/2,)
+    angle = np.arange(length, dtype=np.float64)[:, None] * inv_freq[None, :]  # (T, D/2)
+    angle = np.concatenate([angle, angle], axis=1)  # (T, D)
+    return np.cos(angle).astype(np.float32), np.sin(angle).astype(np.float32)
+
+
+@dataclass
+class KVCache:
+    """Preallocated keys and values, one (B, KV, context_length, D) pair per layer."""
+
+    k: list[np.ndarray]
+    v: list[np.ndarray]
+    length: int = 0
+
+    @property
+    def batch(self) -> int:
+        return self.k[0].shape[0] if self.k else 0
+
+    def repeat(self, times: int) -> KVCache:
+        """A new cache with every row repeated ``times`` times (row b -> rows b*times .. b*times+times-1).
+
+        Used to share one prompt prefill among several sampled candidates.
+        """
+        return self.select(np.repeat(np.arange(self.batch), times))
+
+    def select(self, rows: np.ndarray | list[int]) -> KVCache:
+        """A new cache holding the given rows (in that order); only the filled part is copied."""
+        index = np.asarray(rows, dtype=np.intp)
+        n = self.length
+        k_out, v_out = [], []
+        for k, v in zip(self.k, self.v, strict=True):
+            nk = np.empty((len(index),) + k.shape[1:], dtype=k.dtype)
+            nv = np.empty_like(nk)
+            nk[:, :, :n] = k[index, :, :n]
+            nv[:, :, :n] = v[index, :, :n]
+            k_out.append(nk)
+            v_out.append(nv)
+        return KVCache(k_out, v_out, n)
+
+
+@dataclass
+class _Layer:
+    w_qkv: np.ndarray  # (C, C + 2*KVD), norm1 weight folded in, q columns scaled by 1/sqrt(D)
+    w_o: np.ndarray  # (C, C)
+    w_fc: np.ndarray  # (C, F), norm2 weight folded in
+    w_proj: np.ndarray  # (F, C), times 0.5 (the GELU's 0.5)
+
+
+class NumpyGPT:
+    """Implements ``bash_ai.model.base.LogitsModel``."""
+
+    def __init__(self, config: ModelConfig, weights: dict[str, np.ndarray]) -> None:
+        self.config = config
+        c = config
+        f32 = np.float32
+
+        def w(name: str) -> np.ndarray:
+            return np.asarray(weights[name], dtype=np.float64)
+
+        self.tok_emb = np.ascontiguousarray(weights["tok_emb.weight"], dtype=f32)  # (V, C)
+        self.pos_table: np.ndarray | None = None  # (ctx, C) added to the embeddings
+        if c.pos_encoding == "learned":
+            self.pos_table = np.ascontiguousarray(weights["pos_emb.weight"], dtype=f32)
+        elif c.pos_encoding == "sinusoidal":
+            self.pos_table = sinusoidal_table(c.context_length, c.d_model)
+        self.layernorm = c.norm == "layernorm"
+        self.eps = f32(c.norm_eps)
+        d, kvd = c.head_dim, c.n_kv_head * c.head_dim
+        self.n_q = c.d_model
+        self.n_qk = c.d_model + kvd
+        qk_scale = 1.0 / math.sqrt(d)
+
+        self.layers: list[_Layer] = []
+        for i in range(c.n_layer):
+            p = f"blocks.{i}."
+            qkv = np.concatenate(
+                [w(p + "attn.q_proj.weight") * qk_scale, w(p + "attn.k_proj.weight"), w(p + "attn.v_proj.weight")]
+            )  # (C + 2*KVD, C)
+            self.layers.append(
+                _Layer(
+                    w_qkv=_fold(qkv, w(p + "norm1.weight")),
+                    w_o=np.ascontiguousarray(w(p + "attn.o_proj.weight").T, dtype=f32),
+                    w_fc=_fold(w(p + "mlp.fc.weight"), w(p + "norm2.weight")),
+                    w_proj=np.ascontiguousarray(0.5 * w(p + "mlp.proj.weight").T, dtype=f32),
+                )
+            )
+        head = w("tok_emb.weight" if c.tie_embeddings else "lm_head.weight")  # (V, C)
+        self.w_head = _fold(head, w("norm_f.weight"))  # (C, V)
+
+        self.rope_cos: np.ndarray | None = None
+        if c.pos_encoding == "rope":
+            cos, sin = rope_tables(c.context_length, d, c.rope_theta)  # (ctx, D)
+            heads = c.n_head + c.n_kv_head
+            # Tiled over the q|k slab of all heads; sin carries rotate-half's sign.
+            half = d // 2
+            sign = np.concatenate([-np.ones(half, f32), np.ones(half, f32)])
+            self.rope_cos = np.ascontiguousarray(np.tile(cos, heads))  # (ctx, (H+KV)*D)
+            self.rope_sin = np.ascontiguousarray(np.tile(sin * sign, heads))
+            within = np.concatenate([np.arange(half, d), np.arange(half)])  # rotate-half gather
+            self.rope_perm = (np.arange(heads)[:, None] * d + within[None, :]).reshape(-1)
+
+    # LogitsModel
+
+    def new_cache(self, batch: int) -> KVCache:
+        c = self.config
+        shape = (batch, c.n_kv_head, c.context_length, c.head_dim)
+        return KVCache(
+            [np.zeros(shape, np.float32) for _ in range(c.n_layer)],
+            [np.zeros(shape, np.float32) for _ in range(c.n_layer)],
+        )
+
+    def forward(self, ids: np.ndarray, cache: KVCache, last_only: bool = False) -> np.ndarray:
+        """Append ``ids`` (B, T) to ``cache``; logits (B, T, V), or (B, 1, V) with ``last_only``."""
+        c = self.config
+        ids = np.asarray(ids)
+        if ids.ndim != 2:
+            raise GenerationError(f"token ids must have shape (batch, time), got {ids.shape}")
+        b, t = ids.shape
+        start = cache.length
+        end = start + t
+        if end > c.context_length:
+            raise GenerationError(f"the sequence ({end} tokens) exceeds the model's context of {c.context_length}")
+        if b != cache.batch:
+            raise GenerationError(f"ids have batch {b} but the cache holds {cache.batch}")
+
+        x = self.tok_emb[ids]  # (B, T, C)
+        if self.pos_table is not None:
+            x += self.pos_table[start:end]
+        mask = None
+        if t > 1:  # causal mask over the new rows; keys before ``start`` are all visible
+            mask = np.triu(np.full((t, end), -np.inf, np.float32), k=start + 1)  # (T, S)
+
+        kv, d = c.n_kv_head, c.head_dim
+        g = c.n_head // kv
+        for layer, k_cache, v_cache in zip(self.layers, cache.k, cache.v, strict=True):
+            qkv = self._norm(x) @ layer.w_qkv  # (B, T, C + 2*KVD)
+            if self.rope_cos is not None:
+                qk = qkv[..., : self.n_qk]
+                qkv[..., : self.n_qk] = (
+                    qk * self.rope_cos[start:end] + qk[..., self.rope_perm] * self.rope_sin[start:end]
+                )
+            q = qkv[..., : self.n_q].reshape(b, t, kv, g, d).transpose(0, 2, 3, 1, 4)  # (B, KV, G, T, D)
+            k_cache[:, :, start:end] = qkv[..., self.n_q : self.n_qk].reshape(b, t, kv, d).transpose(0, 2, 1, 3)
+            v_cache[:, :, start:end] = qkv[..., self.n_qk :].reshape(b, t, kv, d).transpose(0, 2, 1, 3)
+            keys = k_cache[:, :, :end]  # (B, KV, S, D)
+            vals = v_cache[:, :, :end]
+            att = q.reshape(b, kv, g * t, d) @ keys.transpose(0, 1, 3, 2)  # (B, KV, G*T, S)
+            if mask is not None:
+                att = att.reshape(b, kv, g, t, end)
+                att += mask
+                att = att.reshape(b, kv, g * t, end)
+            att -= att.max(axis=-1, keepdims=True)
+            np.exp(att, out=att)
+            att /= att.sum(axis=-1, keepdims=True)
+            y = (att @ vals).reshape(b, kv, g, t, d).transpose(0, 3, 1, 2, 4).reshape(b, t, c.d_model)  # (B, T, C)
+            x += y @ layer.w_o
+            h = self._norm(x) @ layer.w_fc  # (B, T, F)
+            x += _gelu_tanh_2x(h) @ layer.w_proj
+        cache.length = end
+
+        if last_only:
+            x = x[:, -1:]
+        return self._norm(x) @ self.w_head  # (B, T or 1, V)
+
+    def _norm(self, x: np.ndarray) -> np.ndarray:
+        """Normalise over the last axis; the weight lives in the next matmul."""
+        if self.layernorm:
+            x = x - x.mean(axis=-1, keepdims=True)
+        scale = np.square(x).mean(axis=-1, keepdims=True)
+        scale += self.eps
+        np.sqrt(scale, out=scale)
+        return x / scale
+
+
+def _fold(weight: np.ndarray, norm: np.ndarray) -> np.ndarray:
+    """(out, in) Linear weight times the preceding norm's weight, transposed to (in, out) float32."""
+    return np.ascontiguousarray((weight * norm[None, :]).T, dtype=np.float32)
+
+
+def _gelu_tanh_2x(h: np.ndarray) -> np.ndarray:
+    """2 * gelu_tanh(h), in place (the 0.5 is folded into mlp.proj)."""
+    inner = np.square(h)
+    inner *= GELU_K * 0.044715
+    inner += GELU_K
+    inner *= h
+    np.tanh(inner, out=inner)
+    inner += 1.0
+    inner *= h
+    return inner
