@@ -214,3 +214,19 @@ def test_stream_matches_reference_split(text: str, stop: list[str], cuts: list[i
             break
     assert released == stream.text == expected
     assert stream.stopped == stopped
+
+
+@pytest.mark.parametrize("scale", [8.0, 0.1])  # peaked: the nucleus fits the probe; flat: full sort
+@pytest.mark.parametrize("top_k", [None, 50])
+def test_fast_paths_equal_the_reference_filters(scale: float, top_k: int | None) -> None:
+    logits = make_rng(7).normal(size=(3, 2000)) * scale
+    params = SamplingParams(temperature=0.8, top_k=top_k, top_p=0.9)
+    x = logits / 0.8
+    if top_k is not None:  # reference: mask all but the k largest, softmax, then nucleus
+        kth = np.sort(x, axis=-1)[:, -top_k][:, None]
+        x = np.where(x >= kth, x, -np.inf)
+    ref = np.exp(x - x.max(axis=-1, keepdims=True))
+    ref = top_p_filter(ref / ref.sum(axis=-1, keepdims=True), 0.9)
+    np.testing.assert_allclose(distribution(logits, params), ref, atol=1e-12)
+    draws = sample(np.repeat(logits[:1], 4000, axis=0), params, make_rng(0))
+    assert ref[0, draws].min() > 0  # only kept tokens are ever drawn

@@ -119,29 +119,57 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def distribution(logits: np.ndarray, params: SamplingParams, seen: np.ndarray | None = None) -> np.ndarray:
-    """The (B, V) float64 probabilities ``sample`` draws from, after penalty, temperature,
-    top-k and top-p. Greedy gives a one-hot row at the argmax (lowest id on ties)."""
+# Nucleus sampling without top-k first tries the most likely NUCLEUS_PROBE tokens: when they hold
+# top_p of the mass the nucleus lies inside them (it is a prefix of the sorted order), so the
+# full-vocabulary sort is skipped.
+NUCLEUS_PROBE = 256
+
+
+def _penalised(logits: np.ndarray, params: SamplingParams, seen: np.ndarray | None) -> np.ndarray:
     x = np.asarray(logits, dtype=np.float64)  # (B, V)
     if x.ndim != 2:
         raise ValueError(f"logits must be (batch, vocab), got shape {x.shape}")
     if seen is not None:
         x = apply_repetition_penalty(x, seen, float(params.repetition_penalty))
+    return x
+
+
+def _candidates(x: np.ndarray, params: SamplingParams) -> tuple[np.ndarray, np.ndarray | None]:
+    """Sampling probabilities over a subset of tokens: ((B, K) probs, (B, K) ids), ids ``None``
+    meaning all V in order. Rows of probs sum to 1."""
     batch, vocab = x.shape
-    if params.greedy:
-        probs = np.zeros_like(x)
-        probs[np.arange(batch), x.argmax(axis=-1)] = 1.0
-        return probs
     x = x / params.temperature
+    top_p = params.top_p if params.top_p is not None and params.top_p < 1.0 else None
     k = params.top_k or vocab
+    ids: np.ndarray | None = None
     if k < vocab:
-        # Keep values >= the k-th largest (ties at the boundary are kept too).
-        kth = np.partition(x, vocab - k, axis=-1)[:, vocab - k : vocab - k + 1]  # (B, 1)
-        x = np.where(x >= kth, x, -np.inf)
-    probs = _softmax(x)
-    if params.top_p is not None and params.top_p < 1.0:
-        probs = top_p_filter(probs, float(params.top_p))
-    return probs
+        ids = np.sort(np.argpartition(-x, k - 1, axis=-1)[:, :k], axis=-1)  # (B, k) the k largest, by id
+        probs = _softmax(np.take_along_axis(x, ids, axis=-1))  # (B, k)
+    else:
+        probs = _softmax(x)  # (B, V)
+        if top_p is not None and vocab > NUCLEUS_PROBE:
+            probe = np.sort(np.argpartition(-probs, NUCLEUS_PROBE - 1, axis=-1)[:, :NUCLEUS_PROBE], axis=-1)
+            sub = np.take_along_axis(probs, probe, axis=-1)  # (B, P) absolute masses
+            if bool((sub.sum(axis=-1) >= top_p).all()):
+                ids, probs = probe, sub
+    if top_p is not None:
+        probs = top_p_filter(probs, top_p)
+    return probs, ids
+
+
+def distribution(logits: np.ndarray, params: SamplingParams, seen: np.ndarray | None = None) -> np.ndarray:
+    """The (B, V) float64 probabilities ``sample`` draws from, after penalty, temperature,
+    top-k and top-p. Greedy gives a one-hot row at the argmax (lowest id on ties)."""
+    x = _penalised(logits, params, seen)  # (B, V)
+    full = np.zeros_like(x)
+    if params.greedy:
+        full[np.arange(x.shape[0]), x.argmax(axis=-1)] = 1.0
+        return full
+    probs, ids = _candidates(x, params)
+    if ids is None:
+        return probs
+    np.put_along_axis(full, ids, probs, axis=-1)
+    return full
 
 
 def top_p_filter(probs: np.ndarray, top_p: float) -> np.ndarray:
@@ -169,13 +197,17 @@ def sample(
     ``uniforms`` (B,) in [0, 1) are the draws to use; by default ``B`` come from ``rng``, even when
     greedy, so switching filters never shifts later draws.
     """
-    probs = distribution(logits, params, seen)  # (B, V)
-    u = np.asarray(rng.random(probs.shape[0]) if uniforms is None else uniforms, dtype=np.float64)  # (B,)
+    x = _penalised(logits, params, seen)  # (B, V)
+    u = np.asarray(rng.random(x.shape[0]) if uniforms is None else uniforms, dtype=np.float64)  # (B,)
     if params.greedy:
-        return probs.argmax(axis=-1).astype(np.int64)
-    cdf = np.cumsum(probs, axis=-1)  # (B, V)
+        return x.argmax(axis=-1).astype(np.int64)
+    probs, ids = _candidates(x, params)  # (B, K)
+    cdf = np.cumsum(probs, axis=-1)  # (B, K)
     target = u[:, None] * cdf[:, -1:]  # (B, 1)
-    ids = (cdf <= target).sum(axis=-1)  # first index whose cdf exceeds the target
+    pick = (cdf <= target).sum(axis=-1)  # first index whose cdf exceeds the target
     # Rounding can push the index past the last token with mass: clamp to it.
     last_nonzero = probs.shape[1] - 1 - (probs[:, ::-1] > 0).argmax(axis=-1)
-    return np.minimum(ids, last_nonzero).astype(np.int64)
+    pick = np.minimum(pick, last_nonzero)  # (B,)
+    if ids is not None:
+        pick = ids[np.arange(len(pick)), pick]
+    return pick.astype(np.int64)
