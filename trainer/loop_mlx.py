@@ -87,6 +87,7 @@ def train_mlx(
     reporter = Reporter(cfg.num_steps, start_step, title="training (mlx)")
     tokens_per_step = cfg.batch_size * cfg.grad_accum * model_config.context_length
     last_time, last_tokens = time.perf_counter(), tokens_seen
+    t0 = last_time
     end_step = cfg.num_steps if stop_after is None else min(cfg.num_steps, start_step + stop_after)
     loss_value = float("nan")
     model.train()
@@ -111,7 +112,7 @@ def train_mlx(
             tps = (tokens_seen - last_tokens) / max(now - last_time, 1e-9)
             last_time, last_tokens = now, tokens_seen
             lr = cfg.lr_at(step)
-            run.log({"step": done, "loss": loss_value, "lr": lr, "tokens_per_s": tps, "tokens": tokens_seen})
+            run.log({"step": done, "loss": loss_value, "lr": lr, "tokens_per_s": tps, "tokens": tokens_seen, "elapsed_s": now - t0})
             reporter.update(done, {"loss": loss_value, "lr": lr, "tok/s": tps})
         if val_data is not None and (done % cfg.eval_interval == 0 or done == cfg.num_steps):
             losses = [float(_loss_fn(model, *(mx.array(a) for a in b)).item()) for b in val_data.fixed_batches(cfg.eval_batches)]

@@ -138,6 +138,7 @@ def train_torch(
     rows = cfg.batch_size
     tokens_per_step = rows * cfg.grad_accum * ddp.world * model_config.context_length
     last_time, last_tokens = time.perf_counter(), tokens_seen
+    t0 = last_time
     end_step = cfg.num_steps if stop_after is None else min(cfg.num_steps, start_step + stop_after)
     loss_value = float("nan")
     model.train()
@@ -168,7 +169,7 @@ def train_torch(
             tps = (tokens_seen - last_tokens) / max(now - last_time, 1e-9)
             last_time, last_tokens = now, tokens_seen
             if ddp.main:
-                run.log({"step": done, "loss": loss_value, "lr": lr, "tokens_per_s": tps, "tokens": tokens_seen})
+                run.log({"step": done, "loss": loss_value, "lr": lr, "tokens_per_s": tps, "tokens": tokens_seen, "elapsed_s": now - t0})
                 reporter.update(done, {"loss": loss_value, "lr": lr, "tok/s": tps})
         if val_data is not None and (done % cfg.eval_interval == 0 or done == cfg.num_steps):
             val_loss = evaluate_torch(model, val_data, cfg.eval_batches, device)

@@ -1,0 +1,77 @@
+"""``bash-ai train``: a thin face over trainer.pipeline (imported only when the command runs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+Opt = typer.Option
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train", help="Train or continue training a model (needs the 'train' extra).")(train)
+
+
+def train(
+    stage: Annotated[str, Opt(help="pretrain (English, MLX) | finetune (bash, PyTorch) | bilingual")] = "finetune",
+    backend: Annotated[str | None, Opt(help="torch | mlx (default: the stage's)")] = None,
+    data: Annotated[list[str] | None, Opt("--data", help="Dataset names to train on (repeatable)")] = None,
+    language_ratio: Annotated[float | None, Opt(help="English share of rows, 0..1")] = None,
+    model_size: Annotated[str, Opt(help="Preset: tiny | mini | small | medium | large")] = "tiny",
+    n_layer: Annotated[int | None, Opt(help="Override: layers")] = None,
+    n_head: Annotated[int | None, Opt(help="Override: attention heads")] = None,
+    n_kv_head: Annotated[int | None, Opt(help="Override: key/value heads (GQA when < heads)")] = None,
+    d_model: Annotated[int | None, Opt(help="Override: width")] = None,
+    context_length: Annotated[int | None, Opt(help="Override: context length")] = None,
+    pos_encoding: Annotated[str | None, Opt(help="Override: learned | sinusoidal | rope")] = None,
+    tokenizer: Annotated[str, Opt(help="Tokenizer kind to train when none is given: bpe | char")] = "bpe",
+    tokenizer_path: Annotated[Path | None, Opt(help="Use this tokenizer file")] = None,
+    vocab_size: Annotated[int, Opt(help="BPE vocabulary size when training one")] = 4096,
+    init: Annotated[str | None, Opt(help="Continue from this checkpoint (any backend)")] = None,
+    resume: Annotated[bool, Opt(help="Continue this run exactly from its last checkpoint")] = False,
+    num_steps: Annotated[int, Opt(help="Optimizer steps")] = 1000,
+    batch_size: Annotated[int, Opt(help="Rows per micro-batch (per process)")] = 16,
+    grad_accum: Annotated[int, Opt(help="Micro-batches per step")] = 1,
+    lr: Annotated[float, Opt(help="Peak learning rate")] = 1e-3,
+    warmup_steps: Annotated[int, Opt(help="Linear warmup steps")] = 100,
+    eval_interval: Annotated[int, Opt(help="Steps between validation")] = 200,
+    ckpt_interval: Annotated[int, Opt(help="Steps between checkpoints")] = 200,
+    seed: Annotated[int, Opt(help="Random seed")] = 1337,
+    device: Annotated[str, Opt(help="auto | cpu | cuda | mps")] = "auto",
+    threads: Annotated[int | None, Opt(help="CPU threads for torch")] = None,
+    run: Annotated[str | None, Opt(help="Run name (directory under the data dir's runs/)")] = None,
+    out: Annotated[Path | None, Opt(help="Also copy the final model to this directory")] = None,
+) -> None:
+    from trainer.pipeline import run_training
+    from trainer.train_config import TrainConfig
+
+    cfg = TrainConfig(
+        stage=stage,  # type: ignore[arg-type]
+        backend=backend,  # type: ignore[arg-type]
+        datasets=data or None,
+        language_ratio=language_ratio,
+        model_size=model_size,
+        n_layer=n_layer,
+        n_head=n_head,
+        n_kv_head=n_kv_head,
+        d_model=d_model,
+        context_length=context_length,
+        pos_encoding=pos_encoding,
+        tokenizer=tokenizer,  # type: ignore[arg-type]
+        tokenizer_path=str(tokenizer_path) if tokenizer_path else None,
+        vocab_size=vocab_size,
+        init=init,
+        num_steps=num_steps,
+        batch_size=batch_size,
+        grad_accum=grad_accum,
+        lr=lr,
+        warmup_steps=min(warmup_steps, num_steps),
+        eval_interval=eval_interval,
+        ckpt_interval=ckpt_interval,
+        seed=seed,
+        device=device,
+        threads=threads,
+    )
+    run_training(cfg, run_name=run, resume=resume, export_to=out)
