@@ -1,0 +1,269 @@
+"""Which programs a command line runs, in order, with their own arguments.
+
+``sudo nice rm -rf x`` runs ``sudo``, ``nice`` and ``rm``; ``find . -exec rm {} \\;`` runs ``find``
+and ``rm``; ``echo $(date)`` runs ``echo`` and ``date``; with ``c_strings=True`` the string of
+``bash -c '...'`` / ``eval ...`` is parsed too (the danger check wants that; the metrics do not,
+because the competition's parser saw such strings as plain arguments).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from bash_ai.safety.shell import Command, Group, Script, Word, parse
+
+
+@dataclass(frozen=True, slots=True)
+class Wrapper:
+    """A program that runs the command given after its own options (and ``positionals`` words)."""
+
+    options_with_argument: frozenset[str] = frozenset()
+    positionals: int = 0
+
+
+def _w(opts: str = "", positionals: int = 0) -> Wrapper:
+    return Wrapper(frozenset(opts.split()), positionals)
+
+
+WRAPPERS: dict[str, Wrapper] = {
+    "sudo": _w("-u -g -h -p -C -D -r -t -U -T --user --group --host --prompt --chdir --role --type --other-user"),
+    "doas": _w("-u -C"),
+    "env": _w("-u -C -S --unset --chdir --split-string"),
+    "nice": _w("-n --adjustment"),
+    "ionice": _w("-c -n -p --class --classdata --pid"),
+    "nohup": _w(),
+    "exec": _w("-a"),
+    "command": _w(),
+    "builtin": _w(),
+    "time": _w("-f -o --format --output"),
+    "timeout": _w("-s -k --signal --kill-after", positionals=1),
+    "stdbuf": _w("-i -o -e --input --output --error"),
+    "chroot": _w("--userspec --groups", positionals=1),
+    "xargs": _w("-I -n -P -L -s -d -E -a --max-args --max-procs --max-lines --max-chars --delimiter --eof --arg-file"),
+    "watch": _w("-n -d -q --interval --differences --equexit"),
+    "strace": _w("-o -e -p -s -u -E -P -a -b -I -O -S -X"),
+    "ltrace": _w("-o -e -p -s -u -a -n"),
+    "busybox": _w(),
+    "setsid": _w(),
+    "unbuffer": _w(),
+    "proxychains": _w("-f"),
+    "proxychains4": _w("-f"),
+    "torsocks": _w(),
+    "caffeinate": _w("-t -w"),
+}
+# Programs whose ``-c STRING`` (or ``--command STRING``) argument is itself a shell script.
+C_SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "mksh", "ash", "yash", "su", "runuser", "fish"})
+EVAL_LIKE = frozenset({"eval"})
+FIND_EXEC = frozenset({"-exec", "-execdir", "-ok", "-okdir"})
+_MAX_NESTING = 8
+_C_FLAG = re.compile(r"-[a-zA-Z]*c[a-zA-Z]*")
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """One program run: its name (basename of the command word), its own arguments, and where from."""
+
+    utility: str
+    word: Word
+    args: tuple[Word, ...]
+    command: Command  # the simple command it came from; its redirects apply
+    via: str = ""  # "", "sudo", "find -exec", "$( )", "bash -c", ...
+    rest: tuple[Word, ...] = ()  # every word after the command word, wrapped commands included
+
+    @property
+    def span(self) -> tuple[int, int]:
+        last = self.args[-1] if self.args else self.word
+        return (self.word.start, max(last.end, self.word.end))
+
+    @property
+    def values(self) -> list[str]:
+        return [a.value for a in self.args]
+
+
+def utility_name(word: Word) -> str:
+    """``/usr/bin/find`` -> ``find``; a dynamic name (``$CMD``) stays as written."""
+    value = word.value
+    return value.rsplit("/", 1)[-1] if "/" in value and not value.endswith("/") else value
+
+
+def walk_commands(script: Script) -> Iterator[Command]:
+    """Every simple command, substitutions and groups included, in source order (no c-strings)."""
+    for item in script.items:
+        if isinstance(item, Group):
+            yield from walk_commands(item.body)
+            continue
+        yield item
+        for word in _words_of(item):
+            for sub in word.subs:
+                yield from walk_commands(sub)
+
+
+def _words_of(cmd: Command | Group) -> list[Word]:
+    words = list(cmd.assignments) + list(cmd.words) if isinstance(cmd, Command) else []
+    return words + [r.target for r in cmd.redirects if r.target is not None]
+
+
+def invocations(
+    script: Script, *, unwrap: bool = True, exec_bodies: bool = True, c_strings: bool = False, _depth: int = 0
+) -> Iterator[Invocation]:
+    """Programs run by ``script`` in order of occurrence (pre-order: a command, then what it nests)."""
+    for inv in _plain(script, unwrap, exec_bodies):
+        yield inv
+        if c_strings and _depth < _MAX_NESTING:
+            for nested in script_arguments(inv):
+                for sub in invocations(
+                    nested.script, unwrap=unwrap, exec_bodies=exec_bodies, c_strings=True, _depth=_depth + 1
+                ):
+                    yield sub if sub.via else _with_via(sub, nested.via)
+
+
+@dataclass(frozen=True, slots=True)
+class NestedScript:
+    """A string argument that a program runs as shell code (``bash -c``, ``eval``, ``watch``)."""
+
+    text: str
+    script: Script
+    via: str
+    offset: int | None  # where ``text`` starts in the outer command, when quoting was simple
+    span: tuple[int, int]  # the outer words holding it
+
+
+def script_arguments(inv: Invocation) -> list[NestedScript]:
+    words: list[Word] = []
+    text = ""
+    if inv.utility in C_SHELLS:
+        found = c_string(list(inv.args))
+        if found is not None:
+            words, text = [found], found.value
+    elif inv.utility in EVAL_LIKE and inv.args:
+        words, text = list(inv.args), " ".join(w.value for w in inv.args)
+    elif inv.via == "watch" and not inv.args and any(c in inv.word.value for c in " \t;|&"):
+        words, text = [inv.word], inv.word.value  # ``watch 'cmd args'`` runs its words through sh -c
+    if not words:
+        return []
+    first, last = words[0], words[-1]
+    simple = (
+        len(words) == 1 and first.end - first.start == len(first.raw) and first.raw in (text, f"'{text}'", f'"{text}"')
+    )
+    if simple:
+        offset = first.start + (first.raw != text)
+        script = parse(text, offset=offset)
+    else:
+        offset = None
+        script = parse(text, clamp=(first.start, last.end))
+    via = "watch" if inv.via == "watch" else f"{inv.utility} -c" if inv.utility in C_SHELLS else inv.utility
+    return [NestedScript(text, script, via, offset, (first.start, last.end))]
+
+
+def _with_via(inv: Invocation, via: str) -> Invocation:
+    return Invocation(inv.utility, inv.word, inv.args, inv.command, via, inv.rest)
+
+
+def _plain(script: Script, unwrap: bool, exec_bodies: bool) -> Iterator[Invocation]:
+    for item in script.items:
+        if isinstance(item, Group):
+            yield from _plain(item.body, unwrap, exec_bodies)
+            for word in _words_of(item):
+                yield from _subs(word, unwrap, exec_bodies)
+            continue
+        for word in item.assignments:
+            yield from _subs(word, unwrap, exec_bodies)
+        if item.kind == "simple" and item.words:
+            yield from _expand(item.words, item, "", unwrap, exec_bodies)
+        else:
+            for word in item.words:
+                yield from _subs(word, unwrap, exec_bodies)
+        for redirect in item.redirects:
+            if redirect.target is not None:
+                yield from _subs(redirect.target, unwrap, exec_bodies)
+
+
+def _subs(word: Word, unwrap: bool, exec_bodies: bool) -> Iterator[Invocation]:
+    for sub in word.subs:
+        for inv in _plain(sub, unwrap, exec_bodies):
+            yield inv if inv.via else _with_via(inv, "$( )")
+
+
+def _expand(words: list[Word], command: Command, via: str, unwrap: bool, exec_bodies: bool) -> Iterator[Invocation]:
+    head, rest = words[0], words[1:]
+    if head.subs and head.value.startswith(("$(", "`")) and not rest:
+        yield from _subs(head, unwrap, exec_bodies)  # ``$(cmd)`` alone: its output runs
+        return
+    name = utility_name(head)
+    own, inner = list(rest), []
+    if unwrap and name in WRAPPERS:
+        k = wrapped_start(name, rest)
+        own, inner = rest[:k], [rest[k:]]
+    elif exec_bodies and name == "find":
+        own, inner = split_find_exec(rest)
+    yield Invocation(name, head, tuple(own), command, via, tuple(rest))
+    for word in [head, *own]:
+        yield from _subs(word, unwrap, exec_bodies)
+    for seg in inner:
+        if seg:
+            yield from _expand(seg, command, "find -exec" if name == "find" else name, unwrap, exec_bodies)
+
+
+def c_string(args: list[Word]) -> Word | None:
+    """The script argument of ``bash -c STRING`` / ``su -c STRING`` / ``su --command=STRING``."""
+    for i, word in enumerate(args):
+        value = word.value
+        if value == "--":
+            return None
+        if value.startswith("--command="):
+            return Word(word.raw, value.split("=", 1)[1], word.start, word.end, word.quoted, word.subs)
+        if (_C_FLAG.fullmatch(value) or value == "--command") and i + 1 < len(args):
+            return args[i + 1]
+    return None
+
+
+def wrapped_start(name: str, args: list[Word]) -> int:
+    """Index in ``args`` of the wrapped command (``len(args)`` when there is none)."""
+    spec = WRAPPERS[name]
+    positionals = spec.positionals
+    i = 0
+    while i < len(args):
+        value = args[i].value
+        if value == "--":
+            return i + 1
+        if value.startswith("-") and len(value) > 1:
+            if value in spec.options_with_argument:
+                i += 2
+                continue
+            i += 1
+            continue
+        if name in ("env", "sudo") and _ASSIGNMENT.match(value):
+            i += 1
+            continue
+        if positionals:
+            positionals -= 1
+            i += 1
+            continue
+        return i
+    return len(args)
+
+
+def split_find_exec(args: list[Word]) -> tuple[list[Word], list[list[Word]]]:
+    """``find``'s own arguments, and the command of each ``-exec``/``-ok`` ... ``;`` or ``{} +``."""
+    own: list[Word] = []
+    segments: list[list[Word]] = []
+    i = 0
+    while i < len(args):
+        word = args[i]
+        own.append(word)
+        i += 1
+        if word.value in FIND_EXEC:
+            seg: list[Word] = []
+            while i < len(args):
+                value = args[i].value
+                if value == ";" or (value == "+" and seg and seg[-1].value == "{}"):
+                    own.append(args[i])
+                    i += 1
+                    break
+                seg.append(args[i])
+                i += 1
+            segments.append(seg)
+    return own, segments
