@@ -140,7 +140,7 @@ class FakeGitHub:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._server.handle_error = _ignore_error  # type: ignore[method-assign,assignment]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     def __enter__(self) -> FakeGitHub:
         self._thread.start()
@@ -321,7 +321,7 @@ def _handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 limit = {
                     "X-RateLimit-Limit": "5000" if resource == "core" else "30",
                     "X-RateLimit-Remaining": str(gh.remaining[resource]),
-                    "X-RateLimit-Reset": str(int(time.time()) + 3600),
+                    "X-RateLimit-Reset": str(int(time.time()) + (3600 if resource == "core" else 60)),
                     "X-RateLimit-Resource": resource,
                 }
             headers = limit | headers

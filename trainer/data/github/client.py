@@ -227,7 +227,7 @@ class GitHubClient:
                 raise _Retry(f"rate limit exhausted until {at}", wait=max(1.0, reset - self.clock.time() + 1))
         lowered = message.lower()
         if retry_after is not None or status == 429 or "secondary rate limit" in lowered or "abuse" in lowered:
-            kind = "secondary rate limit" if status == 403 else f"HTTP {status}"
+            kind = "secondary rate limit" if status == 403 else f"HTTP {status} ({message})"
             raise _Retry(kind, wait=retry_after, floor=_SECONDARY_FLOOR if retry_after is None else 0.0)
 
     def _send(self, url: str, etag: str | None) -> tuple[int, email.message.Message, bytes]:
