@@ -53,7 +53,7 @@ def test_fetch_walks_three_pages_and_keeps_only_safe_permissive_shell_scripts() 
     dataset = dataset_path("github")
     assert pairs(dataset) == STANDARD_EXPECTED
     pages = [s.path for s in gh.requests_to(r"^/search/repositories")]
-    assert len(pages) == 3 and "page=2" in pages[1] and "page=3" in pages[2]
+    assert len(pages) == 3 and "&page=2" in pages[1] and "&page=3" in pages[2]
     assert "stars%3A%3E%3D10" in pages[0]  # --min-stars default reaches the query
     for seen in gh.seen:  # what a careful client sends on every request
         headers = {k.lower(): v for k, v in seen.headers.items()}
@@ -116,12 +116,12 @@ def test_every_transient_fault_is_retried_and_the_result_is_unchanged() -> None:
     clock = FakeClock()
     waits: list[str] = []
     with FakeGitHub(standard_repos()) as gh:
-        gh.fail(r"page=2", "secondary", retry_after=7)
+        gh.fail(r"&page=2", "secondary", retry_after=7)
         gh.fail(r"^/repos/bob/dots$", "429", retry_after=3)
         gh.fail(r"/git/trees/.*recursive", "status", status=500)
         gh.fail(r"/branches/", "slow", seconds=0.6)
         gh.fail(r"/git/blobs/", "truncate")
-        gh.fail(r"page=3", "malformed")
+        gh.fail(r"&page=3", "malformed")
         gh.fail(r"^/repos/frank/misc$", "status", status=502)
         fetch(gh, clock, timeout=0.2, progress=lambda what, done, total: waits.append(what))
         assert all(f.times == 0 for f in gh.faults)
@@ -190,6 +190,18 @@ def test_a_vanished_repo_is_skipped() -> None:
         manifest = fetch(gh)
     assert manifest.counts["repos_skipped_unavailable"] == 1
     assert pairs(dataset_path("github")) == {p for p in STANDARD_EXPECTED if p[0] != "bob/dots"}
+
+
+def test_search_past_githubs_1000_result_cap_stops_cleanly_and_a_bad_query_is_a_usage_error() -> None:
+    capped = "Only the first 1000 search results are available"
+    with FakeGitHub(standard_repos()) as gh:
+        gh.fail(r"&page=3", "status", status=422, message=capped)
+        manifest = fetch(gh)
+        assert manifest.counts["search_capped"] == 1 and manifest.counts["search_pages"] == 2
+        assert pairs(dataset_path("github")) == STANDARD_EXPECTED  # page 3 held only the hostile name
+        gh.fail(r"^/search/", "status", status=422, message="Validation Failed")
+        with pytest.raises(UsageError, match="GitHub refused the search"):
+            fetch(gh, query="stars:>>>")
 
 
 def test_no_matching_scripts_is_a_clear_error() -> None:

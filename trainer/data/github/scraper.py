@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from bash_ai.errors import NetworkError
+from bash_ai.errors import NetworkError, UsageError
 from trainer.data.github.client import DEFAULT_API_URL, GitHubClient, GitHubHTTPError
 from trainer.data.github.store import Record, Store
 
@@ -153,7 +153,20 @@ class Scraper:
     def _search(self) -> Iterator[dict[str, Any]]:
         params: dict[str, str | int] = {"q": self.options.search_query(), "sort": "stars", "order": "desc"}
         params["per_page"] = self.options.per_page
-        for page in self.client.pages("/search/repositories", params, cache=True):
+        pages = self.client.pages("/search/repositories", params, cache=True)
+        while True:
+            try:
+                page = next(pages)
+            except StopIteration:
+                return
+            except GitHubHTTPError as err:
+                if err.status != 422:
+                    raise
+                if self.counts["search_pages"] == 0:  # the query itself is bad
+                    raise UsageError(f"GitHub refused the search {params['q']!r}: {err}") from None
+                self.counts["search_capped"] += 1  # GitHub serves only the first 1000 results
+                return
+            self.counts["search_pages"] += 1
             if not isinstance(page, dict) or not isinstance(page.get("items"), list):
                 raise NetworkError("GitHub's search answer has no `items` list")
             if page.get("incomplete_results"):
