@@ -381,6 +381,8 @@ def test_next_link_and_option_validation() -> None:
     for bad in ({"license": ""}, {"license": "mit;rm -rf"}, {"max_files": 0}, {"max_repos": "7"}, {"query": "a\nb"}):
         with pytest.raises(UsageError):
             source.parse_options(bad)
+    with pytest.raises(UsageError, match="--timeout must be a positive number"):
+        source.fetch(Path("unused"), api_url="http://127.0.0.1:9", timeout=0)
 
 
 def test_iter_documents_refuses_a_tampered_listing(tmp_path: Path) -> None:

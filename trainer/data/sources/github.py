@@ -95,10 +95,10 @@ def fetch(dest_dir: Path, from_path: Path | None = None, **options: Any) -> Mani
         options.get("token") or token_from_env(),
         clock=options.get("clock"),
         rng=options.get("rng"),
-        timeout=float(options.get("timeout") or 30.0),
-        retries=int(options.get("retries") or 5),
-        backoff=float(options.get("backoff") or 1.0),
-        max_wait=float(options.get("max_wait") or 3700.0),
+        timeout=_positive(options, "timeout", 30.0),
+        retries=int(_positive(options, "retries", 5, zero_ok=True)),
+        backoff=_positive(options, "backoff", 1.0),
+        max_wait=_positive(options, "max_wait", 3700.0, zero_ok=True),
         on_wait=progress,
         cache_dir=root / "http",
     )
@@ -180,6 +180,15 @@ def iter_documents(dataset_dir: Path) -> Iterator[Document]:
             text=text,
             meta=meta,
         )
+
+
+def _positive(options: Mapping[str, Any], key: str, default: float, *, zero_ok: bool = False) -> float:
+    value = options.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or (value == 0 and not zero_ok):
+        raise UsageError(f"--{key.replace('_', '-')} must be a {'non-negative' if zero_ok else 'positive'} number")
+    return float(value)
 
 
 def _quiet(what: str, done: int, total: int | None) -> None:
