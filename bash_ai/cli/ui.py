@@ -39,3 +39,13 @@ def warn(message: str) -> None:
         console().print(f"[yellow]bash-ai: warning:[/] {escape(line)}", markup=True, highlight=False)
     else:
         sys.stderr.write(f"bash-ai: warning: {line}\n")
+
+
+def info(message: str) -> None:
+    """A status line on stderr (progress, summaries): never on stdout."""
+    if styled():
+        from rich.markup import escape
+
+        console().print(f"[dim]{escape(message)}[/]", markup=True, highlight=False)
+    else:
+        sys.stderr.write(message + "\n")

@@ -1,0 +1,161 @@
+"""``bash-ai train`` end to end: data -> tokenizer -> tokenized cache -> model -> loop -> model dir.
+
+Continuation rules:
+- ``--resume`` continues this run exactly from ``<run>/latest`` (weights, optimizer, step, data
+  position, RNG); the run's saved ``train_config.json`` wins over the command line.
+- ``--init CHECKPOINT`` starts a new run from any model directory (its config and tokenizer), in
+  either framework: MLX-pretrained weights continue in PyTorch and back.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from bash_ai import paths
+from bash_ai.config import ModelConfig, describe, preset
+from bash_ai.errors import UsageError
+from trainer.run_dir import RunDir
+from trainer.train_config import TrainConfig
+
+
+def default_run_name(cfg: TrainConfig) -> str:
+    return f"{cfg.stage}-{cfg.model_size}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def resolve_run(cfg: TrainConfig, run_name: str | None, resume: bool) -> tuple[RunDir, TrainConfig]:
+    if resume:
+        if not run_name:
+            raise UsageError("--resume needs --run NAME (the run to continue)")
+        run = RunDir(_run_path(run_name))
+        saved = run.path / "train_config.json"
+        if not saved.is_file() or not run.has_checkpoint():
+            raise UsageError(f"no checkpoint to resume in {run.path}")
+        import json
+
+        return run, TrainConfig.from_dict(json.loads(saved.read_text(encoding="utf-8")))
+    run = RunDir(_run_path(run_name or default_run_name(cfg)))
+    if run.has_checkpoint():
+        raise UsageError(f"run {run.path} already has a checkpoint; pass --resume to continue it or choose another --run")
+    return run, cfg
+
+
+def _run_path(name: str) -> Path:
+    candidate = Path(name).expanduser()
+    if candidate.is_absolute() or name.startswith("."):
+        return candidate
+    return paths.runs_dir() / name
+
+
+def load_or_train_tokenizer(cfg: TrainConfig, run: RunDir, init_dir: Path | None, resume: bool) -> Any:
+    from bash_ai.tokenizer import TOKENIZER_FILE, BPETokenizer, CharTokenizer, load_tokenizer
+
+    if resume:
+        return load_tokenizer(run.latest / "model" / TOKENIZER_FILE)
+    if init_dir is not None:
+        return load_tokenizer(init_dir / TOKENIZER_FILE)
+    if cfg.tokenizer_path:
+        return load_tokenizer(Path(cfg.tokenizer_path))
+    cached = run.path / TOKENIZER_FILE
+    if cached.is_file():
+        return load_tokenizer(cached)
+    from trainer.data.tokenized import iter_tokenizer_texts
+
+    texts = list(iter_tokenizer_texts(cfg.datasets or [], limit_bytes=int(cfg.extra.get("tokenizer_bytes", 20_000_000))))
+    if cfg.tokenizer == "char":
+        tokenizer = CharTokenizer.train(texts)
+    else:
+        tokenizer = BPETokenizer.train(texts, vocab_size=cfg.vocab_size)
+    tokenizer.save(cached)
+    return tokenizer
+
+
+def model_config_for(cfg: TrainConfig, tokenizer: Any, init_config: ModelConfig | None) -> ModelConfig:
+    overrides = cfg.model_overrides()
+    if init_config is not None:
+        clash = {k: v for k, v in overrides.items() if getattr(init_config, k) != v}
+        if clash:
+            raise UsageError(f"--init fixes the model shape; these options disagree with it: {clash}")
+        return init_config
+    return preset(cfg.model_size, tokenizer.vocab_size, **overrides)
+
+
+def run_training(
+    cfg: TrainConfig,
+    run_name: str | None = None,
+    resume: bool = False,
+    export_to: Path | None = None,
+    stop_after: int | None = None,
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """Train (or continue) a run; returns the loop's summary plus the run directory."""
+    run, cfg = resolve_run(cfg, run_name, resume)
+    init_dir: Path | None = None
+    init_config: ModelConfig | None = None
+    init_weights = None
+    if cfg.init and not resume:
+        from bash_ai.checkpoint import load_weights
+        from bash_ai.registry import resolve_model_dir
+
+        init_dir = resolve_model_dir(cfg.init)
+        init_config, init_weights = load_weights(init_dir)
+    if not resume:
+        run.path.mkdir(parents=True, exist_ok=True)
+        cfg.save(run.path / "train_config.json")
+
+    tokenizer = load_or_train_tokenizer(cfg, run, init_dir, resume)
+    if resume:
+        from bash_ai.checkpoint import load_config
+
+        model_config = load_config(run.latest / "model")
+    else:
+        model_config = model_config_for(cfg, tokenizer, init_config)
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    train_data, val_data = make_batches(cfg, tokenizer, model_config, global_rows=cfg.batch_size * world)
+    if not quiet and int(os.environ.get("RANK", "0")) == 0:
+        from bash_ai.cli.ui import info
+
+        info(f"{cfg.stage} on {cfg.backend}: {describe(model_config)}; run {run.path}")
+
+    if cfg.backend == "mlx":
+        from trainer.loop_mlx import train_mlx
+
+        summary = train_mlx(cfg, model_config, tokenizer, train_data, val_data, run, init_weights, resume, stop_after)
+    else:
+        from trainer.loop_torch import train_torch
+
+        summary = train_torch(cfg, model_config, tokenizer, train_data, val_data, run, init_weights, resume, stop_after)
+
+    if summary["finished"] and int(os.environ.get("RANK", "0")) == 0:
+        from trainer.plot import save_png, terminal_chart
+
+        records = list(run.metrics())
+        save_png(records, run.path / "loss.png", title=f"bash-ai {cfg.stage} ({describe(model_config)})")
+        chart = terminal_chart(records)
+        if chart and not quiet:
+            from bash_ai.cli.ui import info
+
+            info(chart)
+        if export_to is not None:
+            from bash_ai.io import atomic_replace_dir
+
+            tmp = Path(export_to).with_name(f".{Path(export_to).name}.tmp")
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.copytree(run.final_model, tmp)
+            atomic_replace_dir(tmp, Path(export_to))
+    return {**summary, "run": str(run.path)}
+
+
+def make_batches(cfg: TrainConfig, tokenizer: Any, model_config: ModelConfig, global_rows: int) -> tuple[Any, Any]:
+    """Tokenize (or reuse the cache) and wrap it as train/val BatchSources."""
+    from trainer.data.sampler import Batches
+    from trainer.data.tokenized import build_tokenized
+
+    arrays = build_tokenized(cfg.datasets or [], tokenizer, val_fraction=cfg.val_fraction)
+    train = Batches(arrays, "train", global_rows, model_config.context_length, cfg.seed, language_ratio=cfg.language_ratio)
+    val = Batches(arrays, "val", global_rows, model_config.context_length, cfg.seed + 1, language_ratio=cfg.language_ratio)
+    return train, val
