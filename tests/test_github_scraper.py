@@ -319,6 +319,9 @@ def test_the_token_does_not_follow_a_redirect_to_another_host() -> None:
         assert client.get_json("/repos/alice/tools")["full_name"] == "alice/tools"
         assert other.seen and all("Authorization" not in s.headers for s in other.seen)
         assert TOKEN not in repr(client)
+        gh.fail(r"^/repos/alice/tools$", "redirect", location="file:///etc/passwd")
+        with pytest.raises(NetworkError, match="redirected to a non-HTTP URL"):
+            client.get_json("/repos/alice/tools")
 
 
 def test_a_token_is_never_sent_over_plain_http_off_loopback() -> None:

@@ -189,6 +189,8 @@ class GitHubClient:
             status, headers, body = self._send(target, cached["etag"] if cached and target == url else None)
             if status in (301, 302, 303, 307, 308) and headers.get("Location"):
                 target = urljoin(target, headers["Location"])
+                if urlsplit(target).scheme not in ("http", "https"):  # e.g. file:// would read local files
+                    raise NetworkError(f"GitHub GET {urlsplit(url).path} redirected to a non-HTTP URL; refusing")
                 continue
             break
         else:

@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import quote
 
 from bash_ai.errors import NetworkError, UsageError
@@ -76,7 +76,7 @@ class Repo:
     html_url: str
 
 
-def repo_name_ok(name: object) -> bool:
+def repo_name_ok(name: object) -> TypeGuard[str]:
     return isinstance(name, str) and bool(_REPO.match(name)) and name.split("/")[1] not in (".", "..")
 
 
@@ -182,7 +182,6 @@ class Scraper:
         if not repo_name_ok(name):
             self.counts["repos_skipped_bad_name"] += 1
             return
-        assert isinstance(name, str)  # narrowed by repo_name_ok, for mypy
         if not self._licence_ok(item.get("license")):  # the search item says so: save a request
             self.counts["repos_skipped_licence"] += 1
             return
@@ -282,17 +281,9 @@ class Scraper:
         if entry["size"] > self.options.max_bytes:
             self.counts["skipped_too_large"] += 1
             return
-        digest = self.store.known_blob(blob)
+        digest = self._obtain(repo, blob, path)
         if digest is None:
-            reason = self.store.rejection(blob)
-            if reason is None:
-                digest, reason = self._download(repo, blob, path)
-            if reason is not None:
-                self.counts[f"skipped_{reason}"] += 1
-                return
-        else:
-            self.counts["reused"] += 1
-        assert digest is not None
+            return
         url = f"{repo.html_url}/blob/{repo.commit}/{quote(path)}"
         record = Record(repo.full_name, path, repo.commit, blob, repo.licence, digest, entry["size"], url)
         self.store.add(record)
@@ -301,6 +292,19 @@ class Scraper:
         self.selected[record.key] = record
         self._contents.add(record.sha256)
         self.progress(f"github {repo.full_name}", len(self._contents), self.options.max_files)
+
+    def _obtain(self, repo: Repo, blob: str, path: str) -> str | None:
+        """sha256 of the blob's stored content (stored earlier, or downloaded now); None when refused."""
+        known = self.store.known_blob(blob)
+        if known is not None:
+            self.counts["reused"] += 1
+            return known
+        digest, reason = None, self.store.rejection(blob)
+        if reason is None:
+            digest, reason = self._download(repo, blob, path)
+        if digest is None:
+            self.counts[f"skipped_{reason}"] += 1
+        return digest
 
     def _download(self, repo: Repo, blob: str, path: str) -> tuple[str | None, str | None]:
         """(sha256, None) once stored, or (None, reason) once rejected and remembered."""
