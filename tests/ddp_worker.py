@@ -1,0 +1,32 @@
+"""Run under torchrun (or alone): a few steps of the PyTorch loop; rank 0 prints the losses."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from train_helpers import ByteTokenizerFile, PatternSource  # noqa: E402
+
+from bash_ai.config import preset  # noqa: E402
+from trainer.loop_torch import train_torch  # noqa: E402
+from trainer.run_dir import RunDir  # noqa: E402
+from trainer.train_config import TrainConfig  # noqa: E402
+
+
+def main() -> None:
+    out, rows_per_rank, world = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    cfg = TrainConfig(backend="torch", num_steps=6, batch_size=rows_per_rank, warmup_steps=1, log_interval=1,
+                      eval_interval=1000, ckpt_interval=1000, threads=1, device="cpu")
+    config = preset("tiny", 32)
+    run = RunDir(out)
+    train_torch(cfg, config, ByteTokenizerFile(), PatternSource(32, rows_per_rank * world, 16), None, run)
+    losses = [r["loss"] for r in run.metrics() if "loss" in r]
+    if losses:
+        print(json.dumps(losses))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""Real training steps on tiny configs: learning, DDP parity, cross-framework continuation."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from train_helpers import ByteTokenizerFile, PatternSource
+
+from bash_ai.checkpoint import load_weights
+from bash_ai.config import preset
+from trainer.run_dir import RunDir
+from trainer.train_config import TrainConfig
+
+HERE = Path(__file__).resolve().parent
+
+
+def _cfg(backend: str, steps: int, **kw: object) -> TrainConfig:
+    base = dict(backend=backend, num_steps=steps, batch_size=8, warmup_steps=2, lr=3e-3, log_interval=5,
+                eval_interval=steps, ckpt_interval=steps, eval_batches=2, device="cpu")
+    base.update(kw)
+    return TrainConfig(**base)  # type: ignore[arg-type]
+
+
+def test_torch_loop_learns_and_writes_a_model(tmp_path: Path) -> None:
+    from trainer.loop_torch import train_torch
+
+    run = RunDir(tmp_path / "run")
+    config = preset("tiny", 16, context_length=32)
+    summary = train_torch(_cfg("torch", 60), config, ByteTokenizerFile(), PatternSource(16, 8, 32),
+                          PatternSource(16, 8, 32, seed=5), run)
+    losses = [r["loss"] for r in run.metrics() if "loss" in r]
+    assert summary["finished"] and losses[-1] < 0.6 * losses[0]
+    vals = [r["val_loss"] for r in run.metrics() if "val_loss" in r]
+    assert vals and vals[-1] < np.log(16)  # better than uniform
+    saved_config, weights = load_weights(run.final_model)
+    assert saved_config == config and "tok_emb.weight" in weights
+
+
+def test_mlx_loop_learns_and_continues_in_torch(tmp_path: Path) -> None:
+    """MLX-trained weights load into the PyTorch loop and keep improving from where they were."""
+    from trainer.loop_mlx import train_mlx
+    from trainer.loop_torch import evaluate_torch, train_torch
+
+    config = preset("tiny", 16, context_length=32)
+    mlx_run = RunDir(tmp_path / "mlx")
+    train_mlx(_cfg("mlx", 30), config, ByteTokenizerFile(), PatternSource(16, 8, 32), None, mlx_run)
+    losses = [r["loss"] for r in mlx_run.metrics() if "loss" in r]
+    assert losses[-1] < 0.8 * losses[0]
+
+    import torch
+
+    from bash_ai.checkpoint import load_into_torch
+    from bash_ai.model.torch_gpt import GPT
+
+    _, weights = load_weights(mlx_run.final_model)
+    model = GPT(config)
+    load_into_torch(model, weights)
+    val = PatternSource(16, 8, 32, seed=9)
+    start_loss = evaluate_torch(model, val, 2, torch.device("cpu"))
+    assert start_loss < 0.9 * np.log(16)  # the MLX training carried over
+
+    torch_run = RunDir(tmp_path / "torch")
+    train_torch(_cfg("torch", 20, lr=1e-3), config, ByteTokenizerFile(), PatternSource(16, 8, 32, seed=3), None,
+                torch_run, init_weights=weights)
+    _, after = load_weights(torch_run.final_model)
+    load_into_torch(model, after)
+    assert evaluate_torch(model, val, 2, torch.device("cpu")) < start_loss
+
+
+@pytest.mark.slow
+def test_ddp_two_processes_match_one_process_with_the_same_global_batch(tmp_path: Path) -> None:
+    torchrun = shutil.which("torchrun") or str(Path(sys.executable).with_name("torchrun"))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    single = subprocess.run([sys.executable, str(HERE / "ddp_worker.py"), str(tmp_path / "one"), "8", "1"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert single.returncode == 0, single.stderr[-2000:]
+    double = subprocess.run([torchrun, "--standalone", "--nproc_per_node=2", str(HERE / "ddp_worker.py"),
+                             str(tmp_path / "two"), "4", "2"], capture_output=True, text=True, env=env, timeout=180)
+    assert double.returncode == 0, double.stderr[-2000:]
+    one = json.loads(single.stdout.strip().splitlines()[-1])
+    two = json.loads(double.stdout.strip().splitlines()[-1])
+    assert len(one) == len(two) == 6
+    np.testing.assert_allclose(two, one, rtol=1e-4, atol=1e-5)
+    _, w_one = load_weights(tmp_path / "one" / "model")
+    _, w_two = load_weights(tmp_path / "two" / "model")
+    for name in w_one:
+        np.testing.assert_allclose(w_two[name], w_one[name], rtol=1e-3, atol=1e-5, err_msg=name)
+
+
+def _state_step(run: Path) -> int:
+    try:
+        return json.loads((run / "latest" / "state" / "state.json").read_text())["step"]
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+@pytest.mark.slow
+def test_kill_9_mid_run_then_resume_gives_the_same_weights(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    worker = [sys.executable, str(HERE / "resume_worker.py")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([*worker, str(tmp_path / "ref"), "fresh"], check=True, env=env, timeout=300)
+
+    victim = tmp_path / "victim"
+    proc = subprocess.Popen([*worker, str(victim), "fresh"], env=env)
+    deadline = time.monotonic() + 120
+    while _state_step(victim) < 30 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = _state_step(victim)
+    assert 0 < killed_at < 400, f"the run was not killed mid-way (step {killed_at})"
+    assert not (victim / "model").exists()
+    # Nothing half-written is visible: the checkpoint loads strictly.
+    RunDir(victim).load_checkpoint()
+
+    subprocess.run([*worker, str(victim), "resume"], check=True, env=env, timeout=300)
+    _, ref = load_weights(tmp_path / "ref" / "model")
+    _, got = load_weights(victim / "model")
+    for name in ref:
+        np.testing.assert_array_equal(got[name], ref[name], err_msg=name)
