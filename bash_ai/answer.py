@@ -1,0 +1,226 @@
+"""From a request to checked answers: sampling, syntax resampling, danger flags, script shaping.
+
+Shared by the CLI, the REPL and the HTTP server, so nothing here prints or prompts. Every
+candidate is checked before anyone shows it: real ``bash -n`` (invalid ones are resampled with a
+different seed, a bounded number of times), the danger rules, and shellcheck when installed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from bash_ai.errors import GenerationError, UsageError
+
+Kind = Literal["command", "script"]
+
+# A request is a sentence or a paragraph; anything this big is a mistake (a file piped by accident).
+# Documented in the README. Requests under it that exceed the model's context are truncated.
+MAX_REQUEST_BYTES = 16 * 1024
+
+# Rounds of sampling (the first included) before we give up on getting a syntax-valid candidate.
+MAX_ROUNDS = 3
+
+SHEBANG = "#!/usr/bin/env bash"
+STRICT_MODE = "set -euo pipefail"
+
+_SCRIPT_REQUEST = re.compile(
+    r"\b(write|create|make|generate|build|give\s+me|need|want)\b[^.?!]*\bscript\b"
+    r"|\bscript\s+(that|to|which|for)\b|^\s*(a\s+)?(bash\s+|shell\s+)?script\b|\bshebang\b",
+    re.IGNORECASE,
+)
+# The script manages errors itself; strict mode would change its meaning.
+_OWN_ERROR_HANDLING = re.compile(r"(^|\s|;)set\s+[-+][a-zA-Z]*[eu]|set\s+-o\s+(errexit|nounset|pipefail)|\$\?")
+_FENCE = re.compile(r"^\s*```[\w-]*\s*$")
+
+
+@dataclass
+class Candidate:
+    """One checked answer. ``text`` is exactly what goes to stdout (scripts end with a newline)."""
+
+    text: str
+    kind: Kind
+    syntax_ok: bool
+    syntax_message: str = ""
+    danger: list[Any] = field(default_factory=list)  # bash_ai.safety.DangerFlag
+    shellcheck: list[Any] = field(default_factory=list)  # bash_ai.safety findings
+    finish_reason: str = "stop"
+    n_tokens: int = 0
+
+    @property
+    def dangerous(self) -> bool:
+        return bool(self.danger)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON shape (documented in the README under ``--json``)."""
+        return {
+            "text": self.text,
+            "kind": self.kind,
+            "syntax": {"ok": self.syntax_ok, "message": self.syntax_message},
+            "danger": [_as_dict(f) for f in self.danger],
+            "shellcheck": [_as_dict(f) for f in self.shellcheck],
+            "finish_reason": self.finish_reason,
+        }
+
+
+def _as_dict(obj: Any) -> dict[str, Any]:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        data = dataclasses.asdict(obj)
+    elif isinstance(obj, dict):
+        data = dict(obj)
+    else:
+        data = {"message": str(obj)}
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in data.items()}
+
+
+def validate_request(request: str) -> str:
+    """The request, stripped; ``UsageError`` when empty or over ``MAX_REQUEST_BYTES``."""
+    size = len(request.encode("utf-8", "surrogatepass"))
+    if size > MAX_REQUEST_BYTES:
+        raise UsageError(f"request is too long ({size} bytes; the limit is {MAX_REQUEST_BYTES} bytes)")
+    text = request.strip()
+    if not text:
+        raise UsageError('empty request: say what the command should do, e.g. bash-ai "list files by size"')
+    if "\x00" in text:
+        raise UsageError("request contains a NUL byte")
+    return text
+
+
+def wants_script(request: str) -> bool:
+    """Does the request ask for a script (rather than one command)?"""
+    return bool(_SCRIPT_REQUEST.search(request))
+
+
+def clean(text: str) -> str:
+    """Strip what a model may wrap around bash: code fences, a ``$ `` prompt, blank edges."""
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n") if not _FENCE.match(line)]
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if len(lines) == 1 and lines[0].startswith("$ "):
+        lines[0] = lines[0][2:]
+    return "\n".join(lines)
+
+
+def is_multiline(text: str) -> bool:
+    """More than one logical line (backslash continuations join lines)."""
+    joined = re.sub(r"\\\n", " ", text)
+    return sum(1 for line in joined.split("\n") if line.strip()) > 1
+
+
+def shape(text: str, kind: Kind) -> str:
+    """The final text: a single command as is, a script with shebang and strict mode where it fits."""
+    text = clean(text)
+    if kind == "command" or not text:
+        return text.strip()
+    lines = text.split("\n")
+    if lines[0].startswith("#!"):
+        lines = lines[1:]
+    body = "\n".join(lines).strip("\n")
+    header = [SHEBANG]
+    if not _OWN_ERROR_HANDLING.search(body):
+        header.append(STRICT_MODE)
+    return "\n".join(header) + "\n\n" + body + "\n"
+
+
+def check(text: str, kind: Kind | None = None, finish_reason: str = "stop", n_tokens: int = 0) -> Candidate:
+    """Check a command or script (generated or typed): syntax, danger flags, shellcheck."""
+    from bash_ai import safety
+
+    if kind is None:
+        kind = "script" if text.startswith("#!") or is_multiline(text) else "command"
+    syntax = safety.check_syntax(text)
+    return Candidate(
+        text=text,
+        kind=kind,
+        syntax_ok=bool(syntax.ok),
+        syntax_message=syntax.message or "",
+        danger=list(safety.assess(text)),
+        shellcheck=list(safety.shellcheck_findings(text)),
+        finish_reason=finish_reason,
+        n_tokens=n_tokens,
+    )
+
+
+def _round_params(params: Any, round_no: int) -> Any:
+    """Params for a resampling round: a different seed, and some temperature if greedy."""
+    if round_no == 0:
+        return params
+    changes: dict[str, Any] = {}
+    seed = getattr(params, "seed", None)
+    if seed is not None:
+        changes["seed"] = seed + 7919 * round_no
+    if getattr(params, "temperature", 1.0) <= 0:
+        changes["temperature"] = 0.8
+    return dataclasses.replace(params, **changes) if changes else params
+
+
+def answer(
+    engine: Any,
+    request: str,
+    n: int = 1,
+    params: Any = None,
+    *,
+    max_rounds: int = MAX_ROUNDS,
+    cancel: threading.Event | None = None,
+    on_event: Callable[[Any], None] | None = None,
+) -> list[Candidate]:
+    """Up to ``n`` distinct checked candidates, syntax-valid ones first.
+
+    ``on_event`` sees every engine event (``Started.truncated`` says the request was cut to fit
+    the context). If ``cancel`` is set, whatever was finished so far is returned (maybe nothing);
+    otherwise an empty result raises ``GenerationError``.
+    """
+    from bash_ai.engine.events import Finished
+    from bash_ai.engine.sampling import SamplingParams
+
+    if n < 1:
+        raise UsageError(f"the number of candidates must be at least 1 (got {n})")
+    request = validate_request(request)
+    script = wants_script(request)
+    base = params if params is not None else SamplingParams()
+    cancel = cancel or threading.Event()
+    valid: list[Candidate] = []
+    invalid: list[Candidate] = []
+    seen: set[str] = set()
+    for round_no in range(max_rounds):
+        missing = n - len(valid)
+        if missing <= 0 or cancel.is_set():
+            break
+        round_params = _round_params(base, round_no)
+        for event in engine.stream_ask(request, round_params, missing, cancel=cancel):
+            if on_event is not None:
+                on_event(event)
+            if not isinstance(event, Finished):
+                continue
+            raw = clean(event.text)
+            kind: Kind = "script" if script or is_multiline(raw) else "command"
+            text = shape(raw, kind)
+            if not text or text in seen:
+                continue
+            seen.add(text)
+            candidate = check(text, kind, event.finish_reason, event.n_tokens)
+            (valid if candidate.syntax_ok else invalid).append(candidate)
+    result = valid[:n] + invalid[: max(0, n - len(valid))]
+    if not result and not cancel.is_set():
+        raise GenerationError("the model produced no answer; try rephrasing the request or another model")
+    return result
+
+
+def explain(
+    engine: Any, command: str, params: Any = None, *, cancel: threading.Event | None = None
+) -> tuple[str, Candidate]:
+    """Plain-English description of a command, and the command's own checks."""
+    command = command.strip()
+    if not command:
+        raise UsageError("empty command: give the command to explain, e.g. bash-ai explain 'ls -S'")
+    size = len(command.encode("utf-8", "surrogatepass"))
+    if size > MAX_REQUEST_BYTES:
+        raise UsageError(f"command is too long ({size} bytes; the limit is {MAX_REQUEST_BYTES} bytes)")
+    text = engine.explain(command, params, cancel=cancel)
+    return clean(str(text)).strip(), check(command)
