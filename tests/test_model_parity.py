@@ -100,6 +100,12 @@ def test_three_runtimes_agree_through_a_checkpoint(cfg: ModelConfig, tmp_path: P
             runtime.forward(ids[:, i : i + 1], cache) for i in range(11, 20)
         ]
         np.testing.assert_allclose(np.concatenate(steps, axis=1), reference, atol=TOL, rtol=0)
+        # Both caches fan out one prefill: rows (0, 0, 1) continue the two prompts.
+        cache = runtime.new_cache(2)
+        runtime.forward(ids[:, :10], cache)
+        fanned = cache.repeat(2).select([0, 1, 2])
+        out = runtime.forward(ids[[0, 0, 1], 10:12], fanned)
+        np.testing.assert_allclose(out, reference[[0, 0, 1], 10:12], atol=TOL, rtol=0)
 
 
 @pytest.mark.parametrize("cfg", [CONFIGS[1], CONFIGS[5]], ids=[IDS[1], IDS[5]])

@@ -3,7 +3,9 @@
 No torch or mlx import, so ``bash-ai ask`` starts fast. Weights are re-laid out once at load so a
 decode step is a handful of BLAS calls and few Python-level numpy ops:
 
-- q, k, v are one fused (C, C + 2*KVD) matmul; 1/sqrt(D) is folded into the q columns.
+- Matrices stay (out, in) as stored (a transposing copy at load costs cold-start time), and
+  activations are (rows, C) with rows = B*T. ``_linear`` picks the faster BLAS path by row count.
+- q, k, v are one fused matmul; 1/sqrt(D) is folded into the q rows.
 - Norm weights are folded into the matmul that follows them (norm1 -> qkv, norm2 -> fc,
   norm_f -> head), so a norm is only the normalisation.
 - RoPE acts on the fused q|k slab at once (all heads) with one gather for rotate-half.
@@ -80,14 +82,16 @@ class KVCache:
 
 @dataclass
 class _Layer:
-    w_qkv: np.ndarray  # (C, C + 2*KVD), norm1 weight folded in, q columns scaled by 1/sqrt(D)
+    """Linear weights, (out, in)."""
+
+    w_qkv: np.ndarray  # (C + 2*KVD, C), norm1 weight folded in, q rows scaled by 1/sqrt(D)
     w_o: np.ndarray  # (C, C)
-    w_fc: np.ndarray  # (C, F), norm2 weight folded in
-    w_proj: np.ndarray  # (F, C), times 0.5 (the GELU's 0.5)
+    w_fc: np.ndarray  # (F, C), norm2 weight folded in
+    w_proj: np.ndarray  # (C, F), times 0.5 (the GELU's 0.5)
 
 
 class NumpyGPT:
-    """Implements ``bash_ai.model.base.LogitsModel``."""
+    """Implements ``bash_ai.model.base.LogitsModel``. Float32 ``weights`` may be kept by reference."""
 
     def __init__(self, config: ModelConfig, weights: dict[str, np.ndarray]) -> None:
         self.config = config
@@ -95,7 +99,7 @@ class NumpyGPT:
         f32 = np.float32
 
         def w(name: str) -> np.ndarray:
-            return np.asarray(weights[name], dtype=np.float64)
+            return np.asarray(weights[name], dtype=f32)
 
         self.tok_emb = np.ascontiguousarray(weights["tok_emb.weight"], dtype=f32)  # (V, C)
         self.pos_table: np.ndarray | None = None  # (ctx, C) added to the embeddings
@@ -108,24 +112,26 @@ class NumpyGPT:
         d, kvd = c.head_dim, c.n_kv_head * c.head_dim
         self.n_q = c.d_model
         self.n_qk = c.d_model + kvd
-        qk_scale = 1.0 / math.sqrt(d)
+        qk_scale = f32(1.0 / math.sqrt(d))
 
         self.layers: list[_Layer] = []
         for i in range(c.n_layer):
             p = f"blocks.{i}."
             qkv = np.concatenate(
-                [w(p + "attn.q_proj.weight") * qk_scale, w(p + "attn.k_proj.weight"), w(p + "attn.v_proj.weight")]
-            )  # (C + 2*KVD, C)
+                [w(p + "attn.q_proj.weight"), w(p + "attn.k_proj.weight"), w(p + "attn.v_proj.weight")]
+            )
+            qkv[: c.d_model] *= qk_scale  # (C + 2*KVD, C)
+            qkv *= w(p + "norm1.weight")
             self.layers.append(
                 _Layer(
-                    w_qkv=_fold(qkv, w(p + "norm1.weight")),
-                    w_o=np.ascontiguousarray(w(p + "attn.o_proj.weight").T, dtype=f32),
-                    w_fc=_fold(w(p + "mlp.fc.weight"), w(p + "norm2.weight")),
-                    w_proj=np.ascontiguousarray(0.5 * w(p + "mlp.proj.weight").T, dtype=f32),
+                    w_qkv=qkv,
+                    w_o=np.ascontiguousarray(w(p + "attn.o_proj.weight")),
+                    w_fc=w(p + "mlp.fc.weight") * w(p + "norm2.weight"),
+                    w_proj=w(p + "mlp.proj.weight") * f32(0.5),
                 )
             )
         head = w("tok_emb.weight" if c.tie_embeddings else "lm_head.weight")  # (V, C)
-        self.w_head = _fold(head, w("norm_f.weight"))  # (C, V)
+        self.w_head = head * w("norm_f.weight")  # (V, C)
 
         self.rope_cos: np.ndarray | None = None
         if c.pos_encoding == "rope":
@@ -163,9 +169,9 @@ class NumpyGPT:
         if b != cache.batch:
             raise GenerationError(f"ids have batch {b} but the cache holds {cache.batch}")
 
-        x = self.tok_emb[ids]  # (B, T, C)
+        x = self.tok_emb[ids.reshape(-1)]  # (N, C), N = B*T rows
         if self.pos_table is not None:
-            x += self.pos_table[start:end]
+            x.reshape(b, t, -1)[:] += self.pos_table[start:end]
         mask = None
         if t > 1:  # causal mask over the new rows; keys before ``start`` are all visible
             mask = np.triu(np.full((t, end), -np.inf, np.float32), k=start + 1)  # (T, S)
@@ -173,15 +179,13 @@ class NumpyGPT:
         kv, d = c.n_kv_head, c.head_dim
         g = c.n_head // kv
         for layer, k_cache, v_cache in zip(self.layers, cache.k, cache.v, strict=True):
-            qkv = self._norm(x) @ layer.w_qkv  # (B, T, C + 2*KVD)
+            qkv = _linear(self._norm(x), layer.w_qkv)  # (N, C + 2*KVD)
+            qk = qkv[:, : self.n_qk].reshape(b, t, self.n_qk)  # (B, T, C + KVD)
             if self.rope_cos is not None:
-                qk = qkv[..., : self.n_qk]
-                qkv[..., : self.n_qk] = (
-                    qk * self.rope_cos[start:end] + qk[..., self.rope_perm] * self.rope_sin[start:end]
-                )
-            q = qkv[..., : self.n_q].reshape(b, t, kv, g, d).transpose(0, 2, 3, 1, 4)  # (B, KV, G, T, D)
-            k_cache[:, :, start:end] = qkv[..., self.n_q : self.n_qk].reshape(b, t, kv, d).transpose(0, 2, 1, 3)
-            v_cache[:, :, start:end] = qkv[..., self.n_qk :].reshape(b, t, kv, d).transpose(0, 2, 1, 3)
+                qk = qk * self.rope_cos[start:end] + qk[..., self.rope_perm] * self.rope_sin[start:end]
+            q = qk[..., : self.n_q].reshape(b, t, kv, g, d).transpose(0, 2, 3, 1, 4)  # (B, KV, G, T, D)
+            k_cache[:, :, start:end] = qk[..., self.n_q :].reshape(b, t, kv, d).transpose(0, 2, 1, 3)
+            v_cache[:, :, start:end] = qkv[:, self.n_qk :].reshape(b, t, kv, d).transpose(0, 2, 1, 3)
             keys = k_cache[:, :, :end]  # (B, KV, S, D)
             vals = v_cache[:, :, :end]
             att = q.reshape(b, kv, g * t, d) @ keys.transpose(0, 1, 3, 2)  # (B, KV, G*T, S)
@@ -192,15 +196,15 @@ class NumpyGPT:
             att -= att.max(axis=-1, keepdims=True)
             np.exp(att, out=att)
             att /= att.sum(axis=-1, keepdims=True)
-            y = (att @ vals).reshape(b, kv, g, t, d).transpose(0, 3, 1, 2, 4).reshape(b, t, c.d_model)  # (B, T, C)
-            x += y @ layer.w_o
-            h = self._norm(x) @ layer.w_fc  # (B, T, F)
-            x += _gelu_tanh_2x(h) @ layer.w_proj
+            y = (att @ vals).reshape(b, kv, g, t, d).transpose(0, 3, 1, 2, 4).reshape(b * t, c.d_model)  # (N, C)
+            x += _linear(y, layer.w_o)
+            h = _linear(self._norm(x), layer.w_fc)  # (N, F)
+            x += _linear(_gelu_tanh_2x(h), layer.w_proj)
         cache.length = end
 
         if last_only:
-            x = x[:, -1:]
-        return self._norm(x) @ self.w_head  # (B, T or 1, V)
+            x, t = x.reshape(b, t, -1)[:, -1], 1  # (B, C)
+        return np.ascontiguousarray(_linear(self._norm(x), self.w_head)).reshape(b, t, -1)  # (B, T, V)
 
     def _norm(self, x: np.ndarray) -> np.ndarray:
         """Normalise over the last axis; the weight lives in the next matmul."""
@@ -212,9 +216,17 @@ class NumpyGPT:
         return x / scale
 
 
-def _fold(weight: np.ndarray, norm: np.ndarray) -> np.ndarray:
-    """(out, in) Linear weight times the preceding norm's weight, transposed to (in, out) float32."""
-    return np.ascontiguousarray((weight * norm[None, :]).T, dtype=np.float32)
+def _linear(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """x (N, in) times weight (out, in) transposed: (N, out), not necessarily C-ordered.
+
+    OpenBLAS's sgemm has a large fixed cost for a few rows, so 1-2 rows run as one gemv each (numpy
+    loops over the stacked axis); more rows run as weight @ x.T, measured faster than x @ weight.T
+    (benchmarks/bench_decode.py; 2-CPU x86, OpenBLAS 0.3.31).
+    """
+    n = x.shape[0]
+    if n <= 2:
+        return (x[:, None, :] @ weight.T).reshape(n, -1)
+    return (weight @ x.T).T
 
 
 def _gelu_tanh_2x(h: np.ndarray) -> np.ndarray:

@@ -186,9 +186,15 @@ class TorchCache:
         self.length = 0
 
     def repeat(self, times: int) -> TorchCache:
+        """Row b becomes rows b*times .. b*times+times-1 (as ``KVCache.repeat``)."""
+        n = self.k[0].shape[0] if self.k[0] is not None else 1
+        return self.select(np.repeat(np.arange(n), times))
+
+    def select(self, rows: np.ndarray | list[int]) -> TorchCache:
+        index = torch.as_tensor(np.asarray(rows), dtype=torch.long)
         out = TorchCache(len(self.k))
-        out.k = [None if k is None else k.repeat_interleave(times, dim=0) for k in self.k]
-        out.v = [None if v is None else v.repeat_interleave(times, dim=0) for v in self.v]
+        out.k = [None if k is None else k[index] for k in self.k]
+        out.v = [None if v is None else v[index] for v in self.v]
         out.length = self.length
         return out
 

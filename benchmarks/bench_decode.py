@@ -1,0 +1,173 @@
+"""Decode speed of the numpy runtime (the CLI's) against the PyTorch model, on the same weights.
+
+    python benchmarks/bench_decode.py [--presets tiny mini small] [--tokens 128] [--cold-runs 5]
+
+Raw runtime part (this file's first half):
+- warm decode: batch 1, a 16-token prompt prefilled, then one token per step through the KV cache,
+  ``last_only`` logits; best of 3 repeats. The torch peer is ``TorchLogitsModel``: the same
+  ``GPT`` module with a simple concatenating KV cache, under ``inference_mode``.
+- cold start: wall time of a fresh ``python -c`` from process start to the first logits of a
+  16-token prompt, for the numpy runtime (import + ``load_numpy_model``) and for torch (import torch,
+  ``load_weights`` + ``load_into_torch`` + forward). ``python -c pass`` is the floor.
+
+Random weights, vocab 4096: speed does not depend on the values. Threads: whatever numpy/torch pick
+(set ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS`` to pin).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+VOCAB = 4096
+PROMPT = 16
+
+
+def decode_rate(model: Any, tokens: int, batch: int = 1, repeats: int = 3) -> tuple[float, float]:
+    """(decode tokens/s over all rows, prefill ms); one shared prefill fanned out to ``batch`` rows."""
+    prompt = (np.arange(PROMPT) * 37 % VOCAB)[None]  # (1, P)
+    steps = min(tokens, model.config.context_length - PROMPT)
+    best_rate, best_prefill = 0.0, float("inf")
+    for _ in range(repeats):
+        cache = model.new_cache(1)
+        t0 = time.perf_counter()
+        logits = model.forward(prompt, cache, last_only=True)
+        t1 = time.perf_counter()
+        if batch > 1:
+            cache = cache.repeat(batch)
+        token = np.full((batch, 1), int(logits[0, -1].argmax()))
+        for _ in range(steps):
+            logits = model.forward(token, cache, last_only=True)  # (B, 1, V)
+            token = logits[:, -1].argmax(axis=-1)[:, None]
+        t2 = time.perf_counter()
+        best_rate = max(best_rate, batch * steps / (t2 - t1))
+        best_prefill = min(best_prefill, (t1 - t0) * 1e3)
+    return best_rate, best_prefill
+
+
+def raw_decode(presets: list[str], tokens: int) -> list[dict[str, Any]]:
+    from bash_ai.checkpoint import load_into_torch, random_weights
+    from bash_ai.config import preset
+    from bash_ai.model.numpy_gpt import NumpyGPT
+    from bash_ai.model.torch_gpt import GPT, TorchLogitsModel
+
+    rows = []
+    for name in presets:
+        config = preset(name, VOCAB)
+        weights = random_weights(config, seed=0)
+        numpy_model = NumpyGPT(config, weights)
+        torch_gpt = GPT(config)
+        load_into_torch(torch_gpt, weights)
+        torch_model = TorchLogitsModel(torch_gpt)
+        decode_rate(numpy_model, 8, repeats=1)  # warm-up (BLAS threads, allocator)
+        decode_rate(torch_model, 8, repeats=1)
+        np_rate, np_prefill = decode_rate(numpy_model, tokens)
+        t_rate, t_prefill = decode_rate(torch_model, tokens)
+        np_b4, _ = decode_rate(numpy_model, tokens // 2, batch=4)
+        t_b4, _ = decode_rate(torch_model, tokens // 2, batch=4)
+        rows.append(
+            dict(preset=name, params=config.num_parameters(), numpy=np_rate, torch=t_rate,
+                 numpy_prefill=np_prefill, torch_prefill=t_prefill, numpy_b4=np_b4, torch_b4=t_b4)
+        )  # fmt: skip
+        print(f"  {name}: numpy {np_rate:,.0f} tok/s, torch {t_rate:,.0f} tok/s", flush=True)
+    return rows
+
+
+NUMPY_COLD = """
+import numpy as np
+from bash_ai.checkpoint import load_numpy_model
+model = load_numpy_model({path!r})
+logits = model.forward((np.arange({p}) * 37 % {v})[None], model.new_cache(1), last_only=True)
+"""
+
+TORCH_COLD = """
+import numpy as np
+import torch
+from bash_ai.checkpoint import load_into_torch, load_weights
+from bash_ai.model.torch_gpt import GPT
+config, weights = load_weights({path!r})
+model = GPT(config).eval()
+load_into_torch(model, weights)
+with torch.inference_mode():
+    logits = model(torch.from_numpy((np.arange({p}) * 37 % {v})[None]))[0][:, -1]
+"""
+
+
+def cold_runs(code: str, runs: int) -> float:
+    """Median wall seconds of ``runs`` fresh interpreters running ``code``."""
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def cold_start(preset_name: str, runs: int) -> dict[str, float]:
+    from bash_ai.checkpoint import random_weights, save_model_dir
+    from bash_ai.config import preset
+
+    config = preset(preset_name, VOCAB)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(save_model_dir(Path(tmp) / "model", config, random_weights(config)))
+        fill = dict(path=path, p=PROMPT, v=VOCAB)
+        return {
+            "python": cold_runs("pass", runs),
+            "numpy": cold_runs(NUMPY_COLD.format(**fill), runs),
+            "torch": cold_runs(TORCH_COLD.format(**fill), runs),
+        }
+
+
+def report(rows: list[dict[str, Any]], cold: dict[str, float], cold_preset: str, tokens: int) -> str:
+    lines = [
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"numpy {np.__version__}; vocab {VOCAB}, {PROMPT}-token prompt then up to {tokens} decode steps "
+        f"(batch 4: {tokens // 2} steps after a shared prefill); torch = TorchLogitsModel (KV cache).",
+        "",
+        "| preset | params | numpy tok/s | torch tok/s | numpy / torch | batch-4 numpy / torch tok/s | "
+        "prefill numpy / torch ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['preset']} | {r['params'] / 1e6:.2f}M | {r['numpy']:,.0f} | {r['torch']:,.0f} | "
+            f"{r['numpy'] / r['torch']:.2f}x | {r['numpy_b4']:,.0f} / {r['torch_b4']:,.0f} | "
+            f"{r['numpy_prefill']:.2f} / {r['torch_prefill']:.2f} |"
+        )
+    lines += [
+        "",
+        f"Cold start to first logits (`{cold_preset}`, median of fresh processes): "
+        f"numpy {cold['numpy']:.2f} s, torch {cold['torch']:.2f} s "
+        f"({cold['torch'] / cold['numpy']:.1f}x), bare `python -c pass` {cold['python']:.2f} s.",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--presets", nargs="+", default=["tiny", "mini", "small"])
+    parser.add_argument("--tokens", type=int, default=128)
+    parser.add_argument("--cold-runs", type=int, default=5)
+    parser.add_argument("--cold-preset", default="mini")
+    args = parser.parse_args()
+    print("warm decode (batch 1, KV cache):", flush=True)
+    rows = raw_decode(args.presets, args.tokens)
+    print(f"cold start ({args.cold_preset}):", flush=True)
+    cold = cold_start(args.cold_preset, args.cold_runs)
+    print()
+    print(report(rows, cold, args.cold_preset, args.tokens))
+
+
+if __name__ == "__main__":
+    main()
