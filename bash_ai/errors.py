@@ -52,3 +52,7 @@ class Aborted(BashAIError):
     """The user declined a confirmation."""
 
     exit_code = 6
+
+
+class SandboxError(BashAIError):
+    """The execution sandbox (bubblewrap) is missing or unusable, or was given a bad work dir."""

@@ -5,7 +5,7 @@ Only the standard library is imported here: the CLI imports this package at star
 
 from __future__ import annotations
 
-from bash_ai.safety.danger import DangerFlag, Severity, assess, load_rules, max_severity
+from bash_ai.safety.danger import SEVERITY_RANK, DangerFlag, Severity, assess, load_rules, max_severity
 from bash_ai.safety.syntax import (
     Finding,
     ShellcheckFindings,
@@ -18,6 +18,7 @@ from bash_ai.safety.syntax import (
 )
 
 __all__ = [
+    "SEVERITY_RANK",
     "DangerFlag",
     "Finding",
     "Severity",

@@ -21,6 +21,7 @@ from bash_ai.safety.shell import Command, Group, Script, parse
 
 Severity = Literal["high", "medium"]
 SEVERITIES: tuple[Severity, ...] = ("high", "medium")
+SEVERITY_RANK: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}  # lower is worse
 _WRITE_OPS = re.compile(r"\d*(>|>>|>\||&>|&>>)")
 
 
@@ -356,8 +357,7 @@ def assess(command: str) -> list[DangerFlag]:
             for m in rule.regex["text_regex"].finditer(haystack):
                 span = (offset + m.start(), offset + m.end()) if offset is not None else outer_span
                 add(rule, span)
-    order = {s: i for i, s in enumerate(SEVERITIES)}
-    return sorted(found.values(), key=lambda f: (order[f.severity], f.span, f.rule_id))
+    return sorted(found.values(), key=lambda f: (SEVERITY_RANK[f.severity], f.span, f.rule_id))
 
 
 def max_severity(flags: list[DangerFlag]) -> Severity | None:

@@ -1,0 +1,245 @@
+"""Run a command in a throwaway bubblewrap sandbox, to check what it does without risking the host.
+
+Inside: the host's ``/usr``, ``/bin``, ``/lib*`` and ``/etc`` read-only; ``/proc``, a minimal
+``/dev`` and a small tmpfs ``/tmp``; the work directory read-write at ``/work`` (also the cwd);
+nothing else (no ``$HOME``: ``HOME`` points at a path that does not exist, so ``touch ~/x``
+fails). Every namespace is unshared, so there is no network, not even loopback; the process tree
+dies with us (``--die-with-parent``) and cannot reach our terminal (``--new-session``).
+
+Limits: wall time (the whole sandbox is SIGKILLed), and rlimits on address space, file size, CPU
+time, open files and core dumps (set in the child before ``bwrap`` starts; inherited by all) and
+on the process count (``ulimit -u`` inside the sandbox, so that it counts only sandbox processes).
+
+RLIMIT_NPROC does not bind root, so when we run as root the sandboxed command is dropped to
+``nobody`` inside the sandbox with ``setpriv`` (no capabilities, no new privileges) and the work
+dir is chowned to it. Output goes to files outside the sandbox, capped by the file-size limit,
+so ``yes`` cannot fill our memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import resource
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from bash_ai.errors import SandboxError
+
+WORKDIR_INSIDE = "/work"
+HOME_INSIDE = "/home/sandbox"  # deliberately absent
+_WRAPPER = 'ulimit -u "$1" || exit 126; shift; exec /bin/bash --noprofile --norc -c "$1"'
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    nproc: int = 64
+    memory_bytes: int = 1 << 30  # RLIMIT_AS per process
+    file_size_bytes: int = 16 << 20  # RLIMIT_FSIZE: any file written, stdout and stderr included
+    open_files: int = 256
+    tmp_bytes: int = 64 << 20  # size of the /tmp tmpfs
+    output_chars: int = 1 << 20  # how much of stdout/stderr is kept
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxResult:
+    returncode: int  # negative: killed by that signal
+    stdout: str
+    stderr: str
+    timed_out: bool
+    seconds: float = 0.0
+
+
+def _sandbox_ids() -> tuple[int, int]:
+    try:
+        entry = pwd.getpwnam("nobody")
+        return entry.pw_uid, entry.pw_gid
+    except KeyError:
+        return 65534, 65534
+
+
+def _as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _system_binds() -> list[str]:
+    args = ["--ro-bind", "/usr", "/usr"]
+    for path in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    return args + ["--ro-bind", "/etc", "/etc"]
+
+
+def _argv(bwrap: str, command: str, workdir: Path, limits: Limits) -> list[str]:
+    if _as_root():
+        # Privileged bwrap without a user namespace, then drop to nobody: RLIMIT_NPROC needs a
+        # non-root uid, and inside a user namespace root would stay uid 0 on the host.
+        unshare = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+        uid, gid = _sandbox_ids()
+        drop = [shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
+        drop += ["--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
+    else:
+        unshare, drop = ["--unshare-all"], []
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+        "HOME": HOME_INSIDE,
+        "LANG": "C.UTF-8",
+        "TERM": "dumb",
+        "USER": "sandbox",
+        "TMPDIR": "/tmp",
+    }
+    return [
+        bwrap,
+        *unshare,
+        "--die-with-parent",
+        "--new-session",
+        *_system_binds(),
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--size",
+        str(limits.tmp_bytes),
+        "--perms",
+        "1777",
+        "--tmpfs",
+        "/tmp",
+        "--bind",
+        str(workdir),
+        WORKDIR_INSIDE,
+        "--chdir",
+        WORKDIR_INSIDE,
+        "--clearenv",
+        *[x for k, v in env.items() for x in ("--setenv", k, v)],
+        "--hostname",
+        "sandbox",
+        "--remount-ro",
+        "/",
+        "--",
+        *drop,
+        "/bin/bash",
+        "--noprofile",
+        "--norc",
+        "-c",
+        _WRAPPER,
+        "bash-ai-sandbox",
+        str(limits.nproc),
+        command,
+    ]
+
+
+def _rlimits(limits: Limits, timeout: float) -> None:
+    """Runs in the child between fork and exec: only async-signal-safe work (setrlimit)."""
+    cpu = int(timeout) + 2
+    for which, value in (
+        (resource.RLIMIT_AS, limits.memory_bytes),
+        (resource.RLIMIT_FSIZE, limits.file_size_bytes),
+        (resource.RLIMIT_CPU, cpu),
+        (resource.RLIMIT_NOFILE, limits.open_files),
+        (resource.RLIMIT_CORE, 0),
+    ):
+        resource.setrlimit(which, (value, value))
+
+
+def _read(path: Path, limit: int) -> str:
+    with open(path, "rb") as handle:
+        return handle.read(limit).decode("utf-8", errors="replace")
+
+
+def _chown_tree(root: Path, uid: int, gid: int) -> None:
+    os.lchown(root, uid, gid)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            os.lchown(os.path.join(dirpath, name), uid, gid)
+
+
+def _execute(bwrap: str, command: str, workdir: Path, timeout: float, limits: Limits) -> SandboxResult:
+    with tempfile.TemporaryDirectory(prefix="bash-ai-sandbox-out-") as out_dir:
+        out_path, err_path = Path(out_dir) / "stdout", Path(out_dir) / "stderr"
+        start = time.monotonic()
+        with open(out_path, "wb") as out, open(err_path, "wb") as err:
+            proc = subprocess.Popen(
+                _argv(bwrap, command, workdir, limits),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+                preexec_fn=lambda: _rlimits(limits, timeout),
+            )
+            timed_out = False
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)  # bwrap; its pid-1 child dies with it
+                proc.wait()
+        seconds = time.monotonic() - start
+        return SandboxResult(
+            returncode=proc.returncode,
+            stdout=_read(out_path, limits.output_chars),
+            stderr=_read(err_path, limits.output_chars),
+            timed_out=timed_out,
+            seconds=seconds,
+        )
+
+
+@lru_cache(maxsize=4)
+def _probe(bwrap: str, as_root: bool) -> str | None:
+    """Run ``true`` in a sandbox once; ``None`` if it worked, else why not."""
+    with tempfile.TemporaryDirectory(prefix="bash-ai-sandbox-probe-") as tmp:
+        workdir = Path(tmp)
+        if as_root:
+            _chown_tree(workdir, *_sandbox_ids())
+        try:
+            result = _execute(bwrap, "true", workdir, 20.0, Limits())
+        except OSError as exc:
+            return f"bwrap could not start: {exc}"
+    if result.returncode != 0:
+        first = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[0]
+        return f"bwrap does not work here ({first})"
+    return None
+
+
+def sandbox_problem() -> str | None:
+    """Why commands cannot be sandboxed on this machine, or ``None`` when they can."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return "bubblewrap (bwrap) is not installed; install the 'bubblewrap' package"
+    if _as_root() and shutil.which("setpriv") is None:
+        return "running as root needs setpriv (util-linux) to drop privileges inside the sandbox"
+    return _probe(bwrap, _as_root())
+
+
+def ensure_sandbox() -> str:
+    """The path of a working ``bwrap``; :class:`SandboxError` with the reason otherwise."""
+    problem = sandbox_problem()
+    if problem is not None:
+        raise SandboxError(f"cannot sandbox commands: {problem}")
+    return shutil.which("bwrap") or "bwrap"
+
+
+def run_sandboxed(command: str, workdir: Path, timeout: float = 5.0, *, limits: Limits | None = None) -> SandboxResult:
+    """Run ``command`` with bash inside the sandbox, ``workdir`` mounted read-write as its cwd.
+
+    When we run as root the work dir's tree is chowned to ``nobody`` first (the command runs as
+    that user). Nothing is ever run outside the sandbox: an unusable sandbox raises SandboxError.
+    """
+    if timeout <= 0:
+        raise SandboxError(f"timeout must be positive, not {timeout!r}")
+    workdir = Path(workdir)
+    if not workdir.is_dir():
+        raise SandboxError(f"the sandbox work directory {workdir} does not exist")
+    bwrap = ensure_sandbox()
+    if _as_root():
+        _chown_tree(workdir, *_sandbox_ids())
+    return _execute(bwrap, command, workdir.resolve(), timeout, limits or Limits())
