@@ -1,6 +1,6 @@
 """The CLI's inference runtime: the model of ``bash_ai.model`` in plain numpy (float32).
 
-No torch or mlx import, so ``bash-ai ask`` starts fast. Weights are re-laid out once at load so a
+No torch or mlx import, so ``bash-ai ask`` starts fast. Weights are prepared once at load so a
 decode step is a handful of BLAS calls and few Python-level numpy ops:
 
 - Matrices stay (out, in) as stored (a transposing copy at load costs cold-start time), and
