@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ from bash_ai.checkpoint import (
     save_model_dir,
     torch_state_to_numpy,
 )
-from bash_ai.config import ModelConfig
+from bash_ai.config import ModelConfig, NormKind, PosEncoding
 from bash_ai.errors import CheckpointError
 
 torch = pytest.importorskip("torch")
@@ -31,7 +32,7 @@ from bash_ai.model.numpy_gpt import NumpyGPT, rope_tables  # noqa: E402
 TOL = 1e-4
 
 
-def config(pos: str, n_kv_head: int, tie: bool, norm: str) -> ModelConfig:
+def config(pos: PosEncoding, n_kv_head: int, tie: bool, norm: NormKind) -> ModelConfig:
     return ModelConfig(
         vocab_size=53, context_length=20, n_layer=2, n_head=4, n_kv_head=n_kv_head, d_model=32,
         pos_encoding=pos, tie_embeddings=tie, norm=norm,
@@ -94,7 +95,8 @@ def test_three_runtimes_agree_through_a_checkpoint(cfg: ModelConfig, tmp_path: P
 
     # KV-cached decode in numpy and in the torch adapter equals the full forward.
     adapter = torch_gpt.TorchLogitsModel(t_model)
-    for runtime in (n_model, adapter):
+    runtimes: list[Any] = [n_model, adapter]
+    for runtime in runtimes:
         cache = runtime.new_cache(2)
         steps = [runtime.forward(ids[:, :11], cache)] + [
             runtime.forward(ids[:, i : i + 1], cache) for i in range(11, 20)

@@ -11,14 +11,16 @@ import numpy as np
 import pytest
 
 from bash_ai.checkpoint import random_weights, save_model_dir
-from bash_ai.config import ModelConfig
+from bash_ai.config import ModelConfig, NormKind, PosEncoding
 from bash_ai.errors import GenerationError
 from bash_ai.model.numpy_gpt import NumpyGPT, rope_tables, sinusoidal_table
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def make(pos: str = "rope", n_kv_head: int = 2, tie: bool = True, norm: str = "layernorm", seed: int = 0) -> NumpyGPT:
+def make(
+    pos: PosEncoding = "rope", n_kv_head: int = 2, tie: bool = True, norm: NormKind = "layernorm", seed: int = 0
+) -> NumpyGPT:
     config = ModelConfig(
         vocab_size=61, context_length=24, n_layer=2, n_head=4, n_kv_head=n_kv_head, d_model=32,
         pos_encoding=pos, tie_embeddings=tie, norm=norm,
@@ -67,7 +69,7 @@ def test_last_only_and_batch_rows_independent() -> None:
 def test_positions_change_the_output() -> None:
     # A position-blind model would give equal last logits for these two orderings.
     for pos in ("learned", "sinusoidal", "rope"):
-        model = make(pos=pos)
+        model = make(pos=pos)  # type: ignore[arg-type]
         a = full(model, np.array([[5, 9, 13, 2]]))[0, -1]
         b = full(model, np.array([[9, 5, 13, 2]]))[0, -1]
         assert np.abs(a - b).max() > 1e-3, pos
