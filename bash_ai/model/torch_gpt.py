@@ -58,7 +58,7 @@ class Attention(nn.Module):
         k = self.k_proj(x).view(b, t, self.n_kv_head, self.head_dim).transpose(1, 2)
         v = self.v_proj(x).view(b, t, self.n_kv_head, self.head_dim).transpose(1, 2)
         if rope is not None:
-            cos, sin = rope
+            cos, sin = (r.to(q.dtype) for r in rope)  # keep autocast's dtype for SDPA
             q = q * cos + rotate_half(q) * sin
             k = k * cos + rotate_half(k) * sin
         return q, k, v
