@@ -236,15 +236,7 @@ class _Parser:
             elif c == '"':
                 i = self._double_quoted(i + 1, value, subs)
                 quoted = True
-            elif c == "`" or s.startswith("$(", i):
-                j, body = self._dollar_or_backtick(i)
-                if body is not None:
-                    subs.append(body)
-                value.append(s[i:j])
-                i = j
-            elif s.startswith("${", i):
-                j = _find_close(s, i + 2, "}")
-                value.append(s[i:j])
+            elif c in "`$" and (j := self._expansion(i, value, subs)) > i:
                 i = j
             else:
                 j = i + 1
@@ -265,20 +257,26 @@ class _Parser:
                 nxt = s[i + 1]
                 value.append(nxt if nxt in '$`"\\' else ("" if nxt == "\n" else c + nxt))
                 i += 2
-            elif c == "`" or s.startswith("$(", i):
-                j, body = self._dollar_or_backtick(i)
-                if body is not None:
-                    subs.append(body)
-                value.append(s[i:j])
-                i = j
-            elif s.startswith("${", i):
-                j = _find_close(s, i + 2, "}")
-                value.append(s[i:j])
+            elif c in "`$" and (j := self._expansion(i, value, subs)) > i:
                 i = j
             else:
                 value.append(c)
                 i += 1
         return i + 1
+
+    def _expansion(self, i: int, value: list[str], subs: list[Script]) -> int:
+        """Copy ``$( )``, backticks or ``${ }`` at ``i`` into ``value``; returns the end (``i`` if none)."""
+        s = self.s
+        if s[i] == "`" or s.startswith("$(", i):
+            j, body = self._dollar_or_backtick(i)
+            if body is not None:
+                subs.append(body)
+        elif s.startswith("${", i):
+            j = _find_close(s, i + 2, "}")
+        else:
+            return i
+        value.append(s[i:j])
+        return j
 
     def _dollar_or_backtick(self, i: int) -> tuple[int, Script | None]:
         """``$((..))`` (arithmetic, no commands), ``$(..)`` or a backtick substitution."""
