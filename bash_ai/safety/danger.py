@@ -261,14 +261,15 @@ def _pipe_flags(rule: Rule, script: Script) -> Iterator[tuple[int, int]]:
     sources, sinks = set(rule.spec["pipe_from"]), set(rule.spec["pipe_to"])
     exempt = set(rule.spec.get("pipe_to_exempt_flags", ()))
     for parts in _pipelines(script):
-        fed = False
+        fed_from: int | None = None  # where the first downloader of this pipeline starts
         for part in parts:
             invs = _part_invocations(part)
             # The program that reads the pipe is the innermost of a wrapper chain: ``sudo -E bash``.
             main = [inv for inv in invs if inv.via in ("", "sudo", "doas", "env", "nice", "nohup", "command", "exec")]
-            if fed and main and main[-1].utility in sinks and _executes_stdin(main[-1], exempt):
-                yield main[-1].span
-            fed = fed or any(inv.utility in sources for inv in invs)
+            if fed_from is not None and main and main[-1].utility in sinks and _executes_stdin(main[-1], exempt):
+                yield (fed_from, main[-1].span[1])
+            if fed_from is None and invs and any(inv.utility in sources for inv in invs):
+                fed_from = invs[0].span[0]
 
 
 def mask_quotes(text: str) -> str:
