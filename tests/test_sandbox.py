@@ -17,7 +17,7 @@ import pytest
 
 from bash_ai.errors import DataError, SandboxError
 from bash_ai.evaluation import Limits, load_tasks, run_sandboxed, run_task, sandbox_problem
-from bash_ai.evaluation.tasks import COMPARE_MODES, normalize_stdout, tree_snapshot
+from bash_ai.evaluation.tasks import COMPARE_MODES, Task, normalize_stdout, tree_snapshot
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +159,7 @@ def test_curated_tasks_are_well_formed() -> None:
 
 
 @pytest.mark.parametrize("task", TASKS, ids=[t.id for t in TASKS])
-def test_reference_commands_pass_their_own_tasks(sandbox: None, task) -> None:  # type: ignore[no-untyped-def]
+def test_reference_commands_pass_their_own_tasks(sandbox: None, task: Task) -> None:
     result = run_task(task, task.reference)
     assert result.passed, result.details
 
