@@ -14,7 +14,7 @@ import typer
 from bash_ai import __version__
 from bash_ai.errors import BashAIError
 
-COMMANDS: tuple[str, ...] = ()
+COMMANDS: tuple[str, ...] = ("ask", "explain", "repl", "models")
 
 # A first argument that is not a subcommand is a request: ``bash-ai "list files"`` means
 # ``bash-ai ask "list files"``.
@@ -43,7 +43,12 @@ def build_app() -> typer.Typer:
         version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
     ) -> None:
         if ctx.invoked_subcommand is None:
-            typer.echo(ctx.get_help())
+            if "repl" in COMMANDS and sys.stdin.isatty() and sys.stdout.isatty():
+                from bash_ai.cli.repl import run_repl
+
+                run_repl()
+            else:
+                typer.echo(ctx.get_help())
 
     for name in COMMANDS:
         importlib.import_module(f"bash_ai.cli.{name}").register(app)
@@ -51,24 +56,20 @@ def build_app() -> typer.Typer:
 
 
 def _route_default(argv: list[str], app: typer.Typer) -> list[str]:
-    """Insert the default command when the first positional argument is not a subcommand."""
+    """Insert the default command unless the first argument is a subcommand or a root option.
+
+    The root has no options of its own besides these, so ``bash-ai --model X "req"`` and
+    ``bash-ai -n 3 "req"`` are ask's options and the whole line goes to ``ask``.
+    """
     names = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
     if DEFAULT_COMMAND not in names:
         return argv
-    for i, arg in enumerate(argv):
-        if arg == "--":
-            return argv[:i] + [DEFAULT_COMMAND] + argv[i:]
-        if arg.startswith("-"):
-            if arg in ("--help", "--version", "--install-completion", "--show-completion"):
-                return argv
-            continue
-        if arg in names:
-            return argv
-        return argv[:i] + [DEFAULT_COMMAND] + argv[i:]
-    # No positional argument: options only (e.g. ``bash-ai -n 3`` with a piped request).
-    if argv or not sys.stdin.isatty():
-        return [DEFAULT_COMMAND, *argv]
-    return argv
+    if not argv:
+        # Nothing at all: a piped request goes to ask; on a terminal the root opens the REPL.
+        return argv if sys.stdin.isatty() else [DEFAULT_COMMAND]
+    if argv[0] in names or argv[0] in ("--help", "--version", "--install-completion", "--show-completion"):
+        return argv
+    return [DEFAULT_COMMAND, *argv]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,145 @@
+"""``bash-ai "request"`` (the default command): plain English in, bash out.
+
+stdout carries only the answer (one command, or a whole script), so ``bash-ai "..." > x.sh``
+works; progress, warnings, danger flags and alternatives go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from bash_ai.errors import BashAIError, ModelError, UsageError
+
+Opt = typer.Option
+
+# Token budgets: a command is a line, a script a page (the engine also stops at the context end).
+COMMAND_MAX_TOKENS = 96
+SCRIPT_MAX_TOKENS = 320
+
+JSON_SCHEMA_VERSION = 1
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ask", help="Turn a request into a bash command or script (the default command).")(ask)
+
+
+def read_stdin_text(what: str = "request") -> str:
+    """All of stdin as UTF-8, refusing more than the request limit without reading it all."""
+    from bash_ai.answer import MAX_REQUEST_BYTES
+
+    data = sys.stdin.buffer.read(MAX_REQUEST_BYTES + 1)
+    if len(data) > MAX_REQUEST_BYTES:
+        raise UsageError(f"{what} on stdin is too long (over the limit of {MAX_REQUEST_BYTES} bytes)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{what} on stdin is not valid UTF-8 (byte {exc.start})") from None
+
+
+def argument_text(words: list[str], what: str = "request") -> str:
+    """Command-line words as one string; undecodable bytes (surrogate escapes) are refused."""
+    text = " ".join(words)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"{what} is not valid UTF-8") from None
+    return text
+
+
+def load_engine(model: str | None) -> Any:
+    """The engine for a model name or path (``None``: the configured default, else the bundled one).
+
+    Anything unexpected while loading is a corrupt model: one line and exit 3, never a traceback.
+    """
+    from bash_ai import registry
+
+    try:
+        return registry.load(model)
+    except BashAIError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the edge: third-party loaders raise anything
+        raise ModelError(f"cannot load model {model or 'default'}: {type(exc).__name__}: {exc}") from None
+
+
+def model_label(engine: Any, model: str | None) -> dict[str, str | None]:
+    path = getattr(engine, "model_dir", None) or getattr(engine, "path", None)
+    name = getattr(engine, "name", None) or model or "default"
+    return {"name": str(name), "path": str(path) if path is not None else None}
+
+
+def sampling_params(
+    temperature: float | None, seed: int | None, max_tokens: int | None, top_k: int | None = None
+) -> Any:
+    from bash_ai.engine.sampling import SamplingParams
+
+    values: dict[str, Any] = {"temperature": temperature, "seed": seed, "max_tokens": max_tokens, "top_k": top_k}
+    return SamplingParams(**{k: v for k, v in values.items() if v is not None})
+
+
+def ask(
+    request: Annotated[
+        list[str] | None, typer.Argument(help="What the command should do (or read from stdin).")
+    ] = None,
+    candidates: Annotated[int, Opt("-n", "--candidates", min=1, max=10, help="How many distinct answers.")] = 1,
+    temperature: Annotated[float, Opt(min=0.0, max=5.0, help="Sampling temperature (0: greedy).")] = 0.3,
+    seed: Annotated[int, Opt(help="Random seed (same seed, same answer).")] = 0,
+    max_tokens: Annotated[int | None, Opt(min=1, help="Token limit per answer.")] = None,
+    model: Annotated[str | None, Opt("--model", "-m", help="Model name or directory.")] = None,
+    as_json: Annotated[bool, Opt("--json", help="Print a JSON document (schema in the README).")] = False,
+    run: Annotated[bool, Opt("--run", help="Offer to run the answer after confirmation.")] = False,
+    yes: Annotated[bool, Opt("--yes", "-y", help="With --run: no confirmation, unless flagged dangerous.")] = False,
+) -> None:
+    from bash_ai.answer import answer, validate_request, wants_script
+    from bash_ai.cli import render
+
+    if request:
+        text = argument_text(request)
+    elif sys.stdin.isatty():
+        if sys.stdout.isatty():  # ``bash-ai --model X`` on a terminal: the REPL with that model
+            from bash_ai.cli.repl import run_repl
+
+            run_repl(model=model, temperature=temperature)
+            return
+        raise UsageError('no request given: bash-ai "list files by size" (or pipe it on stdin)')
+    else:
+        text = read_stdin_text()
+    text = validate_request(text)
+    engine = load_engine(model)
+    if max_tokens is None:
+        max_tokens = SCRIPT_MAX_TOKENS if wants_script(text) else COMMAND_MAX_TOKENS
+    params = sampling_params(temperature, seed, max_tokens)
+
+    with render.Progress() as progress:
+        results = answer(engine, text, candidates, params, on_event=progress)
+
+    if as_json:
+        document = {
+            "schema": JSON_SCHEMA_VERSION,
+            "request": text,
+            "model": model_label(engine, model),
+            "truncated": progress.truncated,
+            "candidates": [c.to_dict() for c in results],
+        }
+        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        return
+
+    best = results[0]
+    render.show_notes(best)
+    if len(results) > 1:
+        render.show_alternatives(results[1:])
+    if run:
+        from bash_ai.cli.confirm import confirm_and_run
+
+        def describe(command: str) -> str:
+            from bash_ai.answer import explain
+
+            return explain(engine, command)[0]
+
+        status = confirm_and_run(best, yes=yes, describe=describe)
+        raise typer.Exit(status)
+    sys.stdout.write(best.text if best.text.endswith("\n") else best.text + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,141 @@
+"""Renders engine events and checked candidates on stderr; stdout is left to the answer itself.
+
+Styled with rich only when stderr is a TTY (and NO_COLOR is unset); otherwise plain
+``bash-ai: ...`` lines that scripts can grep. rich is imported only on the styled path.
+"""
+
+from __future__ import annotations
+
+import sys
+from types import TracebackType
+from typing import Any
+
+from bash_ai.cli.ui import console, styled, warn
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _line(plain: str, markup: str | None = None) -> None:
+    """One stderr line: ``markup`` (rich) when styled, else ``bash-ai: plain``."""
+    if styled():
+        console().print(markup if markup is not None else _escape(plain), markup=True, highlight=False)
+    else:
+        sys.stderr.write(f"bash-ai: {plain}\n")
+        sys.stderr.flush()
+
+
+class Progress:
+    """A spinner with a token count while the model works (styled stderr only).
+
+    It also turns ``Started(truncated=True)`` into a warning, once, on every kind of stderr.
+    """
+
+    def __init__(self, label: str = "thinking") -> None:
+        self.label = label
+        self.tokens = 0
+        self.truncated = False
+        self._status: Any = None
+
+    def __enter__(self) -> Progress:
+        if styled():
+            self._status = console().status(f"{self.label}…", spinner="dots")
+            self._status.__enter__()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._status is not None:
+            self._status.__exit__(exc_type, exc, tb)
+            self._status = None
+
+    def __call__(self, event: Any) -> None:
+        """Feed one engine event (``answer(on_event=progress)``)."""
+        name = type(event).__name__
+        if name == "Started" and getattr(event, "truncated", False) and not self.truncated:
+            self.truncated = True
+            warn(
+                f"the request is longer than the model's context ({event.prompt_tokens} tokens kept); "
+                "only its end was used"
+            )
+        elif name == "TokenEvent":
+            self.tokens += 1
+            if self._status is not None and self.tokens % 4 == 0:
+                self._status.update(f"{self.label}… {self.tokens} tokens (Ctrl-C to stop)")
+
+
+def finding_text(finding: Any) -> str:
+    """A shellcheck finding as ``SC2086 (info) line 1: message``, whatever its exact type."""
+    get = finding.get if isinstance(finding, dict) else lambda k, d=None: getattr(finding, k, d)
+    code = get("code")
+    code_text = f"SC{code}" if isinstance(code, int) or (isinstance(code, str) and code.isdigit()) else str(code or "")
+    level = get("level") or get("severity") or ""
+    line = get("line")
+    message = get("message") or str(finding)
+    parts = [code_text, f"({level})" if level else "", f"line {line}:" if line else ""]
+    return " ".join(p for p in parts if p) + (" " if any(parts) else "") + str(message)
+
+
+def danger_text(flag: Any) -> str:
+    severity = getattr(flag, "severity", "")
+    rule = getattr(flag, "rule_id", "")
+    return f"[{rule}] ({severity}) {getattr(flag, 'message', flag)}" if severity else f"[{rule}] {flag.message}"
+
+
+def show_danger(flags: list[Any]) -> None:
+    for flag in flags:
+        text = danger_text(flag)
+        _line(f"danger: {text}", f"[bold red]danger:[/] [red]{_escape(text)}[/]")
+
+
+def show_notes(candidate: Any, label: str = "the answer") -> None:
+    """Syntax warning, danger flags and shellcheck findings of one candidate."""
+    if not candidate.syntax_ok:
+        warn(f"{label} is not valid bash: {candidate.syntax_message or 'bash -n failed'}")
+    if candidate.finish_reason == "length":
+        warn(f"{label} was cut off at the token limit")
+    show_danger(candidate.danger)
+    for finding in candidate.shellcheck:
+        text = finding_text(finding)
+        _line(f"shellcheck: {text}", f"[dim]shellcheck: {_escape(text)}[/]")
+
+
+def show_command(text: str, title: str = "command") -> None:
+    """The command about to be run (stderr: stdout belongs to the command's own output)."""
+    if styled():
+        console().print(f"[bold]{title}:[/]", markup=True, highlight=False)
+        for line in text.splitlines() or [""]:
+            console().print(f"  [cyan]{_escape(line)}[/]", markup=True, highlight=False)
+    else:
+        sys.stderr.write(f"bash-ai: {title}:\n" + "".join(f"  {line}\n" for line in text.splitlines()))
+        sys.stderr.flush()
+
+
+def show_alternatives(candidates: list[Any]) -> None:
+    """Candidates after the first, numbered from 2 (the first went to stdout)."""
+    for number, candidate in enumerate(candidates, start=2):
+        flag = " [dangerous]" if candidate.danger else ""
+        bad = " [invalid syntax]" if not candidate.syntax_ok else ""
+        lines = candidate.text.rstrip("\n").splitlines() or [""]
+        head = f"alternative {number}{flag}{bad}:"
+        if styled():
+            style = "red" if candidate.danger else ("yellow" if bad else "dim")
+            console().print(f"[{style}]{_escape(head)}[/]", markup=True, highlight=False)
+            for line in lines:
+                console().print(f"  {_escape(line)}", markup=True, highlight=False)
+        else:
+            sys.stderr.write(f"bash-ai: {head}\n" + "".join(f"  {line}\n" for line in lines))
+    sys.stderr.flush()
+
+
+def show_text(text: str, title: str) -> None:
+    """A block of prose on stderr (e.g. a description during confirmation)."""
+    if styled():
+        console().print(f"[bold]{_escape(title)}:[/] {_escape(text)}", markup=True, highlight=False)
+    else:
+        sys.stderr.write(f"bash-ai: {title}: {text}\n")
+        sys.stderr.flush()

@@ -1,0 +1,37 @@
+"""``bash-ai repl`` (also ``bash-ai`` with no arguments on a terminal): the interactive REPL."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from bash_ai.errors import UsageError
+
+Opt = typer.Option
+
+
+def register(app: typer.Typer) -> None:
+    app.command("repl", help="Interactive shell: bash completed by the model, # to ask in English.")(repl)
+
+
+def run_repl(model: str | None = None, temperature: float = 0.3) -> None:
+    """Load the model and run the REPL until :quit or Ctrl-D."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError('the REPL needs a terminal; for one-shot use: bash-ai "list files by size"')
+    from bash_ai.cli.ask import load_engine, model_label
+    from bash_ai.cli.render import Progress
+    from bash_ai.repl.session import Repl
+
+    with Progress("loading the model"):
+        engine = load_engine(model)
+    name = model_label(engine, model)["name"] or "default"
+    raise typer.Exit(Repl(engine, name, temperature).run())
+
+
+def repl(
+    model: Annotated[str | None, Opt("--model", "-m", help="Model name or directory.")] = None,
+    temperature: Annotated[float, Opt(min=0.0, max=5.0, help="Sampling temperature for # requests.")] = 0.3,
+) -> None:
+    run_repl(model, temperature)

@@ -1,0 +1,239 @@
+"""The interactive loop: type bash (completed by the model) or ask in English with ``#``/``?``.
+
+Every command runs only after the same confirmation as ``bash-ai --run``. Model work happens on
+the worker thread; Ctrl-C while it works cancels it (the engine stream's cancel Event) and returns
+to the prompt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import sys
+from typing import Any
+
+from bash_ai.errors import Aborted, BashAIError
+from bash_ai.repl.worker import Job, ModelWorker
+
+HELP = """\
+Type bash: the model suggests the rest in grey (→ accepts it, Tab opens a menu of candidates);
+Enter runs the line after confirmation.
+  # request / ? request   ask in plain English; the answer is offered to run
+  :run CMD                run CMD after confirmation
+  :explain [CMD]          describe CMD (default: the last command) and its danger flags
+  :copy                   copy the last command to the clipboard
+  :model NAME             switch to another installed model (or a directory)
+  :help                   this text
+  :quit, Ctrl-D           leave
+Ctrl-C stops the model (or clears the line); nothing runs unless you answer "e"."""
+
+PROMPT = "bash-ai $ "
+
+
+class Repl:
+    def __init__(self, engine: Any, model_name: str, temperature: float = 0.3) -> None:
+        self.engine = engine
+        self.model_name = model_name
+        self.temperature = temperature
+        self.last_command: str | None = None
+        self.worker = ModelWorker()
+        self._seed = 0
+
+    # --- output -------------------------------------------------------------------------------
+
+    def say(self, text: str, style: str = "") -> None:
+        """A REPL message on stderr (stdout is left to the commands it runs)."""
+        from bash_ai.cli.ui import console, styled
+
+        if styled() and style:
+            from rich.markup import escape
+
+            console().print(f"[{style}]{escape(text)}[/]", markup=True, highlight=False)
+        else:
+            sys.stderr.write(text + "\n")
+            sys.stderr.flush()
+
+    # --- model work off the UI thread --------------------------------------------------------
+
+    def wait(self, job: Job, label: str) -> Any:
+        """The job's result; Ctrl-C cancels it and raises ``Aborted``."""
+        from bash_ai.cli.render import Progress
+
+        try:
+            with Progress(label):
+                return job.result()
+        except KeyboardInterrupt:
+            job.cancel.set()
+            with contextlib.suppress(Exception):  # the cancelled job's outcome no longer matters
+                job.future.result(timeout=5)
+            raise Aborted("cancelled") from None
+
+    def ask(self, request: str) -> None:
+        from bash_ai.answer import answer, wants_script
+        from bash_ai.cli.ask import COMMAND_MAX_TOKENS, SCRIPT_MAX_TOKENS, sampling_params
+
+        self._seed += 1
+        max_tokens = SCRIPT_MAX_TOKENS if wants_script(request) else COMMAND_MAX_TOKENS
+        params = sampling_params(self.temperature, self._seed, max_tokens)
+        engine = self.engine
+        job = self.worker.submit(lambda cancel: answer(engine, request, 1, params, cancel=cancel), key="answer")
+        results = self.wait(job, "thinking")
+        if not results:
+            raise Aborted("cancelled")
+        self.offer(results[0])
+
+    def describe(self, command: str) -> str:
+        from bash_ai.answer import explain
+
+        engine = self.engine
+        job = self.worker.submit(lambda cancel: explain(engine, command, cancel=cancel)[0], key="explain")
+        return str(self.wait(job, "explaining"))
+
+    # --- running ------------------------------------------------------------------------------
+
+    def offer(self, candidate: Any) -> None:
+        """Confirm, then run; remember the command either way (for :copy and :explain)."""
+        from bash_ai.cli.confirm import confirm_and_run
+
+        self.last_command = candidate.text
+        status = confirm_and_run(candidate, describe=self.describe)
+        if status:
+            self.say(f"[exit {status}]", "yellow")
+
+    def run_line(self, line: str) -> None:
+        from bash_ai.answer import check
+
+        words = _split(line)
+        if words and words[0] == "cd" and len(words) <= 2:  # a child's cd would not outlive it
+            target = os.path.expanduser(words[1] if len(words) == 2 else "~")
+            try:
+                os.chdir(target)
+            except OSError as exc:
+                self.say(f"cd: {exc.strerror}: {target}", "red")
+            return
+        self.offer(check(line))
+
+    # --- meta-commands ------------------------------------------------------------------------
+
+    def explain(self, command: str | None) -> None:
+        from bash_ai.answer import check
+        from bash_ai.cli import render
+
+        command = command or self.last_command
+        if not command:
+            self.say("nothing to explain yet: :explain CMD", "yellow")
+            return
+        self.say(self.describe(command))
+        checked = check(command)
+        render.show_notes(checked, "the command")
+        if not checked.danger:
+            self.say("no danger flags", "green")
+
+    def copy(self) -> None:
+        from bash_ai.repl.clipboard import copy
+
+        if not self.last_command:
+            self.say("nothing to copy yet", "yellow")
+            return
+        self.say(f"copied via {copy(self.last_command)}", "green")
+
+    def switch_model(self, name: str) -> None:
+        from bash_ai.cli.ask import load_engine
+
+        if not name:
+            self.say(f"model: {self.model_name} (:model NAME to switch)")
+            return
+        job = self.worker.submit(lambda cancel: load_engine(name), key="model")
+        self.engine = self.wait(job, f"loading {name}")
+        self.model_name = name
+        self.say(f"model: {name}", "green")
+
+    def handle(self, line: str) -> bool:
+        """Act on one submitted line; False means quit."""
+        text = line.strip()
+        if not text:
+            return True
+        if text[0] in "#?":
+            self.ask(text[1:])
+            return True
+        if text.startswith(":"):
+            name, _, arg = text.partition(" ")
+            arg = arg.strip()
+            if name in (":quit", ":q", ":exit"):
+                return False
+            if name == ":help":
+                self.say(HELP)
+            elif name == ":run":
+                if arg:
+                    self.run_line(arg)
+                else:
+                    self.say(":run CMD", "yellow")
+            elif name == ":copy":
+                self.copy()
+            elif name == ":explain":
+                self.explain(arg or None)
+            elif name == ":model":
+                self.switch_model(arg)
+            else:
+                self.say(f"unknown command {name}; :help lists them", "yellow")
+            return True
+        self.run_line(text)
+        return True
+
+    # --- the loop -----------------------------------------------------------------------------
+
+    def session(self) -> Any:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.history import FileHistory
+        from prompt_toolkit.lexers import PygmentsLexer
+        from pygments.lexers.shell import BashLexer
+
+        from bash_ai.paths import ensure, history_file
+        from bash_ai.repl.suggest import ModelAutoSuggest, ModelCompleter
+
+        ensure(history_file().parent)
+        suggest = ModelAutoSuggest(self.worker, lambda: self.engine)
+        session: PromptSession[str] = PromptSession(
+            history=FileHistory(str(history_file())),
+            lexer=PygmentsLexer(BashLexer),
+            auto_suggest=suggest,
+            completer=ModelCompleter(self.worker, lambda: self.engine),
+            complete_while_typing=False,
+            bottom_toolbar=lambda: f" {self.model_name} | → accept | Tab candidates | # ask | :help ",
+        )
+        session.default_buffer.on_text_changed += lambda buffer: suggest.cancel_stale(buffer.text)
+        return session
+
+    def run(self) -> int:
+        session = self.session()
+        self.say("bash-ai REPL: type bash, or # to ask in English. :help for more, Ctrl-D to leave.", "dim")
+        try:
+            while True:
+                try:
+                    line = session.prompt(PROMPT)
+                except KeyboardInterrupt:
+                    continue
+                except EOFError:
+                    break
+                finally:
+                    self.worker.cancel_all()
+                try:
+                    if not self.handle(line):
+                        break
+                except Aborted as exc:
+                    self.say(str(exc), "dim")
+                except BashAIError as exc:
+                    self.say(f"error: {exc}", "red")
+                except KeyboardInterrupt:
+                    self.say("cancelled", "dim")
+        finally:
+            self.worker.close()
+        return 0
+
+
+def _split(line: str) -> list[str]:
+    try:
+        return shlex.split(line)
+    except ValueError:
+        return []
