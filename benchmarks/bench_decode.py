@@ -154,20 +154,108 @@ def report(rows: list[dict[str, Any]], cold: dict[str, float], cold_preset: str,
     return "\n".join(lines)
 
 
+# -- Engine part (the generation engine on top of the numpy runtime) -----------------------------
+#
+# The peer is the raw greedy loop above (``decode_rate``) on the same model: the ratio is what the
+# engine adds per token (sampling, UTF-8/stop-string text stream, events). Also: one ``n=4`` call
+# (shared prefill, one batch) against four ``n=1`` calls, and the sampling settings' cost.
+
+
+class BenchTokenizer:
+    """Byte-level ids; its end-of-text id is outside the model's vocabulary, so a random model
+    never ends early and every run decodes exactly ``max_tokens``."""
+
+    special_tokens: dict[str, int] = {"<|endoftext|>": VOCAB}
+    eot_id = VOCAB
+    vocab_size = VOCAB
+
+    def encode(self, text: str, allowed_special: Any = "all") -> list[int]:
+        return list(text.encode())
+
+    def decode_bytes(self, ids: list[int]) -> bytes:
+        return bytes(i % 256 for i in ids)
+
+
+def engine_wall(engine: Any, params: Any, n: int, repeats: int = 3) -> tuple[float, float]:
+    """(best wall seconds of a whole ``stream`` call, its time to the first token)."""
+    prompt = [int(i) for i in np.arange(PROMPT) * 37 % VOCAB]
+    best, first = float("inf"), 0.0
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        t_first = None
+        for event in engine.stream(prompt, params, n):
+            if t_first is None and type(event).__name__ == "TokenEvent":
+                t_first = time.perf_counter() - t0
+        wall = time.perf_counter() - t0
+        if wall < best:
+            best, first = wall, t_first or 0.0
+    return best, first
+
+
+def engine_part(preset_name: str, tokens: int) -> dict[str, Any]:
+    from bash_ai.checkpoint import random_weights
+    from bash_ai.config import preset
+    from bash_ai.engine import Engine, SamplingParams
+    from bash_ai.model.numpy_gpt import NumpyGPT
+
+    config = preset(preset_name, VOCAB)
+    model = NumpyGPT(config, random_weights(config, seed=0))
+    engine = Engine(model, BenchTokenizer(), preset_name)
+    steps = min(tokens, config.context_length // 2)
+    greedy = SamplingParams(temperature=0.0, max_tokens=steps)
+    default = SamplingParams(max_tokens=steps, seed=0)  # temperature 0.7, top_k 40, top_p 0.95
+    nucleus = SamplingParams(top_k=None, max_tokens=steps, seed=0)
+    decode_rate(model, 8, repeats=1)  # warm-up
+    raw_rate, raw_prefill = decode_rate(model, steps)
+    raw_wall = raw_prefill / 1e3 + steps / raw_rate
+    row: dict[str, Any] = dict(preset=preset_name, steps=steps, raw=raw_wall)
+    row["greedy"], row["ttft"] = engine_wall(engine, greedy, 1)
+    row["default"], _ = engine_wall(engine, default, 1)
+    row["nucleus"], _ = engine_wall(engine, nucleus, 1)
+    row["n4"], _ = engine_wall(engine, default, 4)
+    print(f"  {preset_name}: raw {raw_wall * 1e3:.1f} ms, engine greedy {row['greedy'] * 1e3:.1f} ms", flush=True)
+    return row
+
+
+def engine_report(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        f"Engine on the numpy runtime, batch 1 unless noted, {PROMPT}-token prompt, wall time of a whole "
+        "call (prefill + decode), best of 3. raw = the greedy loop without the engine.",
+        "",
+        "| preset | tokens | raw ms | engine greedy ms (overhead) | default sampling ms | top-p only ms | "
+        "n=4 in one call vs 4 calls | time to first token ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['preset']} | {r['steps']} | {r['raw'] * 1e3:.1f} | {r['greedy'] * 1e3:.1f} "
+            f"({(r['greedy'] / r['raw'] - 1) * 100:+.0f}%) | {r['default'] * 1e3:.1f} | {r['nucleus'] * 1e3:.1f} | "
+            f"{r['n4'] * 1e3:.1f} vs {4 * r['default'] * 1e3:.1f} ({4 * r['default'] / r['n4']:.1f}x) | "
+            f"{r['ttft'] * 1e3:.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--presets", nargs="+", default=["tiny", "mini", "small"])
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--cold-runs", type=int, default=5)
     parser.add_argument("--cold-preset", default="mini")
+    parser.add_argument("--part", choices=["all", "runtime", "engine"], default="all")
     args = parser.parse_args()
-    print("warm decode (batch 1, KV cache):", flush=True)
-    rows = raw_decode(args.presets, args.tokens)
-    print(f"cold start ({args.cold_preset}):", flush=True)
-    cold = cold_start(args.cold_preset, args.cold_runs)
-    print()
-    print(report(rows, cold, args.cold_preset, args.tokens))
-
+    if args.part in ("all", "runtime"):
+        print("warm decode (batch 1, KV cache):", flush=True)
+        rows = raw_decode(args.presets, args.tokens)
+        print(f"cold start ({args.cold_preset}):", flush=True)
+        cold = cold_start(args.cold_preset, args.cold_runs)
+        print()
+        print(report(rows, cold, args.cold_preset, args.tokens))
+    if args.part in ("all", "engine"):
+        print("engine:", flush=True)
+        engine_rows = [engine_part(name, args.tokens) for name in args.presets]
+        print()
+        print(engine_report(engine_rows))
 
 if __name__ == "__main__":
     main()
