@@ -257,5 +257,6 @@ def main() -> None:
         print()
         print(engine_report(engine_rows))
 
+
 if __name__ == "__main__":
     main()
