@@ -57,7 +57,8 @@ def to_sequences(doc: Document) -> list[list[prompt.Segment]]:
 
 
 _BOILERPLATE = re.compile(
-    r"copyright|licen[cs]e|warranty|gnu general|free software|spdx|all rights reserved|-\*-|vim?:|\bex:|shellcheck",
+    r"copyright|licen[cs]|warranty|gnu general|free software|spdx|all rights reserved|applicable law|"
+    r"permission|redistribut|author|-\*-|vim?:|\bex:|shellcheck|\$Id|\$Header",
     re.IGNORECASE,
 )
 _MAX_REQUEST_CHARS = 300
