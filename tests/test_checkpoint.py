@@ -204,3 +204,10 @@ def test_framework_glue_checks_names(tmp_path: Path) -> None:
     weights["lm_head.weight"] = weights["tok_emb.weight"]
     with pytest.raises(CheckpointError, match="extra: lm_head.weight"):
         load_into_torch(model, weights)
+
+
+def test_tokenizer_file_name_agrees_with_the_tokenizer_module() -> None:
+    tokenizer = pytest.importorskip("bash_ai.tokenizer")
+    if not hasattr(tokenizer, "TOKENIZER_FILE"):
+        pytest.skip("bash_ai.tokenizer has not landed yet")
+    assert tokenizer.TOKENIZER_FILE == TOKENIZER_FILE
