@@ -6,6 +6,7 @@ the remote becomes a ``NetworkError`` with one line that names the URL.
 
 from __future__ import annotations
 
+import http.client
 import shutil
 import urllib.error
 import urllib.request
@@ -42,7 +43,9 @@ def download(url: str, dest: Path, progress: ProgressFn | None = None, what: str
         raise NetworkError(f"could not download {url}: HTTP {err.code} {err.reason}") from None
     except urllib.error.URLError as err:
         raise NetworkError(f"could not reach {url}: {err.reason}") from None
-    except (TimeoutError, ConnectionError) as err:
+    except http.client.IncompleteRead as err:
+        raise NetworkError(f"download of {url} was cut short after {done + len(err.partial)} bytes") from None
+    except (TimeoutError, ConnectionError, http.client.HTTPException) as err:
         raise NetworkError(f"could not download {url}: {err}") from None
     return done
 

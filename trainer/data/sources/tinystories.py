@@ -80,12 +80,12 @@ def _hub_download(dest_dir: Path, filename: str, revision: str, endpoint: Any) -
             local_dir=dest_dir,
             endpoint=base,
         )
-    except LocalEntryNotFoundError:
-        raise NetworkError(
-            f"could not reach {base} to download {filename}; check the network or use --from FILE"
-        ) from None
-    except HfHubHTTPError as err:
-        status = err.response.status_code if err.response is not None else "error"
+    except (HfHubHTTPError, LocalEntryNotFoundError) as err:
+        status = _http_status(err)
+        if status is None:
+            raise NetworkError(
+                f"could not reach {base} to download {filename}; check the network or use --from FILE"
+            ) from None
         raise NetworkError(f"could not download {filename} from {base}: HTTP {status}") from None
     except OSError as err:
         raise NetworkError(f"could not download {filename} from {base}: {err}") from None
@@ -93,6 +93,19 @@ def _hub_download(dest_dir: Path, filename: str, revision: str, endpoint: Any) -
     if Path(path).resolve() != (dest_dir / filename).resolve():
         raise NetworkError(f"the Hub returned an unexpected path for {filename}")
     return f"{base}/datasets/{REPO_ID}/resolve/{revision}/{filename}"
+
+
+def _http_status(err: BaseException) -> int | None:
+    """The HTTP status behind a Hub error (huggingface_hub wraps it when it falls back to the cache)."""
+    current: BaseException | None = err
+    for _ in range(8):
+        if current is None:
+            break
+        response = getattr(current, "response", None)
+        if response is not None and getattr(response, "status_code", None):
+            return int(response.status_code)
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _iter_stories(path: Path) -> Iterator[str]:

@@ -45,6 +45,8 @@ def fetch(dest_dir: Path, from_path: Path | None = None, **options: Any) -> Mani
     if from_path is not None:
         pages_dir = _find_pages(from_path)
         url = from_path.resolve().as_uri()
+        if not options.get("platforms"):  # defaults: whichever English platforms the copy has
+            platforms = tuple(p for p in platforms if (pages_dir / p).is_dir())
         for platform in platforms:
             src = pages_dir / platform
             if not src.is_dir():
@@ -105,9 +107,9 @@ def _find_pages(root: Path) -> Path:
     """Accept the pack root, a tldr checkout (both contain ``pages/``) or the ``pages`` folder itself."""
     if (root / "pages").is_dir():
         return root / "pages"
-    if root.is_dir() and (root / "common").is_dir():
+    if root.is_dir() and any((root / p).is_dir() for p in PLATFORMS):
         return root
-    raise DataError(f"{root} does not look like tldr pages (expected a pages/common folder)")
+    raise DataError(f"{root} does not look like tldr pages (expected pages/common, pages/linux or pages/osx)")
 
 
 def iter_pages(dataset_dir: Path) -> Iterator[tuple[str, Page]]:
