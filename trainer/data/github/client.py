@@ -43,8 +43,11 @@ _REDIRECTS = 5
 _SECONDARY_FLOOR = 60.0  # GitHub: "wait for at least one minute" after a secondary limit without Retry-After
 _BACKOFF_CAP = 60.0
 
-# (what, done, total): the same shape as trainer.data's ProgressFn, so the CLI's bar can show waits.
+# (what, done, total): the same shape as trainer.data's ProgressFn, so the CLI's bar can show waits
+# (in seconds). ``what`` is one of two stable labels, so a bar keyed on it is reused, not multiplied.
 WaitFn = Callable[[str, int, int | None], None]
+RATE_LIMIT_WAIT = "github: waiting for the rate limit"
+RETRY_WAIT = "github: retrying after an error"
 
 
 class Clock(Protocol):
@@ -72,11 +75,12 @@ class GitHubHTTPError(NetworkError):
 class _Retry(Exception):
     """One failed attempt that may succeed later: why, and how long the server asked us to wait."""
 
-    def __init__(self, reason: str, wait: float | None = None, floor: float = 0.0) -> None:
+    def __init__(self, reason: str, wait: float | None = None, floor: float = 0.0, limited: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.wait = wait
         self.floor = floor
+        self.limited = limited  # a rate limit, not a failure
 
 
 @dataclass
@@ -178,7 +182,8 @@ class GitHubClient:
                 delay = retry.wait if retry.wait is not None else self._backoff(failures)
                 delay = max(delay, retry.floor * 2 ** (failures - 1) if retry.floor else 0.0)
                 log.info("%s: %s; retrying in %.1fs", what, retry.reason, delay)
-                self._wait(delay, f"GitHub {what}: {retry.reason}; retrying")
+                label = RATE_LIMIT_WAIT if retry.limited else RETRY_WAIT
+                self._wait(delay, f"GitHub {what}: {retry.reason}", label)
 
     # -- one attempt ---------------------------------------------------------------------------
 
@@ -226,11 +231,13 @@ class GitHubClient:
             reset = _number(headers.get("X-RateLimit-Reset"))
             if reset is not None:
                 at = time.strftime("%H:%M:%S UTC", time.gmtime(reset))
-                raise _Retry(f"rate limit exhausted until {at}", wait=max(1.0, reset - self.clock.time() + 1))
+                wait = max(1.0, reset - self.clock.time() + 1)
+                raise _Retry(f"rate limit exhausted until {at}", wait=wait, limited=True)
         lowered = message.lower()
         if retry_after is not None or status == 429 or "secondary rate limit" in lowered or "abuse" in lowered:
             kind = "secondary rate limit" if status == 403 else f"HTTP {status} ({message})"
-            raise _Retry(kind, wait=retry_after, floor=_SECONDARY_FLOOR if retry_after is None else 0.0)
+            floor = _SECONDARY_FLOOR if retry_after is None else 0.0
+            raise _Retry(kind, wait=retry_after, floor=floor, limited=True)
 
     def _send(self, url: str, etag: str | None) -> tuple[int, email.message.Message, bytes]:
         headers = {
@@ -273,25 +280,29 @@ class GitHubClient:
         wait = limit.reset - self.clock.time() + 1
         if wait > 0:
             at = time.strftime("%H:%M:%S UTC", time.gmtime(limit.reset))
-            self._wait(wait, f"GitHub rate limit used up until {at}; waiting")
+            self._wait(wait, f"GitHub rate limit used up until {at}", RATE_LIMIT_WAIT)
         self.limits.pop(_resource(url), None)
 
     def _backoff(self, failures: int) -> float:
         return min(_BACKOFF_CAP, self.backoff * 2 ** (failures - 1)) * self.rng.uniform(0.5, 1.0)
 
-    def _wait(self, seconds: float, what: str) -> None:
+    def _wait(self, seconds: float, reason: str, label: str) -> None:
+        """Sleep in one-second steps, reporting (label, waited, total) so a progress bar can count down."""
         if seconds > self.max_wait:
             hint = "" if self._token else "; set GITHUB_TOKEN for a higher limit"
             raise NetworkError(
-                f"{what}: GitHub asks to wait {math.ceil(seconds)} s, more than --max-wait {self.max_wait:g} s{hint}"
+                f"{reason}: GitHub asks to wait {math.ceil(seconds)} s, "
+                f"more than the {self.max_wait:g} s this fetch may wait (max_wait){hint}"
             )
         total, waited = math.ceil(seconds), 0.0
         while waited < seconds:
-            step = min(1.0, seconds - waited)
             if self.on_wait is not None:
-                self.on_wait(f"{what} in {math.ceil(seconds - waited)} s", int(waited), total)
+                self.on_wait(label, int(waited), total)
+            step = min(1.0, seconds - waited)
             self.clock.sleep(step)
             waited += step
+        if self.on_wait is not None:
+            self.on_wait(label, total, total)
         self.stats["waited_s"] += total
 
     # -- ETag cache ----------------------------------------------------------------------------

@@ -44,6 +44,7 @@ _REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 _BRANCH_BAD = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|//|@\{")
 
 ProgressFn = Callable[[str, int, int | None], None]
+REPOS, SCRIPTS = "github: repositories", "github: scripts"  # stable progress labels (one bar each)
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,7 @@ class Scraper:
             self.counts["repos_skipped_licence"] += 1
             return
         self.counts["repos"] += 1
-        self.progress(f"github {name}", len(self._contents), self.options.max_files)
+        self.progress(REPOS, self.counts["repos"], self.options.max_repos)
         for entry in self._tree(repo):
             if self._full():
                 break
@@ -291,7 +292,7 @@ class Scraper:
             self.counts["duplicates"] += 1
         self.selected[record.key] = record
         self._contents.add(record.sha256)
-        self.progress(f"github {repo.full_name}", len(self._contents), self.options.max_files)
+        self.progress(SCRIPTS, len(self._contents), self.options.max_files)
 
     def _obtain(self, repo: Repo, blob: str, path: str) -> str | None:
         """sha256 of the blob's stored content (stored earlier, or downloaded now); None when refused."""
