@@ -305,7 +305,7 @@ def _handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 self._raw(seen, 200, b'{"items": [{"full_name": "x/y",', {})
             elif kind == "echo_auth":
                 echoed = f"boom; you sent Authorization: {self.headers.get('Authorization')}"
-                self._send(seen, 500, {"message": echoed}, {}, resource)
+                self._send(seen, opts.get("status", 500), {"message": echoed}, {}, resource)
             elif kind == "redirect":
                 self._raw(seen, 307, b"", {"Location": opts["location"]})
             else:

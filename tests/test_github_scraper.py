@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from bash_ai.errors import DataError, NetworkError, UsageError
 from trainer.data import dataset_path, fetch_dataset, iter_documents, verify
-from trainer.data.github.client import GitHubClient, next_link
+from trainer.data.github.client import RATE_LIMIT_WAIT, RETRY_WAIT, GitHubClient, next_link
 from trainer.data.github.scraper import reject_reason, safe_path, shebang_shell
 from trainer.data.github.store import RECORDS, Record, Store, content_path, read_jsonl
 from trainer.data.sources import github as source
@@ -112,9 +112,10 @@ def test_max_files_and_max_repos_bound_the_walk() -> None:
 # -- faults --------------------------------------------------------------------------------------
 
 
-def test_every_transient_fault_is_retried_and_the_result_is_unchanged() -> None:
+def test_every_transient_fault_is_retried_and_the_result_is_unchanged(caplog: pytest.LogCaptureFixture) -> None:
     clock = FakeClock()
-    waits: list[str] = []
+    calls: list[tuple[str, int, int | None]] = []
+    caplog.set_level(logging.INFO, logger="trainer.data.github")
     with FakeGitHub(standard_repos()) as gh:
         gh.fail(r"&page=2", "secondary", retry_after=7)
         gh.fail(r"^/repos/bob/dots$", "429", retry_after=3)
@@ -123,13 +124,18 @@ def test_every_transient_fault_is_retried_and_the_result_is_unchanged() -> None:
         gh.fail(r"/git/blobs/", "truncate")
         gh.fail(r"&page=3", "malformed")
         gh.fail(r"^/repos/frank/misc$", "status", status=502)
-        fetch(gh, clock, timeout=0.2, progress=lambda what, done, total: waits.append(what))
+        fetch(gh, clock, timeout=0.2, progress=lambda what, done, total: calls.append((what, done, total)))
         assert all(f.times == 0 for f in gh.faults)
     assert pairs(dataset_path("github")) == STANDARD_EXPECTED
-    assert any("secondary rate limit; retrying in 7 s" in w for w in waits)  # Retry-After honoured
-    assert any("HTTP 429 (Too Many Requests); retrying in 3 s" in w for w in waits) and clock.slept >= 10
-    assert any("no answer within 0.2 s" in w for w in waits) and any("HTTP 502" in w for w in waits)
-    assert any("truncated answer" in w for w in waits) and any("malformed JSON" in w for w in waits)
+    # Waits are counted down on two stable progress labels (Retry-After honoured: 7 s and 3 s).
+    rate = [c for c in calls if c[0] == RATE_LIMIT_WAIT]
+    assert (RATE_LIMIT_WAIT, 7, 7) in rate and (RATE_LIMIT_WAIT, 3, 3) in rate and clock.slept >= 10
+    assert (RATE_LIMIT_WAIT, 0, 7) in rate and (RATE_LIMIT_WAIT, 6, 7) in rate  # one step per second
+    assert sum(1 for c in calls if c[0] == RETRY_WAIT and c[1] == c[2]) == 5  # 500, timeout, cut, JSON, 502
+    assert {c[0] for c in calls} == {RATE_LIMIT_WAIT, RETRY_WAIT, "github: repositories", "github: scripts"}
+    for reason in ("secondary rate limit", "HTTP 429 (Too Many Requests)", "HTTP 500", "no answer within 0.2 s"):
+        assert reason in caplog.text
+    assert "truncated answer" in caplog.text and "malformed JSON" in caplog.text and "HTTP 502" in caplog.text
 
 
 def test_secondary_limit_without_retry_after_waits_at_least_a_minute() -> None:
@@ -163,7 +169,7 @@ def test_a_wait_beyond_max_wait_is_one_clear_error() -> None:
         with pytest.raises(NetworkError) as caught:
             fetch(gh, max_wait=600)
     message = str(caught.value)
-    assert "--max-wait" in message and "GITHUB_TOKEN" in message and "\n" not in message
+    assert "more than the 600 s this fetch may wait" in message and "GITHUB_TOKEN" in message and "\n" not in message
     assert not dataset_path("github").exists()
 
 
@@ -310,6 +316,27 @@ def test_the_token_stays_out_of_stores_manifests_and_the_cli(tmp_path: Path) -> 
     files = [p for p in home.rglob("*") if p.is_file()]
     assert any(p.name == RECORDS for p in files)
     assert all(TOKEN.encode() not in p.read_bytes() for p in files)
+
+
+def test_cli_fetches_with_every_github_option_and_fails_in_one_line_without_the_token() -> None:
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), GITHUB_TOKEN=TOKEN)
+    cli = [sys.executable, "-m", "bash_ai", "data", "fetch", "github"]
+    with FakeGitHub(standard_repos(), token=TOKEN) as gh:
+        args = ["--api-url", gh.url, "--query", "language:Shell", "--min-stars", "450", "--max-repos", "2"]
+        args += ["--max-files", "4", "--license", "mit,bsd-3-clause"]
+        done = subprocess.run(cli + args, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "stars%3A%3E%3D450" in gh.requests_to(r"^/search/")[0].path
+        assert all(s.headers.get("Authorization") == f"Bearer {TOKEN}" for s in gh.seen)
+        gh.fail(r"^/search/", "echo_auth", status=401)
+        failed = subprocess.run(cli + args + ["--force"], env=env, capture_output=True, text=True, timeout=60)
+    assert pairs(dataset_path("github")) == {("alice/tools", p) for p in ("bin/run", "deploy.sh", "lib/util.bash")} | {
+        ("erin/deep", "a/b/c/deep.sh")
+    }  # bob (Apache-2.0) is not allowed; the walk stops at 4 distinct scripts
+    assert "github:" in done.stderr and "licence various" in done.stderr
+    assert failed.returncode == DataError.exit_code and "Traceback" not in failed.stderr
+    assert len(failed.stderr.strip().splitlines()) == 1 and "HTTP 401" in failed.stderr and "[token]" in failed.stderr
+    assert TOKEN not in done.stdout + done.stderr + failed.stdout + failed.stderr
 
 
 def test_the_token_does_not_follow_a_redirect_to_another_host() -> None:

@@ -23,13 +23,19 @@ def register(app: typer.Typer) -> None:
 
 @data_app.command("fetch", help="Download a dataset (or read a local copy with --from) into the data dir.")
 def fetch(
-    source: Annotated[str, Arg(help="tinystories | nl2bash | tldr | local (or another installed source)")],
+    source: Annotated[str, Arg(help="tinystories | nl2bash | tldr | local | github (or another installed source)")],
     from_path: Annotated[Path | None, Opt("--from", help="Read this local file/folder instead of downloading")] = None,
     force: Annotated[bool, Opt("--force", help="Fetch again even if the dataset is present")] = False,
     url: Annotated[str | None, Opt("--url", help="Download from this URL (or Hub endpoint) instead")] = None,
     filename: Annotated[str | None, Opt("--filename", help="tinystories: the Hub file to download")] = None,
     max_pages: Annotated[int | None, Opt("--max-pages", help="local: most man pages to harvest")] = None,
     max_scripts: Annotated[int | None, Opt("--max-scripts", help="local: most scripts to harvest")] = None,
+    query: Annotated[str | None, Opt("--query", help="github: repository search, e.g. 'language:Shell'")] = None,
+    max_files: Annotated[int | None, Opt("--max-files", help="github: most distinct scripts")] = None,
+    max_repos: Annotated[int | None, Opt("--max-repos", help="github: most repositories")] = None,
+    min_stars: Annotated[int | None, Opt("--min-stars", help="github: fewest stars a repository needs")] = None,
+    license: Annotated[str | None, Opt("--license", help="github: allowed licences, SPDX ids: mit,isc")] = None,
+    api_url: Annotated[str | None, Opt("--api-url", help="github: API root (GitHub Enterprise)")] = None,
 ) -> None:
     from bash_ai.cli.ui import info
     from trainer.data import dataset_path, fetch_dataset, get_source, is_fetched
@@ -38,11 +44,10 @@ def fetch(
     if is_fetched(src.name) and not force:
         info(f"{src.name} is already fetched at {dataset_path(src.name)} (use --force to fetch again)")
         return
-    options: dict[str, Any] = {
-        k: v
-        for k, v in {"url": url, "filename": filename, "max_pages": max_pages, "max_scripts": max_scripts}.items()
-        if v is not None
-    }
+    given = {"url": url, "filename": filename, "max_pages": max_pages, "max_scripts": max_scripts}
+    given |= {"query": query, "max_files": max_files, "max_repos": max_repos, "min_stars": min_stars}
+    given |= {"license": license, "api_url": api_url}
+    options: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     with _progress() as report:
         manifest = fetch_dataset(src, from_path, force=True, progress=report, **options)
     counts = ", ".join(f"{k} {v:,}" for k, v in manifest.counts.items())

@@ -63,7 +63,7 @@ def parse_options(options: Mapping[str, Any]) -> Options:
         bad = [i for i in licences if not _LICENCE_ID.match(i)]
         if not licences or bad:
             raise UsageError(f"--license takes SPDX ids such as mit,apache-2.0; got {raw!r}")
-    api_url = options.get("api_url") or DEFAULT_API_URL
+    api_url = options.get("api_url") or options.get("url") or DEFAULT_API_URL  # the data CLI's --url works too
     if not isinstance(api_url, str) or urlsplit(api_url).scheme not in ("http", "https"):
         raise UsageError(f"--api-url must be an http(s) URL, got {api_url!r}")
     return Options(
@@ -111,9 +111,9 @@ def fetch(dest_dir: Path, from_path: Path | None = None, **options: Any) -> Mani
                 "loosen --query, --min-stars or --license"
             )
         distinct = store.export(records, Path(dest_dir))
-    counts = {k: int(v) for k, v in scraper.counts.items()}
-    counts |= {"files": len(records), "distinct": distinct, "requests": client.stats["requests"]}
-    counts |= {"not_modified": client.stats["not_modified"], "retries": client.stats["retries"]}
+    counts = {"repos": scraper.counts["repos"], "files": len(records), "distinct": distinct}
+    counts |= {k: int(v) for k, v in sorted(scraper.counts.items()) if k not in counts}
+    counts |= {k: int(v) for k, v in client.stats.items()}
     public = {
         "query": opts.search_query(),
         "max_files": opts.max_files,
