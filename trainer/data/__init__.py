@@ -38,7 +38,12 @@ Rules the orchestrator (``fetch_dataset``) relies on:
 Reading data
 ------------
 ``fetch_dataset(name, from_path)``, ``list_datasets()``, ``iter_documents(name)``; the tokenized
-cache is ``trainer.data.tokenized`` and the batch sampler ``trainer.data.sampler.Batches``.
+cache is ``trainer.data.tokenized.build_tokenized`` and the batch sampler
+``trainer.data.sampler.Batches``; tokenizer training reads ``mixing.iter_tokenizer_texts``.
+
+Evaluation sets, never trained on: ``sources.tldr.tldr_pairs(dir, "holdout")`` (``tldr-holdout``:
+page names with ``sha256(name) % 20 == 0``, ``sources.tldr.is_holdout``) and
+``sources.nl2bash.nl2bash_pairs(dir, "dev" | "test")``.
 """
 
 from __future__ import annotations
