@@ -18,6 +18,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
@@ -52,7 +53,12 @@ def main() -> None:
             colds, warms, naives = [], [], []
             for run in range(args.runs):  # best of N: the machine is shared
                 store = Path(tmp) / f"store{run}"
-                opts = {"api_url": gh.url, "clock": FakeClock(), "store_dir": str(store), "min_stars": 0}
+                opts: dict[str, Any] = {
+                    "api_url": gh.url,
+                    "clock": FakeClock(),
+                    "store_dir": str(store),
+                    "min_stars": 0,
+                }
                 before = len(gh.seen)
                 start = time.perf_counter()
                 manifest = github.fetch(Path(tmp) / f"cold{run}", **opts)
