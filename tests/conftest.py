@@ -29,3 +29,19 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.fail(f"the data pack is missing at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ``tiny`` model with random weights (answers are noise): for structure, not content."""
+    from fixtures_model import build_random_model, shared_model
+
+    return shared_model(tmp_path_factory.getbasetemp(), "tiny-random", build_random_model)
+
+
+@pytest.fixture(scope="session")
+def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small model trained (PyTorch, a few seconds) to reproduce ``fixtures_model.PAIRS``."""
+    from fixtures_model import build_trained_model, shared_model
+
+    return shared_model(tmp_path_factory.getbasetemp(), "tiny-trained", build_trained_model)

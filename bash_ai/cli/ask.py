@@ -96,6 +96,8 @@ def ask(
     from bash_ai.answer import answer, validate_request, wants_script
     from bash_ai.cli import render
 
+    if as_json and run:
+        raise UsageError("--json and --run cannot be combined: --json only describes the answers")
     if request:
         text = argument_text(request)
     elif sys.stdin.isatty():

@@ -19,12 +19,13 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-def _line(plain: str, markup: str | None = None) -> None:
-    """One stderr line: ``markup`` (rich) when styled, else ``bash-ai: plain``."""
+def _line(label: str, text: str, label_style: str, text_style: str = "") -> None:
+    """One stderr line, ``label: text``: styled with rich on a terminal, else ``bash-ai: label: text``."""
     if styled():
-        console().print(markup if markup is not None else _escape(plain), markup=True, highlight=False)
+        body = f"[{text_style}]{_escape(text)}[/]" if text_style else _escape(text)
+        console().print(f"[{label_style}]{label}:[/] {body}", markup=True, highlight=False)
     else:
-        sys.stderr.write(f"bash-ai: {plain}\n")
+        sys.stderr.write(f"bash-ai: {label}: {text}\n")
         sys.stderr.flush()
 
 
@@ -89,7 +90,7 @@ def danger_text(flag: Any) -> str:
 def show_danger(flags: list[Any]) -> None:
     for flag in flags:
         text = danger_text(flag)
-        _line(f"danger: {text}", f"[bold red]danger:[/] [red]{_escape(text)}[/]")
+        _line("danger", text, "bold red", "red")
 
 
 def show_notes(candidate: Any, label: str = "the answer") -> None:
@@ -101,7 +102,7 @@ def show_notes(candidate: Any, label: str = "the answer") -> None:
     show_danger(candidate.danger)
     for finding in candidate.shellcheck:
         text = finding_text(finding)
-        _line(f"shellcheck: {text}", f"[dim]shellcheck: {_escape(text)}[/]")
+        _line("shellcheck", text, "dim", "dim")
 
 
 def show_command(text: str, title: str = "command") -> None:

@@ -1,0 +1,222 @@
+"""``bash-ai "request"``: stdout carries only the answer; everything else is one line on stderr.
+
+Most tests run the real entry point (``bash_ai.cli.app.main``) in-process with real stdin bytes;
+the ones about process boundaries (a terminal, exit status of a whole run) use subprocesses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cli_run import one_error_line, run_cli
+
+from bash_ai.answer import MAX_REQUEST_BYTES, SHEBANG
+
+
+def test_command_on_stdout_only(trained_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(["--model", str(trained_model_dir), "say hello"], capsys)
+    assert (run.code, run.out, run.err) == (0, "echo hello\n", "")
+
+
+def test_script_request_gives_a_whole_checked_script(
+    trained_model_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    run = run_cli(["--model", str(trained_model_dir), "create backup script"], capsys)
+    assert run.code == 0, run.err
+    assert run.out.startswith(SHEBANG + "\nset -euo pipefail\n")
+    assert "tar czf backup.tgz docs" in run.out
+    script = tmp_path / "backup.sh"
+    script.write_text(run.out)
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+
+
+def test_request_from_stdin(trained_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(["--model", str(trained_model_dir)], capsys, stdin=b"say hello\n")
+    assert (run.code, run.out) == (0, "echo hello\n")
+
+
+def test_json_schema(trained_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(["--model", str(trained_model_dir), "--json", "-n", "3", "--temperature", "1.0", "say hello"], capsys)
+    assert run.code == 0, run.err
+    doc = json.loads(run.out)
+    assert set(doc) == {"schema", "request", "model", "truncated", "candidates"}
+    assert doc["schema"] == 1 and doc["request"] == "say hello" and doc["truncated"] is False
+    assert doc["model"]["path"] == str(trained_model_dir)
+    texts = [c["text"] for c in doc["candidates"]]
+    assert 1 <= len(texts) <= 3 and len(set(texts)) == len(texts)
+    for c in doc["candidates"]:
+        assert c["kind"] in ("command", "script")
+        assert set(c["syntax"]) == {"ok", "message"} and isinstance(c["danger"], list)
+
+
+def test_danger_flagged_on_stderr_answer_on_stdout(trained_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(["--model", str(trained_model_dir), "delete everything here"], capsys)
+    assert run.code == 0 and run.out == "rm -rf ./*\n"
+    assert "bash-ai: danger:" in run.err
+
+
+def test_alternatives_go_to_stderr(tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(["--model", str(tiny_model_dir), "-n", "3", "--temperature", "1.5", "list files"], capsys)
+    assert run.code == 0, run.err
+    assert run.out.strip()  # the first candidate, whatever the random model said
+    assert "Traceback" not in run.err
+
+
+@pytest.mark.parametrize("request_text", ["", "   \t  "])
+def test_empty_request_exit_2(tiny_model_dir: Path, capsys: pytest.CaptureFixture[str], request_text: str) -> None:
+    run = run_cli(["--model", str(tiny_model_dir), request_text], capsys)
+    assert run.code == 2 and run.out == ""
+    assert "empty request" in one_error_line(run)
+
+
+def test_empty_stdin_exit_2(tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(["--model", str(tiny_model_dir)], capsys, stdin=b"  \n")
+    assert run.code == 2 and "empty request" in one_error_line(run)
+
+
+def test_one_megabyte_request_exit_2(tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(["--model", str(tiny_model_dir)], capsys, stdin=b"list files " * 100_000)
+    assert run.code == 2 and "too long" in one_error_line(run)
+    run = run_cli(["--model", str(tiny_model_dir), "x" * (MAX_REQUEST_BYTES + 1)], capsys)
+    assert run.code == 2 and "too long" in one_error_line(run)
+
+
+def test_invalid_utf8_exit_2(tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(["--model", str(tiny_model_dir)], capsys, stdin=b"list \xff\xfe files")
+    assert run.code == 2 and "UTF-8" in one_error_line(run)
+
+
+def test_request_longer_than_context_is_truncated_with_a_warning(
+    tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    request = "please list all of the files in this directory sorted by size " * 40  # far over 64 tokens
+    run = run_cli(["--model", str(tiny_model_dir), "--json", request], capsys)
+    assert run.code == 0, run.err
+    assert json.loads(run.out)["truncated"] is True
+    warnings = [line for line in run.err.splitlines() if "context" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("bash-ai: warning:")
+
+
+def test_missing_model_exit_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(["--model", str(tmp_path / "nope"), "list files"], capsys)
+    assert run.code == 3 and run.out == ""
+    one_error_line(run)
+
+
+@pytest.mark.parametrize("damage", ["config", "weights", "tokenizer"])
+def test_corrupt_model_exit_3(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model_dir, broken)
+    target = {"config": "config.json", "weights": "model.safetensors", "tokenizer": "tokenizer.bashai.json"}[damage]
+    data = (broken / target).read_bytes()
+    (broken / target).write_bytes(data[: len(data) // 2])
+    run = run_cli(["--model", str(broken), "list files"], capsys)
+    assert run.code == 3 and run.out == ""
+    one_error_line(run)
+
+
+def _subprocess_env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "BASH_AI_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1", "NO_COLOR": "1"}
+
+
+def test_run_without_a_terminal_never_executes(trained_model_dir: Path, tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "bash_ai", "--model", str(trained_model_dir), "--run", "make a marker file"]
+    result = subprocess.run(
+        cmd,
+        cwd=tmp_path,
+        env=_subprocess_env(tmp_path),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        start_new_session=True,
+    )
+    assert result.returncode == 6, result.stderr
+    assert not (tmp_path / "marker.txt").exists()
+    assert "touch marker.txt" in result.stderr and result.stdout == ""
+
+
+def test_run_yes_executes_a_safe_command(trained_model_dir: Path, tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "bash_ai", "--model", str(trained_model_dir), "--run", "--yes", "make a marker file"]
+    result = subprocess.run(
+        cmd,
+        cwd=tmp_path,
+        env=_subprocess_env(tmp_path),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        start_new_session=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "marker.txt").exists()
+
+
+def test_run_yes_refuses_a_dangerous_command_without_a_terminal(trained_model_dir: Path, tmp_path: Path) -> None:
+    victim = tmp_path / "keep.txt"
+    victim.write_text("precious")
+    cmd = [
+        sys.executable,
+        "-m",
+        "bash_ai",
+        "--model",
+        str(trained_model_dir),
+        "--run",
+        "--yes",
+        "delete everything here",
+    ]
+    result = subprocess.run(
+        cmd,
+        cwd=tmp_path,
+        env=_subprocess_env(tmp_path),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        start_new_session=True,
+    )
+    assert result.returncode == 6, result.stderr
+    assert victim.read_text() == "precious"
+    assert "dangerous" in result.stderr
+
+
+def test_run_confirmed_on_a_terminal(trained_model_dir: Path, tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    env = _subprocess_env(tmp_path)
+    args = ["-m", "bash_ai", "--model", str(trained_model_dir), "--run", "say hello"]
+    child = pexpect.spawn(sys.executable, args, cwd=str(tmp_path), env=env, encoding="utf-8", timeout=20)
+    child.expect(r"\[E\]xecute")
+    child.sendline("e")
+    child.expect(r"\r\nhello\r\n")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+    child = pexpect.spawn(sys.executable, args, cwd=str(tmp_path), env=env, encoding="utf-8", timeout=20)
+    child.expect(r"\[E\]xecute")
+    child.sendline("")  # Enter: the default is Abort
+    child.expect("aborted")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 6
+
+
+def test_dangerous_yes_on_a_terminal_still_asks(trained_model_dir: Path, tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    victim = tmp_path / "keep.txt"
+    victim.write_text("precious")
+    args = ["-m", "bash_ai", "--model", str(trained_model_dir), "--run", "--yes", "delete everything here"]
+    child = pexpect.spawn(
+        sys.executable, args, cwd=str(tmp_path), env=_subprocess_env(tmp_path), encoding="utf-8", timeout=20
+    )
+    child.expect(r"\[E\]xecute")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 6 and victim.exists()

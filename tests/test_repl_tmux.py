@@ -1,0 +1,170 @@
+"""The REPL in a real terminal (tmux): ghost-text suggestion accepted with →, a command run after
+confirmation, a ``#`` request, Ctrl-C during generation, and a clean exit.
+
+Every wait polls ``capture-pane`` with a deadline; nothing sleeps a fixed time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+PROMPT = "bash-ai $ "
+EMPTY_PROMPT = r"^bash-ai \$[ \t]*$"  # capture-pane drops trailing spaces
+
+
+class Tmux:
+    """One detached tmux server on a private socket, running one command in one pane."""
+
+    def __init__(self, tmp: Path, env: dict[str, str]) -> None:
+        self.socket = str(tmp / "tmux.sock")
+        self.env = env
+
+    def _tmux(self, *args: str) -> str:
+        result = subprocess.run(
+            ["tmux", "-S", self.socket, *args], env=self.env, capture_output=True, text=True, timeout=10
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"tmux {args[0]} failed: {result.stderr.strip()}")
+        return result.stdout
+
+    def start(self, command: str) -> None:
+        # The shell wrapper reports the exit status and keeps the pane alive to read it.
+        wrapped = f'{command}; echo "[exit $?]"; sleep 30'
+        self._tmux("-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "120", "-y", "40", wrapped)
+
+    def send(self, *keys: str, literal: bool = False) -> None:
+        self._tmux("send-keys", "-t", "t", *(["-l"] if literal else []), *keys)
+
+    def screen(self) -> str:
+        return self._tmux("capture-pane", "-p", "-t", "t", "-S", "-200")
+
+    def wait_for(self, pattern: str, timeout: float = 10.0, after: int = 0) -> re.Match[str]:
+        """Poll until ``pattern`` matches the screen text from offset ``after``."""
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            match = re.compile(pattern, re.MULTILINE).search(screen, after)
+            if match:
+                return match
+            if "[exit " in screen and "exit" not in pattern:  # the REPL is gone: fail now
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"did not see {pattern!r}; screen:\n{screen}")
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "-S", self.socket, "kill-server"], env=self.env, capture_output=True, timeout=10)
+
+
+def start_repl(tmp_path: Path, home: Path, model_dir: Path) -> Tmux:
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "BASH_AI_HOME": str(home),
+        "HF_HUB_OFFLINE": "1",
+        "TERM": "xterm-256color",
+        "LANG": "C.UTF-8",
+    }
+    if "PYTHONPATH" in os.environ:
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    term = Tmux(tmp_path, env)
+    work = tmp_path / "work"
+    work.mkdir()
+    python = shlex.quote(sys.executable)
+    term.start(f"cd {shlex.quote(str(work))} && {python} -m bash_ai repl --model {shlex.quote(str(model_dir))}")
+    return term
+
+
+@pytest.fixture
+def repl(tmp_path: Path, trained_model_dir: Path, bash_ai_home: Path) -> Iterator[Tmux]:
+    term = start_repl(tmp_path, bash_ai_home, trained_model_dir)
+    try:
+        yield term
+    finally:
+        term.kill()
+
+
+@pytest.fixture
+def slow_repl(tmp_path: Path, slow_model_dir: Path, bash_ai_home: Path) -> Iterator[Tmux]:
+    term = start_repl(tmp_path, bash_ai_home, slow_model_dir)
+    try:
+        yield term
+    finally:
+        term.kill()
+
+
+@pytest.fixture(scope="module")
+def slow_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Random ``small`` weights: a script request takes seconds, so Ctrl-C lands mid-generation."""
+    from fixtures_model import build_random_model, shared_model
+
+    return shared_model(
+        tmp_path_factory.getbasetemp(), "small-random", lambda out: build_random_model(out, preset_name="small")
+    )
+
+
+def test_suggest_accept_run_and_quit(repl: Tmux, bash_ai_home: Path) -> None:
+    repl.wait_for(EMPTY_PROMPT)
+    repl.send("echo hel", literal=True)
+    # Ghost text: the model continues the typed prefix on the same line.
+    suggestion = repl.wait_for(re.escape(PROMPT) + r"echo hel(\S.*?)[ \t]*$")
+    repl.send("Right")
+    repl.send("Enter")
+    accepted = "echo hel" + suggestion[1]
+    repl.wait_for(r"\[E\]xecute")
+    assert accepted in repl.screen()
+    repl.send("e", literal=True)
+    repl.send("Enter")
+    out = repl.wait_for(r"^hello[ \t]*$")
+    repl.wait_for(EMPTY_PROMPT, after=out.end())
+    repl.send(":quit", literal=True)
+    repl.send("Enter")
+    repl.wait_for(r"\[exit 0\]")
+    history = (bash_ai_home / "data" / "repl_history").read_text()
+    assert accepted in history
+
+
+def test_request_line_then_abort_and_ctrl_d(repl: Tmux) -> None:
+    repl.wait_for(EMPTY_PROMPT)
+    repl.send("# say hello", literal=True)
+    repl.send("Enter")
+    shown = repl.wait_for(r"\[E\]xecute")
+    assert "echo hello" in repl.screen()
+    repl.send("Enter")  # the default is Abort
+    aborted = repl.wait_for(r"aborted", after=shown.end())
+    repl.wait_for(EMPTY_PROMPT, after=aborted.end())
+    repl.send("C-d")
+    repl.wait_for(r"\[exit 0\]")
+
+
+def test_ctrl_c_during_generation_keeps_the_repl(slow_repl: Tmux) -> None:
+    repl = slow_repl
+    repl.wait_for(EMPTY_PROMPT)
+    repl.send("# write a script that backs up the documents folder", literal=True)
+    repl.send("Enter")
+    repl.wait_for(r"thinking")  # the spinner: the model is at work
+    repl.send("C-c")
+    cancelled = repl.wait_for(r"^cancelled[ \t]*$")
+    assert "[E]xecute" not in repl.screen()
+    prompt = repl.wait_for(EMPTY_PROMPT, after=cancelled.end())
+    repl.send("echo still alive", literal=True)
+    repl.send("Enter")
+    repl.wait_for(r"\[E\]xecute", after=prompt.end())
+    repl.send("e", literal=True)
+    repl.send("Enter")
+    repl.wait_for(r"^still alive[ \t]*$")
+    repl.send(":quit", literal=True)
+    repl.send("Enter")
+    repl.wait_for(r"\[exit 0\]")
