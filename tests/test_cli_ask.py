@@ -207,6 +207,29 @@ def test_run_confirmed_on_a_terminal(trained_model_dir: Path, tmp_path: Path) ->
     assert child.exitstatus == 6
 
 
+def test_run_describe_then_modify_then_execute(trained_model_dir: Path, tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    args = ["-m", "bash_ai", "--model", str(trained_model_dir), "--run", "say hello"]
+    child = pexpect.spawn(
+        sys.executable, args, cwd=str(tmp_path), env=_subprocess_env(tmp_path), encoding="utf-8", timeout=20
+    )
+    child.expect(r"\[E\]xecute")
+    child.sendline("d")
+    child.expect("it does: say hello")  # the reverse direction, from the same model
+    child.expect(r"\[E\]xecute")
+    child.sendline("m")
+    child.expect("edit> ")
+    child.send("\x15")  # Ctrl-U: clear the pre-filled command
+    child.sendline("echo changed; exit 3")
+    child.expect(r"echo changed; exit 3")
+    child.expect(r"\[E\]xecute")
+    child.sendline("e")
+    child.expect(r"\r\nchanged\r\n")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 3  # the command's own status
+
+
 def test_dangerous_yes_on_a_terminal_still_asks(trained_model_dir: Path, tmp_path: Path) -> None:
     pexpect = pytest.importorskip("pexpect")
     victim = tmp_path / "keep.txt"

@@ -68,7 +68,7 @@ class Tmux:
         subprocess.run(["tmux", "-S", self.socket, "kill-server"], env=self.env, capture_output=True, timeout=10)
 
 
-def start_repl(tmp_path: Path, home: Path, model_dir: Path) -> Tmux:
+def start_repl(tmp_path: Path, home: Path, model_dir: Path | None, args: str = "repl") -> Tmux:
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path),
@@ -83,7 +83,8 @@ def start_repl(tmp_path: Path, home: Path, model_dir: Path) -> Tmux:
     work = tmp_path / "work"
     work.mkdir()
     python = shlex.quote(sys.executable)
-    term.start(f"cd {shlex.quote(str(work))} && {python} -m bash_ai repl --model {shlex.quote(str(model_dir))}")
+    model = f" --model {shlex.quote(str(model_dir))}" if model_dir is not None else ""
+    term.start(f"cd {shlex.quote(str(work))} && {python} -m bash_ai {args}{model}".rstrip())
     return term
 
 
@@ -168,3 +169,16 @@ def test_ctrl_c_during_generation_keeps_the_repl(slow_repl: Tmux) -> None:
     repl.send(":quit", literal=True)
     repl.send("Enter")
     repl.wait_for(r"\[exit 0\]")
+
+
+def test_bare_bash_ai_on_a_terminal_opens_the_repl(tmp_path: Path, trained_model_dir: Path, bash_ai_home: Path) -> None:
+    from bash_ai.registry import set_default_model
+
+    set_default_model(str(trained_model_dir))  # `bash-ai models use DIR`; no bundled model in tests
+    term = start_repl(tmp_path, bash_ai_home, None, args="")
+    try:
+        term.wait_for(EMPTY_PROMPT)
+        term.send("C-d")
+        term.wait_for(r"\[exit 0\]")
+    finally:
+        term.kill()

@@ -1,0 +1,133 @@
+"""CLI latency: cold one-shot ``bash-ai "list files sorted by size"`` vs a torch import, and the
+REPL's warm suggestion latency.
+
+    python benchmarks/bench_cli.py [--runs 10] [--model DIR]
+
+Uses the bundled model when ``assets/model`` holds one, else the ``mini`` preset with random
+weights (same shapes, so the same cost per token; the report says which). Peak RSS per process is
+read with ``/usr/bin/time -f %M`` when available, else ``getrusage(RUSAGE_CHILDREN)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REQUEST = "list files sorted by size"
+PREFIX = "find . -name"
+
+
+def random_mini_model(out: Path) -> Path:
+    """A ``mini``-preset model with random weights and a small BPE tokenizer."""
+    from bash_ai.checkpoint import random_weights, save_model_dir
+    from bash_ai.config import preset
+    from bash_ai.tokenizer import BPETokenizer
+
+    texts = [
+        "ls -S lists files sorted by size\nfind . -name '*.py' -type f\ntar czf backup.tgz docs\n",
+        "du -sh * | sort -h\ngrep -rn TODO src\nchmod +x script.sh\necho hello world\n",
+    ] * 20
+    tokenizer = BPETokenizer.train(texts, vocab_size=512)
+    config = preset("mini", vocab_size=int(tokenizer.vocab_size))
+    save_model_dir(out, config, random_weights(config, seed=0), tokenizer)
+    return out
+
+
+def timed_runs(argv: list[str], runs: int, env: dict[str, str]) -> tuple[list[float], list[int]]:
+    """Wall seconds and peak RSS (KiB) of ``runs`` cold processes."""
+    gnu_time = shutil.which("time") if Path("/usr/bin/time").exists() else None
+    seconds: list[float] = []
+    rss: list[int] = []
+    for _ in range(runs):
+        with tempfile.NamedTemporaryFile("r") as report:
+            wrapper = ["/usr/bin/time", "-f", "%M", "-o", report.name] if gnu_time else []
+            start = time.perf_counter()
+            result = subprocess.run(wrapper + argv, env=env, capture_output=True)
+            seconds.append(time.perf_counter() - start)
+            if result.returncode != 0:
+                raise SystemExit(f"{argv[:3]} failed ({result.returncode}): {result.stderr.decode()[-500:]}")
+            if gnu_time:
+                rss.append(int(report.read().strip().splitlines()[-1]))
+            else:
+                rss.append(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    return seconds, rss
+
+
+def summary(label: str, seconds: list[float], rss: list[int]) -> str:
+    return (
+        f"| {label} | {min(seconds):.3f} | {statistics.median(seconds):.3f} | {max(seconds):.3f} "
+        f"| {max(rss) / 1024:.0f} |"
+    )
+
+
+def suggestion_latency(model_dir: Path, repeats: int = 20) -> tuple[float, float, int]:
+    """Warm REPL ghost-text latency (median, max ms) and tokens per suggestion, model in-process."""
+    from bash_ai import registry
+    from bash_ai.engine.events import Finished
+    from bash_ai.engine.sampling import SamplingParams
+
+    engine = registry.load(str(model_dir))
+    # Exactly 16 tokens: no stop string, EOT ignored by counting what was generated.
+    params = SamplingParams(temperature=0.0, max_tokens=16)
+    ids = engine.task_ids("complete", PREFIX)
+    times: list[float] = []
+    tokens = 0
+    for i in range(repeats + 2):
+        start = time.perf_counter()
+        done = [e for e in engine.stream(ids, params, 1, cancel=threading.Event()) if isinstance(e, Finished)]
+        if i >= 2:  # the first calls warm caches
+            times.append((time.perf_counter() - start) * 1000)
+            tokens = done[0].n_tokens
+    return statistics.median(times), max(times), tokens
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--model", type=Path, default=None)
+    args = parser.parse_args()
+
+    from bash_ai.paths import bundled_model_dir
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.model is not None:
+            model_dir, which = args.model, f"the model at {args.model}"
+        elif (bundled_model_dir() / "config.json").exists():
+            model_dir, which = bundled_model_dir(), "the bundled model (assets/model)"
+        else:
+            model_dir, which = random_mini_model(Path(tmp) / "mini"), "the `mini` preset with random weights"
+        from bash_ai.config import ModelConfig, describe
+
+        config = ModelConfig.load(Path(model_dir) / "config.json")
+        env = {**os.environ, "BASH_AI_HOME": str(Path(tmp) / "home"), "HF_HUB_OFFLINE": "1"}
+        cli = [sys.executable, "-m", "bash_ai", "--model", str(model_dir), REQUEST]
+        cli_s, cli_rss = timed_runs(cli, args.runs, env)
+        bare_s, bare_rss = timed_runs([sys.executable, "-c", "pass"], args.runs, env)
+        torch_s, torch_rss = timed_runs([sys.executable, "-c", "import torch"], args.runs, env)
+        median_ms, max_ms, tokens = suggestion_latency(Path(model_dir))
+
+    print(f"Model: {which}: {describe(config)}")
+    print(f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(f"Runs: {args.runs} cold processes each\n")
+    print("| process | min s | median s | max s | peak RSS MiB |")
+    print("|---|---:|---:|---:|---:|")
+    print(summary(f'`bash-ai "{REQUEST}"`', cli_s, cli_rss))
+    print(summary("`python -c pass`", bare_s, bare_rss))
+    print(summary('`python -c "import torch"` (peer)', torch_s, torch_rss))
+    ratio = statistics.median(torch_s) / statistics.median(cli_s)
+    print(f"\nA whole cold one-shot answer takes {1 / ratio:.2f}x the time of merely importing torch.")
+    print(f"REPL suggestion for `{PREFIX}` (warm, {tokens} tokens): median {median_ms:.1f} ms, max {max_ms:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
