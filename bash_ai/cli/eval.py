@@ -1,0 +1,203 @@
+"""``bash-ai eval``: score a model (or compare two) on the evaluation suites.
+
+The table goes to stderr; ``--json`` puts the figures on stdout (schema in ``docs/benchmarks.md``,
+section Evaluation: ``version``, ``models[].suites[suite].metrics``, ``models[].overall`` and, with
+``--compare A B``, ``deltas`` = B - A).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from bash_ai.evaluation.runner import SuiteResult
+
+Opt = typer.Option
+JSON_VERSION = 1
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval", help="Measure how good a model's commands are.")(eval_command)
+
+
+def eval_command(
+    suite: Annotated[
+        list[str] | None, Opt("--suite", help="nl2bash-dev | nl2bash-test | tldr-holdout | exec (repeatable)")
+    ] = None,
+    model: Annotated[
+        str | None, Opt("--model", "-m", help="Model name or directory (default: the default model)")
+    ] = None,
+    candidates: Annotated[int, Opt("--candidates", "-k", help="Candidates per request: NLC2CMD top-K, pass@K")] = 1,
+    limit: Annotated[int | None, Opt("--limit", help="Only the first N examples of each suite")] = None,
+    compare: Annotated[
+        tuple[str, str] | None, Opt("--compare", help="Compare two models: --compare A B (deltas are B - A)")
+    ] = None,
+    max_tokens: Annotated[int, Opt("--max-tokens", help="Most tokens per generated command")] = 96,
+    as_json: Annotated[bool, Opt("--json", help="Machine-readable results on stdout")] = False,
+    predictions: Annotated[Path | None, Opt("--predictions", help="Write per-example predictions (JSONL) here")] = None,
+) -> None:
+    from bash_ai.errors import UsageError
+    from bash_ai.evaluation.runner import EXEC, check_options, check_suite, evaluate, load_suite
+    from bash_ai.registry import load
+
+    suites = list(dict.fromkeys(suite or ["nl2bash-dev"]))
+    for name in suites:
+        check_suite(name)
+    check_options(candidates, max_tokens)
+    if compare is not None and model is not None:
+        raise UsageError("use either --model or --compare A B, not both")
+    examples = {name: load_suite(name, limit) for name in suites}  # a missing dataset fails here
+    if EXEC in suites:
+        from bash_ai.evaluation import ensure_sandbox
+
+        ensure_sandbox()  # before loading models: say at once when bwrap cannot work here
+    names: list[str | None] = list(compare) if compare else [model]
+    engines = [load(name) for name in names]  # fail fast on a bad model, before any work
+    labels = _labels([e.name for e in engines])
+    results: list[list[SuiteResult]] = []
+    for label, engine in zip(labels, engines, strict=True):
+        engine.name = label
+        results.append(
+            [
+                evaluate(engine, name, examples[name], candidates, max_tokens, progress=_progress(f"{label} {name}"))
+                for name in suites
+            ]
+        )
+    if predictions is not None:
+        from bash_ai.io import atomic_write_text
+
+        lines = [
+            json.dumps({"model": r.model, "suite": r.suite, **row}, ensure_ascii=False)
+            for rs in results
+            for r in rs
+            for row in r.predictions
+        ]
+        atomic_write_text(predictions, "\n".join(lines) + "\n")
+    if as_json:
+        sys.stdout.write(json.dumps(_payload(results, candidates, limit), indent=2) + "\n")
+    _render(results, candidates)
+
+
+def _labels(names: list[str]) -> list[str]:
+    """Display names, made distinct when two models share one (``--compare run/a run/a``)."""
+    if len(set(names)) == len(names):
+        return names
+    return [f"{name} #{i + 1}" for i, name in enumerate(names)]
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None  # JSON has no NaN
+
+
+def _metrics_json(metrics: dict[str, float]) -> dict[str, float | None]:
+    return {k: _finite(v) for k, v in metrics.items()}
+
+
+def _payload(results: list[list[SuiteResult]], candidates: int, limit: int | None) -> dict[str, Any]:
+    from bash_ai.evaluation.runner import deltas, overall
+
+    models = []
+    for rs in results:
+        suites = {
+            r.suite: {
+                "examples": r.examples,
+                "candidates": r.candidates,
+                "seconds": round(r.seconds, 3),
+                "metrics": _metrics_json(r.metrics),
+            }
+            for r in rs
+        }
+        models.append({"model": rs[0].model, "suites": suites, "overall": _metrics_json(overall(rs))})
+    payload: dict[str, Any] = {"version": JSON_VERSION, "candidates": candidates, "limit": limit, "models": models}
+    if len(results) == 2:
+        a, b = results
+        payload["deltas"] = {
+            "a": a[0].model,
+            "b": b[0].model,
+            "suites": {ra.suite: _metrics_json(deltas(ra.metrics, rb.metrics)) for ra, rb in zip(a, b, strict=True)},
+            "overall": _metrics_json(deltas(overall(a), overall(b))),
+        }
+    return payload
+
+
+def _progress(what: str) -> Callable[[int, int], None] | None:
+    from bash_ai.cli.ui import styled
+
+    if not styled():
+        return None
+
+    def show(done: int, total: int) -> None:
+        sys.stderr.write(f"\r{what}: {done}/{total}")
+        if done == total:
+            sys.stderr.write("\r\033[K")
+        sys.stderr.flush()
+
+    return show
+
+
+def _cell(metrics: dict[str, float], key: str) -> str:
+    if key not in metrics:
+        return "-"
+    value = metrics[key]
+    return f"{value:.3f}" if math.isfinite(value) else "n/a"
+
+
+def _delta_cell(a: dict[str, float], b: dict[str, float], key: str) -> str:
+    from bash_ai.evaluation.runner import LOWER_IS_BETTER
+
+    if key not in a or key not in b or not math.isfinite(b[key] - a[key]):
+        return "-"
+    diff = b[key] - a[key]
+    if abs(diff) < 5e-4:
+        return f"{diff:+.3f}"
+    better = (diff < 0) if key in LOWER_IS_BETTER else (diff > 0)
+    return f"[{'green' if better else 'red'}]{diff:+.3f}[/]"
+
+
+def _render(results: list[list[SuiteResult]], candidates: int) -> None:
+    """Rows are metrics; columns are suites (and overall), or for two models A | B | delta per suite."""
+    from rich.table import Table
+
+    from bash_ai.cli.ui import console
+    from bash_ai.evaluation.runner import METRICS, overall
+
+    groups: list[tuple[str, list[dict[str, float]]]] = [
+        (r.suite, [rs[i].metrics for rs in results]) for i, r in enumerate(results[0])
+    ]
+    if len(results[0]) > 1:
+        groups.append(("overall", [overall(rs) for rs in results]))
+    compare = len(results) == 2
+    title = "bash-ai eval: " + (f"{results[0][0].model} vs {results[1][0].model}" if compare else results[0][0].model)
+    table = Table(title=title)
+    table.add_column("metric")
+    for name, _ in groups:
+        if compare:
+            table.add_column(f"{name}\nA", justify="right")
+            table.add_column(f"{name}\nB", justify="right")
+            table.add_column(f"{name}\nB - A", justify="right")
+        else:
+            table.add_column(name, justify="right")
+    for key, label in METRICS.items():
+        if not any(key in m for _, per_model in groups for m in per_model):
+            continue
+        if key in ("nlc2cmd", "pass_at_k") and candidates > 1:
+            label += f" (top-{candidates})" if key == "nlc2cmd" else ""
+            label = label.replace("@K", f"@{candidates}")
+        cells: list[str] = []
+        for _, per_model in groups:
+            cells += [_cell(m, key) for m in per_model]
+            if compare:
+                cells.append(_delta_cell(per_model[0], per_model[1], key))
+        table.add_row(label, *cells)
+    counts = ", ".join(f"{r.suite} {r.examples} ({r.seconds:.1f}s)" for rs in results for r in rs)
+    table.caption = f"examples: {counts}" + (
+        f"; A = {results[0][0].model}, B = {results[1][0].model}" if compare else ""
+    )
+    console().print(table, markup=True)

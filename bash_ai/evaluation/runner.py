@@ -1,0 +1,342 @@
+"""Run a model over an evaluation suite and score it.
+
+Suites:
+- ``nl2bash-dev`` / ``nl2bash-test``: NL2Bash's fixed dev/test split (dataset ``nl2bash``).
+- ``tldr-holdout``: the tldr pages the data layer never trains on (dataset ``tldr``).
+- ``exec``: the curated execution tasks (``tasks.json``); each candidate runs in the bubblewrap
+  sandbox and passes when its effect matches the reference's.
+
+Candidate 1 is greedy; candidates 2..K are sampled (temperature 0.8, top-p 0.95, seed = the
+example's index), so top-1 figures are deterministic and top-K figures reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from bash_ai.errors import DataError, UsageError
+
+if TYPE_CHECKING:
+    from bash_ai.engine import Finished, SamplingParams
+    from bash_ai.evaluation.tasks import Task
+    from bash_ai.model.base import LogitsModel
+
+EXEC = "exec"
+# suite -> (dataset, split) for the suites read from fetched datasets.
+DATASET_SUITES: dict[str, tuple[str, str]] = {
+    "nl2bash-dev": ("nl2bash", "dev"),
+    "nl2bash-test": ("nl2bash", "test"),
+    "tldr-holdout": ("tldr", "holdout"),
+}
+SUITES: tuple[str, ...] = (*DATASET_SUITES, EXEC)
+
+# Every metric a suite may report, in display order. A suite reports only those that apply.
+METRICS: dict[str, str] = {
+    "exact_match": "exact match",
+    "template_match": "template match",
+    "nlc2cmd": "NLC2CMD score",
+    "pass_at_1": "exec pass@1",
+    "pass_at_k": "exec pass@K",
+    "syntax_valid": "syntax valid (bash -n)",
+    "danger_rate": "danger-flag rate",
+    "val_loss": "val loss (nats/token)",
+    "bits_per_byte": "bits per byte",
+}
+LOWER_IS_BETTER = frozenset({"danger_rate", "val_loss", "bits_per_byte"})
+
+SAMPLE_TEMPERATURE = 0.8
+SAMPLE_TOP_P = 0.95
+NLL_BATCH = 16  # reference sequences per forward pass of the teacher-forced loss
+EXEC_TIMEOUT = 5.0  # seconds per sandboxed run
+
+
+class EvalEngine(Protocol):
+    """What the evaluation needs from ``bash_ai.engine.Engine`` (fakes in tests implement this)."""
+
+    name: str
+    eot_id: int
+
+    @property
+    def model(self) -> LogitsModel: ...
+
+    @property
+    def context_length(self) -> int: ...
+
+    def task_ids(self, task: Any, text: str) -> list[int]: ...
+
+    def encode_text(self, text: str) -> list[int]: ...
+
+    def ask(self, request: str, params: SamplingParams | None = None, n: int = 1) -> list[Finished]: ...
+
+
+@dataclass(frozen=True)
+class Example:
+    request: str
+    reference: str
+    id: str = ""
+    task: Task | None = None  # set for the exec suite
+
+
+@dataclass
+class SuiteResult:
+    suite: str
+    model: str
+    examples: int
+    candidates: int
+    metrics: dict[str, float]  # only the metrics that apply to this suite
+    seconds: float
+    # Loss totals, so an overall loss is per token and per byte rather than per example.
+    nll_nats: float = 0.0
+    nll_tokens: int = 0
+    nll_bytes: int = 0
+    predictions: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+    def to_dict(self, with_predictions: bool = False) -> dict[str, Any]:
+        data = asdict(self)
+        if not with_predictions:
+            data.pop("predictions")
+        return data
+
+
+def check_suite(name: str) -> None:
+    if name not in SUITES:
+        raise UsageError(f"unknown suite {name!r}; choose one of: {', '.join(SUITES)}")
+
+
+def load_suite(name: str, limit: int | None = None) -> list[Example]:
+    """The suite's examples in their stable order (the first ``limit`` of them)."""
+    check_suite(name)
+    if limit is not None and limit < 1:
+        raise UsageError(f"--limit must be at least 1 (got {limit})")
+    if name == EXEC:
+        from bash_ai.evaluation.tasks import load_tasks
+
+        examples = [Example(t.request, t.reference, t.id, t) for t in load_tasks()]
+        return examples[:limit]
+    dataset, split = DATASET_SUITES[name]
+    from trainer.data import is_fetched, iter_documents
+
+    if not is_fetched(dataset):
+        raise DataError(
+            f"suite {name} needs the {dataset} dataset; fetch it first: bash-ai data fetch {dataset} --from PATH"
+        )
+    examples = [
+        Example(doc.request.strip(), doc.command.strip(), doc.id)
+        for doc in iter_documents(dataset)
+        if doc.kind == "pair" and doc.split == split and doc.request.strip() and doc.command.strip()
+    ]
+    if not examples:
+        raise DataError(f"dataset {dataset} has no {split} pairs; fetch it again with --force")
+    return examples[:limit]
+
+
+def reference_nll(engine: EvalEngine, examples: Sequence[Example]) -> list[tuple[float, int, int] | None]:
+    """Teacher-forced NLL of each reference command and its end marker, given the request.
+
+    Per example: (nats, target tokens, target bytes), the end marker counting as one byte; bytes
+    make the figure comparable across tokenizers. ``None`` when the reference alone does not fit
+    the context. Sequences are right-padded into batches: causal attention keeps a row's real
+    positions blind to its padding.
+    """
+    ctx = engine.context_length
+    seqs: list[tuple[list[int], int] | None] = []
+    for ex in examples:
+        target = engine.encode_text(ex.reference) + [engine.eot_id]
+        if len(target) >= ctx:
+            seqs.append(None)
+            continue
+        prompt = engine.task_ids("ask", ex.request)
+        seqs.append(((prompt + target)[-ctx:], len(target)))  # a long request loses its start
+    out: list[tuple[float, int, int] | None] = [None] * len(examples)
+    order = sorted((i for i, s in enumerate(seqs) if s is not None), key=lambda i: len(seqs[i][0]))  # type: ignore[index]
+    for start in range(0, len(order), NLL_BATCH):
+        rows = order[start : start + NLL_BATCH]
+        width = max(len(seqs[i][0]) for i in rows)  # type: ignore[index]
+        batch = np.full((len(rows), width), engine.eot_id, dtype=np.int64)  # (B, T)
+        for r, i in enumerate(rows):
+            ids = seqs[i][0]  # type: ignore[index]
+            batch[r, : len(ids)] = ids
+        logits = np.asarray(engine.model.forward(batch, engine.model.new_cache(len(rows))))  # (B, T, V)
+        for r, i in enumerate(rows):
+            ids, n = seqs[i]  # type: ignore[misc]
+            end = len(ids)
+            pred = logits[r, end - n - 1 : end - 1].astype(np.float64)  # (n, V): predicts ids[end-n:]
+            top = pred.max(axis=-1)
+            logz = np.log(np.exp(pred - top[:, None]).sum(axis=-1)) + top  # (n,)
+            nats = float((logz - pred[np.arange(n), ids[end - n :]]).sum())
+            out[i] = (nats, n, len(examples[i].reference.encode("utf-8")) + 1)
+    return out
+
+
+def _answers(engine: EvalEngine, request: str, index: int, candidates: int, max_tokens: int) -> list[str]:
+    from bash_ai.engine import SamplingParams
+
+    greedy = SamplingParams(temperature=0.0, max_tokens=max_tokens)
+    answers = [f.text.strip() for f in engine.ask(request, greedy)][:1] or [""]
+    if candidates > 1:
+        sampled = SamplingParams(temperature=SAMPLE_TEMPERATURE, top_p=SAMPLE_TOP_P, max_tokens=max_tokens, seed=index)
+        answers += [f.text.strip() for f in engine.ask(request, sampled, n=candidates - 1)]
+    return answers
+
+
+def check_options(candidates: int, max_tokens: int) -> None:
+    from bash_ai.engine import MAX_CANDIDATES
+
+    if not 1 <= candidates <= MAX_CANDIDATES + 1:
+        raise UsageError(f"--candidates must be between 1 and {MAX_CANDIDATES + 1} (got {candidates})")
+    if max_tokens < 1:
+        raise UsageError(f"--max-tokens must be at least 1 (got {max_tokens})")
+
+
+def _rate(values: Sequence[bool | float]) -> float:
+    return float(sum(values)) / len(values) if values else math.nan
+
+
+def evaluate(
+    engine: EvalEngine,
+    suite: str,
+    examples: Sequence[Example],
+    candidates: int = 1,
+    max_tokens: int = 96,
+    progress: Callable[[int, int], None] | None = None,
+) -> SuiteResult:
+    """Generate for every example and score the answers (the exec suite runs them sandboxed)."""
+    check_suite(suite)
+    check_options(candidates, max_tokens)
+    if not examples:
+        raise UsageError(f"suite {suite} has no examples to evaluate")
+    if suite == EXEC:
+        return _evaluate_exec(engine, examples, candidates, max_tokens, progress)
+    from bash_ai.evaluation import exact_match, nlc2cmd_topk, template_match
+    from bash_ai.safety import assess, check_syntax_many
+
+    start = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    for i, ex in enumerate(examples):
+        preds = _answers(engine, ex.request, i, candidates, max_tokens)
+        rows.append(
+            {
+                "id": ex.id,
+                "request": ex.request,
+                "reference": ex.reference,
+                "predictions": preds,
+                "exact": exact_match(preds[0], ex.reference),
+                "template": template_match(preds[0], ex.reference),
+                "nlc2cmd": nlc2cmd_topk(preds, ex.reference),
+                "dangerous": bool(assess(preds[0])),
+            }
+        )
+        if progress is not None:
+            progress(i + 1, len(examples))
+    for row, syntax in zip(rows, check_syntax_many([r["predictions"][0] for r in rows]), strict=True):
+        row["syntax_ok"] = syntax.ok
+    losses = reference_nll(engine, examples)
+    for row, loss in zip(rows, losses, strict=True):
+        row["nll_nats"] = None if loss is None else loss[0]
+    kept = [loss for loss in losses if loss is not None]
+    nats, tokens, nbytes = (sum(loss[k] for loss in kept) for k in range(3))
+    metrics = {
+        "exact_match": _rate([r["exact"] for r in rows]),
+        "template_match": _rate([r["template"] for r in rows]),
+        "nlc2cmd": _rate([r["nlc2cmd"] for r in rows]),
+        "syntax_valid": _rate([r["syntax_ok"] for r in rows]),
+        "danger_rate": _rate([r["dangerous"] for r in rows]),
+        "val_loss": nats / tokens if tokens else math.nan,
+        "bits_per_byte": nats / (math.log(2) * nbytes) if nbytes else math.nan,
+    }
+    return SuiteResult(
+        suite=suite,
+        model=engine.name,
+        examples=len(rows),
+        candidates=candidates,
+        metrics=metrics,
+        seconds=time.perf_counter() - start,
+        nll_nats=float(nats),
+        nll_tokens=int(tokens),
+        nll_bytes=int(nbytes),
+        predictions=rows,
+    )
+
+
+def _evaluate_exec(
+    engine: EvalEngine,
+    examples: Sequence[Example],
+    candidates: int,
+    max_tokens: int,
+    progress: Callable[[int, int], None] | None,
+) -> SuiteResult:
+    """Each candidate runs in a fresh sandboxed copy of its task; never outside the sandbox."""
+    from bash_ai.evaluation.sandbox import ensure_sandbox
+    from bash_ai.evaluation.tasks import run_task
+    from bash_ai.safety import assess, check_syntax_many
+
+    ensure_sandbox()  # SandboxError before any generation when bwrap is unusable
+    start = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    for i, ex in enumerate(examples):
+        if ex.task is None:
+            raise UsageError(f"exec suite example {ex.id or i} has no task")
+        preds = _answers(engine, ex.request, i, candidates, max_tokens)
+        judged = {p: run_task(ex.task, p, timeout=EXEC_TIMEOUT) for p in dict.fromkeys(preds)}
+        rows.append(
+            {
+                "id": ex.id,
+                "request": ex.request,
+                "reference": ex.reference,
+                "predictions": preds,
+                "passed": [judged[p].passed for p in preds],
+                "details": [judged[p].details for p in preds],
+                "dangerous": bool(assess(preds[0])),
+            }
+        )
+        if progress is not None:
+            progress(i + 1, len(examples))
+    for row, syntax in zip(rows, check_syntax_many([r["predictions"][0] for r in rows]), strict=True):
+        row["syntax_ok"] = syntax.ok
+    metrics = {"pass_at_1": _rate([r["passed"][0] for r in rows])}
+    if candidates > 1:
+        metrics["pass_at_k"] = _rate([any(r["passed"]) for r in rows])
+    metrics |= {
+        "syntax_valid": _rate([r["syntax_ok"] for r in rows]),
+        "danger_rate": _rate([r["dangerous"] for r in rows]),
+    }
+    return SuiteResult(
+        suite=EXEC,
+        model=engine.name,
+        examples=len(rows),
+        candidates=candidates,
+        metrics=metrics,
+        seconds=time.perf_counter() - start,
+        predictions=rows,
+    )
+
+
+def overall(results: Sequence[SuiteResult]) -> dict[str, float]:
+    """One model's figures across suites: example-weighted means over the suites that report a
+    metric; the loss per token and bits per byte from the summed totals."""
+    out: dict[str, float] = {}
+    for key in METRICS:
+        having = [r for r in results if key in r.metrics]
+        if not having:
+            continue
+        if key == "val_loss":
+            tokens = sum(r.nll_tokens for r in having)
+            out[key] = sum(r.nll_nats for r in having) / tokens if tokens else math.nan
+        elif key == "bits_per_byte":
+            nbytes = sum(r.nll_bytes for r in having)
+            out[key] = sum(r.nll_nats for r in having) / (math.log(2) * nbytes) if nbytes else math.nan
+        else:
+            total = sum(r.examples for r in having)
+            out[key] = sum(r.metrics[key] * r.examples for r in having) / total
+    return out
+
+
+def deltas(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
+    """``b - a`` for every metric both report."""
+    return {k: b[k] - a[k] for k in METRICS if k in a and k in b}
