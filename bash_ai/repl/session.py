@@ -56,12 +56,12 @@ class Repl:
 
     # --- model work off the UI thread --------------------------------------------------------
 
-    def wait(self, job: Job, label: str) -> Any:
-        """The job's result; Ctrl-C cancels it and raises ``Aborted``."""
+    def wait(self, job: Job, progress: Any) -> Any:
+        """The job's result, under a spinner (a label or a ``Progress``); Ctrl-C cancels it."""
         from bash_ai.cli.render import Progress
 
         try:
-            with Progress(label):
+            with progress if isinstance(progress, Progress) else Progress(progress):
                 return job.result()
         except KeyboardInterrupt:
             job.cancel.set()
@@ -72,13 +72,17 @@ class Repl:
     def ask(self, request: str) -> None:
         from bash_ai.answer import answer, wants_script
         from bash_ai.cli.ask import COMMAND_MAX_TOKENS, SCRIPT_MAX_TOKENS, sampling_params
+        from bash_ai.cli.render import Progress
 
         self._seed += 1
         max_tokens = SCRIPT_MAX_TOKENS if wants_script(request) else COMMAND_MAX_TOKENS
         params = sampling_params(self.temperature, self._seed, max_tokens)
         engine = self.engine
-        job = self.worker.submit(lambda cancel: answer(engine, request, 1, params, cancel=cancel), key="answer")
-        results = self.wait(job, "thinking")
+        progress = Progress("thinking")  # also warns when the request is cut to fit the context
+        job = self.worker.submit(
+            lambda cancel: answer(engine, request, 1, params, cancel=cancel, on_event=progress), key="answer"
+        )
+        results = self.wait(job, progress)
         if not results:
             raise Aborted("cancelled")
         self.offer(results[0])
