@@ -22,6 +22,19 @@ from trainer.run_dir import RunDir
 from trainer.train_config import TrainConfig
 
 
+def require_backend(backend: str) -> None:
+    """Fail with one line, not an ImportError, when the training extra is missing."""
+    import importlib.util
+
+    module = "mlx.core" if backend == "mlx" else "torch"
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        found = False
+    if not found:
+        raise UsageError(f"training on {backend} needs {module.split('.')[0]}: pip install 'bash-ai[train]'")
+
+
 def default_run_name(cfg: TrainConfig) -> str:
     return f"{cfg.stage}-{cfg.model_size}-{time.strftime('%Y%m%d-%H%M%S')}"
 

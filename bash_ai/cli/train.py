@@ -44,7 +44,7 @@ def train(
     run: Annotated[str | None, Opt(help="Run name (directory under the data dir's runs/)")] = None,
     out: Annotated[Path | None, Opt(help="Also copy the final model to this directory")] = None,
 ) -> None:
-    from trainer.pipeline import run_training
+    from trainer.pipeline import require_backend, run_training
     from trainer.train_config import TrainConfig
 
     cfg = TrainConfig(
@@ -74,4 +74,5 @@ def train(
         device=device,
         threads=threads,
     )
+    require_backend(cfg.backend or "torch")
     run_training(cfg, run_name=run, resume=resume, export_to=out)
