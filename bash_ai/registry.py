@@ -271,8 +271,9 @@ def _snapshot(repo_id: str, revision: str | None, endpoint: str | None, local_di
     try:
         from huggingface_hub import snapshot_download
         from huggingface_hub.errors import (
-            EntryNotFoundError,
             GatedRepoError,
+            LocalEntryNotFoundError,
+            RemoteEntryNotFoundError,
             RepositoryNotFoundError,
             RevisionNotFoundError,
         )
@@ -281,10 +282,14 @@ def _snapshot(repo_id: str, revision: str | None, endpoint: str | None, local_di
     where = endpoint or os.environ.get("HF_ENDPOINT") or "the Hugging Face Hub"
     try:
         snapshot_download(repo_id, revision=revision, local_dir=local_dir, endpoint=endpoint)
-    except (RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError) as exc:
-        raise ModelError(f"{repo_id}: not found on {where} ({type(exc).__name__})") from None
+    except LocalEntryNotFoundError as exc:
+        # The Hub could not be reached and nothing is cached: say why, not "file not found".
+        cause = exc.__cause__ or exc.__context__ or exc
+        raise NetworkError(f"cannot download {repo_id}: {where} is unreachable ({_one_line(cause)})") from None
     except GatedRepoError:
         raise NetworkError(f"{repo_id}: access denied on {where} (set HF_TOKEN)") from None
+    except (RepositoryNotFoundError, RevisionNotFoundError, RemoteEntryNotFoundError) as exc:
+        raise ModelError(f"{repo_id}: not found on {where} ({type(exc).__name__})") from None
     except Exception as exc:  # noqa: BLE001 - httpx/OSError/hub errors: all mean the download failed
         raise NetworkError(
             f"downloading {repo_id} from {where} failed: {type(exc).__name__}: {_one_line(exc)}"

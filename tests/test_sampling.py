@@ -228,5 +228,5 @@ def test_fast_paths_equal_the_reference_filters(scale: float, top_k: int | None)
     ref = np.exp(x - x.max(axis=-1, keepdims=True))
     ref = top_p_filter(ref / ref.sum(axis=-1, keepdims=True), 0.9)
     np.testing.assert_allclose(distribution(logits, params), ref, atol=1e-12)
-    draws = sample(np.repeat(logits[:1], 4000, axis=0), params, make_rng(0))
+    draws = sample(np.repeat(logits[:1], 500, axis=0), params, make_rng(0))
     assert ref[0, draws].min() > 0  # only kept tokens are ever drawn
