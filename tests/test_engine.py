@@ -436,3 +436,38 @@ def test_numpy_runtime_candidates_are_reproducible_and_distinct() -> None:
     # The same seed gives candidate 0 the same answer whether it is sampled alone or in a batch
     # of 4 (one uniform per candidate per step, rows dropped when finished).
     assert engine.generate("echo", params, n=1)[0].text == first[0].text
+
+
+# -- real tokenizer and real checkpoints -------------------------------------------------------
+
+
+def test_real_bpe_pieces_add_up_to_the_decoded_tokens(tiny_model_dir: Any) -> None:
+    from bash_ai.registry import load
+
+    engine = load(str(tiny_model_dir))
+    tok = engine.tokenizer
+    for seed in range(3):
+        params = SamplingParams(temperature=1.5, top_k=None, top_p=None, seed=seed, max_tokens=24, stop=("o",))
+        events = list(engine.stream_ask("say café ✓", params, n=3))
+        for done in (e for e in events if isinstance(e, Finished)):
+            mine = [e for e in events if isinstance(e, TokenEvent) and e.index == done.index]
+            assert "".join(e.text for e in mine) == done.text
+            ids = [e.token_id for e in mine if e.token_id not in engine.special_ids]
+            full = tok.decode(ids)
+            assert done.text == (full[: full.index("o")] if done.finish_reason == "stop" else full)
+
+
+def test_trained_model_answers_explains_and_completes(trained_model_dir: Any) -> None:
+    from bash_ai.registry import load
+
+    engine = load(str(trained_model_dir))
+    greedy = SamplingParams(temperature=0, max_tokens=32)
+    assert [f.text for f in engine.ask("say hello", greedy, n=3)] == ["echo hello"] * 3
+    (script,) = engine.ask("create backup script", greedy)
+    assert (script.text, script.finish_reason) == ("tar czf backup.tgz docs\necho done", "eos")
+    (first_line,) = engine.ask("create backup script", greedy.with_stop("\n"))
+    assert (first_line.text, first_line.finish_reason) == ("tar czf backup.tgz docs", "stop")
+    assert engine.explain("ls -S") == "list files sorted by size"
+    assert engine.complete("echo hel") == "lo"
+    sampled = SamplingParams(temperature=0.8, seed=3, max_tokens=32)
+    assert engine.ask("show the date", sampled, n=4) == engine.ask("show the date", sampled, n=4)
