@@ -19,11 +19,11 @@ from bash_ai.tokenizer.pretokenize import split
 
 CORPUS = [
     "list files by size\nls -la | sort -k5 -n\n",
-    "find all python files and delete them\nfind . -name \"*.py\" -exec rm {} \\;\n",
+    'find all python files and delete them\nfind . -name "*.py" -exec rm {} \\;\n',
     "show hidden files in the home directory\nls -a $HOME/.bashrc ~/.profile\n",
     "count lines in every text file\nwc -l *.txt 2>&1 | tail -n 1\n",
     "Once upon a time, there was a little dog. It's a dog's life, isn't it? He'll play.\n",
-    "for f in *.log; do\n    gzip \"$f\"\ndone\n",
+    'for f in *.log; do\n    gzip "$f"\ndone\n',
     "echo ${HOME:-/root} && grep --color=auto -rn 'TODO' /usr/local/bin\n",
 ] * 3
 
@@ -43,7 +43,23 @@ SPLITS = {
     "echo ${VAR:-x}": ["echo", " ${", "VAR", ":-", "x", "}"],
     "ls --color=auto --max-depth=1": ["ls", " --color", "=", "auto", " --max-depth", "=", "1"],
     "/usr/local/bin": ["/usr", "/local", "/bin"],
-    "It's a dog's life, isn't it? I'll go.": ["It", "'s", " a", " dog", "'s", " life", ",", " isn", "'t", " it", "?", " I", "'ll", " go", "."],
+    "It's a dog's life, isn't it? I'll go.": [
+        "It",
+        "'s",
+        " a",
+        " dog",
+        "'s",
+        " life",
+        ",",
+        " isn",
+        "'t",
+        " it",
+        "?",
+        " I",
+        "'ll",
+        " go",
+        ".",
+    ],
     "grep 'src' x": ["grep", " '", "src", "'", " x"],
     "if x; then\n    echo hi\n\tfi\n\n": ["if", " x", ";", " then", "\n   ", " echo", " hi", "\n\t", "fi", "\n\n"],
     "cd ../foo && ./run.sh ~/.config": ["cd", " ..", "/foo", " &&", " .", "/run", ".sh", " ~/", ".config"],
@@ -159,7 +175,7 @@ def test_too_small_a_vocab_is_a_usage_error() -> None:
 
 
 @settings(max_examples=300)
-@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",))))
+@given(st.text(alphabet=st.characters(codec="utf-8")))
 def test_round_trip_any_text(tok: BPETokenizer, text: str) -> None:
     assert tok.decode(tok.encode(text)) == text
     assert tok.decode_bytes(tok.encode_ordinary(text)) == text.encode("utf-8")
