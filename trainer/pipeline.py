@@ -10,7 +10,6 @@ Continuation rules:
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -103,6 +102,7 @@ def run_training(
     export_to: Path | None = None,
     stop_after: int | None = None,
     quiet: bool = False,
+    export_dtype: str = "float32",
 ) -> dict[str, Any]:
     """Train (or continue) a run; returns the loop's summary plus the run directory."""
     run, cfg = resolve_run(cfg, run_name, resume)
@@ -154,13 +154,17 @@ def run_training(
 
             info(chart)
         if export_to is not None:
-            from bash_ai.io import atomic_replace_dir
-
-            tmp = Path(export_to).with_name(f".{Path(export_to).name}.tmp")
-            shutil.rmtree(tmp, ignore_errors=True)
-            shutil.copytree(run.final_model, tmp)
-            atomic_replace_dir(tmp, Path(export_to))
+            export_model(run.final_model, Path(export_to), export_dtype)
     return {**summary, "run": str(run.path)}
+
+
+def export_model(model_dir: Path, dest: Path, dtype: str = "float32") -> Path:
+    """Copy a finished model directory, optionally as float16 (half the size, same runtime)."""
+    from bash_ai.checkpoint import load_weights, save_model_dir
+    from bash_ai.tokenizer import load_tokenizer
+
+    config, weights = load_weights(model_dir)
+    return save_model_dir(dest, config, weights, load_tokenizer(model_dir), dtype=dtype)
 
 
 def make_batches(cfg: TrainConfig, tokenizer: Any, model_config: ModelConfig, global_rows: int) -> tuple[Any, Any]:

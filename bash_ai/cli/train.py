@@ -43,6 +43,7 @@ def train(
     threads: Annotated[int | None, Opt(help="CPU threads for torch")] = None,
     run: Annotated[str | None, Opt(help="Run name (directory under the data dir's runs/)")] = None,
     out: Annotated[Path | None, Opt(help="Also copy the final model to this directory")] = None,
+    out_dtype: Annotated[str, Opt(help="Weights dtype of the --out copy: float32 | float16")] = "float32",
 ) -> None:
     from trainer.pipeline import require_backend, run_training
     from trainer.train_config import TrainConfig
@@ -75,4 +76,4 @@ def train(
         threads=threads,
     )
     require_backend(cfg.backend or "torch")
-    run_training(cfg, run_name=run, resume=resume, export_to=out)
+    run_training(cfg, run_name=run, resume=resume, export_to=out, export_dtype=out_dtype)
