@@ -1,0 +1,63 @@
+"""``bash-ai train`` end to end through the real CLI: data -> tokenizer -> model -> engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def _bash_ai(*args: str, home: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BASH_AI_HOME": str(home), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "bash_ai", *args], capture_output=True, text=True, env=env, timeout=300)
+    if check:
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+@pytest.fixture(scope="module")
+def home_with_nl2bash(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    home = tmp_path_factory.mktemp("train_home")
+    _bash_ai("data", "fetch", "nl2bash", "--from", str(shared_data / "nl2bash"), home=home)
+    return home
+
+
+TINY = ["--model-size", "tiny", "--vocab-size", "320", "--batch-size", "4", "--warmup-steps", "2", "--threads", "1"]
+
+
+@pytest.mark.slow
+def test_finetune_then_resume_then_continue_in_mlx(home_with_nl2bash: Path, tmp_path: Path) -> None:
+    home = home_with_nl2bash
+    # A run stopped half-way (its checkpoint says step 6 of 12) ...
+    first = _bash_ai("train", "--stage", "finetune", "--data", "nl2bash", *TINY, "--num-steps", "6",
+                     "--ckpt-interval", "3", "--eval-interval", "3", "--run", "ft", home=home)
+    assert "val loss" in first.stderr
+    run = home / "data" / "runs" / "ft"
+    cfg = json.loads((run / "train_config.json").read_text())
+    cfg["num_steps"] = 12  # ... extended, then resumed exactly from its checkpoint.
+    (run / "train_config.json").write_text(json.dumps(cfg))
+    _bash_ai("train", "--resume", "--run", "ft", home=home)
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines() if "loss" in line]
+    assert steps[-1] == 12 and (run / "loss.png").stat().st_size > 1000
+
+    # The PyTorch model continues in MLX (same weight names), then answers through the engine.
+    out = tmp_path / "exported"
+    _bash_ai("train", "--stage", "finetune", "--backend", "mlx", "--data", "nl2bash", "--init", str(run / "model"),
+             "--num-steps", "2", "--batch-size", "2", "--warmup-steps", "1", "--run", "ft-mlx", "--out", str(out),
+             "--out-dtype", "float16", home=home)
+    answer = _bash_ai("--model", str(out), "--json", "list files", home=home)
+    payload = json.loads(answer.stdout)
+    assert payload["candidates"], payload
+
+
+def test_train_rejects_bad_options_with_one_line(tmp_path: Path) -> None:
+    proc = _bash_ai("train", "--stage", "nonsense", home=tmp_path, check=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "unknown stage" in proc.stderr
+    proc = _bash_ai("train", "--resume", "--run", "nope", home=tmp_path, check=False)
+    assert proc.returncode == 2 and "no checkpoint to resume" in proc.stderr
+    proc = _bash_ai("train", "--data", "nl2bash", "--num-steps", "1", home=tmp_path, check=False)
+    assert proc.returncode == 4 and "Traceback" not in proc.stderr, proc.stderr
