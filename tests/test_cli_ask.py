@@ -125,7 +125,8 @@ def test_corrupt_model_exit_3(
 
 
 def _subprocess_env(tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "BASH_AI_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1", "NO_COLOR": "1"}
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    return {**env, "BASH_AI_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1", "NO_COLOR": "1"}
 
 
 def test_run_without_a_terminal_never_executes(trained_model_dir: Path, tmp_path: Path) -> None:
@@ -220,11 +221,11 @@ def test_run_describe_then_modify_then_execute(trained_model_dir: Path, tmp_path
     child.sendline("m")
     child.expect("edit> ")
     child.send("\x15")  # Ctrl-U: clear the pre-filled command
-    child.sendline("echo changed; exit 3")
-    child.expect(r"echo changed; exit 3")
+    child.sendline("echo changed ${OPENBLAS_NUM_THREADS-unset}; exit 3")
+    child.expect(r"exit 3")
     child.expect(r"\[E\]xecute")
     child.sendline("e")
-    child.expect(r"\r\nchanged\r\n")
+    child.expect(r"\r\nchanged unset\r\n")  # our one-thread BLAS setting does not leak into commands
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 3  # the command's own status
