@@ -97,7 +97,9 @@ class ModelConfig:
         """Build from a dict, dropping unknown keys (newer writers may add fields)."""
         version = data.get("format_version", CONFIG_FORMAT_VERSION)
         if version != CONFIG_FORMAT_VERSION:
-            raise ModelError(f"unsupported config format_version {version!r} (this bash-ai reads {CONFIG_FORMAT_VERSION})")
+            raise ModelError(
+                f"unsupported config format_version {version!r} (this bash-ai reads {CONFIG_FORMAT_VERSION})"
+            )
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
 
@@ -156,5 +158,3 @@ def describe(config: ModelConfig) -> str:
         f"{scale} params, {config.n_layer}L x {config.d_model}, {config.n_head} heads ({kind}, "
         f"{config.n_kv_head} kv), ctx {config.context_length}, {config.pos_encoding} positions"
     )
-
-

@@ -187,7 +187,9 @@ def main() -> None:
     from bash_ai.config import describe, preset
 
     config = preset(args.preset, VOCAB)
-    print(f"# {platform.machine()}, {platform.python_version()}, config {args.preset}: {describe(config)}, B={args.batch}")
+    print(
+        f"# {platform.machine()}, {platform.python_version()}, config {args.preset}: {describe(config)}, B={args.batch}"
+    )
     peak = run_child("peak", args.preset, args.batch, 0, 0)["value"]
     print(f"fp32 matmul peak (2048^3, torch): {peak:.0f} GFLOP/s")
     flops = config.flops_per_token()

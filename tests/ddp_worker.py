@@ -18,8 +18,17 @@ from trainer.train_config import TrainConfig  # noqa: E402
 
 def main() -> None:
     out, rows_per_rank, world = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-    cfg = TrainConfig(backend="torch", num_steps=6, batch_size=rows_per_rank, warmup_steps=1, log_interval=1,
-                      eval_interval=1000, ckpt_interval=1000, threads=1, device="cpu")
+    cfg = TrainConfig(
+        backend="torch",
+        num_steps=6,
+        batch_size=rows_per_rank,
+        warmup_steps=1,
+        log_interval=1,
+        eval_interval=1000,
+        ckpt_interval=1000,
+        threads=1,
+        device="cpu",
+    )
     config = preset("tiny", 32)
     run = RunDir(out)
     train_torch(cfg, config, ByteTokenizerFile(), PatternSource(32, rows_per_rank * world, 16), None, run)

@@ -19,10 +19,27 @@ STEPS = 400
 
 def main() -> None:
     out, resume = Path(sys.argv[1]), sys.argv[2] == "resume"
-    cfg = TrainConfig(backend="torch", num_steps=STEPS, batch_size=4, warmup_steps=5, log_interval=10,
-                      eval_interval=10**6, ckpt_interval=7, threads=1, device="cpu", lr=3e-3)
-    train_torch(cfg, preset("tiny", 32, context_length=16), ByteTokenizerFile(), PatternSource(32, 4, 16), None,
-                RunDir(out), resume=resume)
+    cfg = TrainConfig(
+        backend="torch",
+        num_steps=STEPS,
+        batch_size=4,
+        warmup_steps=5,
+        log_interval=10,
+        eval_interval=10**6,
+        ckpt_interval=7,
+        threads=1,
+        device="cpu",
+        lr=3e-3,
+    )
+    train_torch(
+        cfg,
+        preset("tiny", 32, context_length=16),
+        ByteTokenizerFile(),
+        PatternSource(32, 4, 16),
+        None,
+        RunDir(out),
+        resume=resume,
+    )
 
 
 if __name__ == "__main__":

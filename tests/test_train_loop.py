@@ -22,8 +22,18 @@ HERE = Path(__file__).resolve().parent
 
 
 def _cfg(backend: str, steps: int, **kw: object) -> TrainConfig:
-    base = dict(backend=backend, num_steps=steps, batch_size=8, warmup_steps=2, lr=3e-3, log_interval=5,
-                eval_interval=steps, ckpt_interval=steps, eval_batches=2, device="cpu")
+    base = dict(
+        backend=backend,
+        num_steps=steps,
+        batch_size=8,
+        warmup_steps=2,
+        lr=3e-3,
+        log_interval=5,
+        eval_interval=steps,
+        ckpt_interval=steps,
+        eval_batches=2,
+        device="cpu",
+    )
     base.update(kw)
     return TrainConfig(**base)  # type: ignore[arg-type]
 
@@ -33,8 +43,9 @@ def test_torch_loop_learns_and_writes_a_model(tmp_path: Path) -> None:
 
     run = RunDir(tmp_path / "run")
     config = preset("tiny", 16, context_length=32)
-    summary = train_torch(_cfg("torch", 60), config, ByteTokenizerFile(), PatternSource(16, 8, 32),
-                          PatternSource(16, 8, 32, seed=5), run)
+    summary = train_torch(
+        _cfg("torch", 60), config, ByteTokenizerFile(), PatternSource(16, 8, 32), PatternSource(16, 8, 32, seed=5), run
+    )
     losses = [r["loss"] for r in run.metrics() if "loss" in r]
     assert summary["finished"] and losses[-1] < 0.6 * losses[0]
     vals = [r["val_loss"] for r in run.metrics() if "val_loss" in r]
@@ -67,8 +78,15 @@ def test_mlx_loop_learns_and_continues_in_torch(tmp_path: Path) -> None:
     assert start_loss < 0.9 * np.log(16)  # the MLX training carried over
 
     torch_run = RunDir(tmp_path / "torch")
-    train_torch(_cfg("torch", 20, lr=1e-3), config, ByteTokenizerFile(), PatternSource(16, 8, 32, seed=3), None,
-                torch_run, init_weights=weights)
+    train_torch(
+        _cfg("torch", 20, lr=1e-3),
+        config,
+        ByteTokenizerFile(),
+        PatternSource(16, 8, 32, seed=3),
+        None,
+        torch_run,
+        init_weights=weights,
+    )
     _, after = load_weights(torch_run.final_model)
     load_into_torch(model, after)
     assert evaluate_torch(model, val, 2, torch.device("cpu")) < start_loss
@@ -78,11 +96,21 @@ def test_mlx_loop_learns_and_continues_in_torch(tmp_path: Path) -> None:
 def test_ddp_two_processes_match_one_process_with_the_same_global_batch(tmp_path: Path) -> None:
     torchrun = shutil.which("torchrun") or str(Path(sys.executable).with_name("torchrun"))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    single = subprocess.run([sys.executable, str(HERE / "ddp_worker.py"), str(tmp_path / "one"), "8", "1"],
-                            capture_output=True, text=True, env=env, timeout=120)
+    single = subprocess.run(
+        [sys.executable, str(HERE / "ddp_worker.py"), str(tmp_path / "one"), "8", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert single.returncode == 0, single.stderr[-2000:]
-    double = subprocess.run([torchrun, "--standalone", "--nproc_per_node=2", str(HERE / "ddp_worker.py"),
-                             str(tmp_path / "two"), "4", "2"], capture_output=True, text=True, env=env, timeout=180)
+    double = subprocess.run(
+        [torchrun, "--standalone", "--nproc_per_node=2", str(HERE / "ddp_worker.py"), str(tmp_path / "two"), "4", "2"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
     assert double.returncode == 0, double.stderr[-2000:]
     one = json.loads(single.stdout.strip().splitlines()[-1])
     two = json.loads(double.stdout.strip().splitlines()[-1])

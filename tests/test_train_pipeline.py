@@ -13,7 +13,9 @@ import pytest
 
 def _bash_ai(*args: str, home: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "BASH_AI_HOME": str(home), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-m", "bash_ai", *args], capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bash_ai", *args], capture_output=True, text=True, env=env, timeout=300
+    )
     if check:
         assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
@@ -33,8 +35,23 @@ TINY = ["--model-size", "tiny", "--vocab-size", "320", "--batch-size", "4", "--w
 def test_finetune_then_resume_then_continue_in_mlx(home_with_nl2bash: Path, tmp_path: Path) -> None:
     home = home_with_nl2bash
     # A run stopped half-way (its checkpoint says step 6 of 12) ...
-    first = _bash_ai("train", "--stage", "finetune", "--data", "nl2bash", *TINY, "--num-steps", "6",
-                     "--ckpt-interval", "3", "--eval-interval", "3", "--run", "ft", home=home)
+    first = _bash_ai(
+        "train",
+        "--stage",
+        "finetune",
+        "--data",
+        "nl2bash",
+        *TINY,
+        "--num-steps",
+        "6",
+        "--ckpt-interval",
+        "3",
+        "--eval-interval",
+        "3",
+        "--run",
+        "ft",
+        home=home,
+    )
     assert "val loss" in first.stderr
     run = home / "data" / "runs" / "ft"
     cfg = json.loads((run / "train_config.json").read_text())
@@ -46,9 +63,30 @@ def test_finetune_then_resume_then_continue_in_mlx(home_with_nl2bash: Path, tmp_
 
     # The PyTorch model continues in MLX (same weight names), then answers through the engine.
     out = tmp_path / "exported"
-    _bash_ai("train", "--stage", "finetune", "--backend", "mlx", "--data", "nl2bash", "--init", str(run / "model"),
-             "--num-steps", "2", "--batch-size", "2", "--warmup-steps", "1", "--run", "ft-mlx", "--out", str(out),
-             "--out-dtype", "float16", home=home)
+    _bash_ai(
+        "train",
+        "--stage",
+        "finetune",
+        "--backend",
+        "mlx",
+        "--data",
+        "nl2bash",
+        "--init",
+        str(run / "model"),
+        "--num-steps",
+        "2",
+        "--batch-size",
+        "2",
+        "--warmup-steps",
+        "1",
+        "--run",
+        "ft-mlx",
+        "--out",
+        str(out),
+        "--out-dtype",
+        "float16",
+        home=home,
+    )
     answer = _bash_ai("--model", str(out), "--json", "list files", home=home)
     payload = json.loads(answer.stdout)
     assert payload["candidates"], payload

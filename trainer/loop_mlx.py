@@ -50,9 +50,7 @@ def train_mlx(
 
     mx.random.seed(cfg.seed)
     model = GPT(model_config)
-    optimizer = optim.AdamW(
-        learning_rate=cfg.lr, betas=[cfg.beta1, cfg.beta2], eps=1e-8, weight_decay=cfg.weight_decay
-    )
+    optimizer = optim.AdamW(learning_rate=cfg.lr, betas=[cfg.beta1, cfg.beta2], eps=1e-8, weight_decay=cfg.weight_decay)
     start_step, tokens_seen = 0, 0
     if resume and run.has_checkpoint():
         saved_config, weights, opt_tensors, state = run.load_checkpoint()
@@ -107,20 +105,32 @@ def train_mlx(
         tokens_seen += tokens_per_step
         done = step + 1
         if done % cfg.log_interval == 0 or done == end_step:
-            loss_value = float(total.item()) / cfg.grad_accum
+            loss_value = float(total.item()) / cfg.grad_accum  # type: ignore[arg-type]
             now = time.perf_counter()
             tps = (tokens_seen - last_tokens) / max(now - last_time, 1e-9)
             last_time, last_tokens = now, tokens_seen
             lr = cfg.lr_at(step)
-            run.log({"step": done, "loss": loss_value, "lr": lr, "tokens_per_s": tps, "tokens": tokens_seen, "elapsed_s": now - t0})
+            run.log(
+                {
+                    "step": done,
+                    "loss": loss_value,
+                    "lr": lr,
+                    "tokens_per_s": tps,
+                    "tokens": tokens_seen,
+                    "elapsed_s": now - t0,
+                }
+            )
             reporter.update(done, {"loss": loss_value, "lr": lr, "tok/s": tps})
         if val_data is not None and (done % cfg.eval_interval == 0 or done == cfg.num_steps):
-            losses = [float(_loss_fn(model, *(mx.array(a) for a in b)).item()) for b in val_data.fixed_batches(cfg.eval_batches)]
+            losses = [
+                float(_loss_fn(model, *(mx.array(a) for a in b)).item())
+                for b in val_data.fixed_batches(cfg.eval_batches)
+            ]
             val_loss = float(np.mean(losses)) if losses else float("nan")
             run.log({"step": done, "val_loss": val_loss})
             reporter.message(f"step {done}: val loss {val_loss:.4f}")
         if done % cfg.ckpt_interval == 0 or done == end_step:
-            opt_tensors = {k: np.array(v) for k, v in tree_flatten(optimizer.state)}
+            opt_tensors = {k: np.array(v) for k, v in tree_flatten(optimizer.state)}  # type: ignore[str-unpack]
             state = {
                 "step": done,
                 "tokens_seen": tokens_seen,

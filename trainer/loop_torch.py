@@ -77,7 +77,9 @@ def optimizer_to_numpy(optimizer: torch.optim.Optimizer) -> tuple[dict[str, np.n
     return tensors, {"param_groups": groups}
 
 
-def optimizer_from_numpy(optimizer: torch.optim.Optimizer, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+def optimizer_from_numpy(
+    optimizer: torch.optim.Optimizer, tensors: dict[str, np.ndarray], meta: dict[str, Any]
+) -> None:
     state: dict[int, dict[str, torch.Tensor]] = {}
     for key, value in tensors.items():
         index, name = key.split(".", 1)
@@ -169,7 +171,16 @@ def train_torch(
             tps = (tokens_seen - last_tokens) / max(now - last_time, 1e-9)
             last_time, last_tokens = now, tokens_seen
             if ddp.main:
-                run.log({"step": done, "loss": loss_value, "lr": lr, "tokens_per_s": tps, "tokens": tokens_seen, "elapsed_s": now - t0})
+                run.log(
+                    {
+                        "step": done,
+                        "loss": loss_value,
+                        "lr": lr,
+                        "tokens_per_s": tps,
+                        "tokens": tokens_seen,
+                        "elapsed_s": now - t0,
+                    }
+                )
                 reporter.update(done, {"loss": loss_value, "lr": lr, "tok/s": tps})
         if val_data is not None and (done % cfg.eval_interval == 0 or done == cfg.num_steps):
             val_loss = evaluate_torch(model, val_data, cfg.eval_batches, device)

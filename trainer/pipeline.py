@@ -51,7 +51,9 @@ def resolve_run(cfg: TrainConfig, run_name: str | None, resume: bool) -> tuple[R
         return run, TrainConfig.from_dict(json.loads(saved.read_text(encoding="utf-8")))
     run = RunDir(_run_path(run_name or default_run_name(cfg)))
     if run.has_checkpoint():
-        raise UsageError(f"run {run.path} already has a checkpoint; pass --resume to continue it or choose another --run")
+        raise UsageError(
+            f"run {run.path} already has a checkpoint; pass --resume to continue it or choose another --run"
+        )
     return run, cfg
 
 
@@ -76,7 +78,10 @@ def load_or_train_tokenizer(cfg: TrainConfig, run: RunDir, init_dir: Path | None
         return load_tokenizer(cached)
     from trainer.data.tokenized import iter_tokenizer_texts
 
-    texts = list(iter_tokenizer_texts(cfg.datasets or [], limit_bytes=int(cfg.extra.get("tokenizer_bytes", 20_000_000))))
+    texts = list(
+        iter_tokenizer_texts(cfg.datasets or [], limit_bytes=int(cfg.extra.get("tokenizer_bytes", 20_000_000)))
+    )
+    tokenizer: Any
     if cfg.tokenizer == "char":
         tokenizer = CharTokenizer.train(texts)
     else:
@@ -173,6 +178,10 @@ def make_batches(cfg: TrainConfig, tokenizer: Any, model_config: ModelConfig, gl
     from trainer.data.tokenized import build_tokenized
 
     arrays = build_tokenized(cfg.datasets or [], tokenizer, val_fraction=cfg.val_fraction)
-    train = Batches(arrays, "train", global_rows, model_config.context_length, cfg.seed, language_ratio=cfg.language_ratio)
-    val = Batches(arrays, "val", global_rows, model_config.context_length, cfg.seed + 1, language_ratio=cfg.language_ratio)
+    train = Batches(
+        arrays, "train", global_rows, model_config.context_length, cfg.seed, language_ratio=cfg.language_ratio
+    )
+    val = Batches(
+        arrays, "val", global_rows, model_config.context_length, cfg.seed + 1, language_ratio=cfg.language_ratio
+    )
     return train, val
