@@ -146,6 +146,12 @@ def test_incremental_training_equals_naive_recount() -> None:
         assert train_merges(chunks, 150, min_frequency) == naive_merges(chunks, 150, min_frequency)
 
 
+def test_incremental_training_handles_runs_and_repeats() -> None:
+    # Overlapping sites: "aaaaaaa" merges pairwise left to right and "abab" twice in one chunk.
+    chunks = {"aaaaaaa": 3, "abababa": 2, "aab": 1, "baaab": 2, "a": 5}
+    assert train_merges(chunks, 20, 1) == naive_merges(chunks, 20, 1)
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.dictionaries(st.text(alphabet="abcé ", min_size=1, max_size=12), st.integers(1, 5), max_size=8))
 def test_incremental_training_equals_naive_on_random_chunks(chunks: dict[str, int]) -> None:

@@ -94,43 +94,54 @@ def _apply(
     new: int,
     counts: dict[int, int],
     where: dict[int, set[int]],
-) -> set[int]:
-    """Merge ``(a, b)`` into ``new`` in the chunks ``hits``; return the pairs that involve ``new``.
+) -> list[int]:
+    """Merge ``(a, b)`` into ``new`` in place in the chunks ``hits``; return the pairs with ``new``.
 
-    Only the pairs around each merge site change: ``(x, a)`` and ``(b, y)`` lose an occurrence and
-    ``(x, new)``/``(new, y)`` gain one. Rewriting the chunk's pairs wholesale is simpler and, for
-    chunks of a few tokens, as fast.
+    Only the pairs around each merge site change: the left neighbour ``x`` trades ``(x, a)`` for
+    ``(x, new)`` and the right neighbour ``y`` trades ``(b, y)`` for ``(new, y)``. Sites are rewritten
+    left to right in place, so in ``a b a b`` the second site's left neighbour is already ``new``
+    and its ``(new, a)`` cancels the first site's gain (HF's trainer does the same bookkeeping).
     """
+    merged = a << SHIFT | b
     fresh: set[int] = set()
     for wi in hits:
         word = words[wi]
-        n = len(word)
-        out: list[int] = []
-        i = 0
-        merged = False
-        while i < n:
-            if i + 1 < n and word[i] == a and word[i + 1] == b:
-                out.append(new)
-                i += 2
-                merged = True
-            else:
-                out.append(word[i])
-                i += 1
-        if not merged:
-            continue  # a stale index entry: an earlier merge consumed the pair here
         freq = freqs[wi]
-        for x, y in zip(word, word[1:], strict=False):
-            k = x << SHIFT | y
-            left = counts[k] - freq
-            if left:
-                counts[k] = left
-            else:
-                del counts[k]
-        for x, y in zip(out, out[1:], strict=False):
-            k = x << SHIFT | y
-            counts[k] = counts.get(k, 0) + freq
-            if x == new or y == new:
+        j = -1
+        while True:
+            try:
+                j = word.index(a, j + 1)
+            except ValueError:
+                break
+            if j + 1 == len(word):
+                break
+            if word[j + 1] != b:
+                continue
+            if j:
+                x = word[j - 1]
+                _add(counts, x << SHIFT | a, -freq, merged)
+                k = x << SHIFT | new
+                counts[k] = counts.get(k, 0) + freq
                 fresh.add(k)
                 where.setdefault(k, set()).add(wi)
-        words[wi] = out
-    return fresh
+            if j + 2 < len(word):
+                y = word[j + 2]
+                _add(counts, b << SHIFT | y, -freq, merged)
+                k = new << SHIFT | y
+                counts[k] = counts.get(k, 0) + freq
+                fresh.add(k)
+                where.setdefault(k, set()).add(wi)
+            word[j] = new
+            del word[j + 1]
+    counts.pop(merged, None)  # every occurrence is gone: merged, or the leftover of an odd run
+    return [k for k in fresh if k in counts]
+
+
+def _add(counts: dict[int, int], key: int, delta: int, skip: int) -> None:
+    if key == skip:
+        return
+    left = counts[key] + delta
+    if left:
+        counts[key] = left
+    else:
+        del counts[key]
