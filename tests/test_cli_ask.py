@@ -129,10 +129,10 @@ def _subprocess_env(tmp_path: Path) -> dict[str, str]:
     return {**env, "BASH_AI_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1", "NO_COLOR": "1"}
 
 
-def test_run_without_a_terminal_never_executes(trained_model_dir: Path, tmp_path: Path) -> None:
-    cmd = [sys.executable, "-m", "bash_ai", "--model", str(trained_model_dir), "--run", "make a marker file"]
-    result = subprocess.run(
-        cmd,
+def run_without_terminal(model_dir: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``bash-ai --model DIR ARGS`` in a new session: stdin is /dev/null, no controlling terminal."""
+    return subprocess.run(
+        [sys.executable, "-m", "bash_ai", "--model", str(model_dir), *args],
         cwd=tmp_path,
         env=_subprocess_env(tmp_path),
         stdin=subprocess.DEVNULL,
@@ -140,22 +140,17 @@ def test_run_without_a_terminal_never_executes(trained_model_dir: Path, tmp_path
         text=True,
         start_new_session=True,
     )
+
+
+def test_run_without_a_terminal_never_executes(trained_model_dir: Path, tmp_path: Path) -> None:
+    result = run_without_terminal(trained_model_dir, tmp_path, "--run", "make a marker file")
     assert result.returncode == 6, result.stderr
     assert not (tmp_path / "marker.txt").exists()
     assert "touch marker.txt" in result.stderr and result.stdout == ""
 
 
 def test_run_yes_executes_a_safe_command(trained_model_dir: Path, tmp_path: Path) -> None:
-    cmd = [sys.executable, "-m", "bash_ai", "--model", str(trained_model_dir), "--run", "--yes", "make a marker file"]
-    result = subprocess.run(
-        cmd,
-        cwd=tmp_path,
-        env=_subprocess_env(tmp_path),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        start_new_session=True,
-    )
+    result = run_without_terminal(trained_model_dir, tmp_path, "--run", "--yes", "make a marker file")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "marker.txt").exists()
 
@@ -163,25 +158,7 @@ def test_run_yes_executes_a_safe_command(trained_model_dir: Path, tmp_path: Path
 def test_run_yes_refuses_a_dangerous_command_without_a_terminal(trained_model_dir: Path, tmp_path: Path) -> None:
     victim = tmp_path / "keep.txt"
     victim.write_text("precious")
-    cmd = [
-        sys.executable,
-        "-m",
-        "bash_ai",
-        "--model",
-        str(trained_model_dir),
-        "--run",
-        "--yes",
-        "delete everything here",
-    ]
-    result = subprocess.run(
-        cmd,
-        cwd=tmp_path,
-        env=_subprocess_env(tmp_path),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        start_new_session=True,
-    )
+    result = run_without_terminal(trained_model_dir, tmp_path, "--run", "--yes", "delete everything here")
     assert result.returncode == 6, result.stderr
     assert victim.read_text() == "precious"
     assert "dangerous" in result.stderr

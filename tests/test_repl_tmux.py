@@ -6,6 +6,7 @@ Every wait polls ``capture-pane`` with a deadline; nothing sleeps a fixed time.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -88,22 +89,25 @@ def start_repl(tmp_path: Path, home: Path, model_dir: Path | None, args: str = "
     return term
 
 
-@pytest.fixture
-def repl(tmp_path: Path, trained_model_dir: Path, bash_ai_home: Path) -> Iterator[Tmux]:
-    term = start_repl(tmp_path, bash_ai_home, trained_model_dir)
+@contextlib.contextmanager
+def running_repl(tmp_path: Path, home: Path, model_dir: Path | None, args: str = "repl") -> Iterator[Tmux]:
+    term = start_repl(tmp_path, home, model_dir, args)
     try:
         yield term
     finally:
         term.kill()
+
+
+@pytest.fixture
+def repl(tmp_path: Path, trained_model_dir: Path, bash_ai_home: Path) -> Iterator[Tmux]:
+    with running_repl(tmp_path, bash_ai_home, trained_model_dir) as term:
+        yield term
 
 
 @pytest.fixture
 def slow_repl(tmp_path: Path, slow_model_dir: Path, bash_ai_home: Path) -> Iterator[Tmux]:
-    term = start_repl(tmp_path, bash_ai_home, slow_model_dir)
-    try:
+    with running_repl(tmp_path, bash_ai_home, slow_model_dir) as term:
         yield term
-    finally:
-        term.kill()
 
 
 @pytest.fixture(scope="module")
@@ -175,10 +179,7 @@ def test_bare_bash_ai_on_a_terminal_opens_the_repl(tmp_path: Path, trained_model
     from bash_ai.registry import set_default_model
 
     set_default_model(str(trained_model_dir))  # `bash-ai models use DIR`; no bundled model in tests
-    term = start_repl(tmp_path, bash_ai_home, None, args="")
-    try:
+    with running_repl(tmp_path, bash_ai_home, None, args="") as term:
         term.wait_for(EMPTY_PROMPT)
         term.send("C-d")
         term.wait_for(r"\[exit 0\]")
-    finally:
-        term.kill()
