@@ -83,19 +83,16 @@ def load_engine(model: str | None) -> Any:
         raise ModelError(f"cannot load model {model or 'default'}: {type(exc).__name__}: {exc}") from None
 
 
-def model_label(engine: Any, model: str | None) -> dict[str, str | None]:
-    path = getattr(engine, "model_dir", None) or getattr(engine, "path", None)
-    name = getattr(engine, "name", None) or model or "default"
-    return {"name": str(name), "path": str(path) if path is not None else None}
+def model_label(engine: Any) -> dict[str, str | None]:
+    """The model's display name and directory (``registry.load`` sets ``model_dir``)."""
+    path = getattr(engine, "model_dir", None)
+    return {"name": str(engine.name), "path": str(path) if path is not None else None}
 
 
-def sampling_params(
-    temperature: float | None, seed: int | None, max_tokens: int | None, top_k: int | None = None
-) -> Any:
+def sampling_params(temperature: float, seed: int | None, max_tokens: int) -> Any:
     from bash_ai.engine.sampling import SamplingParams
 
-    values: dict[str, Any] = {"temperature": temperature, "seed": seed, "max_tokens": max_tokens, "top_k": top_k}
-    return SamplingParams(**{k: v for k, v in values.items() if v is not None})
+    return SamplingParams(temperature=temperature, seed=seed, max_tokens=max_tokens)
 
 
 def ask(
@@ -140,7 +137,7 @@ def ask(
         document = {
             "schema": JSON_SCHEMA_VERSION,
             "request": text,
-            "model": model_label(engine, model),
+            "model": model_label(engine),
             "truncated": progress.truncated,
             "candidates": [c.to_dict() for c in results],
         }
@@ -148,10 +145,9 @@ def ask(
         return
 
     best = results[0]
-    render.show_notes(best)
     if len(results) > 1:
         render.show_alternatives(results[1:])
-    if run:
+    if run:  # the confirmation shows the command and its notes
         from bash_ai.cli.confirm import confirm_and_run
 
         def describe(command: str) -> str:
@@ -159,7 +155,8 @@ def ask(
 
             return explain(engine, command)[0]
 
-        status = confirm_and_run(best, yes=yes, describe=describe)
+        status = confirm_and_run(best, describe, yes=yes)
         raise typer.Exit(status)
+    render.show_notes(best)
     sys.stdout.write(best.text if best.text.endswith("\n") else best.text + "\n")
     sys.stdout.flush()

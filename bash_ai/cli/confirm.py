@@ -35,10 +35,6 @@ _KEYS: dict[str, Choice] = {
 }
 
 
-def has_terminal() -> bool:
-    return sys.stdin.isatty()
-
-
 def read_line(prompt: str) -> str | None:
     """One line from stdin after a prompt on stderr; ``None`` on EOF."""
     sys.stderr.write(prompt)
@@ -80,14 +76,7 @@ def execute(text: str) -> int:
         return process.wait()
 
 
-def confirm_and_run(
-    candidate: Candidate,
-    *,
-    yes: bool = False,
-    describe: Callable[[str], str] | None = None,
-    edit: Callable[[str], str | None] = edit_line,
-    run: Callable[[str], int] = execute,
-) -> int:
+def confirm_and_run(candidate: Candidate, describe: Callable[[str], str], *, yes: bool = False) -> int:
     """Show the command, ask, and run it on "execute": the command's exit status.
 
     Raises ``Aborted`` when the user declines or when nobody can be asked.
@@ -96,8 +85,8 @@ def confirm_and_run(
         render.show_command(candidate.text)
         render.show_notes(candidate, "the command")
         if yes and not candidate.danger:
-            return run(candidate.text)
-        if not has_terminal():
+            return execute(candidate.text)
+        if not sys.stdin.isatty():
             if candidate.danger:
                 raise Aborted("refusing to run a command flagged dangerous without a terminal to confirm on")
             raise Aborted("nothing was run: confirming needs a terminal on stdin (or --yes)")
@@ -105,15 +94,12 @@ def confirm_and_run(
             warn("--yes does not apply to a command flagged dangerous; confirm it explicitly")
         choice = choose()
         if choice == "execute":
-            return run(candidate.text)
+            return execute(candidate.text)
         if choice == "abort":
             raise Aborted("aborted; nothing was run")
         if choice == "describe":
-            if describe is None:
-                render.show_text("no model loaded to describe it", "describe")
-            else:
-                render.show_text(describe(candidate.text), "it does")
+            render.show_text(describe(candidate.text), "it does")
             continue
-        edited = edit(candidate.text)
+        edited = edit_line(candidate.text)
         if edited is not None and edited.strip() and edited.strip() != candidate.text.strip():
             candidate = check(edited.strip())

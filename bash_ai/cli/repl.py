@@ -20,14 +20,13 @@ def run_repl(model: str | None = None, temperature: float = 0.3) -> None:
     """Load the model and run the REPL until :quit or Ctrl-D."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError('the REPL needs a terminal; for one-shot use: bash-ai "list files by size"')
-    from bash_ai.cli.ask import load_engine, model_label
+    from bash_ai.cli.ask import load_engine
     from bash_ai.cli.render import Progress
     from bash_ai.repl.session import Repl
 
     with Progress("loading the model"):
         engine = load_engine(model)
-    name = model_label(engine, model)["name"] or "default"
-    raise typer.Exit(Repl(engine, name, temperature).run())
+    raise typer.Exit(Repl(engine, engine.name, temperature).run())
 
 
 def repl(

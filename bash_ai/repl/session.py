@@ -101,7 +101,7 @@ class Repl:
         from bash_ai.cli.confirm import confirm_and_run
 
         self.last_command = candidate.text
-        status = confirm_and_run(candidate, describe=self.describe)
+        status = confirm_and_run(candidate, self.describe)
         if status:
             self.say(f"[exit {status}]", "yellow")
 
