@@ -91,6 +91,17 @@ def test_finetune_then_resume_then_continue_in_mlx(home_with_nl2bash: Path, tmp_
     payload = json.loads(answer.stdout)
     assert payload["candidates"], payload
 
+    # The model card is written from the run's own records.
+    env = {**os.environ, "BASH_AI_HOME": str(home)}
+    subprocess.run(
+        [sys.executable, "-m", "trainer.model_card", str(home / "data" / "runs" / "ft-mlx"), str(out)],
+        check=True,
+        env=env,
+        timeout=60,
+    )
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "| nl2bash | MIT" in card and "f16" in card and "2 steps x 2 rows" in card
+
 
 def test_train_rejects_bad_options_with_one_line(tmp_path: Path) -> None:
     proc = _bash_ai("train", "--stage", "nonsense", home=tmp_path, check=False)

@@ -1,0 +1,167 @@
+"""Write a model's ``MODEL_CARD.md`` from what its run actually recorded.
+
+    python -m trainer.model_card RUN_DIR MODEL_DIR [--eval EVAL_JSON] [--command "..."]
+
+Everything in the card is read from files: the run's ``train_config.json`` and ``metrics.jsonl``,
+the datasets' manifests (source, licence, attribution, counts), the model's ``config.json`` and,
+when given, the JSON written by ``bash-ai eval --json``. The loss curve is copied next to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from bash_ai.config import describe
+from trainer.plot import curves, terminal_chart
+from trainer.run_dir import RunDir
+
+# Published baselines on comparable metrics (different data and partly human-judged: for scale only).
+BASELINES: list[tuple[str, str, float]] = [
+    ("NL2Bash test set, Tellina (Lin et al. 2018)", "template accuracy@1 (human-judged)", 0.53),
+    ("NL2Bash test set, sub-token CopyNet (Lin et al. 2018)", "full-command accuracy@1 (human-judged)", 0.36),
+    ("NLC2CMD 2020 accuracy track, winner (6-layer transformer from scratch)", "NLC2CMD score", 0.53),
+    ("NLC2CMD 2020 accuracy track, second (GPT-2 large)", "NLC2CMD score", 0.51),
+]
+
+LICENCE_NOTES = {
+    "tldr": "attribution required; a fixed holdout of pages is never trained on",
+    "nl2bash": "only the fixed train split is trained on",
+    "tinystories": "share-alike for the data",
+    "local": "scripts and man pages installed on the training machine; each keeps its package's licence",
+}
+
+
+def _dataset_rows(names: list[str]) -> list[str]:
+    from trainer.data import dataset_path, read_manifest
+
+    rows = []
+    for name in names:
+        try:
+            manifest = read_manifest(dataset_path(name))
+        except Exception:  # noqa: BLE001 - a card is still written for a missing manifest
+            rows.append(f"| {name} | (manifest not found) | | |")
+            continue
+        counts = ", ".join(f"{k} {v:,}" for k, v in manifest.counts.items())
+        note = f"{manifest.licence} ({LICENCE_NOTES[name]})" if name in LICENCE_NOTES else manifest.licence
+        who = f"{manifest.attribution}" if manifest.attribution else manifest.url
+        rows.append(f"| {name} | {note} | {who} | {counts} |")
+    return rows
+
+
+def render(run: RunDir, model_dir: Path, eval_json: dict[str, Any] | None, command: str) -> str:
+    from bash_ai.checkpoint import load_config
+
+    cfg = json.loads((run.path / "train_config.json").read_text(encoding="utf-8"))
+    config = load_config(model_dir)
+    records = list(run.metrics())
+    train, val = curves(records)
+    speed = [r["tokens_per_s"] for r in records if "tokens_per_s" in r]
+    elapsed = max((r.get("elapsed_s", 0.0) for r in records), default=0.0)
+    tokens = max((r.get("tokens", 0) for r in records), default=0)
+    size_mb = sum(p.stat().st_size for p in model_dir.iterdir() if p.is_file()) / 1e6
+    lines = [
+        "# bash-ai bundled model",
+        "",
+        f"A {describe(config)} GPT-style model that answers English requests with bash, and explains",
+        "bash in English. Trained from scratch on one 2-core CPU by this repository's own pipeline",
+        "(our byte-level BPE tokenizer, our PyTorch model, `bash-ai train`).",
+        "",
+        "## Reproduce",
+        "",
+        "```bash",
+        command,
+        "```",
+        "",
+        "## Training",
+        "",
+        f"- stage `{cfg['stage']}` on `{cfg['backend']}`, English share of rows {cfg['language_ratio']}, "
+        f"datasets {', '.join(cfg['datasets'])}",
+        f"- {cfg['num_steps']:,} steps x {cfg['batch_size']} rows x {config.context_length} tokens "
+        f"({tokens:,} tokens), AdamW lr {cfg['lr']} (warmup {cfg['warmup_steps']}, cosine to "
+        f"{cfg['min_lr_ratio']}x), weight decay {cfg['weight_decay']}, clip {cfg['grad_clip']}, seed {cfg['seed']}",
+        f"- wall time {elapsed / 60:.0f} min, median {sorted(speed)[len(speed) // 2] if speed else 0:,.0f} tokens/s",
+        f"- final train loss {train[-1][1]:.3f}" + (f", validation loss {val[-1][1]:.3f}" if val else ""),
+        f"- weights stored as {_dtype(model_dir)} safetensors; the model directory is {size_mb:.1f} MB",
+        "",
+        "Loss curve (`loss.png` beside this card):",
+        "",
+        "```",
+        terminal_chart(records),
+        "```",
+        "",
+        "## Data and licences",
+        "",
+        "| dataset | licence | attribution / source | counts |",
+        "|---|---|---|---|",
+        *_dataset_rows(cfg["datasets"]),
+        "",
+        "tldr pages: © 2014–present the tldr-pages team and contributors, https://github.com/tldr-pages/tldr,",
+        "licensed under CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/). The pages were parsed",
+        "into (description, command) pairs with `{{placeholders}}` replaced by concrete arguments.",
+        "",
+    ]
+    lines += _eval_section(eval_json)
+    lines += [
+        "## Limits",
+        "",
+        "A small model trained for about an hour on a CPU: it often produces plausible but wrong",
+        "commands. bash-ai checks every answer with `bash -n` and a danger check, and never runs a",
+        "command without confirmation. Do not run a command you do not understand.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _dtype(model_dir: Path) -> str:
+    from safetensors import safe_open
+
+    with safe_open(str(model_dir / "model.safetensors"), framework="numpy") as handle:
+        return str(handle.get_slice(next(iter(handle.keys()))).get_dtype()).lower()
+
+
+def _eval_section(eval_json: dict[str, Any] | None) -> list[str]:
+    out = ["## Evaluation", ""]
+    if not eval_json:
+        return out + ["Not evaluated yet.", ""]
+    for model, result in eval_json.items():
+        out += [
+            f"`bash-ai eval` results for `{model}`:",
+            "",
+            "| suite | n | exact | template | NLC2CMD | syntax ok | danger | val loss | bits/byte |",
+        ]
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for s in result["suites"]:
+            out.append(
+                f"| {s['suite']} | {s['examples']} | {s['exact_match']:.3f} | {s['template_match']:.3f} | "
+                f"{s['nlc2cmd']:.3f} | {s['syntax_valid']:.3f} | {s['danger_rate']:.3f} | {s['val_loss']:.3f} | "
+                f"{s['bits_per_byte']:.3f} |"
+            )
+        out.append("")
+    out += ["Published baselines (different models, data and sometimes human judging; for scale only):", ""]
+    out += [f"- {name}: {metric} {value:.2f}" for name, metric, value in BASELINES]
+    return out + [""]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("model_dir", type=Path)
+    parser.add_argument("--eval", type=Path, default=None, help="JSON from bash-ai eval --json")
+    parser.add_argument("--command", default="bash trainer/recipes/bundled.sh ../shared/data assets/model")
+    args = parser.parse_args(argv)
+    run = RunDir(args.run_dir)
+    eval_json = json.loads(args.eval.read_text(encoding="utf-8")) if args.eval else None
+    card = render(run, args.model_dir, eval_json, args.command)
+    from bash_ai.io import atomic_write_text
+
+    atomic_write_text(args.model_dir / "MODEL_CARD.md", card)
+    if (run.path / "loss.png").is_file():
+        shutil.copyfile(run.path / "loss.png", args.model_dir / "loss.png")
+
+
+if __name__ == "__main__":
+    main()
