@@ -67,14 +67,9 @@ class Candidate:
         }
 
 
-def _as_dict(obj: Any) -> dict[str, Any]:
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        data = dataclasses.asdict(obj)
-    elif isinstance(obj, dict):
-        data = dict(obj)
-    else:
-        data = {"message": str(obj)}
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in data.items()}
+def _as_dict(finding: Any) -> dict[str, Any]:
+    """A safety dataclass (DangerFlag, Finding) as JSON-ready data (tuples become lists)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(finding).items()}
 
 
 def validate_request(request: str) -> str:

@@ -70,21 +70,13 @@ class Progress:
 
 
 def finding_text(finding: Any) -> str:
-    """A shellcheck finding as ``SC2086 (info) line 1: message``, whatever its exact type."""
-    get = finding.get if isinstance(finding, dict) else lambda k, d=None: getattr(finding, k, d)
-    code = get("code")
-    code_text = f"SC{code}" if isinstance(code, int) or (isinstance(code, str) and code.isdigit()) else str(code or "")
-    level = get("level") or get("severity") or ""
-    line = get("line")
-    message = get("message") or str(finding)
-    parts = [code_text, f"({level})" if level else "", f"line {line}:" if line else ""]
-    return " ".join(p for p in parts if p) + (" " if any(parts) else "") + str(message)
+    """A shellcheck finding (``bash_ai.safety.Finding``) as ``SC2086 (info) line 1: message``."""
+    return f"SC{finding.code} ({finding.level}) line {finding.line}: {finding.message}"
 
 
 def danger_text(flag: Any) -> str:
-    severity = getattr(flag, "severity", "")
-    rule = getattr(flag, "rule_id", "")
-    return f"[{rule}] ({severity}) {getattr(flag, 'message', flag)}" if severity else f"[{rule}] {flag.message}"
+    """A ``bash_ai.safety.DangerFlag`` as ``[rule] (severity) message``."""
+    return f"[{flag.rule_id}] ({flag.severity}) {flag.message}"
 
 
 def show_danger(flags: list[Any]) -> None:
