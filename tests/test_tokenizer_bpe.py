@@ -75,6 +75,14 @@ def test_pretokenizer_splits_shell_and_english(text: str) -> None:
     assert split(text) == SPLITS[text]
 
 
+def test_pretokenizer_bounds_long_runs() -> None:
+    text = "=" * 1000 + " " * 1000 + "$" + "x" * 1000 + "\n" * 100
+    chunks = split(text)
+    assert "".join(chunks) == text
+    assert max(map(len, chunks)) == 66  # " $" and 64 word characters
+    assert split("x--a-b-c-d-e-f <<<<<<< HEAD") == ["x", "--a-b-c-d-e", "-f", " <<<", "<<<", "<", " HEAD"]
+
+
 @given(st.text())
 def test_pretokenizer_chunks_cover_the_text(text: str) -> None:
     assert "".join(split(text)) == text

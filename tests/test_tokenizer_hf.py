@@ -93,3 +93,13 @@ def test_same_pretokenizer_chunks(pair: tuple[BPETokenizer, Any], text: str) -> 
     table = bytes_to_unicode()
     mapped = ["".join(table[b] for b in chunk.encode("utf-8")) for chunk in split(text)]
     assert [piece for piece, _ in hf.pre_tokenizer.pre_tokenize_str(text)] == mapped
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=" \n=ax9-<>&$.'", min_size=50, max_size=400))
+def test_same_ids_on_long_runs(pair: tuple[BPETokenizer, Any], text: str) -> None:
+    """Bounded repeats, lookarounds and alternation order agree between ``re`` and Oniguruma."""
+    ours, hf = pair
+    long = text + "=" * 300 + " " * 200 + "x" + "a" * 200 + "--" + "-a" * 20 + " 123456>&2"
+    assert ours.encode(long) == _hf_ids(hf, long)
+    assert ours.encode(text) == _hf_ids(hf, text)

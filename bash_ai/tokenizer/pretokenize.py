@@ -24,6 +24,9 @@ Alternatives, first match wins at each position:
    ``"\\n   "`` and `` if`` and indentation compresses;
 8. any other whitespace run (``"\\n\\t"``, trailing spaces).
 
+Runs are bounded (64 characters of a class, at most 4 hyphenated parts of a long flag, 3
+redirection characters), so no chunk is long enough to make BPE slow.
+
 The alternatives together match every character, so the chunks always concatenate to the input.
 """
 
@@ -38,16 +41,20 @@ _S = r"[\t-\r ]"
 _R = r"[$%./@\\~]"
 _Q = r"[\x00-\x08\x0e-\x1f!-#&-\-:-?\[\]^`{-}\x7f]"
 
+# No chunk grows past _N characters of a class (plus a space and a prefix): a megabyte of "=" or
+# of spaces in a scraped script becomes many bounded chunks instead of one that costs BPE
+# quadratic time to train on and to encode.
+_N = 64
 PATTERN = "|".join(
     (
         rf"(?<={_W})'(?:[sdmt]|ll|ve|re)(?!{_W})",
-        rf" ?--{_W}+(?:-{_W}+)*",
-        rf" ?-{_W}+",
-        r" ?[0-9]*[<>]+&?[0-9]*",
-        rf" ?{_R}?{_W}+",
-        rf" ?(?:{_Q}|{_R}(?!{_W}))+",
-        rf"{_S}+(?= [^\t-\r ])",
-        rf"{_S}+",
+        rf" ?--{_W}{{1,{_N}}}(?:-{_W}{{1,{_N}}}){{0,4}}",
+        rf" ?-{_W}{{1,{_N}}}",
+        r" ?[0-9]{0,4}[<>]{1,3}&?[0-9]{0,4}",
+        rf" ?{_R}?{_W}{{1,{_N}}}",
+        rf" ?(?:{_Q}|{_R}(?!{_W})){{1,{_N}}}",
+        rf"{_S}{{1,{_N}}}(?= [^\t-\r ])",
+        rf"{_S}{{1,{_N}}}",
     )
 )
 # The name stored in tokenizer files: a file names its pre-tokenizer instead of carrying a regex,
