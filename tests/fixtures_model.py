@@ -88,7 +88,7 @@ def _sequences(tokenizer: object) -> list[list[int]]:
     return seqs
 
 
-def build_trained_model(out: Path, steps: int = 150, seed: int = 0) -> Path:
+def build_trained_model(out: Path, steps: int = 120, seed: int = 0) -> Path:
     import numpy as np
     import torch
 

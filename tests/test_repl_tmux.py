@@ -65,6 +65,18 @@ class Tmux:
             time.sleep(0.05)
         raise AssertionError(f"did not see {pattern!r}; screen:\n{screen}")
 
+    def cursor_x(self) -> int:
+        return int(self._tmux("display-message", "-p", "-t", "t", "#{cursor_x}"))
+
+    def wait_for_cursor(self, beyond: int, timeout: float = 10.0) -> int:
+        """Poll until the cursor column passes ``beyond`` (text was inserted, not just shown)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if (x := self.cursor_x()) > beyond:
+                return x
+            time.sleep(0.05)
+        raise AssertionError(f"the cursor stayed at column {self.cursor_x()}; screen:\n{self.screen()}")
+
     def kill(self) -> None:
         subprocess.run(["tmux", "-S", self.socket, "kill-server"], env=self.env, capture_output=True, timeout=10)
 
@@ -183,3 +195,19 @@ def test_bare_bash_ai_on_a_terminal_opens_the_repl(tmp_path: Path, trained_model
         term.wait_for(EMPTY_PROMPT)
         term.send("C-d")
         term.wait_for(r"\[exit 0\]")
+
+
+def test_tab_inserts_model_completions(repl: Tmux) -> None:
+    repl.wait_for(EMPTY_PROMPT)
+    repl.send("ls", literal=True)
+    repl.wait_for(r"ls -S")  # the ghost text: shown, but the cursor stays after "ls"
+    typed_end = repl.cursor_x()
+    repl.send("Tab")  # one distinct completion is inserted; several insert their common part
+    repl.wait_for_cursor(beyond=typed_end)
+    repl.send("Enter")
+    shown = repl.wait_for(r"^command:\n  (ls -\S*)[ \t]*$")  # only accepted text is submitted
+    assert shown[1].startswith("ls -")
+    repl.send("Enter")  # Abort
+    repl.wait_for(EMPTY_PROMPT, after=shown.end())
+    repl.send("C-d")
+    repl.wait_for(r"\[exit 0\]")
