@@ -48,6 +48,13 @@ def list_models(as_json: Annotated[bool, Opt("--json", help="Print JSON.")] = Fa
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
+    default_dir = Path(default) if default and Path(default).is_dir() else None
+    if not rows and default_dir is None:
+        from bash_ai.cli.ui import warn
+
+        warn("no models installed: the bundled one is missing; bash-ai models pull OWNER/NAME")
+    if default_dir is not None and not any(row["default"] for row in rows):
+        sys.stdout.write(f"* {default_dir}  (a directory set with bash-ai models use)\n")
     width = max((len(r["name"]) for r in rows), default=4)
     for row in rows:
         mark = "*" if row["default"] else " "
@@ -55,14 +62,15 @@ def list_models(as_json: Annotated[bool, Opt("--json", help="Print JSON.")] = Fa
 
 
 def _entry_dict(entry: Any, default: str | None) -> dict[str, Any]:
-    is_default = entry.name == default or (default is None and entry.bundled)
+    """``default`` is the setting: a name, a directory, or None for the bundled model."""
+    is_default = entry.bundled if default is None else default in (entry.name, str(entry.path))
     return {
         "name": entry.name,
         "path": str(entry.path),
         "bundled": entry.bundled,
         "size_bytes": entry.size_bytes,
         "description": entry.description,
-        "default": is_default or (default is not None and str(entry.path) == default),
+        "default": is_default,
     }
 
 
