@@ -15,14 +15,15 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
 
 
 def build_corpus(data: Path, target_bytes: int) -> list[str]:
@@ -81,32 +82,6 @@ def hf_tokenizer(vocab_size: int, texts: list[str]) -> Any:
     return tok
 
 
-def naive_merges(chunks: dict[str, int], n_merges: int) -> int:
-    """The reference trainer of tests/test_tokenizer_bpe.py: every merge recounts every pair of
-    every distinct chunk and rewrites every chunk. Returns the number of merges made."""
-    words = [(list(chunk.encode("utf-8")), freq) for chunk, freq in chunks.items()]
-    for made in range(n_merges):
-        counts: Counter[tuple[int, int]] = Counter()
-        for word, freq in words:
-            for pair in zip(word, word[1:], strict=False):
-                counts[pair] += freq
-        if not counts:
-            return made
-        pair = max(counts, key=lambda p: (counts[p], -p[0], -p[1]))
-        new = 256 + made
-        for k, (word, freq) in enumerate(words):
-            out, i = [], 0
-            while i < len(word):
-                if i + 1 < len(word) and (word[i], word[i + 1]) == pair:
-                    out.append(new)
-                    i += 2
-                else:
-                    out.append(word[i])
-                    i += 1
-            words[k] = (out, freq)
-    return n_merges
-
-
 def bench_training(texts: list[str], vocab_size: int, repeat: int) -> Any:
     from bash_ai.tokenizer import BPETokenizer
 
@@ -126,6 +101,9 @@ def bench_training(texts: list[str], vocab_size: int, repeat: int) -> Any:
 
 
 def bench_naive(texts: list[str], vocab_size: int, subset_bytes: int, naive_k: int) -> None:
+    sys.path.insert(0, str(REPO / "tests"))
+    from test_tokenizer_bpe import naive_merges  # the reference the tests check the trainer against
+
     from bash_ai.prompt import SPECIAL_TOKENS
     from bash_ai.tokenizer.bpe_train import count_chunks, train_merges
     from bash_ai.tokenizer.pretokenize import split
@@ -139,14 +117,17 @@ def bench_naive(texts: list[str], vocab_size: int, subset_bytes: int, naive_k: i
             break
     chunks = count_chunks(subset, split)
     n_full = vocab_size - 256 - len(SPECIAL_TOKENS)
-    t_naive, made = timed(lambda: naive_merges(chunks, naive_k))
-    t_ours_k, _ = timed(lambda: train_merges(chunks, naive_k, 1))
+    t_naive, naive = timed(lambda: naive_merges(chunks, naive_k, 1))
+    made = len(naive)
+    t_ours_k, ours_k = timed(lambda: train_merges(chunks, naive_k, 1))
     t_ours_full, merges = timed(lambda: train_merges(chunks, n_full, 2))
     per = t_naive / made
     print(
         f"naive full recount on {size / 1e6:.2f} MB ({len(chunks):,} distinct chunks): {made} merges in {t_naive:.2f} s ({per * 1000:.0f} ms/merge)"
     )
-    print(f"  ours, same {naive_k} merges: {t_ours_k:.3f} s -> {t_naive / t_ours_k:.0f}x faster")
+    print(
+        f"  ours, same {naive_k} merges: {t_ours_k:.3f} s -> {t_naive / t_ours_k:.0f}x faster; identical merges: {ours_k == naive}"
+    )
     print(
         f"  extrapolated naive for {len(merges)} merges: ~{per * len(merges):.0f} s (an upper bound: chunks shrink as merges"
         f" land); ours did them in {t_ours_full:.2f} s -> ~{per * len(merges) / t_ours_full:.0f}x"
