@@ -1,8 +1,8 @@
 """Byte-level BPE training with incremental pair counts.
 
 Each distinct pre-token chunk is kept once with its frequency. Pair counts and a pair -> chunks
-index are built once; a merge rewrites only the chunks that contain the pair and adjusts the
-counts of the pairs in those chunks. The best pair comes from a heap with lazy invalidation:
+index are built once; a merge rewrites only the chunks that contain the pair and adjusts only
+the counts of the pairs next to each merge site. The best pair comes from a heap with lazy invalidation:
 after a merge, every pair that does not involve the new token can only lose occurrences, so a
 stale heap entry over-estimates its pair; a popped entry whose count is out of date is pushed
 back with the current count, and a popped entry that is up to date is the true maximum. Pairs
@@ -10,7 +10,8 @@ with the new token are new, and are pushed once after the merge with their final
 
 Tie-breaking (deterministic): the highest count wins; among equal counts, the smallest
 ``(left id, right id)``. A pair whose bytes equal an existing token's is skipped for good, so
-every token has distinct bytes and exactly one merge that makes it (HF's BPE model needs that).
+every token has distinct bytes and exactly one merge that makes it (HF's BPE model needs that);
+with left-to-right merging this is a safety net that random searches never saw trigger.
 """
 
 from __future__ import annotations
