@@ -269,6 +269,7 @@ def _mutate(tok: BPETokenizer, path: Path, **changes: object) -> Path:
     ("changes", "message"),
     [
         ({"version": 2}, "version 2 is not supported"),
+        ({"version": True}, "version True is not supported"),
         ({"format": "tiktoken"}, "not a bash-ai tokenizer"),
         ({"type": "wordpiece"}, "unknown tokenizer type"),
         ({"merges": None}, "no 'merges'"),

@@ -40,7 +40,7 @@ def read(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise TokenizerError(f"{path}: not a bash-ai tokenizer file (expected format {FORMAT!r})")
     version = data.get("version")
-    if version != VERSION:
+    if type(version) is not int or version != VERSION:
         raise TokenizerError(
             f"{path}: tokenizer file version {version!r} is not supported (this bash-ai reads {VERSION})"
         )

@@ -74,7 +74,9 @@ def write_hf_json(
             "byte_fallback": False,
             "ignore_merges": False,
             "vocab": {name: i for i, name in enumerate(names)},
-            "merges": [[names[a], names[b]] for a, b in merges],
+            # "left right" strings, which every tokenizers version reads; the byte alphabet has no
+            # space character, so the split is unambiguous.
+            "merges": [f"{names[a]} {names[b]}" for a, b in merges],
         },
     }
     atomic_write_text(Path(path), json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
