@@ -6,7 +6,7 @@
 set -euo pipefail
 pack=${1:-../shared/data}
 out=${2:-assets/model}
-steps=${STEPS:-1500}
+steps=${STEPS:-1200}
 
 bash-ai data fetch nl2bash --from "$pack/nl2bash"
 bash-ai data fetch tldr --from "$pack/tldr"
