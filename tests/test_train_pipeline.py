@@ -48,7 +48,7 @@ def test_finetune_then_resume_then_continue_in_mlx(home_with_nl2bash: Path, tmp_
         "3",
         "--eval-interval",
         "3",
-        "--run",
+        "--name",
         "ft",
         home=home,
     )
@@ -57,7 +57,7 @@ def test_finetune_then_resume_then_continue_in_mlx(home_with_nl2bash: Path, tmp_
     cfg = json.loads((run / "train_config.json").read_text())
     cfg["num_steps"] = 12  # ... extended, then resumed exactly from its checkpoint.
     (run / "train_config.json").write_text(json.dumps(cfg))
-    _bash_ai("train", "--resume", "--run", "ft", home=home)
+    _bash_ai("train", "--resume", "--name", "ft", home=home)
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines() if "loss" in line]
     assert steps[-1] == 12 and (run / "loss.png").stat().st_size > 1000
 
@@ -79,7 +79,7 @@ def test_finetune_then_resume_then_continue_in_mlx(home_with_nl2bash: Path, tmp_
         "2",
         "--warmup-steps",
         "1",
-        "--run",
+        "--name",
         "ft-mlx",
         "--out",
         str(out),
@@ -106,7 +106,26 @@ def test_finetune_then_resume_then_continue_in_mlx(home_with_nl2bash: Path, tmp_
 def test_train_rejects_bad_options_with_one_line(tmp_path: Path) -> None:
     proc = _bash_ai("train", "--stage", "nonsense", home=tmp_path, check=False)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "unknown stage" in proc.stderr
-    proc = _bash_ai("train", "--resume", "--run", "nope", home=tmp_path, check=False)
+    proc = _bash_ai("train", "--resume", "--name", "nope", home=tmp_path, check=False)
     assert proc.returncode == 2 and "no checkpoint to resume" in proc.stderr
     proc = _bash_ai("train", "--data", "nl2bash", "--num-steps", "1", home=tmp_path, check=False)
     assert proc.returncode == 4 and "Traceback" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_through_the_cli(home_with_nl2bash: Path) -> None:
+    torchrun = str(Path(sys.executable).with_name("torchrun"))
+    env = {**os.environ, "BASH_AI_HOME": str(home_with_nl2bash), "OMP_NUM_THREADS": "1"}
+    args = ["train", "--stage", "finetune", "--data", "nl2bash", *TINY, "--num-steps", "3", "--name", "ddp"]
+    proc = subprocess.run(
+        [torchrun, "--standalone", "--nproc_per_node=2", "-m", "bash_ai", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run = home_with_nl2bash / "data" / "runs" / "ddp"
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "loss" in r] == [3]  # one writer: rank 0
+    assert (run / "model" / "model.safetensors").is_file()

@@ -41,7 +41,7 @@ def default_run_name(cfg: TrainConfig) -> str:
 def resolve_run(cfg: TrainConfig, run_name: str | None, resume: bool) -> tuple[RunDir, TrainConfig]:
     if resume:
         if not run_name:
-            raise UsageError("--resume needs --run NAME (the run to continue)")
+            raise UsageError("--resume needs --name NAME (the run to continue)")
         run = RunDir(_run_path(run_name))
         saved = run.path / "train_config.json"
         if not saved.is_file() or not run.has_checkpoint():
@@ -49,6 +49,8 @@ def resolve_run(cfg: TrainConfig, run_name: str | None, resume: bool) -> tuple[R
         import json
 
         return run, TrainConfig.from_dict(json.loads(saved.read_text(encoding="utf-8")))
+    if not run_name and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise UsageError("under torchrun, name the run with --name NAME (every process must use the same one)")
     run = RunDir(_run_path(run_name or default_run_name(cfg)))
     if run.has_checkpoint():
         raise UsageError(

@@ -41,7 +41,7 @@ def train(
     seed: Annotated[int, Opt(help="Random seed")] = 1337,
     device: Annotated[str, Opt(help="auto | cpu | cuda | mps")] = "auto",
     threads: Annotated[int | None, Opt(help="CPU threads for torch")] = None,
-    run: Annotated[str | None, Opt(help="Run name (directory under the data dir's runs/)")] = None,
+    name: Annotated[str | None, Opt(help="Run name (directory under the data dir's runs/)")] = None,
     out: Annotated[Path | None, Opt(help="Also copy the final model to this directory")] = None,
     out_dtype: Annotated[str, Opt(help="Weights dtype of the --out copy: float32 | float16")] = "float32",
 ) -> None:
@@ -76,4 +76,4 @@ def train(
         threads=threads,
     )
     require_backend(cfg.backend or "torch")
-    run_training(cfg, run_name=run, resume=resume, export_to=out, export_dtype=out_dtype)
+    run_training(cfg, run_name=name, resume=resume, export_to=out, export_dtype=out_dtype)

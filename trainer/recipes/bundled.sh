@@ -18,4 +18,4 @@ bash-ai train --stage bilingual --backend torch \
   --model-size small --n-kv-head 2 --context-length 256 --vocab-size 4096 \
   --num-steps "$steps" --batch-size 16 --lr 2e-3 --warmup-steps 100 \
   --eval-interval 250 --ckpt-interval 100 --seed 1337 \
-  --run "bundled-${steps}" --out "$out" --out-dtype float16
+  --name "bundled-${steps}" --out "$out" --out-dtype float16
