@@ -1,8 +1,7 @@
 """``bash-ai eval``: score a model (or compare two) on the evaluation suites.
 
-The table goes to stderr; ``--json`` puts the figures on stdout (schema in ``docs/benchmarks.md``,
-section Evaluation: ``version``, ``models[].suites[suite].metrics``, ``models[].overall`` and, with
-``--compare A B``, ``deltas`` = B - A).
+The table goes to stderr; ``--json`` puts the figures on stdout (schema: ``_payload``, and
+``docs/benchmarks.md``, section Evaluation).
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ if TYPE_CHECKING:
     from bash_ai.evaluation.runner import SuiteResult
 
 Opt = typer.Option
-JSON_VERSION = 1
 
 
 def register(app: typer.Typer) -> None:
@@ -43,9 +41,11 @@ def eval_command(
     as_json: Annotated[bool, Opt("--json", help="Machine-readable results on stdout")] = False,
     predictions: Annotated[Path | None, Opt("--predictions", help="Write per-example predictions (JSONL) here")] = None,
 ) -> None:
+    from bash_ai.cli.ask import import_numpy_single_threaded, load_engine
+
+    import_numpy_single_threaded()  # before anything imports numpy: batch-1 decode wants one BLAS thread
     from bash_ai.errors import UsageError
     from bash_ai.evaluation.runner import EXEC, check_options, check_suite, evaluate, load_suite
-    from bash_ai.registry import load
 
     suites = list(dict.fromkeys(suite or ["nl2bash-dev"]))
     for name in suites:
@@ -59,7 +59,7 @@ def eval_command(
 
         ensure_sandbox()  # before loading models: say at once when bwrap cannot work here
     names: list[str | None] = list(compare) if compare else [model]
-    engines = [load(name) for name in names]  # fail fast on a bad model, before any work
+    engines = [load_engine(name) for name in names]  # fail fast on a bad model, before any work
     labels = _labels([e.name for e in engines])
     results: list[list[SuiteResult]] = []
     for label, engine in zip(labels, engines, strict=True):
@@ -81,7 +81,7 @@ def eval_command(
         ]
         atomic_write_text(predictions, "\n".join(lines) + "\n")
     if as_json:
-        sys.stdout.write(json.dumps(_payload(results, candidates, limit), indent=2) + "\n")
+        sys.stdout.write(json.dumps(_payload(results), indent=2) + "\n")
     _render(results, candidates)
 
 
@@ -100,29 +100,30 @@ def _metrics_json(metrics: dict[str, float]) -> dict[str, float | None]:
     return {k: _finite(v) for k, v in metrics.items()}
 
 
-def _payload(results: list[list[SuiteResult]], candidates: int, limit: int | None) -> dict[str, Any]:
+def _payload(results: list[list[SuiteResult]]) -> dict[str, Any]:
+    """``{model: {"suites": [{"suite", "examples", "candidates", "seconds", <metrics>}], "overall": {...}}}``;
+    with ``--compare A B`` the second model's entry also has ``compared_to`` (A) and ``deltas`` (B - A).
+    The shape ``trainer.model_card`` reads."""
     from bash_ai.evaluation.runner import deltas, overall
 
-    models = []
+    payload: dict[str, Any] = {}
     for rs in results:
-        suites = {
-            r.suite: {
-                "examples": r.examples,
-                "candidates": r.candidates,
-                "seconds": round(r.seconds, 3),
-                "metrics": _metrics_json(r.metrics),
-            }
+        suites = [
+            {"suite": r.suite, "examples": r.examples, "candidates": r.candidates, "seconds": round(r.seconds, 3)}
+            | _metrics_json(r.metrics)
             for r in rs
-        }
-        models.append({"model": rs[0].model, "suites": suites, "overall": _metrics_json(overall(rs))})
-    payload: dict[str, Any] = {"version": JSON_VERSION, "candidates": candidates, "limit": limit, "models": models}
+        ]
+        payload[rs[0].model] = {"suites": suites, "overall": _metrics_json(overall(rs))}
     if len(results) == 2:
         a, b = results
-        payload["deltas"] = {
-            "a": a[0].model,
-            "b": b[0].model,
-            "suites": {ra.suite: _metrics_json(deltas(ra.metrics, rb.metrics)) for ra, rb in zip(a, b, strict=True)},
-            "overall": _metrics_json(deltas(overall(a), overall(b))),
+        payload[b[0].model] |= {
+            "compared_to": a[0].model,
+            "deltas": {
+                "suites": {
+                    ra.suite: _metrics_json(deltas(ra.metrics, rb.metrics)) for ra, rb in zip(a, b, strict=True)
+                },
+                "overall": _metrics_json(deltas(overall(a), overall(b))),
+            },
         }
     return payload
 

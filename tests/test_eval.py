@@ -1,0 +1,348 @@
+"""``bash-ai eval``: metric aggregation against engines whose answers are known, bits per byte
+against a token-by-token computation, suites read through the real data layer, the exec suite in
+the real sandbox, and the CLI (exit codes, --json schema, --compare deltas)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cli_run import one_error_line, run_cli
+
+from bash_ai.checkpoint import random_weights
+from bash_ai.config import ModelConfig
+from bash_ai.engine import Finished, SamplingParams
+from bash_ai.errors import DataError, SandboxError, UsageError
+from bash_ai.evaluation.runner import Example, evaluate, load_suite, overall, reference_nll
+from bash_ai.model.numpy_gpt import NumpyGPT
+from trainer.data import fetch_dataset
+
+# Byte-level token ids of the fake engine: bytes 0..255, then its special tokens.
+EOT, REQUEST, BASH = 256, 257, 258
+VOCAB = 260
+
+# The synthetic NL2Bash dev split. Scores of an engine answering `ls` to everything, by hand:
+# exact 1/5 (only `ls`); template 1/5; NLC2CMD per pair: ls->ls 1, ls->ls -la 0 (same utility,
+# flag score (0-2)/2 = -1, so (1-1)/2), wc -1, du -1, rm -1 => -2/5; syntax 5/5; danger 0/5.
+DEV_PAIRS = [
+    ("list files", "ls"),
+    ("list all files in long format", "ls -la"),
+    ("count lines in file.txt", "wc -l file.txt"),
+    ("show disk usage of this directory", "du -sh ."),
+    ("wipe the whole filesystem", "rm -rf /"),  # the reference itself is flagged as dangerous
+]
+
+
+class FakeEngine:
+    """Implements the interface ``evaluate`` uses of ``bash_ai.engine.Engine`` (``EvalEngine``):
+    a real numpy model with random weights over byte tokens, and answers chosen by the test."""
+
+    def __init__(self, answer: Callable[[str, int], str], name: str = "fake", context_length: int = 64) -> None:
+        self.name = name
+        self.eot_id = EOT
+        config = ModelConfig(
+            vocab_size=VOCAB, context_length=context_length, n_layer=2, n_head=2, n_kv_head=1, d_model=16
+        )
+        self.model = NumpyGPT(config, random_weights(config, seed=3, std=0.5))
+        self.answer = answer
+        self.calls: list[tuple[str, SamplingParams | None, int]] = []
+
+    @property
+    def context_length(self) -> int:
+        return int(self.model.config.context_length)
+
+    def encode_text(self, text: str) -> list[int]:
+        return list(text.encode("utf-8"))
+
+    def task_ids(self, task: str, text: str) -> list[int]:
+        assert task == "ask"
+        return [REQUEST, *self.encode_text(text.strip()), BASH]
+
+    def ask(self, request: str, params: SamplingParams | None = None, n: int = 1) -> list[Finished]:
+        self.calls.append((request, params, n))
+        first = 0 if params is not None and params.greedy else 1  # sampled candidates are 2..K
+        texts = [self.answer(request, first + i) for i in range(n)]
+        return [Finished(index=i, text=t, finish_reason="eos", n_tokens=len(t)) for i, t in enumerate(texts)]
+
+
+def answers_from(table: dict[str, str], default: str = "") -> Callable[[str, int], str]:
+    return lambda request, _: table.get(request, default)
+
+
+def dev_examples() -> list[Example]:
+    return [Example(r, c, f"dev:{i}") for i, (r, c) in enumerate(DEV_PAIRS)]
+
+
+def write_nl2bash(folder: Path, dev: list[tuple[str, str]]) -> Path:
+    splits = {"train": [("say hi", "echo hi")], "dev": dev, "test": [("print the date", "date")]}
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, pairs in splits.items():
+        (folder / f"{split}.nl").write_text("".join(r + "\n" for r, _ in pairs), encoding="utf-8")
+        (folder / f"{split}.cm").write_text("".join(c + "\n" for _, c in pairs), encoding="utf-8")
+    return folder
+
+
+def write_tldr(folder: Path) -> Path:
+    """Two pages: ``age`` is in tldr-holdout (sha256 rule), ``tar`` is not."""
+    pages = folder / "pages" / "common"
+    pages.mkdir(parents=True)
+    (pages / "age.md").write_text(
+        "# age\n\n> Encrypt files.\n\n- Encrypt a file with a passphrase:\n\n`age -p {{file}}`\n\n"
+        "- Decrypt a file:\n\n`age -d {{file.age}}`\n",
+        encoding="utf-8",
+    )
+    (pages / "tar.md").write_text("# tar\n\n> Archive.\n\n- List an archive:\n\n`tar tf {{a.tar}}`\n", encoding="utf-8")
+    return folder
+
+
+# -- metrics against known answers -------------------------------------------------------------
+
+
+def test_engine_answering_the_reference_scores_perfectly() -> None:
+    refs = dict(DEV_PAIRS)
+    result = evaluate(FakeEngine(answers_from(refs)), "nl2bash-dev", dev_examples())
+    m = result.metrics
+    assert (m["exact_match"], m["template_match"], m["nlc2cmd"], m["syntax_valid"]) == (1.0, 1.0, 1.0, 1.0)
+    assert m["danger_rate"] == pytest.approx(1 / 5)
+    assert result.examples == 5 and result.candidates == 1
+    assert [row["predictions"] for row in result.predictions] == [[c] for _, c in DEV_PAIRS]
+
+
+def test_engine_answering_ls_gets_the_hand_computed_scores() -> None:
+    engine = FakeEngine(lambda request, i: "ls")
+    m = evaluate(engine, "nl2bash-dev", dev_examples()).metrics
+    assert m["exact_match"] == pytest.approx(1 / 5)
+    assert m["template_match"] == pytest.approx(1 / 5)
+    assert m["nlc2cmd"] == pytest.approx(-2 / 5)
+    assert m["syntax_valid"] == 1.0 and m["danger_rate"] == 0.0
+    # Only greedy decoding for top-1, one call per example.
+    assert [(n, p.greedy) for _, p, n in engine.calls if p is not None] == [(1, True)] * 5
+
+
+def test_invalid_and_dangerous_answers_are_counted() -> None:
+    bad = {"list files": "ls (", "count lines in file.txt": "chmod -R 777 /"}
+    m = evaluate(FakeEngine(answers_from(bad, "ls")), "nl2bash-dev", dev_examples()).metrics
+    assert m["syntax_valid"] == pytest.approx(4 / 5)
+    assert m["danger_rate"] == pytest.approx(1 / 5)
+
+
+def test_top_k_takes_the_best_candidate_for_nlc2cmd_only() -> None:
+    refs = dict(DEV_PAIRS)
+    engine = FakeEngine(lambda request, i: "ls" if i == 0 else refs[request])  # greedy wrong, samples right
+    result = evaluate(engine, "nl2bash-dev", dev_examples(), candidates=3)
+    assert result.metrics["nlc2cmd"] == 1.0
+    assert result.metrics["exact_match"] == pytest.approx(1 / 5)  # exact/template judge the top-1 answer
+    sampled = [(n, p) for _, p, n in engine.calls if p is not None and not p.greedy]
+    assert [n for n, _ in sampled] == [2] * 5
+    assert [p.seed for _, p in sampled] == [0, 1, 2, 3, 4]  # reproducible samples
+    assert all(len(row["predictions"]) == 3 for row in result.predictions)
+
+
+def test_bad_options_are_usage_errors() -> None:
+    engine = FakeEngine(lambda request, i: "ls")
+    with pytest.raises(UsageError, match="candidates"):
+        evaluate(engine, "nl2bash-dev", dev_examples(), candidates=0)
+    with pytest.raises(UsageError, match="unknown suite"):
+        evaluate(engine, "nl2bash-train", dev_examples())
+    with pytest.raises(UsageError, match="limit"):
+        load_suite("nl2bash-dev", limit=0)
+
+
+# -- loss and bits per byte --------------------------------------------------------------------
+
+
+def nll_token_by_token(engine: FakeEngine, example: Example) -> float:
+    """The reference's NLL fed one token at a time through the KV cache (no batching, no padding)."""
+    prompt = engine.task_ids("ask", example.request)
+    target = engine.encode_text(example.reference) + [EOT]
+    ids = prompt + target
+    cache = engine.model.new_cache(1)
+    nats = 0.0
+    for t in range(len(ids) - 1):
+        logits = engine.model.forward(np.array([[ids[t]]]), cache)[0, -1].astype(np.float64)  # (V,)
+        if t + 1 >= len(prompt):
+            log_probs = logits - logits.max() - math.log(np.exp(logits - logits.max()).sum())
+            nats -= float(log_probs[ids[t + 1]])
+    return nats
+
+
+def test_bits_per_byte_equals_a_direct_computation() -> None:
+    engine = FakeEngine(lambda request, i: "ls")
+    examples = dev_examples()
+    result = evaluate(engine, "nl2bash-dev", examples)
+    per_example = [nll_token_by_token(engine, ex) for ex in examples]
+    n_bytes = sum(len(ex.reference.encode()) + 1 for ex in examples)  # + the end marker
+    n_tokens = n_bytes  # byte tokens
+    assert result.metrics["bits_per_byte"] == pytest.approx(sum(per_example) / math.log(2) / n_bytes, rel=1e-5)
+    assert result.metrics["val_loss"] == pytest.approx(sum(per_example) / n_tokens, rel=1e-5)
+    assert [r["nll_nats"] for r in result.predictions] == pytest.approx(per_example, rel=1e-5)
+    assert 0 < result.metrics["val_loss"] < 2 * math.log(VOCAB)  # random weights: near uniform
+
+
+def test_loss_skips_references_longer_than_the_context_and_trims_long_requests() -> None:
+    engine = FakeEngine(lambda request, i: "ls", context_length=32)
+    long_request = Example("please " * 20 + "list files", "ls", "long-request")
+    too_long = Example("print a lot", "echo " + "x" * 40, "long-reference")
+    losses = reference_nll(engine, [long_request, too_long, *dev_examples()[:2]])
+    assert losses[1] is None
+    nats, tokens, nbytes = losses[0]  # type: ignore[misc]
+    assert (tokens, nbytes) == (3, 3) and nats > 0
+    assert losses[2] == pytest.approx(reference_nll(engine, dev_examples()[:1])[0])  # batching changes nothing
+
+
+# -- suites through the data layer -------------------------------------------------------------
+
+
+def test_missing_dataset_is_a_data_error() -> None:
+    with pytest.raises(DataError, match="bash-ai data fetch nl2bash"):
+        load_suite("nl2bash-dev")
+
+
+def test_suites_read_the_fetched_splits(tmp_path: Path) -> None:
+    fetch_dataset("nl2bash", write_nl2bash(tmp_path / "nl2bash", DEV_PAIRS))
+    fetch_dataset("tldr", write_tldr(tmp_path / "tldr"))
+    dev = load_suite("nl2bash-dev")
+    assert [(e.request, e.reference) for e in dev] == DEV_PAIRS
+    assert [e.reference for e in load_suite("nl2bash-test")] == ["date"]
+    assert len(load_suite("nl2bash-dev", limit=2)) == 2
+    holdout = load_suite("tldr-holdout")
+    assert [e.request for e in holdout] == ["Encrypt a file with a passphrase", "Decrypt a file"]
+    assert all(e.reference.startswith("age ") for e in holdout)
+
+
+def test_the_shared_nl2bash_split_sizes(shared_data: Path) -> None:
+    fetch_dataset("nl2bash", shared_data / "nl2bash")
+    assert (len(load_suite("nl2bash-dev")), len(load_suite("nl2bash-test"))) == (779, 782)
+
+
+def test_overall_weights_by_examples_and_loss_by_bytes() -> None:
+    engine = FakeEngine(lambda request, i: "ls")
+    a = evaluate(engine, "nl2bash-dev", dev_examples()[:1])  # exact 1/1
+    b = evaluate(engine, "nl2bash-test", dev_examples()[1:])  # exact 0/4
+    both = overall([a, b])
+    assert both["exact_match"] == pytest.approx(1 / 5)
+    assert both["bits_per_byte"] == pytest.approx((a.nll_nats + b.nll_nats) / math.log(2) / (a.nll_bytes + b.nll_bytes))
+
+
+# -- the exec suite (real bubblewrap sandbox) --------------------------------------------------
+
+
+def test_exec_suite_passes_reference_answers_and_fails_true() -> None:
+    tasks = load_suite("exec")
+    assert len(tasks) >= 10 and all(t.task is not None for t in tasks)
+    references = {t.request: t.reference for t in tasks}
+    good = evaluate(FakeEngine(answers_from(references)), "exec", tasks)
+    assert good.metrics["pass_at_1"] == 1.0 and "pass_at_k" not in good.metrics
+    bad = evaluate(FakeEngine(lambda request, i: "true"), "exec", tasks)
+    assert bad.metrics["pass_at_1"] == 0.0
+    assert all(not row["passed"][0] and row["details"][0] for row in bad.predictions)
+
+
+def test_exec_pass_at_k_counts_any_passing_candidate() -> None:
+    tasks = load_suite("exec", limit=3)
+    references = {t.request: t.reference for t in tasks}
+    engine = FakeEngine(lambda request, i: references[request] if i == 2 else "true")
+    result = evaluate(engine, "exec", tasks, candidates=3)
+    assert result.metrics["pass_at_1"] == 0.0 and result.metrics["pass_at_k"] == 1.0
+    assert [row["passed"] for row in result.predictions] == [[False, False, True]] * 3
+
+
+def test_exec_without_a_usable_sandbox_refuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on PATH
+    ran: list[str] = []
+    engine = FakeEngine(lambda request, i: ran.append(request) or "true")  # type: ignore[func-returns-value]
+    with pytest.raises(SandboxError, match="bwrap"):
+        evaluate(engine, "exec", load_suite("exec", limit=1))
+    assert ran == []  # refused before generating anything
+
+
+# -- the CLI -----------------------------------------------------------------------------------
+
+
+def test_cli_unknown_suite_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(["eval", "--suite", "nl2bash-train"], capsys)
+    assert run.code == 2 and "unknown suite" in one_error_line(run)
+
+
+def test_cli_missing_dataset_exits_4(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(["eval", "--suite", "tldr-holdout"], capsys)
+    assert run.code == 4 and "bash-ai data fetch tldr" in one_error_line(run)
+
+
+def test_cli_exec_without_sandbox_is_one_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    run = run_cli(["eval", "--suite", "exec"], capsys, monkeypatch=monkeypatch)
+    assert run.code != 0 and "bubblewrap" in one_error_line(run)
+
+
+@pytest.fixture
+def nl2bash_fetched(tmp_path: Path) -> None:
+    fetch_dataset("nl2bash", write_nl2bash(tmp_path / "nl2bash", DEV_PAIRS))
+
+
+def test_cli_json_schema(
+    nl2bash_fetched: None, tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    preds = tmp_path / "out" / "preds.jsonl"
+    args = ["eval", "--suite", "nl2bash-dev", "--suite", "nl2bash-test", "--model", str(tiny_model_dir)]
+    run = run_cli([*args, "-k", "2", "--json", "--predictions", str(preds), "--max-tokens", "8"], capsys)
+    assert run.code == 0, run.err
+    data = json.loads(run.out)
+    assert list(data) == [tiny_model_dir.name]
+    (model,) = data.values()
+    assert [s["suite"] for s in model["suites"]] == ["nl2bash-dev", "nl2bash-test"]
+    dev = model["suites"][0]
+    assert (dev["examples"], dev["candidates"]) == (5, 2) and dev["seconds"] >= 0
+    keys = {"exact_match", "template_match", "nlc2cmd", "syntax_valid", "danger_rate", "val_loss", "bits_per_byte"}
+    assert set(dev) == keys | {"suite", "examples", "candidates", "seconds"} and set(model["overall"]) == keys
+    assert all(isinstance(dev[k], float) for k in keys)
+    assert -1.0 <= dev["nlc2cmd"] <= 1.0 and dev["bits_per_byte"] > 0
+    assert set(model) == {"suites", "overall"}  # deltas only with --compare
+    rows = [json.loads(line) for line in preds.read_text().splitlines()]
+    assert len(rows) == 6 and {r["suite"] for r in rows} == {"nl2bash-dev", "nl2bash-test"}
+    assert all(len(r["predictions"]) == 2 for r in rows)
+    assert "nl2bash-dev" in run.err and "bits per byte" in run.err  # the table is on stderr
+
+
+def test_cli_compare_prints_deltas(
+    nl2bash_fetched: None,
+    tiny_model_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fixtures_model import build_random_model
+
+    other = build_random_model(tmp_path / "other", seed=1)
+    monkeypatch.setenv("COLUMNS", "200")
+    args = ["eval", "--compare", str(tiny_model_dir), str(other), "--limit", "3", "--max-tokens", "8", "--json"]
+    run = run_cli(args, capsys, monkeypatch=monkeypatch)
+    assert run.code == 0, run.err
+    data = json.loads(run.out)
+    first, second = data.values()
+    assert second["compared_to"] == tiny_model_dir.name and "deltas" not in first
+    a, b = first["suites"][0], second["suites"][0]
+    deltas = second["deltas"]["suites"]["nl2bash-dev"]
+    assert deltas == pytest.approx({k: b[k] - a[k] for k in deltas})
+    assert set(deltas) == set(first["overall"])
+    assert deltas["bits_per_byte"] != 0  # different weights: different losses
+    assert a["examples"] == 3
+    assert "B - A" in run.err
+    assert f"{deltas['bits_per_byte']:+.3f}" in run.err
+
+
+def test_cli_rejects_model_with_compare(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(["eval", "--model", "a", "--compare", "b", "c", "--suite", "exec"], capsys)
+    assert run.code == 2 and "--compare" in one_error_line(run)
+
+
+def test_eval_is_registered() -> None:
+    from bash_ai.cli.app import COMMANDS
+
+    assert "eval" in COMMANDS
