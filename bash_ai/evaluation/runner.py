@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -96,12 +96,6 @@ class SuiteResult:
     nll_tokens: int = 0
     nll_bytes: int = 0
     predictions: list[dict[str, Any]] = field(default_factory=list, repr=False)
-
-    def to_dict(self, with_predictions: bool = False) -> dict[str, Any]:
-        data = asdict(self)
-        if not with_predictions:
-            data.pop("predictions")
-        return data
 
 
 def check_suite(name: str) -> None:
@@ -198,6 +192,33 @@ def _rate(values: Sequence[bool | float]) -> float:
     return float(sum(values)) / len(values) if values else math.nan
 
 
+Judge = Callable[[Example, list[str]], dict[str, Any]]
+
+
+def _answer_all(
+    engine: EvalEngine,
+    examples: Sequence[Example],
+    candidates: int,
+    max_tokens: int,
+    judge: Judge,
+    progress: Callable[[int, int], None] | None,
+) -> list[dict[str, Any]]:
+    """One row per example: its candidates, what ``judge`` says of them, and the top-1 answer's
+    danger flags and ``bash -n`` verdict (checked as one concurrent batch at the end)."""
+    from bash_ai.safety import assess, check_syntax_many
+
+    rows: list[dict[str, Any]] = []
+    for i, ex in enumerate(examples):
+        preds = _answers(engine, ex.request, i, candidates, max_tokens)
+        row: dict[str, Any] = {"id": ex.id, "request": ex.request, "reference": ex.reference, "predictions": preds}
+        rows.append(row | judge(ex, preds) | {"dangerous": bool(assess(preds[0]))})
+        if progress is not None:
+            progress(i + 1, len(examples))
+    for row, syntax in zip(rows, check_syntax_many([r["predictions"][0] for r in rows]), strict=True):
+        row["syntax_ok"] = syntax.ok
+    return rows
+
+
 def evaluate(
     engine: EvalEngine,
     suite: str,
@@ -214,28 +235,16 @@ def evaluate(
     if suite == EXEC:
         return _evaluate_exec(engine, examples, candidates, max_tokens, progress)
     from bash_ai.evaluation import exact_match, nlc2cmd_topk, template_match
-    from bash_ai.safety import assess, check_syntax_many
+
+    def judge(ex: Example, preds: list[str]) -> dict[str, Any]:
+        return {
+            "exact": exact_match(preds[0], ex.reference),
+            "template": template_match(preds[0], ex.reference),
+            "nlc2cmd": nlc2cmd_topk(preds, ex.reference),
+        }
 
     start = time.perf_counter()
-    rows: list[dict[str, Any]] = []
-    for i, ex in enumerate(examples):
-        preds = _answers(engine, ex.request, i, candidates, max_tokens)
-        rows.append(
-            {
-                "id": ex.id,
-                "request": ex.request,
-                "reference": ex.reference,
-                "predictions": preds,
-                "exact": exact_match(preds[0], ex.reference),
-                "template": template_match(preds[0], ex.reference),
-                "nlc2cmd": nlc2cmd_topk(preds, ex.reference),
-                "dangerous": bool(assess(preds[0])),
-            }
-        )
-        if progress is not None:
-            progress(i + 1, len(examples))
-    for row, syntax in zip(rows, check_syntax_many([r["predictions"][0] for r in rows]), strict=True):
-        row["syntax_ok"] = syntax.ok
+    rows = _answer_all(engine, examples, candidates, max_tokens, judge, progress)
     losses = reference_nll(engine, examples)
     for row, loss in zip(rows, losses, strict=True):
         row["nll_nats"] = None if loss is None else loss[0]
@@ -274,31 +283,18 @@ def _evaluate_exec(
     """Each candidate runs in a fresh sandboxed copy of its task; never outside the sandbox."""
     from bash_ai.evaluation.sandbox import ensure_sandbox
     from bash_ai.evaluation.tasks import run_task
-    from bash_ai.safety import assess, check_syntax_many
 
+    tasks = {ex.id: ex.task for ex in examples if ex.task is not None}
+    if len(tasks) != len(examples):
+        raise UsageError("every exec suite example needs its task (and a distinct id); use load_suite('exec')")
     ensure_sandbox()  # SandboxError before any generation when bwrap is unusable
+
+    def judge(ex: Example, preds: list[str]) -> dict[str, Any]:
+        verdicts = {p: run_task(tasks[ex.id], p, timeout=EXEC_TIMEOUT) for p in dict.fromkeys(preds)}
+        return {"passed": [verdicts[p].passed for p in preds], "details": [verdicts[p].details for p in preds]}
+
     start = time.perf_counter()
-    rows: list[dict[str, Any]] = []
-    for i, ex in enumerate(examples):
-        if ex.task is None:
-            raise UsageError(f"exec suite example {ex.id or i} has no task")
-        preds = _answers(engine, ex.request, i, candidates, max_tokens)
-        judged = {p: run_task(ex.task, p, timeout=EXEC_TIMEOUT) for p in dict.fromkeys(preds)}
-        rows.append(
-            {
-                "id": ex.id,
-                "request": ex.request,
-                "reference": ex.reference,
-                "predictions": preds,
-                "passed": [judged[p].passed for p in preds],
-                "details": [judged[p].details for p in preds],
-                "dangerous": bool(assess(preds[0])),
-            }
-        )
-        if progress is not None:
-            progress(i + 1, len(examples))
-    for row, syntax in zip(rows, check_syntax_many([r["predictions"][0] for r in rows]), strict=True):
-        row["syntax_ok"] = syntax.ok
+    rows = _answer_all(engine, examples, candidates, max_tokens, judge, progress)
     metrics = {"pass_at_1": _rate([r["passed"][0] for r in rows])}
     if candidates > 1:
         metrics["pass_at_k"] = _rate([any(r["passed"]) for r in rows])
