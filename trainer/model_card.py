@@ -123,23 +123,37 @@ def _dtype(model_dir: Path) -> str:
         return str(handle.get_slice(next(iter(handle.keys()))).get_dtype()).lower()
 
 
+COLUMNS = (
+    ("exact_match", "exact"),
+    ("template_match", "template"),
+    ("nlc2cmd", "NLC2CMD"),
+    ("syntax_valid", "syntax ok"),
+    ("danger_rate", "danger"),
+    ("val_loss", "val loss"),
+    ("bits_per_byte", "bits/byte"),
+    ("pass_at_1", "exec pass@1"),
+    ("pass_at_k", "exec pass@K"),
+)
+
+
+def _cell(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, int | float) else "–"
+
+
 def _eval_section(eval_json: dict[str, Any] | None) -> list[str]:
+    """One table per model; a suite leaves blank the metrics it does not report (exec has pass@K)."""
     out = ["## Evaluation", ""]
     if not eval_json:
         return out + ["Not evaluated yet.", ""]
     for model, result in eval_json.items():
-        out += [
-            f"`bash-ai eval` results for `{model}`:",
-            "",
-            "| suite | n | exact | template | NLC2CMD | syntax ok | danger | val loss | bits/byte |",
-        ]
-        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for s in result["suites"]:
-            out.append(
-                f"| {s['suite']} | {s['examples']} | {s['exact_match']:.3f} | {s['template_match']:.3f} | "
-                f"{s['nlc2cmd']:.3f} | {s['syntax_valid']:.3f} | {s['danger_rate']:.3f} | {s['val_loss']:.3f} | "
-                f"{s['bits_per_byte']:.3f} |"
-            )
+        suites = result["suites"]
+        cols = [(key, label) for key, label in COLUMNS if any(s.get(key) is not None for s in suites)]
+        out += [f"`bash-ai eval` results for `{model}`:", ""]
+        out.append("| suite | n | k | " + " | ".join(label for _, label in cols) + " |")
+        out.append("|---|---:|---:|" + "---:|" * len(cols))
+        for s in suites:
+            cells = " | ".join(_cell(s.get(key)) for key, _ in cols)
+            out.append(f"| {s['suite']} | {s['examples']} | {s.get('candidates', 1)} | {cells} |")
         out.append("")
     out += ["Published baselines (different models, data and sometimes human judging; for scale only):", ""]
     out += [f"- {name}: {metric} {value:.2f}" for name, metric, value in BASELINES]
