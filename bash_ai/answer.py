@@ -125,21 +125,29 @@ def shape(text: str, kind: Kind) -> str:
 
 def check(text: str, kind: Kind | None = None, finish_reason: str = "stop", n_tokens: int = 0) -> Candidate:
     """Check a command or script (generated or typed): syntax, danger flags, shellcheck."""
+    candidate = _parse(text, kind, finish_reason, n_tokens)
+    _flag([candidate])
+    return candidate
+
+
+def _parse(text: str, kind: Kind | None = None, finish_reason: str = "stop", n_tokens: int = 0) -> Candidate:
+    """A candidate with its ``bash -n`` verdict only (cheap: decides resampling)."""
     from bash_ai import safety
 
     if kind is None:
         kind = "script" if text.startswith("#!") or is_multiline(text) else "command"
     syntax = safety.check_syntax(text)
-    return Candidate(
-        text=text,
-        kind=kind,
-        syntax_ok=bool(syntax.ok),
-        syntax_message=syntax.message or "",
-        danger=list(safety.assess(text)),
-        shellcheck=list(safety.shellcheck_findings(text)),
-        finish_reason=finish_reason,
-        n_tokens=n_tokens,
-    )
+    return Candidate(text, kind, bool(syntax.ok), syntax.message or "", finish_reason=finish_reason, n_tokens=n_tokens)
+
+
+def _flag(candidates: list[Candidate]) -> None:
+    """Danger rules and shellcheck (one process for all) on the candidates that will be shown."""
+    from bash_ai import safety
+
+    findings = safety.shellcheck_many([c.text for c in candidates]) if candidates else []
+    for candidate, found in zip(candidates, findings, strict=True):
+        candidate.danger = list(safety.assess(candidate.text))
+        candidate.shellcheck = list(found)
 
 
 def _round_params(params: Any, round_no: int) -> Any:
@@ -199,9 +207,10 @@ def answer(
             if not text or text in seen:
                 continue
             seen.add(text)
-            candidate = check(text, kind, event.finish_reason, event.n_tokens)
+            candidate = _parse(text, kind, event.finish_reason, event.n_tokens)
             (valid if candidate.syntax_ok else invalid).append(candidate)
     result = valid[:n] + invalid[: max(0, n - len(valid))]
+    _flag(result)
     if not result and not cancel.is_set():
         raise GenerationError("the model produced no answer; try rephrasing the request or another model")
     return result
