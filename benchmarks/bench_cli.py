@@ -118,6 +118,7 @@ def main() -> None:
         env = {**os.environ, "BASH_AI_HOME": str(Path(tmp) / "home"), "HF_HUB_OFFLINE": "1"}
         cli = [sys.executable, "-m", "bash_ai", "--model", str(model_dir), REQUEST]
         cli_s, cli_rss = timed_runs(cli, args.runs, env)
+        short_s, short_rss = timed_runs([*cli[:-1], "--max-tokens", "8", REQUEST], args.runs, env)
         help_s, help_rss = timed_runs([sys.executable, "-m", "bash_ai", "--help"], args.runs, env)
         bare_s, bare_rss = timed_runs([sys.executable, "-c", "pass"], args.runs, env)
         torch_s, torch_rss = timed_runs([sys.executable, "-c", "import torch"], args.runs, env)
@@ -129,6 +130,7 @@ def main() -> None:
     print("| process | min s | median s | max s | peak RSS MiB |")
     print("|---|---:|---:|---:|---:|")
     print(summary(f'`bash-ai "{REQUEST}"`', cli_s, cli_rss))
+    print(summary("the same with `--max-tokens 8` (answer-sized decode)", short_s, short_rss))
     print(summary("`bash-ai --help` (start-up only)", help_s, help_rss))
     print(summary("`python -c pass`", bare_s, bare_rss))
     print(summary('`python -c "import torch"` (peer)', torch_s, torch_rss))
