@@ -211,3 +211,21 @@ def test_tab_inserts_model_completions(repl: Tmux) -> None:
     repl.wait_for(EMPTY_PROMPT, after=shown.end())
     repl.send("C-d")
     repl.wait_for(r"\[exit 0\]")
+
+
+def test_meta_commands(repl: Tmux, tiny_model_dir: Path) -> None:
+    repl.wait_for(EMPTY_PROMPT)
+    repl.send(":explain rm -rf ./*", literal=True)
+    repl.send("Enter")
+    explained = repl.wait_for(r"^delete everything here[ \t]*$")  # the reverse direction
+    repl.wait_for(r"danger: \[", after=explained.start())
+    repl.send(f":model {tiny_model_dir}", literal=True)
+    repl.send("Enter")
+    switched = repl.wait_for(r"^model: tiny-random \(")
+    repl.wait_for(r"tiny-random \|", after=switched.end())  # the toolbar names the new model
+    repl.send(":model /nonexistent/model", literal=True)
+    repl.send("Enter")
+    repl.wait_for(r"^error: .*nonexistent")  # one line, and the REPL stays up
+    repl.send(":quit", literal=True)
+    repl.send("Enter")
+    repl.wait_for(r"\[exit 0\]")

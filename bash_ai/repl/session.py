@@ -150,8 +150,8 @@ class Repl:
             return
         job = self.worker.submit(lambda cancel: load_engine(name), key="model")
         self.engine = self.wait(job, f"loading {name}")
-        self.model_name = name
-        self.say(f"model: {name}", "green")
+        self.model_name = self.engine.name
+        self.say(f"model: {self.model_name} ({self.engine.model_dir})", "green")
 
     def handle(self, line: str) -> bool:
         """Act on one submitted line; False means quit."""
