@@ -52,17 +52,40 @@ def _dataset_rows(names: list[str]) -> list[str]:
     return rows
 
 
-def render(run: RunDir, model_dir: Path, eval_json: dict[str, Any] | None, command: str) -> str:
-    from bash_ai.checkpoint import load_config
-
+def _stage_lines(run: RunDir, context_length: int) -> list[str]:
     cfg = json.loads((run.path / "train_config.json").read_text(encoding="utf-8"))
-    config = load_config(model_dir)
     records = list(run.metrics())
     train, val = curves(records)
-    speed = [r["tokens_per_s"] for r in records if "tokens_per_s" in r]
+    speed = sorted(r["tokens_per_s"] for r in records if "tokens_per_s" in r)
     elapsed = max((r.get("elapsed_s", 0.0) for r in records), default=0.0)
     tokens = max((r.get("tokens", 0) for r in records), default=0)
+    init = f", initialised from `{Path(cfg['init']).parent.name}`" if cfg.get("init") else ""
+    return [
+        f"### `{run.path.name}`: stage `{cfg['stage']}` on `{cfg['backend']}`{init}",
+        "",
+        f"- datasets {', '.join(cfg['datasets'])}; English share of rows {cfg['language_ratio']}",
+        f"- {cfg['num_steps']:,} steps x {cfg['batch_size']} rows x {context_length} tokens ({tokens:,} tokens), "
+        f"AdamW lr {cfg['lr']} (warmup {cfg['warmup_steps']}, cosine to {cfg['min_lr_ratio']}x), "
+        f"weight decay {cfg['weight_decay']}, clip {cfg['grad_clip']}, seed {cfg['seed']}",
+        f"- wall time {elapsed / 60:.0f} min (last session of the run), median {speed[len(speed) // 2] if speed else 0:,.0f} tokens/s",
+        f"- final train loss {train[-1][1]:.3f}" + (f", validation loss {val[-1][1]:.3f}" if val else ""),
+        "",
+        "```",
+        terminal_chart(records),
+        "```",
+        "",
+    ]
+
+
+def render(runs: list[RunDir], model_dir: Path, eval_json: dict[str, Any] | None, command: str) -> str:
+    from bash_ai.checkpoint import load_config
+
+    config = load_config(model_dir)
     size_mb = sum(p.stat().st_size for p in model_dir.iterdir() if p.is_file()) / 1e6
+    datasets: list[str] = []
+    for run in runs:
+        cfg = json.loads((run.path / "train_config.json").read_text(encoding="utf-8"))
+        datasets += [d for d in cfg["datasets"] if d not in datasets]
     lines = [
         "# bash-ai bundled model",
         "",
@@ -78,26 +101,18 @@ def render(run: RunDir, model_dir: Path, eval_json: dict[str, Any] | None, comma
         "",
         "## Training",
         "",
-        f"- stage `{cfg['stage']}` on `{cfg['backend']}`, English share of rows {cfg['language_ratio']}, "
-        f"datasets {', '.join(cfg['datasets'])}",
-        f"- {cfg['num_steps']:,} steps x {cfg['batch_size']} rows x {config.context_length} tokens "
-        f"({tokens:,} tokens), AdamW lr {cfg['lr']} (warmup {cfg['warmup_steps']}, cosine to "
-        f"{cfg['min_lr_ratio']}x), weight decay {cfg['weight_decay']}, clip {cfg['grad_clip']}, seed {cfg['seed']}",
-        f"- wall time {elapsed / 60:.0f} min, median {sorted(speed)[len(speed) // 2] if speed else 0:,.0f} tokens/s",
-        f"- final train loss {train[-1][1]:.3f}" + (f", validation loss {val[-1][1]:.3f}" if val else ""),
-        f"- weights stored as {_dtype(model_dir)} safetensors; the model directory is {size_mb:.1f} MB",
+        f"Weights stored as {_dtype(model_dir)} safetensors; the model directory is {size_mb:.1f} MB. "
+        "The loss curve of the last stage is `loss.png` beside this card.",
         "",
-        "Loss curve (`loss.png` beside this card):",
-        "",
-        "```",
-        terminal_chart(records),
-        "```",
-        "",
+    ]
+    for run in runs:
+        lines += _stage_lines(run, config.context_length)
+    lines += [
         "## Data and licences",
         "",
         "| dataset | licence | attribution / source | counts |",
         "|---|---|---|---|",
-        *_dataset_rows(cfg["datasets"]),
+        *_dataset_rows(datasets),
         "",
         "tldr pages: © 2014–present the tldr-pages team and contributors, https://github.com/tldr-pages/tldr,",
         "licensed under CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/). The pages were parsed",
@@ -108,12 +123,28 @@ def render(run: RunDir, model_dir: Path, eval_json: dict[str, Any] | None, comma
     lines += [
         "## Limits",
         "",
-        "A small model trained for about an hour on a CPU: it often produces plausible but wrong",
-        "commands. bash-ai checks every answer with `bash -n` and a danger check, and never runs a",
+        "A small model trained for about an hour and a quarter on a CPU: it often produces plausible but",
+        "wrong commands. bash-ai checks every answer with `bash -n` and a danger check, and never runs a",
         "command without confirmation. Do not run a command you do not understand.",
         "",
+        *_gap(eval_json),
     ]
     return "\n".join(lines)
+
+
+def _gap(eval_json: dict[str, Any] | None) -> list[str]:
+    """Say plainly how far the model is from the aim (NLC2CMD 0.53)."""
+    for result in (eval_json or {}).values():
+        for suite in result["suites"]:
+            if suite["suite"] == "nl2bash-test" and suite.get("nlc2cmd") is not None:
+                return [
+                    f"Against the aim: its NLC2CMD score on the NL2Bash test split is {suite['nlc2cmd']:.2f} "
+                    f"(top-{suite.get('candidates', 1)}), against 0.53 for the NLC2CMD 2020 winner: it mostly "
+                    "picks the wrong utility. Closing that gap needs far more training compute than one hour "
+                    "on two CPU cores (the model saw each training pair about twice).",
+                    "",
+                ]
+    return []
 
 
 def _dtype(model_dir: Path) -> str:
@@ -162,19 +193,23 @@ def _eval_section(eval_json: dict[str, Any] | None) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run_dir", type=Path)
-    parser.add_argument("model_dir", type=Path)
+    parser.add_argument("run_dirs", type=Path, nargs="+", help="the runs in training order, then the model dir")
     parser.add_argument("--eval", type=Path, default=None, help="JSON from bash-ai eval --json")
     parser.add_argument("--command", default="bash trainer/recipes/bundled.sh ../shared/data assets/model")
+    parser.add_argument("--note", default="", help="a paragraph on how this run differed from the recipe")
     args = parser.parse_args(argv)
-    run = RunDir(args.run_dir)
+    if len(args.run_dirs) < 2:
+        parser.error("give at least one run directory and the model directory")
+    runs, model_dir = [RunDir(p) for p in args.run_dirs[:-1]], args.run_dirs[-1]
     eval_json = json.loads(args.eval.read_text(encoding="utf-8")) if args.eval else None
-    card = render(run, args.model_dir, eval_json, args.command)
+    card = render(runs, model_dir, eval_json, args.command)
+    if args.note:
+        card = card.replace("## Data and licences", f"{args.note}\n\n## Data and licences", 1)
     from bash_ai.io import atomic_write_text
 
-    atomic_write_text(args.model_dir / "MODEL_CARD.md", card)
-    if (run.path / "loss.png").is_file():
-        shutil.copyfile(run.path / "loss.png", args.model_dir / "loss.png")
+    atomic_write_text(model_dir / "MODEL_CARD.md", card)
+    if (runs[-1].path / "loss.png").is_file():
+        shutil.copyfile(runs[-1].path / "loss.png", model_dir / "loss.png")
 
 
 if __name__ == "__main__":
