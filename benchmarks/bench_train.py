@@ -1,10 +1,17 @@
 """Training throughput and memory: our PyTorch and MLX stages against a plain nanoGPT-style loop.
 
 Every measurement runs in its own subprocess (so peak RSS is per stage), on random tokens
-(throughput does not depend on the data), after warm-up steps that are not timed.
+(throughput does not depend on the data), after warm-up steps that are not timed. The peer and
+our PyTorch loop alternate for ``--rounds`` rounds and the median is reported, so a neighbour's
+burst on a shared machine does not decide the ratio.
 
-    python benchmarks/bench_train.py                 # the ~12M config: 6 layers, width 384, T=256, B=16
-    python benchmarks/bench_train.py --steps 10 --mlx-steps 3 --rss-presets small medium
+    python benchmarks/bench_train.py                  # the ~12M config: 6 layers, width 384, T=256, B=16
+    python benchmarks/bench_train.py --part mlx       # MLX: BLAS, compile, dtype, streams, batch size
+    python benchmarks/bench_train.py --part rss --rss-presets small medium
+
+MLX's Linux wheel multiplies matrices with netlib's reference BLAS; ``--mlx-blas auto`` (the
+default when OpenBLAS is installed) also measures our MLX loop with OpenBLAS put in front of it
+(``BASH_AI_MLX_BLAS``, see trainer/mlx_blas.py).
 
 Model FLOPs utilisation = tokens/s x training FLOPs per token / measured fp32 matmul peak.
 """
@@ -13,8 +20,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -24,6 +33,7 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 VOCAB = 4096
 
 
@@ -51,20 +61,37 @@ class RandomTokens:
         self.pos = state["pos"]
 
 
-def matmul_peak(n: int = 2048, reps: int = 10) -> float:
-    import torch
+def matmul_peak(lib: str, dtype: str, n: int = 2048, budget_s: float = 4.0) -> float:
+    """GFLOP/s of an n^3 matmul, repeated for about ``budget_s`` (at least once after a warm-up)."""
+    if lib == "torch":
+        import torch
 
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    for _ in range(2):
-        a @ b
-    start = time.perf_counter()
-    for _ in range(reps):
-        a @ b
+        a, b = (torch.randn(n, n).to(getattr(torch, dtype)) for _ in range(2))
+
+        def run() -> None:
+            a @ b
+    else:
+        from trainer.mlx_blas import use_fast_blas
+
+        use_fast_blas()
+        import mlx.core as mx
+
+        c, d = (mx.random.normal((n, n)).astype(getattr(mx, dtype)) for _ in range(2))
+        mx.eval(c, d)
+
+        def run() -> None:
+            mx.eval(c @ d)
+
+    run()
+    reps, start = 0, time.perf_counter()
+    while reps < 1 or (time.perf_counter() - start < budget_s and reps < 20):
+        run()
+        reps += 1
     return 2 * n**3 * reps / (time.perf_counter() - start) / 1e9
 
 
 def nanogpt_peer(config: Any, rows: int, steps: int, warmup: int) -> float:
-    """A plain nanoGPT-style model and loop (biases, LayerNorm, GELU, fused SDPA), written here."""
+    """A plain nanoGPT-style model, init and loop (biases, LayerNorm, GELU, fused SDPA), written here."""
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
@@ -102,6 +129,15 @@ def nanogpt_peer(config: Any, rows: int, steps: int, warmup: int) -> float:
 
     torch.manual_seed(0)
     model = Peer()
+    # nanoGPT's init. PyTorch's defaults (N(0, 1) embeddings, here also the tied head) give huge
+    # logits whose softmax underflows into denormal floats within ~10 steps: 3-4x slower steps.
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("bias"):
+                nn.init.zeros_(p)
+            elif p.dim() >= 2:
+                residual = name.endswith(("proj.weight", "out.weight"))
+                nn.init.normal_(p, 0.0, 0.02 / (2 * config.n_layer) ** 0.5 if residual else 0.02)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     data = RandomTokens(rows, config.context_length)
     start = 0.0
@@ -154,31 +190,137 @@ def child(args: argparse.Namespace) -> None:
 
     config = preset(args.preset, VOCAB)
     if args.child == "peak":
-        value = matmul_peak()
+        value = matmul_peak(args.lib, args.dtype)
     elif args.child == "peer":
         value = nanogpt_peer(config, args.batch, args.steps, args.warmup)
+    elif args.child == "mlxstep":
+        from mlx_study import mlx_step
+
+        value = mlx_step(config, args.batch, args.steps, args.warmup, args.variant)
     else:
         value = ours(args.child, config, args.batch, args.steps, args.warmup)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"value": value, "rss_mb": rss_mb}))
 
 
-def run_child(kind: str, preset: str, batch: int, steps: int, warmup: int) -> dict[str, float]:
-    cmd = [sys.executable, __file__, "--child", kind, "--preset", preset, "--batch", str(batch)]
-    cmd += ["--steps", str(steps), "--warmup", str(warmup)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
+def run_child(kind: str, blas: str = "", **opts: Any) -> dict[str, float]:
+    """One measurement in a fresh process; ``blas`` sets BASH_AI_MLX_BLAS ('' = MLX's own BLAS)."""
+    cmd = [sys.executable, __file__, "--child", kind]
+    for key, value in opts.items():
+        cmd += [f"--{key}", str(value)]
+    env = {**os.environ, "BASH_AI_MLX_BLAS": blas}
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
+    if out.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def find_blas(choice: str) -> str:
+    if choice != "auto":
+        return choice
+    from trainer.mlx_blas import find_openblas
+
+    return find_openblas() or ""
+
+
+def part_throughput(args: argparse.Namespace, blas: str) -> None:
+    from bash_ai.config import preset
+
+    config = preset(args.preset, VOCAB)
+    flops = config.flops_per_token()
+    peak = run_child("peak", lib="torch", dtype="float32")["value"]
+    print(f"fp32 matmul peak (2048^3, torch, all threads): {peak:.0f} GFLOP/s")
+    runs: dict[str, list[dict[str, float]]] = {"peer": [], "torch": []}
+    for _ in range(args.rounds):
+        for kind in runs:
+            runs[kind].append(
+                run_child(kind, preset=args.preset, batch=args.batch, steps=args.steps, warmup=args.warmup)
+            )
+    table = {kind: _median(results) for kind, results in runs.items()}
+    mlx_runs = [("mlx", "", args.mlx_ref_batch, args.mlx_ref_steps)] if args.mlx_ref_batch else []
+    if blas:
+        mlx_runs.append(("mlx+openblas", blas, args.batch, args.mlx_steps))
+    for name, lib, rows, steps in mlx_runs:
+        table[name] = run_child("mlx", lib, preset=args.preset, batch=rows, steps=steps, warmup=args.mlx_warmup)
+        table[name]["batch"] = rows
+    for kind, result in table.items():
+        mfu = result["value"] * flops / (peak * 1e9)
+        spread = ""
+        if kind in runs:
+            values = sorted(r["value"] for r in runs[kind])
+            spread = f"  (rounds: {', '.join(f'{v:,.0f}' for v in values)})"
+        batch = int(result.get("batch", args.batch))
+        print(
+            f"{kind:13s} B={batch:<3d}{result['value']:9,.0f} tok/s  MFU {mfu:5.1%}  "
+            f"peak RSS {result['rss_mb']:6.0f} MB{spread}"
+        )
+    print(f"ours (torch) / nanoGPT-style peer: {table['torch']['value'] / table['peer']['value']:.2f}x")
+    best = {kind: max(r["value"] for r in results) for kind, results in runs.items()}
+    print(f"  best rounds: {best['torch'] / best['peer']:.2f}x")
+    for name, *_ in mlx_runs:
+        print(f"ours ({name}) / ours (torch): {table[name]['value'] / table['torch']['value']:.3f}x")
+
+
+def part_mlx(args: argparse.Namespace, blas: str) -> None:
+    """What limits MLX on Linux CPU: the matmul, then the step's options one at a time."""
+    matmuls = [("torch", "float32", ""), ("torch", "bfloat16", ""), ("mlx", "float32", "")]
+    matmuls += [("mlx", "float32", blas)] if blas else []
+    matmuls += [("mlx", "bfloat16", ""), ("mlx", "float16", "")]
+    for lib, dtype, lib_blas in matmuls:
+        label = f"{lib} {dtype}" + (" + OpenBLAS" if lib_blas else "")
+        gflops = run_child("peak", lib_blas, lib=lib, dtype=dtype)["value"]
+        print(f"matmul 2048^3 {label:24s} {gflops:7.1f} GFLOP/s")
+    variants = [v for v in args.variants.split(",") if v]
+    for variant in variants:
+        ref = "refblas" in variant
+        rows = args.mlx_ref_batch if ref else args.batch
+        if "b=" in variant:
+            rows = int(variant.split("b=")[1].split("+")[0])
+        steps, warmup = (args.mlx_ref_steps, 1) if ref else (args.mlx_steps, args.mlx_warmup)
+        opts = dict(preset=args.preset, batch=rows, steps=steps, warmup=warmup, variant=variant)
+        result = run_child("mlxstep", "" if ref else blas, **opts)
+        print(f"mlx step {variant:28s} B={rows:<3d}{result['value']:8,.0f} tok/s  peak RSS {result['rss_mb']:5.0f} MB")
+
+
+def part_rss(args: argparse.Namespace, blas: str) -> None:
+    from bash_ai.config import describe, preset
+
+    for name in args.rss_presets:
+        for kind in ("torch", "mlx"):
+            lib = blas if kind == "mlx" else ""
+            result = run_child(kind, lib, preset=name, batch=args.batch, steps=2, warmup=1)
+            label = kind + ("+openblas" if lib else "")
+            print(f"peak RSS {label:13s} {name:7s} ({describe(preset(name, VOCAB))}): {result['rss_mb']:.0f} MB")
+
+
+def _median(results: list[dict[str, float]]) -> dict[str, float]:
+    return {key: statistics.median(r[key] for r in results) for key in results[0]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--child", default=None)
+    parser.add_argument("--part", choices=["throughput", "mlx", "rss", "all"], default="all")
     parser.add_argument("--preset", default="small")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--mlx-steps", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--mlx-steps", type=int, default=4)
+    parser.add_argument("--mlx-warmup", type=int, default=2)
+    # MLX on the reference BLAS takes a minute per B=16 step: a smaller batch, fewer steps (0: skip).
+    parser.add_argument("--mlx-ref-batch", type=int, default=4)
+    parser.add_argument("--mlx-ref-steps", type=int, default=2)
+    parser.add_argument("--mlx-blas", default="auto", help="auto | PATH to a CBLAS | '' (MLX's own only)")
+    # Half precision runs at reference-BLAS speed or worse (no OpenBLAS path): only with refblas.
+    parser.add_argument(
+        "--variants", default="base,nocompile,streams=2,b=8,b=32,refblas,refblas+streams=2,refblas+bfloat16"
+    )
     parser.add_argument("--rss-presets", nargs="*", default=["small", "medium"])
+    # Child-process options.
+    parser.add_argument("--child", default=None)
+    parser.add_argument("--lib", default="torch")
+    parser.add_argument("--dtype", default="float32")
+    parser.add_argument("--variant", default="base")
     args = parser.parse_args()
     if args.child:
         child(args)
@@ -186,26 +328,17 @@ def main() -> None:
 
     from bash_ai.config import describe, preset
 
-    config = preset(args.preset, VOCAB)
+    blas = find_blas(args.mlx_blas)
     print(
-        f"# {platform.machine()}, {platform.python_version()}, config {args.preset}: {describe(config)}, B={args.batch}"
+        f"# {platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}, config {args.preset}: "
+        f"{describe(preset(args.preset, VOCAB))}, B={args.batch}; OpenBLAS for MLX: {blas or 'none'}"
     )
-    peak = run_child("peak", args.preset, args.batch, 0, 0)["value"]
-    print(f"fp32 matmul peak (2048^3, torch): {peak:.0f} GFLOP/s")
-    flops = config.flops_per_token()
-    rows = []
-    for kind, steps in (("peer", args.steps), ("torch", args.steps), ("mlx", args.mlx_steps)):
-        result = run_child(kind, args.preset, args.batch, steps, args.warmup)
-        mfu = result["value"] * flops / (peak * 1e9)
-        rows.append((kind, result["value"], mfu, result["rss_mb"]))
-        print(f"{kind:6s} {result['value']:9,.0f} tok/s  MFU {mfu:5.1%}  peak RSS {result['rss_mb']:7.0f} MB")
-    peer_tps = rows[0][1]
-    print(f"ours (torch) / nanoGPT-style peer: {rows[1][1] / peer_tps:.2f}x")
-    print(f"ours (mlx) / ours (torch): {rows[2][1] / rows[1][1]:.3f}x")
-    for name in args.rss_presets:
-        for kind in ("torch", "mlx"):
-            result = run_child(kind, name, args.batch, 2 if kind == "torch" else 1, 1)
-            print(f"peak RSS {kind:5s} {name:7s} ({describe(preset(name, VOCAB))}): {result['rss_mb']:.0f} MB")
+    if args.part in ("throughput", "all"):
+        part_throughput(args, blas)
+    if args.part in ("mlx", "all"):
+        part_mlx(args, blas)
+    if args.part in ("rss", "all"):
+        part_rss(args, blas)
 
 
 if __name__ == "__main__":

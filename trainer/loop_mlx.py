@@ -40,6 +40,9 @@ def train_mlx(
     resume: bool = False,
     stop_after: int | None = None,
 ) -> dict[str, Any]:
+    from trainer.mlx_blas import use_fast_blas
+
+    blas_note = use_fast_blas(threads=cfg.threads)  # must precede the first ``import mlx.core``
     import mlx.core as mx
     import mlx.nn as nn
     import mlx.optimizers as optim
@@ -83,6 +86,8 @@ def train_mlx(
         optimizer.update(model, grads)
 
     reporter = Reporter(cfg.num_steps, start_step, title="training (mlx)")
+    if blas_note:
+        reporter.message(blas_note)
     tokens_per_step = cfg.batch_size * cfg.grad_accum * model_config.context_length
     last_time, last_tokens = time.perf_counter(), tokens_seen
     t0 = last_time
