@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def main() -> None:
     run = RunDir(out)
     train_torch(cfg, config, ByteTokenizerFile(), PatternSource(32, rows_per_rank * world, 16), None, run)
     losses = [r["loss"] for r in run.metrics() if "loss" in r]
-    if losses:
+    if losses and os.environ.get("RANK", "0") == "0":  # every rank reads the file; one prints
         print(json.dumps(losses))
 
 
