@@ -1,0 +1,54 @@
+"""The app factory: routes, guards and error handlers around one engine."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from bash_ai import __version__
+from bash_ai.server.backend import Backend
+from bash_ai.server.http_errors import install_handlers
+from bash_ai.server.limits import GenerationPool, Limits
+from bash_ai.server.middleware import BearerAuth, BodyGuard
+from bash_ai.server.routes import ServerState
+
+DESCRIPTION = (
+    "Local natural-language-to-bash. `POST /generate` returns checked candidates (syntax, danger "
+    "flags); `/v1/completions` and `/v1/chat/completions` speak OpenAI's API, with a plain-English "
+    "request as the prompt or last user message. The server never executes commands."
+)
+
+
+def create_app(engine: Any, *, model_id: str, limits: Limits | None = None, api_key: str | None = None) -> FastAPI:
+    """A FastAPI app serving ``engine``. ``api_key`` (when non-empty) is required on every route."""
+    from bash_ai.server import openai_routes, routes
+
+    limits = limits or Limits()
+    pool = GenerationPool(limits.workers, limits.queue)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        pool.shutdown()
+
+    # No /docs or /redoc: their pages load scripts from a CDN, and this server is for offline use.
+    app = FastAPI(
+        title="bash-ai",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.bash_ai = ServerState(backend=Backend(engine, model_id, limits), pool=pool, limits=limits)
+    install_handlers(app)
+    app.include_router(routes.router)
+    app.include_router(openai_routes.router)
+    # Added last = runs first: auth, then the body guard, then routing.
+    app.add_middleware(BodyGuard, max_body_bytes=limits.max_body_bytes)
+    if api_key:
+        app.add_middleware(BearerAuth, api_key=api_key)
+    return app

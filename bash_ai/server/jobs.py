@@ -1,0 +1,116 @@
+"""Running model work off the event loop, with admission control and a deadline per request.
+
+``run`` is for answers returned whole; ``open_stream`` is for server-sent events: it waits (within
+the same deadline) until the worker has produced the first event, so "busy" and "timed out while
+waiting for a worker" still get a proper 429/504 status instead of a broken 200 stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, TypeVar
+
+from bash_ai.server.backend import END, pump
+from bash_ai.server.http_errors import ApiError
+from bash_ai.server.limits import GenerationPool, Limits, Overloaded
+
+T = TypeVar("T")
+
+
+def busy(limits: Limits) -> ApiError:
+    return ApiError(
+        429,
+        f"the server is busy ({limits.workers} generations running and {limits.queue} waiting); retry shortly",
+        "server_busy",
+        headers={"Retry-After": str(limits.retry_after_s)},
+    )
+
+
+def timed_out(limits: Limits) -> ApiError:
+    return ApiError(504, f"generation did not finish within {limits.timeout_s:g} s", "timeout")
+
+
+async def run(pool: GenerationPool, limits: Limits, fn: Callable[[threading.Event], T]) -> T:
+    """``fn(cancel)`` on a worker; 429 when the pool is full, 504 (and ``cancel`` set) past the deadline."""
+    cancel = threading.Event()
+    try:
+        future = pool.submit(fn, cancel)
+    except Overloaded:
+        raise busy(limits) from None
+    try:
+        # On timeout this also cancels the pool future, which drops the job if it is still queued.
+        return await asyncio.wait_for(asyncio.wrap_future(future), timeout=limits.timeout_s)
+    except TimeoutError:
+        cancel.set()
+        raise timed_out(limits) from None
+    except asyncio.CancelledError:  # the client went away
+        cancel.set()
+        raise
+
+
+class EventStream:
+    """Events from a worker, read on the event loop; ``close`` stops the worker at its next token."""
+
+    def __init__(self, queue: asyncio.Queue[Any], cancel: threading.Event, deadline: float, first: Any) -> None:
+        self._queue = queue
+        self.cancel = cancel
+        self._deadline = deadline
+        self._first = first
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        """Yields events, then ends; yields an ``ApiError``/exception item on timeout or failure."""
+        item, self._first = self._first, None
+        while item is not END:
+            yield item
+            if isinstance(item, BaseException):
+                return
+            try:
+                item = await _next(self._queue, self._deadline)
+            except TimeoutError:
+                self.cancel.set()
+                yield TimeoutError()
+                return
+
+    def close(self) -> None:
+        self.cancel.set()
+
+
+async def _next(queue: asyncio.Queue[Any], deadline: float) -> Any:
+    remaining = deadline - asyncio.get_running_loop().time()
+    if remaining <= 0:
+        raise TimeoutError()
+    return await asyncio.wait_for(queue.get(), timeout=remaining)
+
+
+async def open_stream(
+    pool: GenerationPool, limits: Limits, events: Callable[[threading.Event], Iterator[Any]]
+) -> EventStream:
+    """Start ``events(cancel)`` on a worker and return once its first event arrived (429/504 before that)."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    cancel = threading.Event()
+
+    def sink(item: Any) -> None:
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the loop is closed: the server is shutting down
+            cancel.set()
+
+    try:
+        pool.submit(pump, lambda: events(cancel), sink, cancel)
+    except Overloaded:
+        raise busy(limits) from None
+    deadline = loop.time() + limits.timeout_s
+    try:
+        first = await _next(queue, deadline)
+    except TimeoutError:
+        cancel.set()
+        raise timed_out(limits) from None
+    except asyncio.CancelledError:
+        cancel.set()
+        raise
+    if isinstance(first, BaseException):
+        raise first
+    return EventStream(queue, cancel, deadline, first)

@@ -1,0 +1,90 @@
+"""Server limits and the bounded generation pool (no FastAPI import: the CLI validates limits early).
+
+Model work is CPU-bound, so it runs in a small thread pool (one worker per core) and the event
+loop only shuttles bytes. At most ``workers`` jobs run and ``queue`` more wait; a request beyond
+that is turned away at once (429 with Retry-After) instead of piling up and timing out.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from bash_ai.errors import UsageError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Every bound the server enforces, in one place (documented in the README's API section)."""
+
+    max_body_bytes: int = 64 * 1024
+    max_prompt_chars: int = 2000
+    max_prompt_tokens: int = 512  # also capped at the model's context length minus one
+    max_tokens_cap: int = 256  # larger ``max_tokens`` values are clamped to this
+    max_n: int = 8
+    workers: int = max(1, os.cpu_count() or 1)
+    queue: int = 16
+    timeout_s: float = 60.0
+    retry_after_s: int = 1
+
+    def __post_init__(self) -> None:
+        positive = ("max_body_bytes", "max_prompt_chars", "max_prompt_tokens", "max_tokens_cap", "max_n", "workers")
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise UsageError(f"server limit {name} must be a positive integer (got {value!r})")
+        if not isinstance(self.queue, int) or self.queue < 0:
+            raise UsageError(f"server limit queue must be 0 or more (got {self.queue!r})")
+        if not self.timeout_s > 0:
+            raise UsageError(f"server limit timeout must be positive seconds (got {self.timeout_s!r})")
+
+
+class Overloaded(Exception):
+    """Every worker is busy and the waiting line is full."""
+
+
+class GenerationPool:
+    """A thread pool that admits at most ``workers + queue`` jobs in flight (running or waiting).
+
+    A job counts until its thread really finishes, even if the request that asked for it timed
+    out, so the pool's bound holds for CPU time, not just for open requests.
+    """
+
+    def __init__(self, workers: int, queue: int) -> None:
+        self.workers = workers
+        self.capacity = workers + queue
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bash-ai-gen")
+        self._lock = threading.Lock()
+        self._in_flight = 0
+
+    @property
+    def in_flight(self) -> int:
+        with self._lock:
+            return self._in_flight
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        """Start ``fn(*args)`` on a worker, or raise ``Overloaded`` when the pool is full."""
+        with self._lock:
+            if self._in_flight >= self.capacity:
+                raise Overloaded()
+            self._in_flight += 1
+        try:
+            future = self._executor.submit(fn, *args)
+        except BaseException:
+            self._release(None)
+            raise
+        future.add_done_callback(self._release)
+        return future
+
+    def _release(self, _future: object) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

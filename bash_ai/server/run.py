@@ -1,0 +1,104 @@
+"""Running the app under uvicorn: in the foreground (``bash-ai serve``) or on a background thread
+(tests, benchmarks).
+
+We bind the listening socket ourselves: a port in use becomes one clear error instead of uvicorn's
+log line and ``sys.exit``, and port 0 gives a free port whose number we know before serving.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import time
+from typing import Any
+
+from bash_ai.errors import BashAIError, UsageError
+
+# uvicorn's own backstop on open connections + tasks (it answers 503 beyond it); the generation
+# pool's much smaller bound is what normally turns requests away.
+MAX_CONNECTIONS = 512
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (``BashAIError`` with the reason when it fails)."""
+    if not 0 <= port <= 65535:
+        raise UsageError(f"port must be 0..65535 (got {port})")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as err:
+        raise UsageError(f"cannot resolve host {host!r}: {err.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as err:
+        sock.close()
+        raise BashAIError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def make_server(app: Any, log_level: str = "info", access_log: bool = True) -> Any:
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=access_log,
+        limit_concurrency=MAX_CONNECTIONS,
+        timeout_keep_alive=5,
+        server_header=False,
+        lifespan="on",
+    )
+    return uvicorn.Server(config)
+
+
+def serve_forever(app: Any, sock: socket.socket, log_level: str = "info") -> None:
+    """Serve until Ctrl-C / SIGTERM (uvicorn handles both and shuts down gracefully)."""
+    make_server(app, log_level=log_level).run(sockets=[sock])
+
+
+class BackgroundServer:
+    """The app served by real uvicorn on a background thread, on a free loopback port.
+
+    ``with BackgroundServer(app) as srv: httpx.get(srv.url + "/health")``.
+    """
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
+        self.sock = bind(host, port)
+        self.host, self.port = self.sock.getsockname()[:2]
+        self.url = f"http://{self.host}:{self.port}"
+        self.server = make_server(app, log_level=log_level, access_log=False)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def start(self, timeout: float = 10.0) -> BackgroundServer:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the background server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout)
+        self.sock.close()
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

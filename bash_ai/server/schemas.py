@@ -1,0 +1,178 @@
+"""Request and response bodies (pydantic), which also make the OpenAPI schema at ``/openapi.json``.
+
+Request models ignore unknown fields: OpenAI clients send many options we have no use for
+(``frequency_penalty``, ``tools``, ``user``...), and rejecting them would break those clients.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Sampling(_Request):
+    """Sampling options shared by every generating route; unset means the engine's default."""
+
+    temperature: float | None = Field(None, ge=0.0, le=2.0, description="0 means greedy")
+    top_k: int | None = Field(None, ge=0, description="0 means no top-k cut")
+    top_p: float | None = Field(None, gt=0.0, le=1.0)
+    repetition_penalty: float | None = Field(None, gt=0.0, le=10.0)
+    max_tokens: int | None = Field(None, ge=1, description="clamped to the server's cap")
+    stop: str | list[str] | None = Field(None, description="up to 4 stop strings")
+    seed: int | None = Field(None, ge=0, le=2**63 - 1)
+
+
+class GenerateRequest(Sampling):
+    request: str = Field(..., description="what the command should do, in plain English")
+    n: int = Field(1, ge=1, description="how many distinct candidates (capped by the server)")
+
+
+class SyntaxCheck(BaseModel):
+    ok: bool
+    message: str
+
+
+class CandidateOut(BaseModel):
+    index: int
+    text: str = Field(..., description="the command or script; never executed by the server")
+    kind: Literal["command", "script"]
+    syntax: SyntaxCheck
+    danger: list[dict[str, Any]] = Field(..., description="danger flags (bash_ai.safety); empty when none")
+    shellcheck: list[dict[str, Any]]
+    finish_reason: str
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class GenerateResponse(BaseModel):
+    id: str
+    object: Literal["bash_ai.generation"] = "bash_ai.generation"
+    created: int
+    model: str
+    request: str
+    candidates: list[CandidateOut]
+    usage: Usage
+
+
+# --- OpenAI-compatible -------------------------------------------------------------------------
+
+
+class StreamOptions(_Request):
+    include_usage: bool = False
+
+
+class CompletionRequest(Sampling):
+    """``prompt`` is a plain-English request (not raw text to continue); the completion is the command."""
+
+    model: str | None = None
+    prompt: str | list[str] = Field(..., description="a natural-language request (a list must hold exactly one)")
+    n: int = Field(1, ge=1)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+
+
+class ContentPart(_Request):
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(_Request):
+    role: str
+    content: str | list[ContentPart] | None = None
+
+
+class ChatRequest(Sampling):
+    """The last ``user`` message is the request; system and assistant messages are ignored."""
+
+    model: str | None = None
+    messages: list[ChatMessage] = Field(..., min_length=1)
+    n: int = Field(1, ge=1)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    max_completion_tokens: int | None = Field(None, ge=1, description="newer name for max_tokens")
+
+
+class Checks(BaseModel):
+    """bash-ai's extension on each choice: what the native /generate route reports per candidate."""
+
+    text: str = Field(..., description="the final checked text (a streamed script gets its header here)")
+    kind: Literal["command", "script"]
+    syntax: SyntaxCheck
+    danger: list[dict[str, Any]]
+    shellcheck: list[dict[str, Any]]
+
+
+class CompletionChoice(BaseModel):
+    index: int
+    text: str
+    logprobs: None = None
+    finish_reason: str
+    bash_ai: Checks | None = None
+
+
+class CompletionResponse(BaseModel):
+    id: str
+    object: Literal["text_completion"] = "text_completion"
+    created: int
+    model: str
+    choices: list[CompletionChoice]
+    usage: Usage
+
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class ChatChoice(BaseModel):
+    index: int
+    message: AssistantMessage
+    logprobs: None = None
+    finish_reason: str
+    bash_ai: Checks | None = None
+
+
+class ChatResponse(BaseModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: Usage
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str = "bash-ai"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    model: str
+    running: int = Field(..., description="generations running or waiting")
+    capacity: int
+
+
+SSE_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "JSON, or with ``stream: true`` server-sent events: ``data: <chunk>`` lines ending "
+        "with ``data: [DONE]``",
+        "content": {"text/event-stream": {}},
+    }
+}
