@@ -65,10 +65,10 @@ def serve(
 
     key = api_key_from_env(api_key_env or DEFAULT_KEY_ENV, explicit=api_key_env is not None)
     limits = Limits(workers=workers or Limits().workers, queue=queue, timeout_s=timeout)
+    sock = bind(host, port)  # before loading the model: a busy port fails fast
     if not is_loopback(host):
         exposure = "a bearer token is required" if key else f"NO API key is set ({DEFAULT_KEY_ENV})"
         warn(f"listening on {host}: the API is reachable from other machines and {exposure}")
-    sock = bind(host, port)  # before loading the model: a busy port fails fast
 
     from bash_ai.registry import load
     from bash_ai.server.app import create_app

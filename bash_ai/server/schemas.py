@@ -76,7 +76,7 @@ class CompletionRequest(Sampling):
     model: str | None = None
     prompt: str | list[str] = Field(..., description="a natural-language request (a list must hold exactly one)")
     n: int = Field(1, ge=1)
-    stream: bool = False
+    stream: bool = Field(False, strict=True, description="server-sent events; a JSON boolean")
     stream_options: StreamOptions | None = None
 
 
@@ -96,7 +96,7 @@ class ChatRequest(Sampling):
     model: str | None = None
     messages: list[ChatMessage] = Field(..., min_length=1)
     n: int = Field(1, ge=1)
-    stream: bool = False
+    stream: bool = Field(False, strict=True, description="server-sent events; a JSON boolean")
     stream_options: StreamOptions | None = None
     max_completion_tokens: int | None = Field(None, ge=1, description="newer name for max_tokens")
 
