@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bash_ai.server.http_errors import ApiError
-from bash_ai.server.limits import Limits
+from bash_ai.server.limits import Limits, Slot
 from bash_ai.server.schemas import Sampling
 
 MAX_STOP_STRINGS = 4  # as OpenAI's API
@@ -124,8 +124,11 @@ _PARAM_NAMES = ("temperature", "top_k", "top_p", "repetition_penalty", "seed")
 END = object()  # pushed after the last event of a stream
 
 
-def pump(events: Callable[[], Iterator[Any]], sink: Callable[[Any], None], cancel: threading.Event) -> None:
-    """Worker-thread side of a stream: push each event (or the exception that ended it), then ``END``."""
+def pump(slot: Slot, events: Callable[[], Iterator[Any]], sink: Callable[[Any], None], cancel: threading.Event) -> None:
+    """Worker-thread side of a stream: push each event (or the exception that ended it), then ``END``.
+
+    The pool slot is given back just before ``END``: once a client can see the end, the slot is free.
+    """
     try:
         if cancel.is_set():  # timed out while it waited for a worker
             return
@@ -136,4 +139,5 @@ def pump(events: Callable[[], Iterator[Any]], sink: Callable[[Any], None], cance
     except BaseException as exc:  # noqa: BLE001 - handed to the event loop, which renders it
         sink(exc)
     finally:
+        slot.release()
         sink(END)

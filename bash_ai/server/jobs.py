@@ -99,7 +99,7 @@ async def open_stream(
             cancel.set()
 
     try:
-        pool.submit(pump, lambda: events(cancel), sink, cancel)
+        pool.submit(pump, lambda: events(cancel), sink, cancel, pass_slot=True)
     except Overloaded:
         raise busy(limits) from None
     deadline = loop.time() + limits.timeout_s

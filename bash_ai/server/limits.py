@@ -49,11 +49,26 @@ class Overloaded(Exception):
     """Every worker is busy and the waiting line is full."""
 
 
+class Slot:
+    """One admitted job's place in the pool, given back exactly once."""
+
+    def __init__(self, pool: GenerationPool) -> None:
+        self._pool = pool
+        self._released = False
+
+    def release(self) -> None:
+        with self._pool._lock:
+            if not self._released:
+                self._released = True
+                self._pool._in_flight -= 1
+
+
 class GenerationPool:
     """A thread pool that admits at most ``workers + queue`` jobs in flight (running or waiting).
 
-    A job counts until its thread really finishes, even if the request that asked for it timed
-    out, so the pool's bound holds for CPU time, not just for open requests.
+    A job counts until its thread really finishes (or, for a stream, until it has pushed its last
+    event), even if the request that asked for it timed out, so the pool's bound holds for CPU
+    time, not just for open requests.
     """
 
     def __init__(self, workers: int, queue: int) -> None:
@@ -68,23 +83,25 @@ class GenerationPool:
         with self._lock:
             return self._in_flight
 
-    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
-        """Start ``fn(*args)`` on a worker, or raise ``Overloaded`` when the pool is full."""
+    def submit(self, fn: Callable[..., T], *args: Any, pass_slot: bool = False) -> Future[T]:
+        """Start ``fn(*args)`` on a worker, or raise ``Overloaded`` when the pool is full.
+
+        With ``pass_slot``, ``fn`` gets the job's ``Slot`` first, to release it before it returns
+        (a stream does, right before its last event, so a client that saw the end and asks again
+        at once is never turned away by a job that is only returning).
+        """
         with self._lock:
             if self._in_flight >= self.capacity:
                 raise Overloaded()
             self._in_flight += 1
+        slot = Slot(self)
         try:
-            future = self._executor.submit(fn, *args)
+            future = self._executor.submit(fn, *((slot, *args) if pass_slot else args))
         except BaseException:
-            self._release(None)
+            slot.release()
             raise
-        future.add_done_callback(self._release)
+        future.add_done_callback(lambda _future: slot.release())
         return future
-
-    def _release(self, _future: object) -> None:
-        with self._lock:
-            self._in_flight -= 1
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
