@@ -25,6 +25,12 @@ MAX_REQUEST_BYTES = 16 * 1024
 # Rounds of sampling (the first included) before we give up on getting a syntax-valid candidate.
 MAX_ROUNDS = 3
 
+# Defaults shared by every face (CLI, REPL, HTTP server), so one request gets the same treatment.
+DEFAULT_TEMPERATURE = 0.3
+# Token budgets: a command is a line, a script a page (the engine also stops at the context end).
+COMMAND_MAX_TOKENS = 96
+SCRIPT_MAX_TOKENS = 320
+
 SHEBANG = "#!/usr/bin/env bash"
 STRICT_MODE = "set -euo pipefail"
 
@@ -88,6 +94,10 @@ def validate_request(request: str) -> str:
 def wants_script(request: str) -> bool:
     """Does the request ask for a script (rather than one command)?"""
     return bool(_SCRIPT_REQUEST.search(request))
+
+
+def default_max_tokens(request: str) -> int:
+    return SCRIPT_MAX_TOKENS if wants_script(request) else COMMAND_MAX_TOKENS
 
 
 def clean(text: str) -> str:

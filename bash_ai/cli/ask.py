@@ -13,13 +13,10 @@ from typing import Annotated, Any
 
 import typer
 
+from bash_ai.answer import DEFAULT_TEMPERATURE, default_max_tokens
 from bash_ai.errors import BashAIError, ModelError, UsageError
 
 Opt = typer.Option
-
-# Token budgets: a command is a line, a script a page (the engine also stops at the context end).
-COMMAND_MAX_TOKENS = 96
-SCRIPT_MAX_TOKENS = 320
 
 JSON_SCHEMA_VERSION = 1
 
@@ -100,7 +97,9 @@ def ask(
         list[str] | None, typer.Argument(help="What the command should do (or read from stdin).")
     ] = None,
     candidates: Annotated[int, Opt("-n", "--candidates", min=1, max=10, help="How many distinct answers.")] = 1,
-    temperature: Annotated[float, Opt(min=0.0, max=5.0, help="Sampling temperature (0: greedy).")] = 0.3,
+    temperature: Annotated[
+        float, Opt(min=0.0, max=5.0, help="Sampling temperature (0: greedy).")
+    ] = DEFAULT_TEMPERATURE,
     seed: Annotated[int, Opt(help="Random seed (same seed, same answer).")] = 0,
     max_tokens: Annotated[int | None, Opt(min=1, help="Token limit per answer.")] = None,
     model: Annotated[str | None, Opt("--model", "-m", help="Model name or directory.")] = None,
@@ -108,7 +107,7 @@ def ask(
     run: Annotated[bool, Opt("--run", help="Offer to run the answer after confirmation.")] = False,
     yes: Annotated[bool, Opt("--yes", "-y", help="With --run: no confirmation, unless flagged dangerous.")] = False,
 ) -> None:
-    from bash_ai.answer import answer, validate_request, wants_script
+    from bash_ai.answer import answer, validate_request
     from bash_ai.cli import render
 
     if as_json and run:
@@ -127,7 +126,7 @@ def ask(
     text = validate_request(text)
     engine = load_engine(model)
     if max_tokens is None:
-        max_tokens = SCRIPT_MAX_TOKENS if wants_script(text) else COMMAND_MAX_TOKENS
+        max_tokens = default_max_tokens(text)
     params = sampling_params(temperature, seed, max_tokens)
 
     with render.Progress() as progress:

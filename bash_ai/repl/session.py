@@ -13,6 +13,7 @@ import shlex
 import sys
 from typing import Any
 
+from bash_ai.answer import DEFAULT_TEMPERATURE
 from bash_ai.errors import Aborted, BashAIError
 from bash_ai.repl.worker import Job, ModelWorker
 
@@ -32,7 +33,7 @@ PROMPT = "bash-ai $ "
 
 
 class Repl:
-    def __init__(self, engine: Any, model_name: str, temperature: float = 0.3) -> None:
+    def __init__(self, engine: Any, model_name: str, temperature: float = DEFAULT_TEMPERATURE) -> None:
         self.engine = engine
         self.model_name = model_name
         self.temperature = temperature
@@ -70,12 +71,12 @@ class Repl:
             raise Aborted("cancelled") from None
 
     def ask(self, request: str) -> None:
-        from bash_ai.answer import answer, wants_script
-        from bash_ai.cli.ask import COMMAND_MAX_TOKENS, SCRIPT_MAX_TOKENS, sampling_params
+        from bash_ai.answer import answer, default_max_tokens
+        from bash_ai.cli.ask import sampling_params
         from bash_ai.cli.render import Progress
 
         self._seed += 1
-        max_tokens = SCRIPT_MAX_TOKENS if wants_script(request) else COMMAND_MAX_TOKENS
+        max_tokens = default_max_tokens(request)
         params = sampling_params(self.temperature, self._seed, max_tokens)
         engine = self.engine
         progress = Progress("thinking")  # also warns when the request is cut to fit the context

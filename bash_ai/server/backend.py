@@ -77,23 +77,24 @@ class Backend:
                 f"the request is too long ({prompt_tokens} tokens; this model accepts {self.max_prompt_tokens})",
                 "prompt_too_long",
             )
-        return Prepared(request, prompt_tokens, n, self.params(sampling, max_tokens))
+        return Prepared(request, prompt_tokens, n, self.params(request, sampling, max_tokens))
 
-    def params(self, sampling: Sampling, max_tokens: int | None = None) -> Any:
-        """Engine sampling params; ``max_tokens`` is clamped to the cap and to what the context leaves."""
+    def params(self, request: str, sampling: Sampling, max_tokens: int | None = None) -> Any:
+        """Engine sampling params. Unset values take the CLI's defaults (temperature, a token budget
+        by command or script); ``max_tokens`` is clamped to the server's cap."""
+        from bash_ai.answer import DEFAULT_TEMPERATURE, default_max_tokens
         from bash_ai.engine import SamplingParams
         from bash_ai.errors import UsageError
 
         values = sampling.model_dump(exclude_none=True, exclude={"max_tokens", "stop"})
-        values = {k: v for k, v in values.items() if k in _PARAM_NAMES}
+        values = {"temperature": DEFAULT_TEMPERATURE} | {k: v for k, v in values.items() if k in _PARAM_NAMES}
         stop = [sampling.stop] if isinstance(sampling.stop, str) else list(sampling.stop or [])
         if len(stop) > MAX_STOP_STRINGS or any(not s for s in stop):
             raise ApiError(400, f"stop takes 1 to {MAX_STOP_STRINGS} non-empty strings", "invalid_value", "stop")
         if stop:
             values["stop"] = tuple(stop)
         requested = max_tokens if max_tokens is not None else sampling.max_tokens
-        default = getattr(SamplingParams(), "max_tokens", self.limits.max_tokens_cap)
-        values["max_tokens"] = min(requested or default, self.limits.max_tokens_cap)
+        values["max_tokens"] = min(requested or default_max_tokens(request), self.limits.max_tokens_cap)
         try:
             return SamplingParams(**values)
         except UsageError as err:

@@ -26,7 +26,7 @@ class Limits:
     max_body_bytes: int = 64 * 1024
     max_prompt_chars: int = 2000
     max_prompt_tokens: int = 512  # also capped at the model's context length minus one
-    max_tokens_cap: int = 256  # larger ``max_tokens`` values are clamped to this
+    max_tokens_cap: int = 320  # larger ``max_tokens`` values are clamped to this (the CLI's script budget)
     max_n: int = 8
     workers: int = max(1, os.cpu_count() or 1)
     queue: int = 16

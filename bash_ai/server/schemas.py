@@ -18,11 +18,13 @@ class _Request(BaseModel):
 class Sampling(_Request):
     """Sampling options shared by every generating route; unset means the engine's default."""
 
-    temperature: float | None = Field(None, ge=0.0, le=2.0, description="0 means greedy")
+    temperature: float | None = Field(None, ge=0.0, le=2.0, description="0 means greedy; default 0.3 (as the CLI)")
     top_k: int | None = Field(None, ge=0, description="0 means no top-k cut")
     top_p: float | None = Field(None, gt=0.0, le=1.0)
     repetition_penalty: float | None = Field(None, gt=0.0, le=10.0)
-    max_tokens: int | None = Field(None, ge=1, description="clamped to the server's cap")
+    max_tokens: int | None = Field(
+        None, ge=1, description="default 96 for a command, 320 for a script (as the CLI); clamped to the server's cap"
+    )
     stop: str | list[str] | None = Field(None, description="up to 4 stop strings")
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
 
