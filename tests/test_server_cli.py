@@ -29,7 +29,8 @@ def serve_process(*args: str, env: dict[str, str] | None = None) -> Iterator[tup
     The stderr lines up to the "serving" line are kept in ``process.preamble``.
     """
     cmd = [sys.executable, "-m", "bash_ai", "serve", "--port", "0", *args]
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+    env = {**os.environ, **(env or {})}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stderr is not None
         seen = []
@@ -73,6 +74,8 @@ def test_serve_answers_then_stops_cleanly_on_ctrl_c(tiny_model_dir: Path) -> Non
         assert proc.stderr is not None
         rest = proc.stderr.read()
         assert "Traceback" not in rest and "Finished server process" in rest
+        assert '"POST /generate HTTP/1.1" 200' in rest  # the access log goes to stderr...
+        assert proc.stdout is not None and proc.stdout.read() == ""  # ...and stdout stays empty
 
 
 def test_serve_uses_the_bundled_model_by_default() -> None:

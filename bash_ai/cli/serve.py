@@ -55,6 +55,7 @@ def serve(
     workers: Annotated[int | None, Opt(help="Generations run at once (default: one per core)")] = None,
     queue: Annotated[int, Opt(help="Generations that may wait for a worker; more get 429")] = 16,
     timeout: Annotated[float, Opt(help="Seconds before a generation is abandoned with 504")] = 60.0,
+    access_log: Annotated[bool, Opt(help="Log each request on stderr")] = True,
 ) -> None:
     from bash_ai.server import require_serve_extra
 
@@ -87,4 +88,4 @@ def serve(
         + ("; bearer token required" if key else ""),
         err=True,
     )
-    serve_forever(app, sock)
+    serve_forever(app, sock, access_log=access_log)

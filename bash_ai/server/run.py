@@ -51,10 +51,19 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def make_server(app: Any, log_level: str = "info", access_log: bool = True) -> Any:
-    import uvicorn
+    import copy
 
+    import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
+
+    # uvicorn writes its access log to stdout by default; like every bash-ai command, the server
+    # keeps stdout clean and logs to stderr.
+    log_config = copy.deepcopy(LOGGING_CONFIG)
+    for handler in log_config["handlers"].values():
+        handler["stream"] = "ext://sys.stderr"
     config = uvicorn.Config(
         app,
+        log_config=log_config,
         log_level=log_level,
         access_log=access_log,
         limit_concurrency=MAX_CONNECTIONS,
@@ -65,9 +74,9 @@ def make_server(app: Any, log_level: str = "info", access_log: bool = True) -> A
     return uvicorn.Server(config)
 
 
-def serve_forever(app: Any, sock: socket.socket, log_level: str = "info") -> None:
+def serve_forever(app: Any, sock: socket.socket, log_level: str = "info", access_log: bool = True) -> None:
     """Serve until Ctrl-C / SIGTERM (uvicorn handles both and shuts down gracefully)."""
-    make_server(app, log_level=log_level).run(sockets=[sock])
+    make_server(app, log_level=log_level, access_log=access_log).run(sockets=[sock])
 
 
 class BackgroundServer:
