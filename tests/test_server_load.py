@@ -23,13 +23,18 @@ CONCURRENCY = 8
 
 
 @pytest.fixture(scope="module")
-def url(tiny_model_dir: Path) -> Iterator[str]:
+def engine(tiny_model_dir: Path) -> Any:
+    return load_engine(tiny_model_dir)
+
+
+@pytest.fixture(scope="module")
+def url(engine: Any) -> Iterator[str]:
     # The queue holds every client, so a correct server answers all of them (none turned away).
-    with served(load_engine(tiny_model_dir), workers=2, queue=CONCURRENCY) as base:
+    with served(engine, workers=2, queue=CONCURRENCY) as base:
         yield base
 
 
-def _one(client: httpx.Client, i: int) -> tuple[int, str]:
+def _one(client: httpx.Client, i: int) -> tuple[int, Any]:
     """Request ``i`` on one of four routes; returns (i, what it got back that identifies it)."""
     sampling = {"max_tokens": 12, "temperature": 1.0, "seed": i}
     kind = i % 4
@@ -38,7 +43,7 @@ def _one(client: httpx.Client, i: int) -> tuple[int, str]:
         r.raise_for_status()
         body = r.json()
         assert body["candidates"] and all(c["syntax"]["ok"] in (True, False) for c in body["candidates"])
-        return i, body["request"]
+        return i, (body["request"], body["candidates"][0]["text"])
     if kind == 1:
         r = client.post("/v1/completions", json={"prompt": f"count lines {i}", **sampling})
         r.raise_for_status()
@@ -58,14 +63,21 @@ def _one(client: httpx.Client, i: int) -> tuple[int, str]:
     return i, ids.pop()
 
 
-def test_200_requests_8_concurrent_all_answered(url: str) -> None:
+def test_200_requests_8_concurrent_all_answered(url: str, engine: Any) -> None:
+    from bash_ai.answer import answer
+    from bash_ai.engine import SamplingParams
+
     limits = httpx.Limits(max_connections=CONCURRENCY)
     with httpx.Client(base_url=url, timeout=60, limits=limits) as client, ThreadPoolExecutor(CONCURRENCY) as pool:
         results = list(pool.map(lambda i: _one(client, i), range(REQUESTS)))
         health = client.get("/health").json()
     assert [i for i, _ in results] == list(range(REQUESTS))
-    # /generate echoes its request: each client got the answer to its own question.
-    assert all(echo == f"list files number {i}" for i, echo in results if i % 4 == 0)
+    # /generate echoes its request, and its seeded answer is the one the engine gives alone:
+    # each client got the answer to its own question, untouched by the generations beside it.
+    for i, (echo, text) in (r for r in results if r[0] % 4 == 0):
+        assert echo == f"list files number {i}"
+        params = SamplingParams(temperature=1.0, seed=i, max_tokens=12)
+        assert text == answer(engine, echo, 1, params)[0].text
     other_ids = [ident for i, ident in results if i % 4]
     assert len(set(other_ids)) == len(other_ids)
     assert health["running"] == 0
