@@ -128,3 +128,14 @@ def test_bad_options_are_one_line(args: list[str], code: int, needle: str) -> No
     assert done.returncode == code, done.stderr
     assert done.stderr.count("\n") == 1 and needle in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_missing_serve_extra_is_one_actionable_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cli_run import run_cli
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if not installed: find_spec gives None
+    run = run_cli(["serve", "--port", "0"], capsys, monkeypatch=monkeypatch)
+    assert run.code == 1 and run.out == ""
+    assert run.err.strip() == "bash-ai: error: the HTTP server needs uvicorn: pip install 'bash-ai[serve]'"
