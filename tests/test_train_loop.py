@@ -52,6 +52,16 @@ def test_torch_loop_learns_and_writes_a_model(tmp_path: Path) -> None:
     assert vals and vals[-1] < np.log(16)  # better than uniform
     saved_config, weights = load_weights(run.final_model)
     assert saved_config == config and "tok_emb.weight" in weights
+    _check_step_records(run, summary)
+
+
+def _check_step_records(run: RunDir, summary: dict) -> None:
+    """Both loops log the same step record (trainer.progress.StepLogger): what the model card reads."""
+    steps = [r for r in run.metrics() if "loss" in r]
+    assert all(set(r) == {"step", "loss", "lr", "tokens_per_s", "tokens", "elapsed_s"} for r in steps)
+    assert steps[-1]["step"] == summary["steps"] and steps[-1]["tokens"] == summary["tokens"]
+    assert all(r["tokens_per_s"] > 0 for r in steps)
+    assert [r["elapsed_s"] for r in steps] == sorted(r["elapsed_s"] for r in steps)
 
 
 def test_mlx_loop_learns_and_continues_in_torch(tmp_path: Path) -> None:
@@ -61,9 +71,10 @@ def test_mlx_loop_learns_and_continues_in_torch(tmp_path: Path) -> None:
 
     config = preset("tiny", 16, context_length=32)
     mlx_run = RunDir(tmp_path / "mlx")
-    train_mlx(_cfg("mlx", 30), config, ByteTokenizerFile(), PatternSource(16, 8, 32), None, mlx_run)
+    summary = train_mlx(_cfg("mlx", 30), config, ByteTokenizerFile(), PatternSource(16, 8, 32), None, mlx_run)
     losses = [r["loss"] for r in mlx_run.metrics() if "loss" in r]
     assert losses[-1] < 0.8 * losses[0]
+    _check_step_records(mlx_run, summary)
 
     import torch
 

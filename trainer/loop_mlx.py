@@ -6,7 +6,6 @@ framework-free format as the PyTorch loop, so a run can continue in either frame
 
 from __future__ import annotations
 
-import time
 from functools import partial
 from typing import Any
 
@@ -14,7 +13,7 @@ import numpy as np
 
 from bash_ai.config import ModelConfig
 from trainer.batches import BatchSource
-from trainer.progress import Reporter
+from trainer.progress import Reporter, StepLogger
 from trainer.run_dir import RunDir
 from trainer.train_config import TrainConfig
 
@@ -89,8 +88,7 @@ def train_mlx(
     if blas_note:
         reporter.message(blas_note)
     tokens_per_step = cfg.batch_size * cfg.grad_accum * model_config.context_length
-    last_time, last_tokens = time.perf_counter(), tokens_seen
-    t0 = last_time
+    steps_log = StepLogger(run, reporter, tokens_seen)
     end_step = cfg.num_steps if stop_after is None else min(cfg.num_steps, start_step + stop_after)
     loss_value = float("nan")
     model.train()
@@ -111,21 +109,7 @@ def train_mlx(
         done = step + 1
         if done % cfg.log_interval == 0 or done == end_step:
             loss_value = float(total.item()) / cfg.grad_accum  # type: ignore[arg-type]
-            now = time.perf_counter()
-            tps = (tokens_seen - last_tokens) / max(now - last_time, 1e-9)
-            last_time, last_tokens = now, tokens_seen
-            lr = cfg.lr_at(step)
-            run.log(
-                {
-                    "step": done,
-                    "loss": loss_value,
-                    "lr": lr,
-                    "tokens_per_s": tps,
-                    "tokens": tokens_seen,
-                    "elapsed_s": now - t0,
-                }
-            )
-            reporter.update(done, {"loss": loss_value, "lr": lr, "tok/s": tps})
+            steps_log.log(done, loss_value, cfg.lr_at(step), tokens_seen)
         if val_data is not None and (done % cfg.eval_interval == 0 or done == cfg.num_steps):
             losses = [
                 float(_loss_fn(model, *(mx.array(a) for a in b)).item())

@@ -8,7 +8,6 @@ Every rank draws the same global batch from the same seeded sampler and keeps it
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +20,7 @@ from bash_ai.checkpoint import load_into_torch, torch_state_to_numpy
 from bash_ai.config import ModelConfig
 from bash_ai.model.torch_gpt import GPT
 from trainer.batches import BatchSource
-from trainer.progress import Reporter
+from trainer.progress import Reporter, StepLogger
 from trainer.run_dir import RunDir
 from trainer.train_config import TrainConfig
 
@@ -139,8 +138,7 @@ def train_torch(
     reporter = Reporter(cfg.num_steps, start_step, enabled=ddp.main)
     rows = cfg.batch_size
     tokens_per_step = rows * cfg.grad_accum * ddp.world * model_config.context_length
-    last_time, last_tokens = time.perf_counter(), tokens_seen
-    t0 = last_time
+    steps_log = StepLogger(run, reporter, tokens_seen, enabled=ddp.main)
     end_step = cfg.num_steps if stop_after is None else min(cfg.num_steps, start_step + stop_after)
     loss_value = float("nan")
     model.train()
@@ -167,21 +165,7 @@ def train_torch(
         done = step + 1
         if done % cfg.log_interval == 0 or done == end_step:
             loss_value = _mean_across_ranks(total / cfg.grad_accum, ddp)
-            now = time.perf_counter()
-            tps = (tokens_seen - last_tokens) / max(now - last_time, 1e-9)
-            last_time, last_tokens = now, tokens_seen
-            if ddp.main:
-                run.log(
-                    {
-                        "step": done,
-                        "loss": loss_value,
-                        "lr": lr,
-                        "tokens_per_s": tps,
-                        "tokens": tokens_seen,
-                        "elapsed_s": now - t0,
-                    }
-                )
-                reporter.update(done, {"loss": loss_value, "lr": lr, "tok/s": tps})
+            steps_log.log(done, loss_value, lr, tokens_seen)
         if val_data is not None and (done % cfg.eval_interval == 0 or done == cfg.num_steps):
             val_loss = evaluate_torch(model, val_data, cfg.eval_batches, device)
             if ddp.main:

@@ -63,3 +63,26 @@ def _fmt(key: str, value: float) -> str:
     if key == "lr":
         return f"lr {value:.2e}"
     return f"{key} {value:.4f}"
+
+
+class StepLogger:
+    """One record per logged training step, shared by the PyTorch and MLX loops: ``metrics.jsonl``
+    gets step, loss, lr, tokens/s since the previous record, tokens and elapsed time, and the
+    progress display the same figures. ``enabled`` is False on DDP ranks other than 0."""
+
+    def __init__(self, run: Any, reporter: Reporter, tokens_seen: int, enabled: bool = True) -> None:
+        self.run = run
+        self.reporter = reporter
+        self.enabled = enabled
+        self._start = self._last_time = time.perf_counter()
+        self._last_tokens = tokens_seen
+
+    def log(self, step: int, loss: float, lr: float, tokens_seen: int) -> None:
+        now = time.perf_counter()
+        tps = (tokens_seen - self._last_tokens) / max(now - self._last_time, 1e-9)
+        self._last_time, self._last_tokens = now, tokens_seen
+        if not self.enabled:
+            return
+        record = {"step": step, "loss": loss, "lr": lr, "tokens_per_s": tps, "tokens": tokens_seen}
+        self.run.log({**record, "elapsed_s": now - self._start})
+        self.reporter.update(step, {"loss": loss, "lr": lr, "tok/s": tps})
