@@ -113,6 +113,25 @@ def test_fork_bomb_is_contained_and_killed(sandbox: None, workdir: Path) -> None
     assert "Resource temporarily unavailable" in result.stderr  # the process limit bit
 
 
+def test_a_fork_bomb_does_not_starve_a_sandbox_beside_it(sandbox: None, tmp_path: Path) -> None:
+    """Process limits are per uid: each run gets its own, so a bomb in one leaves the others alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    bomb_dir, work_dir = tmp_path / "bomb", tmp_path / "work"
+    bomb_dir.mkdir()
+    work_dir.mkdir()
+    with ThreadPoolExecutor(2) as pool:
+        bomb = pool.submit(run_sandboxed, ":(){ :|:& };:; sleep 30", bomb_dir, 3)
+        time.sleep(0.5)  # the bomb has used up its process limit by now
+        forks = "for i in $(seq 20); do /bin/true & done; wait; echo ok"
+        beside = run_sandboxed(forks, work_dir, 2, limits=Limits(nproc=32))
+        assert bomb.result().timed_out
+    assert (beside.returncode, beside.stdout, beside.stderr) == (0, "ok\n", "")
+    if os.geteuid() == 0:  # each run had a uid of its own, neither root nor nobody
+        owners = {p.stat().st_uid for p in (bomb_dir, work_dir)}
+        assert len(owners) == 2 and not owners & {0, 65534}
+
+
 def test_limits_are_in_force(sandbox: None, workdir: Path) -> None:
     limits = Limits(nproc=40, file_size_bytes=1 << 20)
     result = run_sandboxed("ulimit -u; ulimit -f; ulimit -c", workdir, limits=limits)

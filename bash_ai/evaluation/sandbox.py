@@ -8,12 +8,14 @@ dies with us (``--die-with-parent``) and cannot reach our terminal (``--new-sess
 
 Limits: wall time (the whole sandbox is SIGKILLed), and rlimits on address space, file size, CPU
 time, open files and core dumps (set in the child before ``bwrap`` starts; inherited by all) and
-on the process count (``ulimit -u`` inside the sandbox, so that it counts only sandbox processes).
+on the process count (``ulimit -u`` inside the sandbox).
 
-RLIMIT_NPROC does not bind root, so when we run as root the sandboxed command is dropped to
-``nobody`` inside the sandbox with ``setpriv`` (no capabilities, no new privileges) and the work
-dir is chowned to it. Output goes to files outside the sandbox, capped by the file-size limit,
-so ``yes`` cannot fill our memory.
+RLIMIT_NPROC does not bind root, and it counts every process of the *user*, machine-wide. So when
+we run as root the sandboxed command is dropped, with ``setpriv`` (no capabilities, no new
+privileges), to a uid of its own: a random one from a range no account uses, fresh for each run,
+and the work dir is chowned to it. (With one shared user such as ``nobody``, a fork bomb in one
+sandbox would starve every other sandbox running at the same time.) Output goes to files outside
+the sandbox, capped by the file-size limit, so ``yes`` cannot fill our memory.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import contextlib
 import os
 import pwd
 import resource
+import secrets
 import shutil
 import signal
 import subprocess
@@ -57,12 +60,19 @@ class SandboxResult:
     seconds: float = 0.0
 
 
+# Sandbox uids: far above any account (systemd reserves up to 0x7FFFFFFF for containers; this
+# range sits inside the part it leaves to the administrator) and never the overflow uid 65534.
+_UID_BASE = 0x60000000
+_UID_SPAN = 0x10000000
+
+
 def _sandbox_ids() -> tuple[int, int]:
+    """A fresh uid for one sandbox run (process limits are per uid) and nobody's group."""
     try:
-        entry = pwd.getpwnam("nobody")
-        return entry.pw_uid, entry.pw_gid
+        gid = pwd.getpwnam("nobody").pw_gid
     except KeyError:
-        return 65534, 65534
+        gid = 65534
+    return _UID_BASE + secrets.randbelow(_UID_SPAN), gid
 
 
 def _as_root() -> bool:
@@ -79,12 +89,12 @@ def _system_binds() -> list[str]:
     return args + ["--ro-bind", "/etc", "/etc"]
 
 
-def _argv(bwrap: str, command: str, workdir: Path, limits: Limits) -> list[str]:
-    if _as_root():
-        # Privileged bwrap without a user namespace, then drop to nobody: RLIMIT_NPROC needs a
-        # non-root uid, and inside a user namespace root would stay uid 0 on the host.
+def _argv(bwrap: str, command: str, workdir: Path, limits: Limits, ids: tuple[int, int] | None) -> list[str]:
+    if ids is not None:
+        # Privileged bwrap without a user namespace, then drop to the run's own uid: RLIMIT_NPROC
+        # needs a non-root uid, and inside a user namespace root would stay uid 0 on the host.
         unshare = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
-        uid, gid = _sandbox_ids()
+        uid, gid = ids
         drop = [shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
         drop += ["--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
     else:
@@ -162,13 +172,16 @@ def _chown_tree(root: Path, uid: int, gid: int) -> None:
             os.lchown(os.path.join(dirpath, name), uid, gid)
 
 
-def _execute(bwrap: str, command: str, workdir: Path, timeout: float, limits: Limits) -> SandboxResult:
+def _execute(
+    bwrap: str, command: str, workdir: Path, timeout: float, limits: Limits, ids: tuple[int, int] | None
+) -> SandboxResult:
+    """``ids``: the (uid, gid) to drop to when we are root (the work dir is already theirs)."""
     with tempfile.TemporaryDirectory(prefix="bash-ai-sandbox-out-") as out_dir:
         out_path, err_path = Path(out_dir) / "stdout", Path(out_dir) / "stderr"
         start = time.monotonic()
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             proc = subprocess.Popen(
-                _argv(bwrap, command, workdir, limits),
+                _argv(bwrap, command, workdir, limits, ids),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
@@ -198,10 +211,11 @@ def _probe(bwrap: str, as_root: bool) -> str | None:
     """Run ``true`` in a sandbox once; ``None`` if it worked, else why not."""
     with tempfile.TemporaryDirectory(prefix="bash-ai-sandbox-probe-") as tmp:
         workdir = Path(tmp)
-        if as_root:
-            _chown_tree(workdir, *_sandbox_ids())
+        ids = _sandbox_ids() if as_root else None
+        if ids is not None:
+            _chown_tree(workdir, *ids)
         try:
-            result = _execute(bwrap, "true", workdir, 20.0, Limits())
+            result = _execute(bwrap, "true", workdir, 20.0, Limits(), ids)
         except OSError as exc:
             return f"bwrap could not start: {exc}"
     if result.returncode != 0:
@@ -231,8 +245,8 @@ def ensure_sandbox() -> str:
 def run_sandboxed(command: str, workdir: Path, timeout: float = 5.0, *, limits: Limits | None = None) -> SandboxResult:
     """Run ``command`` with bash inside the sandbox, ``workdir`` mounted read-write as its cwd.
 
-    When we run as root the work dir's tree is chowned to ``nobody`` first (the command runs as
-    that user). Nothing is ever run outside the sandbox: an unusable sandbox raises SandboxError.
+    When we run as root the work dir's tree is chowned first to the uid the command runs as (a
+    fresh one per run). Nothing is ever run outside the sandbox: an unusable sandbox raises SandboxError.
     """
     if timeout <= 0:
         raise SandboxError(f"timeout must be positive, not {timeout!r}")
@@ -240,6 +254,7 @@ def run_sandboxed(command: str, workdir: Path, timeout: float = 5.0, *, limits: 
     if not workdir.is_dir():
         raise SandboxError(f"the sandbox work directory {workdir} does not exist")
     bwrap = ensure_sandbox()
-    if _as_root():
-        _chown_tree(workdir, *_sandbox_ids())
-    return _execute(bwrap, command, workdir.resolve(), timeout, limits or Limits())
+    ids = _sandbox_ids() if _as_root() else None
+    if ids is not None:
+        _chown_tree(workdir, *ids)
+    return _execute(bwrap, command, workdir.resolve(), timeout, limits or Limits(), ids)
