@@ -60,13 +60,17 @@ class PacedEngine:
 
 
 @contextmanager
-def served(engine: Any, model_id: str = "test-model", api_key: str | None = None, **limits: Any) -> Iterator[str]:
-    """The app for ``engine`` under real uvicorn on a free loopback port; yields its base URL."""
+def served(
+    engine: Any, model_id: str = "test-model", api_key: str | None = None, loopback_only: bool = True, **limits: Any
+) -> Iterator[str]:
+    """The app for ``engine`` under real uvicorn on a free loopback port; yields its base URL.
+
+    ``loopback_only`` as ``bash-ai serve`` sets it for a loopback bind (its default)."""
     from bash_ai.server.app import create_app
     from bash_ai.server.limits import Limits
     from bash_ai.server.run import BackgroundServer
 
-    app = create_app(engine, model_id=model_id, limits=Limits(**limits), api_key=api_key)
+    app = create_app(engine, model_id=model_id, limits=Limits(**limits), api_key=api_key, loopback_only=loopback_only)
     with BackgroundServer(app) as server:
         yield server.url
 

@@ -218,6 +218,24 @@ def test_bearer_token_guards_every_route(engine: Any) -> None:
             bad.models.list()
 
 
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8765", "10.0.0.1", "127.0.0.1.evil.example", ""])
+def test_foreign_host_header_is_refused(client: httpx.Client, host: str) -> None:
+    """DNS rebinding: a page whose own name now resolves to 127.0.0.1 sends its name as Host."""
+    for method, path, body in ROUTES:
+        r = client.request(method, path, json=body, headers={"Host": host})
+        assert r.status_code == 400 and error_of(r)["code"] == "invalid_host", (path, host)
+
+
+@pytest.mark.parametrize("host", ["localhost", "LOCALHOST:8765", "127.0.0.1", "127.0.0.2:1", "[::1]:8765"])
+def test_loopback_host_names_are_served(client: httpx.Client, host: str) -> None:
+    assert client.get("/v1/models", headers={"Host": host}).status_code == 200
+
+
+def test_host_check_is_off_when_not_bound_to_loopback(engine: Any) -> None:
+    with served(engine, loopback_only=False) as base:
+        assert httpx.get(base + "/v1/models", headers={"Host": "bash-ai.lan:8765"}).status_code == 200
+
+
 def test_no_key_means_open(url: str) -> None:
     assert httpx.get(url + "/v1/models", headers={"Authorization": "Bearer whatever"}).status_code == 200
 

@@ -90,12 +90,16 @@ def test_api_key_from_the_environment(tiny_model_dir: Path) -> None:
     with serve_process("--model", str(tiny_model_dir), env=env) as (_, _, url):
         assert httpx.get(url + "/v1/models").status_code == 401
         assert httpx.get(url + "/v1/models", headers={"Authorization": "Bearer k-123"}).status_code == 200
+        # Bound to loopback: a request naming another host (DNS rebinding) is refused.
+        assert httpx.get(url + "/health", headers={"Host": "evil.example"}).status_code == 400
 
 
 def test_all_interfaces_warns(tiny_model_dir: Path) -> None:
     with serve_process("--host", "0.0.0.0", "--model", str(tiny_model_dir)) as (proc, _, url):
         port = int(url.rsplit(":", 1)[1])
         assert httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200
+        # Exposed on purpose: requests for the machine's other names are served.
+        assert httpx.get(f"http://127.0.0.1:{port}/health", headers={"Host": "box.lan"}).status_code == 200
         warning = proc.preamble  # type: ignore[attr-defined]
         assert "reachable from other machines" in warning and "NO API key" in warning
     with serve_process("--model", str(tiny_model_dir)) as (proc, _, _):

@@ -77,7 +77,7 @@ def serve(
 
     try:
         engine = load(model)
-        app = create_app(engine, model_id=model_id(model), limits=limits, api_key=key)
+        app = create_app(engine, model_id=model_id(model), limits=limits, api_key=key, loopback_only=is_loopback(host))
     except BaseException:
         sock.close()
         raise

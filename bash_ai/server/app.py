@@ -12,7 +12,7 @@ from bash_ai import __version__
 from bash_ai.server.backend import Backend
 from bash_ai.server.http_errors import install_handlers
 from bash_ai.server.limits import GenerationPool, Limits
-from bash_ai.server.middleware import BearerAuth, BodyGuard
+from bash_ai.server.middleware import BearerAuth, BodyGuard, LoopbackHostGuard
 from bash_ai.server.routes import ServerState
 
 DESCRIPTION = (
@@ -22,8 +22,16 @@ DESCRIPTION = (
 )
 
 
-def create_app(engine: Any, *, model_id: str, limits: Limits | None = None, api_key: str | None = None) -> FastAPI:
-    """A FastAPI app serving ``engine``. ``api_key`` (when non-empty) is required on every route."""
+def create_app(
+    engine: Any,
+    *,
+    model_id: str,
+    limits: Limits | None = None,
+    api_key: str | None = None,
+    loopback_only: bool = False,
+) -> FastAPI:
+    """A FastAPI app serving ``engine``. ``api_key`` (when non-empty) is required on every route;
+    ``loopback_only`` (for a loopback bind) refuses requests whose Host is not a loopback name."""
     from bash_ai.server import openai_routes, routes
 
     limits = limits or Limits()
@@ -47,8 +55,10 @@ def create_app(engine: Any, *, model_id: str, limits: Limits | None = None, api_
     install_handlers(app)
     app.include_router(routes.router)
     app.include_router(openai_routes.router)
-    # Added last = runs first: auth, then the body guard, then routing.
+    # Added last = runs first: the host check, auth, the body guard, then routing.
     app.add_middleware(BodyGuard, max_body_bytes=limits.max_body_bytes)
     if api_key:
         app.add_middleware(BearerAuth, api_key=api_key)
+    if loopback_only:
+        app.add_middleware(LoopbackHostGuard)
     return app

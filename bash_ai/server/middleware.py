@@ -2,6 +2,9 @@
 
 - ``BearerAuth``: when a key is set, every request needs ``Authorization: Bearer <key>``
   (compared in constant time on digests, so neither content nor length leaks through timing).
+- ``LoopbackHostGuard``: on a loopback bind, the ``Host`` header must name a loopback address, so
+  a web page cannot reach the API through DNS rebinding (its own name re-resolved to 127.0.0.1
+  makes the browser treat the server as same-origin).
 - ``BodyGuard``: request bodies over the limit get 413 before the app sees them (early, from
   Content-Length, or as soon as a chunked body crosses the limit), and POST bodies must be JSON.
   Requiring ``application/json`` also stops a web page from posting to the local server through a
@@ -46,6 +49,25 @@ class BearerAuth:
             headers={"WWW-Authenticate": "Bearer"},
         )
         await response(scope, receive, send)
+
+
+class LoopbackHostGuard:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from bash_ai.server.run import is_loopback
+
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        host = Headers(scope=scope).get("host", "")
+        name = host[1 : host.index("]")] if host.startswith("[") and "]" in host else host.rsplit(":", 1)[0]
+        if is_loopback(name.lower()):
+            await self.app(scope, receive, send)
+            return
+        message = f"Host {host!r} is not a loopback name; this server answers only requests for 127.0.0.1 or localhost"
+        await error_response(400, message, "invalid_host")(scope, receive, send)
 
 
 class BodyGuard:
