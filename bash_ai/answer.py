@@ -88,6 +88,10 @@ def validate_request(request: str) -> str:
         raise UsageError('empty request: say what the command should do, e.g. bash-ai "list files by size"')
     if "\x00" in text:
         raise UsageError("request contains a NUL byte")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate, e.g. "\ud800" in JSON
+        raise UsageError(f"request is not valid Unicode (a lone surrogate at character {exc.start})") from None
     return text
 
 

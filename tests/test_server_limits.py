@@ -58,6 +58,9 @@ BAD_BODIES: list[tuple[str, Any, int, str]] = [
     ("/generate", {"request": "ls", "n": 99}, 400, "n_too_large"),
     ("/generate", {"request": "   "}, 400, "invalid_request"),
     ("/generate", {"request": "say <|bash|> hi"}, 400, "invalid_request"),
+    ("/generate", b'{"request": "list \\ud800 files"}', 400, "invalid_request"),
+    ("/generate", b'{"request": "ls\\u0000x"}', 400, "invalid_request"),
+    (CHAT, b'{"messages": [{"role": "user", "content": "\\udfff"}]}', 400, "invalid_request"),
     ("/generate", {"request": "ls", "stop": ["a", "b", "c", "d", "e"]}, 400, "invalid_value"),
     ("/generate", {"request": "x" * 301}, 400, "prompt_too_long"),
     ("/generate", {"request": "list " * 40}, 400, "prompt_too_long"),  # under 300 chars, over 20 tokens
