@@ -6,6 +6,7 @@ the ``openai`` package is the client where the route claims OpenAI compatibility
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -218,7 +219,7 @@ def test_bearer_token_guards_every_route(engine: Any) -> None:
             bad.models.list()
 
 
-@pytest.mark.parametrize("host", ["evil.example", "evil.example:8765", "10.0.0.1", "127.0.0.1.evil.example", ""])
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8765", "10.0.0.1", "127.0.0.1.evil.example", ":8765"])
 def test_foreign_host_header_is_refused(client: httpx.Client, host: str) -> None:
     """DNS rebinding: a page whose own name now resolves to 127.0.0.1 sends its name as Host."""
     for method, path, body in ROUTES:
@@ -229,6 +230,16 @@ def test_foreign_host_header_is_refused(client: httpx.Client, host: str) -> None
 @pytest.mark.parametrize("host", ["localhost", "LOCALHOST:8765", "127.0.0.1", "127.0.0.2:1", "[::1]:8765"])
 def test_loopback_host_names_are_served(client: httpx.Client, host: str) -> None:
     assert client.get("/v1/models", headers={"Host": host}).status_code == 200
+
+
+def test_http_10_without_host_is_served(url: str) -> None:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(b"GET /health HTTP/1.0\r\n\r\n")
+        reply = b""
+        while chunk := conn.recv(4096):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 200") and b'"status":"ok"' in reply
 
 
 def test_host_check_is_off_when_not_bound_to_loopback(engine: Any) -> None:

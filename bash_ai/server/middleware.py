@@ -63,7 +63,8 @@ class LoopbackHostGuard:
             return
         host = Headers(scope=scope).get("host", "")
         name = host[1 : host.index("]")] if host.startswith("[") and "]" in host else host.rsplit(":", 1)[0]
-        if is_loopback(name.lower()):
+        # No Host at all (HTTP/1.0 tools) cannot be a browser, which always names the host.
+        if not host or is_loopback(name.lower()):
             await self.app(scope, receive, send)
             return
         message = f"Host {host!r} is not a loopback name; this server answers only requests for 127.0.0.1 or localhost"

@@ -16,22 +16,29 @@ class _Request(BaseModel):
 
 
 class Sampling(_Request):
-    """Sampling options shared by every generating route; unset means the engine's default."""
+    """Sampling options shared by every generating route; unset means the CLI's default.
 
-    temperature: float | None = Field(None, ge=0.0, le=2.0, description="0 means greedy; default 0.3 (as the CLI)")
-    top_k: int | None = Field(None, ge=0, description="0 means no top-k cut")
-    top_p: float | None = Field(None, gt=0.0, le=1.0)
-    repetition_penalty: float | None = Field(None, gt=0.0, le=10.0)
+    Numbers are strict, as JSON types: ``true`` or ``"2"`` is not a number (an int is a float)."""
+
+    temperature: float | None = Field(
+        None, ge=0.0, le=2.0, strict=True, description="0 means greedy; default 0.3 (as the CLI)"
+    )
+    top_k: int | None = Field(None, ge=0, strict=True, description="0 means no top-k cut")
+    top_p: float | None = Field(None, gt=0.0, le=1.0, strict=True)
+    repetition_penalty: float | None = Field(None, gt=0.0, le=10.0, strict=True)
     max_tokens: int | None = Field(
-        None, ge=1, description="default 96 for a command, 320 for a script (as the CLI); clamped to the server's cap"
+        None,
+        ge=1,
+        strict=True,
+        description="default 96 for a command, 320 for a script (as the CLI); clamped to the server's cap",
     )
     stop: str | list[str] | None = Field(None, description="up to 4 stop strings")
-    seed: int | None = Field(None, ge=0, le=2**63 - 1)
+    seed: int | None = Field(None, ge=0, le=2**63 - 1, strict=True)
 
 
 class GenerateRequest(Sampling):
     request: str = Field(..., description="what the command should do, in plain English")
-    n: int = Field(1, ge=1, description="how many distinct candidates (capped by the server)")
+    n: int = Field(1, ge=1, strict=True, description="how many distinct candidates (capped by the server)")
 
 
 class SyntaxCheck(BaseModel):
@@ -77,7 +84,7 @@ class CompletionRequest(Sampling):
 
     model: str | None = None
     prompt: str | list[str] = Field(..., description="a natural-language request (a list must hold exactly one)")
-    n: int = Field(1, ge=1)
+    n: int = Field(1, ge=1, strict=True)
     stream: bool = Field(False, strict=True, description="server-sent events; a JSON boolean")
     stream_options: StreamOptions | None = None
 
@@ -97,10 +104,10 @@ class ChatRequest(Sampling):
 
     model: str | None = None
     messages: list[ChatMessage] = Field(..., min_length=1)
-    n: int = Field(1, ge=1)
+    n: int = Field(1, ge=1, strict=True)
     stream: bool = Field(False, strict=True, description="server-sent events; a JSON boolean")
     stream_options: StreamOptions | None = None
-    max_completion_tokens: int | None = Field(None, ge=1, description="newer name for max_tokens")
+    max_completion_tokens: int | None = Field(None, ge=1, strict=True, description="newer name for max_tokens")
 
 
 class Checks(BaseModel):
