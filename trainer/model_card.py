@@ -123,7 +123,7 @@ def render(runs: list[RunDir], model_dir: Path, eval_json: dict[str, Any] | None
     lines += [
         "## Limits",
         "",
-        "A small model trained for about an hour and a quarter on a CPU: it often produces plausible but",
+        "A small model trained for about an hour and a half on a CPU: it often produces plausible but",
         "wrong commands. bash-ai checks every answer with `bash -n` and a danger check, and never runs a",
         "command without confirmation. Do not run a command you do not understand.",
         "",
@@ -140,8 +140,8 @@ def _gap(eval_json: dict[str, Any] | None) -> list[str]:
                 return [
                     f"Against the aim: its NLC2CMD score on the NL2Bash test split is {suite['nlc2cmd']:.2f} "
                     f"(top-{suite.get('candidates', 1)}), against 0.53 for the NLC2CMD 2020 winner: it mostly "
-                    "picks the wrong utility. Closing that gap needs far more training compute than one hour "
-                    "on two CPU cores (the model saw each training pair about twice).",
+                    "picks the wrong utility. Closing that gap needs far more model, data and training compute "
+                    "than an hour or two on two CPU cores.",
                     "",
                 ]
     return []

@@ -2,13 +2,13 @@
 # Reproduces the bundled default model (assets/model) with bash-ai's own pipeline.
 #   bash trainer/recipes/bundled.sh [DATA_PACK] [OUT_DIR]
 # DATA_PACK defaults to ../shared/data (tldr, NL2Bash, TinyStories sample); the local corpus is
-# harvested from this machine's scripts and man pages. Needs the 'train' extra. About 75 minutes
-# on an otherwise idle 2-core CPU.
+# harvested from this machine's scripts and man pages. Needs the 'train' extra. About 90 minutes
+# on an otherwise idle 2-core CPU (stage 2 is ~5 passes over the request/command pairs).
 set -euo pipefail
 pack=${1:-../shared/data}
 out=${2:-assets/model}
 base_steps=${BASE_STEPS:-1200}
-ft_steps=${FT_STEPS:-500}
+ft_steps=${FT_STEPS:-2800}
 runs=$(python3 -c 'from bash_ai.paths import runs_dir; print(runs_dir())')
 
 bash-ai data fetch nl2bash --from "$pack/nl2bash"
