@@ -125,8 +125,10 @@ def test_ddp_two_processes_match_one_process_with_the_same_global_batch(tmp_path
     assert double.returncode == 0, double.stderr[-2000:]
     one = json.loads(single.stdout.strip().splitlines()[-1])
     two = json.loads(double.stdout.strip().splitlines()[-1])
-    assert len(one) == len(two) == 6
-    np.testing.assert_allclose(two, one, rtol=1e-4, atol=1e-5)
+    # Seen to fail once in ~20 full runs, not reproduced since: keep what a failure needs to be read.
+    context = f"1 process: {single.stdout[-500:]}\n2 processes: {double.stdout[-500:]}{double.stderr[-1500:]}"
+    assert len(one) == len(two) == 6, context
+    np.testing.assert_allclose(two, one, rtol=1e-4, atol=1e-5, err_msg=context)
     _, w_one = load_weights(tmp_path / "one" / "model")
     _, w_two = load_weights(tmp_path / "two" / "model")
     for name in w_one:
