@@ -86,8 +86,7 @@ class Backend:
         from bash_ai.engine import SamplingParams
         from bash_ai.errors import UsageError
 
-        values = sampling.model_dump(exclude_none=True, exclude={"max_tokens", "stop"})
-        values = {"temperature": DEFAULT_TEMPERATURE} | {k: v for k, v in values.items() if k in _PARAM_NAMES}
+        values = {"temperature": DEFAULT_TEMPERATURE} | sampling.model_dump(include=_PARAM_NAMES, exclude_none=True)
         stop = [sampling.stop] if isinstance(sampling.stop, str) else list(sampling.stop or [])
         if len(stop) > MAX_STOP_STRINGS or any(not s for s in stop):
             raise ApiError(400, f"stop takes 1 to {MAX_STOP_STRINGS} non-empty strings", "invalid_value", "stop")
@@ -120,7 +119,7 @@ class Backend:
         return iter(self.engine.stream_ask(prepared.request, prepared.params, prepared.n, cancel=cancel))
 
 
-_PARAM_NAMES = ("temperature", "top_k", "top_p", "repetition_penalty", "seed")
+_PARAM_NAMES = {"temperature", "top_k", "top_p", "repetition_penalty", "seed"}  # passed to the engine as they are
 
 END = object()  # pushed after the last event of a stream
 

@@ -52,15 +52,17 @@ class Overloaded(Exception):
 class Slot:
     """One admitted job's place in the pool, given back exactly once."""
 
-    def __init__(self, pool: GenerationPool) -> None:
-        self._pool = pool
+    def __init__(self, give_back: Callable[[], None]) -> None:
+        self._give_back = give_back
+        self._lock = threading.Lock()
         self._released = False
 
     def release(self) -> None:
-        with self._pool._lock:
-            if not self._released:
-                self._released = True
-                self._pool._in_flight -= 1
+        with self._lock:
+            if self._released:
+                return
+            self._released = True
+        self._give_back()
 
 
 class GenerationPool:
@@ -72,7 +74,6 @@ class GenerationPool:
     """
 
     def __init__(self, workers: int, queue: int) -> None:
-        self.workers = workers
         self.capacity = workers + queue
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bash-ai-gen")
         self._lock = threading.Lock()
@@ -94,7 +95,7 @@ class GenerationPool:
             if self._in_flight >= self.capacity:
                 raise Overloaded()
             self._in_flight += 1
-        slot = Slot(self)
+        slot = Slot(self._give_back)
         try:
             future = self._executor.submit(fn, *((slot, *args) if pass_slot else args))
         except BaseException:
@@ -102,6 +103,10 @@ class GenerationPool:
             raise
         future.add_done_callback(lambda _future: slot.release())
         return future
+
+    def _give_back(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

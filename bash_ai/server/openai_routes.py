@@ -30,7 +30,6 @@ from bash_ai.server.schemas import (
     CompletionResponse,
     ModelCard,
     ModelList,
-    Sampling,
 )
 
 router = APIRouter(prefix="/v1")
@@ -63,7 +62,7 @@ async def completions(body: CompletionRequest, request: Request) -> Any:
         if len(prompt) != 1:
             raise ApiError(400, "prompt must be one string (or a list of exactly one)", "invalid_value", "prompt")
         prompt = prompt[0]
-    return await _complete("text", prompt, body, body.n, body.max_tokens, body.stream, state_of(request))
+    return await _complete("text", prompt, body, body.max_tokens, state_of(request))
 
 
 @router.post("/chat/completions", response_model=ChatResponse, responses=SSE_DOC, summary="Chat to command")
@@ -76,33 +75,20 @@ async def chat_completions(body: ChatRequest, request: Request) -> Any:
     if isinstance(content, list):
         content = "\n".join(part.text for part in content if part.type == "text" and part.text)
     max_tokens = body.max_completion_tokens or body.max_tokens
-    return await _complete("chat", content or "", body, body.n, max_tokens, body.stream, state_of(request))
+    return await _complete("chat", content or "", body, max_tokens, state_of(request))
 
 
 async def _complete(
-    flavor: Flavor,
-    text: str,
-    sampling: Sampling,
-    n: int,
-    max_tokens: int | None,
-    stream: bool,
-    state: ServerState,
+    flavor: Flavor, text: str, body: CompletionRequest | ChatRequest, max_tokens: int | None, state: ServerState
 ) -> Any:
     backend = state.backend
-    prepared = backend.prepare(text, n, sampling, max_tokens)
-    if not stream:
+    prepared = backend.prepare(text, body.n, body, max_tokens)
+    if not body.stream:
         candidates, spent = await jobs.run(state.pool, state.limits, lambda cancel: backend.generate(prepared, cancel))
         return whole_response(flavor, backend.model_id, candidates, prepared.prompt_tokens, spent)
 
-    options = getattr(sampling, "stream_options", None)
-    writer = ChunkWriter(
-        flavor,
-        backend.model_id,
-        prepared.request,
-        prepared.n,
-        prepared.prompt_tokens,
-        bool(options and options.include_usage),
-    )
+    include_usage = body.stream_options is not None and body.stream_options.include_usage
+    writer = ChunkWriter(flavor, backend.model_id, prepared.request, prepared.n, prepared.prompt_tokens, include_usage)
     events = await jobs.open_stream(
         state.pool, state.limits, lambda cancel: writer.run(backend.stream(prepared, cancel))
     )
