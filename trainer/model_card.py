@@ -52,8 +52,7 @@ def _dataset_rows(names: list[str]) -> list[str]:
     return rows
 
 
-def _stage_lines(run: RunDir, context_length: int) -> list[str]:
-    cfg = json.loads((run.path / "train_config.json").read_text(encoding="utf-8"))
+def _stage_lines(run: RunDir, cfg: dict[str, Any], context_length: int) -> list[str]:
     records = list(run.metrics())
     train, val = curves(records)
     speed = sorted(r["tokens_per_s"] for r in records if "tokens_per_s" in r)
@@ -82,10 +81,8 @@ def render(runs: list[RunDir], model_dir: Path, eval_json: dict[str, Any] | None
 
     config = load_config(model_dir)
     size_mb = sum(p.stat().st_size for p in model_dir.iterdir() if p.is_file()) / 1e6
-    datasets: list[str] = []
-    for run in runs:
-        cfg = json.loads((run.path / "train_config.json").read_text(encoding="utf-8"))
-        datasets += [d for d in cfg["datasets"] if d not in datasets]
+    configs = [json.loads((run.path / "train_config.json").read_text(encoding="utf-8")) for run in runs]
+    datasets = list(dict.fromkeys(d for cfg in configs for d in cfg["datasets"]))
     lines = [
         "# bash-ai bundled model",
         "",
@@ -105,8 +102,8 @@ def render(runs: list[RunDir], model_dir: Path, eval_json: dict[str, Any] | None
         "The loss curve of the last stage is `loss.png` beside this card.",
         "",
     ]
-    for run in runs:
-        lines += _stage_lines(run, config.context_length)
+    for run, cfg in zip(runs, configs, strict=True):
+        lines += _stage_lines(run, cfg, config.context_length)
     lines += [
         "## Data and licences",
         "",
