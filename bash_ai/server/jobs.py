@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from bash_ai.server.backend import END, pump
@@ -32,22 +34,34 @@ def timed_out(limits: Limits) -> ApiError:
     return ApiError(504, f"generation did not finish within {limits.timeout_s:g} s", "timeout")
 
 
-async def run(pool: GenerationPool, limits: Limits, fn: Callable[[threading.Event], T]) -> T:
-    """``fn(cancel)`` on a worker; 429 when the pool is full, 504 (and ``cancel`` set) past the deadline."""
-    cancel = threading.Event()
+def _submit(pool: GenerationPool, limits: Limits, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
     try:
-        future = pool.submit(fn, cancel)
+        return pool.submit(fn, *args, **kwargs)
     except Overloaded:
         raise busy(limits) from None
+
+
+@contextmanager
+def _stop_on_timeout_or_disconnect(cancel: threading.Event, limits: Limits) -> Iterator[None]:
+    """Around the wait for a worker: past the deadline, 504; either way (or if the client went
+    away) ``cancel`` tells the worker to stop at its next token."""
     try:
-        # On timeout this also cancels the pool future, which drops the job if it is still queued.
-        return await asyncio.wait_for(asyncio.wrap_future(future), timeout=limits.timeout_s)
+        yield
     except TimeoutError:
         cancel.set()
         raise timed_out(limits) from None
-    except asyncio.CancelledError:  # the client went away
+    except asyncio.CancelledError:
         cancel.set()
         raise
+
+
+async def run(pool: GenerationPool, limits: Limits, fn: Callable[[threading.Event], T]) -> T:
+    """``fn(cancel)`` on a worker; 429 when the pool is full, 504 (and ``cancel`` set) past the deadline."""
+    cancel = threading.Event()
+    future = _submit(pool, limits, fn, cancel)
+    with _stop_on_timeout_or_disconnect(cancel, limits):
+        # On timeout this also cancels the pool future, which drops the job if it is still queued.
+        return await asyncio.wait_for(asyncio.wrap_future(future), timeout=limits.timeout_s)
 
 
 class EventStream:
@@ -98,19 +112,10 @@ async def open_stream(
         except RuntimeError:  # the loop is closed: the server is shutting down
             cancel.set()
 
-    try:
-        pool.submit(pump, lambda: events(cancel), sink, cancel, pass_slot=True)
-    except Overloaded:
-        raise busy(limits) from None
+    _submit(pool, limits, pump, lambda: events(cancel), sink, cancel, pass_slot=True)
     deadline = loop.time() + limits.timeout_s
-    try:
+    with _stop_on_timeout_or_disconnect(cancel, limits):
         first = await _next(queue, deadline)
-    except TimeoutError:
-        cancel.set()
-        raise timed_out(limits) from None
-    except asyncio.CancelledError:
-        cancel.set()
-        raise
     if isinstance(first, BaseException):
         raise first
     return EventStream(queue, cancel, deadline, first)
