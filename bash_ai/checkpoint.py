@@ -97,8 +97,12 @@ def save_model_dir(
     tokenizer: Any = None,
     metadata: dict[str, Any] | None = None,
     dtype: str = "float32",
+    extra_files: dict[str, Path] | None = None,
 ) -> Path:
-    """Write a whole model directory beside ``directory`` and swap it in (never a torn directory)."""
+    """Write a whole model directory beside ``directory`` and swap it in (never a torn directory).
+
+    ``extra_files`` (name -> source file) are copied in too, e.g. the retrieval index.
+    """
     directory = Path(directory)
     if dtype not in SAVE_DTYPES:
         raise CheckpointError(f"cannot save weights as {dtype!r}; choose one of: {', '.join(SAVE_DTYPES)}")
@@ -114,6 +118,8 @@ def save_model_dir(
         save_file(arrays, str(tmp / WEIGHTS_FILE), metadata=meta)
         if tokenizer is not None:
             tokenizer.save(tmp / TOKENIZER_FILE)
+        for name, source in (extra_files or {}).items():
+            shutil.copyfile(source, tmp / name)
         _fsync_files(tmp)
         atomic_replace_dir(tmp, directory)
     except BaseException:

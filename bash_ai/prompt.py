@@ -5,6 +5,11 @@ A pair trains two directions, each with its own role markers:
     forward  <|request|> list files by size <|bash|> ls -S <|endoftext|>
     reverse  <|command|> ls -S <|explain|> list files by size <|endoftext|>
 
+With retrieval, the k nearest training pairs come first, as worked examples, nearest last:
+
+    <|request|> r3 <|bash|> c3 <|endoftext|> ... <|request|> r1 <|bash|> c1 <|endoftext|>
+    <|request|> list files by size <|bash|> ls -S <|endoftext|>
+
 Scripts train as ``<|request|> leading comment <|bash|> script <|endoftext|>`` when they have a
 leading comment block, else as ``<|bash|> script <|endoftext|>``; English text as
 ``text <|endoftext|>``. Only the answer (after ``<|bash|>`` / ``<|explain|>``) carries loss in pairs.
@@ -12,6 +17,7 @@ leading comment block, else as ``<|bash|> script <|endoftext|>``; English text a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 EOT = "<|endoftext|>"
@@ -35,6 +41,19 @@ class Segment:
 
 def forward_pair(request: str, command: str) -> list[Segment]:
     return [Segment(REQUEST + request.strip() + BASH, False), Segment(command.strip() + EOT, True)]
+
+
+def retrieval_pair(request: str, command: str, neighbors: Sequence[tuple[str, str]]) -> list[Segment]:
+    """A forward pair preceded by its neighbours ``(request, command)``, given best first."""
+    return retrieval_context(neighbors) + forward_pair(request, command)
+
+
+def retrieval_context(neighbors: Sequence[tuple[str, str]]) -> list[Segment]:
+    """The worked examples, written nearest last (next to the request); never trained on."""
+    out: list[Segment] = []
+    for request, command in reversed(list(neighbors)):
+        out += [Segment(REQUEST + request.strip() + BASH, False), Segment(command.strip() + EOT, False)]
+    return out
 
 
 def reverse_pair(request: str, command: str) -> list[Segment]:

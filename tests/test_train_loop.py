@@ -55,6 +55,37 @@ def test_torch_loop_learns_and_writes_a_model(tmp_path: Path) -> None:
     _check_step_records(run, summary)
 
 
+def test_bf16_autocast_matches_fp32_loss_on_a_tiny_config(tmp_path: Path) -> None:
+    """bf16 matmuls with fp32 master weights learn like fp32: same data, same init, 60 steps."""
+    from trainer.loop_torch import train_torch
+
+    finals = {}
+    for precision in ("fp32", "bf16"):
+        run = RunDir(tmp_path / precision)
+        config = preset("tiny", 16, context_length=32)
+        train_torch(
+            _cfg("torch", 60, precision=precision, seed=3),
+            config,
+            ByteTokenizerFile(),
+            PatternSource(16, 8, 32),
+            PatternSource(16, 8, 32, seed=5),
+            run,
+        )
+        finals[precision] = [r["val_loss"] for r in run.metrics() if "val_loss" in r][-1]
+    assert finals["fp32"] < 0.8 * np.log(16)  # it learned something, so the comparison means something
+    assert abs(finals["bf16"] - finals["fp32"]) <= 0.05 * finals["fp32"], finals
+
+
+def test_precision_auto_picks_bf16_only_where_it_is_native() -> None:
+    import torch
+
+    from trainer.loop_torch import cpu_has_native_bf16, resolve_precision
+
+    cpu = torch.device("cpu")
+    assert resolve_precision("fp32", cpu) == "fp32" and resolve_precision("bf16", cpu) == "bf16"
+    assert resolve_precision("auto", cpu) == ("bf16" if cpu_has_native_bf16() else "fp32")
+
+
 def _check_step_records(run: RunDir, summary: dict) -> None:
     """Both loops log the same step record (trainer.progress.StepLogger): what the model card reads."""
     steps = [r for r in run.metrics() if "loss" in r]

@@ -57,6 +57,39 @@ def pick_device(name: str, local_rank: int = 0) -> torch.device:
     return torch.device(name)
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 in hardware (AMX or AVX512-BF16): where bf16 pays off."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"amx_bf16", "avx512_bf16"})
+    except OSError:
+        pass
+    return False
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``auto`` -> bf16 on CUDA with bf16 support or a CPU with native bf16 matmuls, else fp32.
+
+    Measured on this project's 2-core Xeon (AMX), 12M-parameter model, T=256, B=16: fp32 3,160
+    tok/s, bf16 autocast 8,180 tok/s (2.6x); see docs/benchmarks.md for the loss parity run.
+    """
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    if device.type == "cpu":
+        return "bf16" if cpu_has_native_bf16() else "fp32"
+    return "fp32"
+
+
+def autocast(precision: str, device: torch.device) -> Any:
+    """Matmuls in bf16, weights, loss and optimizer state in fp32 (no loss scaling needed)."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
     """Decay matrices (embeddings included), not norm weights: nanoGPT's grouping."""
     decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
@@ -135,7 +168,10 @@ def train_torch(
     if cfg.compile:
         train_model = torch.compile(train_model)  # type: ignore[assignment]
 
+    precision = resolve_precision(cfg.precision, device)
     reporter = Reporter(cfg.num_steps, start_step, enabled=ddp.main)
+    if start_step == 0:
+        reporter.message(f"precision: {precision}")
     rows = cfg.batch_size
     tokens_per_step = rows * cfg.grad_accum * ddp.world * model_config.context_length
     steps_log = StepLogger(run, reporter, tokens_seen, enabled=ddp.main)
@@ -152,7 +188,7 @@ def train_torch(
             xt, yt, mt = (torch.from_numpy(a).to(device) for a in (x, y, mask))
             sync = micro == cfg.grad_accum - 1 or ddp.world == 1
             ctx = train_model.no_sync() if (ddp.world > 1 and not sync) else _nullcontext()  # type: ignore[operator]
-            with ctx:
+            with ctx, autocast(precision, device):
                 _, loss = train_model(xt, yt, mt)
                 (loss / cfg.grad_accum).backward()
             total += loss.detach()
@@ -167,7 +203,7 @@ def train_torch(
             loss_value = _mean_across_ranks(total / cfg.grad_accum, ddp)
             steps_log.log(done, loss_value, lr, tokens_seen)
         if val_data is not None and (done % cfg.eval_interval == 0 or done == cfg.num_steps):
-            val_loss = evaluate_torch(model, val_data, cfg.eval_batches, device)
+            val_loss = evaluate_torch(model, val_data, cfg.eval_batches, device, precision)
             if ddp.main:
                 run.log({"step": done, "val_loss": val_loss})
                 reporter.message(f"step {done}: val loss {val_loss:.4f}")
@@ -195,13 +231,16 @@ def train_torch(
 
 
 @torch.no_grad()
-def evaluate_torch(model: torch.nn.Module, data: BatchSource, batches: int, device: torch.device) -> float:
+def evaluate_torch(
+    model: torch.nn.Module, data: BatchSource, batches: int, device: torch.device, precision: str = "fp32"
+) -> float:
     """Mean masked loss over a fixed set of validation windows (the same every call)."""
     was_training = model.training
     model.eval()
     losses = []
     for x, y, mask in data.fixed_batches(batches):
-        _, loss = model(*(torch.from_numpy(a).to(device) for a in (x, y, mask)))
+        with autocast(precision, device):
+            _, loss = model(*(torch.from_numpy(a).to(device) for a in (x, y, mask)))
         losses.append(float(loss))
     model.train(was_training)
     return float(np.mean(losses)) if losses else float("nan")

@@ -135,7 +135,7 @@ def run_training(
         model_config = model_config_for(cfg, tokenizer, init_config)
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    train_data, val_data = make_batches(cfg, tokenizer, model_config, global_rows=cfg.batch_size * world)
+    train_data, val_data = make_batches(cfg, tokenizer, model_config, global_rows=cfg.batch_size * world, run=run)
     if not quiet and int(os.environ.get("RANK", "0")) == 0:
         from bash_ai.cli.ui import info
 
@@ -168,22 +168,37 @@ def run_training(
 def export_model(model_dir: Path, dest: Path, dtype: str = "float32") -> Path:
     """Copy a finished model directory, optionally as float16 (half the size, same runtime)."""
     from bash_ai.checkpoint import load_weights, save_model_dir
+    from bash_ai.retrieval import INDEX_FILE
     from bash_ai.tokenizer import load_tokenizer
 
     config, weights = load_weights(model_dir)
-    return save_model_dir(dest, config, weights, load_tokenizer(model_dir), dtype=dtype)
+    extra = {INDEX_FILE: model_dir / INDEX_FILE} if (model_dir / INDEX_FILE).is_file() else None
+    return save_model_dir(dest, config, weights, load_tokenizer(model_dir), dtype=dtype, extra_files=extra)
 
 
-def make_batches(cfg: TrainConfig, tokenizer: Any, model_config: ModelConfig, global_rows: int) -> tuple[Any, Any]:
-    """Tokenize (or reuse the cache) and wrap it as train/val BatchSources."""
+def make_batches(
+    cfg: TrainConfig, tokenizer: Any, model_config: ModelConfig, global_rows: int, run: RunDir | None = None
+) -> tuple[Any, Any]:
+    """Tokenize (or reuse the cache) and wrap it as train/val BatchSources.
+
+    With ``retrieval_k``, the index over the mix's trainable pairs is built first, written to the
+    run directory and copied into every model directory the run saves.
+    """
     from trainer.data.sampler import Batches
     from trainer.data.tokenized import build_tokenized
 
-    arrays = build_tokenized(cfg.datasets or [], tokenizer, val_fraction=cfg.val_fraction)
-    train = Batches(
-        arrays, "train", global_rows, model_config.context_length, cfg.seed, language_ratio=cfg.language_ratio
-    )
-    val = Batches(
-        arrays, "val", global_rows, model_config.context_length, cfg.seed + 1, language_ratio=cfg.language_ratio
-    )
+    retrieval = None
+    if cfg.retrieval_k > 0:
+        from bash_ai.retrieval import INDEX_FILE
+        from trainer.data.retrieval import RetrievalSpec, TrainingRetrieval
+
+        spec = RetrievalSpec(k=cfg.retrieval_k, variants=cfg.retrieval_variants)
+        retrieval = TrainingRetrieval.for_datasets(spec, cfg.datasets or [])
+        if run is not None:
+            run.model_files[INDEX_FILE] = retrieval.index.save(run.path / INDEX_FILE)
+    arrays = build_tokenized(cfg.datasets or [], tokenizer, val_fraction=cfg.val_fraction, retrieval=retrieval)
+    aligned = bool(cfg.aligned_windows)
+    rows, block, ratio = global_rows, model_config.context_length, cfg.language_ratio
+    train = Batches(arrays, "train", rows, block, cfg.seed, language_ratio=ratio, aligned=aligned)
+    val = Batches(arrays, "val", rows, block, cfg.seed + 1, language_ratio=ratio, aligned=aligned)
     return train, val

@@ -35,6 +35,8 @@ STATE_FORMAT_VERSION = 1
 class RunDir:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        # Files copied into every model directory this run saves (e.g. its retrieval index).
+        self.model_files: dict[str, Path] = {}
 
     @property
     def latest(self) -> Path:
@@ -81,7 +83,7 @@ class RunDir:
         self.path.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".latest.", dir=self.path))
         try:
-            save_model_dir(tmp / "model", config, weights, tokenizer)
+            save_model_dir(tmp / "model", config, weights, tokenizer, extra_files=self.model_files)
             (tmp / "state").mkdir()
             save_file({k: np.ascontiguousarray(v) for k, v in optimizer.items()}, str(tmp / "state" / OPTIMIZER_FILE))
             payload = {"format_version": STATE_FORMAT_VERSION, **state}

@@ -43,6 +43,14 @@ class TrainConfig:
     vocab_size: int = 4096
     # Continue from a checkpoint directory (any backend).
     init: str | None = None
+    # Retrieval-augmented pairs: k neighbours in the prompt (0: none), augmented copies per pair.
+    retrieval_k: int = 0
+    retrieval_variants: int = 2
+    # Windows start at a sequence start (default: on when retrieval is on).
+    aligned_windows: bool | None = None
+    # PyTorch matmul precision: bf16 autocast (fp32 master weights, loss and optimizer state),
+    # fp32, or auto (bf16 where the CPU multiplies bf16 natively, else fp32).
+    precision: Literal["auto", "bf16", "fp32"] = "auto"
     # Optimisation.
     num_steps: int = 1000
     batch_size: int = 16
@@ -85,6 +93,12 @@ class TrainConfig:
                 raise UsageError(f"--{name.replace('_', '-')} must be positive (got {getattr(self, name)})")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise UsageError(f"--lr must be a positive number (got {self.lr})")
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise UsageError(f"--precision must be auto, bf16 or fp32 (got {self.precision!r})")
+        if not 0 <= self.retrieval_k <= 8:
+            raise UsageError(f"--retrieval-k must be between 0 and 8 (got {self.retrieval_k})")
+        if self.aligned_windows is None:
+            self.aligned_windows = self.retrieval_k > 0
         if self.tokenizer not in ("bpe", "char"):
             raise UsageError(f"--tokenizer must be bpe or char (got {self.tokenizer!r})")
 

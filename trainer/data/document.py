@@ -7,6 +7,7 @@ directions), so every source shares one prompt format and one loss-mask rule.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -40,12 +41,21 @@ class Document:
         return "en" if self.kind == "text" else "bash"
 
 
-def to_sequences(doc: Document) -> list[list[prompt.Segment]]:
-    """Training sequences for a document; empty when it has nothing to learn from."""
+def to_sequences(doc: Document, neighbor_sets: Sequence[Sequence[tuple[str, str]]] = ()) -> list[list[prompt.Segment]]:
+    """Training sequences for a document; empty when it has nothing to learn from.
+
+    A pair gives one retrieval-augmented forward sequence per set of neighbours (``(request,
+    command)`` pairs, best first), then the plain forward and reverse sequences.
+    """
     if doc.kind == "pair":
         if not doc.request.strip() or not doc.command.strip():
             return []
-        return [prompt.forward_pair(doc.request, doc.command), prompt.reverse_pair(doc.request, doc.command)]
+        augmented = [prompt.retrieval_pair(doc.request, doc.command, hits) for hits in neighbor_sets if hits]
+        return [
+            *augmented,
+            prompt.forward_pair(doc.request, doc.command),
+            prompt.reverse_pair(doc.request, doc.command),
+        ]
     if doc.kind == "script":
         if not doc.text.strip():
             return []

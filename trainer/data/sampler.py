@@ -3,7 +3,9 @@
 Batch ``k`` is drawn from ``numpy.random.default_rng([seed, k])``, so the position is just ``k``:
 resuming at step ``k`` replays exactly the batches an uninterrupted run would have seen, with no
 generator state to pickle. Each row first picks its language (English with probability
-``language_ratio``), then a uniformly random window of that language's stream.
+``language_ratio``), then a uniformly random window of that language's stream; with ``aligned``,
+the window starts where a training sequence starts (so a prompt is never cut at its head, which
+matters once prompts carry retrieved examples), and runs on into the following sequences.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Batches:
         block_size: int,
         seed: int,
         language_ratio: float | None = None,
+        aligned: bool = False,
     ) -> None:
         if batch_size < 1 or block_size < 1:
             raise UsageError("batch_size and block_size must be positive")
@@ -44,6 +47,14 @@ class Batches:
         streams = data.split(split)
         self._en, self._bash = streams["en"], streams["bash"]
         self.p_english = self._resolve_ratio(language_ratio)
+        self.aligned = aligned
+        # Per stream, how many sequence starts leave room for a whole window.
+        self._n_starts = {id(st): self._usable_starts(st) for st in (self._en, self._bash)}
+
+    def _usable_starts(self, stream: Stream) -> int:
+        if not self.aligned or stream.starts is None or len(stream) < self.block_size + 1:
+            return 0
+        return int(np.searchsorted(stream.starts, len(stream) - self.block_size - 1, side="right"))
 
     def _resolve_ratio(self, ratio: float | None) -> float:
         """English probability per row; needs a window's worth of tokens in every language it draws."""
@@ -79,7 +90,11 @@ class Batches:
         mask = np.empty((B, T), dtype=bool)
         for row in range(B):
             stream: Stream = self._en if english[row] else self._bash
-            start = int(rng.integers(0, len(stream) - T))  # window [start, start + T] inclusive
+            usable = self._n_starts[id(stream)]
+            if usable:
+                start = int(stream.starts[int(rng.integers(0, usable))])  # type: ignore[index]
+            else:
+                start = int(rng.integers(0, len(stream) - T))  # window [start, start + T] inclusive
             window = np.asarray(stream.tokens[start : start + T + 1], dtype=np.int64)  # (T+1,)
             x[row], y[row] = window[:-1], window[1:]
             mask[row] = stream.mask[start + 1 : start + T + 1] != 0  # targets are y's tokens
@@ -108,11 +123,12 @@ class Batches:
             "batch_size": self.batch_size,
             "block_size": self.block_size,
             "p_english": self.p_english,
+            "aligned": self.aligned,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue at a saved position; the sampling setup must match the one that saved it."""
-        for name in ("seed", "split", "batch_size", "block_size"):
+        for name in ("seed", "split", "batch_size", "block_size", "aligned"):
             if name in state and state[name] != getattr(self, name):
                 raise DataError(
                     f"cannot resume the data position: it was saved with {name}={state[name]!r}, "

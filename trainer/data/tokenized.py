@@ -2,12 +2,13 @@
 
 Layout of ``cache_dir()/tokenized/<key>/``: ``meta.json`` and, for each language (``en``: English
 text; ``bash``: pairs and scripts) and split (``train``/``val``), ``<lang>.<split>.tokens`` (uint16
-when the vocabulary fits, else uint32) and ``<lang>.<split>.mask`` (uint8). Documents are
+when the vocabulary fits, else uint32) and ``<lang>.<split>.mask`` (uint8), and ``<lang>.<split>.starts`` (uint64: where each training
+sequence begins, for windows aligned to a sequence). Documents are
 concatenated; ``mask[i] == 1`` when token ``i`` is a target (predicted-token convention: the loss
 on predicting ``tokens[i]`` from ``tokens[:i]`` counts iff ``mask[i]``).
 
 ``key`` hashes the tokenizer file's bytes, every dataset manifest's stored-file hashes and the mix
-options, so any change re-tokenizes and an unchanged mix is reused without encoding anything.
+options (retrieval settings included), so any change re-tokenizes and an unchanged mix is reused without encoding anything.
 """
 
 from __future__ import annotations
@@ -35,11 +36,12 @@ from trainer.data.mixing import (
     iter_tokenizer_texts,
     iter_training_documents,
 )
+from trainer.data.retrieval import TrainingRetrieval
 from trainer.data.store import require_dataset
 
 __all__ = ["SPLITS", "Stream", "TokenizedData", "build_tokenized", "cache_key", "iter_tokenizer_texts"]
 
-FORMAT = 1
+FORMAT = 2
 SPLITS: tuple[str, ...] = ("train", "val")
 META = "meta.json"
 _FLUSH_TOKENS = 1 << 20
@@ -61,6 +63,7 @@ class Stream:
 
     tokens: np.ndarray  # (N,) uint16/uint32, memory-mapped
     mask: np.ndarray  # (N,) uint8, memory-mapped
+    starts: np.ndarray | None = None  # (S,) uint64: offset of each sequence, ascending
 
     def __len__(self) -> int:
         return int(self.tokens.shape[0])
@@ -92,7 +95,12 @@ def tokenizer_digest(tokenizer: TokenizerLike, tokenizer_file: Path | None = Non
         return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def cache_key(dataset_names: Iterable[str], tokenizer_sha: str, val_fraction: float) -> tuple[str, dict[str, Any]]:
+def cache_key(
+    dataset_names: Iterable[str],
+    tokenizer_sha: str,
+    val_fraction: float,
+    retrieval: dict[str, int | str] | None = None,
+) -> tuple[str, dict[str, Any]]:
     """The cache key and the facts it hashes (stored in meta.json for inspection)."""
     datasets = {}
     for name in dict.fromkeys(dataset_names):
@@ -105,6 +113,7 @@ def cache_key(dataset_names: Iterable[str], tokenizer_sha: str, val_fraction: fl
         "dataset_order": list(datasets),
         "val_fraction": val_fraction,
         "prompt_specials": list(prompt.SPECIAL_TOKENS),
+        "retrieval": retrieval,
     }
     blob = json.dumps(facts, sort_keys=True).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()[:32], facts
@@ -117,18 +126,23 @@ def build_tokenized(
     val_fraction: float = 0.02,
     tokenizer_file: Path | None = None,
     progress: Callable[[str, int, int | None], None] | None = None,
+    retrieval: TrainingRetrieval | None = None,
 ) -> TokenizedData:
-    """Tokenize the mix, or open the cached arrays when this exact mix was tokenized before."""
+    """Tokenize the mix, or open the cached arrays when this exact mix was tokenized before.
+
+    With ``retrieval``, every trainable pair also trains with its neighbours in the prompt.
+    """
     names = list(dict.fromkeys(dataset_names))
     val_fraction = check_val_fraction(val_fraction)
-    key, facts = cache_key(names, tokenizer_digest(tokenizer, tokenizer_file), val_fraction)
+    spec = retrieval.spec.facts() if retrieval is not None else None
+    key, facts = cache_key(names, tokenizer_digest(tokenizer, tokenizer_file), val_fraction, spec)
     root = paths.ensure(paths.cache_dir() / "tokenized")
     final = root / key
     with _lock(root / f".{key}.lock"):
         if not (final / META).is_file():
             staging = Path(tempfile.mkdtemp(prefix=f".{key}.partial-", dir=root))
             try:
-                meta = _tokenize_into(staging, names, tokenizer, val_fraction, progress)
+                meta = _tokenize_into(staging, names, tokenizer, val_fraction, progress, retrieval)
                 meta.update(key=key, **facts)
                 from bash_ai.io import atomic_replace_dir, atomic_write_text
 
@@ -166,7 +180,10 @@ def open_tokenized(directory: Path) -> TokenizedData:
             mask = _map(Path(directory) / f"{lang}.{split}.mask", np.dtype(np.uint8))
             if tokens.shape != mask.shape:
                 raise DataError(f"tokenized cache {directory}: {lang}.{split} tokens and mask differ in length")
-            streams[(lang, split)] = Stream(tokens, mask)
+            starts = _map(Path(directory) / f"{lang}.{split}.starts", np.dtype(np.uint64))
+            if starts.size and int(starts[-1]) >= tokens.shape[0]:
+                raise DataError(f"tokenized cache {directory}: {lang}.{split} sequence starts run past its tokens")
+            streams[(lang, split)] = Stream(tokens, mask, starts)
     return TokenizedData(Path(directory), meta, streams)
 
 
@@ -217,9 +234,14 @@ class _Writer:
         self.dtype = dtype
         self.tokens_file: BinaryIO = open(directory / f"{stem}.tokens", "wb")  # noqa: SIM115
         self.mask_file: BinaryIO = open(directory / f"{stem}.mask", "wb")  # noqa: SIM115
+        self.starts_file: BinaryIO = open(directory / f"{stem}.starts", "wb")  # noqa: SIM115
         self.tokens: list[int] = []
         self.mask: list[int] = []
+        self.starts: list[int] = []
         self.count = 0
+
+    def begin_sequence(self) -> None:
+        self.starts.append(self.count + len(self.tokens))
 
     def add(self, ids: list[int], target: bool) -> None:
         self.tokens.extend(ids)
@@ -233,10 +255,13 @@ class _Writer:
             np.asarray(self.mask, dtype=np.uint8).tofile(self.mask_file)
             self.count += len(self.tokens)
             self.tokens, self.mask = [], []
+        if self.starts:
+            np.asarray(self.starts, dtype=np.uint64).tofile(self.starts_file)
+            self.starts = []
 
     def close(self) -> None:
         self.flush()
-        for handle in (self.tokens_file, self.mask_file):
+        for handle in (self.tokens_file, self.mask_file, self.starts_file):
             handle.flush()
             os.fsync(handle.fileno())
             handle.close()
@@ -248,6 +273,7 @@ def _tokenize_into(
     tokenizer: TokenizerLike,
     val_fraction: float,
     progress: Callable[[str, int, int | None], None] | None,
+    retrieval: TrainingRetrieval | None = None,
 ) -> dict[str, Any]:
     vocab = int(tokenizer.vocab_size)
     dtype = np.dtype(np.uint16 if vocab <= 65535 else np.uint32)
@@ -257,7 +283,8 @@ def _tokenize_into(
     try:
         for n, (_, doc) in enumerate(iter_training_documents(names)):
             split = "val" if is_val(doc.id, val_fraction) else "train"
-            if _add_document(writers[(doc.language, split)], encoder, doc, vocab):
+            neighbors = retrieval.neighbor_sets(doc) if retrieval is not None else []
+            if _add_document(writers[(doc.language, split)], encoder, doc, vocab, neighbors):
                 docs[f"{doc.language}.{split}"] += 1
             if progress is not None and n % 1000 == 0:
                 progress("tokenizing", n, None)
@@ -270,9 +297,12 @@ def _tokenize_into(
     return {"dtype": dtype.name, "vocab_size": vocab, "tokens": tokens, "documents": docs}
 
 
-def _add_document(writer: _Writer, encoder: _Encoder, doc: Document, vocab: int) -> bool:
-    sequences = to_sequences(doc)
+def _add_document(
+    writer: _Writer, encoder: _Encoder, doc: Document, vocab: int, neighbors: list[list[tuple[str, str]]]
+) -> bool:
+    sequences = to_sequences(doc, neighbors)
     for sequence in sequences:
+        writer.begin_sequence()
         for segment in sequence:
             ids = encoder.segment(segment.text)
             if ids and (max(ids) >= vocab or min(ids) < 0):

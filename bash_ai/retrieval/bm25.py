@@ -1,0 +1,133 @@
+"""Okapi BM25 on numpy: term postings in CSR arrays, scored with one bincount per query.
+
+Each posting stores its precomputed BM25 weight ``idf * tf * (k1 + 1) / (tf + k1 * norm)``, so a
+query is a handful of slices and one ``np.bincount``: about 0.1 ms over 40,000 documents here, with no
+import beyond numpy (``bm25s`` would add scipy's import to every cold start).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+K1 = 1.2
+B = 0.75
+
+_WORD = re.compile(r"[a-z0-9]+")
+# The analyzer's version: an index stores stemmed terms, so a changed stemmer needs a new index.
+ANALYZER = "words-stem-1"
+
+
+def stem(word: str) -> str:
+    """A light stemmer so "files"/"file", "listing"/"list", "sorted"/"sort" meet."""
+    if len(word) <= 3 or word.isdigit():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("es") and word[:-2].endswith(("s", "x", "z", "ch", "sh")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    for suffix in ("ing", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased alphanumeric words, lightly stemmed: ``"Sorted *.py files"`` -> ``[sort, py, file]``."""
+    return [stem(w) for w in _WORD.findall(text.lower())]
+
+
+@dataclass(frozen=True)
+class BM25:
+    """A built index. ``offsets[t]:offsets[t+1]`` slices term ``t``'s postings."""
+
+    vocab: dict[str, int]
+    offsets: np.ndarray  # (V + 1,) int64
+    docs: np.ndarray  # (P,) int32: the document of each posting
+    weights: np.ndarray  # (P,) float32: its BM25 weight
+    n_docs: int
+
+    @classmethod
+    def build(cls, documents: Iterable[Sequence[str]], k1: float = K1, b: float = B) -> BM25:
+        counts = [Counter(doc) for doc in documents]
+        n = len(counts)
+        lengths = np.array([sum(c.values()) for c in counts], dtype=np.float64)  # (N,)
+        avg = float(lengths.mean()) if n and lengths.sum() > 0 else 1.0
+        vocab: dict[str, int] = {}
+        postings: list[list[tuple[int, int]]] = []
+        for d, counter in enumerate(counts):
+            for term, tf in counter.items():
+                t = vocab.setdefault(term, len(vocab))
+                if t == len(postings):
+                    postings.append([])
+                postings[t].append((d, tf))
+        offsets = np.zeros(len(vocab) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([len(p) for p in postings])
+        docs = np.empty(int(offsets[-1]), dtype=np.int32)
+        weights = np.empty(int(offsets[-1]), dtype=np.float32)
+        for t, plist in enumerate(postings):
+            lo, hi = int(offsets[t]), int(offsets[t + 1])
+            rows = np.array([p[0] for p in plist], dtype=np.int64)
+            tf = np.array([p[1] for p in plist], dtype=np.float64)
+            idf = np.log(1.0 + (n - len(plist) + 0.5) / (len(plist) + 0.5))
+            norm = 1.0 - b + b * lengths[rows] / avg
+            docs[lo:hi] = rows
+            weights[lo:hi] = idf * tf * (k1 + 1.0) / (tf + k1 * norm)
+        return cls(vocab, offsets, docs, weights, n)
+
+    def scores(self, query_terms: Sequence[str]) -> np.ndarray:
+        """BM25 score of every document, (N,) float32 (each distinct query term counts once)."""
+        ids = [self.vocab[t] for t in dict.fromkeys(query_terms) if t in self.vocab]
+        if not ids:
+            return np.zeros(self.n_docs, dtype=np.float32)
+        slices = [slice(int(self.offsets[t]), int(self.offsets[t + 1])) for t in ids]
+        docs = np.concatenate([self.docs[s] for s in slices])
+        weights = np.concatenate([self.weights[s] for s in slices])
+        return np.bincount(docs, weights=weights, minlength=self.n_docs).astype(np.float32)
+
+    def top(self, query_terms: Sequence[str], k: int, exclude: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The ``k`` best ``(document, score)`` with a positive score, best first.
+
+        ``exclude`` is a boolean (N,) mask of documents never returned. Ties go to the lower id.
+        """
+        scores = self.scores(query_terms)
+        if exclude is not None:
+            scores[exclude] = 0.0
+        hits = np.flatnonzero(scores > 0)
+        if hits.size == 0 or k <= 0:
+            return []
+        if hits.size > k:
+            part = np.argpartition(-scores[hits], k - 1)[:k]
+            hits = hits[part]
+        order = np.lexsort((hits, -scores[hits]))
+        return [(int(hits[i]), float(scores[hits[i]])) for i in order]
+
+    # -- storage: plain arrays, so the caller can keep them in one safetensors file ------------
+
+    def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        words = "\n".join(sorted(self.vocab, key=self.vocab.__getitem__)).encode("utf-8")
+        return {
+            f"{prefix}.vocab": np.frombuffer(words, dtype=np.uint8).copy(),
+            f"{prefix}.offsets": self.offsets,
+            f"{prefix}.docs": self.docs,
+            f"{prefix}.weights": self.weights,
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str, n_docs: int) -> BM25:
+        raw = bytes(arrays[f"{prefix}.vocab"]).decode("utf-8")
+        words = raw.split("\n") if raw else []
+        offsets = arrays[f"{prefix}.offsets"].astype(np.int64, copy=False)
+        docs = arrays[f"{prefix}.docs"].astype(np.int32, copy=False)
+        weights = arrays[f"{prefix}.weights"].astype(np.float32, copy=False)
+        if offsets.shape != (len(words) + 1,) or docs.shape != weights.shape or int(offsets[-1]) != docs.shape[0]:
+            raise ValueError(f"inconsistent BM25 arrays under {prefix!r}")
+        if docs.size and (int(docs.min()) < 0 or int(docs.max()) >= n_docs):
+            raise ValueError(f"BM25 postings under {prefix!r} name documents outside 0..{n_docs - 1}")
+        return cls({w: i for i, w in enumerate(words)}, offsets, docs, weights, n_docs)

@@ -1,0 +1,214 @@
+"""The retrieval index a model answers with: the request -> command pairs it was trained on.
+
+Stored in the model directory as ``retrieval.safetensors`` (so ``models pull/push/verify`` carry
+it): the pair texts as two UTF-8 blobs with offsets, and two BM25 indexes, one over requests (to
+answer) and one over commands (to explain). Only training pairs are ever added; the evaluation
+splits (NL2Bash dev/test, tldr-holdout) never are (``trainer`` builds it from ``split == "train"``
+documents only, and a test checks it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bash_ai.errors import ModelError
+from bash_ai.retrieval.bm25 import ANALYZER, BM25, terms
+
+INDEX_FILE = "retrieval.safetensors"
+FORMAT = "bash-ai-retrieval"
+FORMAT_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Neighbor:
+    """One retrieved pair, with its row in the index and its BM25 score."""
+
+    request: str
+    command: str
+    source: str
+    row: int
+    score: float
+
+
+class _Texts:
+    """Strings kept as one UTF-8 blob plus offsets; decoded one at a time, on demand."""
+
+    def __init__(self, blob: np.ndarray, offsets: np.ndarray) -> None:
+        self.blob, self.offsets = blob, offsets
+
+    @classmethod
+    def pack(cls, texts: Sequence[str]) -> _Texts:
+        data = [t.encode("utf-8") for t in texts]
+        offsets = np.zeros(len(data) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([len(d) for d in data])
+        blob = np.frombuffer(b"".join(data), dtype=np.uint8).copy()
+        return cls(blob, offsets)
+
+    def __len__(self) -> int:
+        return int(self.offsets.shape[0]) - 1
+
+    def __getitem__(self, i: int) -> str:
+        return bytes(self.blob[int(self.offsets[i]) : int(self.offsets[i + 1])]).decode("utf-8")
+
+
+class RetrievalIndex:
+    """Pairs plus BM25 over their requests and their commands."""
+
+    def __init__(
+        self,
+        requests: _Texts,
+        commands: _Texts,
+        sources: list[str],
+        source_of: np.ndarray,
+        by_request: BM25,
+        by_command: BM25,
+        meta: dict[str, str] | None = None,
+    ) -> None:
+        self.requests, self.commands = requests, commands
+        self.sources, self.source_of = sources, source_of
+        self.by_request, self.by_command = by_request, by_command
+        self.meta = dict(meta or {})
+
+    def __len__(self) -> int:
+        return len(self.requests)
+
+    @classmethod
+    def build(cls, pairs: Sequence[tuple[str, str, str]]) -> RetrievalIndex:
+        """From ``(request, command, source)`` triples, in order (row i is pair i)."""
+        requests = [p[0].strip() for p in pairs]
+        commands = [p[1].strip() for p in pairs]
+        sources = sorted({p[2] for p in pairs})
+        source_of = np.array([sources.index(p[2]) for p in pairs], dtype=np.int16)
+        index = cls(
+            _Texts.pack(requests),
+            _Texts.pack(commands),
+            sources,
+            source_of,
+            BM25.build(terms(r) for r in requests),
+            BM25.build(terms(c) for c in commands),
+        )
+        counts = np.bincount(source_of, minlength=len(sources)) if len(pairs) else np.zeros(0, dtype=np.int64)
+        index.meta = {
+            "pairs": str(len(pairs)),
+            **{f"count.{s}": str(int(c)) for s, c in zip(sources, counts, strict=True)},
+        }
+        return index
+
+    def pair(self, row: int, score: float = 0.0) -> Neighbor:
+        return Neighbor(self.requests[row], self.commands[row], self.sources[int(self.source_of[row])], row, score)
+
+    def search(
+        self, request: str, k: int, *, exclude_row: int | None = None, exclude_command: str | None = None
+    ) -> list[Neighbor]:
+        """The ``k`` pairs whose requests best match ``request``, best first.
+
+        ``exclude_row`` / ``exclude_command`` drop a pair itself and every pair with the same
+        command (how training builds its prompts, so the model learns to edit, not to copy).
+        """
+        return self._filtered(self.by_request, terms(request), k, exclude_row, exclude_command)
+
+    def search_command(self, command: str, k: int, *, exclude_row: int | None = None) -> list[Neighbor]:
+        """The ``k`` pairs whose commands best match ``command`` (for explaining), best first."""
+        return self._filtered(self.by_command, terms(command), k, exclude_row, None)
+
+    def _filtered(
+        self, bm25: BM25, query: list[str], k: int, exclude_row: int | None, exclude_command: str | None
+    ) -> list[Neighbor]:
+        if k <= 0:
+            return []
+        want = exclude_command.strip() if exclude_command is not None else None
+        out: list[Neighbor] = []
+        fetch = k + 1 if want is None else 4 * k + 8
+        while True:
+            hits = bm25.top(query, fetch)
+            out = []
+            for row, score in hits:
+                if row == exclude_row:
+                    continue
+                neighbor = self.pair(row, score)
+                if want is not None and neighbor.command == want:
+                    continue
+                out.append(neighbor)
+                if len(out) == k:
+                    return out
+            if len(hits) < fetch:  # nothing more to find
+                return out
+            fetch *= 4
+
+    # -- storage ------------------------------------------------------------------------------
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        sources = "\n".join(self.sources).encode("utf-8")
+        return {
+            "requests.blob": self.requests.blob,
+            "requests.offsets": self.requests.offsets,
+            "commands.blob": self.commands.blob,
+            "commands.offsets": self.commands.offsets,
+            "sources": np.frombuffer(sources, dtype=np.uint8).copy(),
+            "source_of": self.source_of,
+            **self.by_request.to_arrays("bm25_request"),
+            **self.by_command.to_arrays("bm25_command"),
+        }
+
+    def save(self, path: Path) -> Path:
+        """Write atomically; the metadata records the format and a digest of the pairs."""
+        from safetensors.numpy import save
+
+        from bash_ai.io import atomic_write_bytes
+
+        arrays = {k: np.ascontiguousarray(v) for k, v in self.to_arrays().items()}
+        digest = hashlib.sha256(arrays["requests.blob"].tobytes() + arrays["commands.blob"].tobytes()).hexdigest()
+        meta = {
+            **self.meta,
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "analyzer": ANALYZER,
+            "pairs_sha256": digest,
+        }
+        atomic_write_bytes(Path(path), save(arrays, metadata=meta))
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: Path) -> RetrievalIndex:
+        """Open a saved index; a corrupt or foreign file raises ``ModelError`` naming it."""
+        from safetensors import safe_open
+
+        path = Path(path)
+        try:
+            with safe_open(str(path), framework="numpy") as handle:
+                meta = dict(handle.metadata() or {})
+                if meta.get("format") != FORMAT:
+                    raise ValueError("not a bash-ai retrieval index")
+                if meta.get("format_version") != FORMAT_VERSION:
+                    raise ValueError(
+                        f"format version {meta.get('format_version')!r}, this bash-ai reads {FORMAT_VERSION}"
+                    )
+                if meta.get("analyzer") != ANALYZER:
+                    raise ValueError(f"terms made by analyzer {meta.get('analyzer')!r}, this bash-ai uses {ANALYZER}")
+                arrays = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118
+            requests = _Texts(arrays["requests.blob"], arrays["requests.offsets"].astype(np.int64))
+            commands = _Texts(arrays["commands.blob"], arrays["commands.offsets"].astype(np.int64))
+            if len(requests) != len(commands):
+                raise ValueError("requests and commands differ in number")
+            raw_sources = bytes(arrays["sources"]).decode("utf-8")
+            sources = raw_sources.split("\n") if raw_sources else []
+            source_of = arrays["source_of"]
+            n = len(requests)
+            if source_of.shape != (n,):
+                raise ValueError("source_of has the wrong shape")
+            by_request = BM25.from_arrays(arrays, "bm25_request", n)
+            by_command = BM25.from_arrays(arrays, "bm25_command", n)
+        except (OSError, ValueError, KeyError, UnicodeDecodeError, Exception) as exc:  # safetensors raises its own
+            raise ModelError(f"{path}: unreadable retrieval index ({exc})") from None
+        return cls(requests, commands, sources, source_of, by_request, by_command, meta)
+
+
+def load_index(model_dir: Path) -> RetrievalIndex | None:
+    """The model's index, or None when the model has none (older models answer without one)."""
+    path = Path(model_dir) / INDEX_FILE
+    return RetrievalIndex.load(path) if path.is_file() else None

@@ -1,0 +1,153 @@
+"""The retrieval index: BM25 by hand, storage, exclusions, and that evaluation splits never enter it."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from test_data_tokenized import ByteTokenizer, _pair, sources  # noqa: F401  (fixture)
+
+from bash_ai import prompt
+from bash_ai.errors import ModelError
+from bash_ai.retrieval import INDEX_FILE, RetrievalIndex, load_index
+from bash_ai.retrieval.bm25 import BM25, stem, terms
+
+
+def test_terms_lowercase_split_and_stem() -> None:
+    assert terms("List *.PY files, sorted by SIZE") == ["list", "py", "file", "sort", "by", "size"]
+    assert stem("directories") == "directory" and stem("copying") == "copy" and stem("ls") == "ls"
+    assert stem("matches") == "match" and stem("files") == stem("file") and stem("class") == "class"
+    assert terms("") == []
+
+
+def test_bm25_scores_match_the_formula_worked_by_hand() -> None:
+    docs = [["a", "b"], ["a", "a", "c"], ["c"]]
+    bm = BM25.build(docs, k1=1.2, b=0.75)
+    avg = (2 + 3 + 1) / 3
+
+    def weight(tf: int, df: int, dl: int) -> float:
+        idf = math.log(1 + (3 - df + 0.5) / (df + 0.5))
+        return idf * tf * 2.2 / (tf + 1.2 * (1 - 0.75 + 0.75 * dl / avg))
+
+    expected = [weight(1, 2, 2), weight(2, 2, 3) + weight(1, 2, 3), weight(1, 2, 1)]
+    assert np.allclose(bm.scores(["a", "c", "zzz"]), expected, rtol=1e-6)
+    # A query term counts once however often it is repeated; unknown terms score nothing.
+    assert np.allclose(bm.scores(["a", "a"]), bm.scores(["a"]))
+    assert bm.top(["zzz"], 3) == []
+    assert [d for d, _ in bm.top(["a", "c"], 2)] == [1, 2]  # the short doc "c" beats "a b"
+
+
+def _index() -> RetrievalIndex:
+    return RetrievalIndex.build(
+        [
+            ("list files sorted by size", "ls -S", "nl2bash"),
+            ("list all files sorted by size", "ls -S", "nl2bash"),
+            ("list files by modification time", "ls -t", "tldr"),
+            ("count lines in a file", "wc -l file", "tldr"),
+            ("show disk usage of a directory", "du -sh dir", "nl2bash"),
+        ]
+    )
+
+
+def test_search_ranks_by_request_and_excludes_self_and_same_command() -> None:
+    index = _index()
+    hits = index.search("list files sorted by size", 3)
+    assert [h.row for h in hits][:2] == [0, 1] and hits[0].score >= hits[1].score
+    assert hits[0].request == "list files sorted by size" and hits[0].command == "ls -S"
+    # Training excludes the pair itself and every pair with the same command.
+    hits = index.search("list files sorted by size", 3, exclude_row=0, exclude_command="ls -S")
+    assert all(h.command != "ls -S" for h in hits) and hits[0].command == "ls -t"
+    assert index.search_command("du -sh /home", 1)[0].request == "show disk usage of a directory"
+    assert index.search("nothing matches this", 2) == []
+
+
+def test_index_round_trips_through_its_file(tmp_path: Path) -> None:
+    index = _index()
+    path = index.save(tmp_path / INDEX_FILE)
+    loaded = load_index(tmp_path)
+    assert loaded is not None and len(loaded) == 5
+    assert loaded.meta["pairs"] == "5" and loaded.meta["count.nl2bash"] == "3" and loaded.meta["count.tldr"] == "2"
+    for query in ("list files by size", "count lines", "disk usage"):
+        assert loaded.search(query, 3) == index.search(query, 3)
+    assert loaded.pair(3).source == "tldr"
+    assert load_index(tmp_path / "nowhere") is None
+    path.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}garbage")
+    with pytest.raises(ModelError, match="unreadable retrieval index"):
+        load_index(tmp_path)
+
+
+def test_retrieval_prompt_puts_the_nearest_example_next_to_the_request() -> None:
+    segments = prompt.retrieval_pair("list by size", "ls -S", [("near", "ls"), ("far", "du")])
+    texts = [s.text for s in segments]
+    assert texts == [
+        prompt.REQUEST + "far" + prompt.BASH,
+        "du" + prompt.EOT,
+        prompt.REQUEST + "near" + prompt.BASH,
+        "ls" + prompt.EOT,
+        prompt.REQUEST + "list by size" + prompt.BASH,
+        "ls -S" + prompt.EOT,
+    ]
+    assert [s.target for s in segments] == [False, False, False, False, False, True]
+
+
+def test_training_index_holds_train_pairs_only(sources: Any) -> None:  # noqa: F811
+    from trainer.data.retrieval import RetrievalSpec, TrainingRetrieval
+
+    docs = [
+        _pair(0, "list files sorted by size", "ls -S"),
+        _pair(1, "list files by date", "ls -t"),
+        _pair(2, "list files sorted by size please", "ls -S", split="test"),
+        _pair(3, "list hidden files", "ls -a", split="dev"),
+        _pair(4, "list files of the holdout page", "ls -R", split="holdout"),
+    ]
+    sources("mini", docs)
+    retrieval = TrainingRetrieval.for_datasets(RetrievalSpec(k=2, variants=2), ["mini"])
+    assert len(retrieval.index) == 2 and set(retrieval.row_of) == {"p:0", "p:1"}
+    stored = {(retrieval.index.requests[i], retrieval.index.commands[i]) for i in range(len(retrieval.index))}
+    assert stored == {("list files sorted by size", "ls -S"), ("list files by date", "ls -t")}
+    # A pair never sees itself (nor its own command) among its neighbours.
+    sets = retrieval.neighbor_sets(docs[0])
+    assert sets and all(("list files sorted by size", "ls -S") not in s for s in sets)
+    assert sets[0] == [("list files by date", "ls -t")]
+    assert retrieval.neighbor_sets(docs[2]) == []  # not a training pair
+
+
+def test_real_data_never_indexes_evaluation_splits(shared_data: Path) -> None:
+    """NL2Bash dev/test and tldr-holdout stay out of the index built from the real data pack."""
+    from trainer.data import fetch_dataset, iter_documents
+    from trainer.data.retrieval import RetrievalSpec, TrainingRetrieval
+
+    fetch_dataset("nl2bash", from_path=shared_data / "nl2bash")
+    fetch_dataset("tldr", from_path=shared_data / "tldr")
+    retrieval = TrainingRetrieval.for_datasets(RetrievalSpec(k=3), ["nl2bash", "tldr"])
+    splits: dict[str, str] = {}
+    for name in ("nl2bash", "tldr"):
+        for doc in iter_documents(name):
+            if doc.kind == "pair":
+                splits[doc.id] = doc.split
+    assert all(splits[i] == "train" for i in retrieval.row_of)
+    assert len(retrieval.row_of) == sum(1 for s in splits.values() if s == "train")
+    assert {s for s in splits.values()} >= {"train", "dev", "test", "holdout"}
+
+
+def test_aligned_windows_start_at_a_sequence(sources: Any) -> None:  # noqa: F811
+    from trainer.data.retrieval import RetrievalSpec, TrainingRetrieval
+    from trainer.data.sampler import Batches
+    from trainer.data.tokenized import build_tokenized
+
+    docs = [_pair(i, f"request number {i} about files", f"cmd{i} --flag") for i in range(40)]
+    sources("many", docs)
+    tokenizer = ByteTokenizer()
+    retrieval = TrainingRetrieval.for_datasets(RetrievalSpec(k=2, variants=1), ["many"])
+    data = build_tokenized(["many"], tokenizer, val_fraction=0.0, retrieval=retrieval)
+    stream = data.split("train")["bash"]
+    assert stream.starts is not None and len(stream.starts) == 40 * 3  # augmented, forward, reverse
+    batches = Batches(data, "train", 8, 64, seed=1, language_ratio=0.0, aligned=True)
+    x, _, _ = batches.next_batch()
+    request_id = tokenizer.specials[prompt.REQUEST]
+    command_id = tokenizer.specials[prompt.COMMAND]
+    assert all(row[0] in (request_id, command_id) for row in x)
+    assert batches.state_dict()["aligned"] is True
