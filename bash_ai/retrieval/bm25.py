@@ -74,11 +74,11 @@ class BM25:
         for t, plist in enumerate(postings):
             lo, hi = int(offsets[t]), int(offsets[t + 1])
             rows = np.array([p[0] for p in plist], dtype=np.int64)
-            tf = np.array([p[1] for p in plist], dtype=np.float64)
+            freq = np.array([p[1] for p in plist], dtype=np.float64)
             idf = np.log(1.0 + (n - len(plist) + 0.5) / (len(plist) + 0.5))
             norm = 1.0 - b + b * lengths[rows] / avg
             docs[lo:hi] = rows
-            weights[lo:hi] = idf * tf * (k1 + 1.0) / (tf + k1 * norm)
+            weights[lo:hi] = idf * freq * (k1 + 1.0) / (freq + k1 * norm)
         return cls(vocab, offsets, docs, weights, n)
 
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
