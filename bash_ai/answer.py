@@ -56,6 +56,8 @@ class Candidate:
     shellcheck: list[Any] = field(default_factory=list)  # bash_ai.safety findings
     finish_reason: str = "stop"
     n_tokens: int = 0
+    confidence: float = 1.0  # the model's geometric-mean token probability, when it scored the text
+    source: str = "model"  # "model" (generated) or "retrieval" (a training pair's command)
 
     @property
     def dangerous(self) -> bool:
@@ -70,6 +72,8 @@ class Candidate:
             "danger": [_as_dict(f) for f in self.danger],
             "shellcheck": [_as_dict(f) for f in self.shellcheck],
             "finish_reason": self.finish_reason,
+            "confidence": round(self.confidence, 6),
+            "source": self.source,
         }
 
 
@@ -177,6 +181,48 @@ def _round_params(params: Any, round_no: int) -> Any:
     return dataclasses.replace(params, **changes) if changes else params
 
 
+def propose_checked(
+    engine: Any,
+    request: str,
+    config: Any = None,
+    *,
+    cancel: threading.Event | None = None,
+    flag: bool = False,
+    on_event: Callable[[Any], None] | None = None,
+) -> list[Candidate]:
+    """Beam search + retrieved commands (``bash_ai.engine.propose``), shaped as commands and
+    checked with ``bash -n``: syntax-valid ones first, each group in the model's order.
+
+    ``flag`` also runs the danger rules and shellcheck (the faces show them; eval does not need them).
+    """
+    from bash_ai import safety
+    from bash_ai.engine.propose import propose
+
+    shaped: dict[str, Any] = {}
+    for proposal in propose(engine, request, config, cancel=cancel, on_event=on_event):
+        text = shape(clean(proposal.text), "command")
+        if text and text not in shaped:
+            shaped[text] = proposal
+    valid: list[Candidate] = []
+    invalid: list[Candidate] = []
+    for (text, proposal), syntax in zip(shaped.items(), safety.check_syntax_many(list(shaped)), strict=True):
+        candidate = Candidate(
+            text,
+            "command",
+            bool(syntax.ok),
+            syntax.message or "",
+            finish_reason=proposal.finish_reason,
+            n_tokens=proposal.n_tokens,
+            confidence=proposal.confidence,
+            source="retrieval" if proposal.source == "retrieval" else "model",
+        )
+        (valid if candidate.syntax_ok else invalid).append(candidate)
+    result = valid + invalid
+    if flag:
+        _flag(result)
+    return result
+
+
 def answer(
     engine: Any,
     request: str,
@@ -186,10 +232,14 @@ def answer(
     max_rounds: int = MAX_ROUNDS,
     cancel: threading.Event | None = None,
     on_event: Callable[[Any], None] | None = None,
+    decode: Any = None,
 ) -> list[Candidate]:
     """Up to ``n`` distinct checked candidates, syntax-valid ones first.
 
-    ``on_event`` sees every engine event (``Started.truncated`` says the request was cut to fit
+    A command request with ``params=None`` is answered by beam search over the retrieval-augmented
+    prompt plus the nearest training commands (``propose_checked``, deterministic; what ``bash-ai
+    eval`` measures); given ``params`` (or a script request), candidates are sampled instead, and
+    invalid ones resampled. ``decode`` (a ``DecodeConfig``) tunes the beam path. ``on_event`` sees every engine event (``Started.truncated`` says the request was cut to fit
     the context). If ``cancel`` is set, whatever was finished so far is returned (maybe nothing);
     otherwise an empty result raises ``GenerationError``.
     """
@@ -200,7 +250,15 @@ def answer(
         raise UsageError(f"the number of candidates must be at least 1 (got {n})")
     request = validate_request(request)
     script = wants_script(request)
-    base = params if params is not None else SamplingParams()
+    if params is None and not script:
+        checked = propose_checked(engine, request, decode, cancel=cancel, on_event=on_event)[:n]
+        _flag(checked)
+        if not checked and not (cancel is not None and cancel.is_set()):
+            raise GenerationError("the model produced no answer; try rephrasing the request or another model")
+        return checked
+    base = (
+        params if params is not None else SamplingParams(temperature=DEFAULT_TEMPERATURE, max_tokens=SCRIPT_MAX_TOKENS)
+    )
     cancel = cancel or threading.Event()
     valid: list[Candidate] = []
     invalid: list[Candidate] = []

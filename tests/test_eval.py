@@ -16,10 +16,21 @@ from cli_run import one_error_line, run_cli
 from bash_ai.checkpoint import random_weights
 from bash_ai.config import ModelConfig
 from bash_ai.engine import Finished, SamplingParams
+from bash_ai.engine.propose import DecodeConfig
 from bash_ai.errors import DataError, SandboxError, UsageError
-from bash_ai.evaluation.runner import Example, evaluate, load_suite, overall, reference_nll
+from bash_ai.evaluation.runner import Decoder, Example, load_suite, overall, reference_nll
+from bash_ai.evaluation.runner import evaluate as evaluate_with
 from bash_ai.model.numpy_gpt import NumpyGPT
 from trainer.data import fetch_dataset
+
+# The fake engines below answer through ``ask`` (sampling); the beam and bm25 decoders are tested
+# on real engines at the end of this file.
+SAMPLE = Decoder("sample", DecodeConfig(retrieval_k=0))
+
+
+def evaluate(*args: object, **kw: object) -> object:
+    return evaluate_with(*args, decoder=SAMPLE, **kw)  # type: ignore[arg-type]
+
 
 # Byte-level token ids of the fake engine: bytes 0..255, then its special tokens.
 EOT, REQUEST, BASH = 256, 257, 258
@@ -61,6 +72,14 @@ class FakeEngine:
     def task_ids(self, task: str, text: str) -> list[int]:
         assert task == "ask"
         return [REQUEST, *self.encode_text(text.strip()), BASH]
+
+    retrieval_k = 0
+
+    def neighbors(self, request: str, k: int | None = None) -> list:
+        return []
+
+    def ask_ids(self, request: str, neighbors: object = (), reserve: int = 96) -> list[int]:
+        return self.task_ids("ask", request)
 
     def ask(self, request: str, params: SamplingParams | None = None, n: int = 1) -> list[Finished]:
         self.calls.append((request, params, n))
@@ -299,14 +318,17 @@ def test_cli_json_schema(
     assert [s["suite"] for s in model["suites"]] == ["nl2bash-dev", "nl2bash-test"]
     dev = model["suites"][0]
     assert (dev["examples"], dev["candidates"]) == (5, 2) and dev["seconds"] >= 0
-    keys = {"exact_match", "template_match", "nlc2cmd", "syntax_valid", "danger_rate", "val_loss", "bits_per_byte"}
-    assert set(dev) == keys | {"suite", "examples", "candidates", "seconds"} and set(model["overall"]) == keys
+    keys = {"exact_match", "template_match", "nlc2cmd", "nlc2cmd_top1", "syntax_valid", "danger_rate"}
+    keys |= {"val_loss", "bits_per_byte"}
+    assert set(dev) == keys | {"suite", "examples", "candidates", "decode", "seconds"}
+    assert set(model["overall"]) == keys and dev["decode"] == "beam 5 k=3 pool=2 alpha=0.6"
     assert all(isinstance(dev[k], float) for k in keys)
     assert -1.0 <= dev["nlc2cmd"] <= 1.0 and dev["bits_per_byte"] > 0
     assert set(model) == {"suites", "overall"}  # deltas only with --compare
     rows = [json.loads(line) for line in preds.read_text().splitlines()]
     assert len(rows) == 6 and {r["suite"] for r in rows} == {"nl2bash-dev", "nl2bash-test"}
-    assert all(len(r["predictions"]) == 2 for r in rows)
+    assert all(len(r["predictions"]) == 2 and len(r["confidences"]) == 2 for r in rows)
+    assert all(0 <= c <= 1 for r in rows for c in r["confidences"])
     assert "nl2bash-dev" in run.err and "bits per byte" in run.err  # the table is on stderr
 
 
@@ -346,3 +368,25 @@ def test_eval_is_registered() -> None:
     from bash_ai.cli.app import COMMANDS
 
     assert "eval" in COMMANDS
+
+
+def test_bm25_and_beam_decoders_on_a_model_with_an_index(
+    nl2bash_fetched: None, tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bm25 answers with the nearest indexed commands (no model); beam pools them with its beams."""
+    import shutil
+
+    from bash_ai.retrieval import INDEX_FILE, RetrievalIndex
+
+    model = tmp_path / "with-index"
+    shutil.copytree(tiny_model_dir, model)
+    RetrievalIndex.build([(r, c, "test") for r, c in DEV_PAIRS]).save(model / INDEX_FILE)
+    args = ["eval", "--suite", "nl2bash-dev", "--model", str(model), "--max-tokens", "8", "--json"]
+    bm25 = json.loads(run_cli([*args, "--decode", "bm25"], capsys).out)[model.name]["suites"][0]
+    assert bm25["decode"] == "bm25" and bm25["exact_match"] == 1.0 and bm25["nlc2cmd"] == 1.0, bm25
+    # One beam of a random model plus the nearest command: the top 2 always hold the reference.
+    beam = json.loads(run_cli([*args, "-k", "5", "--beam-width", "1", "--pool", "1"], capsys).out)
+    suite = beam[model.name]["suites"][0]
+    assert suite["nlc2cmd"] == 1.0 and suite["decode"] == "beam 1 k=3 pool=1 alpha=0.6"
+    run = run_cli([*args, "--decode", "greedy"], capsys)
+    assert run.code == 2 and "unknown decoding" in one_error_line(run)

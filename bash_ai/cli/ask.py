@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bash_ai.answer import DEFAULT_TEMPERATURE, default_max_tokens
+from bash_ai.answer import DEFAULT_TEMPERATURE, default_max_tokens, wants_script
 from bash_ai.errors import BashAIError, ModelError, UsageError
 
 Opt = typer.Option
@@ -92,14 +92,21 @@ def sampling_params(temperature: float, seed: int | None, max_tokens: int) -> An
     return SamplingParams(temperature=temperature, seed=seed, max_tokens=max_tokens)
 
 
+def _decode_config(max_tokens: int) -> Any:
+    from bash_ai.engine.propose import DecodeConfig
+
+    return DecodeConfig(max_tokens=max_tokens)
+
+
 def ask(
     request: Annotated[
         list[str] | None, typer.Argument(help="What the command should do (or read from stdin).")
     ] = None,
     candidates: Annotated[int, Opt("-n", "--candidates", min=1, max=10, help="How many distinct answers.")] = 1,
     temperature: Annotated[
-        float, Opt(min=0.0, max=5.0, help="Sampling temperature (0: greedy).")
-    ] = DEFAULT_TEMPERATURE,
+        float | None,
+        Opt(min=0.0, max=5.0, help="Sample at this temperature (0: greedy) instead of beam search."),
+    ] = None,
     seed: Annotated[int, Opt(help="Random seed (same seed, same answer).")] = 0,
     max_tokens: Annotated[int | None, Opt(min=1, help="Token limit per answer.")] = None,
     model: Annotated[str | None, Opt("--model", "-m", help="Model name or directory.")] = None,
@@ -118,7 +125,7 @@ def ask(
         if sys.stdout.isatty():  # ``bash-ai --model X`` on a terminal: the REPL with that model
             from bash_ai.cli.repl import run_repl
 
-            run_repl(model=model, temperature=temperature)
+            run_repl(model=model, temperature=DEFAULT_TEMPERATURE if temperature is None else temperature)
             return
         raise UsageError('no request given: bash-ai "list files by size" (or pipe it on stdin)')
     else:
@@ -127,10 +134,13 @@ def ask(
     engine = load_engine(model)
     if max_tokens is None:
         max_tokens = default_max_tokens(text)
-    params = sampling_params(temperature, seed, max_tokens)
+    # Commands: beam search (deterministic, the measured best) unless a temperature asks for sampling.
+    sample = temperature is not None or wants_script(text)
+    params = sampling_params(DEFAULT_TEMPERATURE if temperature is None else temperature, seed, max_tokens)
+    params = params if sample else None
 
     with render.Progress() as progress:
-        results = answer(engine, text, candidates, params, on_event=progress)
+        results = answer(engine, text, candidates, params, on_event=progress, decode=_decode_config(max_tokens))
 
     if as_json:
         document = {

@@ -40,17 +40,27 @@ def eval_command(
     max_tokens: Annotated[int, Opt("--max-tokens", help="Most tokens per generated command")] = 96,
     as_json: Annotated[bool, Opt("--json", help="Machine-readable results on stdout")] = False,
     predictions: Annotated[Path | None, Opt("--predictions", help="Write per-example predictions (JSONL) here")] = None,
+    decode: Annotated[str, Opt("--decode", help="beam (as the CLI answers) | sample | bm25 (no model)")] = "beam",
+    retrieval_k: Annotated[int, Opt("--retrieval-k", help="Retrieved examples in the prompt (0: none)")] = 3,
+    beam_width: Annotated[int, Opt("--beam-width", help="Beams (at least --candidates)")] = 5,
+    pool: Annotated[int, Opt("--pool", help="Nearest training commands joining the beam candidates")] = 2,
+    alpha: Annotated[float, Opt("--alpha", help="Length penalty of the ranking")] = 0.6,
 ) -> None:
     from bash_ai.cli.ask import import_numpy_single_threaded, load_engine
 
     import_numpy_single_threaded()  # before anything imports numpy: batch-1 decode wants one BLAS thread
+    from bash_ai.engine.propose import DecodeConfig
     from bash_ai.errors import UsageError
-    from bash_ai.evaluation.runner import EXEC, check_options, check_suite, evaluate, load_suite
+    from bash_ai.evaluation.runner import EXEC, Decoder, check_options, check_suite, evaluate, load_suite
 
     suites = list(dict.fromkeys(suite or ["nl2bash-dev"]))
     for name in suites:
         check_suite(name)
     check_options(candidates, max_tokens)
+    decoder = Decoder(
+        decode,  # type: ignore[arg-type]
+        DecodeConfig(retrieval_k=retrieval_k, beam_width=beam_width, pool=pool, alpha=alpha, max_tokens=max_tokens),
+    )
     if compare is not None and model is not None:
         raise UsageError("use either --model or --compare A B, not both")
     examples = {name: load_suite(name, limit) for name in suites}  # a missing dataset fails here
@@ -66,7 +76,15 @@ def eval_command(
         engine.name = label
         results.append(
             [
-                evaluate(engine, name, examples[name], candidates, max_tokens, progress=_progress(f"{label} {name}"))
+                evaluate(
+                    engine,
+                    name,
+                    examples[name],
+                    candidates,
+                    max_tokens,
+                    progress=_progress(f"{label} {name}"),
+                    decoder=decoder,
+                )
                 for name in suites
             ]
         )
@@ -109,7 +127,13 @@ def _payload(results: list[list[SuiteResult]]) -> dict[str, Any]:
     payload: dict[str, Any] = {}
     for rs in results:
         suites = [
-            {"suite": r.suite, "examples": r.examples, "candidates": r.candidates, "seconds": round(r.seconds, 3)}
+            {
+                "suite": r.suite,
+                "examples": r.examples,
+                "candidates": r.candidates,
+                "decode": r.decode,
+                "seconds": round(r.seconds, 3),
+            }
             | _metrics_json(r.metrics)
             for r in rs
         ]

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -22,10 +22,15 @@ from bash_ai.engine.stream import TextStream
 from bash_ai.errors import ModelError, UsageError
 from bash_ai.model.base import LogitsModel
 
+if TYPE_CHECKING:
+    from bash_ai.retrieval import Neighbor, RetrievalIndex
+
 Task = Literal["ask", "explain", "complete"]
 
 # The most candidates one call may sample (each is a row of the decode batch).
 MAX_CANDIDATES = 16
+# Training pairs retrieved into an "ask" prompt as worked examples (the bundled model trains with 3).
+RETRIEVAL_K = 3
 
 
 class Engine:
@@ -36,6 +41,9 @@ class Engine:
         self.tokenizer = tokenizer
         self.name = name
         self.model_dir: Path | None = None  # set by bash_ai.registry.load
+        self.retrieval_k = RETRIEVAL_K
+        self._index: Any = None  # RetrievalIndex, loaded on first use; False: the model has none
+        self._index_lock = threading.Lock()
         self.config = model.config
         tok_vocab = int(tokenizer.vocab_size)
         if tok_vocab > self.config.vocab_size:
@@ -78,6 +86,46 @@ class Engine:
         head, body, tail = marks[task]
         ids = [self._special(head), *self.encode_text(body)]
         return ids + [self._special(tail)] if tail else ids
+
+    # -- retrieval --------------------------------------------------------------------------
+
+    @property
+    def index(self) -> RetrievalIndex | None:
+        """The model's retrieval index (``retrieval.safetensors`` in its directory), loaded once."""
+        if self._index is None:
+            with self._index_lock:
+                if self._index is None:
+                    from bash_ai.retrieval import load_index
+
+                    found = load_index(self.model_dir) if self.model_dir is not None else None
+                    self._index = found if found is not None else False
+        return self._index or None
+
+    def set_index(self, index: RetrievalIndex | None) -> None:
+        """Use this index (``None``: answer without retrieval)."""
+        self._index = index if index is not None else False
+
+    def neighbors(self, request: str, k: int | None = None) -> list[Neighbor]:
+        """The ``k`` training pairs nearest to ``request`` (default ``retrieval_k``), best first."""
+        k = self.retrieval_k if k is None else k
+        index = self.index if k > 0 else None
+        return index.search(request, k) if index is not None else []
+
+    def ask_ids(self, request: str, neighbors: Sequence[Neighbor] = (), reserve: int = 96) -> list[int]:
+        """An "ask" prompt with its worked examples, nearest last (``prompt.retrieval_pair``'s layout).
+
+        The farthest examples are dropped until the prompt leaves ``reserve`` tokens (at most half
+        the context) for the answer; the request itself is never cut here.
+        """
+        request_ids = self.task_ids("ask", request)
+        examples = [self._example_ids(n.request, n.command) for n in neighbors]  # best first
+        budget = self.context_length - min(reserve, self.context_length // 2)
+        while examples and len(request_ids) + sum(map(len, examples)) > budget:
+            examples.pop()
+        return [i for ex in reversed(examples) for i in ex] + request_ids
+
+    def _example_ids(self, request: str, command: str) -> list[int]:
+        return [*self.task_ids("ask", request), *self.encode_text(command.strip()), self.eot_id]
 
     def _special(self, text: str) -> int:
         if text not in self._special_by_text:
@@ -223,8 +271,13 @@ class Engine:
     def stream_ask(
         self, request: str, params: SamplingParams | None = None, n: int = 1, *, cancel: threading.Event | None = None
     ) -> Iterator[Event]:
-        """Bash for a request. No newline stop: scripts are multi-line; the model ends at EOT."""
-        return self.stream(self.task_ids("ask", request), params, n, cancel=cancel)
+        """Bash for a request, with the retrieved examples in the prompt when the model has an index.
+
+        No newline stop: scripts are multi-line; the model ends at EOT.
+        """
+        params = params if params is not None else SamplingParams()
+        ids = self.ask_ids(request, self.neighbors(request), reserve=params.max_tokens)
+        return self.stream(ids, params, n, cancel=cancel)
 
     def ask(
         self, request: str, params: SamplingParams | None = None, n: int = 1, *, cancel: threading.Event | None = None

@@ -6,8 +6,13 @@ Suites:
 - ``exec``: the curated execution tasks (``tasks.json``); each candidate runs in the bubblewrap
   sandbox and passes when its effect matches the reference's.
 
-Candidate 1 is greedy; candidates 2..K are sampled (temperature 0.8, top-p 0.95, seed = the
-example's index), so top-1 figures are deterministic and top-K figures reproducible.
+How candidates are made (``Decoder``), each an ablation row of docs/benchmarks.md:
+- ``beam`` (default, what the CLI answers with): the request with its retrieved examples, beam
+  search, the nearest training commands joining the pool, ranked by the model, syntax-valid first
+  (``bash_ai.answer.propose_checked``). Deterministic.
+- ``sample``: candidate 1 greedy, 2..K sampled (temperature 0.8, top-p 0.95, seed = the example's
+  index), with ``retrieval_k`` examples in the prompt (0: the model alone).
+- ``bm25``: no model at all: the commands of the K nearest training requests.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
@@ -24,8 +29,10 @@ from bash_ai.errors import DataError, UsageError
 
 if TYPE_CHECKING:
     from bash_ai.engine import Finished, SamplingParams
+    from bash_ai.engine.propose import DecodeConfig
     from bash_ai.evaluation.tasks import Task
     from bash_ai.model.base import LogitsModel
+    from bash_ai.retrieval import Neighbor
 
 EXEC = "exec"
 # suite -> (dataset, split) for the suites read from fetched datasets.
@@ -41,6 +48,7 @@ METRICS: dict[str, str] = {
     "exact_match": "exact match",
     "template_match": "template match",
     "nlc2cmd": "NLC2CMD score",
+    "nlc2cmd_top1": "NLC2CMD score (top-1)",
     "pass_at_1": "exec pass@1",
     "pass_at_k": "exec pass@K",
     "syntax_valid": "syntax valid (bash -n)",
@@ -56,11 +64,42 @@ NLL_BATCH = 16  # reference sequences per forward pass of the teacher-forced los
 EXEC_TIMEOUT = 5.0  # seconds per sandboxed run
 
 
+Strategy = Literal["beam", "sample", "bm25"]
+STRATEGIES: tuple[str, ...] = ("beam", "sample", "bm25")
+
+
+@dataclass(frozen=True)
+class Decoder:
+    """How the evaluation answers; ``config`` holds retrieval k, beam width, pool and alpha."""
+
+    strategy: Strategy = "beam"
+    config: DecodeConfig = field(default_factory=lambda: _default_config())
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise UsageError(f"unknown decoding {self.strategy!r}; choose one of: {', '.join(STRATEGIES)}")
+
+    def describe(self) -> str:
+        c = self.config
+        if self.strategy == "bm25":
+            return "bm25"
+        if self.strategy == "sample":
+            return f"sample k={c.retrieval_k}"
+        return f"beam {c.beam_width} k={c.retrieval_k} pool={c.pool} alpha={c.alpha}"
+
+
+def _default_config() -> DecodeConfig:
+    from bash_ai.engine.propose import DecodeConfig
+
+    return DecodeConfig()
+
+
 class EvalEngine(Protocol):
     """What the evaluation needs from ``bash_ai.engine.Engine`` (fakes in tests implement this)."""
 
     name: str
     eot_id: int
+    retrieval_k: int
 
     @property
     def model(self) -> LogitsModel: ...
@@ -73,6 +112,10 @@ class EvalEngine(Protocol):
     def encode_text(self, text: str) -> list[int]: ...
 
     def ask(self, request: str, params: SamplingParams | None = None, n: int = 1) -> list[Finished]: ...
+
+    def neighbors(self, request: str, k: int | None = None) -> list[Neighbor]: ...
+
+    def ask_ids(self, request: str, neighbors: Sequence[Neighbor] = (), reserve: int = 96) -> list[int]: ...
 
 
 @dataclass(frozen=True)
@@ -96,6 +139,7 @@ class SuiteResult:
     nll_tokens: int = 0
     nll_bytes: int = 0
     predictions: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    decode: str = ""  # ``Decoder.describe()``: how the candidates were made
 
 
 def check_suite(name: str) -> None:
@@ -145,7 +189,7 @@ def reference_nll(engine: EvalEngine, examples: Sequence[Example]) -> list[tuple
         if len(target) >= ctx:
             seqs.append(None)
             continue
-        prompt = engine.task_ids("ask", ex.request)
+        prompt = engine.ask_ids(ex.request, engine.neighbors(ex.request), reserve=len(target))
         seqs.append(((prompt + target)[-ctx:], len(target)))  # a long request loses its start
     out: list[tuple[float, int, int] | None] = [None] * len(examples)
     order = sorted((i for i, s in enumerate(seqs) if s is not None), key=lambda i: len(seqs[i][0]))  # type: ignore[index]
@@ -168,7 +212,27 @@ def reference_nll(engine: EvalEngine, examples: Sequence[Example]) -> list[tuple
     return out
 
 
-def _answers(engine: EvalEngine, request: str, index: int, candidates: int, max_tokens: int) -> list[str]:
+def _answers(
+    engine: EvalEngine, request: str, index: int, candidates: int, max_tokens: int, decoder: Decoder
+) -> tuple[list[str], list[float]]:
+    """The candidates for one request, best first, and a confidence in [0, 1] for each."""
+    if decoder.strategy == "bm25":
+        found = [n.command for n in engine.neighbors(request, candidates)] or [""]
+        return found, [1.0] * len(found)
+    if decoder.strategy == "beam":
+        from bash_ai.answer import propose_checked
+
+        config = decoder.config.replace(max_tokens=max_tokens)
+        checked = propose_checked(engine, request, config)[:candidates]  # type: ignore[arg-type]
+        if not checked:
+            return [""], [0.0]
+        return [c.text for c in checked], [c.confidence for c in checked]
+    engine.retrieval_k = decoder.config.retrieval_k
+    texts = _sampled(engine, request, index, candidates, max_tokens)
+    return texts, [1.0] * len(texts)
+
+
+def _sampled(engine: EvalEngine, request: str, index: int, candidates: int, max_tokens: int) -> list[str]:
     from bash_ai.engine import SamplingParams
 
     greedy = SamplingParams(temperature=0.0, max_tokens=max_tokens)
@@ -202,6 +266,7 @@ def _answer_all(
     max_tokens: int,
     judge: Judge,
     progress: Callable[[int, int], None] | None,
+    decoder: Decoder,
 ) -> list[dict[str, Any]]:
     """One row per example: its candidates, what ``judge`` says of them, and the top-1 answer's
     danger flags and ``bash -n`` verdict (checked as one concurrent batch at the end)."""
@@ -209,8 +274,14 @@ def _answer_all(
 
     rows: list[dict[str, Any]] = []
     for i, ex in enumerate(examples):
-        preds = _answers(engine, ex.request, i, candidates, max_tokens)
-        row: dict[str, Any] = {"id": ex.id, "request": ex.request, "reference": ex.reference, "predictions": preds}
+        preds, confidences = _answers(engine, ex.request, i, candidates, max_tokens, decoder)
+        row: dict[str, Any] = {
+            "id": ex.id,
+            "request": ex.request,
+            "reference": ex.reference,
+            "predictions": preds,
+            "confidences": [round(c, 6) for c in confidences],
+        }
         rows.append(row | judge(ex, preds) | {"dangerous": bool(assess(preds[0]))})
         if progress is not None:
             progress(i + 1, len(examples))
@@ -226,14 +297,17 @@ def evaluate(
     candidates: int = 1,
     max_tokens: int = 96,
     progress: Callable[[int, int], None] | None = None,
+    decoder: Decoder | None = None,
 ) -> SuiteResult:
     """Generate for every example and score the answers (the exec suite runs them sandboxed)."""
     check_suite(suite)
     check_options(candidates, max_tokens)
+    decoder = decoder if decoder is not None else Decoder()
+    engine.retrieval_k = decoder.config.retrieval_k  # the prompt of the loss figures, too
     if not examples:
         raise UsageError(f"suite {suite} has no examples to evaluate")
     if suite == EXEC:
-        return _evaluate_exec(engine, examples, candidates, max_tokens, progress)
+        return _evaluate_exec(engine, examples, candidates, max_tokens, progress, decoder)
     from bash_ai.evaluation import exact_match, nlc2cmd_topk, template_match
 
     def judge(ex: Example, preds: list[str]) -> dict[str, Any]:
@@ -241,10 +315,11 @@ def evaluate(
             "exact": exact_match(preds[0], ex.reference),
             "template": template_match(preds[0], ex.reference),
             "nlc2cmd": nlc2cmd_topk(preds, ex.reference),
+            "nlc2cmd_top1": nlc2cmd_topk(preds[:1], ex.reference),
         }
 
     start = time.perf_counter()
-    rows = _answer_all(engine, examples, candidates, max_tokens, judge, progress)
+    rows = _answer_all(engine, examples, candidates, max_tokens, judge, progress, decoder)
     losses = reference_nll(engine, examples)
     for row, loss in zip(rows, losses, strict=True):
         row["nll_nats"] = None if loss is None else loss[0]
@@ -254,6 +329,7 @@ def evaluate(
         "exact_match": _rate([r["exact"] for r in rows]),
         "template_match": _rate([r["template"] for r in rows]),
         "nlc2cmd": _rate([r["nlc2cmd"] for r in rows]),
+        "nlc2cmd_top1": _rate([r["nlc2cmd_top1"] for r in rows]),
         "syntax_valid": _rate([r["syntax_ok"] for r in rows]),
         "danger_rate": _rate([r["dangerous"] for r in rows]),
         "val_loss": nats / tokens if tokens else math.nan,
@@ -270,6 +346,7 @@ def evaluate(
         nll_tokens=int(tokens),
         nll_bytes=int(nbytes),
         predictions=rows,
+        decode=decoder.describe(),
     )
 
 
@@ -279,6 +356,7 @@ def _evaluate_exec(
     candidates: int,
     max_tokens: int,
     progress: Callable[[int, int], None] | None,
+    decoder: Decoder,
 ) -> SuiteResult:
     """Each candidate runs in a fresh sandboxed copy of its task; never outside the sandbox."""
     from bash_ai.evaluation.sandbox import ensure_sandbox
@@ -294,7 +372,7 @@ def _evaluate_exec(
         return {"passed": [verdicts[p].passed for p in preds], "details": [verdicts[p].details for p in preds]}
 
     start = time.perf_counter()
-    rows = _answer_all(engine, examples, candidates, max_tokens, judge, progress)
+    rows = _answer_all(engine, examples, candidates, max_tokens, judge, progress, decoder)
     metrics = {"pass_at_1": _rate([r["passed"][0] for r in rows])}
     if candidates > 1:
         metrics["pass_at_k"] = _rate([any(r["passed"]) for r in rows])
@@ -310,6 +388,7 @@ def _evaluate_exec(
         metrics=metrics,
         seconds=time.perf_counter() - start,
         predictions=rows,
+        decode=decoder.describe(),
     )
 
 

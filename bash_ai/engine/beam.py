@@ -1,0 +1,147 @@
+"""Beam search over any ``LogitsModel`` whose cache can ``select`` rows (the numpy and torch runtimes).
+
+Deterministic: the ``width`` best continuations by total log-probability, each ended by the
+end-of-text token (or cut at ``max_tokens`` / the context end). Every step feeds the live beams as
+one batch: one (B, 1) forward pass, then the cache rows are reordered to follow their parents.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from bash_ai.errors import UsageError
+
+MAX_WIDTH = 16
+
+
+@dataclass(frozen=True)
+class Beam:
+    """One finished hypothesis: its tokens (end marker excluded) and total log-probability."""
+
+    tokens: tuple[int, ...]
+    logprob: float
+    finish_reason: str  # "eos" | "length"
+
+    def score(self, alpha: float) -> float:
+        """Length-normalised score (GNMT's penalty ((5 + n) / 6) ** alpha); alpha 0 is the raw sum."""
+        n = len(self.tokens) + (1 if self.finish_reason == "eos" else 0)
+        return self.logprob / (((5.0 + n) / 6.0) ** alpha)
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise log-softmax in float64, (B, V) -> (B, V)."""
+    x = logits.astype(np.float64)
+    top = x.max(axis=-1, keepdims=True)
+    return x - top - np.log(np.exp(x - top).sum(axis=-1, keepdims=True))
+
+
+def beam_search(
+    model: Any,
+    prompt: Sequence[int],
+    eot_id: int,
+    *,
+    width: int = 5,
+    max_tokens: int = 96,
+    banned: np.ndarray | None = None,
+    cancel: threading.Event | None = None,
+) -> list[Beam]:
+    """The ``width`` best hypotheses after ``prompt``, best first by total log-probability.
+
+    ``banned`` token ids are never chosen. The search stops when ``width`` hypotheses have ended
+    and no live beam can still beat the worst of them (log-probabilities only fall), at
+    ``max_tokens`` or at the context end. A set ``cancel`` returns what has finished so far.
+    """
+    if not isinstance(width, int) or not 1 <= width <= MAX_WIDTH:
+        raise UsageError(f"beam width must be between 1 and {MAX_WIDTH} (got {width!r})")
+    ctx = int(model.config.context_length)
+    ids = np.asarray(list(prompt), dtype=np.int64)[None, :]  # (1, T)
+    if ids.shape[1] == 0 or ids.shape[1] >= ctx:
+        raise UsageError(f"the prompt must hold between 1 and {ctx - 1} tokens (got {ids.shape[1]})")
+    cache = model.new_cache(1)
+    logp = log_softmax(_last(model.forward(ids, cache, last_only=True)))  # (1, V)
+    beams: list[tuple[int, ...]] = [()]
+    scores = np.zeros(1)  # (B,) total log-probability of each live beam
+    done: list[Beam] = []
+    for step in range(max_tokens):
+        if cancel is not None and cancel.is_set():
+            break
+        if banned is not None and banned.size:
+            logp[:, banned] = -np.inf
+        total = scores[:, None] + logp  # (B, V)
+        flat = total.ravel()
+        take = min(2 * width, flat.size)
+        best = np.argpartition(-flat, take - 1)[:take]
+        best = best[np.argsort(-flat[best], kind="stable")]
+        parents, tokens, new_beams, new_scores = [], [], [], []
+        for j in best:
+            value = float(flat[j])
+            if not np.isfinite(value):
+                break
+            parent, token = divmod(int(j), total.shape[1])
+            if token == eot_id:
+                done.append(Beam(beams[parent], value, "eos"))
+                continue
+            parents.append(parent)
+            tokens.append(token)
+            new_beams.append((*beams[parent], token))
+            new_scores.append(value)
+            if len(new_beams) == width:
+                break
+        done.sort(key=lambda b: -b.logprob)
+        del done[width:]
+        if not new_beams:
+            break
+        if len(done) == width and new_scores[0] <= done[-1].logprob:
+            break  # no live beam can overtake the finished ones
+        at_end = int(cache.length) + 1 >= ctx
+        if step == max_tokens - 1 or at_end:
+            done += [Beam(b, s, "length") for b, s in zip(new_beams, new_scores, strict=True)]
+            break
+        cache = cache.select(np.asarray(parents, dtype=np.intp))
+        beams, scores = new_beams, np.asarray(new_scores)
+        feed = np.asarray(tokens, dtype=np.int64)[:, None]  # (B, 1)
+        logp = log_softmax(_last(model.forward(feed, cache, last_only=True)))  # (B, V)
+    done.sort(key=lambda b: -b.logprob)
+    return done[:width]
+
+
+def _last(logits: Any) -> np.ndarray:
+    out = np.asarray(logits)
+    return out[:, -1, :] if out.ndim == 3 else out
+
+
+def sequence_logprobs(model: Any, prompt: Sequence[int], continuations: Sequence[Sequence[int]]) -> list[float]:
+    """Teacher-forced total log-probability of each continuation after ``prompt`` (one batch).
+
+    The prompt is run once and its cache fanned out; continuations are right-padded, and causal
+    attention keeps each row's real positions blind to its padding.
+    """
+    if not continuations:
+        return []
+    ctx = int(model.config.context_length)
+    width = max(len(c) for c in continuations)
+    if len(prompt) + width > ctx:
+        raise UsageError("a continuation does not fit the context after the prompt")
+    cache = model.new_cache(1)
+    first = log_softmax(_last(model.forward(np.asarray([list(prompt)], dtype=np.int64), cache, last_only=True)))
+    cache = cache.select(np.zeros(len(continuations), dtype=np.intp))
+    feed = np.zeros((len(continuations), width), dtype=np.int64)  # (N, W)
+    for r, cont in enumerate(continuations):
+        feed[r, : len(cont)] = cont
+    out = np.asarray(model.forward(feed, cache))  # (N, W, V)
+    totals = []
+    for r, cont in enumerate(continuations):
+        if not cont:
+            totals.append(0.0)
+            continue
+        total = float(first[0, cont[0]])
+        if len(cont) > 1:
+            lp = log_softmax(out[r, : len(cont) - 1])  # (n-1, V) predicts cont[1:]
+            total += float(lp[np.arange(len(cont) - 1), cont[1:]].sum())
+        totals.append(total)
+    return totals

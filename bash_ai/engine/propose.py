@@ -1,0 +1,128 @@
+"""Candidate commands for a request: beam search with retrieved examples, plus the retrieved commands.
+
+The pool: the ``beam_width`` beams of the retrieval-augmented prompt, and the commands of the
+``pool`` nearest training pairs (scored by the model under the same prompt, so every member has a
+comparable log-probability). Ranked by length-normalised log-probability; distinct texts only.
+The settings that ``bash-ai eval`` measured best on nl2bash-dev are the defaults (docs/benchmarks.md,
+section "Answer quality: ablation").
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from bash_ai.engine.beam import Beam, beam_search, sequence_logprobs
+from bash_ai.engine.events import Started
+from bash_ai.errors import UsageError
+
+if TYPE_CHECKING:
+    from bash_ai.engine.engine import Engine
+
+Source = Literal["beam", "retrieval"]
+
+
+@dataclass(frozen=True)
+class DecodeConfig:
+    """How candidates are proposed; every field is an ablation axis of ``bash-ai eval``."""
+
+    retrieval_k: int = 3  # worked examples in the prompt (0: the model alone)
+    beam_width: int = 5
+    pool: int = 2  # nearest training commands that join the candidates
+    alpha: float = 0.6  # length penalty of the ranking score
+    max_tokens: int = 96
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.retrieval_k <= 8:
+            raise UsageError(f"retrieval k must be between 0 and 8 (got {self.retrieval_k})")
+        if not 1 <= self.beam_width <= 16:
+            raise UsageError(f"beam width must be between 1 and 16 (got {self.beam_width})")
+        if not 0 <= self.pool <= 16:
+            raise UsageError(f"the retrieval pool must be between 0 and 16 (got {self.pool})")
+        if not (math.isfinite(self.alpha) and 0 <= self.alpha <= 2):
+            raise UsageError(f"alpha must be between 0 and 2 (got {self.alpha})")
+        if self.max_tokens < 1:
+            raise UsageError(f"max tokens must be at least 1 (got {self.max_tokens})")
+
+    def replace(self, **changes: object) -> DecodeConfig:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """One candidate: its text, where it came from, and its model log-probability given the prompt."""
+
+    text: str
+    source: Source
+    logprob: float
+    n_tokens: int
+    score: float  # the ranking score (length-normalised log-probability)
+    finish_reason: str = "eos"
+
+    @property
+    def confidence(self) -> float:
+        """The geometric-mean token probability, in (0, 1]: comparable across lengths."""
+        return float(math.exp(self.logprob / max(1, self.n_tokens + 1)))
+
+
+def _normalised(logprob: float, n_tokens: int, alpha: float) -> float:
+    return Beam(tuple(range(n_tokens)), logprob, "eos").score(alpha)
+
+
+def propose(
+    engine: Engine,
+    request: str,
+    config: DecodeConfig | None = None,
+    *,
+    banned: np.ndarray | None = None,
+    cancel: threading.Event | None = None,
+    on_event: Callable[[Started], None] | None = None,
+) -> list[Proposal]:
+    """Distinct candidates for ``request``, best first (at most ``beam_width + pool``).
+
+    ``on_event`` gets one ``Started`` event (its ``truncated`` says the request was cut to fit).
+    """
+    config = config if config is not None else DecodeConfig()
+    index_k = max(config.retrieval_k, config.pool)
+    found = engine.neighbors(request, index_k) if index_k else []
+    pooled = list(dict.fromkeys(n.command.strip() for n in found[: config.pool]))
+    encoded = {text: engine.encode_text(text) + [engine.eot_id] for text in pooled}
+    # Room for the longest answer: the beams' budget, or a pooled command if longer.
+    reserve = max([config.max_tokens, *map(len, encoded.values())])
+    full = engine.ask_ids(request, found[: config.retrieval_k], reserve=reserve)
+    prompt, dropped = engine.fit_prompt(full, reserve)
+    if on_event is not None:
+        on_event(Started(prompt_tokens=len(prompt), truncated=dropped > 0, dropped_tokens=dropped, n=1))
+    # Other special tokens would end a candidate mid-command: never part of an answer.
+    never = np.array(sorted(engine.special_ids - {engine.eot_id}), dtype=np.int64)
+    if banned is not None:
+        never = np.union1d(never, banned).astype(np.int64)
+    beams = beam_search(
+        engine.model,
+        prompt,
+        engine.eot_id,
+        width=config.beam_width,
+        max_tokens=config.max_tokens,
+        banned=never,
+        cancel=cancel,
+    )
+    out: dict[str, Proposal] = {}
+    for beam in beams:
+        text = engine.tokenizer.decode(list(beam.tokens)).strip()
+        if text and text not in out:
+            score = beam.score(config.alpha)
+            out[text] = Proposal(text, "beam", beam.logprob, len(beam.tokens), score, beam.finish_reason)
+    pooled = [text for text in pooled if text and text not in out]
+    if pooled and not (cancel is not None and cancel.is_set()):
+        room = engine.context_length - len(prompt)
+        fits = [(text, encoded[text]) for text in pooled if len(encoded[text]) <= room]
+        logprobs = sequence_logprobs(engine.model, prompt, [ids for _, ids in fits])
+        for (text, ids), lp in zip(fits, logprobs, strict=True):
+            out[text] = Proposal(text, "retrieval", lp, len(ids) - 1, _normalised(lp, len(ids) - 1, config.alpha))
+    # A hypothesis cut at the token limit is a broken command: after every one that ended.
+    return sorted(out.values(), key=lambda p: (p.finish_reason != "eos", -p.score))

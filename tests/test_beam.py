@@ -1,0 +1,175 @@
+"""Beam search against exhaustive search, teacher-forced scores, and the candidate pool."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from bash_ai.engine.beam import Beam, beam_search, log_softmax, sequence_logprobs
+from bash_ai.errors import UsageError
+
+
+class TableModel:
+    """A real ``LogitsModel`` whose next-token logits are a fixed function of the last token.
+
+    Small vocabulary so every sequence can be enumerated; its cache keeps the last token per row
+    and supports ``select`` like the numpy runtime's KV cache.
+    """
+
+    def __init__(self, vocab: int = 5, context_length: int = 32, seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        self.table = rng.normal(0, 2.0, size=(vocab, vocab))  # (V, V): row = previous token
+        self.config = type("C", (), {"context_length": context_length, "vocab_size": vocab})()
+
+    class Cache:
+        def __init__(self, last: np.ndarray, length: int) -> None:
+            self.last, self.length = last, length
+
+        def select(self, rows: Any) -> TableModel.Cache:
+            return TableModel.Cache(self.last[np.asarray(rows)], self.length)
+
+    def new_cache(self, batch: int) -> TableModel.Cache:
+        return TableModel.Cache(np.zeros(batch, dtype=np.int64), 0)
+
+    def forward(self, ids: np.ndarray, cache: TableModel.Cache, last_only: bool = False) -> np.ndarray:
+        ids = np.asarray(ids)
+        out = self.table[ids]  # (B, T, V)
+        cache.last = ids[:, -1]
+        cache.length += ids.shape[1]
+        return out[:, -1] if last_only else out
+
+    def logprob(self, prompt_last: int, seq: tuple[int, ...]) -> float:
+        total, prev = 0.0, prompt_last
+        for tok in seq:
+            total += float(log_softmax(self.table[prev][None])[0, tok])
+            prev = tok
+        return total
+
+
+def exhaustive(model: TableModel, prompt_last: int, eot: int, max_tokens: int) -> list[tuple[float, tuple[int, ...]]]:
+    """Every sequence ending in EOT within ``max_tokens`` steps, with its total log-probability."""
+    body = [t for t in range(model.table.shape[0]) if t != eot]
+    out = []
+    for n in range(max_tokens):
+        for seq in itertools.product(body, repeat=n):
+            out.append((model.logprob(prompt_last, (*seq, eot)), seq))
+    return sorted(out, reverse=True)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_wide_beam_finds_the_exhaustive_best(seed: int) -> None:
+    model = TableModel(seed=seed)
+    eot, max_tokens = 4, 4
+    best = exhaustive(model, 2, eot, max_tokens)
+    beams = beam_search(model, [1, 2], eot, width=16, max_tokens=max_tokens)
+    eos = [b for b in beams if b.finish_reason == "eos"]
+    assert eos[0].tokens == best[0][1] and eos[0].logprob == pytest.approx(best[0][0])
+    # Every returned hypothesis carries its true log-probability; best first.
+    for b in eos:
+        assert b.logprob == pytest.approx(model.logprob(2, (*b.tokens, eot)))
+    assert [b.logprob for b in beams] == sorted((b.logprob for b in beams), reverse=True)
+
+
+def test_width_one_is_greedy_and_banned_tokens_never_appear() -> None:
+    model = TableModel(seed=5)
+    eot = 4
+    (beam,) = beam_search(model, [0], eot, width=1, max_tokens=6)
+    prev, greedy = 0, []
+    for _ in range(6):
+        tok = int(model.table[prev].argmax())
+        if tok == eot:
+            break
+        greedy.append(tok)
+        prev = tok
+    assert list(beam.tokens) == greedy
+    banned = np.array([int(model.table[0].argmax())])
+    for b in beam_search(model, [0], eot, width=4, max_tokens=5, banned=banned):
+        assert banned[0] not in b.tokens
+
+
+def test_beam_stops_at_max_tokens_and_validates_its_input() -> None:
+    model = TableModel(seed=1)
+    beams = beam_search(model, [0], eot_id=99, width=3, max_tokens=3)  # EOT unreachable
+    assert beams and all(b.finish_reason == "length" and len(b.tokens) == 3 for b in beams)
+    with pytest.raises(UsageError):
+        beam_search(model, [0], 4, width=0)
+    with pytest.raises(UsageError):
+        beam_search(model, [], 4)
+    assert Beam((1, 2), -3.0, "eos").score(0.0) == -3.0
+    assert Beam((1, 2), -3.0, "eos").score(1.0) == pytest.approx(-3.0 / (8 / 6))
+
+
+def test_sequence_logprobs_match_the_chain_rule() -> None:
+    model = TableModel(seed=7)
+    conts = [[1, 2, 4], [3], [0, 0, 0, 4]]
+    got = sequence_logprobs(model, [2], conts)
+    assert got == pytest.approx([model.logprob(2, tuple(c)) for c in conts])
+    assert sequence_logprobs(model, [2], []) == []
+
+
+# -- the real numpy runtime and the candidate pool -------------------------------------------------
+
+
+def test_numpy_runtime_beam_scores_equal_teacher_forcing(tiny_model_dir: Path) -> None:
+    from bash_ai.registry import load
+
+    engine = load(str(tiny_model_dir))
+    prompt = engine.task_ids("ask", "list files")
+    beams = beam_search(engine.model, prompt, engine.eot_id, width=4, max_tokens=6)
+    assert len(beams) == 4
+    conts = [list(b.tokens) + ([engine.eot_id] if b.finish_reason == "eos" else []) for b in beams]
+    assert sequence_logprobs(engine.model, prompt, conts) == pytest.approx([b.logprob for b in beams], abs=1e-3)
+
+
+def test_propose_pools_beams_and_retrieved_commands(trained_model_dir: Path, tmp_path: Path) -> None:
+    from bash_ai.answer import answer, propose_checked
+    from bash_ai.engine.propose import DecodeConfig, propose
+    from bash_ai.registry import load
+    from bash_ai.retrieval import RetrievalIndex
+
+    engine = load(str(trained_model_dir))
+    engine.set_index(
+        RetrievalIndex.build([("say hello to the world", "echo hello world", "t"), ("say goodbye", "echo bye", "t")])
+    )
+    found = propose(engine, "say hello", DecodeConfig(retrieval_k=0, beam_width=3, pool=2))
+    assert found[0].text == "echo hello" and found[0].source == "beam"
+    assert 0 < found[0].confidence <= 1
+    sources = {p.text: p.source for p in found}
+    assert sources["echo hello world"] == "retrieval" and sources["echo bye"] == "retrieval"
+    assert len({p.text for p in found}) == len(found)  # distinct
+    checked = propose_checked(engine, "say hello", DecodeConfig(retrieval_k=0, beam_width=3, pool=1))
+    assert checked[0].text == "echo hello" and checked[0].syntax_ok
+    # answer() with no sampling params is this path; the CLI's default.
+    best = answer(engine, "say hello", 2, decode=DecodeConfig(retrieval_k=0))
+    assert best[0].text == "echo hello" and best[0].kind == "command" and len(best) <= 2
+
+
+def test_ask_prompt_holds_neighbours_nearest_last_and_fits(tiny_model_dir: Path) -> None:
+    from bash_ai import prompt as fmt
+    from bash_ai.registry import load
+    from bash_ai.retrieval import RetrievalIndex
+
+    engine = load(str(tiny_model_dir))
+    index = RetrievalIndex.build([("size sort", "ls -S", "t"), ("sort f", "sort f", "t")])
+    engine.set_index(index)
+    hits = engine.neighbors("size sort")
+    assert [h.command for h in hits] == ["ls -S", "sort f"]
+    ids = engine.ask_ids("size sort", hits, reserve=8)
+    assert len(ids) + 8 <= engine.context_length
+    text = engine.tokenizer.decode(ids)
+    expected = "".join(
+        fmt.REQUEST + r + fmt.BASH + c + fmt.EOT for r, c in [("sort f", "sort f"), ("size sort", "ls -S")]
+    )
+    assert text == expected + fmt.REQUEST + "size sort" + fmt.BASH
+    # No room: the farthest examples go first, the request itself stays whole.
+    short = engine.ask_ids("size sort", hits, reserve=engine.context_length - len(ids) + 10)
+    assert (
+        engine.tokenizer.decode(short)
+        == fmt.REQUEST + "size sort" + fmt.BASH + "ls -S" + fmt.EOT + fmt.REQUEST + "size sort" + fmt.BASH
+    )
+    engine.set_index(None)
+    assert engine.neighbors("size sort") == []
