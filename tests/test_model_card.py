@@ -1,0 +1,59 @@
+"""The model card keeps the records it was written from, and carries stages of an earlier card."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from trainer.model_card import _retrieval_lines, carried_stages, keep_records
+from trainer.run_dir import RunDir
+
+OLD_CARD = """# bash-ai bundled model
+
+## Training
+
+Weights stored as f16.
+
+### `base`: stage `bilingual` on `torch`
+
+- 1,200 steps
+
+### `ft`: stage `finetune` on `torch`, initialised from `base`
+
+- 2,800 steps
+
+How this copy was made: by hand.
+
+## Data and licences
+
+| dataset |
+"""
+
+
+def test_carried_stages_are_the_old_stage_sections_verbatim() -> None:
+    carried = carried_stages(OLD_CARD)
+    assert carried.startswith("### `base`") and carried.rstrip().endswith("How this copy was made: by hand.")
+    assert "## Data and licences" not in carried and "Weights stored" not in carried
+    assert carried_stages("# a card without stages\n") == ""
+
+
+def test_records_are_copied_into_the_model_dir(tmp_path: Path) -> None:
+    run = RunDir(tmp_path / "runs" / "stage-2")
+    run.path.mkdir(parents=True)
+    (run.path / "train_config.json").write_text(json.dumps({"stage": "finetune"}))
+    run.log({"step": 1, "loss": 2.0})
+    model = tmp_path / "model"
+    model.mkdir()
+    keep_records([run], model)
+    kept = model / "training" / "stage-2"
+    assert json.loads((kept / "train_config.json").read_text()) == {"stage": "finetune"}
+    assert (kept / "metrics.jsonl").read_text() == (run.path / "metrics.jsonl").read_text()
+
+
+def test_retrieval_section_counts_the_index(tmp_path: Path) -> None:
+    from bash_ai.retrieval import INDEX_FILE, RetrievalIndex
+
+    assert _retrieval_lines(tmp_path) == []
+    RetrievalIndex.build([("a", "ls", "nl2bash"), ("b", "du", "tldr"), ("c", "df", "tldr")]).save(tmp_path / INDEX_FILE)
+    text = "\n".join(_retrieval_lines(tmp_path))
+    assert "3 training request/command pairs (nl2bash 1, tldr 2)" in text
