@@ -1,8 +1,8 @@
 """Candidate commands for a request: beam search with retrieved examples, plus the retrieved commands.
 
 The pool: the ``beam_width`` beams of the retrieval-augmented prompt, and the commands of the
-``pool`` nearest training pairs (scored by the model under the same prompt, so every member has a
-comparable log-probability). Ranked by length-normalised log-probability; distinct texts only.
+``pool`` nearest training pairs with the request's own arguments swapped in (scored by the model
+under the same prompt, so every member has a comparable log-probability). Ranked by length-normalised log-probability; distinct texts only.
 The settings that ``bash-ai eval`` measured best on nl2bash-dev are the defaults (docs/benchmarks.md,
 section "Answer quality: ablation").
 """
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from bash_ai.engine.arguments import adapt
 from bash_ai.engine.beam import Beam, beam_search, sequence_logprobs
 from bash_ai.engine.events import Started
 from bash_ai.errors import UsageError
@@ -90,7 +91,8 @@ def propose(
     config = config if config is not None else DecodeConfig()
     index_k = max(config.retrieval_k, config.pool)
     found = engine.neighbors(request, index_k) if index_k else []
-    pooled = list(dict.fromkeys(n.command.strip() for n in found[: config.pool]))
+    # The example's arguments swapped for the ones the request names (bash_ai.engine.arguments).
+    pooled = list(dict.fromkeys(adapt(n.command.strip(), n.request, request) for n in found[: config.pool]))
     encoded = {text: engine.encode_text(text) + [engine.eot_id] for text in pooled}
     # Room for the longest answer: the beams' budget, or a pooled command if longer.
     reserve = max([config.max_tokens, *map(len, encoded.values())])

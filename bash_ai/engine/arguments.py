@@ -1,0 +1,127 @@
+"""Carry the arguments a request names into a retrieved command, instead of the example's own.
+
+A retrieved pair answers a similar request about other things: "count words in file" -> ``wc -w
+file.txt``. Asked "count the words in essay.txt", the command should name ``essay.txt``. The
+arguments recognised are file names (``notes.txt``), paths (``/var/log``, ``a/b/c``), extension
+globs ("python files", ".log files" -> ``*.py``, ``*.log``) and numbers. An argument of the example
+is replaced only when its request names one of that kind in the same count (or exactly one), and only
+as a whole shell word or ``*.ext`` glob, so nothing else in the command moves.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+_FILE = re.compile(r"(?<![\w./~$-])((?:[\w~.-]+/)*[\w-]+(?:\.[\w-]+)*\.[A-Za-z][\w]{0,5})(?![\w/-])")
+_PATH = re.compile(r"(?<![\w.$-])((?:~|\.{1,2})?/[\w./-]*[\w-]|[\w.-]+/[\w./-]*[\w-])(?![\w/-])")
+_NUMBER = re.compile(r"(?<![\w.$-])(\d+)(?![\w.])")
+_EXT_WORD = re.compile(
+    r"(?<![\w*])\.([A-Za-z][\w]{0,5})\s+files?\b|\b([A-Za-z]+)\s+(?:source\s+)?files?\b", re.IGNORECASE
+)
+_PLACEHOLDER = re.compile(r"(?<![\w./-])path/to/[\w./-]*[\w-]")
+_GLOB = re.compile(r"\*\.([A-Za-z][\w]{0,5})\b")
+
+# Language names people use for file kinds ("python files" -> *.py).
+LANGUAGE_EXT = {
+    "python": "py",
+    "java": "java",
+    "javascript": "js",
+    "typescript": "ts",
+    "c": "c",
+    "cpp": "cpp",
+    "go": "go",
+    "rust": "rs",
+    "ruby": "rb",
+    "perl": "pl",
+    "php": "php",
+    "shell": "sh",
+    "bash": "sh",
+    "text": "txt",
+    "markdown": "md",
+    "html": "html",
+    "css": "css",
+    "json": "json",
+    "yaml": "yaml",
+    "xml": "xml",
+    "csv": "csv",
+    "log": "log",
+    "pdf": "pdf",
+    "jpeg": "jpeg",
+    "jpg": "jpg",
+    "png": "png",
+    "mp3": "mp3",
+    "zip": "zip",
+}
+_WORD_EXTS = set(LANGUAGE_EXT.values())
+
+
+def files(text: str) -> list[str]:
+    return _unique(m.group(1) for m in _FILE.finditer(text) if not m.group(1).startswith("*."))
+
+
+def paths(text: str) -> list[str]:
+    return _unique(m.group(1) for m in _PATH.finditer(text) if not _FILE.fullmatch(m.group(1)))
+
+
+def numbers(text: str) -> list[str]:
+    return _unique(m.group(1) for m in _NUMBER.finditer(text))
+
+
+def extensions(request: str) -> list[str]:
+    """File kinds a request names: ".log files" -> log, "python files" -> py."""
+    out = []
+    for m in _EXT_WORD.finditer(request):
+        if m.group(1):
+            out.append(m.group(1).lower())
+        else:
+            word = m.group(2).lower()
+            if word in LANGUAGE_EXT:
+                out.append(LANGUAGE_EXT[word])
+            elif word in _WORD_EXTS:
+                out.append(word)
+    return _unique(out)
+
+
+def _unique(items: object) -> list[str]:
+    return list(dict.fromkeys(items))  # type: ignore[call-overload]
+
+
+def adapt(command: str, example_request: str, request: str) -> str:
+    """``command`` (the answer to ``example_request``) with the arguments ``request`` names."""
+    out = command
+    for find in (files, paths, numbers):
+        out = _swap(out, example_request, request, find)
+    # tldr's placeholders: "path/to/file" stands for whatever the request names.
+    placeholders = _unique(m.group(0) for m in _PLACEHOLDER.finditer(out))
+    named = [a for a in files(request) + paths(request) if a not in out]
+    if len(placeholders) == 1 and len(named) == 1:
+        out = _replace_words(out, {placeholders[0]: named[0]})
+    ours = extensions(request)
+    globs = _unique(m.group(1) for m in _GLOB.finditer(out))
+    if len(ours) == 1 and len(globs) == 1 and globs[0] != ours[0]:
+        out = re.sub(rf"\*\.{re.escape(globs[0])}\b", f"*.{ours[0]}", out)
+    return out
+
+
+def _swap(command: str, example_request: str, request: str, find: Callable[[str], list[str]]) -> str:
+    wanted = [a for a in find(request) if a not in command]
+    if not wanted:
+        return command
+    theirs = [a for a in find(command) if a not in request]
+    named = [a for a in theirs if a in example_request]
+    slots = named if named else theirs
+    if len(slots) == len(wanted) or (len(wanted) == 1 and len(slots) == 1):
+        pairs = dict(zip(slots, wanted, strict=False))
+    else:
+        return command
+    return _replace_words(command, pairs)
+
+
+def _replace_words(command: str, pairs: dict[str, str]) -> str:
+    """Replace whole words only (not inside a longer word or path), all at once."""
+    if not pairs:
+        return command
+    alternation = "|".join(re.escape(k) for k in sorted(pairs, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w./-])({alternation})(?![\w/-])")
+    return pattern.sub(lambda m: pairs[m.group(1)], command)

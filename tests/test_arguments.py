@@ -1,0 +1,53 @@
+"""Arguments a request names replace the retrieved example's own, and nothing else moves."""
+
+from __future__ import annotations
+
+import pytest
+
+from bash_ai.engine.arguments import adapt, extensions, files, numbers, paths
+
+
+@pytest.mark.parametrize(
+    ("command", "example", "asked", "expected"),
+    [
+        ("wc -w file.txt", "Count words in file", "count the words in essay.txt", "wc -w essay.txt"),
+        (
+            "tail -n 10 path/to/file",
+            "Show the last 10 lines",
+            "print the last 2 lines of notes.txt",
+            "tail -n 2 notes.txt",
+        ),
+        (
+            "grep -i pattern file.log",
+            "Search a file",
+            "lines of app.log with error, ignoring case",
+            "grep -i pattern app.log",
+        ),
+        ("find . -name '*.txt'", "find all text files", "list all .log files, recursively", "find . -name '*.log'"),
+        ("chmod +x *.sh", "make sh files executable", "make all python files executable", "chmod +x *.py"),
+        (
+            "mkdir -p path/to/directory",
+            "Create directories",
+            "create the directory a/b/c with parents",
+            "mkdir -p a/b/c",
+        ),
+        ("head -n 5 foo.txt", "print first 5 lines of foo.txt", "print first 3 lines of bar.txt", "head -n 3 bar.txt"),
+        # Already right, or nothing to map: unchanged.
+        ("cut -d, -f2 data.csv", "column 2 of data.csv", "print the second column of data.csv", "cut -d, -f2 data.csv"),
+        ("ls -S", "list files by size", "list files sorted by size", "ls -S"),
+        ("cp path/to/src path/to/dst", "copy a file", "copy a.txt to b.txt", "cp path/to/src path/to/dst"),
+        # Two of a kind map in order when both sides have two.
+        ("diff a.txt b.txt", "compare a.txt and b.txt", "compare old.conf and new.conf", "diff old.conf new.conf"),
+        # Only whole words move: "file.txt" inside a longer path or word stays.
+        ("cat file.txt dir/file.txt.bak", "show file.txt", "show essay.txt", "cat essay.txt dir/file.txt.bak"),
+    ],
+)
+def test_adapt(command: str, example: str, asked: str, expected: str) -> None:
+    assert adapt(command, example, asked) == expected
+
+
+def test_finders() -> None:
+    assert files("count words in essay.txt and a/b.tar.gz, not *.py") == ["essay.txt", "a/b.tar.gz"]
+    assert paths("go to /var/log and a/b/c, not notes.txt") == ["/var/log", "a/b/c"]
+    assert numbers("last 2 lines of 10 files, not v1.2 or x3") == ["2", "10"]
+    assert extensions("all .log files and python files and text file") == ["log", "py", "txt"]
