@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bash_ai.engine.beam import Beam, beam_search, log_softmax, sequence_logprobs
+from bash_ai.engine.beam import Beam, beam_search, continuation_logprobs, log_softmax, sequence_logprobs
 from bash_ai.errors import UsageError
 
 
@@ -111,6 +111,14 @@ def test_sequence_logprobs_match_the_chain_rule() -> None:
     assert sequence_logprobs(model, [2], []) == []
 
 
+def test_continuation_logprobs_take_each_row_after_its_own_prompt() -> None:
+    model = TableModel(seed=9, context_length=6)
+    pairs = [([2], [1, 4]), ([0, 3], [3, 3, 4]), ([1], [0] * 9)]  # the last does not fit
+    got = continuation_logprobs(model, pairs)
+    assert got[:2] == pytest.approx([model.logprob(2, (1, 4)), model.logprob(3, (3, 3, 4))])
+    assert got[2] == -np.inf
+
+
 # -- the real numpy runtime and the candidate pool -------------------------------------------------
 
 
@@ -143,6 +151,10 @@ def test_propose_pools_beams_and_retrieved_commands(trained_model_dir: Path, tmp
     assert len({p.text for p in found}) == len(found)  # distinct
     checked = propose_checked(engine, "say hello", DecodeConfig(retrieval_k=0, beam_width=3, pool=1))
     assert checked[0].text == "echo hello" and checked[0].syntax_ok
+    # The reviewer adds log p(request | candidate): the trained model explains echo hello as "say hello".
+    reviewed = propose(engine, "say hello", DecodeConfig(retrieval_k=0, beam_width=3, pool=0, reviewer=1.0))
+    plain = {p.text: p.score for p in propose(engine, "say hello", DecodeConfig(retrieval_k=0, beam_width=3, pool=0))}
+    assert reviewed[0].text == "echo hello" and all(p.score < plain[p.text] for p in reviewed)
     # answer() with no sampling params is this path; the CLI's default.
     best = answer(engine, "say hello", 2, decode=DecodeConfig(retrieval_k=0))
     assert best[0].text == "echo hello" and best[0].kind == "command" and len(best) <= 2

@@ -45,6 +45,7 @@ def eval_command(
     beam_width: Annotated[int, Opt("--beam-width", help="Beams (at least --candidates)")] = 5,
     pool: Annotated[int, Opt("--pool", help="Nearest training commands joining the beam candidates")] = 2,
     alpha: Annotated[float, Opt("--alpha", help="Length penalty of the ranking")] = 0.6,
+    reviewer: Annotated[float, Opt("--reviewer", help="Weight of log p(request | command) in the ranking")] = 0.0,
 ) -> None:
     from bash_ai.cli.ask import import_numpy_single_threaded, load_engine
 
@@ -59,7 +60,14 @@ def eval_command(
     check_options(candidates, max_tokens)
     decoder = Decoder(
         decode,  # type: ignore[arg-type]
-        DecodeConfig(retrieval_k=retrieval_k, beam_width=beam_width, pool=pool, alpha=alpha, max_tokens=max_tokens),
+        DecodeConfig(
+            retrieval_k=retrieval_k,
+            beam_width=beam_width,
+            pool=pool,
+            alpha=alpha,
+            reviewer=reviewer,
+            max_tokens=max_tokens,
+        ),
     )
     if compare is not None and model is not None:
         raise UsageError("use either --model or --compare A B, not both")

@@ -7,6 +7,7 @@ one batch: one (B, 1) forward pass, then the cache rows are reordered to follow 
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -145,3 +146,28 @@ def sequence_logprobs(model: Any, prompt: Sequence[int], continuations: Sequence
             total += float(lp[np.arange(len(cont) - 1), cont[1:]].sum())
         totals.append(total)
     return totals
+
+
+def continuation_logprobs(model: Any, pairs: Sequence[tuple[Sequence[int], Sequence[int]]]) -> list[float]:
+    """Total log-probability of each ``continuation`` after its own ``prompt``, in one batch.
+
+    Rows are ``prompt + continuation``, right-padded; causal attention keeps each row's real
+    positions blind to its padding. Pairs longer than the context get ``-inf``.
+    """
+    ctx = int(model.config.context_length)
+    rows = [(list(p), list(c)) for p, c in pairs]
+    fits = [i for i, (p, c) in enumerate(rows) if p and c and len(p) + len(c) <= ctx]
+    out = [-math.inf] * len(rows)
+    if not fits:
+        return out
+    width = max(len(rows[i][0]) + len(rows[i][1]) for i in fits)
+    batch = np.zeros((len(fits), width), dtype=np.int64)  # (B, T)
+    for r, i in enumerate(fits):
+        seq = rows[i][0] + rows[i][1]
+        batch[r, : len(seq)] = seq
+    logits = np.asarray(model.forward(batch, model.new_cache(len(fits))))  # (B, T, V)
+    for r, i in enumerate(fits):
+        p, c = rows[i]
+        lp = log_softmax(logits[r, len(p) - 1 : len(p) + len(c) - 1])  # (n, V): predicts c
+        out[i] = float(lp[np.arange(len(c)), c].sum())
+    return out

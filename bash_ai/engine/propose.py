@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from bash_ai.engine.arguments import adapt
-from bash_ai.engine.beam import Beam, beam_search, sequence_logprobs
+from bash_ai.engine.beam import Beam, beam_search, continuation_logprobs, sequence_logprobs
 from bash_ai.engine.events import Started
 from bash_ai.errors import UsageError
 
@@ -36,6 +36,9 @@ class DecodeConfig:
     beam_width: int = 5
     pool: int = 2  # nearest training commands that join the candidates
     alpha: float = 0.6  # length penalty of the ranking score
+    # Weight of the reviewer score: log p(request | candidate) per request token, from the model's
+    # reverse (explain) direction, added to the forward score (Coder-Reviewer reranking). 0: off.
+    reviewer: float = 0.0
     max_tokens: int = 96
 
     def __post_init__(self) -> None:
@@ -47,6 +50,8 @@ class DecodeConfig:
             raise UsageError(f"the retrieval pool must be between 0 and 16 (got {self.pool})")
         if not (math.isfinite(self.alpha) and 0 <= self.alpha <= 2):
             raise UsageError(f"alpha must be between 0 and 2 (got {self.alpha})")
+        if not (math.isfinite(self.reviewer) and 0 <= self.reviewer <= 10):
+            raise UsageError(f"the reviewer weight must be between 0 and 10 (got {self.reviewer})")
         if self.max_tokens < 1:
             raise UsageError(f"max tokens must be at least 1 (got {self.max_tokens})")
 
@@ -126,5 +131,19 @@ def propose(
         logprobs = sequence_logprobs(engine.model, prompt, [ids for _, ids in fits])
         for (text, ids), lp in zip(fits, logprobs, strict=True):
             out[text] = Proposal(text, "retrieval", lp, len(ids) - 1, _normalised(lp, len(ids) - 1, config.alpha))
+    proposals = list(out.values())
+    if config.reviewer > 0 and proposals and not (cancel is not None and cancel.is_set()):
+        proposals = _review(engine, request, proposals, config.reviewer)
     # A hypothesis cut at the token limit is a broken command: after every one that ended.
-    return sorted(out.values(), key=lambda p: (p.finish_reason != "eos", -p.score))
+    return sorted(proposals, key=lambda p: (p.finish_reason != "eos", -p.score))
+
+
+def _review(engine: Engine, request: str, proposals: list[Proposal], weight: float) -> list[Proposal]:
+    """Add ``weight`` x the per-token log p(request | candidate) to each candidate's score."""
+    target = engine.encode_text(request.strip()) + [engine.eot_id]
+    pairs = [(engine.task_ids("explain", p.text), target) for p in proposals]
+    reverse = continuation_logprobs(engine.model, pairs)
+    return [
+        replace(p, score=p.score + weight * (r / len(target))) if math.isfinite(r) else p
+        for p, r in zip(proposals, reverse, strict=True)
+    ]

@@ -85,7 +85,8 @@ class Decoder:
             return "bm25"
         if self.strategy == "sample":
             return f"sample k={c.retrieval_k}"
-        return f"beam {c.beam_width} k={c.retrieval_k} pool={c.pool} alpha={c.alpha}"
+        review = f" reviewer={c.reviewer}" if c.reviewer else ""
+        return f"beam {c.beam_width} k={c.retrieval_k} pool={c.pool} alpha={c.alpha}{review}"
 
 
 def _default_config() -> DecodeConfig:
