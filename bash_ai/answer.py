@@ -181,6 +181,23 @@ def _round_params(params: Any, round_no: int) -> Any:
     return dataclasses.replace(params, **changes) if changes else params
 
 
+def structure(command: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The programs a command runs with their flags, arguments left out: ``ls -S a`` ~ ``ls -S b``.
+
+    Unparseable text is its own structure.
+    """
+    from bash_ai.safety.commands import invocations
+    from bash_ai.safety.shell import parse
+
+    try:
+        found = invocations(parse(command), unwrap=True, exec_bodies=True, c_strings=False)
+        return tuple(
+            (inv.utility, tuple(sorted(v for v in inv.values if v.startswith("-")))) for inv in found if inv.utility
+        ) or (("", (command,)),)
+    except Exception:  # noqa: BLE001 - the parser's errors on broken model text
+        return (("", (command,)),)
+
+
 def propose_checked(
     engine: Any,
     request: str,
@@ -196,13 +213,21 @@ def propose_checked(
     ``flag`` also runs the danger rules and shellcheck (the faces show them; eval does not need them).
     """
     from bash_ai import safety
-    from bash_ai.engine.propose import propose
+    from bash_ai.engine.propose import DecodeConfig, propose
 
+    config = config if config is not None else DecodeConfig()
     shaped: dict[str, Any] = {}
+    structures: set[tuple[tuple[str, tuple[str, ...]], ...]] = set()
     for proposal in propose(engine, request, config, cancel=cancel, on_event=on_event):
         text = shape(clean(proposal.text), "command")
-        if text and text not in shaped:
-            shaped[text] = proposal
+        if not text or text in shaped:
+            continue
+        if config.distinct:
+            key = structure(text)
+            if key in structures:
+                continue
+            structures.add(key)
+        shaped[text] = proposal
     valid: list[Candidate] = []
     invalid: list[Candidate] = []
     for (text, proposal), syntax in zip(shaped.items(), safety.check_syntax_many(list(shaped)), strict=True):

@@ -185,3 +185,12 @@ def test_ask_prompt_holds_neighbours_nearest_last_and_fits(tiny_model_dir: Path)
     )
     engine.set_index(None)
     assert engine.neighbors("size sort") == []
+
+
+def test_structure_ignores_arguments_and_distinct_drops_repeats() -> None:
+    from bash_ai.answer import structure
+
+    assert structure("ls -S a") == structure("ls -S b") == (("ls", ("-S",)),)
+    assert structure("ls -S") != structure("ls -t")
+    assert structure("find . -name x -exec rm {} \\;") == (("find", ("-exec", "-name")), ("rm", ()))
+    assert structure("ls | wc -l") == (("ls", ()), ("wc", ("-l",)))

@@ -46,6 +46,9 @@ def eval_command(
     pool: Annotated[int, Opt("--pool", help="Nearest training commands joining the beam candidates")] = 2,
     alpha: Annotated[float, Opt("--alpha", help="Length penalty of the ranking")] = 0.6,
     reviewer: Annotated[float, Opt("--reviewer", help="Weight of log p(request | command) in the ranking")] = 0.0,
+    distinct: Annotated[
+        bool, Opt("--distinct/--no-distinct", help="Drop candidates differing from a better one only in arguments")
+    ] = True,
 ) -> None:
     from bash_ai.cli.ask import import_numpy_single_threaded, load_engine
 
@@ -66,6 +69,7 @@ def eval_command(
             pool=pool,
             alpha=alpha,
             reviewer=reviewer,
+            distinct=distinct,
             max_tokens=max_tokens,
         ),
     )

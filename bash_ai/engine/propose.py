@@ -39,6 +39,8 @@ class DecodeConfig:
     # Weight of the reviewer score: log p(request | candidate) per request token, from the model's
     # reverse (explain) direction, added to the forward score (Coder-Reviewer reranking). 0: off.
     reviewer: float = 0.0
+    # Drop a candidate whose programs and flags repeat a better one's (it differs only in arguments).
+    distinct: bool = True
     max_tokens: int = 96
 
     def __post_init__(self) -> None:

@@ -86,7 +86,8 @@ class Decoder:
         if self.strategy == "sample":
             return f"sample k={c.retrieval_k}"
         review = f" reviewer={c.reviewer}" if c.reviewer else ""
-        return f"beam {c.beam_width} k={c.retrieval_k} pool={c.pool} alpha={c.alpha}{review}"
+        same = "" if c.distinct else " no-distinct"
+        return f"beam {c.beam_width} k={c.retrieval_k} pool={c.pool} alpha={c.alpha}{review}{same}"
 
 
 def _default_config() -> DecodeConfig:
