@@ -9,9 +9,11 @@ Rows (each adds one thing to the one above it):
 - ``model``: this model, greedy + sampled, no retrieval in the prompt.
 - ``rag``: + the 3 nearest pairs in the prompt.
 - ``beam``: + beam search (width 5) instead of sampling.
-- ``pool``: + the 2 nearest training commands (arguments adapted) in the candidates, ranked by the model.
-- ``distinct``: + drop candidates that differ from a better one only in arguments (the default).
+- ``pool``: + the 12 nearest training commands (arguments adapted) in the candidates, ranked by the model.
+- ``relevance``: + their BM25 relevance in the ranking (and a bonus for a retrieved command).
 - ``reviewer``: + the reviewer score log p(request | command) in the ranking.
+- ``consensus``: + the agreement with the other candidates (expected NLC2CMD score, MBR).
+- ``distinct``: + drop candidates that differ from a better one only in arguments (the default).
 
 Prints a Markdown table (and writes every row's JSON to ``--out``). Tune on nl2bash-dev; report
 nl2bash-test, tldr-holdout and exec.
@@ -28,15 +30,22 @@ from pathlib import Path
 from typing import Any
 
 BEAM = ["--decode", "beam", "--retrieval-k", "3", "--beam-width", "5"]
+PLAIN = ["--reviewer", "0", "--retrieval-weight", "0", "--retrieval-bonus", "0", "--consensus", "0"]
+POOL = [*BEAM, "--pool", "12"]
 ROWS: dict[str, tuple[str, list[str]]] = {
     "bm25": ("BM25 alone (nearest training commands)", ["--decode", "bm25"]),
     "old": ("previous bundled model, sampled", ["--decode", "sample", "--retrieval-k", "0"]),
     "model": ("model alone, sampled", ["--decode", "sample", "--retrieval-k", "0"]),
     "rag": ("+ retrieval in the prompt (k=3)", ["--decode", "sample", "--retrieval-k", "3"]),
-    "beam": ("+ beam search (5)", [*BEAM, "--pool", "0", "--no-distinct"]),
-    "pool": ("+ 2 retrieved commands in the pool", [*BEAM, "--pool", "2", "--no-distinct"]),
-    "distinct": ("+ distinct structures (default)", [*BEAM, "--pool", "2"]),
-    "reviewer": ("+ reviewer score 0.5", [*BEAM, "--pool", "2", "--reviewer", "0.5"]),
+    "beam": ("+ beam search (5)", [*BEAM, "--pool", "0", *PLAIN, "--no-distinct"]),
+    "pool": ("+ 12 retrieved commands in the pool", [*POOL, *PLAIN, "--no-distinct"]),
+    "relevance": (
+        "+ their BM25 relevance in the ranking",
+        [*POOL, "--reviewer", "0", "--consensus", "0", "--no-distinct"],
+    ),
+    "reviewer": ("+ reviewer score log p(request | command)", [*POOL, "--consensus", "0", "--no-distinct"]),
+    "consensus": ("+ agreement with the other candidates (MBR)", [*POOL, "--no-distinct"]),
+    "distinct": ("+ distinct structures (the default)", POOL),
 }
 COLUMNS = (
     ("nlc2cmd", "NLC2CMD top-5"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from pathlib import Path
 from typing import Any
 
@@ -143,18 +144,29 @@ def test_propose_pools_beams_and_retrieved_commands(trained_model_dir: Path, tmp
     engine.set_index(
         RetrievalIndex.build([("say hello to the world", "echo hello world", "t"), ("say goodbye", "echo bye", "t")])
     )
-    found = propose(engine, "say hello", DecodeConfig(retrieval_k=0, beam_width=3, pool=2))
+    plain = DecodeConfig(
+        retrieval_k=0, beam_width=3, pool=2, reviewer=0, retrieval_weight=0, retrieval_bonus=0, consensus=0
+    )
+    found = propose(engine, "say hello", plain)
     assert found[0].text == "echo hello" and found[0].source == "beam"
     assert 0 < found[0].confidence <= 1
     sources = {p.text: p.source for p in found}
     assert sources["echo hello world"] == "retrieval" and sources["echo bye"] == "retrieval"
     assert len({p.text for p in found}) == len(found)  # distinct
-    checked = propose_checked(engine, "say hello", DecodeConfig(retrieval_k=0, beam_width=3, pool=1))
+    checked = propose_checked(engine, "say hello", plain.replace(pool=1))
     assert checked[0].text == "echo hello" and checked[0].syntax_ok
     # The reviewer adds log p(request | candidate): the trained model explains echo hello as "say hello".
-    reviewed = propose(engine, "say hello", DecodeConfig(retrieval_k=0, beam_width=3, pool=0, reviewer=1.0))
-    plain = {p.text: p.score for p in propose(engine, "say hello", DecodeConfig(retrieval_k=0, beam_width=3, pool=0))}
-    assert reviewed[0].text == "echo hello" and all(p.score < plain[p.text] for p in reviewed)
+    reviewed = propose(engine, "say hello", plain.replace(pool=0, reviewer=1.0))
+    scores = {p.text: p.score for p in propose(engine, "say hello", plain.replace(pool=0))}
+    assert reviewed[0].text == "echo hello" and all(p.score < scores[p.text] for p in reviewed)
+    # A retrieved command gains retrieval_weight x its BM25 score relative to the best hit's, plus the bonus.
+    ranked = {p.text: p for p in propose(engine, "say hello", plain.replace(retrieval_weight=2.0, retrieval_bonus=0.5))}
+    base = {p.text: p for p in found}
+    top = ranked["echo hello world"]
+    assert top.retrieval == 1.0 and 0 < ranked["echo bye"].retrieval < 1
+    for text in ("echo hello world", "echo bye"):
+        assert ranked[text].score == pytest.approx(base[text].score + 2.0 * ranked[text].retrieval + 0.5)
+    assert ranked["echo hello"].score == pytest.approx(base["echo hello"].score)  # a beam no pair wrote
     # answer() with no sampling params is this path; the CLI's default.
     best = answer(engine, "say hello", 2, decode=DecodeConfig(retrieval_k=0))
     assert best[0].text == "echo hello" and best[0].kind == "command" and len(best) <= 2
@@ -194,3 +206,51 @@ def test_structure_ignores_arguments_and_distinct_drops_repeats() -> None:
     assert structure("ls -S") != structure("ls -t")
     assert structure("find . -name x -exec rm {} \\;") == (("find", ("-exec", "-name")), ("rm", ()))
     assert structure("ls | wc -l") == (("ls", ()), ("wc", ("-l",)))
+
+
+def test_consensus_moves_up_what_the_likely_candidates_agree_on() -> None:
+    from bash_ai.engine.propose import Proposal, _agree
+
+    pool = [
+        Proposal("du -sh dir", "beam", -1.0, 3, -1.0),
+        Proposal("ls -S a", "beam", -1.1, 3, -1.1),
+        Proposal("ls -S b", "retrieval", -1.2, 3, -1.2),
+        Proposal("ls -S -l", "beam", -9.0, 3, -9.0, "length"),  # cut at the limit: no say in the vote
+    ]
+    agreed = {p.text: p.score for p in _agree(pool, 1.0)}
+    # Two of the three ended candidates run ``ls -S``: each gains the weight of both, du only its own.
+    assert agreed["ls -S a"] > agreed["du -sh dir"] and agreed["ls -S b"] > agreed["du -sh dir"]
+    # The score is weight x the expected NLC2CMD score against the ended candidates (itself included).
+    w = [math.exp(s / 4.0) for s in (0.0, -0.1, -0.2)]
+    w = [x / sum(w) for x in w]
+    assert agreed["du -sh dir"] == pytest.approx(-1.0 + w[0] * 1.0 + (w[1] + w[2]) * -1.0)
+    assert {p.text: p.score for p in _agree(pool, 0.0)} == {p.text: p.score for p in pool}
+
+
+def test_decode_config_checks_its_weights_and_the_eval_cli_shares_its_defaults() -> None:
+    import inspect
+
+    from bash_ai.cli.eval import eval_command
+    from bash_ai.engine.propose import DecodeConfig
+    from bash_ai.errors import UsageError
+
+    for name in ("reviewer", "retrieval_weight", "retrieval_bonus", "consensus"):
+        with pytest.raises(UsageError, match=name.replace("_", " ")):
+            DecodeConfig(**{name: -1.0})
+        with pytest.raises(UsageError):
+            DecodeConfig(**{name: math.nan})
+    defaults = DecodeConfig()
+    params = inspect.signature(eval_command).parameters
+    for name in (
+        "retrieval_k",
+        "beam_width",
+        "pool",
+        "alpha",
+        "reviewer",
+        "retrieval_weight",
+        "retrieval_bonus",
+        "consensus",
+        "distinct",
+        "max_tokens",
+    ):
+        assert params[name].default == getattr(defaults, name), name

@@ -64,6 +64,26 @@ def test_search_ranks_by_request_and_excludes_self_and_same_command() -> None:
     assert index.search("nothing matches this", 2) == []
 
 
+def test_source_weights_scale_a_sources_scores() -> None:
+    # tldr's requests leave out their page's program: the short generic one wins on plain BM25.
+    index = RetrievalIndex.build(
+        [
+            ("Show disk usage", "docker buildx du", "tldr"),
+            ("show the disk usage of the current directory", "du -sh .", "nl2bash"),
+            ("print the date", "date", "nl2bash"),
+        ]
+    )
+    plain = index.search("show disk usage", 3)
+    assert [h.command for h in plain] == ["docker buildx du", "du -sh ."]
+    weighted = index.search("show disk usage", 3, source_weights={"tldr": 0.5})
+    assert [h.command for h in weighted] == ["du -sh .", "docker buildx du"]
+    by_row = {h.row: h.score for h in plain}
+    assert all(h.score == pytest.approx(by_row[h.row] * (0.5 if h.source == "tldr" else 1.0)) for h in weighted)
+    assert index.search("show disk usage", 3, source_weights={"nowhere": 0.5}) == plain
+    with pytest.raises(ValueError, match=r"\(0, 1\]"):
+        index.search("show disk usage", 3, source_weights={"tldr": 1.5})
+
+
 def test_index_round_trips_through_its_file(tmp_path: Path) -> None:
     index = _index()
     path = index.save(tmp_path / INDEX_FILE)
@@ -71,8 +91,16 @@ def test_index_round_trips_through_its_file(tmp_path: Path) -> None:
     assert loaded is not None and len(loaded) == 5
     assert loaded.meta["pairs"] == "5" and loaded.meta["count.nl2bash"] == "3" and loaded.meta["count.tldr"] == "2"
     for query in ("list files by size", "count lines", "disk usage"):
-        assert loaded.search(query, 3) == index.search(query, 3)
+        got, want = loaded.search(query, 3), index.search(query, 3)
+        assert [h.row for h in got] == [h.row for h in want]
+        assert [h.score for h in got] == pytest.approx([h.score for h in want], rel=2e-3)
     assert loaded.pair(3).source == "tldr"
+    # Compact on disk: float16 weights, int32 offsets; read back as float32 / int64.
+    from safetensors.numpy import load_file
+
+    stored = load_file(str(path))
+    assert stored["bm25_request.weights"].dtype == np.float16 and stored["requests.offsets"].dtype == np.int32
+    assert loaded.by_request.weights.dtype == np.float32 and loaded.requests.offsets.dtype == np.int64
     assert load_index(tmp_path / "nowhere") is None
     path.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}garbage")
     with pytest.raises(ModelError, match="unreadable retrieval index"):

@@ -43,9 +43,18 @@ def eval_command(
     decode: Annotated[str, Opt("--decode", help="beam (as the CLI answers) | sample | bm25 (no model)")] = "beam",
     retrieval_k: Annotated[int, Opt("--retrieval-k", help="Retrieved examples in the prompt (0: none)")] = 3,
     beam_width: Annotated[int, Opt("--beam-width", help="Beams (at least --candidates)")] = 5,
-    pool: Annotated[int, Opt("--pool", help="Nearest training commands joining the beam candidates")] = 2,
+    pool: Annotated[int, Opt("--pool", help="Nearest training commands joining the beam candidates")] = 12,
     alpha: Annotated[float, Opt("--alpha", help="Length penalty of the ranking")] = 0.6,
-    reviewer: Annotated[float, Opt("--reviewer", help="Weight of log p(request | command) in the ranking")] = 0.0,
+    reviewer: Annotated[float, Opt("--reviewer", help="Weight of log p(request | command) in the ranking")] = 1.0,
+    retrieval_weight: Annotated[
+        float, Opt("--retrieval-weight", help="Weight of a retrieved command's BM25 relevance in the ranking")
+    ] = 4.0,
+    retrieval_bonus: Annotated[
+        float, Opt("--retrieval-bonus", help="Added to the score of a retrieved command no beam produced")
+    ] = 1.0,
+    consensus: Annotated[
+        float, Opt("--consensus", help="Weight of the agreement with the other candidates (MBR) in the ranking")
+    ] = 4.0,
     distinct: Annotated[
         bool, Opt("--distinct/--no-distinct", help="Drop candidates differing from a better one only in arguments")
     ] = True,
@@ -69,6 +78,9 @@ def eval_command(
             pool=pool,
             alpha=alpha,
             reviewer=reviewer,
+            retrieval_weight=retrieval_weight,
+            retrieval_bonus=retrieval_bonus,
+            consensus=consensus,
             distinct=distinct,
             max_tokens=max_tokens,
         ),

@@ -2,7 +2,9 @@
 
 The pool: the ``beam_width`` beams of the retrieval-augmented prompt, and the commands of the
 ``pool`` nearest training pairs with the request's own arguments swapped in (scored by the model
-under the same prompt, so every member has a comparable log-probability). Ranked by length-normalised log-probability; distinct texts only.
+under the same prompt, so every member has a comparable log-probability). Ranked by
+length-normalised log-probability, plus the retrieved commands' BM25 relevance, the reviewer score
+log p(request | candidate) and the agreement with the other candidates; distinct texts only.
 The settings that ``bash-ai eval`` measured best on nl2bash-dev are the defaults (docs/benchmarks.md,
 section "Answer quality: ablation").
 """
@@ -34,11 +36,18 @@ class DecodeConfig:
 
     retrieval_k: int = 3  # worked examples in the prompt (0: the model alone)
     beam_width: int = 5
-    pool: int = 2  # nearest training commands that join the candidates
+    pool: int = 12  # nearest training commands that join the candidates
     alpha: float = 0.6  # length penalty of the ranking score
     # Weight of the reviewer score: log p(request | candidate) per request token, from the model's
     # reverse (explain) direction, added to the forward score (Coder-Reviewer reranking). 0: off.
-    reviewer: float = 0.0
+    reviewer: float = 1.0
+    # Weight of a candidate's BM25 score (relative to the best hit's) when it is a retrieved command.
+    retrieval_weight: float = 4.0
+    # Added to the score of a pooled (retrieved) command that no beam produced.
+    retrieval_bonus: float = 1.0
+    # Weight of the agreement with the other candidates: the expected NLC2CMD score of a candidate
+    # against the pool, each member weighted by its softmax(score / CONSENSUS_TEMPERATURE). 0: off.
+    consensus: float = 4.0
     # Drop a candidate whose programs and flags repeat a better one's (it differs only in arguments).
     distinct: bool = True
     max_tokens: int = 96
@@ -52,8 +61,10 @@ class DecodeConfig:
             raise UsageError(f"the retrieval pool must be between 0 and 16 (got {self.pool})")
         if not (math.isfinite(self.alpha) and 0 <= self.alpha <= 2):
             raise UsageError(f"alpha must be between 0 and 2 (got {self.alpha})")
-        if not (math.isfinite(self.reviewer) and 0 <= self.reviewer <= 10):
-            raise UsageError(f"the reviewer weight must be between 0 and 10 (got {self.reviewer})")
+        for name in ("reviewer", "retrieval_weight", "retrieval_bonus", "consensus"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and 0 <= value <= 10):
+                raise UsageError(f"the {name.replace('_', ' ')} must be between 0 and 10 (got {value})")
         if self.max_tokens < 1:
             raise UsageError(f"max tokens must be at least 1 (got {self.max_tokens})")
 
@@ -69,13 +80,18 @@ class Proposal:
     source: Source
     logprob: float
     n_tokens: int
-    score: float  # the ranking score (length-normalised log-probability)
+    score: float  # the ranking score (length-normalised log-probability, then the rerank terms)
     finish_reason: str = "eos"
+    retrieval: float = 0.0  # BM25 score relative to the best hit's, when a retrieved command
 
     @property
     def confidence(self) -> float:
         """The geometric-mean token probability, in (0, 1]: comparable across lengths."""
         return float(math.exp(self.logprob / max(1, self.n_tokens + 1)))
+
+
+# The softmax temperature of the consensus weights (measured on nl2bash-dev: 2 and 4 alike, 0.5 worse).
+CONSENSUS_TEMPERATURE = 4.0
 
 
 def _normalised(logprob: float, n_tokens: int, alpha: float) -> float:
@@ -99,7 +115,12 @@ def propose(
     index_k = max(config.retrieval_k, config.pool)
     found = engine.neighbors(request, index_k) if index_k else []
     # The example's arguments swapped for the ones the request names (bash_ai.engine.arguments).
-    pooled = list(dict.fromkeys(adapt(n.command.strip(), n.request, request) for n in found[: config.pool]))
+    relevance: dict[str, float] = {}
+    for n in found[: config.pool]:
+        text = adapt(n.command.strip(), n.request, request)
+        if text:
+            relevance.setdefault(text, n.score / max(found[0].score, 1e-6))
+    pooled = list(relevance)
     encoded = {text: engine.encode_text(text) + [engine.eot_id] for text in pooled}
     # Room for the longest answer: the beams' budget, or a pooled command if longer.
     reserve = max([config.max_tokens, *map(len, encoded.values())])
@@ -125,17 +146,22 @@ def propose(
         text = engine.tokenizer.decode(list(beam.tokens)).strip()
         if text and text not in out:
             score = beam.score(config.alpha)
-            out[text] = Proposal(text, "beam", beam.logprob, len(beam.tokens), score, beam.finish_reason)
+            out[text] = Proposal(
+                text, "beam", beam.logprob, len(beam.tokens), score, beam.finish_reason, relevance.get(text, 0.0)
+            )
     pooled = [text for text in pooled if text and text not in out]
     if pooled and not (cancel is not None and cancel.is_set()):
         room = engine.context_length - len(prompt)
         fits = [(text, encoded[text]) for text in pooled if len(encoded[text]) <= room]
         logprobs = sequence_logprobs(engine.model, prompt, [ids for _, ids in fits])
         for (text, ids), lp in zip(fits, logprobs, strict=True):
-            out[text] = Proposal(text, "retrieval", lp, len(ids) - 1, _normalised(lp, len(ids) - 1, config.alpha))
-    proposals = list(out.values())
+            score = _normalised(lp, len(ids) - 1, config.alpha) + config.retrieval_bonus
+            out[text] = Proposal(text, "retrieval", lp, len(ids) - 1, score, retrieval=relevance[text])
+    proposals = [replace(p, score=p.score + config.retrieval_weight * p.retrieval) for p in out.values()]
     if config.reviewer > 0 and proposals and not (cancel is not None and cancel.is_set()):
         proposals = _review(engine, request, proposals, config.reviewer)
+    if config.consensus > 0 and len(proposals) > 1:
+        proposals = _agree(proposals, config.consensus)
     # A hypothesis cut at the token limit is a broken command: after every one that ended.
     return sorted(proposals, key=lambda p: (p.finish_reason != "eos", -p.score))
 
@@ -149,3 +175,19 @@ def _review(engine: Engine, request: str, proposals: list[Proposal], weight: flo
         replace(p, score=p.score + weight * (r / len(target))) if math.isfinite(r) else p
         for p, r in zip(proposals, reverse, strict=True)
     ]
+
+
+def _agree(proposals: list[Proposal], weight: float) -> list[Proposal]:
+    """Add ``weight`` x the expected NLC2CMD score of each candidate against the others (a minimum
+    Bayes risk rerank): what most of the likely candidates agree on (programs, flags) moves up."""
+    from bash_ai.evaluation.nlc2cmd import nlc2cmd_score
+
+    ended = [p for p in proposals if p.finish_reason == "eos"] or proposals
+    top = max(p.score for p in ended)
+    weights = np.array([math.exp((p.score - top) / CONSENSUS_TEMPERATURE) for p in ended])
+    weights /= weights.sum()
+
+    def expected(text: str) -> float:
+        return float(sum(w * nlc2cmd_score(text, q.text) for q, w in zip(ended, weights, strict=True)))
+
+    return [replace(p, score=p.score + weight * expected(p.text)) for p in proposals]

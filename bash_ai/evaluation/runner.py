@@ -85,9 +85,11 @@ class Decoder:
             return "bm25"
         if self.strategy == "sample":
             return f"sample k={c.retrieval_k}"
+        rank = f" relevance={c.retrieval_weight}+{c.retrieval_bonus}" if c.retrieval_weight or c.retrieval_bonus else ""
         review = f" reviewer={c.reviewer}" if c.reviewer else ""
+        agree = f" consensus={c.consensus}" if c.consensus else ""
         same = "" if c.distinct else " no-distinct"
-        return f"beam {c.beam_width} k={c.retrieval_k} pool={c.pool} alpha={c.alpha}{review}{same}"
+        return f"beam {c.beam_width} k={c.retrieval_k} pool={c.pool} alpha={c.alpha}{rank}{review}{agree}{same}"
 
 
 def _default_config() -> DecodeConfig:

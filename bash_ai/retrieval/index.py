@@ -10,14 +10,14 @@ documents only, and a test checks it).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from bash_ai.errors import ModelError
-from bash_ai.retrieval.bm25 import ANALYZER, BM25, terms
+from bash_ai.retrieval.bm25 import ANALYZER, BM25, _narrow, terms
 
 INDEX_FILE = "retrieval.safetensors"
 FORMAT = "bash-ai-retrieval"
@@ -103,29 +103,51 @@ class RetrievalIndex:
         return Neighbor(self.requests[row], self.commands[row], self.sources[int(self.source_of[row])], row, score)
 
     def search(
-        self, request: str, k: int, *, exclude_row: int | None = None, exclude_command: str | None = None
+        self,
+        request: str,
+        k: int,
+        *,
+        exclude_row: int | None = None,
+        exclude_command: str | None = None,
+        source_weights: Mapping[str, float] | None = None,
     ) -> list[Neighbor]:
         """The ``k`` pairs whose requests best match ``request``, best first.
 
         ``exclude_row`` / ``exclude_command`` drop a pair itself and every pair with the same
         command (how training builds its prompts, so the model learns to edit, not to copy).
+        ``source_weights`` scales the scores of a source's pairs (in (0, 1]; 1.0 for a source not
+        named); the k best by scaled score are taken from the 4k + 8 best by plain BM25.
         """
-        return self._filtered(self.by_request, terms(request), k, exclude_row, exclude_command)
+        return self._filtered(self.by_request, terms(request), k, exclude_row, exclude_command, source_weights)
 
     def search_command(self, command: str, k: int, *, exclude_row: int | None = None) -> list[Neighbor]:
         """The ``k`` pairs whose commands best match ``command`` (for explaining), best first."""
         return self._filtered(self.by_command, terms(command), k, exclude_row, None)
 
     def _filtered(
-        self, bm25: BM25, query: list[str], k: int, exclude_row: int | None, exclude_command: str | None
+        self,
+        bm25: BM25,
+        query: list[str],
+        k: int,
+        exclude_row: int | None,
+        exclude_command: str | None,
+        source_weights: Mapping[str, float] | None = None,
     ) -> list[Neighbor]:
         if k <= 0:
             return []
         want = exclude_command.strip() if exclude_command is not None else None
+        scale = None
+        if source_weights:
+            if not all(0 < w <= 1 for w in source_weights.values()):
+                raise ValueError(f"source weights lie in (0, 1] (got {dict(source_weights)})")
+            scale = np.array([source_weights.get(name, 1.0) for name in self.sources], dtype=np.float32)
         out: list[Neighbor] = []
-        fetch = k + 1 if want is None else 4 * k + 8
+        fetch = k + 1 if want is None and scale is None else 4 * k + 8
         while True:
             hits = bm25.top(query, fetch)
+            if scale is not None:
+                scaled = [(row, score * float(scale[self.source_of[row]])) for row, score in hits]
+                hits = sorted(scaled, key=lambda hit: -hit[1])
             out = []
             for row, score in hits:
                 if row == exclude_row:
@@ -146,9 +168,9 @@ class RetrievalIndex:
         sources = "\n".join(self.sources).encode("utf-8")
         return {
             "requests.blob": self.requests.blob,
-            "requests.offsets": self.requests.offsets,
+            "requests.offsets": _narrow(self.requests.offsets),
             "commands.blob": self.commands.blob,
-            "commands.offsets": self.commands.offsets,
+            "commands.offsets": _narrow(self.commands.offsets),
             "sources": np.frombuffer(sources, dtype=np.uint8).copy(),
             "source_of": self.source_of,
             **self.by_request.to_arrays("bm25_request"),
