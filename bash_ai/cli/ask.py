@@ -92,7 +92,7 @@ def sampling_params(temperature: float, seed: int | None, max_tokens: int) -> An
     return SamplingParams(temperature=temperature, seed=seed, max_tokens=max_tokens)
 
 
-def _decode_config(max_tokens: int) -> Any:
+def decode_config(max_tokens: int) -> Any:
     from bash_ai.engine.propose import DecodeConfig
 
     return DecodeConfig(max_tokens=max_tokens)
@@ -125,7 +125,7 @@ def ask(
         if sys.stdout.isatty():  # ``bash-ai --model X`` on a terminal: the REPL with that model
             from bash_ai.cli.repl import run_repl
 
-            run_repl(model=model, temperature=DEFAULT_TEMPERATURE if temperature is None else temperature)
+            run_repl(model=model, temperature=temperature)
             return
         raise UsageError('no request given: bash-ai "list files by size" (or pipe it on stdin)')
     else:
@@ -140,7 +140,7 @@ def ask(
     params = params if sample else None
 
     with render.Progress() as progress:
-        results = answer(engine, text, candidates, params, on_event=progress, decode=_decode_config(max_tokens))
+        results = answer(engine, text, candidates, params, on_event=progress, decode=decode_config(max_tokens))
 
     if as_json:
         document = {

@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
     app.command("repl", help="Interactive shell: bash completed by the model, # to ask in English.")(repl)
 
 
-def run_repl(model: str | None = None, temperature: float = 0.3) -> None:
+def run_repl(model: str | None = None, temperature: float | None = None) -> None:
     """Load the model and run the REPL until :quit or Ctrl-D."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError('the REPL needs a terminal; for one-shot use: bash-ai "list files by size"')
@@ -31,6 +31,8 @@ def run_repl(model: str | None = None, temperature: float = 0.3) -> None:
 
 def repl(
     model: Annotated[str | None, Opt("--model", "-m", help="Model name or directory.")] = None,
-    temperature: Annotated[float, Opt(min=0.0, max=5.0, help="Sampling temperature for # requests.")] = 0.3,
+    temperature: Annotated[
+        float | None, Opt(min=0.0, max=5.0, help="Sample # requests at this temperature instead of beam search.")
+    ] = None,
 ) -> None:
     run_repl(model, temperature)

@@ -13,7 +13,6 @@ import shlex
 import sys
 from typing import Any
 
-from bash_ai.answer import DEFAULT_TEMPERATURE
 from bash_ai.errors import Aborted, BashAIError
 from bash_ai.repl.worker import Job, ModelWorker
 
@@ -33,7 +32,7 @@ PROMPT = "bash-ai $ "
 
 
 class Repl:
-    def __init__(self, engine: Any, model_name: str, temperature: float = DEFAULT_TEMPERATURE) -> None:
+    def __init__(self, engine: Any, model_name: str, temperature: float | None = None) -> None:
         self.engine = engine
         self.model_name = model_name
         self.temperature = temperature
@@ -72,16 +71,19 @@ class Repl:
 
     def ask(self, request: str) -> None:
         from bash_ai.answer import answer, default_max_tokens
-        from bash_ai.cli.ask import sampling_params
+        from bash_ai.cli.ask import decode_config, sampling_params
         from bash_ai.cli.render import Progress
 
         self._seed += 1
         max_tokens = default_max_tokens(request)
-        params = sampling_params(self.temperature, self._seed, max_tokens)
+        # As the CLI answers: beam search over the retrieval prompt, unless a temperature asks for sampling.
+        params = None if self.temperature is None else sampling_params(self.temperature, self._seed, max_tokens)
+        decode = decode_config(max_tokens)
         engine = self.engine
         progress = Progress("thinking")  # also warns when the request is cut to fit the context
         job = self.worker.submit(
-            lambda cancel: answer(engine, request, 1, params, cancel=cancel, on_event=progress), key="answer"
+            lambda cancel: answer(engine, request, 1, params, cancel=cancel, on_event=progress, decode=decode),
+            key="answer",
         )
         results = self.wait(job, progress)
         if not results:
