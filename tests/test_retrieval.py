@@ -100,7 +100,9 @@ def test_index_round_trips_through_its_file(tmp_path: Path) -> None:
 
     stored = load_file(str(path))
     assert stored["bm25_request.weights"].dtype == np.float16 and stored["requests.offsets"].dtype == np.int32
+    assert stored["bm25_request.docs"].dtype == np.uint16
     assert loaded.by_request.weights.dtype == np.float32 and loaded.requests.offsets.dtype == np.int64
+    assert loaded.by_request.docs.dtype == np.int32
     assert load_index(tmp_path / "nowhere") is None
     path.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}garbage")
     with pytest.raises(ModelError, match="unreadable retrieval index"):
