@@ -166,10 +166,9 @@ def _read(path: Path, limit: int) -> str:
 
 
 def _chown_tree(root: Path, uid: int, gid: int) -> None:
-    os.lchown(root, uid, gid)
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            os.lchown(os.path.join(dirpath, name), uid, gid)
+    from bash_ai.evaluation.fstree import chown_tree
+
+    chown_tree(root, uid, gid)
 
 
 def _execute(

@@ -16,11 +16,7 @@ It must also succeed or fail as the reference does (exit status zero or not) and
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
-import os
-import shutil
 import stat
 import tempfile
 from dataclasses import dataclass, field
@@ -28,6 +24,7 @@ from importlib.resources import files
 from pathlib import Path, PurePosixPath
 
 from bash_ai.errors import DataError
+from bash_ai.evaluation.fstree import remove_tree, snapshot
 from bash_ai.evaluation.sandbox import SandboxResult, ensure_sandbox, run_sandboxed
 
 COMPARE_MODES = ("stdout", "stdout_unordered", "tree")
@@ -109,23 +106,9 @@ def materialize(task: Task, directory: Path) -> None:
 
 
 def tree_snapshot(directory: Path) -> dict[str, str]:
-    """Relative path -> ``dir`` | ``file <sha256> <x|->`` | ``link <target>``, for comparison."""
-    out: dict[str, str] = {}
-    for dirpath, dirnames, filenames in os.walk(directory):
-        for name in dirnames + filenames:
-            path = Path(dirpath) / name
-            rel = str(path.relative_to(directory))
-            info = path.lstat()
-            if stat.S_ISLNK(info.st_mode):
-                out[rel] = f"link {os.readlink(path)}"
-            elif stat.S_ISDIR(info.st_mode):
-                out[rel] = "dir"
-            elif stat.S_ISREG(info.st_mode):
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()
-                out[rel] = f"file {digest} {'x' if info.st_mode & stat.S_IXUSR else '-'}"
-            else:
-                out[rel] = "special"
-    return out
+    """Relative path -> ``dir`` | ``file <sha256> <x|->`` | ``link <target>``, for comparison
+    (``bash_ai.evaluation.fstree``: links never followed, depth bounded)."""
+    return snapshot(directory)
 
 
 def normalize_stdout(text: str, *, unordered: bool = False) -> list[str]:
@@ -138,12 +121,9 @@ def normalize_stdout(text: str, *, unordered: bool = False) -> list[str]:
 
 
 def _remove(path: Path) -> None:
-    """Delete a work dir even if the command took permissions away from its own directories."""
-    for dirpath, dirnames, _ in os.walk(path):  # top-down: fixed before it descends
-        for name in dirnames:
-            with contextlib.suppress(OSError):
-                os.chmod(os.path.join(dirpath, name), 0o700)
-    shutil.rmtree(path, ignore_errors=True)
+    """Delete a work dir whatever the command left in it (locked directories, links to host
+    directories, very deep trees): ``fstree.remove_tree`` never follows a link."""
+    remove_tree(path)
 
 
 def _run_in_fresh_copy(task: Task, command: str, timeout: float) -> tuple[SandboxResult, dict[str, str]]:
