@@ -148,6 +148,10 @@ MUST_FLAG: list[tuple[str, str]] = [
     ("cat /dev/null > ~/.zsh_history", "truncate-history-file"),
     ("history -c", "history-clear"),
     ("unset HISTFILE", "history-disable"),
+    # terminal control characters (they can rewrite what the confirmation shows)
+    ("touch M; echo safe #\x1b[999D\x1b[2K  \x1b[36mecho safe", "terminal-control"),
+    ("rm -f x\recho hello", "terminal-control"),
+    ("echo '\x9b2J'", "terminal-control"),
     ("export HISTSIZE=0", "history-disable"),
     ("crontab -r", "crontab-remove"),
     # version control and network
@@ -163,6 +167,8 @@ MUST_FLAG: list[tuple[str, str]] = [
 ]
 
 MUST_NOT_FLAG: list[str] = [
+    "printf '\\x1b[31mred\\x1b[0m\\n'",  # the escape written as text: nothing hidden
+    "printf 'a\tb\n'",
     "rm -rf ./build",
     "rm -rf /tmp/foo",
     "rm -rf build/",

@@ -15,6 +15,7 @@ import typer
 
 from bash_ai.answer import DEFAULT_TEMPERATURE, default_max_tokens, wants_script
 from bash_ai.errors import BashAIError, ModelError, UsageError
+from bash_ai.safety.control import visible
 
 Opt = typer.Option
 
@@ -167,5 +168,7 @@ def ask(
         status = confirm_and_run(best, describe, yes=yes)
         raise typer.Exit(status)
     render.show_notes(best)
-    sys.stdout.write(best.text if best.text.endswith("\n") else best.text + "\n")
+    # On a terminal the answer is a display too: control characters shown, not obeyed.
+    text = visible(best.text) if sys.stdout.isatty() else best.text
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
     sys.stdout.flush()

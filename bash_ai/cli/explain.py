@@ -43,5 +43,10 @@ def explain(
     with render.Progress("explaining"):
         description, checked = explain_command(engine, text, sampling_params(temperature, seed, max_tokens))
     render.show_notes(checked, "the command")
-    sys.stdout.write((description or "(the model gave no description)") + "\n")
+    description = description or "(the model gave no description)"
+    if sys.stdout.isatty():  # a display: control characters shown, not obeyed
+        from bash_ai.safety.control import visible
+
+        description = visible(description)
+    sys.stdout.write(description + "\n")
     sys.stdout.flush()

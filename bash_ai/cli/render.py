@@ -11,12 +11,14 @@ from types import TracebackType
 from typing import Any
 
 from bash_ai.cli.ui import console, styled, warn
+from bash_ai.safety.control import visible
 
 
 def _escape(text: str) -> str:
+    """Model text for rich: control characters made visible, then markup escaped."""
     from rich.markup import escape
 
-    return escape(text)
+    return escape(visible(text))
 
 
 def _line(label: str, text: str, label_style: str, text_style: str = "") -> None:
@@ -25,7 +27,7 @@ def _line(label: str, text: str, label_style: str, text_style: str = "") -> None
         body = f"[{text_style}]{_escape(text)}[/]" if text_style else _escape(text)
         console().print(f"[{label_style}]{label}:[/] {body}", markup=True, highlight=False)
     else:
-        sys.stderr.write(f"bash-ai: {label}: {text}\n")
+        sys.stderr.write(f"bash-ai: {label}: {visible(text)}\n")
         sys.stderr.flush()
 
 
@@ -101,10 +103,12 @@ def show_command(text: str, title: str = "command") -> None:
     """The command about to be run (stderr: stdout belongs to the command's own output)."""
     if styled():
         console().print(f"[bold]{title}:[/]", markup=True, highlight=False)
-        for line in text.splitlines() or [""]:
+        for line in visible(text.rstrip("\n")).split("\n"):
             console().print(f"  [cyan]{_escape(line)}[/]", markup=True, highlight=False)
     else:
-        sys.stderr.write(f"bash-ai: {title}:\n" + "".join(f"  {line}\n" for line in text.splitlines()))
+        sys.stderr.write(
+            f"bash-ai: {title}:\n" + "".join(f"  {line}\n" for line in visible(text.rstrip("\n")).split("\n"))
+        )
         sys.stderr.flush()
 
 
@@ -113,7 +117,8 @@ def show_alternatives(candidates: list[Any]) -> None:
     for number, candidate in enumerate(candidates, start=2):
         flag = " [dangerous]" if candidate.danger else ""
         bad = " [invalid syntax]" if not candidate.syntax_ok else ""
-        lines = candidate.text.rstrip("\n").splitlines() or [""]
+        # Split after making controls visible: splitlines() would also break at CR, VT, FF...
+        lines = visible(candidate.text.rstrip("\n")).split("\n")
         head = f"alternative {number}{flag}{bad}:"
         if styled():
             style = "red" if candidate.danger else ("yellow" if bad else "dim")
@@ -130,5 +135,5 @@ def show_text(text: str, title: str) -> None:
     if styled():
         console().print(f"[bold]{_escape(title)}:[/] {_escape(text)}", markup=True, highlight=False)
     else:
-        sys.stderr.write(f"bash-ai: {title}: {text}\n")
+        sys.stderr.write(f"bash-ai: {title}: {visible(text)}\n")
         sys.stderr.flush()

@@ -48,6 +48,7 @@ class Engine:
         self.retrieval_k = RETRIEVAL_K
         self._index: Any = None  # RetrievalIndex, loaded on first use; False: the model has none
         self._index_lock = threading.Lock()
+        self._control_ids: np.ndarray | None = None
         self.config = model.config
         tok_vocab = int(tokenizer.vocab_size)
         if tok_vocab > self.config.vocab_size:
@@ -104,6 +105,22 @@ class Engine:
                     found = load_index(self.model_dir) if self.model_dir is not None else None
                     self._index = found if found is not None else False
         return self._index or None
+
+    @property
+    def control_ids(self) -> np.ndarray:
+        """Tokens holding terminal control bytes (``bash_ai.safety.control``), computed once."""
+        if self._control_ids is None:
+            from bash_ai.safety.control import control_token_ids
+
+            self._control_ids = control_token_ids(self.tokenizer)
+        return self._control_ids
+
+    def answer_bans(self, request: str) -> np.ndarray | None:
+        """Tokens an answer to ``request`` may not use: control bytes, unless the request asks for
+        escape sequences, colours and the like (then none)."""
+        from bash_ai.safety.control import request_wants_control
+
+        return None if request_wants_control(request) else self.control_ids
 
     def set_index(self, index: RetrievalIndex | None) -> None:
         """Use this index (``None``: answer without retrieval)."""
@@ -166,10 +183,12 @@ class Engine:
         n: int = 1,
         *,
         cancel: threading.Event | None = None,
+        banned: np.ndarray | None = None,
     ) -> Generator[Event, None, None]:
         """Sample ``n`` candidates for ``prompt`` (a string, or token ids from ``task_ids``).
 
         A generator: closing it or setting ``cancel`` stops work before the next token.
+        ``banned`` token ids are never sampled.
         """
         params = params if params is not None else SamplingParams()
         if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_CANDIDATES:
@@ -178,10 +197,15 @@ class Engine:
         bad = [i for i in ids if not 0 <= i < self.config.vocab_size]
         if bad:
             raise UsageError(f"prompt token id {bad[0]} is outside the vocabulary (0..{self.config.vocab_size - 1})")
-        return self._run(ids, params, n, cancel)
+        return self._run(ids, params, n, cancel, banned)
 
     def _run(
-        self, ids: list[int], params: SamplingParams, n: int, cancel: threading.Event | None
+        self,
+        ids: list[int],
+        params: SamplingParams,
+        n: int,
+        cancel: threading.Event | None,
+        banned: np.ndarray | None = None,
     ) -> Generator[Event, None, None]:
         ids, dropped = self.fit_prompt(ids, params.max_tokens)
         yield Started(prompt_tokens=len(ids), truncated=dropped > 0, dropped_tokens=dropped, n=n)
@@ -208,6 +232,8 @@ class Engine:
             t1 = time.perf_counter()
             # One draw per live candidate from its own stream: answers do not depend on n or the runtime.
             u = np.array([rngs[i].random() for i in rows])  # (B,)
+            if banned is not None and banned.size:
+                logits[:, banned] = -np.inf
             tokens = sample(logits, params, rngs[0], None if seen is None else seen[rows], uniforms=u)  # (B,)
             decode_s += time.perf_counter() - t1
             at_limit = int(cache.length) >= self.context_length
@@ -281,7 +307,7 @@ class Engine:
         """
         params = params if params is not None else SamplingParams()
         ids = self.ask_ids(request, self.neighbors(request), reserve=params.max_tokens)
-        return self.stream(ids, params, n, cancel=cancel)
+        return self.stream(ids, params, n, cancel=cancel, banned=self.answer_bans(request))
 
     def ask(
         self, request: str, params: SamplingParams | None = None, n: int = 1, *, cancel: threading.Event | None = None
@@ -294,7 +320,8 @@ class Engine:
     ) -> str:
         """A plain-English description of ``command`` ("" if cancelled)."""
         params = params if params is not None else SamplingParams(temperature=0.0)
-        done = self.generate(self.task_ids("explain", command), params, 1, cancel=cancel)
+        stream = self.stream(self.task_ids("explain", command), params, 1, cancel=cancel, banned=self.control_ids)
+        done = [e for e in stream if isinstance(e, Finished)]
         return done[0].text.strip() if done else ""
 
     def complete(
@@ -302,7 +329,8 @@ class Engine:
     ) -> str:
         """The rest of the bash line the user is typing (REPL completion); stops at a newline."""
         params = (params if params is not None else SamplingParams(temperature=0.0, max_tokens=48)).with_stop("\n")
-        done = self.generate(self.task_ids("complete", prefix), params, 1, cancel=cancel)
+        stream = self.stream(self.task_ids("complete", prefix), params, 1, cancel=cancel, banned=self.control_ids)
+        done = [e for e in stream if isinstance(e, Finished)]
         return done[0].text if done else ""
 
 

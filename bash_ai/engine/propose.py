@@ -130,8 +130,10 @@ def propose(
         on_event(Started(prompt_tokens=len(prompt), truncated=dropped > 0, dropped_tokens=dropped, n=1))
     # Other special tokens would end a candidate mid-command: never part of an answer.
     never = np.array(sorted(engine.special_ids - {engine.eot_id}), dtype=np.int64)
-    if banned is not None:
-        never = np.union1d(never, banned).astype(np.int64)
+    # Terminal control bytes only when the request asks for them (bash_ai.safety.control).
+    for extra in (engine.answer_bans(request), banned):
+        if extra is not None:
+            never = np.union1d(never, extra).astype(np.int64)
     beams = beam_search(
         engine.model,
         prompt,

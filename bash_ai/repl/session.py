@@ -43,8 +43,12 @@ class Repl:
     # --- output -------------------------------------------------------------------------------
 
     def say(self, text: str, style: str = "") -> None:
-        """A REPL message on stderr (stdout is left to the commands it runs)."""
+        """A REPL message on stderr (stdout is left to the commands it runs); model text in it has
+        its control characters made visible."""
         from bash_ai.cli.ui import console, styled
+        from bash_ai.safety.control import visible
+
+        text = visible(text)
 
         if styled() and style:
             from rich.markup import escape
@@ -70,14 +74,18 @@ class Repl:
             raise Aborted("cancelled") from None
 
     def ask(self, request: str) -> None:
-        from bash_ai.answer import answer, default_max_tokens
+        from bash_ai.answer import DEFAULT_TEMPERATURE, answer, default_max_tokens, wants_script
         from bash_ai.cli.ask import decode_config, sampling_params
         from bash_ai.cli.render import Progress
 
         self._seed += 1
         max_tokens = default_max_tokens(request)
-        # As the CLI answers: beam search over the retrieval prompt, unless a temperature asks for sampling.
-        params = None if self.temperature is None else sampling_params(self.temperature, self._seed, max_tokens)
+        # As the CLI answers: beam search over the retrieval prompt for a command; sampled (seeded)
+        # for a script or when a temperature asks for it.
+        params = None
+        if self.temperature is not None or wants_script(request):
+            temperature = DEFAULT_TEMPERATURE if self.temperature is None else self.temperature
+            params = sampling_params(temperature, self._seed, max_tokens)
         decode = decode_config(max_tokens)
         engine = self.engine
         progress = Progress("thinking")  # also warns when the request is cut to fit the context

@@ -38,7 +38,9 @@ def continuations(
 
     params = SamplingParams(temperature=temperature, max_tokens=SUGGEST_TOKENS, stop=["\n"], seed=seed)
     found: list[str] = []
-    for event in engine.stream(engine.task_ids("complete", prefix), params, n, cancel=cancel):
+    ids = engine.task_ids("complete", prefix)
+    # Never terminal control bytes in ghost text or the menu (bash_ai.safety.control).
+    for event in engine.stream(ids, params, n, cancel=cancel, banned=engine.control_ids):
         if isinstance(event, Finished) and not cancel.is_set():
             text = event.text.split("\n", 1)[0].rstrip()
             if text.strip() and text not in found:
