@@ -270,6 +270,27 @@ def test_exec_pass_at_k_counts_any_passing_candidate() -> None:
     assert [row["passed"] for row in result.predictions] == [[False, False, True]] * 3
 
 
+def test_exec_a_candidate_whose_judging_fails_scores_as_failed_and_the_run_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bash_ai.evaluation import tasks as task_module
+
+    real = task_module.snapshot
+
+    def fragile(directory: Path) -> dict[str, str]:
+        if (directory / "BOOM").exists():  # what this candidate leaves makes the walk fail
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(directory)
+
+    monkeypatch.setattr(task_module, "snapshot", fragile)
+    examples = load_suite("exec", limit=2)
+    references = {t.request: t.reference for t in examples}
+    engine = FakeEngine(lambda request, i: "touch BOOM" if i == 0 else references[request])
+    result = evaluate(engine, "exec", examples, candidates=2)
+    assert [row["passed"] for row in result.predictions] == [[False, True]] * 2
+    assert all("judging failed (RecursionError" in row["details"][0] for row in result.predictions)
+
+
 def test_exec_without_a_usable_sandbox_refuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on PATH
     ran: list[str] = []

@@ -243,3 +243,24 @@ def test_stdout_normalisation_and_tree_snapshot(tmp_path: Path) -> None:
     snap = tree_snapshot(tmp_path)
     assert snap["d"] == "dir" and snap["link"] == "link d/f"
     assert snap["run.sh"].endswith(" x") and snap["d/f"].endswith(" -")
+
+
+@pytest.mark.parametrize("as_root_path", [True, False], ids=["dropped-uid", "user-namespace"])
+def test_the_sandbox_cannot_read_our_environment_through_pid_1(
+    sandbox: None, workdir: Path, monkeypatch: pytest.MonkeyPatch, as_root_path: bool
+) -> None:
+    """bwrap's pid 1 kept the environment it was started with; in the user-namespace set-up (how
+    a non-root user runs it) the command read it from /proc/1/environ."""
+    import shutil as sh
+
+    from bash_ai.evaluation import sandbox as sb
+
+    monkeypatch.setenv("SECRET_TOKEN", "s3cret-value")
+    if as_root_path and os.geteuid() != 0:
+        pytest.skip("the dropped-uid set-up is the one bash-ai uses as root")
+    ids = sb._sandbox_ids() if as_root_path else None
+    if ids is not None:
+        sb._chown_tree(workdir, *ids)
+    probe = "cat /proc/1/environ /proc/self/environ 2>/dev/null | tr '\\0' '\\n'; echo end"
+    result = sb._execute(sh.which("bwrap") or "bwrap", probe, workdir, 5.0, sb.Limits(), ids)
+    assert result.stdout.endswith("end\n") and "s3cret-value" not in result.stdout

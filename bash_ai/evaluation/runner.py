@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
-from bash_ai.errors import DataError, UsageError
+from bash_ai.errors import DataError, SandboxError, UsageError
 
 if TYPE_CHECKING:
     from bash_ai.engine import Finished, SamplingParams
@@ -371,9 +371,18 @@ def _evaluate_exec(
         raise UsageError("every exec suite example needs its task (and a distinct id); use load_suite('exec')")
     ensure_sandbox()  # SandboxError before any generation when bwrap is unusable
 
+    def verdict(task: Any, command: str) -> tuple[bool, str]:
+        try:
+            found = run_task(task, command, timeout=EXEC_TIMEOUT)
+        except (SandboxError, DataError):
+            raise  # the sandbox or the task is broken: no verdict means anything
+        except Exception as exc:  # what one candidate left behind must not end the run
+            return False, f"judging failed ({type(exc).__name__}: {exc})"
+        return found.passed, found.details
+
     def judge(ex: Example, preds: list[str]) -> dict[str, Any]:
-        verdicts = {p: run_task(tasks[ex.id], p, timeout=EXEC_TIMEOUT) for p in dict.fromkeys(preds)}
-        return {"passed": [verdicts[p].passed for p in preds], "details": [verdicts[p].details for p in preds]}
+        verdicts = {p: verdict(tasks[ex.id], p) for p in dict.fromkeys(preds)}
+        return {"passed": [verdicts[p][0] for p in preds], "details": [verdicts[p][1] for p in preds]}
 
     start = time.perf_counter()
     rows = _answer_all(engine, examples, candidates, max_tokens, judge, progress, decoder)

@@ -89,6 +89,9 @@ def _system_binds() -> list[str]:
     return args + ["--ro-bind", "/etc", "/etc"]
 
 
+BWRAP_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "LANG": "C.UTF-8"}
+
+
 def _argv(bwrap: str, command: str, workdir: Path, limits: Limits, ids: tuple[int, int] | None) -> list[str]:
     if ids is not None:
         # Privileged bwrap without a user namespace, then drop to the run's own uid: RLIMIT_NPROC
@@ -181,6 +184,9 @@ def _execute(
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             proc = subprocess.Popen(
                 _argv(bwrap, command, workdir, limits, ids),
+                # bwrap's own pid 1 keeps the environment it was started with, readable inside
+                # through /proc/1/environ when both run as one user: start it with nothing of ours.
+                env=dict(BWRAP_ENV),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
