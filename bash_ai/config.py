@@ -19,6 +19,19 @@ NormKind = Literal["layernorm", "rmsnorm"]
 CONFIG_FORMAT_VERSION = 1
 
 
+# Upper bounds for a config read from disk: a hostile config.json (n_layer 1e8, context 1e9)
+# must fail with a clear error, not try to allocate gigabytes. Far above any model we train.
+LIMITS = {
+    "vocab_size": 1 << 20,
+    "context_length": 1 << 15,
+    "n_layer": 256,
+    "n_head": 256,
+    "n_kv_head": 256,
+    "d_model": 16384,
+    "mlp_ratio": 16,
+}
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """A decoder-only transformer (pre-norm, no biases, tanh-GELU MLP).
@@ -46,6 +59,10 @@ class ModelConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 problems.append(f"{name} must be a positive integer (got {value!r})")
+        if not problems:
+            for name, most in LIMITS.items():
+                if getattr(self, name) > most:
+                    problems.append(f"{name} is {getattr(self, name)}, more than bash-ai allows ({most})")
         if not problems:
             if self.d_model % self.n_head:
                 problems.append(f"d_model ({self.d_model}) must be divisible by n_head ({self.n_head})")

@@ -256,6 +256,9 @@ def pull(repo_id: str, revision: str | None = None, name: str | None = None, end
     try:
         _snapshot(repo_id, revision, endpoint, tmp)
         shutil.rmtree(tmp / ".cache", ignore_errors=True)  # huggingface_hub's download metadata
+        total = sum(f.stat().st_size for f in tmp.rglob("*") if f.is_file() and not f.is_symlink())
+        if total > PULL_MAX_BYTES:
+            raise ModelError(f"{repo_id}: {total:,} bytes, more than bash-ai accepts ({PULL_MAX_BYTES:,})")
         check_model_dir(tmp)
         verify_model_dir(tmp)
         from bash_ai.io import atomic_replace_dir
@@ -265,6 +268,23 @@ def pull(repo_id: str, revision: str | None = None, name: str | None = None, end
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+# What ``models pull`` downloads from a repository (nothing else: no scripts, no surprise files),
+# and the most it accepts in all.
+PULL_FILES = (
+    "config.json",
+    "model.safetensors",
+    "tokenizer*.json",
+    "retrieval.safetensors",
+    "SHA256SUMS",
+    "MODEL_CARD.md",
+    "README.md",
+    "loss.png",
+    "training/*/*.json",
+    "training/*/*.jsonl",
+)
+PULL_MAX_BYTES = 2 << 30
 
 
 def _snapshot(repo_id: str, revision: str | None, endpoint: str | None, local_dir: Path) -> None:
@@ -281,7 +301,9 @@ def _snapshot(repo_id: str, revision: str | None, endpoint: str | None, local_di
         raise NetworkError("downloading models needs huggingface_hub: pip install huggingface_hub") from None
     where = endpoint or os.environ.get("HF_ENDPOINT") or "the Hugging Face Hub"
     try:
-        snapshot_download(repo_id, revision=revision, local_dir=local_dir, endpoint=endpoint)
+        snapshot_download(
+            repo_id, revision=revision, local_dir=local_dir, endpoint=endpoint, allow_patterns=list(PULL_FILES)
+        )
     except LocalEntryNotFoundError as exc:
         # The Hub could not be reached and nothing is cached: say why, not "file not found".
         cause = exc.__cause__ or exc.__context__ or exc

