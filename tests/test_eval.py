@@ -344,7 +344,7 @@ def test_cli_json_schema(
     assert set(dev) == keys | {"suite", "examples", "candidates", "decode", "seconds"}
     assert (
         set(model["overall"]) == keys
-        and dev["decode"] == "beam 5 k=3 pool=12 alpha=0.6 relevance=4.0+1.0 reviewer=1.0 consensus=4.0"
+        and dev["decode"] == "beam 5 k=3 pool=12 alpha=0.6 relevance=4.0+1.0 consensus=4.0"
     )
     assert all(isinstance(dev[k], float) for k in keys)
     assert -1.0 <= dev["nlc2cmd"] <= 1.0 and dev["bits_per_byte"] > 0
@@ -413,7 +413,7 @@ def test_bm25_and_beam_decoders_on_a_model_with_an_index(
     suite = beam[model.name]["suites"][0]
     assert (
         suite["nlc2cmd"] == 1.0
-        and suite["decode"] == "beam 1 k=3 pool=1 alpha=0.6 relevance=4.0+1.0 reviewer=1.0 consensus=4.0"
+        and suite["decode"] == "beam 1 k=3 pool=1 alpha=0.6 relevance=4.0+1.0 consensus=4.0"
     )
     run = run_cli([*args, "--decode", "greedy"], capsys)
     assert run.code == 2 and "unknown decoding" in one_error_line(run)

@@ -57,6 +57,7 @@ def _dataset_rows(names: list[str]) -> list[str]:
 
 
 def _retrieval_lines(model_dir: Path) -> list[str]:
+    from bash_ai.engine.propose import DecodeConfig
     from bash_ai.retrieval import load_index
 
     index = load_index(model_dir)
@@ -70,8 +71,8 @@ def _retrieval_lines(model_dir: Path) -> list[str]:
         "",
         f"`retrieval.safetensors`: BM25 over {len(index):,} training request/command pairs ({counts}), "
         "built by `bash-ai train --retrieval-k` from `split == train` documents only (NL2Bash dev/test and "
-        "tldr-holdout are never indexed). Every answer retrieves the 3 nearest pairs into the prompt, and the "
-        "2 nearest commands join the beam-search candidates.",
+        f"tldr-holdout are never indexed). Every answer retrieves the {DecodeConfig.retrieval_k} nearest pairs "
+        f"into the prompt, and the {DecodeConfig.pool} nearest commands join the beam-search candidates.",
         "",
     ]
 

@@ -45,7 +45,7 @@ def eval_command(
     beam_width: Annotated[int, Opt("--beam-width", help="Beams (at least --candidates)")] = 5,
     pool: Annotated[int, Opt("--pool", help="Nearest training commands joining the beam candidates")] = 12,
     alpha: Annotated[float, Opt("--alpha", help="Length penalty of the ranking")] = 0.6,
-    reviewer: Annotated[float, Opt("--reviewer", help="Weight of log p(request | command) in the ranking")] = 1.0,
+    reviewer: Annotated[float, Opt("--reviewer", help="Weight of log p(request | command) in the ranking")] = 0.0,
     retrieval_weight: Annotated[
         float, Opt("--retrieval-weight", help="Weight of a retrieved command's BM25 relevance in the ranking")
     ] = 4.0,

@@ -117,35 +117,50 @@ def _last(logits: Any) -> np.ndarray:
 
 
 def sequence_logprobs(model: Any, prompt: Sequence[int], continuations: Sequence[Sequence[int]]) -> list[float]:
-    """Teacher-forced total log-probability of each continuation after ``prompt`` (one batch).
+    """Teacher-forced total log-probability of each continuation after ``prompt``.
 
-    The prompt is run once and its cache fanned out; continuations are right-padded, and causal
-    attention keeps each row's real positions blind to its padding.
+    The prompt is run once and its cache fanned out; continuations of similar length share a
+    right-padded batch (causal attention keeps each row's real positions blind to its padding), so
+    one long command does not make every row pay for its length.
     """
     if not continuations:
         return []
     ctx = int(model.config.context_length)
-    width = max(len(c) for c in continuations)
-    if len(prompt) + width > ctx:
+    if len(prompt) + max(len(c) for c in continuations) > ctx:
         raise UsageError("a continuation does not fit the context after the prompt")
-    cache = model.new_cache(1)
-    first = log_softmax(_last(model.forward(np.asarray([list(prompt)], dtype=np.int64), cache, last_only=True)))
-    cache = cache.select(np.zeros(len(continuations), dtype=np.intp))
-    feed = np.zeros((len(continuations), width), dtype=np.int64)  # (N, W)
-    for r, cont in enumerate(continuations):
-        feed[r, : len(cont)] = cont
-    out = np.asarray(model.forward(feed, cache))  # (N, W, V)
-    totals = []
-    for r, cont in enumerate(continuations):
-        if not cont:
-            totals.append(0.0)
+    prefilled = model.new_cache(1)
+    first = log_softmax(_last(model.forward(np.asarray([list(prompt)], dtype=np.int64), prefilled, last_only=True)))
+    totals = [0.0] * len(continuations)
+    for bucket in _length_buckets([len(c) for c in continuations]):
+        width = max(len(continuations[i]) for i in bucket)
+        if width == 0:
             continue
-        total = float(first[0, cont[0]])
-        if len(cont) > 1:
-            lp = log_softmax(out[r, : len(cont) - 1])  # (n-1, V) predicts cont[1:]
-            total += float(lp[np.arange(len(cont) - 1), cont[1:]].sum())
-        totals.append(total)
+        cache = prefilled.select(np.zeros(len(bucket), dtype=np.intp))  # a copy: prefilled stays as it is
+        feed = np.zeros((len(bucket), width), dtype=np.int64)  # (N, W)
+        for r, i in enumerate(bucket):
+            feed[r, : len(continuations[i])] = continuations[i]
+        out = np.asarray(model.forward(feed, cache))  # (N, W, V)
+        for r, i in enumerate(bucket):
+            cont = continuations[i]
+            if not cont:
+                continue
+            total = float(first[0, cont[0]])
+            if len(cont) > 1:
+                lp = log_softmax(out[r, : len(cont) - 1])  # (n-1, V) predicts cont[1:]
+                total += float(lp[np.arange(len(cont) - 1), cont[1:]].sum())
+            totals[i] = total
     return totals
+
+
+def _length_buckets(lengths: Sequence[int]) -> list[list[int]]:
+    """Indices grouped by length, shortest first; a group ends where a length passes twice its first."""
+    buckets: list[list[int]] = []
+    for i in sorted(range(len(lengths)), key=lambda j: lengths[j]):
+        if buckets and lengths[i] <= 2 * max(1, lengths[buckets[-1][0]]):
+            buckets[-1].append(i)
+        else:
+            buckets.append([i])
+    return buckets
 
 
 def continuation_logprobs(model: Any, pairs: Sequence[tuple[Sequence[int], Sequence[int]]]) -> list[float]:

@@ -40,7 +40,7 @@ class DecodeConfig:
     alpha: float = 0.6  # length penalty of the ranking score
     # Weight of the reviewer score: log p(request | candidate) per request token, from the model's
     # reverse (explain) direction, added to the forward score (Coder-Reviewer reranking). 0: off.
-    reviewer: float = 1.0
+    reviewer: float = 0.0
     # Weight of a candidate's BM25 score (relative to the best hit's) when it is a retrieved command.
     retrieval_weight: float = 4.0
     # Added to the score of a pooled (retrieved) command that no beam produced.
@@ -182,14 +182,16 @@ def _review(engine: Engine, request: str, proposals: list[Proposal], weight: flo
 def _agree(proposals: list[Proposal], weight: float) -> list[Proposal]:
     """Add ``weight`` x the expected NLC2CMD score of each candidate against the others (a minimum
     Bayes risk rerank): what most of the likely candidates agree on (programs, flags) moves up."""
-    from bash_ai.evaluation.nlc2cmd import nlc2cmd_score
+    from bash_ai.evaluation.nlc2cmd import parsed_score, utility_flags
 
     ended = [p for p in proposals if p.finish_reason == "eos"] or proposals
     top = max(p.score for p in ended)
     weights = np.array([math.exp((p.score - top) / CONSENSUS_TEMPERATURE) for p in ended])
     weights /= weights.sum()
+    parsed = {p.text: utility_flags(p.text) for p in proposals}  # each parsed once
 
     def expected(text: str) -> float:
-        return float(sum(w * nlc2cmd_score(text, q.text) for q, w in zip(ended, weights, strict=True)))
+        mine = parsed[text]
+        return float(sum(w * parsed_score(mine, parsed[q.text]) for q, w in zip(ended, weights, strict=True)))
 
     return [replace(p, score=p.score + weight * expected(p.text)) for p in proposals]

@@ -115,7 +115,13 @@ def flag_score(predicted: frozenset[str], reference: frozenset[str]) -> float:
 
 def nlc2cmd_score(predicted: str, reference: str, confidence: float = 1.0) -> float:
     """S(p) in [-1, 1] for one prediction (0.0 when neither command runs any program)."""
-    pred, ref = utility_flags(predicted), utility_flags(reference)
+    return parsed_score(utility_flags(predicted), utility_flags(reference), confidence)
+
+
+def parsed_score(
+    pred: Sequence[tuple[str, frozenset[str]]], ref: Sequence[tuple[str, frozenset[str]]], confidence: float = 1.0
+) -> float:
+    """``nlc2cmd_score`` of two commands already parsed by ``utility_flags`` (parse once, score many)."""
     total = max(len(pred), len(ref))
     if total == 0:
         return 0.0
