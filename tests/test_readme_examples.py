@@ -1,0 +1,48 @@
+"""The README shows the bundled model's real answers: every `$ bash-ai "request"` followed by an
+output line in its console blocks, and every `"request" gives `command`` in its prose."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _examples() -> list[tuple[str, str]]:
+    text = README.read_text(encoding="utf-8")
+    pairs: list[tuple[str, str]] = []
+    for block in re.findall(r"```console\n(.*?)```", text, flags=re.S):
+        lines = block.splitlines()
+        for line, after in zip(lines, [*lines[1:], ""], strict=True):
+            words = shlex.split(line[2:]) if line.startswith("$ bash-ai ") else []
+            # Only a bare request whose next line is its output (not a pipe, redirect or option).
+            if len(words) == 2 and not after.startswith("$") and after and ">" not in line:
+                pairs.append((words[1], after))
+    prose = re.sub(r"\s+", " ", text)
+    pairs += re.findall(r'"([^"]+)" gives `([^`]+)`', prose)
+    return pairs
+
+
+EXAMPLES = _examples()
+
+
+def test_the_readme_has_examples() -> None:
+    assert len(EXAMPLES) >= 5, EXAMPLES
+
+
+@pytest.fixture(scope="module")
+def bundled():  # type: ignore[no-untyped-def]
+    from bash_ai.registry import load
+
+    return load("bundled")
+
+
+@pytest.mark.parametrize(("request_text", "shown"), EXAMPLES, ids=[r for r, _ in EXAMPLES])
+def test_readme_example_is_the_bundled_models_answer(bundled, request_text: str, shown: str) -> None:  # type: ignore[no-untyped-def]
+    from bash_ai.answer import answer
+
+    assert answer(bundled, request_text, 1)[0].text == shown
