@@ -56,7 +56,7 @@ def create_app(
     app.include_router(routes.router)
     app.include_router(openai_routes.router)
     # Added last = runs first: the host check, auth, the body guard, then routing.
-    app.add_middleware(BodyGuard, max_body_bytes=limits.max_body_bytes)
+    app.add_middleware(BodyGuard, max_body_bytes=limits.max_body_bytes, body_timeout_s=limits.body_timeout_s)
     if api_key:
         app.add_middleware(BearerAuth, api_key=api_key)
     if loopback_only:

@@ -32,6 +32,10 @@ class Limits:
     queue: int = 16
     timeout_s: float = 60.0
     retry_after_s: int = 1
+    # A client has this long to send its request line and headers, then its body (slow clients
+    # would otherwise hold connections open: ~512 of them would stall the server).
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 10.0
 
     def __post_init__(self) -> None:
         positive = ("max_body_bytes", "max_prompt_chars", "max_prompt_tokens", "max_tokens_cap", "max_n", "workers")
@@ -41,8 +45,10 @@ class Limits:
                 raise UsageError(f"server limit {name} must be a positive integer (got {value!r})")
         if not isinstance(self.queue, int) or self.queue < 0:
             raise UsageError(f"server limit queue must be 0 or more (got {self.queue!r})")
-        if not self.timeout_s > 0:
-            raise UsageError(f"server limit timeout must be positive seconds (got {self.timeout_s!r})")
+        for name in ("timeout_s", "header_timeout_s", "body_timeout_s"):
+            if not getattr(self, name) > 0:
+                label = name.removesuffix("_s").replace("_", " ")
+                raise UsageError(f"server limit {label} must be positive seconds (got {getattr(self, name)!r})")
 
 
 class Overloaded(Exception):

@@ -9,10 +9,12 @@
   Content-Length, or as soon as a chunked body crosses the limit), and POST bodies must be JSON.
   Requiring ``application/json`` also stops a web page from posting to the local server through a
   CORS "simple request" (we send no CORS headers, so the browser never sends the preflighted one).
+  A body that does not arrive within the limit's deadline gets 408 and the connection is closed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 
@@ -72,9 +74,10 @@ class LoopbackHostGuard:
 
 
 class BodyGuard:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout_s: float = 10.0) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_s = body_timeout_s
 
     def _too_large(self) -> str:
         return f"request body is larger than the server's limit of {self.max_body_bytes} bytes"
@@ -94,12 +97,22 @@ class BodyGuard:
             await error_response(415, reason, "unsupported_media_type")(scope, receive, send)
             return
 
-        # Read the whole (small) body here, so a chunked upload is cut off at the limit, then replay it.
+        # Read the whole (small) body here, so a chunked upload is cut off at the limit and a slow
+        # one at the deadline (408; the connection is closed), then replay it.
         chunks: list[bytes] = []
         size = 0
         more = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.body_timeout_s
         while more:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), timeout=max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                reason = f"the request body did not arrive within {self.body_timeout_s:g} s"
+                await error_response(408, reason, "request_timeout", headers={"Connection": "close"})(
+                    scope, receive, send
+                )
+                return
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")

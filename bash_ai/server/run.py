@@ -50,6 +50,50 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _header_deadline_protocol(seconds: float) -> type:
+    """uvicorn's h11 protocol, closing a connection whose request line and headers are not all in
+    ``seconds`` after it opened or after its previous response (uvicorn has no such timeout)."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeaderDeadline(H11Protocol):
+        _deadline: Any = None
+
+        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def handle_events(self) -> None:
+            super().handle_events()
+            if self.conn.their_state is not h11.IDLE:  # the headers are in: the body has its own deadline
+                self._disarm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm()
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._deadline = self.loop.call_later(seconds, self._expire)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expire(self) -> None:
+            self._deadline = None
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+                self.transport.close()
+
+    return HeaderDeadline
+
+
 def make_server(app: Any, log_level: str = "info", access_log: bool = True) -> Any:
     import copy
 
@@ -68,10 +112,19 @@ def make_server(app: Any, log_level: str = "info", access_log: bool = True) -> A
         access_log=access_log,
         limit_concurrency=MAX_CONNECTIONS,
         timeout_keep_alive=5,
+        http=_header_deadline_protocol(_limits_of(app).header_timeout_s),
         server_header=False,
         lifespan="on",
     )
     return uvicorn.Server(config)
+
+
+def _limits_of(app: Any) -> Any:
+    """The app's ``Limits`` (``create_app`` keeps them in its state), else the defaults."""
+    from bash_ai.server.limits import Limits
+
+    state = getattr(getattr(app, "state", None), "bash_ai", None)
+    return getattr(state, "limits", None) or Limits()
 
 
 def serve_forever(app: Any, sock: socket.socket, log_level: str = "info", access_log: bool = True) -> None:
