@@ -116,7 +116,26 @@ def make_server(app: Any, log_level: str = "info", access_log: bool = True) -> A
         server_header=False,
         lifespan="on",
     )
-    return uvicorn.Server(config)
+    return _server_class()(config)
+
+
+def _server_class() -> type:
+    import signal
+
+    import uvicorn
+
+    class Server(uvicorn.Server):  # type: ignore[misc]
+        """Remembers a Ctrl-C: uvicorn re-raises it after shutting down, but asyncio.run can swallow
+        that re-raise when the serve task ends first (a race seen under load), exiting 0."""
+
+        interrupted = False
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            if sig == signal.SIGINT:
+                self.interrupted = True
+            super().handle_exit(sig, frame)
+
+    return Server
 
 
 def _limits_of(app: Any) -> Any:
@@ -129,7 +148,10 @@ def _limits_of(app: Any) -> Any:
 
 def serve_forever(app: Any, sock: socket.socket, log_level: str = "info", access_log: bool = True) -> None:
     """Serve until Ctrl-C / SIGTERM (uvicorn handles both and shuts down gracefully)."""
-    make_server(app, log_level=log_level, access_log=access_log).run(sockets=[sock])
+    server = make_server(app, log_level=log_level, access_log=access_log)
+    server.run(sockets=[sock])
+    if server.interrupted:  # stopped by Ctrl-C: the CLI exits 130, whatever asyncio did with it
+        raise KeyboardInterrupt
 
 
 class BackgroundServer:
