@@ -34,9 +34,19 @@ SCRIPT_MAX_TOKENS = 320
 SHEBANG = "#!/usr/bin/env bash"
 STRICT_MODE = "set -euo pipefail"
 
+# "script" as a word, not part of a file name or path (script.sh, ~/scripts/x, myscript).
+_SCRIPT = r"(?<![\w./~-])script(?![\w./-])"
 _SCRIPT_REQUEST = re.compile(
-    r"\b(write|create|make|generate|build|give\s+me|need|want)\b[^.?!]*\bscript\b"
-    r"|\bscript\s+(that|to|which|for)\b|^\s*(a\s+)?(bash\s+|shell\s+)?script\b|\bshebang\b",
+    rf"\b(write|create|make|generate|build|give\s+me|need|want)\b[^.?!]*{_SCRIPT}"
+    rf"|{_SCRIPT}\s+(that|to|which|for)\b|^\s*(a\s+)?(bash\s+|shell\s+)?{_SCRIPT}|\bshebang\b",
+    re.IGNORECASE,
+)
+# Requests about an existing script (run it, make it executable, find or copy it) want a command.
+_ABOUT_A_SCRIPT = re.compile(
+    r"\b(executable|runnable|permissions?|chmod)\b"
+    r"|^\s*(please\s+)?(run|execute|start|stop|kill|delete|remove|copy|move|rename|find|list|show|print|count"
+    r"|edit|open|view|cat|debug|compress|archive|download|upload|search|grep|check|lint|source|schedule"
+    r"|make\s+(a\s+)?(backup|copy))\b",
     re.IGNORECASE,
 )
 # The script manages errors itself; strict mode would change its meaning.
@@ -101,7 +111,7 @@ def validate_request(request: str) -> str:
 
 def wants_script(request: str) -> bool:
     """Does the request ask for a script (rather than one command)?"""
-    return bool(_SCRIPT_REQUEST.search(request))
+    return bool(_SCRIPT_REQUEST.search(request)) and not _ABOUT_A_SCRIPT.search(request)
 
 
 def default_max_tokens(request: str) -> int:
