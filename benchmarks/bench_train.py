@@ -8,6 +8,7 @@ burst on a shared machine does not decide the ratio.
     python benchmarks/bench_train.py                  # the ~12M config: 6 layers, width 384, T=256, B=16
     python benchmarks/bench_train.py --part mlx       # MLX: BLAS, compile, dtype, streams, batch size
     python benchmarks/bench_train.py --part rss --rss-presets small medium
+    python benchmarks/bench_train.py --part precision  # fp32 vs bf16 autocast: tok/s and val loss
 
 MLX's Linux wheel multiplies matrices with netlib's reference BLAS; ``--mlx-blas auto`` (the
 default when OpenBLAS is installed) also measures our MLX loop with OpenBLAS put in front of it
@@ -88,6 +89,58 @@ def matmul_peak(lib: str, dtype: str, n: int = 2048, budget_s: float = 4.0) -> f
         run()
         reps += 1
     return 2 * n**3 * reps / (time.perf_counter() - start) / 1e9
+
+
+class PatternTokens(RandomTokens):
+    """Learnable rows: each an arithmetic progression mod VOCAB (random start and stride 1..7), so
+    the loss falls and two precisions can be compared on what they learn, not only on speed."""
+
+    def _batch(self, index: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rng = np.random.default_rng([seed, index])
+        start = rng.integers(0, VOCAB, (self.rows, 1))
+        stride = rng.integers(1, 8, (self.rows, 1))
+        ids = (start + stride * np.arange(self.block + 1)[None, :]) % VOCAB
+        return ids[:, :-1].astype(np.int64), ids[:, 1:].astype(np.int64), np.ones((self.rows, self.block), bool)
+
+
+def precision_run(config: Any, rows: int, steps: int, precision: str) -> dict[str, float]:
+    """``steps`` PyTorch steps of our loop at ``precision`` on PatternTokens: tok/s over the steps
+    after the first logged interval, and the validation loss at the end (same data, same seed)."""
+    import tempfile
+
+    from trainer.loop_torch import train_torch
+    from trainer.run_dir import RunDir
+    from trainer.train_config import TrainConfig
+
+    class NoTokenizer:
+        def save(self, path: Path) -> None:
+            Path(path).write_text("{}")
+
+    cfg = TrainConfig(
+        backend="torch",
+        num_steps=steps,
+        batch_size=rows,
+        lr=1e-3,
+        warmup_steps=10,
+        log_interval=10,
+        eval_interval=steps,
+        eval_batches=4,
+        ckpt_interval=10**6,
+        precision=precision,  # type: ignore[arg-type]
+        seed=0,
+    )
+    block = config.context_length
+    with tempfile.TemporaryDirectory() as tmp:
+        run = RunDir(Path(tmp) / "run")
+        train_torch(cfg, config, NoTokenizer(), PatternTokens(rows, block), PatternTokens(rows, block, seed=99), run)
+        records = list(run.metrics())
+    logged = [r for r in records if "tokens_per_s" in r]
+    first, last = logged[0], logged[-1]
+    val = [r["val_loss"] for r in records if "val_loss" in r]
+    return {
+        "tok_s": (last["tokens"] - first["tokens"]) / (last["elapsed_s"] - first["elapsed_s"]),
+        "val_loss": val[-1],
+    }
 
 
 def nanogpt_peer(config: Any, rows: int, steps: int, warmup: int) -> float:
@@ -193,6 +246,11 @@ def child(args: argparse.Namespace) -> None:
         value = matmul_peak(args.lib, args.dtype)
     elif args.child == "peer":
         value = nanogpt_peer(config, args.batch, args.steps, args.warmup)
+    elif args.child in ("fp32", "bf16"):
+        result = precision_run(config, args.batch, args.steps, args.child)
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps({"value": result["tok_s"], "val_loss": result["val_loss"], "rss_mb": rss_mb}))
+        return
     elif args.child == "mlxstep":
         from mlx_study import mlx_step
 
@@ -293,13 +351,27 @@ def part_rss(args: argparse.Namespace, blas: str) -> None:
             print(f"peak RSS {label:13s} {name:7s} ({describe(preset(name, VOCAB))}): {result['rss_mb']:.0f} MB")
 
 
+def part_precision(args: argparse.Namespace) -> None:
+    """fp32 vs bf16 autocast, side by side in fresh processes: the same steps on the same data."""
+    steps = args.precision_steps
+    got = {p: run_child(p, preset=args.preset, batch=args.batch, steps=steps) for p in ("fp32", "bf16")}
+    print(f"\n## precision ({args.preset}, B={args.batch}, {steps} steps on learnable synthetic rows)\n")
+    print("| precision | tok/s | val loss after the steps | peak RSS MiB |\n|---|---:|---:|---:|")
+    for name, r in got.items():
+        print(f"| {name} | {r['value']:,.0f} | {r['val_loss']:.4f} | {r['rss_mb']:.0f} |")
+    speed = got["bf16"]["value"] / got["fp32"]["value"]
+    loss = got["bf16"]["val_loss"] / got["fp32"]["val_loss"]
+    print(f"\nbf16/fp32 tok/s: {speed:.2f}x, val loss bf16/fp32: {loss:.3f}x")
+
+
 def _median(results: list[dict[str, float]]) -> dict[str, float]:
     return {key: statistics.median(r[key] for r in results) for key in results[0]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", choices=["throughput", "mlx", "rss", "all"], default="all")
+    parser.add_argument("--part", choices=["throughput", "mlx", "rss", "precision", "all"], default="all")
+    parser.add_argument("--precision-steps", type=int, default=150)
     parser.add_argument("--preset", default="small")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--steps", type=int, default=20)
@@ -339,6 +411,8 @@ def main() -> None:
         part_mlx(args, blas)
     if args.part in ("rss", "all"):
         part_rss(args, blas)
+    if args.part in ("precision", "all"):
+        part_precision(args)
 
 
 if __name__ == "__main__":
