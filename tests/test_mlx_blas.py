@@ -64,10 +64,22 @@ def test_missing_library_and_library_without_sgemm_are_usage_errors(tmp_path: Pa
         assert "has no cblas_sgemm" in str(_probe(str(libm))["error"])
 
 
-def test_without_a_choice_linux_gets_a_hint_and_mlx_its_own_blas() -> None:
+def test_without_a_choice_an_installed_openblas_is_used_else_a_hint() -> None:
+    from trainer.mlx_blas import find_openblas
+
     result = _probe("")
     if sys.platform.startswith("linux"):
-        assert "BASH_AI_MLX_BLAS=auto" in str(result["note"])
+        found = find_openblas()
+        if found:
+            assert result["note"] == f"MLX matmuls use {found}"
+        else:
+            assert "apt-get install libopenblas0-pthread" in str(result["note"])
+    assert result["close"] is True
+
+
+def test_off_keeps_mlx_own_blas_and_says_so() -> None:
+    result = _probe("off")
+    assert result["note"] == "MLX matmuls use its bundled reference BLAS (BASH_AI_MLX_BLAS=off)"
     assert result["close"] is True
 
 
