@@ -8,6 +8,26 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+IN_CI = "BASH_AI_CI"  # .ci/run sets it to 1: a missing system tool is then a failure, not a skip
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "tool(*names): drives these system programs (skip when missing; CI fails)")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.tool("bwrap", ...)``: the test drives these programs for real. On a fresh
+    machine without one it is skipped with a one-line reason; in CI it fails instead."""
+    import os
+    import shutil
+
+    for mark in item.iter_markers("tool"):
+        missing = [name for name in mark.args if shutil.which(name) is None]
+        if missing:
+            reason = f"needs {', '.join(missing)} (not installed; .ci/run installs it)"
+            if os.environ.get(IN_CI) == "1":
+                pytest.fail(f"CI: {reason}", pytrace=False)
+            pytest.skip(reason)
 
 
 @pytest.fixture(autouse=True)

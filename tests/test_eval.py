@@ -250,6 +250,7 @@ def test_overall_weights_by_examples_and_loss_by_bytes() -> None:
 # -- the exec suite (real bubblewrap sandbox) --------------------------------------------------
 
 
+@pytest.mark.tool("bwrap")
 def test_exec_suite_passes_reference_answers_and_fails_true() -> None:
     tasks = load_suite("exec")
     assert len(tasks) >= 10 and all(t.task is not None for t in tasks)
@@ -261,6 +262,7 @@ def test_exec_suite_passes_reference_answers_and_fails_true() -> None:
     assert all(not row["passed"][0] and row["details"][0] for row in bad.predictions)
 
 
+@pytest.mark.tool("bwrap")
 def test_exec_pass_at_k_counts_any_passing_candidate() -> None:
     tasks = load_suite("exec", limit=3)
     references = {t.request: t.reference for t in tasks}
@@ -270,6 +272,7 @@ def test_exec_pass_at_k_counts_any_passing_candidate() -> None:
     assert [row["passed"] for row in result.predictions] == [[False, False, True]] * 3
 
 
+@pytest.mark.tool("bwrap")
 def test_exec_a_candidate_whose_judging_fails_scores_as_failed_and_the_run_goes_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -411,9 +414,6 @@ def test_bm25_and_beam_decoders_on_a_model_with_an_index(
     # One beam of a random model plus the nearest command: the top 2 always hold the reference.
     beam = json.loads(run_cli([*args, "-k", "5", "--beam-width", "1", "--pool", "1"], capsys).out)
     suite = beam[model.name]["suites"][0]
-    assert (
-        suite["nlc2cmd"] == 1.0
-        and suite["decode"] == "beam 1 k=3 pool=1 alpha=0.6 relevance=4.0+1.0 consensus=4.0"
-    )
+    assert suite["nlc2cmd"] == 1.0 and suite["decode"] == "beam 1 k=3 pool=1 alpha=0.6 relevance=4.0+1.0 consensus=4.0"
     run = run_cli([*args, "--decode", "greedy"], capsys)
     assert run.code == 2 and "unknown decoding" in one_error_line(run)

@@ -10,7 +10,6 @@ import contextlib
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+pytestmark = pytest.mark.tool("tmux")
 
 PROMPT = "bash-ai $ "
 EMPTY_PROMPT = r"^bash-ai \$[ \t]*$"  # capture-pane drops trailing spaces

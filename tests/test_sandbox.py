@@ -19,6 +19,8 @@ from bash_ai.errors import DataError, SandboxError
 from bash_ai.evaluation import Limits, load_tasks, run_sandboxed, run_task, sandbox_problem
 from bash_ai.evaluation.tasks import COMPARE_MODES, Task, normalize_stdout, tree_snapshot
 
+pytestmark = pytest.mark.tool("bwrap")
+
 
 @pytest.fixture(scope="module")
 def sandbox() -> None:

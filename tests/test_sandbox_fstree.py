@@ -7,7 +7,6 @@ points at is a temp dir, never a real system directory.
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from pathlib import Path
 
@@ -92,7 +91,7 @@ def test_a_1900_level_tree_is_snapshotted_and_removed_without_recursion(tmp_path
     assert not os.path.lexists(work)
 
 
-@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap (bwrap) is not installed")
+@pytest.mark.tool("bwrap")
 def test_exec_task_cleanup_leaves_the_host_directory_alone(tmp_path: Path, host: Path) -> None:
     from bash_ai.evaluation import sandbox_problem
     from bash_ai.evaluation.tasks import load_tasks, run_task

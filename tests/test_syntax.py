@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -74,7 +73,7 @@ def test_missing_bash_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path
         check_syntax("echo never-checked-before-4f2a")
 
 
-needs_shellcheck = pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+needs_shellcheck = pytest.mark.tool("shellcheck")
 
 
 @needs_shellcheck
