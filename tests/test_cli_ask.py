@@ -185,6 +185,31 @@ def test_run_confirmed_on_a_terminal(trained_model_dir: Path, tmp_path: Path) ->
     assert child.exitstatus == 6
 
 
+def test_run_with_the_request_piped_in_asks_on_the_terminal(trained_model_dir: Path, tmp_path: Path) -> None:
+    """stdin is the pipe that brought the request; the question goes to /dev/tty (as git, sudo)."""
+    import shlex
+
+    pexpect = pytest.importorskip("pexpect")
+    env = _subprocess_env(tmp_path)
+    cmd = f"echo 'say hello' | {shlex.quote(sys.executable)} -m bash_ai --model {shlex.quote(str(trained_model_dir))} --run"
+    child = pexpect.spawn("sh", ["-c", cmd], cwd=str(tmp_path), env=env, encoding="utf-8", timeout=20)
+    child.expect(r"\[E\]xecute")
+    child.sendline("e")
+    child.expect(r"\r\nhello\r\n")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+    # stderr sent away: the command is still shown on the terminal before the question.
+    child = pexpect.spawn("sh", ["-c", cmd + " 2>/dev/null"], cwd=str(tmp_path), env=env, encoding="utf-8", timeout=20)
+    child.expect(r"command:\r\n  echo hello\r\n")
+    child.expect(r"\[E\]xecute")
+    child.sendline("a")
+    child.expect(pexpect.EOF)  # "aborted" went to the discarded stderr
+    child.close()
+    assert child.exitstatus == 6
+
+
 def test_run_describe_then_modify_then_execute(trained_model_dir: Path, tmp_path: Path) -> None:
     pexpect = pytest.importorskip("pexpect")
     args = ["-m", "bash_ai", "--model", str(trained_model_dir), "--run", "say hello"]
