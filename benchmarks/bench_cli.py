@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 REQUEST = "list files sorted by size"
-PREFIX = "find . -name"
+PREFIX = "find . -na"  # mid-word: the ghost text must finish "-name"
 
 
 def random_mini_model(out: Path) -> Path:
@@ -74,24 +74,21 @@ def summary(label: str, seconds: list[float], rss: list[int]) -> str:
 
 
 def suggestion_latency(model_dir: Path, repeats: int = 20) -> tuple[float, float, int]:
-    """Warm REPL ghost-text latency (median, max ms) and tokens per suggestion, model in-process."""
+    """Warm REPL ghost-text latency (median, max ms) and characters per suggestion, model in-process:
+    the REPL's own path (``bash_ai.repl.constrained.complete_line``, up to 16 tokens)."""
     from bash_ai import registry
-    from bash_ai.engine.events import Finished
-    from bash_ai.engine.sampling import SamplingParams
+    from bash_ai.repl.constrained import complete_line
 
     engine = registry.load(str(model_dir))
-    # Exactly 16 tokens: no stop string, EOT ignored by counting what was generated.
-    params = SamplingParams(temperature=0.0, max_tokens=16)
-    ids = engine.task_ids("complete", PREFIX)
     times: list[float] = []
-    tokens = 0
+    chars = 0
     for i in range(repeats + 2):
         start = time.perf_counter()
-        done = [e for e in engine.stream(ids, params, 1, cancel=threading.Event()) if isinstance(e, Finished)]
+        rest = complete_line(engine, PREFIX, 16, threading.Event())
         if i >= 2:  # the first calls warm caches
             times.append((time.perf_counter() - start) * 1000)
-            tokens = done[0].n_tokens
-    return statistics.median(times), max(times), tokens
+            chars = len(rest)
+    return statistics.median(times), max(times), chars
 
 
 def main() -> None:
@@ -136,7 +133,7 @@ def main() -> None:
     print(summary('`python -c "import torch"` (peer)', torch_s, torch_rss))
     ratio = statistics.median(torch_s) / statistics.median(cli_s)
     print(f"\nA whole cold one-shot answer takes {1 / ratio:.2f}x the time of merely importing torch.")
-    print(f"REPL suggestion for `{PREFIX}` (warm, {tokens} tokens): median {median_ms:.1f} ms, max {max_ms:.1f} ms")
+    print(f"REPL suggestion for `{PREFIX}` (warm, {tokens} chars): median {median_ms:.1f} ms, max {max_ms:.1f} ms")
 
 
 if __name__ == "__main__":

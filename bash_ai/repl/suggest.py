@@ -72,8 +72,10 @@ class ModelAutoSuggest(AutoSuggest):
         return None
 
     def compute(self, text: str, cancel: threading.Event) -> str | None:
-        found = continuations(self.engine(), text, 1, 0.0, cancel)
-        return found[0] if found else None
+        from bash_ai.repl.constrained import complete_line
+
+        # Completes the word being typed (``find . -na`` -> ``me ...``), never breaks it.
+        return complete_line(self.engine(), text, SUGGEST_TOKENS, cancel) or None
 
     def get_suggestion(self, buffer: Buffer, document: Document) -> Suggestion | None:
         """Blocking form (prompt_toolkit uses the async one below)."""
