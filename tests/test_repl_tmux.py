@@ -41,7 +41,7 @@ class Tmux:
 
     def start(self, command: str) -> None:
         # The shell wrapper reports the exit status and keeps the pane alive to read it.
-        wrapped = f'{command}; echo "[exit $?]"; sleep 30'
+        wrapped = f'{command}; echo "[repl exit $?]"; sleep 30'
         self._tmux("-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "120", "-y", "40", wrapped)
 
     def send(self, *keys: str, literal: bool = False) -> None:
@@ -59,7 +59,7 @@ class Tmux:
             match = re.compile(pattern, re.MULTILINE).search(screen, after)
             if match:
                 return match
-            if "[exit " in screen and "exit" not in pattern:  # the REPL is gone: fail now
+            if "[repl exit " in screen and "repl exit" not in pattern:  # the REPL is gone: fail now
                 break
             time.sleep(0.05)
         raise AssertionError(f"did not see {pattern!r}; screen:\n{screen}")
@@ -147,7 +147,7 @@ def test_suggest_accept_run_and_quit(repl: Tmux, bash_ai_home: Path) -> None:
     repl.wait_for(EMPTY_PROMPT, after=out.end())
     repl.send(":quit", literal=True)
     repl.send("Enter")
-    repl.wait_for(r"\[exit 0\]")
+    repl.wait_for(r"\[repl exit 0\]")
     history = (bash_ai_home / "data" / "repl_history").read_text()
     assert accepted in history
 
@@ -162,7 +162,7 @@ def test_request_line_then_abort_and_ctrl_d(repl: Tmux) -> None:
     aborted = repl.wait_for(r"aborted", after=shown.end())
     repl.wait_for(EMPTY_PROMPT, after=aborted.end())
     repl.send("C-d")
-    repl.wait_for(r"\[exit 0\]")
+    repl.wait_for(r"\[repl exit 0\]")
 
 
 def test_ctrl_c_during_generation_keeps_the_repl(slow_repl: Tmux) -> None:
@@ -183,7 +183,7 @@ def test_ctrl_c_during_generation_keeps_the_repl(slow_repl: Tmux) -> None:
     repl.wait_for(r"^still alive[ \t]*$")
     repl.send(":quit", literal=True)
     repl.send("Enter")
-    repl.wait_for(r"\[exit 0\]")
+    repl.wait_for(r"\[repl exit 0\]")
 
 
 def test_bare_bash_ai_on_a_terminal_opens_the_repl(tmp_path: Path, trained_model_dir: Path, bash_ai_home: Path) -> None:
@@ -193,7 +193,7 @@ def test_bare_bash_ai_on_a_terminal_opens_the_repl(tmp_path: Path, trained_model
     with running_repl(tmp_path, bash_ai_home, None, args="") as term:
         term.wait_for(EMPTY_PROMPT)
         term.send("C-d")
-        term.wait_for(r"\[exit 0\]")
+        term.wait_for(r"\[repl exit 0\]")
 
 
 def test_tab_inserts_model_completions(repl: Tmux) -> None:
@@ -209,7 +209,7 @@ def test_tab_inserts_model_completions(repl: Tmux) -> None:
     repl.send("Enter")  # Abort
     repl.wait_for(EMPTY_PROMPT, after=shown.end())
     repl.send("C-d")
-    repl.wait_for(r"\[exit 0\]")
+    repl.wait_for(r"\[repl exit 0\]")
 
 
 def test_meta_commands(repl: Tmux, tiny_model_dir: Path) -> None:
@@ -227,4 +227,48 @@ def test_meta_commands(repl: Tmux, tiny_model_dir: Path) -> None:
     repl.wait_for(r"^error: .*nonexistent")  # one line, and the REPL stays up
     repl.send(":quit", literal=True)
     repl.send("Enter")
-    repl.wait_for(r"\[exit 0\]")
+    repl.wait_for(r"\[repl exit 0\]")
+
+
+def _run_confirmed(repl: Tmux, line: str, expect: str, after: int = 0) -> int:
+    """At the next empty prompt, type ``line``, confirm with e, wait for ``expect``; the offset after it."""
+    after = repl.wait_for(EMPTY_PROMPT, after=after).start()
+    repl.send(line, literal=True)
+    repl.send("Enter")
+    asked = repl.wait_for(r"\[E\]xecute", after=after)
+    repl.send("e", literal=True)
+    repl.send("Enter")
+    return repl.wait_for(expect, after=asked.end()).end()
+
+
+def test_lines_share_one_persistent_shell(repl: Tmux) -> None:
+    """Variables, export, functions, aliases, source, cd -, $? carry over (one bash per session)."""
+    repl.wait_for(EMPTY_PROMPT)
+    at = _run_confirmed(repl, "x=41; export Y=exported; false", r"\[exit 1\]")
+    at = _run_confirmed(repl, "echo status=$? sum=$((x + 1)) $(bash -c 'echo $Y')", r"^status=1 sum=42 exported", at)
+    at = _run_confirmed(repl, "greet() { echo hi-$1; }; alias ll='echo aliased'", r"\(default\)\? e", at)
+    at = _run_confirmed(repl, "greet there; ll", r"^hi-there\s*\naliased", at)
+    at = _run_confirmed(repl, "echo 'sourced=yes' > vars.sh && source ./vars.sh && echo $sourced", r"^yes", at)
+    at = repl.wait_for(EMPTY_PROMPT, after=at).start()
+    repl.send("cd /tmp", literal=True)  # cd runs without a question
+    repl.send("Enter")
+    at = repl.wait_for(r"cd /tmp[ \t]*\n", after=at).end()
+    at = _run_confirmed(repl, "cd - >/dev/null && basename $PWD", r"^work", at)
+    repl.send(":quit", literal=True)
+    repl.send("Enter")
+    repl.wait_for(r"\[repl exit 0\]")
+
+
+def test_ctrl_c_stops_the_command_not_the_shell_or_the_repl(repl: Tmux) -> None:
+    repl.wait_for(EMPTY_PROMPT)
+    at = _run_confirmed(repl, "kept=still-here", r"\(default\)\? e")
+    at = repl.wait_for(EMPTY_PROMPT, after=at).start()
+    repl.send("sleep 30", literal=True)
+    repl.send("Enter")
+    asked = repl.wait_for(r"\[E\]xecute", after=at)
+    repl.send("e", literal=True)
+    repl.send("Enter")
+    time.sleep(0.5)
+    repl.send("C-c")
+    at = repl.wait_for(r"\[exit 130\]", after=asked.end(), timeout=10).end()
+    _run_confirmed(repl, "echo $kept", r"^still-here", at)

@@ -114,10 +114,17 @@ def execute(text: str, term: Terminal | None = None) -> int:
         return process.wait()
 
 
-def confirm_and_run(candidate: Candidate, describe: Callable[[str], str], *, yes: bool = False) -> int:
+def confirm_and_run(
+    candidate: Candidate,
+    describe: Callable[[str], str],
+    *,
+    yes: bool = False,
+    runner: Callable[[str], int] | None = None,
+) -> int:
     """Show the command, ask, and run it on "execute": the command's exit status.
 
-    Raises ``Aborted`` when the user declines or when nobody can be asked.
+    Raises ``Aborted`` when the user declines or when nobody can be asked. ``runner`` runs the
+    confirmed command (the REPL's persistent shell); by default a fresh ``bash -c``.
     """
     term: Terminal | None = None
     try:
@@ -125,7 +132,7 @@ def confirm_and_run(candidate: Candidate, describe: Callable[[str], str], *, yes
             render.show_command(candidate.text)
             render.show_notes(candidate, "the command")
             if yes and not candidate.danger:
-                return execute(candidate.text)
+                return runner(candidate.text) if runner is not None else execute(candidate.text)
             term = term or Terminal.open()
             if term is None:
                 if candidate.danger:
@@ -139,7 +146,7 @@ def confirm_and_run(candidate: Candidate, describe: Callable[[str], str], *, yes
                 warn("--yes does not apply to a command flagged dangerous; confirm it explicitly")
             choice = choose(term=term)
             if choice == "execute":
-                return execute(candidate.text, term)
+                return runner(candidate.text) if runner is not None else execute(candidate.text, term)
             if choice == "abort":
                 raise Aborted("aborted; nothing was run")
             if choice == "describe":

@@ -56,12 +56,16 @@ def complete_line(engine: Any, prefix: str, max_tokens: int, cancel: threading.E
     specials = [i for i in engine.special_ids if i < len(table)]
     never[specials] = True
     never[engine.control_ids] = True
-    ids = engine.task_ids("complete", head) if head else engine.task_ids("complete", "")
-    ids = ids[-(int(engine.context_length) - max_tokens - len(want) - 1) :]
+    ids = engine.task_ids("complete", head)
+    context = int(engine.context_length)
+    # Room for the typed word (a token per byte at worst) and the suggestion, inside the context.
+    ids = ids[-max(8, context - len(want) - max_tokens - 1) :]
+    budget = min(max_tokens + len(want), context - len(ids) - 1)
+    if budget < len(want):
+        return ""
     cache = engine.model.new_cache(1)
     logits = _last(engine.model.forward(np.asarray([ids], dtype=np.int64), cache, last_only=True))
     out = bytearray()
-    budget = max_tokens + len(want)  # the constrained part does not count against the suggestion
     for _ in range(budget):
         if cancel is not None and cancel.is_set():
             return ""

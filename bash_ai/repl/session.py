@@ -8,7 +8,6 @@ to the prompt.
 from __future__ import annotations
 
 import contextlib
-import os
 import shlex
 import sys
 from typing import Any
@@ -37,6 +36,7 @@ class Repl:
         self.model_name = model_name
         self.temperature = temperature
         self.last_command: str | None = None
+        self._shell: Any = None  # bash_ai.repl.shell.Shell, started on the first line that runs
         self.worker = ModelWorker()
         self._seed = 0
 
@@ -112,20 +112,32 @@ class Repl:
         from bash_ai.cli.confirm import confirm_and_run
 
         self.last_command = candidate.text
-        status = confirm_and_run(candidate, self.describe)
+        status = confirm_and_run(candidate, self.describe, runner=self.shell_run)
         if status:
             self.say(f"[exit {status}]", "yellow")
+
+    def shell_run(self, text: str) -> int:
+        """Run in the session's one bash (variables, functions, aliases, cd persist)."""
+        from bash_ai.repl.shell import Shell, ShellExited
+
+        if self._shell is None or not self._shell.alive:
+            self._shell = Shell()
+        try:
+            return int(self._shell.run(text))
+        except ShellExited:
+            self._shell.close()
+            self._shell = None
+            self.say("the shell exited; the next line starts a new one", "yellow")
+            return 0
 
     def run_line(self, line: str) -> None:
         from bash_ai.answer import check
 
         words = _split(line)
-        if words and words[0] == "cd" and len(words) <= 2:  # a child's cd would not outlive it
-            target = os.path.expanduser(words[1] if len(words) == 2 else "~")
-            try:
-                os.chdir(target)
-            except OSError as exc:
-                self.say(f"cd: {exc.strerror}: {target}", "red")
+        if words and words[0] == "cd" and len(words) <= 2:  # moving around needs no confirmation
+            status = self.shell_run(line)
+            if status:
+                self.say(f"[exit {status}]", "yellow")
             return
         self.offer(check(line))
 
@@ -244,6 +256,8 @@ class Repl:
                     self.say("cancelled", "dim")
         finally:
             self.worker.close()
+            if self._shell is not None:
+                self._shell.close()
         return 0
 
 

@@ -74,8 +74,12 @@ class ModelAutoSuggest(AutoSuggest):
     def compute(self, text: str, cancel: threading.Event) -> str | None:
         from bash_ai.repl.constrained import complete_line
 
-        # Completes the word being typed (``find . -na`` -> ``me ...``), never breaks it.
-        return complete_line(self.engine(), text, SUGGEST_TOKENS, cancel) or None
+        # Completes the word being typed (``find . -na`` -> ``me ...``), never breaks it. A
+        # suggestion is a nicety: whatever goes wrong in it must not disturb the prompt.
+        try:
+            return complete_line(self.engine(), text, SUGGEST_TOKENS, cancel) or None
+        except Exception:  # noqa: BLE001
+            return None
 
     def get_suggestion(self, buffer: Buffer, document: Document) -> Suggestion | None:
         """Blocking form (prompt_toolkit uses the async one below)."""
