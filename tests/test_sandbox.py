@@ -266,3 +266,27 @@ def test_the_sandbox_cannot_read_our_environment_through_pid_1(
     probe = "cat /proc/1/environ /proc/self/environ 2>/dev/null | tr '\\0' '\\n'; echo end"
     result = sb._execute(sh.which("bwrap") or "bwrap", probe, workdir, 5.0, sb.Limits(), ids)
     assert result.stdout.endswith("end\n") and "s3cret-value" not in result.stdout
+
+
+def test_new_user_namespaces_are_refused_inside(sandbox: None, workdir: Path) -> None:
+    """``unshare -Urm`` let a command mount its own unlimited tmpfs; the seccomp filter says no,
+    while threads and background jobs (clone without CLONE_NEWUSER) still work."""
+    from bash_ai.evaluation.sandbox import userns_filter
+
+    if userns_filter() is None:
+        pytest.skip("no seccomp filter for this architecture")
+    probe = (
+        "unshare -Urm sh -c 'mount -t tmpfs none /tmp && echo mounted'; echo unshare=$?; "
+        "(sleep 0.1 & wait) && echo background-ok; "
+        "python3 -c 'import threading; t = threading.Thread(target=print, args=(\"thread-ok\",)); t.start(); t.join()'"
+    )
+    result = run_sandboxed(probe, workdir)
+    assert "mounted" not in result.stdout and "unshare=1" in result.stdout, result
+    assert "background-ok" in result.stdout and "thread-ok" in result.stdout, result
+
+
+def test_userns_filter_is_eleven_bpf_instructions() -> None:
+    from bash_ai.evaluation.sandbox import userns_filter
+
+    assert len(userns_filter("x86_64") or b"") == 11 * 8 and len(userns_filter("aarch64") or b"") == 88
+    assert userns_filter("riscv64") is None

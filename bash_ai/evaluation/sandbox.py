@@ -92,7 +92,48 @@ def _system_binds() -> list[str]:
 BWRAP_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "LANG": "C.UTF-8"}
 
 
-def _argv(bwrap: str, command: str, workdir: Path, limits: Limits, ids: tuple[int, int] | None) -> list[str]:
+# A seccomp filter (classic BPF, as bwrap's --seccomp reads it) that refuses new user namespaces:
+# unshare(2) and clone(2) with CLONE_NEWUSER get EPERM, clone3(2) ENOSYS (libc falls back to
+# clone). Without it a command could ``unshare -Urm`` and mount its own unlimited tmpfs.
+_ARCHES = {"x86_64": (0xC000003E, 272, 56, 435), "aarch64": (0xC00000B7, 97, 220, 435)}
+_CLONE_NEWUSER = 0x10000000
+
+
+def userns_filter(machine: str | None = None) -> bytes | None:
+    """The compiled filter for this machine's architecture (None where we do not know its syscalls)."""
+    import platform
+    import struct
+
+    found = _ARCHES.get(machine or platform.machine())
+    if found is None:
+        return None
+    arch, unshare, clone, clone3 = found
+    ld, jeq, jset, ret = 0x20, 0x15, 0x45, 0x06
+    allow, eperm, enosys = 0x7FFF0000, 0x00050000 | 1, 0x00050000 | 38
+    program = [
+        (ld, 0, 0, 4),  # 0: the architecture
+        (jeq, 0, 6, arch),  # 1: another ABI: allow (its numbers differ)
+        (ld, 0, 0, 0),  # 2: the syscall number
+        (jeq, 6, 0, clone3),  # 3: clone3 -> ENOSYS
+        (jeq, 1, 0, unshare),  # 4: unshare -> check the flags
+        (jeq, 0, 2, clone),  # 5: clone -> check the flags, else allow
+        (ld, 0, 0, 16),  # 6: the first argument (flags), low 32 bits
+        (jset, 1, 0, _CLONE_NEWUSER),  # 7: a new user namespace -> EPERM
+        (ret, 0, 0, allow),  # 8
+        (ret, 0, 0, eperm),  # 9
+        (ret, 0, 0, enosys),  # 10
+    ]
+    return b"".join(struct.pack("=HBBI", *ins) for ins in program)
+
+
+def _argv(
+    bwrap: str,
+    command: str,
+    workdir: Path,
+    limits: Limits,
+    ids: tuple[int, int] | None,
+    seccomp_fd: int | None = None,
+) -> list[str]:
     if ids is not None:
         # Privileged bwrap without a user namespace, then drop to the run's own uid: RLIMIT_NPROC
         # needs a non-root uid, and inside a user namespace root would stay uid 0 on the host.
@@ -137,6 +178,7 @@ def _argv(bwrap: str, command: str, workdir: Path, limits: Limits, ids: tuple[in
         "sandbox",
         "--remount-ro",
         "/",
+        *(["--seccomp", str(seccomp_fd)] if seccomp_fd is not None else []),
         "--",
         *drop,
         "/bin/bash",
@@ -181,9 +223,16 @@ def _execute(
     with tempfile.TemporaryDirectory(prefix="bash-ai-sandbox-out-") as out_dir:
         out_path, err_path = Path(out_dir) / "stdout", Path(out_dir) / "stderr"
         start = time.monotonic()
+        seccomp_fd = None
+        program = userns_filter()
+        if program is not None:
+            filter_path = Path(out_dir) / "seccomp.bpf"
+            filter_path.write_bytes(program)
+            seccomp_fd = os.open(filter_path, os.O_RDONLY)
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             proc = subprocess.Popen(
-                _argv(bwrap, command, workdir, limits, ids),
+                _argv(bwrap, command, workdir, limits, ids, seccomp_fd),
+                pass_fds=(seccomp_fd,) if seccomp_fd is not None else (),
                 # bwrap's own pid 1 keeps the environment it was started with, readable inside
                 # through /proc/1/environ when both run as one user: start it with nothing of ours.
                 env=dict(BWRAP_ENV),
@@ -193,6 +242,8 @@ def _execute(
                 start_new_session=True,
                 preexec_fn=lambda: _rlimits(limits, timeout),
             )
+            if seccomp_fd is not None:
+                os.close(seccomp_fd)  # bwrap has its own copy
             timed_out = False
             try:
                 proc.wait(timeout=timeout)
