@@ -290,3 +290,29 @@ def test_userns_filter_is_eleven_bpf_instructions() -> None:
 
     assert len(userns_filter("x86_64") or b"") == 11 * 8 and len(userns_filter("aarch64") or b"") == 88
     assert userns_filter("riscv64") is None
+
+
+def test_the_work_dir_has_a_total_size_cap(sandbox: None, workdir: Path) -> None:
+    """Each file was capped at 16 MiB, but many files wrote 916 MB in 2 s; now the run is stopped
+    once the work dir passes its cap (it may overshoot by one watch interval's writes)."""
+    from bash_ai.evaluation.fstree import disk_usage
+
+    limits = Limits(workdir_bytes=8 << 20)
+    fill = "for i in $(seq 1 200); do head -c 4000000 /dev/zero > f$i; done; echo finished"
+    result = run_sandboxed(fill, workdir, timeout=20, limits=limits)
+    assert "finished" not in result.stdout and result.returncode < 0
+    assert "the work dir grew past 8,388,608 bytes" in result.stderr
+    assert disk_usage(workdir) < 200 * 4_000_000 // 4  # stopped long before the 800 MB it wanted
+
+
+@pytest.mark.skipif(not Path("/usr/bin/python3").exists(), reason="no system python3 to allocate memory with")
+@pytest.mark.skipif(os.geteuid() != 0, reason="the total is watched for the run's own uid (the root set-up)")
+def test_total_memory_across_processes_is_capped(sandbox: None, workdir: Path) -> None:
+    """Memory was limited per process only (1.8 GB across 4 processes); now the run's processes
+    together are watched and the run is stopped past the cap."""
+    grab = 'python3 -c "import time; b = bytearray(150 << 20); b[::4096] = bytes(len(b[::4096])); time.sleep(8)"'
+    command = " & ".join([grab] * 4) + " & wait; echo finished"
+    result = run_sandboxed(command, workdir, timeout=20, limits=Limits(total_memory_bytes=300 << 20))
+    assert "finished" not in result.stdout and result.returncode < 0 and not result.timed_out
+    assert "its processes used more than 314,572,800 bytes" in result.stderr
+    assert result.seconds < 8

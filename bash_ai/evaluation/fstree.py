@@ -183,3 +183,21 @@ def _rmdir(root_fd: int, parts: Parts) -> None:
             os.rmdir(parts[-1], dir_fd=parent)
         finally:
             os.close(parent)
+
+
+def disk_usage(root: Path, stop_above: int | None = None) -> int:
+    """Bytes allocated to everything under ``root`` (``st_blocks``; sparse files count what they
+    use), counting stops once past ``stop_above``. 0 when ``root`` cannot be read."""
+    total = 0
+    try:
+        root_fd = os.open(root, _DIR_FLAGS)
+    except OSError:
+        return 0
+    try:
+        for _, _, _, info in _entries(root_fd):
+            total += info.st_blocks * 512
+            if stop_above is not None and total > stop_above:
+                break
+    finally:
+        os.close(root_fd)
+    return total

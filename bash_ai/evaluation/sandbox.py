@@ -48,6 +48,12 @@ class Limits:
     file_size_bytes: int = 16 << 20  # RLIMIT_FSIZE: any file written, stdout and stderr included
     open_files: int = 256
     tmp_bytes: int = 64 << 20  # size of the /tmp tmpfs
+    # All files in the work dir together: watched from outside every WATCH_S, the run is killed
+    # past it (it can overshoot by what it writes in one interval; each file stays under the cap above).
+    workdir_bytes: int = 64 << 20
+    # Resident memory of all the run's processes together (when it runs under its own uid, as
+    # root does): watched like the work dir, killed past it.
+    total_memory_bytes: int = 1536 << 20
     output_chars: int = 1 << 20  # how much of stdout/stderr is kept
 
 
@@ -87,6 +93,32 @@ def _system_binds() -> list[str]:
         elif os.path.isdir(path):
             args += ["--ro-bind", path, path]
     return args + ["--ro-bind", "/etc", "/etc"]
+
+
+WATCH_S = 0.05  # how often a running sandbox's work dir size is checked
+
+
+def tree_bytes(root: Path, stop_above: int) -> int:
+    """Bytes the files under ``root`` occupy (links not followed), counting stops past ``stop_above``."""
+    from bash_ai.evaluation.fstree import disk_usage
+
+    return disk_usage(root, stop_above)
+
+
+def resident_bytes(uid: int) -> int:
+    """Resident memory of every process running as ``uid`` (from /proc; 0 where it is unreadable)."""
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/status", encoding="ascii", errors="replace") as handle:
+                fields = dict(line.split(":", 1) for line in handle if ":" in line)
+        except OSError:
+            continue  # gone already
+        if int(fields.get("Uid", "-1").split()[0]) == uid:
+            total += int(fields.get("VmRSS", "0 kB").split()[0]) * 1024
+    return total
 
 
 BWRAP_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "LANG": "C.UTF-8"}
@@ -244,19 +276,34 @@ def _execute(
             )
             if seccomp_fd is not None:
                 os.close(seccomp_fd)  # bwrap has its own copy
-            timed_out = False
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)  # bwrap; its pid-1 child dies with it
-                proc.wait()
+            timed_out = too_big = too_hungry = False
+            while True:
+                try:
+                    proc.wait(timeout=WATCH_S)
+                    break
+                except subprocess.TimeoutExpired:
+                    timed_out = time.monotonic() - start >= timeout
+                    too_big = not timed_out and tree_bytes(workdir, limits.workdir_bytes) > limits.workdir_bytes
+                    too_hungry = (
+                        not (timed_out or too_big)
+                        and ids is not None
+                        and resident_bytes(ids[0]) > limits.total_memory_bytes
+                    )
+                    if timed_out or too_big or too_hungry:
+                        with contextlib.suppress(ProcessLookupError):
+                            os.killpg(proc.pid, signal.SIGKILL)  # bwrap; its pid-1 child dies with it
+                        proc.wait()
+                        break
         seconds = time.monotonic() - start
+        stderr = _read(err_path, limits.output_chars)
+        if too_big:
+            stderr += f"\nbash-ai: stopped: the work dir grew past {limits.workdir_bytes:,} bytes\n"
+        if too_hungry:
+            stderr += f"\nbash-ai: stopped: its processes used more than {limits.total_memory_bytes:,} bytes\n"
         return SandboxResult(
             returncode=proc.returncode,
             stdout=_read(out_path, limits.output_chars),
-            stderr=_read(err_path, limits.output_chars),
+            stderr=stderr,
             timed_out=timed_out,
             seconds=seconds,
         )
