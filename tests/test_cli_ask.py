@@ -164,50 +164,41 @@ def test_run_yes_refuses_a_dangerous_command_without_a_terminal(trained_model_di
     assert "dangerous" in result.stderr
 
 
-def test_run_confirmed_on_a_terminal(trained_model_dir: Path, tmp_path: Path) -> None:
+def _answer_in_a_pty(
+    program: str, args: list[str], cwd: Path, key: str, then: str | None = None, shown: str | None = None
+) -> int:
+    """Run ``program ARGS`` in a real terminal, see ``shown`` (a pattern) before the question if
+    given, answer with ``key``, wait for ``then`` if given; the exit status."""
     pexpect = pytest.importorskip("pexpect")
-    env = _subprocess_env(tmp_path)
-    args = ["-m", "bash_ai", "--model", str(trained_model_dir), "--run", "say hello"]
-    child = pexpect.spawn(sys.executable, args, cwd=str(tmp_path), env=env, encoding="utf-8", timeout=20)
+    env = _subprocess_env(cwd)
+    child = pexpect.spawn(program, args, cwd=str(cwd), env=env, encoding="utf-8", timeout=20)
+    if shown is not None:
+        child.expect(shown)
     child.expect(r"\[E\]xecute")
-    child.sendline("e")
-    child.expect(r"\r\nhello\r\n")
+    child.sendline(key)
+    if then is not None:
+        child.expect(then)
     child.expect(pexpect.EOF)
     child.close()
-    assert child.exitstatus == 0
+    return int(child.exitstatus)
 
-    child = pexpect.spawn(sys.executable, args, cwd=str(tmp_path), env=env, encoding="utf-8", timeout=20)
-    child.expect(r"\[E\]xecute")
-    child.sendline("")  # Enter: the default is Abort
-    child.expect("aborted")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 6
+
+def test_run_confirmed_on_a_terminal(trained_model_dir: Path, tmp_path: Path) -> None:
+    args = ["-m", "bash_ai", "--model", str(trained_model_dir), "--run", "say hello"]
+    assert _answer_in_a_pty(sys.executable, args, tmp_path, "e", r"\r\nhello\r\n") == 0
+    assert _answer_in_a_pty(sys.executable, args, tmp_path, "", "aborted") == 6  # Enter: the default is Abort
 
 
 def test_run_with_the_request_piped_in_asks_on_the_terminal(trained_model_dir: Path, tmp_path: Path) -> None:
     """stdin is the pipe that brought the request; the question goes to /dev/tty (as git, sudo)."""
     import shlex
 
-    pexpect = pytest.importorskip("pexpect")
-    env = _subprocess_env(tmp_path)
-    cmd = f"echo 'say hello' | {shlex.quote(sys.executable)} -m bash_ai --model {shlex.quote(str(trained_model_dir))} --run"
-    child = pexpect.spawn("sh", ["-c", cmd], cwd=str(tmp_path), env=env, encoding="utf-8", timeout=20)
-    child.expect(r"\[E\]xecute")
-    child.sendline("e")
-    child.expect(r"\r\nhello\r\n")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
-
-    # stderr sent away: the command is still shown on the terminal before the question.
-    child = pexpect.spawn("sh", ["-c", cmd + " 2>/dev/null"], cwd=str(tmp_path), env=env, encoding="utf-8", timeout=20)
-    child.expect(r"command:\r\n  echo hello\r\n")
-    child.expect(r"\[E\]xecute")
-    child.sendline("a")
-    child.expect(pexpect.EOF)  # "aborted" went to the discarded stderr
-    child.close()
-    assert child.exitstatus == 6
+    model = shlex.quote(str(trained_model_dir))
+    cmd = f"echo 'say hello' | {shlex.quote(sys.executable)} -m bash_ai --model {model} --run"
+    assert _answer_in_a_pty("sh", ["-c", cmd], tmp_path, "e", r"\r\nhello\r\n") == 0
+    # stderr sent away: the command is still shown on the terminal, where the question is asked.
+    shown = r"command:\r\n  echo hello\r\n"
+    assert _answer_in_a_pty("sh", ["-c", cmd + " 2>/dev/null"], tmp_path, "a", shown=shown) == 6
 
 
 def test_run_describe_then_modify_then_execute(trained_model_dir: Path, tmp_path: Path) -> None:
