@@ -14,7 +14,7 @@ import typer
 from bash_ai import __version__
 from bash_ai.errors import BashAIError
 
-COMMANDS: tuple[str, ...] = ("ask", "explain", "repl", "models", "data", "train", "eval", "serve")
+COMMANDS: tuple[str, ...] = ("ask", "explain", "repl", "models", "data", "train", "eval", "serve", "shell_init")
 
 # A first argument that is not a subcommand is a request: ``bash-ai "list files"`` means
 # ``bash-ai ask "list files"``.

@@ -1,0 +1,114 @@
+"""``bash-ai shell-init``: real bash, zsh and fish in tmux; type a request, press Ctrl-G, read the line."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_repl_tmux import Tmux
+
+from bash_ai.cli.shell_init import looks_like_command, parse_key, snippet
+from bash_ai.errors import UsageError
+
+BIN = str(Path(sys.executable).parent)
+INIT = {
+    "bash": 'eval "$(bash-ai shell-init bash{args})"',
+    "zsh": 'eval "$(bash-ai shell-init zsh{args})"',
+    "fish": "bash-ai shell-init fish{args} | source",
+}
+START = {
+    "bash": "PS1='% ' bash --norc --noprofile",
+    "zsh": "PROMPT='%% ' zsh -f",
+    "fish": "fish --no-config -C \"function fish_prompt; printf '%s' '% '; end\"",
+}
+
+
+def _shell(tmp_path: Path, home: Path, shell: str, args: str = "") -> Tmux:
+    env = {
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+        "HOME": str(tmp_path),
+        "BASH_AI_HOME": str(home),
+        "HF_HUB_OFFLINE": "1",
+        "TERM": "xterm-256color",
+        "LANG": "C.UTF-8",
+        "PS1": "% ",
+        "PROMPT": "% ",
+    }
+    term = Tmux(tmp_path, env)
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    term.start(f"cd {shlex.quote(str(work))} && {START[shell]}")
+    term.wait_for(r"^%( |$)", timeout=15)
+    term.send(INIT[shell].format(args=args), literal=True)
+    term.send("Enter")
+    return term
+
+
+@pytest.fixture(params=[pytest.param(name, marks=pytest.mark.tool(name, "tmux")) for name in START])
+def shell(request: pytest.FixtureRequest, tmp_path: Path, bash_ai_home: Path) -> Iterator[tuple[str, Tmux]]:
+    name = request.param
+    term = _shell(tmp_path, bash_ai_home, name)
+    try:
+        yield name, term
+    finally:
+        term.kill()
+
+
+def test_the_key_replaces_the_line_with_the_answer_and_runs_nothing(shell: tuple[str, Tmux], tmp_path: Path) -> None:
+    name, term = shell
+    ready = term.wait_for(r"^%[ \t]*$", timeout=15)  # the prompt after the init line
+    term.send("find files larger than 100MB; touch ran", literal=True)
+    term.send("C-g")
+    line = term.wait_for(r"^% find \. -size \+100M[ \t]*$", after=ready.start(), timeout=20)
+    assert not (tmp_path / "work" / "ran").exists()
+    # The cursor is at the end of the new line, and nothing ran: no new prompt below it.
+    assert term.cursor_x() == len("% find . -size +100M")
+    assert "% " not in term.screen()[line.end() :].replace("\n", "").strip()[:2]
+
+
+@pytest.mark.tool("bash", "tmux")
+def test_a_failure_keeps_the_users_line(tmp_path: Path, bash_ai_home: Path) -> None:
+    term = _shell(tmp_path, bash_ai_home, "bash", args=" --model /no/such/model")
+    try:
+        ready = term.wait_for(r"^%[ \t]*$", timeout=15)
+        term.send("list files by size", literal=True)
+        term.send("C-g")
+        error = term.wait_for(r"bash-ai: error: .*no/such/model", after=ready.start(), timeout=20)
+        term.wait_for(r"^% list files by size[ \t]*$", after=error.end(), timeout=10)
+    finally:
+        term.kill()
+
+
+def test_snippets_use_the_shells_own_mechanisms_and_the_chosen_key() -> None:
+    assert "bind -x '\"\\C-t\": __bash_ai_line'" in snippet("bash", "ctrl-t", command="bash-ai")
+    assert "READLINE_LINE" in snippet("bash", command="bash-ai") and "READLINE_POINT" in snippet("bash", command="x")
+    zsh = snippet("zsh", "^G", command="bash-ai")
+    assert "zle -N __bash_ai_line" in zsh and "bindkey '^G' __bash_ai_line" in zsh and "BUFFER=$new" in zsh
+    fish = snippet("fish", "C-g", command="bash-ai", model="my model")
+    assert "commandline -r -- $new" in fish and "bind \\cg __bash_ai_line" in fish and "--model 'my model'" in fish
+    for bad in ("alt-g", "ctrl-gg", "F5"):
+        with pytest.raises(UsageError, match="Ctrl and one letter"):
+            parse_key(bad)
+    with pytest.raises(UsageError, match="unknown shell"):
+        snippet("tcsh")
+
+
+@pytest.mark.parametrize(
+    ("line", "command"),
+    [
+        ("find . -na", True),
+        ("ls", True),
+        ("grep -r TODO", True),
+        ("tar czf a.tgz ./dir", True),
+        ("find all python files", False),
+        ("list files sorted by size", False),
+        ("show disk usage", False),
+        ("sort the lines of names.txt", False),
+    ],
+)
+def test_partial_commands_are_told_from_requests(line: str, command: bool) -> None:
+    assert looks_like_command(line) is command
