@@ -148,3 +148,19 @@ def push(
     except Exception as exc:  # noqa: BLE001 - huggingface_hub/httpx raise many kinds
         raise _hub_error(f"uploading to {repo}", exc) from None
     sys.stdout.write(f"{getattr(info, 'commit_url', repo)}\n")
+
+
+@models_app.command("export", help="Write a model in another format: hf (transformers' GPT-2).")
+def export(
+    name: Annotated[str, Arg(help="Model name or directory.")],
+    out: Annotated[Path, Opt("--out", help="Directory to write (new or empty).")],
+    format: Annotated[str, Opt("--format", help="hf")] = "hf",
+) -> None:
+    from bash_ai import registry
+    from bash_ai.errors import UsageError
+    from bash_ai.export import FORMATS, export_hf
+
+    if format not in FORMATS:
+        raise UsageError(f"unknown format {format!r}; choose one of: {', '.join(FORMATS)}")
+    directory = export_hf(registry.resolve_model_dir(name), out)
+    sys.stdout.write(f"{directory}\n")
