@@ -117,14 +117,18 @@ class FakeHub:
                         return self._not_found(f"Repository {m[1]} not found")
                     siblings = [{"rfilename": name} for name in sorted(repo.files)]
                     return self._json(200, {"id": m[1], "modelId": m[1], "sha": repo.sha, "siblings": siblings})
-                if m := re.fullmatch(r"/api/models/(.+?)/tree/([^/]+)", path):
+                if m := re.fullmatch(r"/api/models/(.+?)/tree/([^/]+)(?:/(.+))?", path):
                     repo = hub.repos.get(m[1])
                     if repo is None:
                         return self._not_found(f"Repository {m[1]} not found")
+                    under = f"{m[3].strip('/')}/" if m[3] else ""
                     entries = [
                         {"type": "file", "path": name, "size": len(data), "oid": _git_blob_oid(data)}
                         for name, data in sorted(repo.files.items())
+                        if name.startswith(under)
                     ]
+                    if under and not entries:  # as the Hub: a folder that is not there
+                        return self._send(404, b"{}", {"X-Error-Code": "EntryNotFound"})
                     return self._json(200, entries)
                 return self._resolve(path)
 
@@ -160,6 +164,8 @@ class FakeHub:
                         )
                     hub.repos[repo_id] = Repo()
                     return self._json(200, {"url": f"{hub.url}/{repo_id}"})
+                if path == "/api/validate-yaml":  # huggingface_hub checks a README's metadata block
+                    return self._json(200, {"errors": [], "warnings": []})
                 if m := re.fullmatch(r"/api/models/(.+?)/preupload/([^/]+)", path):
                     if m[1] not in hub.repos:
                         return self._not_found(f"Repository {m[1]} not found")

@@ -148,6 +148,18 @@ def test_push_then_pull_round_trip(tiny_model_dir: Path, bash_ai_home: Path) -> 
         assert model_files(bash_ai_home / "data" / "models" / "again") == uploaded
 
 
+def test_push_with_hf_uploads_the_transformers_export_beside(tiny_model_dir: Path, bash_ai_home: Path) -> None:
+    source = bash_ai_home / "to-push"
+    shutil.copytree(tiny_model_dir, source)
+    with FakeHub() as hub:
+        result = cli(["models", "push", str(source), "me/both", "--with-hf"], bash_ai_home, hub, token=TOKEN)
+        assert result.returncode == 0, result.stderr
+        uploaded = hub.repos["me/both"].files
+        assert {"config.json", "model.safetensors", "SHA256SUMS"} <= set(uploaded)
+        assert {"hf/config.json", "hf/model.safetensors", "hf/tokenizer.json", "hf/README.md"} <= set(uploaded)
+        assert b'"model_type": "gpt2"' in uploaded["hf/config.json"]
+
+
 def test_push_rejects_bad_input(tiny_model_dir: Path, bash_ai_home: Path, tmp_path: Path) -> None:
     with FakeHub() as hub:
         bad_repo = cli(["models", "push", str(tiny_model_dir), "no-owner"], bash_ai_home, hub, token=TOKEN)

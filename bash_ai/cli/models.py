@@ -119,8 +119,12 @@ def push(
     revision: Annotated[str | None, Opt(help="Branch to commit to.")] = None,
     private: Annotated[bool, Opt(help="Create the repository as private.")] = False,
     message: Annotated[str, Opt(help="Commit message.")] = "Upload bash-ai model",
+    with_hf: Annotated[
+        bool, Opt("--with-hf", help="Also upload the transformers export (models export --format hf) under hf/.")
+    ] = False,
 ) -> None:
     import os
+    import tempfile
 
     from bash_ai import registry
 
@@ -147,6 +151,21 @@ def push(
         )
     except Exception as exc:  # noqa: BLE001 - huggingface_hub/httpx raise many kinds
         raise _hub_error(f"uploading to {repo}", exc) from None
+    if with_hf:
+        from bash_ai.export import export_hf
+
+        with tempfile.TemporaryDirectory(prefix="bash-ai-hf-") as tmp:
+            exported = export_hf(directory, Path(tmp) / "hf")
+            try:
+                info = api.upload_folder(
+                    folder_path=str(exported),
+                    path_in_repo="hf",
+                    repo_id=repo,
+                    revision=revision,
+                    commit_message=message + " (transformers export)",
+                )
+            except Exception as exc:  # noqa: BLE001
+                raise _hub_error(f"uploading the hf export to {repo}", exc) from None
     sys.stdout.write(f"{getattr(info, 'commit_url', repo)}\n")
 
 
