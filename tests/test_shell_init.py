@@ -112,3 +112,49 @@ def test_snippets_use_the_shells_own_mechanisms_and_the_chosen_key() -> None:
 )
 def test_partial_commands_are_told_from_requests(line: str, command: bool) -> None:
     assert looks_like_command(line) is command
+
+
+@pytest.mark.tool("bash", "tmux")
+def test_a_running_helper_answers_the_key_without_starting_bash_ai(tmp_path: Path, bash_ai_home: Path) -> None:
+    """The snippet's cold path is broken on purpose (a model that does not exist): the line can
+    only be replaced through the warm helper, over /dev/tcp. A stale helper file falls back."""
+    import subprocess
+    import time
+
+    from bash_ai.cli.shell_init import helper_file
+
+    env = {**os.environ, "BASH_AI_HOME": str(bash_ai_home), "PATH": f"{BIN}:{os.environ['PATH']}"}
+    helper = subprocess.Popen(
+        [sys.executable, "-m", "bash_ai", "shell-helper"], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert helper.stderr is not None and "ready on 127.0.0.1:" in helper.stderr.readline()
+        where = helper_file()
+        assert where.is_file() and (where.stat().st_mode & 0o777) == 0o600
+        term = _shell(tmp_path, bash_ai_home, "bash", args=" --model /no/such/model")
+        try:
+            ready = term.wait_for(r"^%[ \t]*$", timeout=15)
+            term.send("find files larger than 100MB", literal=True)
+            term.send("C-g")
+            term.wait_for(r"^% find \. -size \+100M[ \t]*$", after=ready.start(), timeout=20)
+        finally:
+            term.kill()
+    finally:
+        helper.terminate()
+        helper.wait(10)
+    deadline = time.monotonic() + 5
+    while where.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not where.exists()  # the helper removes its file when stopped
+
+    where.write_text("1 stale-token\n")  # nothing listens on port 1: the cold path answers
+    again = tmp_path / "again"  # a second tmux server: its own socket directory
+    again.mkdir()
+    term = _shell(again, bash_ai_home, "bash")
+    try:
+        ready = term.wait_for(r"^%[ \t]*$", timeout=15)
+        term.send("find files larger than 100MB", literal=True)
+        term.send("C-g")
+        term.wait_for(r"^% find \. -size \+100M[ \t]*$", after=ready.start(), timeout=20)
+    finally:
+        term.kill()

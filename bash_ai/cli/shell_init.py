@@ -10,12 +10,14 @@ keeps the user's line. Nothing is ever executed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
 import shutil
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -27,9 +29,26 @@ KEY_ENV = "BASH_AI_KEY"
 DEFAULT_KEY = "ctrl-g"
 
 _BASH = """# bash-ai: {key_name} turns the line into bash (eval "$(bash-ai shell-init bash)")
+__bash_ai_warm() {{  # a running `bash-ai shell-helper`, over /dev/tcp: 0 answered, 1 absent, 2 error
+  local port token fd reply body notes
+  read -r port token 2>/dev/null < {helper} || return 1
+  exec {{fd}}<>"/dev/tcp/127.0.0.1/$port" 2>/dev/null || return 1
+  printf '%s %s\\n' "$token" "$(printf %s "$1" | base64 -w0)" >&"$fd"
+  read -r reply body notes <&"$fd"
+  exec {{fd}}>&-
+  [[ $reply == OK || $reply == ERR ]] || return 1
+  [[ $notes != - && -n $notes ]] && base64 -d <<<"$notes" >&2 && echo >&2
+  if [[ $reply == ERR ]]; then base64 -d <<<"$body" >&2; echo >&2; return 2; fi
+  [[ $body == - ]] || base64 -d <<<"$body"
+}}
 __bash_ai_line() {{
-  local new
-  new=$({command} shell-line{model} -- "$READLINE_LINE") || return 0
+  local new status
+  new=$(__bash_ai_warm "$READLINE_LINE"); status=$?
+  if ((status == 1)); then
+    new=$({command} shell-line{model} -- "$READLINE_LINE") || return 0
+  elif ((status != 0)); then
+    return 0
+  fi
   READLINE_LINE=$new
   READLINE_POINT=${{#READLINE_LINE}}
 }}
@@ -64,6 +83,7 @@ SNIPPETS = {"bash": _BASH, "zsh": _ZSH, "fish": _FISH}
 def register(app: typer.Typer) -> None:
     app.command("shell-init", help="Print a snippet that binds a key in your shell (bash, zsh, fish).")(shell_init)
     app.command("shell-line", hidden=True, help="Turn a shell line into bash (used by shell-init).")(shell_line)
+    app.command("shell-helper", help="Keep the model loaded so the shell key answers at once (bash).")(shell_helper)
 
 
 def parse_key(spec: str) -> str:
@@ -85,6 +105,7 @@ def snippet(shell: str, key: str = DEFAULT_KEY, command: str | None = None, mode
         raise UsageError(f"unknown shell {shell!r}; choose one of: {', '.join(SHELLS)}")
     letter = parse_key(key)
     return SNIPPETS[shell].format(
+        helper=shlex.quote(str(helper_file())),
         command=command or _command(),
         model=f" --model {shlex.quote(model)}" if model else "",
         letter=letter,
@@ -122,20 +143,99 @@ def shell_line(
     from bash_ai.cli import render
     from bash_ai.cli.ask import import_numpy_single_threaded, load_engine
 
-    text = line.strip()
-    if not text:
+    if not line.strip():
         raise UsageError("the line is empty: type a request first")
     import_numpy_single_threaded()
     engine = load_engine(model)
+    new, best = turn_line(engine, line)
+    if best is not None:
+        render.show_notes(best)
+    sys.stdout.write(new)
+    sys.stdout.flush()
+
+
+def turn_line(engine: Any, line: str) -> tuple[str, Any]:
+    """The new line for ``line``, and the checked answer behind it (None for a completion)."""
+    text = line.strip()
+    if not text:
+        raise UsageError("the line is empty: type a request first")
     if looks_like_command(text):
         from bash_ai.repl.constrained import complete_line
 
-        new = line.rstrip("\n") + complete_line(engine, line.rstrip("\n"), 32)
-    else:
-        from bash_ai.answer import answer
+        return line.rstrip("\n") + complete_line(engine, line.rstrip("\n"), 32), None
+    from bash_ai.answer import answer
 
-        best = answer(engine, text, 1)[0]
-        render.show_notes(best)
-        new = best.text.rstrip("\n")
-    sys.stdout.write(new)
-    sys.stdout.flush()
+    best = answer(engine, text, 1)[0]
+    return best.text.rstrip("\n"), best
+
+
+def helper_file() -> Path:
+    """Where a running ``bash-ai shell-helper`` leaves its port and token (mode 0600)."""
+    from bash_ai import paths
+
+    return paths.data_dir() / "shell-helper"
+
+
+def shell_helper(
+    model: Annotated[str | None, Opt("--model", "-m", help="Model name or directory.")] = None,
+) -> None:
+    """Keep the model loaded and answer key presses over 127.0.0.1 (a random port and a secret
+    token, written to the helper file for the snippet); Ctrl-C stops it and removes the file."""
+    import base64
+    import hmac
+    import secrets
+    import socket
+
+    from bash_ai import paths
+    from bash_ai.cli import render
+    from bash_ai.cli.ask import import_numpy_single_threaded, load_engine
+    from bash_ai.errors import BashAIError
+    from bash_ai.io import atomic_write_text
+
+    import signal
+
+    import_numpy_single_threaded()
+    engine = load_engine(model)
+
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)  # a kill cleans up like Ctrl-C
+    token = secrets.token_hex(16)
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    where = helper_file()
+    paths.ensure(where.parent)
+    atomic_write_text(where, f"{port} {token}\n")
+    os.chmod(where, 0o600)
+    sys.stderr.write(f"bash-ai shell-helper: ready on 127.0.0.1:{port} ({engine.name}); Ctrl-C stops it\n")
+    sys.stderr.flush()
+
+    def b64(text: str) -> str:
+        return base64.b64encode(text.encode("utf-8")).decode("ascii") or "-"
+
+    try:
+        while True:
+            conn, _ = server.accept()
+            with conn, conn.makefile("rwb") as stream:
+                conn.settimeout(5)
+                try:
+                    got = stream.readline(1 << 16).decode("ascii", "replace").split()
+                    if len(got) != 2 or not hmac.compare_digest(got[0], token):
+                        continue  # not our snippet: say nothing
+                    line = base64.b64decode(got[1]).decode("utf-8")
+                    new, best = turn_line(engine, line)
+                    notes = "\n".join(render.danger_text(f) for f in best.danger) if best is not None else ""
+                    reply = f"OK {b64(new)} {b64(notes)}\n"
+                except (BashAIError, ValueError) as exc:
+                    reply = f"ERR {b64(f'bash-ai: error: {exc}')} -\n"
+                except OSError:
+                    continue
+                stream.write(reply.encode("ascii"))
+                stream.flush()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        with contextlib.suppress(OSError):
+            where.unlink()
