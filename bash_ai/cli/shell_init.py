@@ -184,6 +184,7 @@ def shell_helper(
     import base64
     import hmac
     import secrets
+    import signal
     import socket
 
     from bash_ai import paths
@@ -191,8 +192,6 @@ def shell_helper(
     from bash_ai.cli.ask import import_numpy_single_threaded, load_engine
     from bash_ai.errors import BashAIError
     from bash_ai.io import atomic_write_text
-
-    import signal
 
     import_numpy_single_threaded()
     engine = load_engine(model)
