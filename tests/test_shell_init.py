@@ -114,8 +114,10 @@ def test_partial_commands_are_told_from_requests(line: str, command: bool) -> No
     assert looks_like_command(line) is command
 
 
-@pytest.mark.tool("bash", "tmux")
-def test_a_running_helper_answers_the_key_without_starting_bash_ai(tmp_path: Path, bash_ai_home: Path) -> None:
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.tool(n, "tmux")) for n in ("bash", "zsh")])
+def test_a_running_helper_answers_the_key_without_starting_bash_ai(
+    name: str, tmp_path: Path, bash_ai_home: Path
+) -> None:
     """The snippet's cold path is broken on purpose (a model that does not exist): the line can
     only be replaced through the warm helper, over /dev/tcp. A stale helper file falls back."""
     import subprocess
@@ -131,7 +133,7 @@ def test_a_running_helper_answers_the_key_without_starting_bash_ai(tmp_path: Pat
         assert helper.stderr is not None and "ready on 127.0.0.1:" in helper.stderr.readline()
         where = helper_file()
         assert where.is_file() and (where.stat().st_mode & 0o777) == 0o600
-        term = _shell(tmp_path, bash_ai_home, "bash", args=" --model /no/such/model")
+        term = _shell(tmp_path, bash_ai_home, name, args=" --model /no/such/model")
         try:
             ready = term.wait_for(r"^%[ \t]*$", timeout=15)
             term.send("find files larger than 100MB", literal=True)
@@ -150,7 +152,7 @@ def test_a_running_helper_answers_the_key_without_starting_bash_ai(tmp_path: Pat
     where.write_text("1 stale-token\n")  # nothing listens on port 1: the cold path answers
     again = tmp_path / "again"  # a second tmux server: its own socket directory
     again.mkdir()
-    term = _shell(again, bash_ai_home, "bash")
+    term = _shell(again, bash_ai_home, name)
     try:
         ready = term.wait_for(r"^%[ \t]*$", timeout=15)
         term.send("find files larger than 100MB", literal=True)

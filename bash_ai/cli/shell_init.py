@@ -56,9 +56,27 @@ bind -x '"\\C-{letter}": __bash_ai_line'
 """
 
 _ZSH = """# bash-ai: {key_name} turns the line into bash (eval "$(bash-ai shell-init zsh)")
+__bash_ai_warm() {{  # a running `bash-ai shell-helper`, over ztcp: 0 answered, 1 absent, 2 error
+  local port token fd reply body notes
+  read -r port token 2>/dev/null < {helper} || return 1
+  zmodload zsh/net/tcp 2>/dev/null && ztcp 127.0.0.1 "$port" 2>/dev/null || return 1
+  fd=$REPLY
+  print -r -- "$token $(print -rn -- "$1" | base64 -w0)" >&$fd
+  read -r reply body notes <&$fd
+  ztcp -c $fd
+  [[ $reply == OK || $reply == ERR ]] || return 1
+  [[ $notes != - && -n $notes ]] && base64 -d <<<"$notes" >&2 && echo >&2
+  if [[ $reply == ERR ]]; then base64 -d <<<"$body" >&2; echo >&2; return 2; fi
+  [[ $body == - ]] || base64 -d <<<"$body"
+}}
 __bash_ai_line() {{
-  local new
-  new=$({command} shell-line{model} -- "$BUFFER") || {{ zle reset-prompt; return 0 }}
+  local new rc
+  new=$(__bash_ai_warm "$BUFFER"); rc=$?
+  if (( rc == 1 )); then
+    new=$({command} shell-line{model} -- "$BUFFER") || {{ zle reset-prompt; return 0 }}
+  elif (( rc != 0 )); then
+    zle reset-prompt; return 0
+  fi
   BUFFER=$new
   CURSOR=${{#BUFFER}}
   zle reset-prompt
