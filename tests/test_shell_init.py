@@ -133,14 +133,7 @@ def test_a_running_helper_answers_the_key_without_starting_bash_ai(
         assert helper.stderr is not None and "ready on 127.0.0.1:" in helper.stderr.readline()
         where = helper_file()
         assert where.is_file() and (where.stat().st_mode & 0o777) == 0o600
-        term = _shell(tmp_path, bash_ai_home, name, args=" --model /no/such/model")
-        try:
-            ready = term.wait_for(r"^%[ \t]*$", timeout=15)
-            term.send("find files larger than 100MB", literal=True)
-            term.send("C-g")
-            term.wait_for(r"^% find \. -size \+100M[ \t]*$", after=ready.start(), timeout=20)
-        finally:
-            term.kill()
+        _key_turns_the_request(_shell(tmp_path, bash_ai_home, name, args=" --model /no/such/model"))
     finally:
         helper.terminate()
         helper.wait(10)
@@ -152,7 +145,11 @@ def test_a_running_helper_answers_the_key_without_starting_bash_ai(
     where.write_text("1 stale-token\n")  # nothing listens on port 1: the cold path answers
     again = tmp_path / "again"  # a second tmux server: its own socket directory
     again.mkdir()
-    term = _shell(again, bash_ai_home, name)
+    _key_turns_the_request(_shell(again, bash_ai_home, name))
+
+
+def _key_turns_the_request(term: Tmux) -> None:
+    """At the prompt, type the README's request, press Ctrl-G, see its answer as the line; stop the shell."""
     try:
         ready = term.wait_for(r"^%[ \t]*$", timeout=15)
         term.send("find files larger than 100MB", literal=True)

@@ -55,6 +55,8 @@ __bash_ai_line() {{
 bind -x '"\\C-{letter}": __bash_ai_line'
 """
 
+# The zsh twin of the bash snippet, on purpose line for line: ztcp instead of /dev/tcp, print for
+# printf, ``rc`` for ``status`` (read-only in zsh), a ZLE widget instead of ``bind -x``.
 _ZSH = """# bash-ai: {key_name} turns the line into bash (eval "$(bash-ai shell-init zsh)")
 __bash_ai_warm() {{  # a running `bash-ai shell-helper`, over ztcp: 0 answered, 1 absent, 2 error
   local port token fd reply body notes
