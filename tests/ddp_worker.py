@@ -37,6 +37,13 @@ def main() -> None:
     losses = [r["loss"] for r in run.metrics() if "loss" in r]
     if losses and os.environ.get("RANK", "0") == "0":  # every rank reads the file; one prints
         print(json.dumps(losses))
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        # Tear gloo down while both ranks are alive: left to interpreter exit, a rank whose peer
+        # had already gone was seen to abort (SIGABRT) under load.
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":
