@@ -54,10 +54,12 @@ def test_finetune_then_resume_then_continue_in_mlx(home_with_nl2bash: Path, tmp_
     )
     assert "val loss" in first.stderr
     run = home / "data" / "runs" / "ft"
-    cfg = json.loads((run / "train_config.json").read_text())
-    cfg["num_steps"] = 12  # ... extended, then resumed exactly from its checkpoint.
-    (run / "train_config.json").write_text(json.dumps(cfg))
-    _bash_ai("train", "--resume", "--name", "ft", home=home)
+    # The end cannot move back before the checkpoint ...
+    early = _bash_ai("train", "--resume", "--name", "ft", "--num-steps", "4", home=home, check=False)
+    assert early.returncode == 2 and "above the checkpoint's step 6" in early.stderr, early.stderr
+    # ... but moves on: the run is extended, then resumed exactly from its checkpoint.
+    _bash_ai("train", "--resume", "--name", "ft", "--num-steps", "12", home=home)
+    assert json.loads((run / "train_config.json").read_text())["num_steps"] == 12
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines() if "loss" in line]
     assert steps[-1] == 12 and (run / "loss.png").stat().st_size > 1000
 

@@ -2,7 +2,8 @@
 
 Continuation rules:
 - ``--resume`` continues this run exactly from ``<run>/latest`` (weights, optimizer, step, data
-  position, RNG); the run's saved ``train_config.json`` wins over the command line.
+  position, RNG); the run's saved ``train_config.json`` wins over the command line, except
+  ``--num-steps``, which moves the run's end (and its cosine schedule's) and is saved.
 - ``--init CHECKPOINT`` starts a new run from any model directory (its config and tokenizer), in
   either framework: MLX-pretrained weights continue in PyTorch and back.
 """
@@ -38,7 +39,10 @@ def default_run_name(cfg: TrainConfig) -> str:
     return f"{cfg.stage}-{cfg.model_size}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def resolve_run(cfg: TrainConfig, run_name: str | None, resume: bool) -> tuple[RunDir, TrainConfig]:
+def resolve_run(
+    cfg: TrainConfig, run_name: str | None, resume: bool, num_steps: int | None = None
+) -> tuple[RunDir, TrainConfig]:
+    """The run directory and its config; ``num_steps`` re-horizons a resumed run's schedule."""
     if resume:
         if not run_name:
             raise UsageError("--resume needs --name NAME (the run to continue)")
@@ -48,7 +52,10 @@ def resolve_run(cfg: TrainConfig, run_name: str | None, resume: bool) -> tuple[R
             raise UsageError(f"no checkpoint to resume in {run.path}")
         import json
 
-        return run, TrainConfig.from_dict(json.loads(saved.read_text(encoding="utf-8")))
+        saved_cfg = TrainConfig.from_dict(json.loads(saved.read_text(encoding="utf-8")))
+        if num_steps is not None and num_steps != saved_cfg.num_steps:
+            saved_cfg = _rehorizon(run, saved_cfg, num_steps)
+        return run, saved_cfg
     if not run_name and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise UsageError("under torchrun, name the run with --name NAME (every process must use the same one)")
     run = RunDir(_run_path(run_name or default_run_name(cfg)))
@@ -57,6 +64,18 @@ def resolve_run(cfg: TrainConfig, run_name: str | None, resume: bool) -> tuple[R
             f"run {run.path} already has a checkpoint; pass --resume to continue it or choose another --run"
         )
     return run, cfg
+
+
+def _rehorizon(run: RunDir, cfg: TrainConfig, num_steps: int) -> TrainConfig:
+    """Move a resumed run's last step (and so its cosine schedule's end); saved for later resumes."""
+    import dataclasses
+
+    done = run.checkpoint_step()
+    if num_steps <= done:
+        raise UsageError(f"--num-steps {num_steps} must be above the checkpoint's step {done}")
+    cfg = dataclasses.replace(cfg, num_steps=num_steps)
+    cfg.save(run.path / "train_config.json")
+    return cfg
 
 
 def _run_path(name: str) -> Path:
@@ -110,9 +129,10 @@ def run_training(
     stop_after: int | None = None,
     quiet: bool = False,
     export_dtype: str = "float32",
+    resume_num_steps: int | None = None,
 ) -> dict[str, Any]:
     """Train (or continue) a run; returns the loop's summary plus the run directory."""
-    run, cfg = resolve_run(cfg, run_name, resume)
+    run, cfg = resolve_run(cfg, run_name, resume, resume_num_steps)
     init_dir: Path | None = None
     init_config: ModelConfig | None = None
     init_weights = None

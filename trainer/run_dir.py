@@ -53,6 +53,13 @@ class RunDir:
     def has_checkpoint(self) -> bool:
         return (self.latest / "state" / STATE_FILE).is_file()
 
+    def checkpoint_step(self) -> int:
+        """The optimizer step the last checkpoint was taken at."""
+        try:
+            return int(json.loads((self.latest / "state" / STATE_FILE).read_text(encoding="utf-8"))["step"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CheckpointError(f"{self.latest}: training state is unreadable ({exc})") from None
+
     def log(self, record: dict[str, Any]) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
         with open(self.metrics_file, "a", encoding="utf-8") as handle:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 Opt = typer.Option
+DEFAULT_STEPS = 1000
 
 
 def register(app: typer.Typer) -> None:
@@ -34,7 +35,9 @@ def train(
     retrieval_k: Annotated[int, Opt(help="Neighbours retrieved into each pair's prompt (0: none)")] = 0,
     retrieval_variants: Annotated[int, Opt(help="Retrieval-augmented copies of each pair")] = 2,
     precision: Annotated[str, Opt(help="PyTorch matmuls: auto | bf16 | fp32")] = "auto",
-    num_steps: Annotated[int, Opt(help="Optimizer steps")] = 1000,
+    num_steps: Annotated[
+        int | None, Opt(help="Optimizer steps (default 1000; with --resume: move the run's end)")
+    ] = None,
     batch_size: Annotated[int, Opt(help="Rows per micro-batch (per process)")] = 16,
     grad_accum: Annotated[int, Opt(help="Micro-batches per step")] = 1,
     lr: Annotated[float, Opt(help="Peak learning rate")] = 1e-3,
@@ -70,11 +73,11 @@ def train(
         retrieval_k=retrieval_k,
         retrieval_variants=retrieval_variants,
         precision=precision,  # type: ignore[arg-type]
-        num_steps=num_steps,
+        num_steps=num_steps or DEFAULT_STEPS,
         batch_size=batch_size,
         grad_accum=grad_accum,
         lr=lr,
-        warmup_steps=min(warmup_steps, num_steps),
+        warmup_steps=min(warmup_steps, num_steps or DEFAULT_STEPS),
         eval_interval=eval_interval,
         ckpt_interval=ckpt_interval,
         seed=seed,
@@ -82,4 +85,11 @@ def train(
         threads=threads,
     )
     require_backend(cfg.backend or "torch")
-    run_training(cfg, run_name=name, resume=resume, export_to=out, export_dtype=out_dtype)
+    run_training(
+        cfg,
+        run_name=name,
+        resume=resume,
+        export_to=out,
+        export_dtype=out_dtype,
+        resume_num_steps=num_steps if resume else None,
+    )
