@@ -343,7 +343,7 @@ def test_cli_json_schema(
     dev = model["suites"][0]
     assert (dev["examples"], dev["candidates"]) == (5, 2) and dev["seconds"] >= 0
     keys = {"exact_match", "template_match", "nlc2cmd", "nlc2cmd_top1", "syntax_valid", "danger_rate"}
-    keys |= {"val_loss", "bits_per_byte"}
+    keys |= {"val_loss", "bits_per_byte", "nlc2cmd_official", "nlc2cmd_official_calibrated", "official_parseable"}
     assert set(dev) == keys | {"suite", "examples", "candidates", "decode", "seconds"}
     assert (
         set(model["overall"]) == keys
@@ -356,6 +356,13 @@ def test_cli_json_schema(
     assert len(rows) == 6 and {r["suite"] for r in rows} == {"nl2bash-dev", "nl2bash-test"}
     assert all(len(r["predictions"]) == 2 and len(r["confidences"]) == 2 for r in rows)
     assert all(0 <= c <= 1 for r in rows for c in r["confidences"])
+    assert all(r["reference"] and "nlc2cmd_official_calibrated" in r for r in rows)
+    # The official rules with the model's confidences are the same rules, scaled per candidate.
+    from bash_ai.evaluation.nlc2cmd_official import official_topk
+
+    for r in rows:
+        assert r["nlc2cmd_official"] == official_topk(r["predictions"], r["reference"])
+        assert r["nlc2cmd_official_calibrated"] == official_topk(r["predictions"], r["reference"], r["confidences"])
     assert "nl2bash-dev" in run.err and "bits per byte" in run.err  # the table is on stderr
 
 

@@ -236,8 +236,8 @@ def _render(results: list[list[SuiteResult]], candidates: int) -> None:
     for key, label in METRICS.items():
         if not any(key in m for _, per_model in groups for m in per_model):
             continue
-        if key in ("nlc2cmd", "pass_at_k") and candidates > 1:
-            label += f" (top-{candidates})" if key == "nlc2cmd" else ""
+        if key in ("nlc2cmd", "nlc2cmd_official", "nlc2cmd_official_calibrated", "pass_at_k") and candidates > 1:
+            label += f" (top-{candidates})" if key.startswith("nlc2cmd") else ""
             label = label.replace("@K", f"@{candidates}")
         cells: list[str] = []
         for _, per_model in groups:

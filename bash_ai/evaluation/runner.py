@@ -49,6 +49,9 @@ METRICS: dict[str, str] = {
     "template_match": "template match",
     "nlc2cmd": "NLC2CMD score",
     "nlc2cmd_top1": "NLC2CMD score (top-1)",
+    "nlc2cmd_official": "NLC2CMD, official rules",
+    "nlc2cmd_official_calibrated": "NLC2CMD, official rules, model confidences",
+    "official_parseable": "references the official parser reads",
     "pass_at_1": "exec pass@1",
     "pass_at_k": "exec pass@K",
     "syntax_valid": "syntax valid (bash -n)",
@@ -221,8 +224,11 @@ def _answers(
 ) -> tuple[list[str], list[float]]:
     """The candidates for one request, best first, and a confidence in [0, 1] for each."""
     if decoder.strategy == "bm25":
-        found = [n.command for n in engine.neighbors(request, candidates)] or [""]
-        return found, [1.0] * len(found)
+        hits = engine.neighbors(request, candidates)
+        if not hits:
+            return [""], [0.0]
+        best = max(hits[0].score, 1e-9)  # a hit's confidence: its BM25 score relative to the best's
+        return [n.command for n in hits], [min(1.0, max(0.0, n.score / best)) for n in hits]
     if decoder.strategy == "beam":
         from bash_ai.answer import propose_checked
 
@@ -260,7 +266,7 @@ def _rate(values: Sequence[bool | float]) -> float:
     return float(sum(values)) / len(values) if values else math.nan
 
 
-Judge = Callable[[Example, list[str]], dict[str, Any]]
+Judge = Callable[[Example, list[str], list[float]], dict[str, Any]]
 
 
 def _answer_all(
@@ -279,14 +285,15 @@ def _answer_all(
     rows: list[dict[str, Any]] = []
     for i, ex in enumerate(examples):
         preds, confidences = _answers(engine, ex.request, i, candidates, max_tokens, decoder)
+        confidences = [round(c, 6) for c in confidences]  # as the predictions file has them
         row: dict[str, Any] = {
             "id": ex.id,
             "request": ex.request,
             "reference": ex.reference,
             "predictions": preds,
-            "confidences": [round(c, 6) for c in confidences],
+            "confidences": confidences,
         }
-        rows.append(row | judge(ex, preds) | {"dangerous": bool(assess(preds[0]))})
+        rows.append(row | judge(ex, preds, confidences) | {"dangerous": bool(assess(preds[0]))})
         if progress is not None:
             progress(i + 1, len(examples))
     for row, syntax in zip(rows, check_syntax_many([r["predictions"][0] for r in rows]), strict=True):
@@ -313,13 +320,17 @@ def evaluate(
     if suite == EXEC:
         return _evaluate_exec(engine, examples, candidates, max_tokens, progress, decoder)
     from bash_ai.evaluation import exact_match, nlc2cmd_topk, template_match
+    from bash_ai.evaluation.nlc2cmd_official import official_topk, official_utility_flags
 
-    def judge(ex: Example, preds: list[str]) -> dict[str, Any]:
+    def judge(ex: Example, preds: list[str], confidences: list[float]) -> dict[str, Any]:
         return {
             "exact": exact_match(preds[0], ex.reference),
             "template": template_match(preds[0], ex.reference),
             "nlc2cmd": nlc2cmd_topk(preds, ex.reference),
             "nlc2cmd_top1": nlc2cmd_topk(preds[:1], ex.reference),
+            "nlc2cmd_official": official_topk(preds, ex.reference),
+            "nlc2cmd_official_calibrated": official_topk(preds, ex.reference, confidences),
+            "official_parseable": official_utility_flags(ex.reference) is not None,
         }
 
     start = time.perf_counter()
@@ -334,6 +345,9 @@ def evaluate(
         "template_match": _rate([r["template"] for r in rows]),
         "nlc2cmd": _rate([r["nlc2cmd"] for r in rows]),
         "nlc2cmd_top1": _rate([r["nlc2cmd_top1"] for r in rows]),
+        "nlc2cmd_official": _rate([r["nlc2cmd_official"] for r in rows]),
+        "nlc2cmd_official_calibrated": _rate([r["nlc2cmd_official_calibrated"] for r in rows]),
+        "official_parseable": _rate([r["official_parseable"] for r in rows]),
         "syntax_valid": _rate([r["syntax_ok"] for r in rows]),
         "danger_rate": _rate([r["dangerous"] for r in rows]),
         "val_loss": nats / tokens if tokens else math.nan,
@@ -380,7 +394,7 @@ def _evaluate_exec(
             return False, f"judging failed ({type(exc).__name__}: {exc})"
         return found.passed, found.details
 
-    def judge(ex: Example, preds: list[str]) -> dict[str, Any]:
+    def judge(ex: Example, preds: list[str], confidences: list[float]) -> dict[str, Any]:
         verdicts = {p: verdict(tasks[ex.id], p) for p in dict.fromkeys(preds)}
         return {"passed": [verdicts[p][0] for p in preds], "details": [verdicts[p][1] for p in preds]}
 
