@@ -323,15 +323,98 @@ def answer(
     return result
 
 
+SummaryStrategy = Literal["auto", "model", "retrieval", "parts"]
+
+
+@dataclass
+class Explanation:
+    """``bash-ai explain``'s answer: a one-sentence summary, the parts, the command's own checks."""
+
+    command: str
+    summary: str
+    summary_source: str  # "model" or "retrieval" (a training pair with the same structure)
+    parts: list[Any]  # bash_ai.breakdown.Part
+    checked: Candidate
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "command": self.command,
+            "summary": self.summary,
+            "summary_source": self.summary_source,
+            "parts": [p.to_json() for p in self.parts],
+            "syntax": {"ok": self.checked.syntax_ok, "message": self.checked.syntax_message},
+            "danger": [_as_dict(f) for f in self.checked.danger],
+        }
+
+    def to_text(self) -> str:
+        """The summary, then one line per part: indented by nesting, its text, its description."""
+        lines = [self.summary or "(no summary)"]
+        width = min(24, max((len(p.text) + 2 * p.depth for p in self.parts), default=0))
+        for part in self.parts:
+            text = "  " * part.depth + part.text
+            lines.append(f"  {text:<{width}}  {part.description}")
+        return "\n".join(lines) + "\n"
+
+
 def explain(
-    engine: Any, command: str, params: Any = None, *, cancel: threading.Event | None = None
-) -> tuple[str, Candidate]:
-    """Plain-English description of a command, and the command's own checks."""
+    engine: Any,
+    command: str,
+    params: Any = None,
+    *,
+    cancel: threading.Event | None = None,
+    summary: SummaryStrategy = "auto",
+) -> Explanation:
+    """Explain ``command`` part by part from the user's man pages, with a one-sentence summary.
+
+    The parts come from ``bash_ai.breakdown`` (no model); a program that has neither a man page
+    nor a tldr page is described by the model, and says so (``source == "model"``).
+    """
+    from bash_ai.breakdown import breakdown
+
     command = command.strip()
     if not command:
         raise UsageError("empty command: give the command to explain, e.g. bash-ai explain 'ls -S'")
     size = len(command.encode("utf-8", "surrogatepass"))
     if size > MAX_REQUEST_BYTES:
         raise UsageError(f"command is too long ({size} bytes; the limit is {MAX_REQUEST_BYTES} bytes)")
-    text = engine.explain(command, params, cancel=cancel)
-    return clean(str(text)).strip(), check(command)
+    parts = breakdown(command)
+    for i, part in enumerate(parts):
+        if part.kind == "program" and part.source == "unknown" and not (cancel and cancel.is_set()):
+            said = clean(str(engine.explain(part.invocation or part.text, params, cancel=cancel))).strip()
+            if said:
+                parts[i] = part.described_by_model(f"{said} (no man page: the model's words)")
+    text, source = summarise(engine, command, params, cancel=cancel, strategy=summary)
+    return Explanation(command, text, source, parts, check(command))
+
+
+def summarise(
+    engine: Any,
+    command: str,
+    params: Any = None,
+    *,
+    cancel: threading.Event | None = None,
+    strategy: SummaryStrategy = "auto",
+) -> tuple[str, str]:
+    """One sentence for ``command`` and where it came from.
+
+    ``retrieval``: the request of the training pair whose command is nearest (BM25 over commands);
+    ``model``: the model's description; ``parts``: composed from the man pages' words for the
+    top-level programs and options; ``auto``: the pair's request when its command has the same
+    utilities and flags as ``command`` (NLC2CMD score 1), else the model's.
+    """
+    if strategy == "parts":
+        from bash_ai.breakdown import breakdown, compose
+
+        return compose(breakdown(command)), "parts"
+    if strategy != "model":
+        index = getattr(engine, "index", None)
+        hits = index.search_command(command, 1) if index is not None else []
+        if hits and (strategy == "retrieval" or _same_structure(hits[0].command, command)):
+            return hits[0].request, "retrieval"
+    return clean(str(engine.explain(command, params, cancel=cancel))).strip(), "model"
+
+
+def _same_structure(a: str, b: str) -> bool:
+    from bash_ai.evaluation.nlc2cmd import nlc2cmd_score
+
+    return nlc2cmd_score(a, b) == 1.0

@@ -212,11 +212,13 @@ def test_tab_inserts_model_completions(repl: Tmux) -> None:
     repl.wait_for(r"\[repl exit 0\]")
 
 
+@pytest.mark.tool("man")
 def test_meta_commands(repl: Tmux, tiny_model_dir: Path) -> None:
     repl.wait_for(EMPTY_PROMPT)
     repl.send(":explain rm -rf ./*", literal=True)
     repl.send("Enter")
     explained = repl.wait_for(r"^delete everything here[ \t]*$")  # the reverse direction
+    repl.wait_for(r"^  -r +Remove directories", after=explained.start())  # then the parts, from man rm
     repl.wait_for(r"danger: \[", after=explained.start())
     repl.send(f":model {tiny_model_dir}", literal=True)
     repl.send("Enter")

@@ -88,6 +88,26 @@ def test_generate_n_distinct_candidates(client: httpx.Client) -> None:
     assert [c["index"] for c in r.json()["candidates"]] == list(range(len(texts)))
 
 
+@pytest.mark.tool("man")
+def test_explain_route_is_the_cli_explanation(
+    client: httpx.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    r = client.post("/explain", json={"command": "rm -rf ./*"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["object"] == "bash_ai.explanation" and body["model"] == "test-model"
+    assert body["summary"] == "delete everything here"  # the trained model's words
+    assert [p["text"] for p in body["parts"]] == ["rm", "-r", "-f", "./*"]
+    assert body["parts"][1]["source"] == "man" and "recursively" in body["parts"][1]["description"]
+    assert body["danger"] and body["syntax"]["ok"]
+    assert list(tmp_path.iterdir()) == []  # explained, never run
+    bad = client.post("/explain", json={"command": "   "})
+    assert bad.status_code == 400 and error_of(bad)["code"] == "invalid_request"
+    bad = client.post("/explain", json={"command": "ls", "summary": "nonsense"})
+    assert bad.status_code in (400, 422)
+
+
 def test_models_routes(client: httpx.Client) -> None:
     body = client.get("/v1/models").json()
     assert body["object"] == "list"
@@ -101,7 +121,9 @@ def test_models_routes(client: httpx.Client) -> None:
 
 def test_openapi_schema_lists_every_route(client: httpx.Client) -> None:
     schema = client.get("/openapi.json").json()
-    assert {"/generate", "/v1/completions", "/v1/chat/completions", "/v1/models", "/health"} <= set(schema["paths"])
+    assert {"/generate", "/explain", "/v1/completions", "/v1/chat/completions", "/v1/models", "/health"} <= set(
+        schema["paths"]
+    )
     assert "GenerateRequest" in schema["components"]["schemas"]
 
 

@@ -163,7 +163,7 @@ def ask(
         def describe(command: str) -> str:
             from bash_ai.answer import explain
 
-            return explain(engine, command)[0]
+            return explain(engine, command).to_text().rstrip("\n")
 
         status = confirm_and_run(best, describe, yes=yes)
         raise typer.Exit(status)

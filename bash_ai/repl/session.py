@@ -102,8 +102,8 @@ class Repl:
         from bash_ai.answer import explain
 
         engine = self.engine
-        job = self.worker.submit(lambda cancel: explain(engine, command, cancel=cancel)[0], key="explain")
-        return str(self.wait(job, "explaining"))
+        job = self.worker.submit(lambda cancel: explain(engine, command, cancel=cancel), key="explain")
+        return str(self.wait(job, "explaining").to_text().rstrip("\n"))
 
     # --- running ------------------------------------------------------------------------------
 

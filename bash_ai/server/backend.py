@@ -118,6 +118,20 @@ class Backend:
         """The engine's typed events for one sampling round (no resampling: tokens are shown as they come)."""
         return iter(self.engine.stream_ask(prepared.request, prepared.params, prepared.n, cancel=cancel))
 
+    def explain(self, command: str, summary: str, cancel: threading.Event) -> Any:
+        """``bash_ai.answer.explain``: the summary (greedy), the parts and the command's checks."""
+        from bash_ai.answer import explain
+        from bash_ai.engine import SamplingParams
+        from bash_ai.errors import UsageError
+
+        if len(command) > self.limits.max_prompt_chars:
+            raise ApiError(400, f"the command is too long ({len(command)} characters)", "prompt_too_long")
+        params = SamplingParams(temperature=0.0, max_tokens=min(96, self.limits.max_tokens_cap))
+        try:
+            return explain(self.engine, command, params, cancel=cancel, summary=summary)  # type: ignore[arg-type]
+        except UsageError as err:
+            raise ApiError(400, str(err), "invalid_request") from None
+
 
 _PARAM_NAMES = {"temperature", "top_k", "top_p", "repetition_penalty", "seed"}  # passed to the engine as they are
 

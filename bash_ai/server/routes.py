@@ -1,4 +1,4 @@
-"""The native routes: ``POST /generate`` (checked candidates) and ``GET /health``."""
+"""The native routes: ``POST /generate`` (checked candidates), ``POST /explain`` and ``GET /health``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from bash_ai.server import jobs
 from bash_ai.server.backend import Backend
 from bash_ai.server.limits import GenerationPool, Limits
-from bash_ai.server.schemas import GenerateRequest, GenerateResponse, Health
+from bash_ai.server.schemas import ExplainRequest, ExplainResponse, GenerateRequest, GenerateResponse, Health
 
 router = APIRouter()
 
@@ -59,6 +59,17 @@ async def generate(body: GenerateRequest, request: Request) -> Any:
             "total_tokens": prepared.prompt_tokens + spent,
         },
     }
+
+
+@router.post("/explain", response_model=ExplainResponse, summary="A command, explained part by part")
+async def explain(body: ExplainRequest, request: Request) -> Any:
+    """What ``bash-ai explain`` prints: a one-sentence summary, then each part (program, option,
+    operator, redirection) described by the server machine's man pages. Never runs the command."""
+    state = state_of(request)
+    result = await jobs.run(
+        state.pool, state.limits, lambda cancel: state.backend.explain(body.command, body.summary, cancel)
+    )
+    return {"model": state.backend.model_id, **result.to_dict()}
 
 
 @router.get("/health", response_model=Health, summary="Liveness and load")

@@ -185,3 +185,30 @@ SSE_DOC: dict[int | str, dict[str, Any]] = {
         "content": {"text/event-stream": {}},
     }
 }
+
+
+class ExplainRequest(_Request):
+    command: str = Field(..., description="the bash command to explain (never executed)")
+    summary: Literal["auto", "model", "retrieval", "parts"] = Field(
+        "auto", description="where the one-sentence summary comes from (as bash-ai explain --summary)"
+    )
+
+
+class PartOut(BaseModel):
+    kind: str = Field(..., description="program | subcommand | option | argument | operator | redirect | ...")
+    text: str
+    description: str
+    source: Literal["man", "tldr", "fixed", "model", "unknown"]
+    depth: int = Field(..., description="nesting: 1 inside $( ), find -exec, xargs, sudo ...")
+    invocation: str
+
+
+class ExplainResponse(BaseModel):
+    object: Literal["bash_ai.explanation"] = "bash_ai.explanation"
+    model: str
+    command: str
+    summary: str
+    summary_source: str
+    parts: list[PartOut]
+    syntax: SyntaxCheck
+    danger: list[dict[str, Any]]
