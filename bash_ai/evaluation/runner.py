@@ -3,6 +3,8 @@
 Suites:
 - ``nl2bash-dev`` / ``nl2bash-test``: NL2Bash's fixed dev/test split (dataset ``nl2bash``).
 - ``tldr-holdout``: the tldr pages the data layer never trains on (dataset ``tldr``).
+- ``explain``: ``tldr-holdout`` the other way round: each command explained (``bash-ai explain``),
+  its parts' man page coverage and its summary's ROUGE-L against the page's description.
 - ``exec``: the curated execution tasks (``tasks.json``); each candidate runs in the bubblewrap
   sandbox and passes when its effect matches the reference's.
 
@@ -32,16 +34,17 @@ if TYPE_CHECKING:
     from bash_ai.engine.propose import DecodeConfig
     from bash_ai.evaluation.tasks import Task
     from bash_ai.model.base import LogitsModel
-    from bash_ai.retrieval import Neighbor
+    from bash_ai.retrieval import Neighbor, RetrievalIndex
 
 EXEC = "exec"
+EXPLAIN = "explain"  # tldr-holdout read the other way: the command in, its description the target
 # suite -> (dataset, split) for the suites read from fetched datasets.
 DATASET_SUITES: dict[str, tuple[str, str]] = {
     "nl2bash-dev": ("nl2bash", "dev"),
     "nl2bash-test": ("nl2bash", "test"),
     "tldr-holdout": ("tldr", "holdout"),
 }
-SUITES: tuple[str, ...] = (*DATASET_SUITES, EXEC)
+SUITES: tuple[str, ...] = (*DATASET_SUITES, EXEC, EXPLAIN)
 
 # Every metric a suite may report, in display order. A suite reports only those that apply.
 METRICS: dict[str, str] = {
@@ -58,6 +61,13 @@ METRICS: dict[str, str] = {
     "danger_rate": "danger-flag rate",
     "val_loss": "val loss (nats/token)",
     "bits_per_byte": "bits per byte",
+    "programs_man": "programs described by a man page",
+    "programs_described": "programs described (man, tldr or builtin)",
+    "options_man": "options described by a man page",
+    "rouge_l": "summary ROUGE-L (as explain answers)",
+    "rouge_l_model": "summary ROUGE-L, the model's",
+    "rouge_l_retrieval": "summary ROUGE-L, nearest training pair",
+    "rouge_l_parts": "summary ROUGE-L, from the man pages' words",
 }
 LOWER_IS_BETTER = frozenset({"danger_rate", "val_loss", "bits_per_byte"})
 
@@ -124,6 +134,11 @@ class EvalEngine(Protocol):
 
     def ask_ids(self, request: str, neighbors: Sequence[Neighbor] = (), reserve: int = 96) -> list[int]: ...
 
+    @property
+    def index(self) -> RetrievalIndex | None: ...
+
+    def explain(self, command: str, params: SamplingParams | None = None) -> str: ...
+
 
 @dataclass(frozen=True)
 class Example:
@@ -164,7 +179,7 @@ def load_suite(name: str, limit: int | None = None) -> list[Example]:
 
         examples = [Example(t.request, t.reference, t.id, t) for t in load_tasks()]
         return examples[:limit]
-    dataset, split = DATASET_SUITES[name]
+    dataset, split = DATASET_SUITES["tldr-holdout" if name == EXPLAIN else name]
     from trainer.data import is_fetched, iter_documents
 
     if not is_fetched(dataset):
@@ -319,6 +334,8 @@ def evaluate(
         raise UsageError(f"suite {suite} has no examples to evaluate")
     if suite == EXEC:
         return _evaluate_exec(engine, examples, candidates, max_tokens, progress, decoder)
+    if suite == EXPLAIN:
+        return _evaluate_explain(engine, examples, max_tokens, progress)
     from bash_ai.evaluation import exact_match, nlc2cmd_topk, template_match
     from bash_ai.evaluation.nlc2cmd_official import official_topk, official_utility_flags
 
@@ -365,6 +382,76 @@ def evaluate(
         nll_bytes=int(nbytes),
         predictions=rows,
         decode=decoder.describe(),
+    )
+
+
+def _evaluate_explain(
+    engine: EvalEngine,
+    examples: Sequence[Example],
+    max_tokens: int,
+    progress: Callable[[int, int], None] | None,
+) -> SuiteResult:
+    """Each example's command explained: man page coverage of its parts, and its summary against
+    the example's description (ROUGE-L), beside the model's own and the nearest training pair's."""
+    from bash_ai.answer import summarise
+    from bash_ai.breakdown import breakdown
+    from bash_ai.engine import SamplingParams
+    from bash_ai.evaluation.rouge import rouge_l
+
+    greedy = SamplingParams(temperature=0.0, max_tokens=max_tokens)
+    start = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    programs = options = programs_man = programs_described = options_man = 0
+    for i, ex in enumerate(examples):
+        command, target = ex.reference, ex.request
+        parts = breakdown(command)
+        progs = [p for p in parts if p.kind == "program"]
+        opts = [p for p in parts if p.kind == "option"]
+        programs, options = programs + len(progs), options + len(opts)
+        programs_man += sum(p.source == "man" for p in progs)
+        programs_described += sum(p.source in ("man", "tldr", "fixed") for p in progs)
+        options_man += sum(p.source == "man" for p in opts)
+        model_text, _ = summarise(engine, command, greedy, strategy="model")
+        nearest, _ = summarise(engine, command, greedy, strategy="retrieval") if engine.index else ("", "")
+        composed, _ = summarise(engine, command, greedy, strategy="parts")
+        shipped, source = summarise(engine, command, greedy, strategy="auto")
+        rows.append(
+            {
+                "id": ex.id,
+                "request": command,
+                "reference": target,
+                "predictions": [shipped],
+                "summary_source": source,
+                "model": model_text,
+                "retrieval": nearest,
+                "parts_summary": composed,
+                "rouge_l": rouge_l(shipped, target),
+                "rouge_l_model": rouge_l(model_text, target),
+                "rouge_l_retrieval": rouge_l(nearest, target),
+                "rouge_l_parts": rouge_l(composed, target),
+                "parts": [p.to_json() for p in parts],
+            }
+        )
+        if progress is not None:
+            progress(i + 1, len(examples))
+    metrics = {
+        "programs_man": programs_man / programs if programs else math.nan,
+        "programs_described": programs_described / programs if programs else math.nan,
+        "options_man": options_man / options if options else math.nan,
+        "rouge_l": _rate([r["rouge_l"] for r in rows]),
+        "rouge_l_model": _rate([r["rouge_l_model"] for r in rows]),
+        "rouge_l_retrieval": _rate([r["rouge_l_retrieval"] for r in rows]),
+        "rouge_l_parts": _rate([r["rouge_l_parts"] for r in rows]),
+    }
+    return SuiteResult(
+        suite=EXPLAIN,
+        model=engine.name,
+        examples=len(rows),
+        candidates=1,
+        metrics=metrics,
+        seconds=time.perf_counter() - start,
+        predictions=rows,
+        decode="explain",
     )
 
 
