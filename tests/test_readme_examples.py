@@ -46,3 +46,14 @@ def test_readme_example_is_the_bundled_models_answer(bundled, request_text: str,
     from bash_ai.answer import answer
 
     assert answer(bundled, request_text, 1)[0].text == shown
+
+
+@pytest.mark.tool("man")
+def test_readme_explain_example_is_what_explain_prints(bundled) -> None:  # type: ignore[no-untyped-def]
+    """The README's explain block: the bundled model's summary, then tar(1)'s own words."""
+    from bash_ai.answer import explain
+
+    text = README.read_text(encoding="utf-8")
+    found = re.search(r"```console\n\$ bash-ai explain '([^']+)'\n(.*?)```", text, flags=re.S)
+    assert found, "the README has no explain example with its output"
+    assert explain(bundled, found.group(1)).to_text() == found.group(2)
