@@ -89,7 +89,10 @@ def test_snippets_use_the_shells_own_mechanisms_and_the_chosen_key() -> None:
     zsh = snippet("zsh", "^G", command="bash-ai")
     assert "zle -N __bash_ai_line" in zsh and "bindkey '^G' __bash_ai_line" in zsh and "BUFFER=$new" in zsh
     fish = snippet("fish", "C-g", command="bash-ai", model="my model")
-    assert "commandline -r -- $new" in fish and "bind \\cg __bash_ai_line" in fish and "--model 'my model'" in fish
+    assert (
+        "commandline -r -- (string join" in fish and "bind \\cg __bash_ai_line" in fish and "--model 'my model'" in fish
+    )
+    assert "shell_client.py" in fish and " -S -I " in fish  # the warm path: the small client
     for bad in ("alt-g", "ctrl-gg", "F5"):
         with pytest.raises(UsageError, match="Ctrl and one letter"):
             parse_key(bad)
@@ -114,12 +117,13 @@ def test_partial_commands_are_told_from_requests(line: str, command: bool) -> No
     assert looks_like_command(line) is command
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.tool(n, "tmux")) for n in ("bash", "zsh")])
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.tool(n, "tmux")) for n in START])
 def test_a_running_helper_answers_the_key_without_starting_bash_ai(
     name: str, tmp_path: Path, bash_ai_home: Path
 ) -> None:
     """The snippet's cold path is broken on purpose (a model that does not exist): the line can
-    only be replaced through the warm helper, over /dev/tcp. A stale helper file falls back."""
+    only be replaced through the warm helper (bash /dev/tcp, zsh ztcp, fish the small client). A
+    stale helper file falls back to the cold path."""
     import subprocess
     import time
 
@@ -157,3 +161,45 @@ def _key_turns_the_request(term: Tmux) -> None:
         term.wait_for(r"^% find \. -size \+100M[ \t]*$", after=ready.start(), timeout=20)
     finally:
         term.kill()
+
+
+def test_the_fish_client_speaks_the_helper_protocol(tmp_path: Path) -> None:
+    """The small client against a real loopback server: answer, error, a stranger, no helper."""
+    import base64
+    import socket
+    import subprocess
+    import threading
+
+    from bash_ai import shell_client
+
+    def b64(text: str) -> str:
+        return base64.b64encode(text.encode()).decode()
+
+    replies = [f"OK {b64('ls -S')} {b64('danger: none')}\n", f"ERR {b64('bash-ai: error: boom')} -\n", "HTTP/1.1 400\n"]
+    server = socket.create_server(("127.0.0.1", 0))
+    seen: list[str] = []
+
+    def serve() -> None:
+        for reply in replies:
+            conn, _ = server.accept()
+            with conn, conn.makefile("rwb") as stream:
+                seen.append(stream.readline().decode())
+                stream.write(reply.encode())
+
+    threading.Thread(target=serve, daemon=True).start()
+    helper = tmp_path / "helper"
+    helper.write_text(f"{server.getsockname()[1]} secret\n")
+
+    def client(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-S", "-I", shell_client.__file__, *args]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=20)
+
+    ok = client(str(helper), "--", "list files by size")
+    assert (ok.returncode, ok.stdout, ok.stderr) == (0, "ls -S", "danger: none\n")
+    assert seen[0] == f"secret {b64('list files by size')}\n"
+    err = client(str(helper), "--", "x")
+    assert (err.returncode, err.stdout, err.stderr) == (2, "", "bash-ai: error: boom\n")
+    assert client(str(helper), "--", "x").returncode == 1  # not our helper: the cold path answers
+    server.close()
+    assert client(str(tmp_path / "missing"), "--", "x").returncode == 1
+    assert client(str(helper), "--", "x").returncode == 1  # nobody listens any more

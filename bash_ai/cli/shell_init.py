@@ -87,11 +87,19 @@ zle -N __bash_ai_line
 bindkey '^{upper}' __bash_ai_line
 """
 
+# fish has no TCP of its own: a small client script (python -S -I, no bash_ai import) reaches
+# the helper; status 1 (no helper) falls back to the cold path, 2 (an error) keeps the line.
 _FISH = """# bash-ai: {key_name} turns the line into bash (bash-ai shell-init fish | source)
 function __bash_ai_line
-    set -l new ({command} shell-line{model} -- (commandline) | string collect)
-    or begin; commandline -f repaint; return 0; end
-    commandline -r -- $new
+    set -l new ({python} -S -I {client} {helper} -- (commandline | string collect))
+    set -l rc $status
+    if test $rc -eq 1
+        set new ({command} shell-line{model} -- (commandline) | string collect)
+        or begin; commandline -f repaint; return 0; end
+    else if test $rc -ne 0
+        commandline -f repaint; return 0
+    end
+    commandline -r -- (string join \\n -- $new)
     commandline -f end-of-line repaint
 end
 bind \\c{letter} __bash_ai_line
@@ -103,7 +111,7 @@ SNIPPETS = {"bash": _BASH, "zsh": _ZSH, "fish": _FISH}
 def register(app: typer.Typer) -> None:
     app.command("shell-init", help="Print a snippet that binds a key in your shell (bash, zsh, fish).")(shell_init)
     app.command("shell-line", hidden=True, help="Turn a shell line into bash (used by shell-init).")(shell_line)
-    app.command("shell-helper", help="Keep the model loaded so the shell key answers at once (bash).")(shell_helper)
+    app.command("shell-helper", help="Keep the model loaded so the shell key answers at once.")(shell_helper)
 
 
 def parse_key(spec: str) -> str:
@@ -124,8 +132,12 @@ def snippet(shell: str, key: str = DEFAULT_KEY, command: str | None = None, mode
     if shell not in SHELLS:
         raise UsageError(f"unknown shell {shell!r}; choose one of: {', '.join(SHELLS)}")
     letter = parse_key(key)
+    from bash_ai import shell_client
+
     return SNIPPETS[shell].format(
         helper=shlex.quote(str(helper_file())),
+        python=shlex.quote(sys.executable),
+        client=shlex.quote(str(Path(shell_client.__file__).resolve())),
         command=command or _command(),
         model=f" --model {shlex.quote(model)}" if model else "",
         letter=letter,
