@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def bench_roff(pages: int) -> None:
-    from trainer.data.sources.roff import to_text
+    from bash_ai.manpages.roff import to_text
 
     man1 = Path("/usr/share/man/man1")
     files = sorted(

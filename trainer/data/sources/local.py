@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from bash_ai.errors import DataError, UsageError
+from bash_ai.manpages.roff import to_text
 from trainer.data.document import Document
 from trainer.data.manifest import Manifest, make_manifest
-from trainer.data.sources.roff import to_text
 
 name = "local"
 licence = "various (per file)"
