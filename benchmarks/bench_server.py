@@ -190,9 +190,13 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="model name or directory (default: bundled)")
     parser.add_argument("--workers", type=int, default=None, help="bash-ai serve --workers (default: its own)")
     parser.add_argument("--peer", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--part", choices=("all", "batching"), default="all", help="batching: --no-batch vs batched")
     args = parser.parse_args()
     if args.peer is not None:
         run_peer(args.peer, args.model)
+        return
+    if args.part == "batching":
+        batching(args)
         return
 
     requests = requests_from_pack(args.requests)
@@ -230,6 +234,26 @@ def main() -> None:
                 f"p50 {lat['p50']:7.1f} p90 {lat['p90']:7.1f} p99 {lat['p99']:7.1f} ms{extra}",
                 file=sys.stderr,
             )
+
+
+def batching(args: argparse.Namespace) -> None:
+    """``bash-ai serve --no-batch`` (one decode per worker, a worker per core) against the default
+    continuous batching, the same /generate requests from the same number of clients."""
+    requests = requests_from_pack(args.requests)
+    model_args = ["--model", args.model] if args.model else []
+    rows: dict[str, dict[str, Any]] = {}
+    for name, flag in (("unbatched", "--no-batch"), ("batched", "--batch")):
+        cmd = [sys.executable, "-m", "bash_ai", "serve", "--port", "0", "--queue", "256", "--no-access-log", flag]
+        with process(cmd + model_args) as url:
+            rows[name] = load(url, requests, call_generate, args.concurrency)
+        lat = rows[name]["latency_ms"]
+        print(
+            f"{name:10s} {rows[name]['req_per_s']:6.2f} req/s {rows[name]['tokens_per_s']:6.0f} tok/s "
+            f"p50 {lat['p50']:6.0f} p99 {lat['p99']:6.0f} ms ({args.concurrency} clients, {len(requests)} requests)"
+        )
+    speed = rows["batched"]["req_per_s"] / rows["unbatched"]["req_per_s"]
+    tail = rows["batched"]["latency_ms"]["p99"] / rows["unbatched"]["latency_ms"]["p99"]
+    print(f"batched/unbatched req/s: {speed:.2f}x, p99 batched/unbatched: {tail:.2f}x")
 
 
 if __name__ == "__main__":

@@ -282,3 +282,33 @@ def test_stream_events_parse_cleanly(client: httpx.Client) -> None:
     assert all(b.startswith("data: ") and "\n" not in b for b in blocks)
     with client.stream("POST", "/v1/completions", json=body) as response:
         assert sse_events(response)[-1] == "[DONE]"
+
+
+def test_a_batching_server_answers_as_an_unbatched_one(trained_model_dir: Path) -> None:
+    """8 concurrent clients, sampled with seeds, on a server whose engine batches; the same
+    requests one at a time on one that does not: the same candidates."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    requests = ["say hello", "delete everything here", "make a marker file", "list files sorted by size"] * 2
+    bodies = [{"request": r, "n": 2, "temperature": 0.9, "top_p": 0.95, "seed": i} for i, r in enumerate(requests)]
+
+    def texts(base: str, concurrent: bool) -> list[list[str]]:
+        with httpx.Client(base_url=base, timeout=60) as c:
+
+            def one(body: dict[str, Any]) -> list[str]:
+                r = c.post("/generate", json=body)
+                assert r.status_code == 200, r.text
+                return [cand["text"] for cand in r.json()["candidates"]]
+
+            if not concurrent:
+                return [one(b) for b in bodies]
+            with ThreadPoolExecutor(len(bodies)) as pool:
+                return list(pool.map(one, bodies))
+
+    with served(load_engine(trained_model_dir)) as base:
+        want = texts(base, concurrent=False)
+    engine = load_engine(trained_model_dir)
+    assert engine.start_batching(max_rows=32)
+    with served(engine, workers=8) as base:
+        assert texts(base, concurrent=True) == want
+    assert engine.batcher.peak_rows >= 4  # requests were in the batch together

@@ -13,6 +13,8 @@ from bash_ai.errors import UsageError
 Opt = typer.Option
 
 DEFAULT_KEY_ENV = "BASH_AI_API_KEY"
+BATCH_WORKERS = 8  # concurrent generations when batching: their decode steps share forward passes
+BATCH_ROWS = 32  # rows of the shared key/value slab (a request takes one per candidate)
 
 
 def register(app: typer.Typer) -> None:
@@ -52,7 +54,12 @@ def serve(
             help=f"Require 'Authorization: Bearer <key>' with the key from this variable [default: {DEFAULT_KEY_ENV} if set]"
         ),
     ] = None,
-    workers: Annotated[int | None, Opt(help="Generations run at once (default: one per core)")] = None,
+    workers: Annotated[
+        int | None, Opt(help=f"Generations run at once (default: {BATCH_WORKERS} batched, else one per core)")
+    ] = None,
+    batch: Annotated[
+        bool, Opt(help="Decode concurrent requests together, one forward pass per step (continuous batching)")
+    ] = True,
     queue: Annotated[int, Opt(help="Generations that may wait for a worker; more get 429")] = 16,
     timeout: Annotated[float, Opt(help="Seconds before a generation is abandoned with 504")] = 60.0,
     access_log: Annotated[bool, Opt(help="Log each request on stderr")] = True,
@@ -65,7 +72,8 @@ def serve(
     from bash_ai.server.run import bind, is_loopback
 
     key = api_key_from_env(api_key_env or DEFAULT_KEY_ENV, explicit=api_key_env is not None)
-    limits = Limits(workers=workers or Limits().workers, queue=queue, timeout_s=timeout)
+    default_workers = BATCH_WORKERS if batch else Limits().workers
+    limits = Limits(workers=workers or default_workers, queue=queue, timeout_s=timeout)
     sock = bind(host, port)  # before loading the model: a busy port fails fast
     if not is_loopback(host):
         exposure = "a bearer token is required" if key else f"NO API key is set ({DEFAULT_KEY_ENV})"
@@ -77,6 +85,8 @@ def serve(
 
     try:
         engine = load(model)
+        if batch and not engine.start_batching(max_rows=BATCH_ROWS):
+            warn("this model's runtime cannot batch requests; each is decoded by itself")
         app = create_app(engine, model_id=model_id(model), limits=limits, api_key=key, loopback_only=is_loopback(host))
     except BaseException:
         sock.close()

@@ -23,6 +23,7 @@ from bash_ai.errors import ModelError, UsageError
 from bash_ai.model.base import LogitsModel
 
 if TYPE_CHECKING:
+    from bash_ai.engine.batcher import Batcher
     from bash_ai.retrieval import Neighbor, RetrievalIndex
 
 Task = Literal["ask", "explain", "complete"]
@@ -61,6 +62,7 @@ class Engine:
         self._special_by_text = {str(k): int(v) for k, v in specials.items()}
         self._bytes: dict[int, bytes] = {}
         self._last_only = _accepts(model.forward, "last_only")
+        self.batcher: Batcher | None = None  # set by start_batching: concurrent streams share steps
 
     @property
     def context_length(self) -> int:
@@ -211,6 +213,9 @@ class Engine:
         yield Started(prompt_tokens=len(ids), truncated=dropped > 0, dropped_tokens=dropped, n=n)
         if cancel is not None and cancel.is_set():
             return
+        if self.batcher is not None:
+            yield from self.batcher.decode(ids, params, n, cancel, banned)
+            return
         rngs = candidate_rngs(params.seed, n)
 
         t0 = time.perf_counter()
@@ -262,6 +267,15 @@ class Engine:
             decode_s=decode_s,
             tokens_per_s=generated / decode_s if decode_s > 0 else 0.0,
         )
+
+    def start_batching(self, max_rows: int = 32) -> bool:
+        """Decode concurrent streams together (continuous batching); False when the runtime cannot."""
+        from bash_ai.engine.batcher import Batcher
+
+        if not callable(getattr(self.model, "step_rows", None)):
+            return False
+        self.batcher = Batcher(self, max_rows)
+        return True
 
     def _prefill(self, ids: list[int], n: int) -> tuple[np.ndarray, Any]:
         """Run the prompt once and fan the cache out to ``n`` rows; returns ((n, V) logits, cache)."""

@@ -206,6 +206,52 @@ class NumpyGPT:
             x, t = x.reshape(b, t, -1)[:, -1], 1  # (B, C)
         return np.ascontiguousarray(_linear(self._norm(x), self.w_head)).reshape(b, t, -1)  # (B, T, V)
 
+    def step_rows(self, ids: np.ndarray, cache: KVCache, positions: np.ndarray) -> np.ndarray:
+        """One new token per row, each at its own position: logits (B, V).
+
+        For continuous batching: rows of different requests share ``cache`` (B rows) but not a
+        length. Row ``b`` writes its key/value at ``positions[b]`` and attends to its own keys
+        ``0..positions[b]``; ``cache.length`` is left alone (the caller tracks each row's).
+        """
+        c = self.config
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)  # (B,)
+        pos = np.asarray(positions, dtype=np.intp).reshape(-1)  # (B,)
+        b = ids.shape[0]
+        if b != cache.batch or pos.shape[0] != b:
+            raise GenerationError(f"{b} ids and {pos.shape[0]} positions for a cache of {cache.batch} rows")
+        if b == 0:
+            return np.zeros((0, c.vocab_size), np.float32)
+        if int(pos.max()) >= c.context_length or int(pos.min()) < 0:
+            raise GenerationError(f"a position is outside the model's context of {c.context_length}")
+        span = int(pos.max()) + 1
+        mask = np.where(np.arange(span)[None, :] <= pos[:, None], 0.0, -np.inf).astype(np.float32)  # (B, S)
+        x = self.tok_emb[ids]  # (B, C)
+        if self.pos_table is not None:
+            x = x + self.pos_table[pos]
+        kv, d = c.n_kv_head, c.head_dim
+        g = c.n_head // kv
+        every = np.arange(b)
+        for layer, k_cache, v_cache in zip(self.layers, cache.k, cache.v, strict=True):
+            qkv = _linear(self._norm(x), layer.w_qkv)  # (B, C + 2*KVD)
+            qk = qkv[:, : self.n_qk]  # (B, C + KVD)
+            if self.rope_cos is not None:
+                qk = qk * self.rope_cos[pos] + qk[:, self.rope_perm] * self.rope_sin[pos]
+            q = qk[:, : self.n_q].reshape(b, kv, g, d)  # (B, KV, G, D)
+            k_cache[every, :, pos] = qk[:, self.n_q :].reshape(b, kv, d)
+            v_cache[every, :, pos] = qkv[:, self.n_qk :].reshape(b, kv, d)
+            keys = k_cache[:, :, :span]  # (B, KV, S, D)
+            vals = v_cache[:, :, :span]
+            att = q @ keys.transpose(0, 1, 3, 2)  # (B, KV, G, S)
+            att += mask[:, None, None, :]
+            att -= att.max(axis=-1, keepdims=True)
+            np.exp(att, out=att)
+            att /= att.sum(axis=-1, keepdims=True)
+            y = (att @ vals).reshape(b, c.d_model)  # (B, C): heads in (kv, g) order, as forward's
+            x = x + _linear(y, layer.w_o)
+            h = _linear(self._norm(x), layer.w_fc)  # (B, F)
+            x = x + _linear(_gelu_tanh_2x(h), layer.w_proj)
+        return np.ascontiguousarray(_linear(self._norm(x), self.w_head))  # (B, V)
+
     def _norm(self, x: np.ndarray) -> np.ndarray:
         """Normalise over the last axis; the weight lives in the next matmul."""
         if self.layernorm:

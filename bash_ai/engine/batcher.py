@@ -1,0 +1,264 @@
+"""Continuous batching: the decode steps of concurrent requests run as one forward pass.
+
+Each request (``Engine.stream`` on any thread) is prefilled on its own, then its candidates join
+one shared key/value slab as rows; every step the worker thread samples a token for each live row
+(with that request's own parameters, random streams and stop rules, exactly as ``Engine._run``
+does) and runs one ``step_rows`` forward for all of them, each row at its own position. Requests
+join between steps and leave as their candidates finish; a finished row's slot is refilled by the
+last row, so the live rows stay contiguous. Answers equal unbatched ones for the same seed (the
+float sums differ in their last bits only, which can only flip a draw lying on a boundary).
+
+Needs a runtime with ``step_rows`` and a ``KVCache`` (the numpy runtime); otherwise the engine
+decodes each request by itself as before.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from bash_ai.engine.events import Event, Stats
+from bash_ai.engine.sampling import SamplingParams, candidate_rngs, sample
+
+if TYPE_CHECKING:
+    from bash_ai.engine.engine import Engine
+
+_END = object()
+DEFAULT_ROWS = 32
+
+
+@dataclass(eq=False)
+class _Job:
+    """One request's state in the batch."""
+
+    ids: list[int]
+    params: SamplingParams
+    n: int
+    cancel: threading.Event | None
+    banned: np.ndarray | None
+    out: queue.SimpleQueue[Any] = field(default_factory=queue.SimpleQueue)
+    abandoned: bool = False  # the consumer closed the stream
+    cands: list[Any] = field(default_factory=list)  # engine._Candidate, by index
+    rngs: list[np.random.Generator] = field(default_factory=list)
+    seen: np.ndarray | None = None  # (n, V) for the repetition penalty
+    slots: dict[int, int] = field(default_factory=dict)  # live candidate index -> slab row
+    logits: np.ndarray | None = None  # (live, V): the next token's logits, in candidate order
+    prefill_s: float = 0.0
+    decode_s: float = 0.0
+
+    @property
+    def stopped(self) -> bool:
+        return self.abandoned or (self.cancel is not None and self.cancel.is_set())
+
+
+class Batcher:
+    """Owns the worker thread and the slab; ``decode`` is called from any number of threads."""
+
+    def __init__(self, engine: Engine, max_rows: int = DEFAULT_ROWS) -> None:
+        if not callable(getattr(engine.model, "step_rows", None)):
+            raise ValueError("continuous batching needs a runtime with step_rows (the numpy runtime)")
+        self.engine = engine
+        self.max_rows = max_rows
+        self.slab = engine.model.new_cache(max_rows)
+        self.pos = np.zeros(max_rows, dtype=np.intp)  # each row's next write position
+        self.owner: list[tuple[_Job, int] | None] = [None] * max_rows
+        self.rows = 0  # live rows: 0 .. rows-1
+        self.jobs: list[_Job] = []
+        self.pending: deque[_Job] = deque()
+        self.cond = threading.Condition()
+        self.steps = 0  # forward passes run (for tests and benchmarks)
+        self.peak_rows = 0
+        self._thread: threading.Thread | None = None
+
+    # -- the caller's side ----------------------------------------------------------------------
+
+    def decode(
+        self,
+        ids: list[int],
+        params: SamplingParams,
+        n: int,
+        cancel: threading.Event | None,
+        banned: np.ndarray | None,
+    ) -> Iterator[Event]:
+        """The events of one request after ``Started``: tokens, ``Finished`` per candidate, ``Stats``."""
+        if n > self.max_rows:
+            raise ValueError(f"{n} candidates do not fit a batch of {self.max_rows} rows")
+        job = _Job(list(ids), params, n, cancel, banned)
+        with self.cond:
+            self.pending.append(job)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="bash-ai-batcher", daemon=True)
+                self._thread.start()
+            self.cond.notify()
+        try:
+            while True:
+                try:
+                    item = job.out.get(timeout=0.05)
+                except queue.Empty:
+                    if job.stopped:
+                        return
+                    continue
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            job.abandoned = True  # closed early: the worker drops its rows at the next step
+
+    # -- the worker -----------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            with self.cond:
+                while not self.pending and not self.jobs:
+                    self.cond.wait()
+                admitted: list[_Job] = []
+                while self.pending and self.rows + sum(j.n for j in admitted) + self.pending[0].n <= self.max_rows:
+                    admitted.append(self.pending.popleft())
+            for job in admitted:
+                self._guard(job, self._admit)
+            try:
+                self._step()
+            except BaseException as exc:  # noqa: BLE001 - every waiting caller gets the error
+                for job in self.jobs:
+                    job.out.put(exc)
+                self.jobs, self.rows = [], 0
+                self.owner = [None] * self.max_rows
+
+    def _guard(self, job: _Job, action: Any) -> None:
+        try:
+            action(job)
+        except BaseException as exc:  # noqa: BLE001 - this request fails, the batch goes on
+            job.out.put(exc)
+
+    def _admit(self, job: _Job) -> None:
+        """Prefill on the worker (measured: prefills on the callers' threads fight the shared
+        decode for the two cores, 0.6x), then copy the job's rows into the slab."""
+        from bash_ai.engine.engine import _Candidate
+
+        if job.stopped:
+            job.out.put(_END)
+            return
+        engine = self.engine
+        t0 = time.perf_counter()
+        logits, cache = engine._prefill(job.ids, job.n)  # (n, V), a cache of n rows
+        job.prefill_s = time.perf_counter() - t0
+        length = int(cache.length)
+        first = self.rows
+        for layer in range(len(self.slab.k)):
+            self.slab.k[layer][first : first + job.n, :, :length] = cache.k[layer][:, :, :length]
+            self.slab.v[layer][first : first + job.n, :, :length] = cache.v[layer][:, :, :length]
+        for i in range(job.n):
+            self.owner[first + i] = (job, i)
+            self.pos[first + i] = length
+            job.slots[i] = first + i
+        self.rows += job.n
+        self.peak_rows = max(self.peak_rows, self.rows)
+        params = job.params
+        job.rngs = candidate_rngs(params.seed, job.n)
+        job.cands = [_Candidate(i, params, engine) for i in range(job.n)]
+        if params.repetition_penalty != 1.0:
+            job.seen = np.zeros((job.n, logits.shape[-1]), dtype=bool)
+            if params.penalize_prompt:
+                job.seen[:, [i for i in job.ids if i not in engine.special_ids]] = True
+        job.logits = logits
+        self.jobs.append(job)
+
+    def _step(self) -> None:
+        """Sample every live row, retire what finished, then one forward pass for the rest."""
+        feed = np.full(self.rows, self.engine.eot_id, dtype=np.int64)
+        for job in list(self.jobs):
+            if job.stopped:
+                self._retire(job, list(job.slots))
+                job.out.put(_END)
+                self.jobs.remove(job)
+                continue
+            t1 = time.perf_counter()
+            live = sorted(job.slots)  # candidate indices, in order (job.logits rows)
+            logits = job.logits
+            assert logits is not None
+            if job.banned is not None and job.banned.size:
+                logits[:, job.banned] = -np.inf
+            u = np.array([job.rngs[i].random() for i in live])
+            seen = None if job.seen is None else job.seen[live]
+            tokens = sample(logits, job.params, job.rngs[0], seen, uniforms=u)  # (live,)
+            job.decode_s += time.perf_counter() - t1
+            done = []
+            for k, i in enumerate(live):
+                row = job.slots[i]
+                at_limit = int(self.pos[row]) >= self.engine.context_length
+                for event in job.cands[i].step(int(tokens[k]), at_limit):
+                    job.out.put(event)
+                if job.cands[i].active:
+                    feed[row] = tokens[k]
+                else:
+                    done.append(i)
+            if job.seen is not None:
+                job.seen[live, tokens] = True
+            self._retire(job, done)
+            if not job.slots:
+                generated = sum(c.n_tokens for c in job.cands)
+                job.out.put(
+                    Stats(
+                        prompt_tokens=len(job.ids),
+                        generated_tokens=generated,
+                        prefill_s=job.prefill_s,
+                        decode_s=job.decode_s,
+                        tokens_per_s=generated / job.decode_s if job.decode_s > 0 else 0.0,
+                    )
+                )
+                job.out.put(_END)
+                self.jobs.remove(job)
+        feed = self._compact(feed)
+        if self.rows == 0:
+            return
+        t1 = time.perf_counter()
+        view = type(self.slab)([k[: self.rows] for k in self.slab.k], [v[: self.rows] for v in self.slab.v])
+        step_rows = self.engine.model.step_rows  # type: ignore[attr-defined]  # checked in __init__
+        logits = step_rows(feed, view, self.pos[: self.rows])  # (rows, V)
+        self.pos[: self.rows] += 1
+        self.steps += 1
+        spent = time.perf_counter() - t1
+        for job in self.jobs:
+            live = sorted(job.slots)
+            job.logits = logits[[job.slots[i] for i in live]]
+            job.decode_s += spent * len(live) / self.rows
+
+    def _retire(self, job: _Job, candidates: list[int]) -> None:
+        for i in candidates:
+            row = job.slots.pop(i)
+            self.owner[row] = None
+
+    def _compact(self, feed: np.ndarray) -> np.ndarray:
+        """Move the last live rows into the holes so rows 0..rows-1 are the live ones."""
+        end = self.rows
+        hole = 0
+        while True:
+            while hole < end and self.owner[hole] is not None:
+                hole += 1
+            while end > hole and self.owner[end - 1] is None:
+                end -= 1
+            if hole >= end:
+                break
+            last = end - 1
+            span = int(self.pos[last])
+            for layer in range(len(self.slab.k)):
+                self.slab.k[layer][hole, :, :span] = self.slab.k[layer][last, :, :span]
+                self.slab.v[layer][hole, :, :span] = self.slab.v[layer][last, :, :span]
+            owner = self.owner[last]
+            assert owner is not None
+            self.owner[hole], self.owner[last] = owner, None
+            owner[0].slots[owner[1]] = hole
+            self.pos[hole] = self.pos[last]
+            feed[hole] = feed[last]
+            end = last
+        self.rows = end
+        return feed[:end]
