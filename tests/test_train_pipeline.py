@@ -58,8 +58,10 @@ def test_finetune_then_resume_then_continue_in_mlx(home_with_nl2bash: Path, tmp_
     early = _bash_ai("train", "--resume", "--name", "ft", "--num-steps", "4", home=home, check=False)
     assert early.returncode == 2 and "above the checkpoint's step 6" in early.stderr, early.stderr
     # ... but moves on: the run is extended, then resumed exactly from its checkpoint.
-    _bash_ai("train", "--resume", "--name", "ft", "--num-steps", "12", home=home)
+    _bash_ai("train", "--resume", "--name", "ft", "--num-steps", "12", "--stop-after", "3", home=home)
     assert json.loads((run / "train_config.json").read_text())["num_steps"] == 12
+    assert json.loads((run / "latest" / "state" / "state.json").read_text())["step"] == 9  # stopped, resumable
+    _bash_ai("train", "--resume", "--name", "ft", home=home)
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines() if "loss" in line]
     assert steps[-1] == 12 and (run / "loss.png").stat().st_size > 1000
 

@@ -32,6 +32,9 @@ def train(
     vocab_size: Annotated[int, Opt(help="BPE vocabulary size when training one")] = 4096,
     init: Annotated[str | None, Opt(help="Continue from this checkpoint (any backend)")] = None,
     resume: Annotated[bool, Opt(help="Continue this run exactly from its last checkpoint")] = False,
+    stop_after: Annotated[
+        int | None, Opt(min=1, help="Stop (checkpointed, resumable) after this many steps of this call")
+    ] = None,
     retrieval_k: Annotated[int, Opt(help="Neighbours retrieved into each pair's prompt (0: none)")] = 0,
     retrieval_variants: Annotated[int, Opt(help="Retrieval-augmented copies of each pair")] = 2,
     precision: Annotated[str, Opt(help="PyTorch matmuls: auto | bf16 | fp32")] = "auto",
@@ -92,4 +95,5 @@ def train(
         export_to=out,
         export_dtype=out_dtype,
         resume_num_steps=num_steps if resume else None,
+        stop_after=stop_after,
     )
