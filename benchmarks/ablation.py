@@ -56,6 +56,7 @@ ROWS: dict[str, tuple[str, list[str]]] = {
 COLUMNS = (
     ("nlc2cmd", "NLC2CMD top-5"),
     ("nlc2cmd_top1", "NLC2CMD top-1"),
+    ("nlc2cmd_official", "official top-5"),
     ("template_match", "template@1"),
     ("exact_match", "exact@1"),
     ("syntax_valid", "syntax@1"),
