@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bash_ai.errors import UsageError
-from bash_ai.evaluation.nlc2cmd import FIND_WITH_ARGUMENT, FIND_WORDS, flag_score
+from bash_ai.evaluation.nlc2cmd import FIND_WITH_ARGUMENT, FIND_WORDS, parsed_score
 from bash_ai.safety.shell import Command, Group, Script, Word, parse
 
 
@@ -428,25 +428,7 @@ def _string_command(word: Word) -> list[_Utility]:
 
 def official_score(predicted: str, reference: str, confidence: float = 1.0) -> float:
     """One prediction's official score in [-1, 1] (scaled by ``confidence``)."""
-    return _scored(official_utility_flags(predicted), official_utility_flags(reference), confidence)
-
-
-def _scored(
-    pred: list[tuple[str, frozenset[str]]] | None, ref: list[tuple[str, frozenset[str]]] | None, confidence: float
-) -> float:
-    pred, ref = pred or [], ref or []
-    total = max(len(pred), len(ref))
-    if total == 0:
-        return 0.0
-    score = 0.0
-    for i in range(total):
-        p_util, p_flags = pred[i] if i < len(pred) else (None, frozenset[str]())
-        r_util, r_flags = ref[i] if i < len(ref) else (None, frozenset[str]())
-        if p_util == r_util:
-            score += confidence * (1.0 + flag_score(p_flags, r_flags)) / 2.0
-        else:
-            score -= confidence
-    return score / total
+    return parsed_score(official_utility_flags(predicted) or [], official_utility_flags(reference) or [], confidence)
 
 
 def official_topk(predictions: Sequence[str], reference: str, confidences: Sequence[float] | None = None) -> float:
@@ -458,8 +440,9 @@ def official_topk(predictions: Sequence[str], reference: str, confidences: Seque
     for c in confidences:
         if not 0.0 <= c <= 1.0:
             raise UsageError(f"official_topk: confidences lie in [0, 1] (got {c})")
-    ref = official_utility_flags(reference)
-    scores = [_scored(official_utility_flags(p), ref, c) for p, c in zip(predictions, confidences, strict=True) if p]
+    ref = official_utility_flags(reference) or []
+    pairs = zip(predictions, confidences, strict=True)
+    scores = [parsed_score(official_utility_flags(p) or [], ref, c) for p, c in pairs if p]
     if not scores:
         return -1.0
     return max(scores) if any(s > 0 for s in scores) else sum(scores) / len(scores)
