@@ -238,12 +238,14 @@ def main() -> None:
 
 def batching(args: argparse.Namespace) -> None:
     """``bash-ai serve --no-batch`` (one decode per worker, a worker per core) against the default
-    continuous batching, the same /generate requests from the same number of clients."""
+    continuous batching (``--workers`` sets the batched server's), the same /generate requests
+    from the same number of clients."""
     requests = requests_from_pack(args.requests)
     model_args = ["--model", args.model] if args.model else []
     rows: dict[str, dict[str, Any]] = {}
-    for name, flag in (("unbatched", "--no-batch"), ("batched", "--batch")):
-        cmd = [sys.executable, "-m", "bash_ai", "serve", "--port", "0", "--queue", "256", "--no-access-log", flag]
+    batched_workers = ["--workers", str(args.workers)] if args.workers else []
+    for name, flags in (("unbatched", ["--no-batch"]), ("batched", ["--batch", *batched_workers])):
+        cmd = [sys.executable, "-m", "bash_ai", "serve", "--port", "0", "--queue", "256", "--no-access-log", *flags]
         with process(cmd + model_args) as url:
             rows[name] = load(url, requests, call_generate, args.concurrency)
         lat = rows[name]["latency_ms"]

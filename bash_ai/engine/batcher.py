@@ -1,6 +1,7 @@
 """Continuous batching: the decode steps of concurrent requests run as one forward pass.
 
-Each request (``Engine.stream`` on any thread) is prefilled on its own, then its candidates join
+Each request (``Engine.stream`` on any thread) is prefilled on a thread of its own (beside the
+decode steps, not between them), then its candidates join
 one shared key/value slab as rows; every step the worker thread samples a token for each live row
 (with that request's own parameters, random streams and stop rules, exactly as ``Engine._run``
 does) and runs one ``step_rows`` forward for all of them, each row at its own position. Requests
@@ -52,6 +53,7 @@ class _Job:
     logits: np.ndarray | None = None  # (live, V): the next token's logits, in candidate order
     prefill_s: float = 0.0
     decode_s: float = 0.0
+    prefilled: tuple[np.ndarray, Any] | None = None  # (logits (n, V), cache of n rows)
 
     @property
     def stopped(self) -> bool:
@@ -71,11 +73,12 @@ class Batcher:
         self.owner: list[tuple[_Job, int] | None] = [None] * max_rows
         self.rows = 0  # live rows: 0 .. rows-1
         self.jobs: list[_Job] = []
-        self.pending: deque[_Job] = deque()
+        self.pending: deque[_Job] = deque()  # waiting for the prefill thread
+        self.ready: deque[_Job] = deque()  # prefilled, waiting for room in the slab
         self.cond = threading.Condition()
         self.steps = 0  # forward passes run (for tests and benchmarks)
         self.peak_rows = 0
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     # -- the caller's side ----------------------------------------------------------------------
 
@@ -93,10 +96,12 @@ class Batcher:
         job = _Job(list(ids), params, n, cancel, banned)
         with self.cond:
             self.pending.append(job)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="bash-ai-batcher", daemon=True)
-                self._thread.start()
-            self.cond.notify()
+            if not self._threads:
+                for target, name in ((self._loop, "bash-ai-decode"), (self._prefill_loop, "bash-ai-prefill")):
+                    thread = threading.Thread(target=target, name=name, daemon=True)
+                    thread.start()
+                    self._threads.append(thread)
+            self.cond.notify_all()
         try:
             while True:
                 try:
@@ -116,13 +121,14 @@ class Batcher:
     # -- the worker -----------------------------------------------------------------------------
 
     def _loop(self) -> None:
+        """The decode thread: admit prefilled jobs between steps, then one step for every row."""
         while True:
             with self.cond:
-                while not self.pending and not self.jobs:
+                while not self.ready and not self.jobs:
                     self.cond.wait()
                 admitted: list[_Job] = []
-                while self.pending and self.rows + sum(j.n for j in admitted) + self.pending[0].n <= self.max_rows:
-                    admitted.append(self.pending.popleft())
+                while self.ready and self.rows + sum(j.n for j in admitted) + self.ready[0].n <= self.max_rows:
+                    admitted.append(self.ready.popleft())
             for job in admitted:
                 self._guard(job, self._admit)
             try:
@@ -133,6 +139,28 @@ class Batcher:
                 self.jobs, self.rows = [], 0
                 self.owner = [None] * self.max_rows
 
+    def _prefill_loop(self) -> None:
+        """The prefill thread: prompts run here, beside the decode steps rather than between them
+        (a prompt costs many steps' work; on the decode thread it stalled every other request)."""
+        while True:
+            with self.cond:
+                while not self.pending:
+                    self.cond.wait()
+                job = self.pending.popleft()
+            if job.stopped:
+                job.out.put(_END)
+                continue
+            try:
+                t0 = time.perf_counter()
+                job.prefilled = self.engine._prefill(job.ids, job.n)  # (n, V) logits, a cache of n rows
+                job.prefill_s = time.perf_counter() - t0
+            except BaseException as exc:  # noqa: BLE001 - this request fails, the others go on
+                job.out.put(exc)
+                continue
+            with self.cond:
+                self.ready.append(job)
+                self.cond.notify_all()
+
     def _guard(self, job: _Job, action: Any) -> None:
         try:
             action(job)
@@ -140,17 +168,16 @@ class Batcher:
             job.out.put(exc)
 
     def _admit(self, job: _Job) -> None:
-        """Prefill on the worker (measured: prefills on the callers' threads fight the shared
-        decode for the two cores, 0.6x), then copy the job's rows into the slab."""
+        """Copy the job's prefilled rows into the slab."""
         from bash_ai.engine.engine import _Candidate
 
         if job.stopped:
             job.out.put(_END)
             return
         engine = self.engine
-        t0 = time.perf_counter()
-        logits, cache = engine._prefill(job.ids, job.n)  # (n, V), a cache of n rows
-        job.prefill_s = time.perf_counter() - t0
+        assert job.prefilled is not None
+        logits, cache = job.prefilled
+        job.prefilled = None
         length = int(cache.length)
         first = self.rows
         for layer in range(len(self.slab.k)):
