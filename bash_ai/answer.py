@@ -383,7 +383,7 @@ def explain(
             said = clean(str(engine.explain(part.invocation or part.text, params, cancel=cancel))).strip()
             if said:
                 parts[i] = part.described_by_model(f"{said} (no man page: the model's words)")
-    text, source = summarise(engine, command, params, cancel=cancel, strategy=summary)
+    text, source = summarise(engine, command, params, cancel=cancel, strategy=summary, parts=parts)
     return Explanation(command, text, source, parts, check(command))
 
 
@@ -394,24 +394,88 @@ def summarise(
     *,
     cancel: threading.Event | None = None,
     strategy: SummaryStrategy = "auto",
+    parts: list[Any] | None = None,
 ) -> tuple[str, str]:
     """One sentence for ``command`` and where it came from.
 
     ``retrieval``: the request of the training pair whose command is nearest (BM25 over commands);
     ``model``: the model's description; ``parts``: composed from the man pages' words for the
     top-level programs and options; ``auto``: the pair's request when its command has the same
-    utilities and flags as ``command`` (NLC2CMD score 1), else the model's.
+    utilities and flags as ``command`` (NLC2CMD score 1), else the model's; but when that sentence
+    shares no word with what the man (or tldr) pages say of the parts, nor with the command, the
+    parts' own words instead: such a sentence was nearly always wrong (docs/benchmarks.md), and a
+    wrong summary is worse than a plain one. The same when the command works on your home or the
+    root directory and the sentence does not say so.
     """
-    if strategy == "parts":
-        from bash_ai.breakdown import breakdown, compose
+    from bash_ai.breakdown import breakdown, compose
 
-        return compose(breakdown(command)), "parts"
-    if strategy != "model":
-        index = getattr(engine, "index", None)
-        hits = index.search_command(command, 1) if index is not None else []
-        if hits and (strategy == "retrieval" or _same_structure(hits[0].command, command)):
-            return hits[0].request, "retrieval"
-    return clean(str(engine.explain(command, params, cancel=cancel))).strip(), "model"
+    if strategy == "parts":
+        return compose(parts if parts is not None else breakdown(command)), "parts"
+    index = getattr(engine, "index", None) if strategy != "model" else None
+    hits = index.search_command(command, 1) if index is not None else []
+    if hits and (strategy == "retrieval" or _same_structure(hits[0].command, command)):
+        text, source = hits[0].request, "retrieval"
+    else:
+        text, source = clean(str(engine.explain(command, params, cancel=cancel))).strip(), "model"
+    if strategy != "auto":
+        return text, source
+    parts = parts if parts is not None else breakdown(command)
+    facts = _content(" ".join(p.description for p in parts if _is_fact(p)) + " " + command)
+    said = set(words_of(text))
+    misnamed = any(
+        p.kind == "argument" and p.depth == 0 and _NAMED_TARGETS[p.description] not in said
+        for p in parts
+        if p.description in _NAMED_TARGETS
+    )
+    documented = any(p.kind == "program" and p.source in ("man", "tldr") for p in parts)
+    if not misnamed and (not documented or _content(text) & facts):
+        return text, source
+    return compose(parts), "parts"
+
+
+_STOPWORDS = frozenset(
+    ["the", "a", "an", "of", "in", "to", "and", "or", "for", "with", "from", "by", "on", "at", "is", "are"]
+    + ["be", "this", "that", "into", "each", "all", "any", "its", "it", "as"]
+)
+# Arguments a summary must not get wrong: the word it has to name for each.
+_NAMED_TARGETS = {"your home directory": "home", "the root directory: the whole file system": "root"}
+
+
+def words_of(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def _content(text: str) -> set[str]:
+    """The words of four letters or more that carry meaning, stemmed, near-synonyms merged (for
+    a cheap agreement check: "delete everything here" agrees with rm's "remove files")."""
+    from bash_ai.retrieval.bm25 import stem
+
+    out = set()
+    for word in words_of(text):
+        if len(word) >= 4 and word not in _STOPWORDS:
+            root = stem(word)
+            out.add(_SYNONYMS.get(root, root))
+    return out
+
+
+_SYNONYMS = {
+    word: group[0]
+    for group in (
+        ("remove", "delete", "erase"),
+        ("show", "display", "print", "list", "output", "view"),
+        ("directory", "folder", "dir", "director"),
+        ("search", "find", "locate", "look"),
+        ("create", "make", "new"),
+        ("copy", "duplicate"),
+        ("compress", "archive", "pack", "zip"),
+        ("size", "space", "usage", "disk"),
+    )
+    for word in group
+}
+
+
+def _is_fact(part: Any) -> bool:
+    return part.kind in ("program", "subcommand", "option") and part.source in ("man", "tldr", "fixed")
 
 
 def _same_structure(a: str, b: str) -> bool:

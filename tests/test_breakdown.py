@@ -215,3 +215,33 @@ def test_parts_serialise(tmp_path: Path) -> None:
     part = breakdown("ls -l")[1]
     assert isinstance(part, Part) and json.loads(json.dumps(part.to_json()))["text"] == "-l"
     assert os.environ["BASH_AI_HOME"]  # each test's own cache dir
+
+
+class _Says:
+    """An engine stand-in whose model always says ``text`` (and that has no retrieval index)."""
+
+    index = None
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def explain(self, command: str, params: object = None, *, cancel: object = None) -> str:
+        return self.text
+
+
+def test_a_summary_that_contradicts_the_man_pages_gives_way_to_their_words() -> None:
+    from bash_ai.answer import summarise
+
+    # Agrees with tar(1) ("archive"): kept.
+    assert summarise(_Says("Archive the folder dir"), "tar czf a.tgz dir") == ("Archive the folder dir", "model")
+    # Shares no word with what the pages say: the parts' own words.
+    text, source = summarise(_Says("Open a specific directory"), "tar czf a.tgz dir")
+    assert source == "parts" and text.startswith("An archiving utility: create a new archive")
+    # Near-synonyms count as agreement ("delete" for rm's "remove").
+    assert summarise(_Says("delete everything here"), "rm -rf ./*")[1] == "model"
+    # A command on your home directory must say so.
+    text, source = summarise(_Says("Remove everything in the current folder"), "rm -rf ~")
+    assert source == "parts" and text.endswith("on your home directory")
+    assert summarise(_Says("Remove everything in your home directory"), "rm -rf ~")[1] == "model"
+    # Asked for the model's words, the model's words.
+    assert summarise(_Says("Open a specific directory"), "tar czf a.tgz dir", strategy="model")[1] == "model"
