@@ -103,8 +103,11 @@ def test_defaults_are_the_clis(engine: Any) -> None:
     assert backend.params("ls", Sampling(max_tokens=10_000, temperature=1.0)).max_tokens == Limits().max_tokens_cap
     with served(engine) as base:
         body = httpx.post(base + "/generate", json={"request": "list files", "n": 2, "seed": 7}).json()
+        plain = httpx.post(base + "/generate", json={"request": "list files", "n": 2}).json()
     params = SamplingParams(temperature=0.3, seed=7, max_tokens=96)
     assert [c["text"] for c in body["candidates"]] == [c.text for c in answer(engine, "list files", 2, params)]
+    # No sampling option at all: the CLI's own answer path (beam search and pooled commands).
+    assert [c["text"] for c in plain["candidates"]] == [c.text for c in answer(engine, "list files", 2)]
 
 
 def test_validation_error_names_the_field(client: httpx.Client) -> None:
@@ -171,7 +174,10 @@ def test_queue_bound_turns_extra_requests_away(engine: Any) -> None:
     with served(paced, workers=1, queue=1) as base, ThreadPoolExecutor(4) as pool:
         health = httpx.get(base + "/health").json()
         assert health["capacity"] == 2
-        held = [pool.submit(_post, base, "/generate", {"request": f"list files {i}"}) for i in range(2)]
+        # Sampled (a temperature), so the paced engine holds them token by token.
+        held = [
+            pool.submit(_post, base, "/generate", {"request": f"list files {i}", "temperature": 1.0}) for i in range(2)
+        ]
         assert wait_until(lambda: httpx.get(base + "/health").json()["running"] == 2)
         for path, body in (
             ("/generate", {"request": "ls"}),

@@ -26,6 +26,7 @@ class Prepared:
     prompt_tokens: int
     n: int
     params: Any  # bash_ai.engine.SamplingParams
+    beam: bool = False  # no sampling option given: answer as the CLI does (beam search + pooled commands)
 
 
 class Backend:
@@ -77,7 +78,8 @@ class Backend:
                 f"the request is too long ({prompt_tokens} tokens; this model accepts {self.max_prompt_tokens})",
                 "prompt_too_long",
             )
-        return Prepared(request, prompt_tokens, n, self.params(request, sampling, max_tokens))
+        chosen = sampling.model_dump(include=_PARAM_NAMES | {"stop"}, exclude_none=True)
+        return Prepared(request, prompt_tokens, n, self.params(request, sampling, max_tokens), beam=not chosen)
 
     def params(self, request: str, sampling: Sampling, max_tokens: int | None = None) -> Any:
         """Engine sampling params. Unset values take the CLI's defaults (temperature, a token budget
@@ -101,7 +103,7 @@ class Backend:
 
     def generate(self, prepared: Prepared, cancel: threading.Event) -> tuple[list[Any], int]:
         """Checked candidates (``bash_ai.answer``) and the completion tokens spent on them."""
-        from bash_ai.answer import answer
+        from bash_ai.answer import answer, wants_script
         from bash_ai.engine import Finished
 
         spent = 0
@@ -111,6 +113,12 @@ class Backend:
             if isinstance(event, Finished):
                 spent += int(event.n_tokens)
 
+        if prepared.beam and not wants_script(prepared.request):  # the CLI's answer path for a command
+            from bash_ai.engine.propose import DecodeConfig
+
+            decode = DecodeConfig(max_tokens=prepared.params.max_tokens)
+            candidates = answer(self.engine, prepared.request, prepared.n, None, cancel=cancel, decode=decode)
+            return candidates, sum(c.n_tokens for c in candidates)
         candidates = answer(self.engine, prepared.request, prepared.n, prepared.params, cancel=cancel, on_event=count)
         return candidates, spent
 
