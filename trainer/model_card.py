@@ -232,6 +232,7 @@ COLUMNS = (
     ("template_match", "template"),
     ("nlc2cmd", "NLC2CMD"),
     ("nlc2cmd_top1", "NLC2CMD top-1"),
+    ("nlc2cmd_official", "official rules"),
     ("syntax_valid", "syntax ok"),
     ("danger_rate", "danger"),
     ("val_loss", "val loss"),
