@@ -19,7 +19,7 @@ def _home() -> Path | None:
 
 
 def data_dir() -> Path:
-    """Models, datasets, history."""
+    """Models, datasets, history, parsed man pages."""
     home = _home()
     if home is not None:
         return home / "data"

@@ -1,7 +1,7 @@
-"""Man pages from the user's own system, found with ``man -w`` and cached parsed in the cache dir.
+"""Man pages from the user's own system, found with ``man -w`` and cached parsed in the data dir.
 
 Nothing is copied into the package: a page is read where ``man`` finds it, parsed once, and the
-facts kept as ``<cache>/manpages/<program>.json`` (written atomically). A cache entry is used only
+facts kept as ``<data dir>/manpages/<program>.json`` (written atomically). A cache entry is used only
 while its source file has the same size and modification time; a program without a page is
 remembered for a day, so that an explain does not run ``man -w`` for it every time.
 """
@@ -44,7 +44,7 @@ def lookup(program: str, *, cache_dir: Path | None = None) -> Found:
     """The man page facts of ``program`` (a bare name, e.g. ``tar``)."""
     if not _PROGRAM.fullmatch(program):
         return Found(None, "not a program name")
-    folder = cache_dir if cache_dir is not None else paths.cache_dir() / "manpages"
+    folder = cache_dir if cache_dir is not None else paths.data_dir() / "manpages"
     entry = folder / f"{program}.json"
     cached = _read_cache(entry)
     if cached is not None:
