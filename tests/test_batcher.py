@@ -143,3 +143,14 @@ def test_runtimes_without_step_rows_keep_decoding_alone() -> None:
     engine = says("hello")
     assert not engine.start_batching() and engine.batcher is None
     assert TOK.decode(TOK.encode("ok")) == "ok"
+
+
+def test_a_prompt_seen_lately_is_not_prefilled_again() -> None:
+    """A resampling round repeats its request's prompt: the batcher reuses the prefill."""
+    engine = numpy_engine(pos_encoding="rope")
+    assert engine.start_batching(max_rows=8)
+    first = SamplingParams(temperature=0.9, seed=1, max_tokens=8)
+    second = SamplingParams(temperature=1.2, seed=2, max_tokens=8)
+    want = _answers(numpy_engine(pos_encoding="rope"), [("ls -l", first, 2), ("ls -l", second, 3)], False)
+    assert _answers(engine, [("ls -l", first, 2), ("ls -l", second, 3)], False) == want
+    assert engine.batcher is not None and engine.batcher.prefills == 1

@@ -18,7 +18,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 _END = object()
 DEFAULT_ROWS = 32
+PROMPT_CACHE = 16  # prefilled prompts kept: a resampling round of the same request skips its prefill
 
 
 @dataclass(eq=False)
@@ -76,6 +77,8 @@ class Batcher:
         self.pending: deque[_Job] = deque()  # waiting for the prefill thread
         self.ready: deque[_Job] = deque()  # prefilled, waiting for room in the slab
         self.cond = threading.Condition()
+        self.prompts: OrderedDict[tuple[int, ...], tuple[np.ndarray, Any]] = OrderedDict()  # LRU, 1 row each
+        self.prefills = 0  # prompts actually run (for tests and benchmarks)
         self.steps = 0  # forward passes run (for tests and benchmarks)
         self.peak_rows = 0
         self._threads: list[threading.Thread] = []
@@ -152,7 +155,7 @@ class Batcher:
                 continue
             try:
                 t0 = time.perf_counter()
-                job.prefilled = self.engine._prefill(job.ids, job.n)  # (n, V) logits, a cache of n rows
+                job.prefilled = self._prefilled(job)  # (n, V) logits, a cache of n rows
                 job.prefill_s = time.perf_counter() - t0
             except BaseException as exc:  # noqa: BLE001 - this request fails, the others go on
                 job.out.put(exc)
@@ -160,6 +163,22 @@ class Batcher:
             with self.cond:
                 self.ready.append(job)
                 self.cond.notify_all()
+
+    def _prefilled(self, job: _Job) -> tuple[np.ndarray, Any]:
+        """The prompt's logits and cache, fanned out to the job's rows; a prompt seen lately (the
+        same request's next resampling round) is taken from the LRU instead of run again."""
+        key = tuple(job.ids)
+        found = self.prompts.get(key)
+        if found is None:
+            found = self.engine._prefill(job.ids, 1)  # (1, V), one row
+            self.prefills += 1
+            self.prompts[key] = found
+            while len(self.prompts) > PROMPT_CACHE:
+                self.prompts.popitem(last=False)
+        else:
+            self.prompts.move_to_end(key)
+        logits, cache = found
+        return np.repeat(logits, job.n, axis=0), cache.repeat(job.n)
 
     def _guard(self, job: _Job, action: Any) -> None:
         try:
