@@ -50,8 +50,11 @@ def beam_search(
     max_tokens: int = 96,
     banned: np.ndarray | None = None,
     cancel: threading.Event | None = None,
+    prefilled: Prefilled | None = None,
 ) -> list[Beam]:
     """The ``width`` best hypotheses after ``prompt``, best first by total log-probability.
+
+    ``prefilled`` (from :func:`prefill`) skips running the prompt again; it is not modified.
 
     ``banned`` token ids are never chosen. The search stops when ``width`` hypotheses have ended
     and no live beam can still beat the worst of them (log-probabilities only fall), at
@@ -63,8 +66,8 @@ def beam_search(
     ids = np.asarray(list(prompt), dtype=np.int64)[None, :]  # (1, T)
     if ids.shape[1] == 0 or ids.shape[1] >= ctx:
         raise UsageError(f"the prompt must hold between 1 and {ctx - 1} tokens (got {ids.shape[1]})")
-    cache = model.new_cache(1)
-    logp = log_softmax(_last(model.forward(ids, cache, last_only=True)))  # (1, V)
+    cache, logp = prefilled if prefilled is not None else prefill(model, prompt)
+    logp = logp.copy()  # (1, V); banned tokens are masked in place below
     beams: list[tuple[int, ...]] = [()]
     scores = np.zeros(1)  # (B,) total log-probability of each live beam
     done: list[Beam] = []
@@ -111,12 +114,25 @@ def beam_search(
     return done[:width]
 
 
+Prefilled = tuple[Any, np.ndarray]  # (a one-row cache holding the prompt, its next-token log-probs (1, V))
+
+
+def prefill(model: Any, prompt: Sequence[int]) -> Prefilled:
+    """Run ``prompt`` once; beam search and :func:`sequence_logprobs` can share the result (each
+    copies the cache's rows before extending them, so it stays as it is)."""
+    cache = model.new_cache(1)
+    ids = np.asarray(list(prompt), dtype=np.int64)[None, :]  # (1, T)
+    return cache, log_softmax(_last(model.forward(ids, cache, last_only=True)))  # (1, V)
+
+
 def _last(logits: Any) -> np.ndarray:
     out = np.asarray(logits)
     return out[:, -1, :] if out.ndim == 3 else out
 
 
-def sequence_logprobs(model: Any, prompt: Sequence[int], continuations: Sequence[Sequence[int]]) -> list[float]:
+def sequence_logprobs(
+    model: Any, prompt: Sequence[int], continuations: Sequence[Sequence[int]], prefilled: Prefilled | None = None
+) -> list[float]:
     """Teacher-forced total log-probability of each continuation after ``prompt``.
 
     The prompt is run once and its cache fanned out; continuations of similar length share a
@@ -128,14 +144,13 @@ def sequence_logprobs(model: Any, prompt: Sequence[int], continuations: Sequence
     ctx = int(model.config.context_length)
     if len(prompt) + max(len(c) for c in continuations) > ctx:
         raise UsageError("a continuation does not fit the context after the prompt")
-    prefilled = model.new_cache(1)
-    first = log_softmax(_last(model.forward(np.asarray([list(prompt)], dtype=np.int64), prefilled, last_only=True)))
+    prefilled_cache, first = prefilled if prefilled is not None else prefill(model, prompt)
     totals = [0.0] * len(continuations)
     for bucket in _length_buckets([len(c) for c in continuations]):
         width = max(len(continuations[i]) for i in bucket)
         if width == 0:
             continue
-        cache = prefilled.select(np.zeros(len(bucket), dtype=np.intp))  # a copy: prefilled stays as it is
+        cache = prefilled_cache.select(np.zeros(len(bucket), dtype=np.intp))  # a copy: prefilled stays as it is
         feed = np.zeros((len(bucket), width), dtype=np.int64)  # (N, W)
         for r, i in enumerate(bucket):
             feed[r, : len(continuations[i])] = continuations[i]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from bash_ai.engine.arguments import adapt
-from bash_ai.engine.beam import Beam, beam_search, continuation_logprobs, sequence_logprobs
+from bash_ai.engine.beam import Beam, beam_search, continuation_logprobs, prefill, sequence_logprobs
 from bash_ai.engine.events import Started
 from bash_ai.errors import UsageError
 
@@ -134,6 +134,7 @@ def propose(
     for extra in (engine.answer_bans(request), banned):
         if extra is not None:
             never = np.union1d(never, extra).astype(np.int64)
+    shared = prefill(engine.model, prompt)  # the prompt runs once, for the beams and the pooled commands
     beams = beam_search(
         engine.model,
         prompt,
@@ -142,6 +143,7 @@ def propose(
         max_tokens=config.max_tokens,
         banned=never,
         cancel=cancel,
+        prefilled=shared,
     )
     out: dict[str, Proposal] = {}
     for beam in beams:
@@ -155,7 +157,7 @@ def propose(
     if pooled and not (cancel is not None and cancel.is_set()):
         room = engine.context_length - len(prompt)
         fits = [(text, encoded[text]) for text in pooled if len(encoded[text]) <= room]
-        logprobs = sequence_logprobs(engine.model, prompt, [ids for _, ids in fits])
+        logprobs = sequence_logprobs(engine.model, prompt, [ids for _, ids in fits], prefilled=shared)
         for (text, ids), lp in zip(fits, logprobs, strict=True):
             score = _normalised(lp, len(ids) - 1, config.alpha) + config.retrieval_bonus
             out[text] = Proposal(text, "retrieval", lp, len(ids) - 1, score, retrieval=relevance[text])
