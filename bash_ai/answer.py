@@ -332,7 +332,7 @@ class Explanation:
 
     command: str
     summary: str
-    summary_source: str  # "model" or "retrieval" (a training pair with the same structure)
+    summary_source: str  # "model", "retrieval" (a training pair with the same structure) or "parts"
     parts: list[Any]  # bash_ai.breakdown.Part
     checked: Candidate
 
@@ -380,7 +380,7 @@ def explain(
     parts = breakdown(command)
     for i, part in enumerate(parts):
         if part.kind == "program" and part.source == "unknown" and not (cancel and cancel.is_set()):
-            said = clean(str(engine.explain(part.invocation or part.text, params, cancel=cancel))).strip()
+            said = model_sentence(engine, part.invocation or part.text, params, cancel=cancel)
             if said:
                 parts[i] = part.described_by_model(f"{said} (no man page: the model's words)")
     text, source = summarise(engine, command, params, cancel=cancel, strategy=summary, parts=parts)
@@ -396,34 +396,61 @@ def summarise(
     strategy: SummaryStrategy = "auto",
     parts: list[Any] | None = None,
 ) -> tuple[str, str]:
-    """One sentence for ``command`` and where it came from.
+    """One sentence for ``command`` and where it came from (see :func:`pick_summary`); the index,
+    the man pages and the model are asked only when the strategy needs them."""
+    hit = nearest_pair(engine, command) if strategy in ("auto", "retrieval") else None
+    if parts is None and strategy in ("auto", "parts"):
+        from bash_ai.breakdown import breakdown
 
-    ``retrieval``: the request of the training pair whose command is nearest (BM25 over commands);
-    ``model``: the model's description; ``parts``: composed from the man pages' words for the
-    top-level programs and options; ``auto``: the pair's request when its command has the same
-    utilities and flags as ``command`` (NLC2CMD score 1), else the model's; but when that sentence
-    shares no word with what the man (or tldr) pages say of the parts, nor with the command, the
-    parts' own words instead: such a sentence was nearly always wrong (docs/benchmarks.md), and a
-    wrong summary is worse than a plain one. The same when the command works on your home or the
-    root directory and the sentence does not say so.
+        parts = breakdown(command)
+
+    def said() -> str:
+        return model_sentence(engine, command, params, cancel=cancel)
+
+    return pick_summary(command, strategy, parts or [], hit, said)
+
+
+def nearest_pair(engine: Any, command: str) -> Any:
+    """The training pair whose command is nearest ``command`` (BM25 over commands), or None."""
+    index = getattr(engine, "index", None)
+    hits = index.search_command(command, 1) if index is not None else []
+    return hits[0] if hits else None
+
+
+def model_sentence(engine: Any, command: str, params: Any = None, *, cancel: threading.Event | None = None) -> str:
+    return clean(str(engine.explain(command, params, cancel=cancel))).strip()
+
+
+def pick_summary(
+    command: str, strategy: SummaryStrategy, parts: list[Any], hit: Any, said: str | Callable[[], str]
+) -> tuple[str, str]:
+    """The summary ``strategy`` gives, from the parts, the nearest training pair ``hit`` and the
+    model's sentence ``said`` (or a function giving it, called only when the sentence is needed).
+
+    ``retrieval``: the pair's request (the model's sentence when there is no pair); ``model``: the
+    model's sentence; ``parts``: composed from the man pages' words for the top-level programs and
+    options; ``auto``: the pair's request when its command has the same utilities and flags as
+    ``command`` (NLC2CMD score 1), else the model's; but when that sentence shares no word with
+    what the man (or tldr) pages say of the parts, nor with the command, the parts' own words
+    instead: such a sentence was nearly always wrong (docs/benchmarks.md), and a wrong summary is
+    worse than a plain one. The same when the command works on your home or the root directory
+    and the sentence does not say so.
     """
-    from bash_ai.breakdown import breakdown, compose
+    from bash_ai.breakdown import compose
+    from bash_ai.retrieval.bm25 import words
 
     if strategy == "parts":
-        return compose(parts if parts is not None else breakdown(command)), "parts"
-    index = getattr(engine, "index", None) if strategy != "model" else None
-    hits = index.search_command(command, 1) if index is not None else []
-    if hits and (strategy == "retrieval" or _same_structure(hits[0].command, command)):
-        text, source = hits[0].request, "retrieval"
+        return compose(parts), "parts"
+    if hit is not None and (strategy == "retrieval" or (strategy == "auto" and _same_structure(hit.command, command))):
+        text, source = hit.request, "retrieval"
     else:
-        text, source = clean(str(engine.explain(command, params, cancel=cancel))).strip(), "model"
+        text, source = (said() if callable(said) else said), "model"
     if strategy != "auto":
         return text, source
-    parts = parts if parts is not None else breakdown(command)
     facts = _content(" ".join(p.description for p in parts if _is_fact(p)) + " " + command)
-    said = set(words_of(text))
+    named = set(words(text))
     misnamed = any(
-        p.kind == "argument" and p.depth == 0 and _NAMED_TARGETS[p.description] not in said
+        p.kind == "argument" and p.depth == 0 and _NAMED_TARGETS[p.description] not in named
         for p in parts
         if p.description in _NAMED_TARGETS
     )
@@ -441,17 +468,13 @@ _STOPWORDS = frozenset(
 _NAMED_TARGETS = {"your home directory": "home", "the root directory: the whole file system": "root"}
 
 
-def words_of(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower())
-
-
 def _content(text: str) -> set[str]:
     """The words of four letters or more that carry meaning, stemmed, near-synonyms merged (for
     a cheap agreement check: "delete everything here" agrees with rm's "remove files")."""
-    from bash_ai.retrieval.bm25 import stem
+    from bash_ai.retrieval.bm25 import stem, words
 
     out = set()
-    for word in words_of(text):
+    for word in words(text):
         if len(word) >= 4 and word not in _STOPWORDS:
             root = stem(word)
             out.add(_SYNONYMS.get(root, root))

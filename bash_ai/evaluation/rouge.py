@@ -6,13 +6,9 @@ dozen lines) rather than importing ``rouge-score``, which would pull nltk into t
 
 from __future__ import annotations
 
-import re
+from bash_ai.retrieval.bm25 import words
 
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
+__all__ = ["lcs_length", "rouge_l", "words"]
 
 
 def lcs_length(a: list[str], b: list[str]) -> int:

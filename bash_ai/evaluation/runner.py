@@ -393,7 +393,7 @@ def _evaluate_explain(
 ) -> SuiteResult:
     """Each example's command explained: man page coverage of its parts, and its summary against
     the example's description (ROUGE-L), beside the model's own and the nearest training pair's."""
-    from bash_ai.answer import summarise
+    from bash_ai.answer import model_sentence, nearest_pair, pick_summary
     from bash_ai.breakdown import breakdown
     from bash_ai.engine import SamplingParams
     from bash_ai.evaluation.rouge import rouge_l
@@ -411,10 +411,12 @@ def _evaluate_explain(
         programs_man += sum(p.source == "man" for p in progs)
         programs_described += sum(p.source in ("man", "tldr", "fixed") for p in progs)
         options_man += sum(p.source == "man" for p in opts)
-        model_text, _ = summarise(engine, command, greedy, strategy="model")
-        nearest, _ = summarise(engine, command, greedy, strategy="retrieval") if engine.index else ("", "")
-        composed, _ = summarise(engine, command, greedy, strategy="parts")
-        shipped, source = summarise(engine, command, greedy, strategy="auto")
+        # Each source asked once; every strategy then picks from the same answers.
+        hit = nearest_pair(engine, command)
+        model_text = model_sentence(engine, command, greedy)
+        nearest = pick_summary(command, "retrieval", parts, hit, model_text)[0] if engine.index else ""
+        composed = pick_summary(command, "parts", parts, hit, model_text)[0]
+        shipped, source = pick_summary(command, "auto", parts, hit, model_text)
         rows.append(
             {
                 "id": ex.id,

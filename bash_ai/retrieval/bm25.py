@@ -38,9 +38,14 @@ def stem(word: str) -> str:
     return word
 
 
+def words(text: str) -> list[str]:
+    """Lower-cased alphanumeric runs: ``"Sorted *.py files"`` -> ``[sorted, py, files]``."""
+    return _WORD.findall(text.lower())
+
+
 def terms(text: str) -> list[str]:
-    """Lower-cased alphanumeric words, lightly stemmed: ``"Sorted *.py files"`` -> ``[sort, py, file]``."""
-    return [stem(w) for w in _WORD.findall(text.lower())]
+    """:func:`words`, lightly stemmed: ``"Sorted *.py files"`` -> ``[sort, py, file]``."""
+    return [stem(w) for w in words(text)]
 
 
 @dataclass(frozen=True)
