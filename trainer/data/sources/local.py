@@ -10,7 +10,6 @@ seconds.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import os
@@ -22,6 +21,7 @@ from typing import Any
 
 from bash_ai.errors import DataError, UsageError
 from bash_ai.manpages.roff import to_text
+from bash_ai.manpages.store import read_source
 from trainer.data.document import Document
 from trainer.data.manifest import Manifest, make_manifest
 
@@ -160,12 +160,8 @@ def _write_man(
         for i, path in enumerate(ordered):
             if count >= limit or time.monotonic() > deadline:
                 break
-            try:
-                raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-            except (OSError, EOFError, gzip.BadGzipFile):
-                continue
-            source = raw.decode("utf-8", errors="replace")
-            if source.lstrip().startswith(".so ") or b"\0" in raw:
+            source = read_source(path)
+            if source is None or source.lstrip().startswith(".so ") or "\0" in source:
                 continue
             text = to_text(source)
             if len(text) < 40:
