@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bash_ai.engine.events import Event, Stats
-from bash_ai.engine.sampling import SamplingParams, candidate_rngs, sample
+from bash_ai.engine.events import Event
+from bash_ai.engine.sampling import SamplingParams
 
 if TYPE_CHECKING:
     from bash_ai.engine.engine import Engine
@@ -47,9 +47,7 @@ class _Job:
     banned: np.ndarray | None
     out: queue.SimpleQueue[Any] = field(default_factory=queue.SimpleQueue)
     abandoned: bool = False  # the consumer closed the stream
-    cands: list[Any] = field(default_factory=list)  # engine._Candidate, by index
-    rngs: list[np.random.Generator] = field(default_factory=list)
-    seen: np.ndarray | None = None  # (n, V) for the repetition penalty
+    state: Any = None  # engine._Candidates: random streams, stop rules, repetition-penalty memory
     slots: dict[int, int] = field(default_factory=dict)  # live candidate index -> slab row
     logits: np.ndarray | None = None  # (live, V): the next token's logits, in candidate order
     prefill_s: float = 0.0
@@ -188,7 +186,7 @@ class Batcher:
 
     def _admit(self, job: _Job) -> None:
         """Copy the job's prefilled rows into the slab."""
-        from bash_ai.engine.engine import _Candidate
+        from bash_ai.engine.engine import _Candidates
 
         if job.stopped:
             job.out.put(_END)
@@ -208,13 +206,7 @@ class Batcher:
             job.slots[i] = first + i
         self.rows += job.n
         self.peak_rows = max(self.peak_rows, self.rows)
-        params = job.params
-        job.rngs = candidate_rngs(params.seed, job.n)
-        job.cands = [_Candidate(i, params, engine) for i in range(job.n)]
-        if params.repetition_penalty != 1.0:
-            job.seen = np.zeros((job.n, logits.shape[-1]), dtype=bool)
-            if params.penalize_prompt:
-                job.seen[:, [i for i in job.ids if i not in engine.special_ids]] = True
+        job.state = _Candidates(engine, job.ids, job.params, job.n, logits.shape[-1])
         job.logits = logits
         self.jobs.append(job)
 
@@ -231,36 +223,22 @@ class Batcher:
             live = sorted(job.slots)  # candidate indices, in order (job.logits rows)
             logits = job.logits
             assert logits is not None
-            if job.banned is not None and job.banned.size:
-                logits[:, job.banned] = -np.inf
-            u = np.array([job.rngs[i].random() for i in live])
-            seen = None if job.seen is None else job.seen[live]
-            tokens = sample(logits, job.params, job.rngs[0], seen, uniforms=u)  # (live,)
+            tokens = job.state.sample(logits, live, job.banned)  # (live,)
             job.decode_s += time.perf_counter() - t1
             done = []
             for k, i in enumerate(live):
                 row = job.slots[i]
                 at_limit = int(self.pos[row]) >= self.engine.context_length
-                for event in job.cands[i].step(int(tokens[k]), at_limit):
+                for event in job.state.cands[i].step(int(tokens[k]), at_limit):
                     job.out.put(event)
-                if job.cands[i].active:
+                if job.state.cands[i].active:
                     feed[row] = tokens[k]
                 else:
                     done.append(i)
-            if job.seen is not None:
-                job.seen[live, tokens] = True
+            job.state.remember(live, tokens)
             self._retire(job, done)
             if not job.slots:
-                generated = sum(c.n_tokens for c in job.cands)
-                job.out.put(
-                    Stats(
-                        prompt_tokens=len(job.ids),
-                        generated_tokens=generated,
-                        prefill_s=job.prefill_s,
-                        decode_s=job.decode_s,
-                        tokens_per_s=generated / job.decode_s if job.decode_s > 0 else 0.0,
-                    )
-                )
+                job.out.put(job.state.stats(len(job.ids), job.prefill_s, job.decode_s))
                 job.out.put(_END)
                 self.jobs.remove(job)
         feed = self._compact(feed)

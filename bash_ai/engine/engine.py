@@ -216,18 +216,12 @@ class Engine:
         if self.batcher is not None:
             yield from self.batcher.decode(ids, params, n, cancel, banned)
             return
-        rngs = candidate_rngs(params.seed, n)
-
         t0 = time.perf_counter()
         logits, cache = self._prefill(ids, n)  # (n, V)
         prefill_s = time.perf_counter() - t0
 
-        seen: np.ndarray | None = None
-        if params.repetition_penalty != 1.0:
-            seen = np.zeros((n, logits.shape[-1]), dtype=bool)  # (n, V)
-            if params.penalize_prompt:
-                seen[:, [i for i in ids if i not in self.special_ids]] = True
-        cands = [_Candidate(i, params, self) for i in range(n)]
+        state = _Candidates(self, ids, params, n, logits.shape[-1])
+        cands = state.cands
         rows = np.arange(n)  # the candidate behind each cache row
         can_drop = callable(getattr(cache, "select", None))
         decode_s = 0.0  # model and sampler time only, not the consumer's rendering
@@ -235,11 +229,7 @@ class Engine:
             if cancel is not None and cancel.is_set():
                 return
             t1 = time.perf_counter()
-            # One draw per live candidate from its own stream: answers do not depend on n or the runtime.
-            u = np.array([rngs[i].random() for i in rows])  # (B,)
-            if banned is not None and banned.size:
-                logits[:, banned] = -np.inf
-            tokens = sample(logits, params, rngs[0], None if seen is None else seen[rows], uniforms=u)  # (B,)
+            tokens = state.sample(logits, rows, banned)  # (B,)
             decode_s += time.perf_counter() - t1
             at_limit = int(cache.length) >= self.context_length
             for row, i in enumerate(rows):
@@ -248,8 +238,7 @@ class Engine:
             alive = np.array([cands[i].active for i in rows])  # (B,)
             if not alive.any():
                 break
-            if seen is not None:
-                seen[rows, tokens] = True
+            state.remember(rows, tokens)
             if can_drop and not alive.all():
                 keep = np.flatnonzero(alive)
                 cache = cache.select(keep)
@@ -259,14 +248,7 @@ class Engine:
             t1 = time.perf_counter()
             logits = self._last_logits(feed, cache)  # (B, V)
             decode_s += time.perf_counter() - t1
-        generated = sum(c.n_tokens for c in cands)
-        yield Stats(
-            prompt_tokens=len(ids),
-            generated_tokens=generated,
-            prefill_s=prefill_s,
-            decode_s=decode_s,
-            tokens_per_s=generated / decode_s if decode_s > 0 else 0.0,
-        )
+        yield state.stats(len(ids), prefill_s, decode_s)
 
     def start_batching(self, max_rows: int = 32) -> bool:
         """Decode concurrent streams together (continuous batching); False when the runtime cannot."""
@@ -353,6 +335,45 @@ def _accepts(func: Any, name: str) -> bool:
         return name in inspect.signature(func).parameters
     except (TypeError, ValueError):
         return False
+
+
+class _Candidates:
+    """One stream's candidates: their random streams, stop rules and repetition-penalty state.
+    The lone decode loop (``Engine._run``) and continuous batching (``engine.batcher``) both
+    sample through it, which is why their answers agree."""
+
+    def __init__(self, engine: Engine, ids: Sequence[int], params: SamplingParams, n: int, vocab: int) -> None:
+        self.params = params
+        self.rngs = candidate_rngs(params.seed, n)
+        self.cands = [_Candidate(i, params, engine) for i in range(n)]
+        self.seen: np.ndarray | None = None  # (n, V) tokens each candidate has seen
+        if params.repetition_penalty != 1.0:
+            self.seen = np.zeros((n, vocab), dtype=bool)
+            if params.penalize_prompt:
+                self.seen[:, [i for i in ids if i not in engine.special_ids]] = True
+
+    def sample(self, logits: np.ndarray, rows: Any, banned: np.ndarray | None) -> np.ndarray:
+        """One token per row of ``logits`` (B, V); ``rows``: the candidate behind each row. One draw
+        per live candidate from its own stream: answers do not depend on n, the batch or the runtime."""
+        u = np.array([self.rngs[i].random() for i in rows])  # (B,)
+        if banned is not None and banned.size:
+            logits[:, banned] = -np.inf
+        return sample(logits, self.params, self.rngs[0], None if self.seen is None else self.seen[rows], uniforms=u)
+
+    def remember(self, rows: Any, tokens: np.ndarray) -> None:
+        """The repetition penalty's memory of what each candidate has said."""
+        if self.seen is not None:
+            self.seen[rows, tokens] = True
+
+    def stats(self, prompt_tokens: int, prefill_s: float, decode_s: float) -> Stats:
+        generated = sum(c.n_tokens for c in self.cands)
+        return Stats(
+            prompt_tokens=prompt_tokens,
+            generated_tokens=generated,
+            prefill_s=prefill_s,
+            decode_s=decode_s,
+            tokens_per_s=generated / decode_s if decode_s > 0 else 0.0,
+        )
 
 
 class _Candidate:
