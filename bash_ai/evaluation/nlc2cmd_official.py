@@ -281,12 +281,13 @@ def _options(util: _Utility, args: list[Word]) -> None:
                 _argument(rest, util)
             return
         if _is_flag(word) and (name not in ONLY_FLAGS or set(word.raw[1:]) <= ONLY_FLAGS[name]):
-            util.flags.extend(_split(name, word.raw))
+            split = _split(name, word.raw)
+            util.flags.extend(split)
             if name in C_SHELLS and word.raw.endswith("c") and i + 1 < len(args):
                 util.nested.extend(_string_command(args[i + 1]))  # bash -c 'cmd'
                 i += 2
                 continue
-            if _takes_argument(name, word.raw) and i + 1 < len(args):
+            if _takes_argument(name, word.raw, split[-1]) and i + 1 < len(args):
                 _argument(args[i + 1], util)
                 i += 1
             i += 1
@@ -310,15 +311,15 @@ def _options(util: _Utility, args: list[Word]) -> None:
         i += 1
 
 
-def _takes_argument(utility: str, flag: str) -> bool:
-    """Is the next word ``flag``'s argument (``cut -f -20``, ``xargs -n 1 cmd``)?"""
+def _takes_argument(utility: str, flag: str, last: str) -> bool:
+    """Is the next word ``flag``'s argument (``cut -f -20``, ``xargs -n 1 cmd``)? ``last``: the
+    last flag :func:`_split` read from it."""
     if utility == "xargs":
         return flag in XARGS_WITH_ARGUMENT
     if utility == "watch":
         return flag in WATCH_WITH_ARGUMENT
     if flag.startswith("--"):
         return False
-    last = _split(utility, flag)[-1]
     return len(last) == 2 and last[1] in WITH_ARGUMENT.get(utility, "") and flag.endswith(last[1])
 
 
