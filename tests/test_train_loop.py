@@ -76,6 +76,64 @@ def test_bf16_autocast_matches_fp32_loss_on_a_tiny_config(tmp_path: Path) -> Non
     assert abs(finals["bf16"] - finals["fp32"]) <= 0.05 * finals["fp32"], finals
 
 
+def test_dropout_and_label_smoothing_act_in_training_only(tmp_path: Path) -> None:
+    """Dropout makes two training forwards differ and leaves eval exact; smoothing raises a
+    confident loss; a run with both still learns, and its saved model is the plain spec."""
+    import torch
+
+    from bash_ai.model.torch_gpt import GPT
+    from trainer.loop_torch import train_torch
+
+    config = preset("tiny", 16, context_length=32)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        model = GPT(config)
+        x = torch.randint(0, 16, (2, 32))
+        model.train()
+        plain, _ = model(x)
+        model.dropout = 0.2
+        first, _ = model(x)
+        second, _ = model(x)
+        assert not torch.allclose(first, second) and not torch.allclose(first, plain)
+        model.eval()
+        assert torch.equal(model(x)[0], plain)  # eval: no dropout at all
+
+        model.dropout = 0.0
+        model.train()
+        _, sharp = model(x, x)
+        model.label_smoothing = 0.1
+        _, smoothed = model(x, x)
+        model.eval()
+        _, evaluated = model(x, x)
+        assert smoothed is not None and sharp is not None and evaluated is not None
+        assert smoothed.item() != sharp.item() and evaluated.item() == sharp.item()
+
+    run = RunDir(tmp_path / "run")
+    summary = train_torch(
+        _cfg("torch", 60, dropout=0.1, label_smoothing=0.1, seed=3),
+        config,
+        ByteTokenizerFile(),
+        PatternSource(16, 8, 32),
+        PatternSource(16, 8, 32, seed=5),
+        run,
+    )
+    vals = [r["val_loss"] for r in run.metrics() if "val_loss" in r]
+    assert summary["finished"] and vals[-1] < 0.8 * np.log(16)
+    saved_config, weights = load_weights(run.final_model)
+    assert saved_config == config and set(weights) == set(GPT(config).state_dict())
+
+
+def test_regularisation_options_are_checked() -> None:
+    from bash_ai.errors import UsageError
+
+    with pytest.raises(UsageError, match="--dropout must be within"):
+        TrainConfig(dropout=1.0)
+    with pytest.raises(UsageError, match="--label-smoothing must be within"):
+        TrainConfig(label_smoothing=-0.1)
+    with pytest.raises(UsageError, match="PyTorch settings"):
+        TrainConfig(backend="mlx", dropout=0.1)
+
+
 def test_precision_auto_picks_bf16_only_where_it_is_native() -> None:
     import torch
 

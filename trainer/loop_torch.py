@@ -140,6 +140,7 @@ def train_torch(
     torch.manual_seed(cfg.seed + ddp.rank)
 
     model = GPT(model_config)
+    model.dropout, model.label_smoothing = cfg.dropout, cfg.label_smoothing
     start_step, tokens_seen = 0, 0
     optimizer = make_optimizer(model, cfg)
     if resume and run.has_checkpoint():

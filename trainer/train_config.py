@@ -62,6 +62,10 @@ class TrainConfig:
     beta1: float = 0.9
     beta2: float = 0.95
     grad_clip: float = 1.0
+    # Regularisation (PyTorch): dropout on embeddings, attention weights and residual branches;
+    # label smoothing of the loss. Training settings only: the saved model is unchanged.
+    dropout: float = 0.0
+    label_smoothing: float = 0.0
     # Bookkeeping.
     eval_interval: int = 200
     eval_batches: int = 10
@@ -97,6 +101,11 @@ class TrainConfig:
             raise UsageError(f"--precision must be auto, bf16 or fp32 (got {self.precision!r})")
         if not 0 <= self.retrieval_k <= 8:
             raise UsageError(f"--retrieval-k must be between 0 and 8 (got {self.retrieval_k})")
+        for name in ("dropout", "label_smoothing"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise UsageError(f"--{name.replace('_', '-')} must be within [0, 1) (got {getattr(self, name)})")
+        if self.backend == "mlx" and (self.dropout or self.label_smoothing):
+            raise UsageError("--dropout and --label-smoothing are PyTorch settings; use --backend torch")
         if self.aligned_windows is None:
             self.aligned_windows = self.retrieval_k > 0
         if self.tokenizer not in ("bpe", "char"):

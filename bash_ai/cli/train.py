@@ -38,6 +38,8 @@ def train(
     retrieval_k: Annotated[int, Opt(help="Neighbours retrieved into each pair's prompt (0: none)")] = 0,
     retrieval_variants: Annotated[int, Opt(help="Retrieval-augmented copies of each pair")] = 2,
     precision: Annotated[str, Opt(help="PyTorch matmuls: auto | bf16 | fp32")] = "auto",
+    dropout: Annotated[float, Opt(help="PyTorch: dropout on embeddings, attention and residuals")] = 0.0,
+    label_smoothing: Annotated[float, Opt(help="PyTorch: label smoothing of the loss")] = 0.0,
     num_steps: Annotated[
         int | None, Opt(help="Optimizer steps (default 1000; with --resume: move the run's end)")
     ] = None,
@@ -76,6 +78,8 @@ def train(
         retrieval_k=retrieval_k,
         retrieval_variants=retrieval_variants,
         precision=precision,  # type: ignore[arg-type]
+        dropout=dropout,
+        label_smoothing=label_smoothing,
         num_steps=num_steps or DEFAULT_STEPS,
         batch_size=batch_size,
         grad_accum=grad_accum,

@@ -63,10 +63,14 @@ class Attention(nn.Module):
             k = k * cos + rotate_half(k) * sin
         return q, k, v
 
-    def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None, dropout: float = 0.0
+    ) -> torch.Tensor:
         b, t, c = x.shape  # (B, T, C)
         q, k, v = self.project(x, rope)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=self.n_kv_head != self.n_head)
+        y = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=dropout, is_causal=True, enable_gqa=self.n_kv_head != self.n_head
+        )
         return self.o_proj(y.transpose(1, 2).reshape(b, t, c))
 
     def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, start: int) -> torch.Tensor:
@@ -98,15 +102,23 @@ class Block(nn.Module):
         self.norm2 = Norm(config.d_model, config.norm, config.norm_eps)
         self.mlp = MLP(config)
 
-    def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
-        x = x + self.attn(self.norm1(x), rope)
-        return x + self.mlp(self.norm2(x))
+    def forward(
+        self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None, dropout: float = 0.0
+    ) -> torch.Tensor:
+        """Pre-norm residual block; ``dropout`` (training only) on attention weights and both branches."""
+        x = x + F.dropout(self.attn(self.norm1(x), rope, dropout), dropout, dropout > 0)
+        return x + F.dropout(self.mlp(self.norm2(x)), dropout, dropout > 0)
 
 
 class GPT(nn.Module):
+    """The spec's transformer; ``dropout`` and ``label_smoothing`` are training settings (the
+    trainer sets them, default 0), so they are not part of ``ModelConfig`` or the checkpoint."""
+
     pe: torch.Tensor  # (ctx, C) sinusoidal table, a non-persistent buffer
     rope_cos: torch.Tensor  # (ctx, D)
     rope_sin: torch.Tensor
+    dropout: float = 0.0
+    label_smoothing: float = 0.0
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -165,12 +177,17 @@ class GPT(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits (B, T, V) and, given targets, the mean cross-entropy over positions where loss_mask is set."""
         x, rope = self.embed(idx)
+        p = self.dropout if self.training else 0.0
+        x = F.dropout(x, p, p > 0)
         for block in self.blocks:
-            x = block(x, rope)
+            x = block(x, rope, p)
         logits = F.linear(self.norm_f(x), self.head_weight())  # (B, T, V)
         if targets is None:
             return logits, None
-        losses = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none")  # (B*T,)
+        smoothing = self.label_smoothing if self.training else 0.0
+        losses = F.cross_entropy(
+            logits.flatten(0, 1), targets.flatten(), reduction="none", label_smoothing=smoothing
+        )  # (B*T,)
         if loss_mask is None:
             return logits, losses.mean()
         m = loss_mask.flatten().to(losses.dtype)
