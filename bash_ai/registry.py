@@ -277,6 +277,7 @@ PULL_FILES = (
     "model.safetensors",
     "tokenizer*.json",
     "retrieval.safetensors",
+    "reranker.safetensors",
     "SHA256SUMS",
     "MODEL_CARD.md",
     "README.md",
@@ -386,4 +387,7 @@ def verify_model_dir(directory: Path) -> VerifiedFiles:
             raise ModelError(f"{directory}: {CHECKSUMS_FILE} check failed: " + "; ".join(problems))
         result.manifest = True
     _load_parts(directory)
+    from bash_ai.engine.rerank import load_reranker
+
+    load_reranker(directory)  # a corrupt reranker fails here, not at the first answer
     return result

@@ -57,3 +57,23 @@ def test_retrieval_section_counts_the_index(tmp_path: Path) -> None:
     RetrievalIndex.build([("a", "ls", "nl2bash"), ("b", "du", "tldr"), ("c", "df", "tldr")]).save(tmp_path / INDEX_FILE)
     text = "\n".join(_retrieval_lines(tmp_path))
     assert "3 training request/command pairs (nl2bash 1, tldr 2)" in text
+
+
+def test_reranker_section_reports_its_fit(tmp_path: Path) -> None:
+    import numpy as np
+
+    from bash_ai.engine.rerank import FEATURES, RERANKER_FILE, Reranker
+    from trainer.model_card import _reranker_lines
+
+    assert _reranker_lines(tmp_path) == []
+    n = len(FEATURES)
+    Reranker(np.zeros(1 << 12, dtype=np.float32), np.ones(n), np.zeros(n), np.ones(n)).save(tmp_path / RERANKER_FILE)
+    run = RunDir(tmp_path / "runs" / "rerank-1")
+    run.path.mkdir(parents=True)
+    fit = {"suite": "nl2bash-dev", "requests": 779, "lexicon_groups": 39711}
+    fit |= {"hand_top5": 0.265, "cv_top5": 0.31, "hand_top1": -0.031, "cv_top1": 0.004}
+    (run.path / "rerank.json").write_text(json.dumps(fit))
+    keep_records([run], tmp_path)
+    text = "\n".join(_reranker_lines(tmp_path))
+    assert "4,096 hashed" in text and "`rerank-1` on nl2bash-dev (779 requests, 39,711 lexicon" in text
+    assert "top-5 0.265 (hand-set ranking) -> 0.310, top-1 -0.031 -> 0.004" in text

@@ -77,6 +77,35 @@ def _retrieval_lines(model_dir: Path) -> list[str]:
     ]
 
 
+def _reranker_lines(model_dir: Path) -> list[str]:
+    """What ``reranker.safetensors`` is and what its fit measured (``training/*/rerank.json``)."""
+    from bash_ai.engine.rerank import FEATURES, RERANKER_FILE, load_reranker
+
+    reranker = load_reranker(model_dir)
+    if reranker is None:
+        return []
+    lines = [
+        "## Reranker",
+        "",
+        f"`{RERANKER_FILE}` (`bash-ai train --stage rerank`): a lexicon of {1 << reranker.bits:,} hashed "
+        "(request word, program / flag) weights learnt from the retrieval index's training pairs alone, "
+        f"and a linear model over {len(FEATURES)} features of each candidate ({', '.join(FEATURES)}) "
+        "fitted on the model's own candidates for NL2Bash dev (the tuning split; test is never used). "
+        "It replaces the hand-set ranking weights.",
+        "",
+    ]
+    for record in sorted(model_dir.glob("training/*/rerank.json")):
+        fit = json.loads(record.read_text(encoding="utf-8"))
+        lines += [
+            f"Fit of `{record.parent.name}` on {fit['suite']} ({fit['requests']} requests, "
+            f"{fit['lexicon_groups']:,} lexicon training requests), 5-fold cross-validated NLC2CMD: "
+            f"top-5 {fit['hand_top5']:.3f} (hand-set ranking) -> {fit['cv_top5']:.3f}, "
+            f"top-1 {fit['hand_top1']:.3f} -> {fit['cv_top1']:.3f}.",
+            "",
+        ]
+    return lines
+
+
 def carried_stages(card: str) -> str:
     """The stage sections (``### ...`` under ``## Training``) of an earlier card, verbatim."""
     start = card.find("\n### ")
@@ -93,7 +122,7 @@ def keep_records(runs: list[RunDir], model_dir: Path) -> None:
         if dest.resolve() == run.path.resolve():
             continue
         dest.mkdir(parents=True, exist_ok=True)
-        for name in ("train_config.json", "metrics.jsonl"):
+        for name in ("train_config.json", "metrics.jsonl", "rerank.json"):
             if (run.path / name).is_file():
                 shutil.copyfile(run.path / name, dest / name)
 
@@ -151,6 +180,7 @@ def render(
 
     config = load_config(model_dir)
     size_mb = sum(p.stat().st_size for p in model_dir.iterdir() if p.is_file()) / 1e6
+    runs = [run for run in runs if (run.path / "train_config.json").is_file()]  # a rerank run has its own section
     configs = [json.loads((run.path / "train_config.json").read_text(encoding="utf-8")) for run in runs]
     datasets = list(dict.fromkeys([*extra_datasets, *(d for cfg in configs for d in cfg["datasets"])]))
     lines = [
@@ -177,6 +207,7 @@ def render(
     for run, cfg in zip(runs, configs, strict=True):
         lines += _stage_lines(run, cfg, config.context_length)
     lines += _retrieval_lines(model_dir)
+    lines += _reranker_lines(model_dir)
     lines += [
         "## Data and licences",
         "",
@@ -291,8 +322,9 @@ def main(argv: list[str] | None = None) -> None:
     from bash_ai.io import atomic_write_text
 
     atomic_write_text(model_dir / "MODEL_CARD.md", card)
-    if (runs[-1].path / "loss.png").is_file():
-        shutil.copyfile(runs[-1].path / "loss.png", model_dir / "loss.png")
+    curve = next((run.path / "loss.png" for run in reversed(runs) if (run.path / "loss.png").is_file()), None)
+    if curve is not None:
+        shutil.copyfile(curve, model_dir / "loss.png")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -188,12 +189,44 @@ def run_training(
 def export_model(model_dir: Path, dest: Path, dtype: str = "float32") -> Path:
     """Copy a finished model directory, optionally as float16 (half the size, same runtime)."""
     from bash_ai.checkpoint import load_weights, save_model_dir
+    from bash_ai.engine.rerank import RERANKER_FILE
     from bash_ai.retrieval import INDEX_FILE
     from bash_ai.tokenizer import load_tokenizer
 
     config, weights = load_weights(model_dir)
-    extra = {INDEX_FILE: model_dir / INDEX_FILE} if (model_dir / INDEX_FILE).is_file() else None
+    extra = {name: model_dir / name for name in (INDEX_FILE, RERANKER_FILE) if (model_dir / name).is_file()}
     return save_model_dir(dest, config, weights, load_tokenizer(model_dir), dtype=dtype, extra_files=extra)
+
+
+def run_rerank(
+    init: str,
+    run_name: str | None = None,
+    export_to: Path | None = None,
+    export_dtype: str = "float32",
+    limit: int | None = None,
+    report: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """The ``rerank`` stage: ``init``'s model with a trained reranker, as run ``run_name``'s model.
+
+    The run directory keeps ``rerank.json`` (the figures of the fit) for the model card.
+    """
+    import json
+
+    from bash_ai.io import atomic_write_text
+    from bash_ai.registry import resolve_model_dir
+    from trainer.rerank import train_reranker
+
+    source = resolve_model_dir(init)
+    run = RunDir(_run_path(run_name or f"rerank-{time.strftime('%Y%m%d-%H%M%S')}"))
+    if run.final_model.exists():
+        raise UsageError(f"run {run.path} already has a model; choose another --name")
+    run.path.mkdir(parents=True, exist_ok=True)
+    summary = train_reranker(source, run.final_model, limit=limit, report=report)
+    summary["init"] = str(source)
+    atomic_write_text(run.path / "rerank.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    if export_to is not None:
+        export_model(run.final_model, Path(export_to), export_dtype)
+    return {**summary, "run": str(run.path)}
 
 
 def make_batches(

@@ -58,6 +58,9 @@ def eval_command(
     distinct: Annotated[
         bool, Opt("--distinct/--no-distinct", help="Drop candidates differing from a better one only in arguments")
     ] = True,
+    rerank: Annotated[
+        bool, Opt("--rerank/--no-rerank", help="Rank with the model's trained reranker when it has one")
+    ] = True,
 ) -> None:
     from bash_ai.cli.ask import import_numpy_single_threaded, load_engine
 
@@ -82,6 +85,7 @@ def eval_command(
             retrieval_bonus=retrieval_bonus,
             consensus=consensus,
             distinct=distinct,
+            rerank=rerank,
             max_tokens=max_tokens,
         ),
     )

@@ -16,7 +16,12 @@ def register(app: typer.Typer) -> None:
 
 
 def train(
-    stage: Annotated[str, Opt(help="pretrain (English, MLX) | finetune (bash, PyTorch) | bilingual")] = "finetune",
+    stage: Annotated[
+        str,
+        Opt(
+            help="pretrain (English, MLX) | finetune (bash, PyTorch) | bilingual | rerank (the --init model's reranker)"
+        ),
+    ] = "finetune",
     backend: Annotated[str | None, Opt(help="torch | mlx (default: the stage's)")] = None,
     data: Annotated[list[str] | None, Opt("--data", help="Dataset names to train on (repeatable)")] = None,
     language_ratio: Annotated[float | None, Opt(help="English share of rows, 0..1")] = None,
@@ -55,7 +60,20 @@ def train(
     name: Annotated[str | None, Opt(help="Run name (directory under the data dir's runs/)")] = None,
     out: Annotated[Path | None, Opt(help="Also copy the final model to this directory")] = None,
     out_dtype: Annotated[str, Opt(help="Weights dtype of the --out copy: float32 | float16")] = "float32",
+    limit: Annotated[
+        int | None, Opt(min=1, help="rerank: fit on the first N requests of nl2bash-dev only (tests)", hidden=True)
+    ] = None,
 ) -> None:
+    if stage == "rerank":
+        from bash_ai.cli.ui import info
+        from trainer.pipeline import run_rerank
+
+        if not init:
+            from bash_ai.errors import UsageError
+
+            raise UsageError("--stage rerank needs --init MODEL (the model whose candidates it ranks)")
+        run_rerank(init, run_name=name, export_to=out, export_dtype=out_dtype, limit=limit, report=info)
+        return
     from trainer.pipeline import require_backend, run_training
     from trainer.train_config import TrainConfig
 

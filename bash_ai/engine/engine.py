@@ -24,6 +24,7 @@ from bash_ai.model.base import LogitsModel
 
 if TYPE_CHECKING:
     from bash_ai.engine.batcher import Batcher
+    from bash_ai.engine.rerank import Reranker
     from bash_ai.retrieval import Neighbor, RetrievalIndex
 
 Task = Literal["ask", "explain", "complete"]
@@ -49,6 +50,7 @@ class Engine:
         self.retrieval_k = RETRIEVAL_K
         self._index: Any = None  # RetrievalIndex, loaded on first use; False: the model has none
         self._index_lock = threading.Lock()
+        self._reranker: Any = None  # Reranker, loaded on first use; False: the model has none
         self._control_ids: np.ndarray | None = None
         self.config = model.config
         tok_vocab = int(tokenizer.vocab_size)
@@ -123,6 +125,22 @@ class Engine:
         from bash_ai.safety.control import request_wants_control
 
         return None if request_wants_control(request) else self.control_ids
+
+    @property
+    def reranker(self) -> Reranker | None:
+        """The model's trained reranker (``reranker.safetensors`` in its directory), loaded once."""
+        if self._reranker is None:
+            with self._index_lock:
+                if self._reranker is None:
+                    from bash_ai.engine.rerank import load_reranker
+
+                    found = load_reranker(self.model_dir) if self.model_dir is not None else None
+                    self._reranker = found if found is not None else False
+        return self._reranker or None
+
+    def set_reranker(self, reranker: Reranker | None) -> None:
+        """Rank with this reranker (``None``: with the hand-set weights)."""
+        self._reranker = reranker if reranker is not None else False
 
     def set_index(self, index: RetrievalIndex | None) -> None:
         """Use this index (``None``: answer without retrieval)."""

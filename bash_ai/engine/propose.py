@@ -4,7 +4,8 @@ The pool: the ``beam_width`` beams of the retrieval-augmented prompt, and the co
 ``pool`` nearest training pairs with the request's own arguments swapped in (scored by the model
 under the same prompt, so every member has a comparable log-probability). Ranked by
 length-normalised log-probability, plus the retrieved commands' BM25 relevance, the reviewer score
-log p(request | candidate) and the agreement with the other candidates; distinct texts only.
+log p(request | candidate) and the agreement with the other candidates, or by the model's
+trained reranker (``bash_ai.engine.rerank``) when it has one; distinct texts only.
 The settings that ``bash-ai eval`` measured best on nl2bash-dev are the defaults (docs/benchmarks.md,
 section "Answer quality: ablation").
 """
@@ -50,6 +51,9 @@ class DecodeConfig:
     consensus: float = 4.0
     # Drop a candidate whose programs and flags repeat a better one's (it differs only in arguments).
     distinct: bool = True
+    # Rank with the model's trained reranker (bash_ai.engine.rerank) when it has one; it replaces
+    # the length penalty, relevance, bonus and agreement weights above (the reviewer still adds).
+    rerank: bool = True
     max_tokens: int = 96
 
     def __post_init__(self) -> None:
@@ -161,10 +165,14 @@ def propose(
         for (text, ids), lp in zip(fits, logprobs, strict=True):
             score = _normalised(lp, len(ids) - 1, config.alpha) + config.retrieval_bonus
             out[text] = Proposal(text, "retrieval", lp, len(ids) - 1, score, retrieval=relevance[text])
-    proposals = [replace(p, score=p.score + config.retrieval_weight * p.retrieval) for p in out.values()]
+    reranker = engine.reranker if config.rerank else None
+    if reranker is not None:
+        proposals = reranker.rescore(request, list(out.values()))
+    else:
+        proposals = [replace(p, score=p.score + config.retrieval_weight * p.retrieval) for p in out.values()]
     if config.reviewer > 0 and proposals and not (cancel is not None and cancel.is_set()):
         proposals = _review(engine, request, proposals, config.reviewer)
-    if config.consensus > 0 and len(proposals) > 1:
+    if reranker is None and config.consensus > 0 and len(proposals) > 1:
         proposals = _agree(proposals, config.consensus)
     # A hypothesis cut at the token limit is a broken command: after every one that ended.
     return sorted(proposals, key=lambda p: (p.finish_reason != "eos", -p.score))

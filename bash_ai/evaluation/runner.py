@@ -102,7 +102,10 @@ class Decoder:
         review = f" reviewer={c.reviewer}" if c.reviewer else ""
         agree = f" consensus={c.consensus}" if c.consensus else ""
         same = "" if c.distinct else " no-distinct"
-        return f"beam {c.beam_width} k={c.retrieval_k} pool={c.pool} alpha={c.alpha}{rank}{review}{agree}{same}"
+        trained = "" if c.rerank else " no-rerank"
+        return (
+            f"beam {c.beam_width} k={c.retrieval_k} pool={c.pool} alpha={c.alpha}{rank}{review}{agree}{same}{trained}"
+        )
 
 
 def _default_config() -> DecodeConfig:

@@ -1,0 +1,219 @@
+"""The trained reranker of a model's candidates (``reranker.safetensors`` in the model directory).
+
+Two parts, both trained by ``bash-ai train --stage rerank`` (``trainer/rerank.py``):
+
+- a **lexicon**: one weight per (request word, command part) pair, hashed into ``2**bits``
+  slots, where the parts of a command are its programs, its programs' flags and its first
+  program (``ls``, ``ls:-S``, ``first:ls``) plus its pipeline length. It is learnt from the
+  model's own training pairs alone: each request against the commands of its nearest training
+  requests, to score like the NLC2CMD metric. It knows what BM25 cannot: which words of a
+  request call for which program and flag ("size" -> ``ls -S``, ``du``, ``sort -h``).
+- a **linear model** over each candidate's features (its log-probability two ways, where it came
+  from, its BM25 relevance, the hand-set ranking score and its agreement term, the lexicon
+  score), fitted on the proposals for nl2bash-dev (the tuning split; test is never seen).
+
+Numpy only: loading costs a few milliseconds and scoring a pool under one.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bash_ai.errors import ModelError
+
+if TYPE_CHECKING:
+    from bash_ai.engine.propose import Proposal
+
+RERANKER_FILE = "reranker.safetensors"
+FORMAT = "bash-ai-reranker"
+FORMAT_VERSION = "1"
+FEATURES = (
+    "logprob_norm",  # length-normalised log-probability (alpha 0.6)
+    "logprob_per_token",
+    "retrieved",  # 1 for a pooled training command
+    "relevance",  # its BM25 score relative to the best hit's
+    "beam_and_retrieved",  # a beam that is also a retrieved command
+    "agreement",  # the MBR term of the hand-set ranking
+    "prior_score",  # the hand-set ranking score without it
+    "lexicon",
+)
+# The hand-set ranking the features describe (DecodeConfig's defaults when the reranker was made).
+PRIOR_ALPHA, PRIOR_RELEVANCE, PRIOR_BONUS, PRIOR_CONSENSUS = 0.6, 4.0, 1.0, 4.0
+
+_WORD = re.compile(r"[a-z][a-z0-9]*|\d+")
+_STOP = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "of",
+        "in",
+        "to",
+        "and",
+        "or",
+        "for",
+        "with",
+        "all",
+        "that",
+        "this",
+        "is",
+        "are",
+        "be",
+        "by",
+        "on",
+        "from",
+        "as",
+        "it",
+        "its",
+        "into",
+        "which",
+    ]
+)
+# The score of a candidate the lexicon cannot read (no program in it).
+UNREADABLE = -5.0
+
+
+def request_words(request: str) -> list[str]:
+    """The distinct lowercased words of a request, stop words left out."""
+    return sorted({w for w in _WORD.findall(request.lower()) if w not in _STOP})
+
+
+def command_parts(parsed: Sequence[tuple[str, frozenset[str]]]) -> list[str]:
+    """What the lexicon knows of a command parsed by ``nlc2cmd.utility_flags``."""
+    out = []
+    for i, (utility, flags) in enumerate(parsed):
+        out.append("U:" + utility)
+        out.extend(f"F:{utility}:{flag}" for flag in sorted(flags))
+        if i == 0:
+            out.append("FIRST:" + utility)
+    out.append(f"N:{min(len(parsed), 4)}")
+    return out
+
+
+def hashed_ids(words: Sequence[str], parts: Sequence[str], bits: int) -> np.ndarray:
+    """Slots of a candidate's lexicon features: each part alone (its prior) and each word x part."""
+    mask = (1 << bits) - 1
+    keys = [*parts, *(f"{w}|{p}" for w in words for p in parts)]
+    return np.fromiter((zlib.crc32(k.encode()) & mask for k in keys), dtype=np.int64, count=len(keys))
+
+
+def lexicon_score(lexicon: np.ndarray, ids: np.ndarray) -> float:
+    """Mean-like sum of the slots' weights (divided by the square root of their number)."""
+    return float(lexicon[ids].sum()) / max(1.0, math.sqrt(len(ids)))
+
+
+@dataclass(frozen=True)
+class Reranker:
+    lexicon: np.ndarray  # (2**bits,) float32
+    weights: np.ndarray  # (len(FEATURES),) over standardised features
+    mean: np.ndarray
+    std: np.ndarray
+
+    @property
+    def bits(self) -> int:
+        return int(self.lexicon.shape[0]).bit_length() - 1
+
+    def features(self, request: str, proposals: Sequence[Proposal]) -> np.ndarray:
+        return candidate_features(request, proposals, self.lexicon)
+
+    def rescore(self, request: str, proposals: Sequence[Proposal]) -> list[Proposal]:
+        """The proposals with the linear model's score."""
+        if not proposals:
+            return []
+        scores = ((self.features(request, proposals) - self.mean) / self.std) @ self.weights
+        return [replace(p, score=float(s)) for p, s in zip(proposals, scores, strict=True)]
+
+    def save(self, path: Path) -> Path:
+        """Write atomically; the lexicon as int8 with one scale (a quarter of float32's size)."""
+        from safetensors.numpy import save
+
+        from bash_ai.io import atomic_write_bytes
+
+        scale = float(np.abs(self.lexicon).max()) / 127 or 1.0
+        arrays: dict[str, np.ndarray] = {
+            "lexicon": np.round(self.lexicon / scale).astype(np.int8),
+            "lexicon_scale": np.array([scale], dtype=np.float32),
+            "weights": self.weights.astype(np.float32),
+            "mean": self.mean.astype(np.float32),
+            "std": self.std.astype(np.float32),
+        }
+        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "features": ",".join(FEATURES)}
+        atomic_write_bytes(Path(path), save(arrays, metadata=meta))
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: Path) -> Reranker:
+        """Open a saved reranker; a corrupt or foreign file raises ``ModelError`` naming it."""
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(path), framework="numpy") as handle:
+                meta = dict(handle.metadata() or {})
+                if meta.get("format") != FORMAT:
+                    raise ValueError("not a bash-ai reranker")
+                if meta.get("format_version") != FORMAT_VERSION or meta.get("features") != ",".join(FEATURES):
+                    raise ValueError("made for other features than this bash-ai computes")
+                arrays = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118
+            size = arrays["lexicon"].shape[0]
+            if arrays["lexicon"].ndim != 1 or size < 2 or size & (size - 1):
+                raise ValueError("the lexicon's size is not a power of two")
+            for name in ("weights", "mean", "std"):
+                if arrays[name].shape != (len(FEATURES),):
+                    raise ValueError(f"{name} has the wrong shape")
+            lexicon = arrays["lexicon"].astype(np.float32) * float(arrays["lexicon_scale"][0])
+            std = arrays["std"].astype(np.float64)
+            if not (np.all(np.isfinite(std)) and np.all(std > 0)):
+                raise ValueError("std must be positive")
+        except Exception as exc:  # noqa: BLE001 - safetensors raises its own errors
+            raise ModelError(f"{path}: unreadable reranker ({exc})") from None
+        return cls(lexicon, arrays["weights"].astype(np.float64), arrays["mean"].astype(np.float64), std)
+
+
+def load_reranker(model_dir: Path) -> Reranker | None:
+    """The model's reranker, or None when it has none (it ranks with the hand-set weights)."""
+    path = Path(model_dir) / RERANKER_FILE
+    return Reranker.load(path) if path.is_file() else None
+
+
+def candidate_features(request: str, proposals: Sequence[Proposal], lexicon: np.ndarray) -> np.ndarray:
+    """(len(proposals), len(FEATURES)) features of a pool, in ``FEATURES`` order."""
+    from bash_ai.engine.propose import _agree, _normalised
+    from bash_ai.evaluation.nlc2cmd import utility_flags
+
+    prior = [
+        replace(
+            p,
+            score=_normalised(p.logprob, p.n_tokens, PRIOR_ALPHA)
+            + PRIOR_RELEVANCE * p.retrieval
+            + (PRIOR_BONUS if p.source == "retrieval" else 0.0),
+        )
+        for p in proposals
+    ]
+    agreed = _agree(prior, PRIOR_CONSENSUS) if len(prior) > 1 else prior
+    words = request_words(request)
+    bits = int(lexicon.shape[0]).bit_length() - 1
+    rows = []
+    for p, before, after in zip(proposals, prior, agreed, strict=True):
+        parsed = utility_flags(p.text)
+        lex = lexicon_score(lexicon, hashed_ids(words, command_parts(parsed), bits)) if parsed else UNREADABLE
+        rows.append(
+            [
+                _normalised(p.logprob, p.n_tokens, PRIOR_ALPHA),
+                p.logprob / (p.n_tokens + 1),
+                float(p.source == "retrieval"),
+                p.retrieval,
+                float(p.source == "beam" and p.retrieval > 0),
+                after.score - before.score,
+                before.score,
+                lex,
+            ]
+        )
+    return np.array(rows, dtype=np.float64).reshape(len(proposals), len(FEATURES))

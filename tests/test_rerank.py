@@ -1,0 +1,158 @@
+"""The trained reranker: its lexicon learns word -> program/flag links from training pairs alone,
+its linear model learns which features pick the right candidate, it round-trips through its
+file, it ranks the engine's pool, and ``bash-ai train --stage rerank`` writes a model with it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bash_ai.engine.rerank import (
+    FEATURES,
+    RERANKER_FILE,
+    Reranker,
+    command_parts,
+    hashed_ids,
+    lexicon_score,
+    load_reranker,
+    request_words,
+)
+from bash_ai.errors import ModelError
+from bash_ai.evaluation.nlc2cmd import utility_flags
+from bash_ai.retrieval import RetrievalIndex
+from trainer.rerank import RerankSpec, fit_linear, lexicon_groups, train_lexicon
+
+# Requests that share their everyday words ("files", "show") but not the word that decides the flag.
+PAIRS = [
+    (f"{verb} {what} {how}", command, "t")
+    for verb in ("show", "list", "print", "display")
+    for what in ("files", "the files", "files here", "all files")
+    for how, command in (
+        ("by size", "ls -S"),
+        ("by modification time", "ls -t"),
+        ("in long format", "ls -l"),
+        ("with hidden ones", "ls -a"),
+    )
+]
+
+
+def test_words_and_parts_are_what_the_lexicon_sees() -> None:
+    assert request_words("Show the files, sorted by SIZE in /tmp 2") == ["2", "files", "show", "size", "sorted", "tmp"]
+    parts = command_parts(utility_flags("ls -lS | head -5"))
+    assert parts == ["U:ls", "F:ls:-S", "F:ls:-l", "FIRST:ls", "U:head", "F:head:-5", "N:2"]
+    ids = hashed_ids(["size"], parts, bits=10)
+    assert len(ids) == len(parts) * 2 and ids.max() < 1024
+    assert np.array_equal(ids, hashed_ids(["size"], parts, bits=10))  # stable across calls (crc32, not hash())
+
+
+def test_the_lexicon_learns_which_word_calls_for_which_flag() -> None:
+    spec = RerankSpec(bits=14, neighbours=8, epochs=6, lexicon_lr=0.2)
+    groups = lexicon_groups(RetrievalIndex.build(PAIRS), spec)
+    assert len(groups) == len(PAIRS)  # each pair against its neighbours' other commands
+    lexicon = train_lexicon(groups, spec)
+
+    def score(request: str, command: str) -> float:
+        return lexicon_score(lexicon, hashed_ids(request_words(request), command_parts(utility_flags(command)), 14))
+
+    # New wordings, never seen whole: the deciding word picks the flag.
+    for request, right in (("sort my files by size", "ls -S"), ("newest files by time", "ls -t")):
+        others = [c for c in ("ls -S", "ls -t", "ls -l", "ls -a") if c != right]
+        assert all(score(request, right) > score(request, other) for other in others), request
+
+
+def test_the_linear_model_learns_the_feature_that_predicts_the_target() -> None:
+    rng = np.random.default_rng(0)
+    groups = []
+    for _ in range(60):
+        x = rng.normal(size=(6, len(FEATURES)))
+        y = np.where(np.arange(6) == np.argmax(x[:, 3]), 1.0, -1.0)  # "relevance" decides
+        groups.append((x, y))
+    model = fit_linear(groups, RerankSpec(iters=300))
+    assert int(np.argmax(model.weights)) == 3 and model.weights[3] > 0
+    held = rng.normal(size=(6, len(FEATURES)))
+    scores = ((held - model.mean) / model.std) @ model.weights
+    assert int(np.argmax(scores)) == int(np.argmax(held[:, 3]))
+
+
+def test_a_reranker_round_trips_and_a_bad_file_is_one_clear_error(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    lexicon = rng.normal(size=1 << 10).astype(np.float32)
+    saved = Reranker(lexicon, rng.normal(size=len(FEATURES)), rng.normal(size=len(FEATURES)), np.ones(len(FEATURES)))
+    saved.save(tmp_path / RERANKER_FILE)
+    loaded = load_reranker(tmp_path)
+    assert loaded is not None and loaded.bits == 10
+    assert np.allclose(loaded.weights, saved.weights, atol=1e-6) and np.allclose(loaded.mean, saved.mean, atol=1e-6)
+    step = np.abs(lexicon).max() / 127
+    assert np.max(np.abs(loaded.lexicon - lexicon)) <= step / 2 + 1e-6  # int8, one scale
+    assert load_reranker(tmp_path / "elsewhere") is None
+    (tmp_path / RERANKER_FILE).write_bytes(b"not a safetensors file")
+    with pytest.raises(ModelError, match="unreadable reranker") as caught:
+        load_reranker(tmp_path)
+    assert "\n" not in str(caught.value)
+
+
+def test_the_engine_ranks_its_pool_with_the_reranker(trained_model_dir: Path) -> None:
+    from bash_ai.engine.propose import DecodeConfig, propose
+    from bash_ai.registry import load
+
+    engine = load(str(trained_model_dir))
+    engine.set_index(RetrievalIndex.build([("say hello to the world", "echo hello world", "t")]))
+    config = DecodeConfig(retrieval_k=0, beam_width=3, pool=1)
+    assert engine.reranker is None and propose(engine, "say hello", config)[0].text == "echo hello"
+
+    def weights(**named: float) -> Reranker:
+        w = np.array([named.get(name, 0.0) for name in FEATURES])
+        n = len(FEATURES)
+        return Reranker(np.zeros(1 << 8, dtype=np.float32), w, np.zeros(n), np.ones(n))
+
+    engine.set_reranker(weights(retrieved=5.0))  # a reranker that trusts retrieved commands
+    ranked = propose(engine, "say hello", config)
+    assert ranked[0].text == "echo hello world" and ranked[0].source == "retrieval"
+    assert ranked[0].score == pytest.approx(5.0)
+    # --no-rerank: the hand-set ranking, whatever the model ships.
+    assert propose(engine, "say hello", config.replace(rerank=False))[0].text == "echo hello"
+    engine.set_reranker(weights(logprob_norm=1.0))
+    assert propose(engine, "say hello", config)[0].text == "echo hello"
+
+
+def _bash_ai(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BASH_AI_HOME": str(home), "OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "bash_ai", *args], capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+def test_train_stage_rerank_writes_a_model_that_answers_with_it(
+    trained_model_dir: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from bash_ai.registry import load
+    from bash_ai.retrieval import INDEX_FILE
+
+    home = tmp_path / "home"
+    assert _bash_ai("data", "fetch", "nl2bash", "--from", str(shared_data / "nl2bash"), home=home).returncode == 0
+    model = tmp_path / "model"
+    shutil.copytree(trained_model_dir, model)
+    RetrievalIndex.build(PAIRS).save(model / INDEX_FILE)
+
+    missing = _bash_ai("train", "--stage", "rerank", home=home)
+    assert missing.returncode == 2 and "needs --init" in missing.stderr and missing.stderr.count("\n") == 1
+    out = tmp_path / "out"
+    proc = _bash_ai(
+        "train", "--stage", "rerank", "--init", str(model), "--name", "r", "--limit", "6", "--out", str(out), home=home
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "lexicon pass" in proc.stderr and "5-fold" in proc.stderr
+    (run,) = {p.parent for p in home.rglob("rerank.json")}
+    assert run.name == "r"
+    assert (run / "model" / RERANKER_FILE).is_file()
+    engine = load(str(out))
+    assert engine.reranker is not None and engine.index is not None and len(engine.index) == len(PAIRS)
+    again = _bash_ai("train", "--stage", "rerank", "--init", str(model), "--name", "r", "--limit", "6", home=home)
+    assert again.returncode == 2 and "already has a model" in again.stderr
