@@ -169,6 +169,12 @@ def load_weights(directory: Path, config: ModelConfig | None = None) -> tuple[Mo
     return config, weights
 
 
+def stored_dtype(directory: Path) -> str:
+    """The dtype the weights file stores (safetensors' name, lowercased: ``f16``, ``f32``)."""
+    with safe_open(str(Path(directory) / WEIGHTS_FILE), framework="np") as handle:
+        return str(handle.get_slice(next(iter(handle.keys()))).get_dtype()).lower()
+
+
 def load_numpy_model(directory: Path) -> NumpyGPT:
     """The CLI's runtime for a model directory."""
     from bash_ai.model.numpy_gpt import NumpyGPT

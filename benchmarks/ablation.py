@@ -14,8 +14,13 @@ Rows (each adds one thing to the one above it):
 - ``reviewer``: + the reviewer score log p(request | command) in the ranking.
 - ``consensus``: + the agreement with the other candidates (expected NLC2CMD score, MBR).
 - ``distinct``: + drop candidates that differ from a better one only in arguments.
-- ``default``: the CLI's answer path: all of the above but the reviewer (it cost ~0.2 s per answer
-  and did not help on nl2bash-test).
+- ``default``: all of the above but the reviewer (it cost ~0.2 s per answer and did not help on
+  nl2bash-test), with the hand-set ranking weights.
+- ``rerank``: the CLI's answer path: the same ranked by the model's trained reranker
+  (``bash-ai train --stage rerank``) instead of the hand-set weights.
+
+Every row but ``rerank`` passes ``--no-rerank``, so a model that ships a reranker is measured
+without it there.
 
 Prints a Markdown table (and writes every row's JSON to ``--out``). Tune on nl2bash-dev; report
 nl2bash-test, tldr-holdout and exec.
@@ -31,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-BEAM = ["--decode", "beam", "--retrieval-k", "3", "--beam-width", "5"]
+BEAM = ["--decode", "beam", "--retrieval-k", "3", "--beam-width", "5", "--no-rerank"]
 PLAIN = ["--reviewer", "0", "--retrieval-weight", "0", "--retrieval-bonus", "0", "--consensus", "0"]
 POOL = [*BEAM, "--pool", "12"]
 ROWS: dict[str, tuple[str, list[str]]] = {
@@ -51,7 +56,11 @@ ROWS: dict[str, tuple[str, list[str]]] = {
     ),
     "consensus": ("+ agreement with the other candidates (MBR)", [*POOL, "--reviewer", "1", "--no-distinct"]),
     "distinct": ("+ distinct structures", [*POOL, "--reviewer", "1"]),
-    "default": ("the default: the same without the reviewer", [*POOL, "--reviewer", "0"]),
+    "default": ("the same without the reviewer", [*POOL, "--reviewer", "0"]),
+    "rerank": (
+        "the default: the trained reranker instead of the hand-set weights",
+        [*(f for f in POOL if f != "--no-rerank"), "--reviewer", "0", "--rerank"],
+    ),
 }
 COLUMNS = (
     ("nlc2cmd", "NLC2CMD top-5"),

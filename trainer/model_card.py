@@ -176,7 +176,7 @@ def render(
     ablation: str = "",
     extra_datasets: tuple[str, ...] = (),
 ) -> str:
-    from bash_ai.checkpoint import load_config
+    from bash_ai.checkpoint import load_config, stored_dtype
 
     config = load_config(model_dir)
     size_mb = sum(p.stat().st_size for p in model_dir.iterdir() if p.is_file()) / 1e6
@@ -198,7 +198,7 @@ def render(
         "",
         "## Training",
         "",
-        f"Weights stored as {_dtype(model_dir)} safetensors; the model directory is {size_mb:.1f} MB. "
+        f"Weights stored as {stored_dtype(model_dir)} safetensors; the model directory is {size_mb:.1f} MB. "
         "The loss curve of the last stage is `loss.png` beside this card.",
         "",
     ]
@@ -249,13 +249,6 @@ def _gap(eval_json: dict[str, Any] | None) -> list[str]:
                     "",
                 ]
     return []
-
-
-def _dtype(model_dir: Path) -> str:
-    from safetensors import safe_open
-
-    with safe_open(str(model_dir / "model.safetensors"), framework="numpy") as handle:
-        return str(handle.get_slice(next(iter(handle.keys()))).get_dtype()).lower()
 
 
 COLUMNS = (

@@ -218,7 +218,7 @@ def train_reranker(
     report: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Train ``model_dir``'s reranker and write the model with it to ``dest`` (atomically)."""
-    from bash_ai.checkpoint import load_weights, save_model_dir
+    from bash_ai.checkpoint import load_weights, save_model_dir, stored_dtype
     from bash_ai.errors import UsageError
     from bash_ai.evaluation.runner import load_suite
     from bash_ai.registry import load
@@ -242,7 +242,7 @@ def train_reranker(
             f"{figures['cv_top5']:.3f}, top-1 {figures['hand_top1']:.3f} -> {figures['cv_top1']:.3f}"
         )
     config, weights = load_weights(model_dir)
-    dtype = "float16" if all(a.dtype == np.float16 for a in weights.values()) else "float32"
+    dtype = "float16" if stored_dtype(model_dir) == "f16" else "float32"  # as the source stores it
     tmp_file = Path(dest).parent / f".{Path(dest).name}.{RERANKER_FILE}.tmp"
     Path(dest).parent.mkdir(parents=True, exist_ok=True)
     reranker.save(tmp_file)
