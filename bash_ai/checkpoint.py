@@ -20,7 +20,7 @@ from safetensors.numpy import save_file
 
 from bash_ai.config import ModelConfig
 from bash_ai.errors import CheckpointError, ModelError
-from bash_ai.io import atomic_replace_dir
+from bash_ai.io import atomic_replace_dir, current_umask
 
 if TYPE_CHECKING:
     from bash_ai.model.numpy_gpt import NumpyGPT
@@ -116,6 +116,7 @@ def save_model_dir(
         meta.update(format=WEIGHTS_FORMAT, format_version=str(WEIGHTS_FORMAT_VERSION))
         arrays = {k: np.ascontiguousarray(weights[k], dtype=dtype) for k in expected_shapes(config)}
         save_file(arrays, str(tmp / WEIGHTS_FILE), metadata=meta)
+        os.chmod(tmp / WEIGHTS_FILE, 0o666 & ~current_umask())  # safetensors writes 0600: readable as every other file
         if tokenizer is not None:
             tokenizer.save(tmp / TOKENIZER_FILE)
         for name, source in (extra_files or {}).items():

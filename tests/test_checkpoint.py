@@ -178,6 +178,10 @@ def test_save_replaces_whole_directory_and_failure_keeps_old(tmp_path: Path) -> 
     new = random_weights(CONFIG, seed=2)
     save_model_dir(target, CONFIG, new)
     assert not (target / "stale.txt").exists() and not (target / TOKENIZER_FILE).exists()
+    from bash_ai.io import current_umask
+
+    # Not safetensors' 0600: the weights are as readable as every other file of the directory.
+    assert (target / "model.safetensors").stat().st_mode & 0o777 == 0o666 & ~current_umask()
     np.testing.assert_array_equal(load_weights(target)[1]["tok_emb.weight"], new["tok_emb.weight"])
 
     with pytest.raises(OSError, match="disk full"):
