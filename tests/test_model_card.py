@@ -35,6 +35,9 @@ def test_carried_stages_are_the_old_stage_sections_verbatim() -> None:
     assert carried.startswith("### `base`") and carried.rstrip().endswith("How this copy was made: by hand.")
     assert "## Data and licences" not in carried and "Weights stored" not in carried
     assert carried_stages("# a card without stages\n") == ""
+    # A stage written again from its records is left out; a later "## " section ends the stages.
+    again = carried_stages(OLD_CARD.replace("## Data and licences", "## Retrieval index\n\nx\n\n## Data"), ("ft",))
+    assert again.startswith("### `base`") and "### `ft`" not in again and "Retrieval index" not in again
 
 
 def test_records_are_copied_into_the_model_dir(tmp_path: Path) -> None:

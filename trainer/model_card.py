@@ -106,13 +106,18 @@ def _reranker_lines(model_dir: Path) -> list[str]:
     return lines
 
 
-def carried_stages(card: str) -> str:
-    """The stage sections (``### ...`` under ``## Training``) of an earlier card, verbatim."""
+def carried_stages(card: str, skip: tuple[str, ...] = ()) -> str:
+    """The stage sections (``### ...`` under ``## Training``) of an earlier card, verbatim, but for
+    the runs named in ``skip`` (they are written again from their records)."""
     start = card.find("\n### ")
-    end = card.find("\n## Data and licences")
-    if start < 0 or end < 0 or end < start:
+    if start < 0:
         return ""
-    return card[start + 1 : end].strip() + "\n"
+    after = card.find("\n## ", start)
+    body = card[start + 1 : after if after >= 0 else len(card)]
+    sections = ["### " + part for part in body.split("\n### ") if part.strip()]
+    sections[0] = sections[0].removeprefix("### ")
+    kept = [sec for sec in sections if not any(sec.startswith(f"### `{name}`") for name in skip)]
+    return "\n".join(sec.rstrip("\n") + "\n" for sec in kept) if kept else ""
 
 
 def keep_records(runs: list[RunDir], model_dir: Path) -> None:
@@ -306,7 +311,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("give at least one run directory and the model directory")
     runs, model_dir = [RunDir(p) for p in args.run_dirs[:-1]], args.run_dirs[-1]
     eval_json = json.loads(args.eval.read_text(encoding="utf-8")) if args.eval else None
-    carried = carried_stages(args.carry_stages.read_text(encoding="utf-8")) if args.carry_stages else ""
+    skip = tuple(run.path.name for run in runs)
+    carried = carried_stages(args.carry_stages.read_text(encoding="utf-8"), skip) if args.carry_stages else ""
     ablation = args.ablation.read_text(encoding="utf-8") if args.ablation else ""
     keep_records(runs, model_dir)
     card = render(runs, model_dir, eval_json, args.command, carried, ablation, tuple(args.datasets))
