@@ -4,7 +4,7 @@
 # DATA_PACK defaults to ../shared/data (tldr, NL2Bash, TinyStories sample); the local corpus is
 # harvested from this machine's scripts and man pages. Needs the 'train' extra. On an otherwise idle
 # 2-core CPU: stage 1 ~30 min, stage 2 ~60 min (fp32 then), stage 3 ~2 h and stage 4 ~2 h 30 min
-# (bf16 autocast on AMX).
+# (bf16 autocast on AMX), the reranker ~8 min.
 set -euo pipefail
 pack=${1:-../shared/data}
 out=${2:-assets/model}
@@ -51,3 +51,8 @@ bash-ai train --stage finetune --backend torch --init "$runs/bundled-rag/model" 
   --num-steps 20000 --batch-size 16 --lr 3e-4 --warmup-steps 100 \
   --eval-interval 1000 --ckpt-interval 250 --seed 12 --precision bf16 --name bundled-rag2 --stop-after 3000
 bash-ai train --resume --name bundled-rag2 --num-steps "$more_steps" --out "$out" --out-dtype float16
+
+# The reranker: a lexicon learnt from the index's training pairs, and a linear model fitted on the
+# stage 4 model's own candidates for nl2bash-dev (bash_ai/engine/rerank.py, trainer/rerank.py).
+# It reads the float16 model just written and writes it back with reranker.safetensors beside it.
+bash-ai train --stage rerank --init "$out" --name bundled-rerank --out "$out" --out-dtype float16
