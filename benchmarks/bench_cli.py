@@ -97,7 +97,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None)
     args = parser.parse_args()
 
-    from bash_ai.cli.ask import import_numpy_single_threaded
+    from bash_ai.api import import_numpy_single_threaded
 
     import_numpy_single_threaded()  # as the CLI and the REPL do, before anything loads numpy
     from bash_ai.paths import bundled_model_dir

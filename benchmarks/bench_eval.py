@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=96)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from bash_ai.cli.ask import import_numpy_single_threaded
+    from bash_ai.api import import_numpy_single_threaded
 
     import_numpy_single_threaded()  # as `bash-ai eval` does
     import numpy as np

@@ -23,7 +23,7 @@ from typing import Any
 
 
 def collect(model: str, suite: str, limit: int | None) -> list[dict[str, Any]]:
-    from bash_ai.cli.ask import import_numpy_single_threaded
+    from bash_ai.api import import_numpy_single_threaded
 
     import_numpy_single_threaded()
     from bash_ai.engine.propose import DecodeConfig, propose

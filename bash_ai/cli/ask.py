@@ -7,14 +7,14 @@ works; progress, warnings, danger flags and alternatives go to stderr.
 from __future__ import annotations
 
 import json
-import os
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from bash_ai.answer import DEFAULT_TEMPERATURE, default_max_tokens, wants_script
-from bash_ai.errors import BashAIError, ModelError, UsageError
+from bash_ai.api import decode_config, load_engine, model_label, sampling_params
+from bash_ai.errors import UsageError
 from bash_ai.safety.control import visible
 
 Opt = typer.Option
@@ -47,56 +47,6 @@ def argument_text(words: list[str], what: str = "request") -> str:
     except UnicodeEncodeError:
         raise UsageError(f"{what} is not valid UTF-8") from None
     return text
-
-
-def import_numpy_single_threaded() -> None:
-    """Load numpy with a one-thread BLAS unless the user chose a thread count.
-
-    Batch-1 decoding is a chain of small matrix-vector products: BLAS threads only add
-    synchronisation, and on a busy machine they spin (measured 4x slower on 2 shared cores). The
-    variable is read when OpenBLAS loads, then restored, so commands we run inherit the user's env.
-    """
-    if "numpy" in sys.modules or "OPENBLAS_NUM_THREADS" in os.environ:
-        return
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
-    try:
-        import numpy  # noqa: F401
-    finally:
-        del os.environ["OPENBLAS_NUM_THREADS"]
-
-
-def load_engine(model: str | None) -> Any:
-    """The engine for a model name or path (``None``: the configured default, else the bundled one).
-
-    Anything unexpected while loading is a corrupt model: one line and exit 3, never a traceback.
-    """
-    import_numpy_single_threaded()
-    from bash_ai import registry
-
-    try:
-        return registry.load(model)
-    except BashAIError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - the edge: third-party loaders raise anything
-        raise ModelError(f"cannot load model {model or 'default'}: {type(exc).__name__}: {exc}") from None
-
-
-def model_label(engine: Any) -> dict[str, str | None]:
-    """The model's display name and directory (``registry.load`` sets ``model_dir``)."""
-    path = getattr(engine, "model_dir", None)
-    return {"name": str(engine.name), "path": str(path) if path is not None else None}
-
-
-def sampling_params(temperature: float, seed: int | None, max_tokens: int) -> Any:
-    from bash_ai.engine.sampling import SamplingParams
-
-    return SamplingParams(temperature=temperature, seed=seed, max_tokens=max_tokens)
-
-
-def decode_config(max_tokens: int) -> Any:
-    from bash_ai.engine.propose import DecodeConfig
-
-    return DecodeConfig(max_tokens=max_tokens)
 
 
 def ask(
@@ -137,8 +87,8 @@ def ask(
         max_tokens = default_max_tokens(text)
     # Commands: beam search (deterministic, the measured best) unless a temperature asks for sampling.
     sample = temperature is not None or wants_script(text)
-    params = sampling_params(DEFAULT_TEMPERATURE if temperature is None else temperature, seed, max_tokens)
-    params = params if sample else None
+    chosen = DEFAULT_TEMPERATURE if temperature is None else temperature
+    params = sampling_params(chosen, seed, max_tokens) if sample else None
 
     with render.Progress() as progress:
         results = answer(engine, text, candidates, params, on_event=progress, decode=decode_config(max_tokens))

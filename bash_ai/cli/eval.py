@@ -62,7 +62,7 @@ def eval_command(
         bool, Opt("--rerank/--no-rerank", help="Rank with the model's trained reranker when it has one")
     ] = True,
 ) -> None:
-    from bash_ai.cli.ask import import_numpy_single_threaded, load_engine
+    from bash_ai.api import import_numpy_single_threaded, load_engine
 
     import_numpy_single_threaded()  # before anything imports numpy: batch-1 decode wants one BLAS thread
     from bash_ai.engine.propose import DecodeConfig

@@ -35,8 +35,9 @@ def explain(
     model: Annotated[str | None, Opt("--model", "-m", help="Model name or directory.")] = None,
 ) -> None:
     from bash_ai.answer import explain as explain_command
+    from bash_ai.api import load_engine, sampling_params
     from bash_ai.cli import render
-    from bash_ai.cli.ask import argument_text, load_engine, read_stdin_text, sampling_params
+    from bash_ai.cli.ask import argument_text, read_stdin_text
 
     if summary not in ("auto", "model", "retrieval", "parts"):
         raise UsageError(f"unknown --summary {summary!r}; choose auto, model, retrieval or parts")

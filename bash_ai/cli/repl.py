@@ -20,7 +20,7 @@ def run_repl(model: str | None = None, temperature: float | None = None) -> None
     """Load the model and run the REPL until :quit or Ctrl-D."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError('the REPL needs a terminal; for one-shot use: bash-ai "list files by size"')
-    from bash_ai.cli.ask import load_engine
+    from bash_ai.api import load_engine
     from bash_ai.cli.render import Progress
     from bash_ai.repl.session import Repl
 

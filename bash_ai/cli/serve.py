@@ -72,7 +72,7 @@ def serve(
     from bash_ai.server.run import bind, is_loopback
 
     if batch:  # two threads share the cores (prefill beside decode): one BLAS thread each
-        from bash_ai.cli.ask import import_numpy_single_threaded
+        from bash_ai.api import import_numpy_single_threaded
 
         import_numpy_single_threaded()
     key = api_key_from_env(api_key_env or DEFAULT_KEY_ENV, explicit=api_key_env is not None)

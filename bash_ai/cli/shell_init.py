@@ -172,8 +172,8 @@ def shell_line(
     line: Annotated[str, typer.Argument(help="The shell's current line.")],
     model: Annotated[str | None, Opt("--model", "-m", help="Model name or directory.")] = None,
 ) -> None:
+    from bash_ai.api import import_numpy_single_threaded, load_engine
     from bash_ai.cli import render
-    from bash_ai.cli.ask import import_numpy_single_threaded, load_engine
 
     if not line.strip():
         raise UsageError("the line is empty: type a request first")
@@ -220,8 +220,8 @@ def shell_helper(
     import socket
 
     from bash_ai import paths
+    from bash_ai.api import import_numpy_single_threaded, load_engine
     from bash_ai.cli import render
-    from bash_ai.cli.ask import import_numpy_single_threaded, load_engine
     from bash_ai.errors import BashAIError
     from bash_ai.io import atomic_write_text
 

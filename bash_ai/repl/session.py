@@ -75,7 +75,7 @@ class Repl:
 
     def ask(self, request: str) -> None:
         from bash_ai.answer import DEFAULT_TEMPERATURE, answer, default_max_tokens, wants_script
-        from bash_ai.cli.ask import decode_config, sampling_params
+        from bash_ai.api import decode_config, sampling_params
         from bash_ai.cli.render import Progress
 
         self._seed += 1
@@ -166,7 +166,7 @@ class Repl:
         self.say(f"copied via {copy(self.last_command)}", "green")
 
     def switch_model(self, name: str) -> None:
-        from bash_ai.cli.ask import load_engine
+        from bash_ai.api import load_engine
 
         if not name:
             self.say(f"model: {self.model_name} (:model NAME to switch)")
