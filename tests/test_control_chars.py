@@ -90,7 +90,7 @@ def test_engine_never_samples_control_tokens_unless_asked(tiny_model_dir: Path) 
 
 def test_every_render_path_shows_controls(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     from bash_ai.answer import check
-    from bash_ai.cli import render
+    from bash_ai.term import render
 
     monkeypatch.setenv("NO_COLOR", "1")
     cand = check(ATTACK)
@@ -108,7 +108,7 @@ CHILD = textwrap.dedent(
     """
     import sys
     from bash_ai.answer import check
-    from bash_ai.cli.confirm import confirm_and_run
+    from bash_ai.term.confirm import confirm_and_run
     from bash_ai.errors import Aborted
     try:
         confirm_and_run(check(sys.argv[1]), lambda c: "a description", yes=sys.argv[2:] == ["--yes"])

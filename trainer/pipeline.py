@@ -128,7 +128,7 @@ def run_training(
     resume: bool = False,
     export_to: Path | None = None,
     stop_after: int | None = None,
-    quiet: bool = False,
+    report: Callable[[str], None] | None = None,
     export_dtype: str = "float32",
     resume_num_steps: int | None = None,
 ) -> dict[str, Any]:
@@ -157,10 +157,8 @@ def run_training(
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     train_data, val_data = make_batches(cfg, tokenizer, model_config, global_rows=cfg.batch_size * world, run=run)
-    if not quiet and int(os.environ.get("RANK", "0")) == 0:
-        from bash_ai.cli.ui import info
-
-        info(f"{cfg.stage} on {cfg.backend}: {describe(model_config)}; run {run.path}")
+    if report is not None and int(os.environ.get("RANK", "0")) == 0:
+        report(f"{cfg.stage} on {cfg.backend}: {describe(model_config)}; run {run.path}")
 
     if cfg.backend == "mlx":
         from trainer.loop_mlx import train_mlx
@@ -177,10 +175,8 @@ def run_training(
         records = list(run.metrics())
         save_png(records, run.path / "loss.png", title=f"bash-ai {cfg.stage} ({describe(model_config)})")
         chart = terminal_chart(records)
-        if chart and not quiet:
-            from bash_ai.cli.ui import info
-
-            info(chart)
+        if chart and report is not None:
+            report(chart)
         if export_to is not None:
             export_model(run.final_model, Path(export_to), export_dtype)
     return {**summary, "run": str(run.path)}

@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=args, prog_name="bash-ai", standalone_mode=True)
     except BashAIError as err:
-        from bash_ai.cli.ui import error
+        from bash_ai.term.ui import error
 
         error(str(err))
         sys.exit(err.exit_code)

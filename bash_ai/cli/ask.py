@@ -66,7 +66,7 @@ def ask(
     yes: Annotated[bool, Opt("--yes", "-y", help="With --run: no confirmation, unless flagged dangerous.")] = False,
 ) -> None:
     from bash_ai.answer import answer, validate_request
-    from bash_ai.cli import render
+    from bash_ai.term import render
 
     if as_json and run:
         raise UsageError("--json and --run cannot be combined: --json only describes the answers")
@@ -108,7 +108,7 @@ def ask(
     if len(results) > 1:
         render.show_alternatives(results[1:])
     if run:  # the confirmation shows the command and its notes
-        from bash_ai.cli.confirm import confirm_and_run
+        from bash_ai.term.confirm import confirm_and_run
 
         def describe(command: str) -> str:
             from bash_ai.answer import explain

@@ -37,7 +37,7 @@ def fetch(
     license: Annotated[str | None, Opt("--license", help="github: allowed licences, SPDX ids: mit,isc")] = None,
     api_url: Annotated[str | None, Opt("--api-url", help="github: API root (GitHub Enterprise)")] = None,
 ) -> None:
-    from bash_ai.cli.ui import info
+    from bash_ai.term.ui import info
     from trainer.data import dataset_path, fetch_dataset, get_source, is_fetched
 
     src = get_source(source)  # unknown names fail before anything is written
@@ -78,7 +78,7 @@ def list_(as_json: Annotated[bool, Opt("--json", help="Print JSON.")] = False) -
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
     if not rows:
-        from bash_ai.cli.ui import info
+        from bash_ai.term.ui import info
 
         info("no datasets fetched yet; try `bash-ai data fetch tldr --from ../shared/data/tldr`")
         return
@@ -102,7 +102,7 @@ def list_(as_json: Annotated[bool, Opt("--json", help="Print JSON.")] = False) -
 
 @data_app.command("verify", help="Re-hash a dataset's files against its manifest.")
 def verify(name: Annotated[str, Arg(help="Dataset name")]) -> None:
-    from bash_ai.cli.ui import info
+    from bash_ai.term.ui import info
     from trainer.data import dataset_path
     from trainer.data import verify as verify_dir
 
@@ -122,7 +122,7 @@ def _size(n: int) -> str:
 @contextmanager
 def _progress() -> Iterator[Callable[[str, int, int | None], None]]:
     """A rich progress display on stderr when it is a terminal; otherwise silent."""
-    from bash_ai.cli.ui import console, styled
+    from bash_ai.term.ui import console, styled
 
     if not styled():
         yield lambda what, done, total: None

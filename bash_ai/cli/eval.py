@@ -181,7 +181,7 @@ def _payload(results: list[list[SuiteResult]]) -> dict[str, Any]:
 
 
 def _progress(what: str) -> Callable[[int, int], None] | None:
-    from bash_ai.cli.ui import styled
+    from bash_ai.term.ui import styled
 
     if not styled():
         return None
@@ -218,8 +218,8 @@ def _render(results: list[list[SuiteResult]], candidates: int) -> None:
     """Rows are metrics; columns are suites (and overall), or for two models A | B | delta per suite."""
     from rich.table import Table
 
-    from bash_ai.cli.ui import console
     from bash_ai.evaluation.runner import METRICS, overall
+    from bash_ai.term.ui import console
 
     groups: list[tuple[str, list[dict[str, float]]]] = [
         (r.suite, [rs[i].metrics for rs in results]) for i, r in enumerate(results[0])

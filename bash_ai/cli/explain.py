@@ -36,8 +36,8 @@ def explain(
 ) -> None:
     from bash_ai.answer import explain as explain_command
     from bash_ai.api import load_engine, sampling_params
-    from bash_ai.cli import render
     from bash_ai.cli.ask import argument_text, read_stdin_text
+    from bash_ai.term import render
 
     if summary not in ("auto", "model", "retrieval", "parts"):
         raise UsageError(f"unknown --summary {summary!r}; choose auto, model, retrieval or parts")

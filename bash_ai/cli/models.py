@@ -50,7 +50,7 @@ def list_models(as_json: Annotated[bool, Opt("--json", help="Print JSON.")] = Fa
         return
     default_dir = Path(default) if default and Path(default).is_dir() else None
     if not rows and default_dir is None:
-        from bash_ai.cli.ui import warn
+        from bash_ai.term.ui import warn
 
         warn("no models installed: the bundled one is missing; bash-ai models pull OWNER/NAME")
     if default_dir is not None and not any(row["default"] for row in rows):

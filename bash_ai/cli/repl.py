@@ -21,8 +21,8 @@ def run_repl(model: str | None = None, temperature: float | None = None) -> None
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError('the REPL needs a terminal; for one-shot use: bash-ai "list files by size"')
     from bash_ai.api import load_engine
-    from bash_ai.cli.render import Progress
     from bash_ai.repl.session import Repl
+    from bash_ai.term.render import Progress
 
     with Progress("loading the model"):
         engine = load_engine(model)

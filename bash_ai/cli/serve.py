@@ -67,9 +67,9 @@ def serve(
     from bash_ai.server import require_serve_extra
 
     require_serve_extra()
-    from bash_ai.cli.ui import warn
     from bash_ai.server.limits import Limits
     from bash_ai.server.run import bind, is_loopback
+    from bash_ai.term.ui import warn
 
     if batch:  # two threads share the cores (prefill beside decode): one BLAS thread each
         from bash_ai.api import import_numpy_single_threaded

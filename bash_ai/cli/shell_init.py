@@ -173,7 +173,7 @@ def shell_line(
     model: Annotated[str | None, Opt("--model", "-m", help="Model name or directory.")] = None,
 ) -> None:
     from bash_ai.api import import_numpy_single_threaded, load_engine
-    from bash_ai.cli import render
+    from bash_ai.term import render
 
     if not line.strip():
         raise UsageError("the line is empty: type a request first")
@@ -221,9 +221,9 @@ def shell_helper(
 
     from bash_ai import paths
     from bash_ai.api import import_numpy_single_threaded, load_engine
-    from bash_ai.cli import render
     from bash_ai.errors import BashAIError
     from bash_ai.io import atomic_write_text
+    from bash_ai.term import render
 
     import_numpy_single_threaded()
     engine = load_engine(model)

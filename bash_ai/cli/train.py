@@ -64,8 +64,9 @@ def train(
         int | None, Opt(min=1, help="rerank: fit on the first N requests of nl2bash-dev only (tests)", hidden=True)
     ] = None,
 ) -> None:
+    from bash_ai.term.ui import info
+
     if stage == "rerank":
-        from bash_ai.cli.ui import info
         from trainer.pipeline import run_rerank
 
         if not init:
@@ -118,4 +119,5 @@ def train(
         export_dtype=out_dtype,
         resume_num_steps=num_steps if resume else None,
         stop_after=stop_after,
+        report=info,
     )

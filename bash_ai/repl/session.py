@@ -45,8 +45,8 @@ class Repl:
     def say(self, text: str, style: str = "") -> None:
         """A REPL message on stderr (stdout is left to the commands it runs); model text in it has
         its control characters made visible."""
-        from bash_ai.cli.ui import console, styled
         from bash_ai.safety.control import visible
+        from bash_ai.term.ui import console, styled
 
         text = visible(text)
 
@@ -62,7 +62,7 @@ class Repl:
 
     def wait(self, job: Job, progress: Any) -> Any:
         """The job's result, under a spinner (a label or a ``Progress``); Ctrl-C cancels it."""
-        from bash_ai.cli.render import Progress
+        from bash_ai.term.render import Progress
 
         try:
             with progress if isinstance(progress, Progress) else Progress(progress):
@@ -76,7 +76,7 @@ class Repl:
     def ask(self, request: str) -> None:
         from bash_ai.answer import DEFAULT_TEMPERATURE, answer, default_max_tokens, wants_script
         from bash_ai.api import decode_config, sampling_params
-        from bash_ai.cli.render import Progress
+        from bash_ai.term.render import Progress
 
         self._seed += 1
         max_tokens = default_max_tokens(request)
@@ -109,7 +109,7 @@ class Repl:
 
     def offer(self, candidate: Any) -> None:
         """Confirm, then run; remember the command either way (for :copy and :explain)."""
-        from bash_ai.cli.confirm import confirm_and_run
+        from bash_ai.term.confirm import confirm_and_run
 
         self.last_command = candidate.text
         status = confirm_and_run(candidate, self.describe, runner=self.shell_run)
@@ -145,7 +145,7 @@ class Repl:
 
     def explain(self, command: str | None) -> None:
         from bash_ai.answer import check
-        from bash_ai.cli import render
+        from bash_ai.term import render
 
         command = command or self.last_command
         if not command:

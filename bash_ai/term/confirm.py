@@ -13,10 +13,10 @@ from collections.abc import Callable
 from typing import Literal, TextIO
 
 from bash_ai.answer import Candidate, check
-from bash_ai.cli import render
-from bash_ai.cli.ui import warn
 from bash_ai.errors import Aborted
 from bash_ai.safety.control import visible
+from bash_ai.term import render
+from bash_ai.term.ui import warn
 
 Choice = Literal["execute", "modify", "describe", "abort"]
 

@@ -10,8 +10,8 @@ import sys
 from types import TracebackType
 from typing import Any
 
-from bash_ai.cli.ui import console, styled, warn
 from bash_ai.safety.control import visible
+from bash_ai.term.ui import console, styled, warn
 
 
 def _escape(text: str) -> str:
