@@ -502,6 +502,6 @@ def _is_fact(part: Any) -> bool:
 
 
 def _same_structure(a: str, b: str) -> bool:
-    from bash_ai.evaluation.nlc2cmd import nlc2cmd_score
+    from bash_ai.nlc2cmd import nlc2cmd_score
 
     return nlc2cmd_score(a, b) == 1.0

@@ -66,7 +66,7 @@ def rerank(proposals: list[Any], alpha: float, bonus: float, relevance: float, c
 
 
 def main() -> None:
-    from bash_ai.evaluation.nlc2cmd import nlc2cmd_topk
+    from bash_ai.nlc2cmd import nlc2cmd_topk
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True)

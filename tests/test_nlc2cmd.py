@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bash_ai.errors import UsageError
-from bash_ai.evaluation.nlc2cmd import flag_score, nlc2cmd_accuracy, nlc2cmd_score, nlc2cmd_topk, utility_flags
+from bash_ai.nlc2cmd import flag_score, nlc2cmd_accuracy, nlc2cmd_score, nlc2cmd_topk, utility_flags
 
 # The examples published with the competition's metric code (IBM nlc2cmd README), verbatim.
 OFFICIAL = [

@@ -23,7 +23,7 @@ from bash_ai.engine.rerank import (
     request_words,
 )
 from bash_ai.errors import ModelError
-from bash_ai.evaluation.nlc2cmd import utility_flags
+from bash_ai.nlc2cmd import utility_flags
 from bash_ai.retrieval import RetrievalIndex
 from trainer.rerank import RerankSpec, fit_linear, lexicon_groups, train_lexicon
 

@@ -30,7 +30,7 @@ from bash_ai.engine.rerank import (
     hashed_ids,
     request_words,
 )
-from bash_ai.evaluation.nlc2cmd import parsed_score, utility_flags
+from bash_ai.nlc2cmd import parsed_score, utility_flags
 
 TAU = 0.1  # temperature of the target distribution (NLC2CMD scores lie in [-1, 1])
 
@@ -176,7 +176,7 @@ def top_k(pool: Pool, scores: Sequence[float], k: int = 5) -> list[str]:
 
 def measure(pools: Sequence[Pool], scores: Sequence[Any]) -> tuple[float, float]:
     """Mean NLC2CMD top-5 and top-1 of pools ranked by ``scores``."""
-    from bash_ai.evaluation.nlc2cmd import nlc2cmd_topk
+    from bash_ai.nlc2cmd import nlc2cmd_topk
 
     top5 = top1 = 0.0
     for pool, s in zip(pools, scores, strict=True):
@@ -189,7 +189,7 @@ def measure(pools: Sequence[Pool], scores: Sequence[Any]) -> tuple[float, float]
 
 def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -> tuple[Reranker, dict[str, float]]:
     """The fitted reranker and its cross-validated figures beside the hand-set ranking's."""
-    from bash_ai.evaluation.nlc2cmd import nlc2cmd_score
+    from bash_ai.nlc2cmd import nlc2cmd_score
 
     feats = [candidate_features(p.request, p.proposals, lexicon) for p in pools]
     targets = [np.array([nlc2cmd_score(q.text, p.reference) for q in p.proposals]) for p in pools]

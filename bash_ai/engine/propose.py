@@ -192,7 +192,7 @@ def _review(engine: Engine, request: str, proposals: list[Proposal], weight: flo
 def _agree(proposals: list[Proposal], weight: float) -> list[Proposal]:
     """Add ``weight`` x the expected NLC2CMD score of each candidate against the others (a minimum
     Bayes risk rerank): what most of the likely candidates agree on (programs, flags) moves up."""
-    from bash_ai.evaluation.nlc2cmd import parsed_score, utility_flags
+    from bash_ai.nlc2cmd import parsed_score, utility_flags
 
     ended = [p for p in proposals if p.finish_reason == "eos"] or proposals
     top = max(p.score for p in ended)

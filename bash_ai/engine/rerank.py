@@ -186,7 +186,7 @@ def load_reranker(model_dir: Path) -> Reranker | None:
 def candidate_features(request: str, proposals: Sequence[Proposal], lexicon: np.ndarray) -> np.ndarray:
     """(len(proposals), len(FEATURES)) features of a pool, in ``FEATURES`` order."""
     from bash_ai.engine.propose import _agree, _normalised
-    from bash_ai.evaluation.nlc2cmd import utility_flags
+    from bash_ai.nlc2cmd import utility_flags
 
     prior = [
         replace(

@@ -1,7 +1,7 @@
 """The NLC2CMD score under the competition's official rules (IBM/clai, branch ``nlc2cmd``,
 ``submission-code/``: ``utils/metric_utils.py``, ``evaluate.py`` and the bashlint parser).
 
-The formula is the one in :mod:`bash_ai.evaluation.nlc2cmd` (u1 = u2 = 1); what differs is how a
+The formula is the one in :mod:`bash_ai.nlc2cmd` (u1 = u2 = 1); what differs is how a
 command is read. The official parser reads far fewer commands than bash does, and a command it
 cannot read has no utilities at all, so every position of it scores -1 (0 when neither side
 parses). These rules, each tested in ``tests/test_nlc2cmd_official.py``, reproduce it:
@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bash_ai.errors import UsageError
-from bash_ai.evaluation.nlc2cmd import FIND_WITH_ARGUMENT, FIND_WORDS, parsed_score
+from bash_ai.nlc2cmd import FIND_WITH_ARGUMENT, FIND_WORDS, parsed_score
 from bash_ai.safety.shell import Command, Group, Script, Word, parse
 
 
