@@ -80,8 +80,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-eval-") as tmp:
         os.environ["BASH_AI_HOME"] = tmp
-        from bash_ai.evaluation.runner import evaluate, load_suite, reference_nll
+        from bash_ai.evaluation.runner import evaluate, reference_nll
         from trainer.data import fetch_dataset
+        from trainer.data.suites import load_suite
 
         fetch_dataset("nl2bash", DATA / "nl2bash")
         engine = build_engine(args.preset, Path(tmp) / "model")

@@ -27,8 +27,8 @@ def collect(model: str, suite: str, limit: int | None) -> list[dict[str, Any]]:
 
     import_numpy_single_threaded()
     from bash_ai.engine.propose import DecodeConfig, propose
-    from bash_ai.evaluation.runner import load_suite
     from bash_ai.registry import load
+    from trainer.data.suites import load_suite
 
     engine = load(model)
     off = DecodeConfig(reviewer=0.0, retrieval_weight=0.0, retrieval_bonus=0.0, consensus=0.0, distinct=False)

@@ -18,10 +18,11 @@ from bash_ai.config import ModelConfig
 from bash_ai.engine import Finished, SamplingParams
 from bash_ai.engine.propose import DecodeConfig
 from bash_ai.errors import DataError, SandboxError, UsageError
-from bash_ai.evaluation.runner import Decoder, Example, load_suite, overall, reference_nll
+from bash_ai.evaluation.runner import Decoder, Example, overall, reference_nll
 from bash_ai.evaluation.runner import evaluate as evaluate_with
 from bash_ai.model.numpy_gpt import NumpyGPT
 from trainer.data import fetch_dataset
+from trainer.data.suites import load_suite
 
 # The fake engines below answer through ``ask`` (sampling); the beam and bm25 decoders are tested
 # on real engines at the end of this file.

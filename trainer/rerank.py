@@ -220,10 +220,10 @@ def train_reranker(
     """Train ``model_dir``'s reranker and write the model with it to ``dest`` (atomically)."""
     from bash_ai.checkpoint import load_weights, save_model_dir, stored_dtype
     from bash_ai.errors import UsageError
-    from bash_ai.evaluation.runner import load_suite
     from bash_ai.registry import load
     from bash_ai.retrieval import INDEX_FILE
     from bash_ai.tokenizer import load_tokenizer
+    from trainer.data.suites import load_suite
 
     spec = spec or RerankSpec()
     engine = load(str(model_dir))

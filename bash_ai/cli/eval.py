@@ -67,7 +67,8 @@ def eval_command(
     import_numpy_single_threaded()  # before anything imports numpy: batch-1 decode wants one BLAS thread
     from bash_ai.engine.propose import DecodeConfig
     from bash_ai.errors import UsageError
-    from bash_ai.evaluation.runner import EXEC, Decoder, check_options, check_suite, evaluate, load_suite
+    from bash_ai.evaluation.runner import EXEC, Decoder, check_options, check_suite, evaluate
+    from trainer.data.suites import load_suite
 
     suites = list(dict.fromkeys(suite or ["nl2bash-dev"]))
     for name in suites:

@@ -172,31 +172,12 @@ def check_suite(name: str) -> None:
         raise UsageError(f"unknown suite {name!r}; choose one of: {', '.join(SUITES)}")
 
 
-def load_suite(name: str, limit: int | None = None) -> list[Example]:
-    """The suite's examples in their stable order (the first ``limit`` of them)."""
-    check_suite(name)
-    if limit is not None and limit < 1:
-        raise UsageError(f"--limit must be at least 1 (got {limit})")
-    if name == EXEC:
-        from bash_ai.evaluation.tasks import load_tasks
+def exec_examples() -> list[Example]:
+    """The exec suite: tasks bundled with bash-ai (the other suites are datasets the trainer's
+    store holds: ``trainer.data.suites.load_suite``)."""
+    from bash_ai.evaluation.tasks import load_tasks
 
-        examples = [Example(t.request, t.reference, t.id, t) for t in load_tasks()]
-        return examples[:limit]
-    dataset, split = DATASET_SUITES["tldr-holdout" if name == EXPLAIN else name]
-    from trainer.data import is_fetched, iter_documents
-
-    if not is_fetched(dataset):
-        raise DataError(
-            f"suite {name} needs the {dataset} dataset; fetch it first: bash-ai data fetch {dataset} --from PATH"
-        )
-    examples = [
-        Example(doc.request.strip(), doc.command.strip(), doc.id)
-        for doc in iter_documents(dataset)
-        if doc.kind == "pair" and doc.split == split and doc.request.strip() and doc.command.strip()
-    ]
-    if not examples:
-        raise DataError(f"dataset {dataset} has no {split} pairs; fetch it again with --force")
-    return examples[:limit]
+    return [Example(t.request, t.reference, t.id, t) for t in load_tasks()]
 
 
 def reference_nll(engine: EvalEngine, examples: Sequence[Example]) -> list[tuple[float, int, int] | None]:
@@ -474,7 +455,7 @@ def _evaluate_exec(
 
     tasks = {ex.id: ex.task for ex in examples if ex.task is not None}
     if len(tasks) != len(examples):
-        raise UsageError("every exec suite example needs its task (and a distinct id); use load_suite('exec')")
+        raise UsageError("every exec suite example needs its task (and a distinct id); use exec_examples()")
     ensure_sandbox()  # SandboxError before any generation when bwrap is unusable
 
     def verdict(task: Any, command: str) -> tuple[bool, str]:
