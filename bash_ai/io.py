@@ -61,3 +61,14 @@ def atomic_replace_dir(tmp_dir: Path, final_dir: Path) -> None:
         shutil.rmtree(old)
     else:
         os.replace(tmp_dir, final_dir)
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """The file's SHA-256 (hex), read in ``chunk``-byte blocks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()

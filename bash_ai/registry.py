@@ -9,7 +9,6 @@ data dir. ``huggingface_hub`` is imported only for that download.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from bash_ai import paths
 from bash_ai.errors import BashAIError, ModelError, NetworkError, UsageError
+from bash_ai.io import sha256_file
 
 if TYPE_CHECKING:
     from bash_ai.engine import Engine
@@ -336,14 +336,6 @@ def _files(directory: Path) -> list[str]:
         if f.is_file() and not any(p.startswith(".") for p in rel.parts) and rel.as_posix() != CHECKSUMS_FILE:
             out.append(rel.as_posix())
     return sorted(out)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_checksums(directory: Path) -> Path:

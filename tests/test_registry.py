@@ -14,6 +14,7 @@ from bash_ai import paths, registry
 from bash_ai.config import preset
 from bash_ai.engine import Engine, SamplingParams
 from bash_ai.errors import ModelError, NetworkError, UsageError
+from bash_ai.io import sha256_file
 
 TESTS = Path(__file__).resolve().parent
 
@@ -187,7 +188,7 @@ def test_checksums_round_trip_and_detect_tampering(tiny: Path) -> None:
     lines = manifest.read_text().splitlines()
     assert len(lines) == len(registry.verify_model_dir(tiny)) >= 3
     result = registry.verify_model_dir(tiny)
-    assert result.manifest and dict(result)["config.json"] == registry.sha256_file(tiny / "config.json")
+    assert result.manifest and dict(result)["config.json"] == sha256_file(tiny / "config.json")
     out = subprocess.run(["sha256sum", "-c", "--quiet", manifest.name], cwd=tiny, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
 

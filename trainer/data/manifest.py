@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bash_ai.errors import DataError
+from bash_ai.io import sha256_file
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -54,14 +55,6 @@ class Manifest:
     def from_dict(cls, data: Mapping[str, Any]) -> Manifest:
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def hash_tree(root: Path) -> dict[str, dict[str, Any]]:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bash_ai.errors import DataError
-from trainer.data.manifest import sha256_file
+from bash_ai.io import sha256_file
 
 RECORDS = "records.jsonl"
 REJECTED = "rejected.jsonl"
