@@ -10,6 +10,7 @@ import sys
 from types import TracebackType
 from typing import Any
 
+from bash_ai.engine.events import Event, Started, TokenEvent
 from bash_ai.safety.control import visible
 from bash_ai.term.ui import console, styled, warn
 
@@ -56,16 +57,15 @@ class Progress:
             self._status.__exit__(exc_type, exc, tb)
             self._status = None
 
-    def __call__(self, event: Any) -> None:
+    def __call__(self, event: Event) -> None:
         """Feed one engine event (``answer(on_event=progress)``)."""
-        name = type(event).__name__
-        if name == "Started" and getattr(event, "truncated", False) and not self.truncated:
+        if isinstance(event, Started) and event.truncated and not self.truncated:
             self.truncated = True
             warn(
                 f"the request is longer than the model's context ({event.prompt_tokens} tokens kept); "
                 "only its end was used"
             )
-        elif name == "TokenEvent":
+        elif isinstance(event, TokenEvent):
             self.tokens += 1
             if self._status is not None and self.tokens % 4 == 0:
                 self._status.update(f"{self.label}… {self.tokens} tokens (Ctrl-C to stop)")
