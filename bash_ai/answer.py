@@ -12,9 +12,16 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bash_ai.errors import GenerationError, UsageError
+
+if TYPE_CHECKING:
+    from bash_ai.engine.engine import Engine
+    from bash_ai.engine.events import Event
+    from bash_ai.engine.propose import DecodeConfig
+    from bash_ai.engine.sampling import SamplingParams
+    from bash_ai.retrieval import Neighbor
 
 Kind = Literal["command", "script"]
 
@@ -178,7 +185,7 @@ def _flag(candidates: list[Candidate]) -> None:
         candidate.shellcheck = list(found)
 
 
-def _round_params(params: Any, round_no: int) -> Any:
+def _round_params(params: SamplingParams, round_no: int) -> SamplingParams:
     """Params for a resampling round: a different seed, and some temperature if greedy."""
     if round_no == 0:
         return params
@@ -209,7 +216,7 @@ def structure(command: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 
 def propose_checked(
-    engine: Any,
+    engine: Engine,
     request: str,
     config: Any = None,
     *,
@@ -259,15 +266,15 @@ def propose_checked(
 
 
 def answer(
-    engine: Any,
+    engine: Engine,
     request: str,
     n: int = 1,
-    params: Any = None,
+    params: SamplingParams | None = None,
     *,
     max_rounds: int = MAX_ROUNDS,
     cancel: threading.Event | None = None,
-    on_event: Callable[[Any], None] | None = None,
-    decode: Any = None,
+    on_event: Callable[[Event], None] | None = None,
+    decode: DecodeConfig | None = None,
 ) -> list[Candidate]:
     """Up to ``n`` distinct checked candidates, syntax-valid ones first.
 
@@ -357,9 +364,9 @@ class Explanation:
 
 
 def explain(
-    engine: Any,
+    engine: Engine,
     command: str,
-    params: Any = None,
+    params: SamplingParams | None = None,
     *,
     cancel: threading.Event | None = None,
     summary: SummaryStrategy = "auto",
@@ -388,9 +395,9 @@ def explain(
 
 
 def summarise(
-    engine: Any,
+    engine: Engine,
     command: str,
-    params: Any = None,
+    params: SamplingParams | None = None,
     *,
     cancel: threading.Event | None = None,
     strategy: SummaryStrategy = "auto",
@@ -410,14 +417,16 @@ def summarise(
     return pick_summary(command, strategy, parts or [], hit, said)
 
 
-def nearest_pair(engine: Any, command: str) -> Any:
+def nearest_pair(engine: Engine, command: str) -> Neighbor | None:
     """The training pair whose command is nearest ``command`` (BM25 over commands), or None."""
     index = getattr(engine, "index", None)
     hits = index.search_command(command, 1) if index is not None else []
     return hits[0] if hits else None
 
 
-def model_sentence(engine: Any, command: str, params: Any = None, *, cancel: threading.Event | None = None) -> str:
+def model_sentence(
+    engine: Engine, command: str, params: SamplingParams | None = None, *, cancel: threading.Event | None = None
+) -> str:
     return clean(str(engine.explain(command, params, cancel=cancel))).strip()
 
 

@@ -396,8 +396,8 @@ def _evaluate_explain(
         programs_described += sum(p.source in ("man", "tldr", "fixed") for p in progs)
         options_man += sum(p.source == "man" for p in opts)
         # Each source asked once; every strategy then picks from the same answers.
-        hit = nearest_pair(engine, command)
-        model_text = model_sentence(engine, command, greedy)
+        hit = nearest_pair(engine, command)  # type: ignore[arg-type]  # EvalEngine: the part of Engine eval uses
+        model_text = model_sentence(engine, command, greedy)  # type: ignore[arg-type]
         nearest = pick_summary(command, "retrieval", parts, hit, model_text)[0] if engine.index else ""
         composed = pick_summary(command, "parts", parts, hit, model_text)[0]
         shipped, source = pick_summary(command, "auto", parts, hit, model_text)

@@ -14,7 +14,8 @@ class LogitsModel(Protocol):
 
     ``new_cache(batch)`` returns an opaque cache for ``batch`` sequences, empty.
     ``forward(ids, cache)`` takes ``ids`` of shape (B, T) (int), appends T positions to the cache
-    and returns float32 logits of shape (B, T, vocab_size) as numpy. ``cache.length`` is the number
+    and returns float32 logits of shape (B, T, vocab_size) as numpy, or (B, 1, vocab_size) with
+    ``last_only`` (the last position's only: what decoding needs). ``cache.length`` is the number
     of positions already in it. Positions beyond ``config.context_length`` are the caller's job
     (the engine trims the prompt).
     """
@@ -23,4 +24,4 @@ class LogitsModel(Protocol):
 
     def new_cache(self, batch: int) -> Any: ...
 
-    def forward(self, ids: np.ndarray, cache: Any) -> np.ndarray: ...
+    def forward(self, ids: np.ndarray, cache: Any, last_only: bool = False) -> np.ndarray: ...

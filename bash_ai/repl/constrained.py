@@ -12,14 +12,17 @@ from __future__ import annotations
 import contextlib
 import threading
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from bash_ai.engine.engine import Engine
 
 _VOCAB_BYTES: weakref.WeakKeyDictionary[Any, list[bytes]] = weakref.WeakKeyDictionary()
 
 
-def _token_bytes(engine: Any) -> list[bytes]:
+def _token_bytes(engine: Engine) -> list[bytes]:
     tokenizer = engine.tokenizer
     try:
         return _VOCAB_BYTES[tokenizer]
@@ -45,7 +48,7 @@ def split_at_boundary(text: str) -> tuple[str, str]:
     return text[:start], text[start:]
 
 
-def complete_line(engine: Any, prefix: str, max_tokens: int, cancel: threading.Event | None = None) -> str:
+def complete_line(engine: Engine, prefix: str, max_tokens: int, cancel: threading.Event | None = None) -> str:
     """Greedy rest of the bash line ``prefix`` (``""`` when cancelled or nothing fits)."""
     head, tail = split_at_boundary(prefix)
     if not head.strip():  # the whole line is one word: complete it in place

@@ -10,10 +10,13 @@ from __future__ import annotations
 import contextlib
 import shlex
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bash_ai.errors import Aborted, BashAIError
 from bash_ai.repl.worker import Job, ModelWorker
+
+if TYPE_CHECKING:
+    from bash_ai.engine.engine import Engine
 
 HELP = """\
 Type bash: the model suggests the rest in grey (→ accepts it, Tab opens a menu of candidates);
@@ -31,7 +34,7 @@ PROMPT = "bash-ai $ "
 
 
 class Repl:
-    def __init__(self, engine: Any, model_name: str, temperature: float | None = None) -> None:
+    def __init__(self, engine: Engine, model_name: str, temperature: float | None = None) -> None:
         self.engine = engine
         self.model_name = model_name
         self.temperature = temperature

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncGenerator, Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prompt_toolkit.auto_suggest import AutoSuggest, Suggestion
 from prompt_toolkit.buffer import Buffer
@@ -17,6 +17,9 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
 from bash_ai.repl.worker import ModelWorker
+
+if TYPE_CHECKING:
+    from bash_ai.engine.engine import Engine
 
 SUGGEST_TOKENS = 16
 MENU_SIZE = 4
@@ -30,7 +33,7 @@ def eligible(text: str) -> bool:
 
 
 def continuations(
-    engine: Any, prefix: str, n: int, temperature: float, cancel: threading.Event, seed: int = 0
+    engine: Engine, prefix: str, n: int, temperature: float, cancel: threading.Event, seed: int = 0
 ) -> list[str]:
     """Up to ``n`` distinct one-line continuations of ``prefix`` (empty when cancelled)."""
     from bash_ai.engine.events import Finished

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
@@ -15,6 +15,9 @@ from bash_ai.server.limits import GenerationPool, Limits
 from bash_ai.server.middleware import BearerAuth, BodyGuard, LoopbackHostGuard
 from bash_ai.server.routes import ServerState
 
+if TYPE_CHECKING:
+    from bash_ai.engine.engine import Engine
+
 DESCRIPTION = (
     "Local natural-language-to-bash. `POST /generate` returns checked candidates (syntax, danger "
     "flags); `/v1/completions` and `/v1/chat/completions` speak OpenAI's API, with a plain-English "
@@ -23,7 +26,7 @@ DESCRIPTION = (
 
 
 def create_app(
-    engine: Any,
+    engine: Engine,
     *,
     model_id: str,
     limits: Limits | None = None,

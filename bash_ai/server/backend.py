@@ -9,11 +9,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bash_ai.server.http_errors import ApiError
 from bash_ai.server.limits import Limits, Slot
 from bash_ai.server.schemas import Sampling
+
+if TYPE_CHECKING:
+    from bash_ai.engine.engine import Engine
+    from bash_ai.engine.sampling import SamplingParams
 
 MAX_STOP_STRINGS = 4  # as OpenAI's API
 
@@ -25,12 +29,12 @@ class Prepared:
     request: str
     prompt_tokens: int
     n: int
-    params: Any  # bash_ai.engine.SamplingParams
+    params: SamplingParams
     beam: bool = False  # no sampling option given: answer as the CLI does (beam search + pooled commands)
 
 
 class Backend:
-    def __init__(self, engine: Any, model_id: str, limits: Limits) -> None:
+    def __init__(self, engine: Engine, model_id: str, limits: Limits) -> None:
         self.engine = engine
         self.model_id = model_id
         self.limits = limits
