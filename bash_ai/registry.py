@@ -188,9 +188,7 @@ def load(name_or_path: str | os.PathLike[str] | None = None) -> Engine:
 
     path = resolve_model_dir(name_or_path)
     model, tokenizer = _load_parts(path)
-    engine = Engine(model, tokenizer, _display_name(name_or_path, path))
-    engine.model_dir = path
-    return engine
+    return Engine(model, tokenizer, _display_name(name_or_path, path), model_dir=path)
 
 
 def _load_parts(path: Path) -> tuple[Any, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 import threading
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -42,11 +42,11 @@ SOURCE_WEIGHTS = {"tldr": 0.7}
 class Engine:
     """A model, its tokenizer and a display name; streams events for prompts."""
 
-    def __init__(self, model: LogitsModel, tokenizer: Any, name: str = "model") -> None:
+    def __init__(self, model: LogitsModel, tokenizer: Any, name: str = "model", model_dir: Path | None = None) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.name = name
-        self.model_dir: Path | None = None  # set by bash_ai.registry.load
+        self.model_dir = model_dir  # where its retrieval index and reranker are read from
         self.retrieval_k = RETRIEVAL_K
         self._index: Any = None  # RetrievalIndex, loaded on first use; False: the model has none
         self._index_lock = threading.Lock()
@@ -98,17 +98,22 @@ class Engine:
 
     # -- retrieval --------------------------------------------------------------------------
 
+    def _model_file(self, attr: str, load: Callable[[Path], Any]) -> Any:
+        """A file of the model directory, loaded by ``load`` once (thread-safe) into ``attr``;
+        None when the directory has none (``False`` remembers that)."""
+        if getattr(self, attr) is None:
+            with self._index_lock:
+                if getattr(self, attr) is None:
+                    found = load(self.model_dir) if self.model_dir is not None else None
+                    setattr(self, attr, found if found is not None else False)
+        return getattr(self, attr) or None
+
     @property
     def index(self) -> RetrievalIndex | None:
         """The model's retrieval index (``retrieval.safetensors`` in its directory), loaded once."""
-        if self._index is None:
-            with self._index_lock:
-                if self._index is None:
-                    from bash_ai.retrieval import load_index
+        from bash_ai.retrieval import load_index
 
-                    found = load_index(self.model_dir) if self.model_dir is not None else None
-                    self._index = found if found is not None else False
-        return self._index or None
+        return self._model_file("_index", load_index)  # type: ignore[no-any-return]
 
     @property
     def control_ids(self) -> np.ndarray:
@@ -129,14 +134,9 @@ class Engine:
     @property
     def reranker(self) -> Reranker | None:
         """The model's trained reranker (``reranker.safetensors`` in its directory), loaded once."""
-        if self._reranker is None:
-            with self._index_lock:
-                if self._reranker is None:
-                    from bash_ai.engine.rerank import load_reranker
+        from bash_ai.engine.rerank import load_reranker
 
-                    found = load_reranker(self.model_dir) if self.model_dir is not None else None
-                    self._reranker = found if found is not None else False
-        return self._reranker or None
+        return self._model_file("_reranker", load_reranker)  # type: ignore[no-any-return]
 
     def set_reranker(self, reranker: Reranker | None) -> None:
         """Rank with this reranker (``None``: with the hand-set weights)."""
