@@ -108,6 +108,7 @@ def precision_run(config: Any, rows: int, steps: int, precision: str) -> dict[st
     after the first logged interval, and the validation loss at the end (same data, same seed)."""
     import tempfile
 
+    from trainer.loop import TrainJob
     from trainer.loop_torch import train_torch
     from trainer.run_dir import RunDir
     from trainer.train_config import TrainConfig
@@ -132,7 +133,9 @@ def precision_run(config: Any, rows: int, steps: int, precision: str) -> dict[st
     block = config.context_length
     with tempfile.TemporaryDirectory() as tmp:
         run = RunDir(Path(tmp) / "run")
-        train_torch(cfg, config, NoTokenizer(), PatternTokens(rows, block), PatternTokens(rows, block, seed=99), run)
+        train_torch(
+            TrainJob(cfg, config, NoTokenizer(), PatternTokens(rows, block), PatternTokens(rows, block, seed=99), run)
+        )
         records = list(run.metrics())
     logged = [r for r in records if "tokens_per_s" in r]
     first, last = logged[0], logged[-1]

@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_helpers import ByteTokenizerFile, PatternSource  # noqa: E402
 
 from bash_ai.config import preset  # noqa: E402
+from trainer.loop import TrainJob
 from trainer.loop_torch import train_torch  # noqa: E402
 from trainer.run_dir import RunDir  # noqa: E402
 from trainer.train_config import TrainConfig  # noqa: E402
@@ -33,7 +34,7 @@ def main() -> None:
     )
     config = preset("tiny", 32)
     run = RunDir(out)
-    train_torch(cfg, config, ByteTokenizerFile(), PatternSource(32, rows_per_rank * world, 16), None, run)
+    train_torch(TrainJob(cfg, config, ByteTokenizerFile(), PatternSource(32, rows_per_rank * world, 16), None, run))
     losses = [r["loss"] for r in run.metrics() if "loss" in r]
     if losses and os.environ.get("RANK", "0") == "0":  # every rank reads the file; one prints
         print(json.dumps(losses))

@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_helpers import ByteTokenizerFile, PatternSource  # noqa: E402
 
 from bash_ai.config import preset  # noqa: E402
+from trainer.loop import TrainJob
 from trainer.loop_torch import train_torch  # noqa: E402
 from trainer.run_dir import RunDir  # noqa: E402
 from trainer.train_config import TrainConfig  # noqa: E402
@@ -32,13 +33,15 @@ def main() -> None:
         lr=3e-3,
     )
     train_torch(
-        cfg,
-        preset("tiny", 32, context_length=16),
-        ByteTokenizerFile(),
-        PatternSource(32, 4, 16),
-        None,
-        RunDir(out),
-        resume=resume,
+        TrainJob(
+            cfg,
+            preset("tiny", 32, context_length=16),
+            ByteTokenizerFile(),
+            PatternSource(32, 4, 16),
+            None,
+            RunDir(out),
+            resume=resume,
+        )
     )
 
 

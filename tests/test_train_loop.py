@@ -15,6 +15,7 @@ from train_helpers import ByteTokenizerFile, PatternSource
 
 from bash_ai.checkpoint import load_weights
 from bash_ai.config import preset
+from trainer.loop import TrainJob
 from trainer.run_dir import RunDir
 from trainer.train_config import TrainConfig
 
@@ -44,7 +45,14 @@ def test_torch_loop_learns_and_writes_a_model(tmp_path: Path) -> None:
     run = RunDir(tmp_path / "run")
     config = preset("tiny", 16, context_length=32)
     summary = train_torch(
-        _cfg("torch", 60), config, ByteTokenizerFile(), PatternSource(16, 8, 32), PatternSource(16, 8, 32, seed=5), run
+        TrainJob(
+            _cfg("torch", 60),
+            config,
+            ByteTokenizerFile(),
+            PatternSource(16, 8, 32),
+            PatternSource(16, 8, 32, seed=5),
+            run,
+        )
     )
     losses = [r["loss"] for r in run.metrics() if "loss" in r]
     assert summary["finished"] and losses[-1] < 0.6 * losses[0]
@@ -64,12 +72,14 @@ def test_bf16_autocast_matches_fp32_loss_on_a_tiny_config(tmp_path: Path) -> Non
         run = RunDir(tmp_path / precision)
         config = preset("tiny", 16, context_length=32)
         train_torch(
-            _cfg("torch", 60, precision=precision, seed=3),
-            config,
-            ByteTokenizerFile(),
-            PatternSource(16, 8, 32),
-            PatternSource(16, 8, 32, seed=5),
-            run,
+            TrainJob(
+                _cfg("torch", 60, precision=precision, seed=3),
+                config,
+                ByteTokenizerFile(),
+                PatternSource(16, 8, 32),
+                PatternSource(16, 8, 32, seed=5),
+                run,
+            )
         )
         finals[precision] = [r["val_loss"] for r in run.metrics() if "val_loss" in r][-1]
     assert finals["fp32"] < 0.8 * np.log(16)  # it learned something, so the comparison means something
@@ -110,12 +120,14 @@ def test_dropout_and_label_smoothing_act_in_training_only(tmp_path: Path) -> Non
 
     run = RunDir(tmp_path / "run")
     summary = train_torch(
-        _cfg("torch", 60, dropout=0.1, label_smoothing=0.1, seed=3),
-        config,
-        ByteTokenizerFile(),
-        PatternSource(16, 8, 32),
-        PatternSource(16, 8, 32, seed=5),
-        run,
+        TrainJob(
+            _cfg("torch", 60, dropout=0.1, label_smoothing=0.1, seed=3),
+            config,
+            ByteTokenizerFile(),
+            PatternSource(16, 8, 32),
+            PatternSource(16, 8, 32, seed=5),
+            run,
+        )
     )
     vals = [r["val_loss"] for r in run.metrics() if "val_loss" in r]
     assert summary["finished"] and vals[-1] < 0.8 * np.log(16)
@@ -160,7 +172,7 @@ def test_mlx_loop_learns_and_continues_in_torch(tmp_path: Path) -> None:
 
     config = preset("tiny", 16, context_length=32)
     mlx_run = RunDir(tmp_path / "mlx")
-    summary = train_mlx(_cfg("mlx", 30), config, ByteTokenizerFile(), PatternSource(16, 8, 32), None, mlx_run)
+    summary = train_mlx(TrainJob(_cfg("mlx", 30), config, ByteTokenizerFile(), PatternSource(16, 8, 32), None, mlx_run))
     losses = [r["loss"] for r in mlx_run.metrics() if "loss" in r]
     assert losses[-1] < 0.8 * losses[0]
     _check_step_records(mlx_run, summary)
@@ -174,22 +186,24 @@ def test_mlx_loop_learns_and_continues_in_torch(tmp_path: Path) -> None:
     model = GPT(config)
     load_into_torch(model, weights)
     val = PatternSource(16, 8, 32, seed=9)
-    start_loss = evaluate_torch(model, val, 2, torch.device("cpu"))
+    start_loss = evaluate_torch(model, val.fixed_batches(2), torch.device("cpu"))
     assert start_loss < 0.9 * np.log(16)  # the MLX training carried over
 
     torch_run = RunDir(tmp_path / "torch")
     train_torch(
-        _cfg("torch", 20, lr=1e-3),
-        config,
-        ByteTokenizerFile(),
-        PatternSource(16, 8, 32, seed=3),
-        None,
-        torch_run,
-        init_weights=weights,
+        TrainJob(
+            _cfg("torch", 20, lr=1e-3),
+            config,
+            ByteTokenizerFile(),
+            PatternSource(16, 8, 32, seed=3),
+            None,
+            torch_run,
+            init_weights=weights,
+        )
     )
     _, after = load_weights(torch_run.final_model)
     load_into_torch(model, after)
-    assert evaluate_torch(model, val, 2, torch.device("cpu")) < start_loss
+    assert evaluate_torch(model, val.fixed_batches(2), torch.device("cpu")) < start_loss
 
 
 @pytest.mark.slow

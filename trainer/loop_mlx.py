@@ -6,16 +6,13 @@ framework-free format as the PyTorch loop, so a run can continue in either frame
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
 import numpy as np
 
-from bash_ai.config import ModelConfig
-from trainer.batches import BatchSource
-from trainer.progress import Reporter, StepLogger
-from trainer.run_dir import RunDir
-from trainer.train_config import TrainConfig
+from trainer.loop import TrainJob, run_loop
 
 
 def _loss_fn(model: Any, x: Any, y: Any, mask: Any) -> Any:
@@ -28,108 +25,102 @@ def _loss_fn(model: Any, x: Any, y: Any, mask: Any) -> Any:
     return (losses * m).sum() / mx.maximum(m.sum(), 1.0)
 
 
-def train_mlx(
-    cfg: TrainConfig,
-    model_config: ModelConfig,
-    tokenizer: Any,
-    train_data: BatchSource,
-    val_data: BatchSource | None,
-    run: RunDir,
-    init_weights: dict[str, np.ndarray] | None = None,
-    resume: bool = False,
-    stop_after: int | None = None,
-) -> dict[str, Any]:
-    from trainer.mlx_blas import use_fast_blas
+class MLXFramework:
+    """The MLX side of ``trainer.loop.run_loop``: a compiled step, gradients accumulated as trees."""
 
-    blas_note = use_fast_blas(threads=cfg.threads)  # must precede the first ``import mlx.core``
-    import mlx.core as mx
-    import mlx.nn as nn
-    import mlx.optimizers as optim
-    from mlx.utils import tree_flatten, tree_map, tree_unflatten
+    main, world, title = True, 1, "training (mlx)"
 
-    from bash_ai.checkpoint import load_into_mlx, mlx_params_to_numpy
-    from bash_ai.model.mlx_gpt import GPT
+    def __init__(self, job: TrainJob) -> None:
+        from trainer.mlx_blas import use_fast_blas
 
-    mx.random.seed(cfg.seed)
-    model = GPT(model_config)
-    optimizer = optim.AdamW(learning_rate=cfg.lr, betas=[cfg.beta1, cfg.beta2], eps=1e-8, weight_decay=cfg.weight_decay)
-    start_step, tokens_seen = 0, 0
-    if resume and run.has_checkpoint():
-        saved_config, weights, opt_tensors, state = run.load_checkpoint()
-        if saved_config != model_config:
-            from bash_ai.errors import CheckpointError
+        self.blas_note = use_fast_blas(threads=job.cfg.threads)  # must precede the first ``import mlx.core``
+        import mlx.core as mx
+        import mlx.optimizers as optim
 
-            raise CheckpointError(f"{run.latest}: the checkpoint's model config differs from this run's")
-        load_into_mlx(model, weights)
-        optimizer.init(model.trainable_parameters())
-        if state.get("backend") == "mlx":
-            restored = tree_unflatten([(k, mx.array(v)) for k, v in opt_tensors.items()])
-            optimizer.state = restored
-        train_data.load_state_dict(state["data"])
-        start_step, tokens_seen = state["step"], state["tokens_seen"]
-    elif init_weights is not None:
-        load_into_mlx(model, init_weights)
-    mx.eval(model.parameters())
+        from bash_ai.model.mlx_gpt import GPT
 
-    loss_and_grad = nn.value_and_grad(model, _loss_fn)
-    state_tree = [model.state, optimizer.state]
+        cfg = self.cfg = job.cfg
+        self.train_data = job.train_data
+        mx.random.seed(cfg.seed)
+        self.model = GPT(job.model_config)
+        self.optimizer = optim.AdamW(
+            learning_rate=cfg.lr, betas=[cfg.beta1, cfg.beta2], eps=1e-8, weight_decay=cfg.weight_decay
+        )
 
-    @partial(mx.compile, inputs=state_tree, outputs=state_tree)
-    def micro_step(x: Any, y: Any, mask: Any) -> tuple[Any, Any]:
-        return loss_and_grad(model, x, y, mask)
+    def load(self, weights: dict[str, np.ndarray]) -> None:
+        from bash_ai.checkpoint import load_into_mlx
 
-    @partial(mx.compile, inputs=state_tree, outputs=state_tree)
-    def apply(grads: Any) -> None:
-        if cfg.grad_clip > 0:
-            grads, _ = optim.clip_grad_norm(grads, cfg.grad_clip)
-        optimizer.update(model, grads)
+        load_into_mlx(self.model, weights)
 
-    reporter = Reporter(cfg.num_steps, start_step, title="training (mlx)")
-    if blas_note:
-        reporter.message(blas_note)
-    tokens_per_step = cfg.batch_size * cfg.grad_accum * model_config.context_length
-    steps_log = StepLogger(run, reporter, tokens_seen)
-    end_step = cfg.num_steps if stop_after is None else min(cfg.num_steps, start_step + stop_after)
-    loss_value = float("nan")
-    model.train()
-    for step in range(start_step, end_step):
-        optimizer.learning_rate = mx.array(cfg.lr_at(step))
+    def restore(self, opt_tensors: dict[str, np.ndarray], state: dict[str, Any]) -> None:
+        import mlx.core as mx
+        from mlx.utils import tree_unflatten
+
+        self.optimizer.init(self.model.trainable_parameters())
+        if state.get("backend") == "mlx":  # a PyTorch checkpoint's moments start afresh
+            self.optimizer.state = tree_unflatten([(k, mx.array(v)) for k, v in opt_tensors.items()])
+
+    def ready(self) -> list[str]:
+        import mlx.core as mx
+        import mlx.nn as nn
+        import mlx.optimizers as optim
+
+        model, optimizer, cfg = self.model, self.optimizer, self.cfg
+        mx.eval(model.parameters())
+        loss_and_grad = nn.value_and_grad(model, _loss_fn)
+        state_tree = [model.state, optimizer.state]
+
+        @partial(mx.compile, inputs=state_tree, outputs=state_tree)
+        def micro_step(x: Any, y: Any, mask: Any) -> tuple[Any, Any]:
+            return loss_and_grad(model, x, y, mask)
+
+        @partial(mx.compile, inputs=state_tree, outputs=state_tree)
+        def apply(grads: Any) -> None:
+            if cfg.grad_clip > 0:
+                grads, _ = optim.clip_grad_norm(grads, cfg.grad_clip)
+            optimizer.update(model, grads)
+
+        self.micro_step, self.apply = micro_step, apply
+        model.train()
+        return [self.blas_note] if self.blas_note else []
+
+    def step(self, lr: float) -> Callable[[], float]:
+        import mlx.core as mx
+        from mlx.utils import tree_map
+
+        cfg = self.cfg
+        self.optimizer.learning_rate = mx.array(lr)
         total = mx.array(0.0)
         grads: Any = None
         for _ in range(cfg.grad_accum):
-            x, y, mask = (mx.array(a) for a in train_data.next_batch())
-            loss, g = micro_step(x, y, mask)
+            x, y, mask = (mx.array(a) for a in self.train_data.next_batch())
+            loss, g = self.micro_step(x, y, mask)
             grads = g if grads is None else tree_map(lambda a, b: a + b, grads, g)
             total = total + loss
         if cfg.grad_accum > 1:
             grads = tree_map(lambda a: a / cfg.grad_accum, grads)
-        apply(grads)
-        mx.eval(model.state, optimizer.state, total)
-        tokens_seen += tokens_per_step
-        done = step + 1
-        if done % cfg.log_interval == 0 or done == end_step:
-            loss_value = float(total.item()) / cfg.grad_accum  # type: ignore[arg-type]
-            steps_log.log(done, loss_value, cfg.lr_at(step), tokens_seen)
-        if val_data is not None and (done % cfg.eval_interval == 0 or done == cfg.num_steps):
-            losses = [
-                float(_loss_fn(model, *(mx.array(a) for a in b)).item())
-                for b in val_data.fixed_batches(cfg.eval_batches)
-            ]
-            val_loss = float(np.mean(losses)) if losses else float("nan")
-            run.log({"step": done, "val_loss": val_loss})
-            reporter.message(f"step {done}: val loss {val_loss:.4f}")
-        if done % cfg.ckpt_interval == 0 or done == end_step:
-            opt_tensors = {k: np.array(v) for k, v in tree_flatten(optimizer.state)}  # type: ignore[str-unpack]
-            state = {
-                "step": done,
-                "tokens_seen": tokens_seen,
-                "data": train_data.state_dict(),
-                "optimizer": {},
-                "backend": "mlx",
-            }
-            run.save_checkpoint(model_config, mlx_params_to_numpy(model), tokenizer, opt_tensors, state)
-    reporter.close()
-    finished = end_step >= cfg.num_steps
-    if finished:
-        run.finish()
-    return {"steps": end_step, "tokens": tokens_seen, "loss": loss_value, "finished": finished}
+        self.apply(grads)
+        mx.eval(self.model.state, self.optimizer.state, total)
+        return lambda: float(total.item()) / cfg.grad_accum  # type: ignore[arg-type]
+
+    def validate(self, batches: Iterable[tuple[np.ndarray, ...]]) -> float:
+        import mlx.core as mx
+
+        losses = [float(_loss_fn(self.model, *(mx.array(a) for a in b)).item()) for b in batches]
+        return float(np.mean(losses)) if losses else float("nan")
+
+    def state(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
+        from mlx.utils import tree_flatten
+
+        from bash_ai.checkpoint import mlx_params_to_numpy
+
+        opt_tensors = {k: np.array(v) for k, v in tree_flatten(self.optimizer.state)}  # type: ignore[str-unpack]
+        return mlx_params_to_numpy(self.model), opt_tensors, {"optimizer": {}, "backend": "mlx"}
+
+    def barrier(self) -> None:
+        return None
+
+
+def train_mlx(job: TrainJob) -> dict[str, Any]:
+    """Train ``job`` in MLX; returns a summary (``job.stop_after`` ends early)."""
+    return run_loop(job, MLXFramework(job))

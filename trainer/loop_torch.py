@@ -8,6 +8,7 @@ Every rank draws the same global batch from the same seeded sampler and keeps it
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,11 +18,8 @@ import torch.distributed as dist
 import torch.nn.functional as F  # noqa: F401  (kept for readers comparing with nanoGPT)
 
 from bash_ai.checkpoint import load_into_torch, torch_state_to_numpy
-from bash_ai.config import ModelConfig
 from bash_ai.model.torch_gpt import GPT
-from trainer.batches import BatchSource
-from trainer.progress import Reporter, StepLogger
-from trainer.run_dir import RunDir
+from trainer.loop import TrainJob, run_loop
 from trainer.train_config import TrainConfig
 
 
@@ -119,127 +117,98 @@ def optimizer_from_numpy(
     optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
 
 
-def train_torch(
-    cfg: TrainConfig,
-    model_config: ModelConfig,
-    tokenizer: Any,
-    train_data: BatchSource,
-    val_data: BatchSource | None,
-    run: RunDir,
-    init_weights: dict[str, np.ndarray] | None = None,
-    resume: bool = False,
-    stop_after: int | None = None,
-) -> dict[str, Any]:
-    """Train; returns a summary. ``stop_after`` ends early after that many steps (tests)."""
-    device = pick_device(cfg.device)
-    ddp = setup_distributed(device.type)
-    if ddp.world > 1:
-        device = pick_device(cfg.device, ddp.local_rank)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed + ddp.rank)
+class TorchFramework:
+    """The PyTorch side of ``trainer.loop.run_loop``: AdamW, autocast, clipping, DDP."""
 
-    model = GPT(model_config)
-    model.dropout, model.label_smoothing = cfg.dropout, cfg.label_smoothing
-    start_step, tokens_seen = 0, 0
-    optimizer = make_optimizer(model, cfg)
-    if resume and run.has_checkpoint():
-        saved_config, weights, opt_tensors, state = run.load_checkpoint()
-        if saved_config != model_config:
-            from bash_ai.errors import CheckpointError
+    title = "training"
 
-            raise CheckpointError(f"{run.latest}: the checkpoint's model config differs from this run's")
-        load_into_torch(model, weights)
-        optimizer_from_numpy(optimizer, opt_tensors, state["optimizer"])
-        train_data.load_state_dict(state["data"])
+    def __init__(self, job: TrainJob) -> None:
+        cfg = job.cfg
+        self.cfg = cfg
+        self.train_data = job.train_data
+        self.device = pick_device(cfg.device)
+        self.ddp = setup_distributed(self.device.type)
+        if self.ddp.world > 1:
+            self.device = pick_device(cfg.device, self.ddp.local_rank)
+        self.main, self.world = self.ddp.main, self.ddp.world
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed + self.ddp.rank)
+        self.model = GPT(job.model_config)
+        self.model.dropout, self.model.label_smoothing = cfg.dropout, cfg.label_smoothing
+        self.optimizer = make_optimizer(self.model, cfg)
+        self.precision = "fp32"
+        self.train_model: torch.nn.Module = self.model
+
+    def load(self, weights: dict[str, np.ndarray]) -> None:
+        load_into_torch(self.model, weights)
+
+    def restore(self, opt_tensors: dict[str, np.ndarray], state: dict[str, Any]) -> None:
+        optimizer_from_numpy(self.optimizer, opt_tensors, state["optimizer"])
         torch.set_rng_state(torch.tensor(state["torch_rng"], dtype=torch.uint8))
-        start_step, tokens_seen = state["step"], state["tokens_seen"]
-    elif init_weights is not None:
-        load_into_torch(model, init_weights)
-    model.to(device)
-    # Moments follow their parameters (optimizer state loaded on CPU).
-    for slot in optimizer.state.values():
-        for name, value in slot.items():
-            if torch.is_tensor(value) and name != "step":
-                slot[name] = value.to(device)
 
-    train_model: torch.nn.Module = model
-    if ddp.world > 1:
-        train_model = torch.nn.parallel.DistributedDataParallel(model)
-    if cfg.compile:
-        train_model = torch.compile(train_model)  # type: ignore[assignment]
+    def ready(self) -> list[str]:
+        self.model.to(self.device)
+        # Moments follow their parameters (optimizer state loaded on CPU).
+        for slot in self.optimizer.state.values():
+            for name, value in slot.items():
+                if torch.is_tensor(value) and name != "step":
+                    slot[name] = value.to(self.device)
+        if self.ddp.world > 1:
+            self.train_model = torch.nn.parallel.DistributedDataParallel(self.model)
+        if self.cfg.compile:
+            self.train_model = torch.compile(self.train_model)  # type: ignore[assignment]
+        self.precision = resolve_precision(self.cfg.precision, self.device)
+        self.model.train()
+        return [f"precision: {self.precision}"]
 
-    precision = resolve_precision(cfg.precision, device)
-    reporter = Reporter(cfg.num_steps, start_step, enabled=ddp.main)
-    if start_step == 0:
-        reporter.message(f"precision: {precision}")
-    rows = cfg.batch_size
-    tokens_per_step = rows * cfg.grad_accum * ddp.world * model_config.context_length
-    steps_log = StepLogger(run, reporter, tokens_seen, enabled=ddp.main)
-    end_step = cfg.num_steps if stop_after is None else min(cfg.num_steps, start_step + stop_after)
-    loss_value = float("nan")
-    model.train()
-    for step in range(start_step, end_step):
-        lr = cfg.lr_at(step)
-        for group in optimizer.param_groups:
+    def step(self, lr: float) -> Callable[[], float]:
+        cfg, ddp = self.cfg, self.ddp
+        for group in self.optimizer.param_groups:
             group["lr"] = lr
-        total = torch.zeros((), device=device)
+        total = torch.zeros((), device=self.device)
         for micro in range(cfg.grad_accum):
-            x, y, mask = _rank_rows(train_data.next_batch(), ddp, rows)
-            xt, yt, mt = (torch.from_numpy(a).to(device) for a in (x, y, mask))
+            x, y, mask = _rank_rows(self.train_data.next_batch(), ddp, cfg.batch_size)
+            xt, yt, mt = (torch.from_numpy(a).to(self.device) for a in (x, y, mask))
             sync = micro == cfg.grad_accum - 1 or ddp.world == 1
-            ctx = train_model.no_sync() if (ddp.world > 1 and not sync) else _nullcontext()  # type: ignore[operator]
-            with ctx, autocast(precision, device):
-                _, loss = train_model(xt, yt, mt)
+            ctx = self.train_model.no_sync() if (ddp.world > 1 and not sync) else _nullcontext()  # type: ignore[operator]
+            with ctx, autocast(self.precision, self.device):
+                _, loss = self.train_model(xt, yt, mt)
                 (loss / cfg.grad_accum).backward()
             total += loss.detach()
         if cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        tokens_seen += tokens_per_step
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return lambda: _mean_across_ranks(total / cfg.grad_accum, ddp)
 
-        done = step + 1
-        if done % cfg.log_interval == 0 or done == end_step:
-            loss_value = _mean_across_ranks(total / cfg.grad_accum, ddp)
-            steps_log.log(done, loss_value, lr, tokens_seen)
-        if val_data is not None and (done % cfg.eval_interval == 0 or done == cfg.num_steps):
-            val_loss = evaluate_torch(model, val_data, cfg.eval_batches, device, precision)
-            if ddp.main:
-                run.log({"step": done, "val_loss": val_loss})
-                reporter.message(f"step {done}: val loss {val_loss:.4f}")
-        if done % cfg.ckpt_interval == 0 or done == end_step:
-            if ddp.main:
-                opt_tensors, opt_meta = optimizer_to_numpy(optimizer)
-                state = {
-                    "step": done,
-                    "tokens_seen": tokens_seen,
-                    "data": train_data.state_dict(),
-                    "torch_rng": torch.get_rng_state().tolist(),
-                    "optimizer": opt_meta,
-                    "backend": "torch",
-                }
-                run.save_checkpoint(model_config, torch_state_to_numpy(model), tokenizer, opt_tensors, state)
-            if ddp.world > 1:
-                dist.barrier()
-    reporter.close()
-    finished = end_step >= cfg.num_steps
-    if finished and ddp.main:
-        run.finish()
-    if ddp.world > 1:
-        dist.barrier()
-    return {"steps": end_step, "tokens": tokens_seen, "loss": loss_value, "finished": finished}
+    def validate(self, batches: Iterable[tuple[np.ndarray, ...]]) -> float:
+        return evaluate_torch(self.model, batches, self.device, self.precision)
+
+    def state(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
+        opt_tensors, opt_meta = optimizer_to_numpy(self.optimizer)
+        fields = {"torch_rng": torch.get_rng_state().tolist(), "optimizer": opt_meta, "backend": "torch"}
+        return torch_state_to_numpy(self.model), opt_tensors, fields
+
+    def barrier(self) -> None:
+        if self.ddp.world > 1:
+            dist.barrier()
+
+
+def train_torch(job: TrainJob) -> dict[str, Any]:
+    """Train ``job`` in PyTorch; returns a summary (``job.stop_after`` ends early: tests, --stop-after)."""
+    return run_loop(job, TorchFramework(job))
 
 
 @torch.no_grad()
 def evaluate_torch(
-    model: torch.nn.Module, data: BatchSource, batches: int, device: torch.device, precision: str = "fp32"
+    model: torch.nn.Module, batches: Iterable[tuple[np.ndarray, ...]], device: torch.device, precision: str = "fp32"
 ) -> float:
-    """Mean masked loss over a fixed set of validation windows (the same every call)."""
+    """Mean masked loss over fixed validation windows (the same every call)."""
     was_training = model.training
     model.eval()
     losses = []
-    for x, y, mask in data.fixed_batches(batches):
+    for x, y, mask in batches:
         with autocast(precision, device):
             _, loss = model(*(torch.from_numpy(a).to(device) for a in (x, y, mask)))
         losses.append(float(loss))

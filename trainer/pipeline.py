@@ -160,14 +160,17 @@ def run_training(
     if report is not None and int(os.environ.get("RANK", "0")) == 0:
         report(f"{cfg.stage} on {cfg.backend}: {describe(model_config)}; run {run.path}")
 
+    from trainer.loop import TrainJob
+
+    job = TrainJob(cfg, model_config, tokenizer, train_data, val_data, run, init_weights, resume, stop_after)
     if cfg.backend == "mlx":
         from trainer.loop_mlx import train_mlx
 
-        summary = train_mlx(cfg, model_config, tokenizer, train_data, val_data, run, init_weights, resume, stop_after)
+        summary = train_mlx(job)
     else:
         from trainer.loop_torch import train_torch
 
-        summary = train_torch(cfg, model_config, tokenizer, train_data, val_data, run, init_weights, resume, stop_after)
+        summary = train_torch(job)
 
     if summary["finished"] and int(os.environ.get("RANK", "0")) == 0:
         from trainer.plot import save_png, terminal_chart
