@@ -228,6 +228,8 @@ def ours(backend: str, config: Any, rows: int, steps: int, warmup: int) -> float
         eval_interval=10**6,
         ckpt_interval=10**6,
     )
+    from trainer.loop import TrainJob
+
     if backend == "torch":
         from trainer.loop_torch import train_torch as train
     else:
@@ -235,7 +237,7 @@ def ours(backend: str, config: Any, rows: int, steps: int, warmup: int) -> float
     with tempfile.TemporaryDirectory() as tmp:
         run = RunDir(Path(tmp) / "run")
         # The untimed warm-up steps (mlx compiles its step here) are the first logged interval.
-        train(cfg, config, NoTokenizer(), RandomTokens(rows, config.context_length), None, run)
+        train(TrainJob(cfg, config, NoTokenizer(), RandomTokens(rows, config.context_length), None, run))
         logged = [r for r in run.metrics() if "tokens_per_s" in r]
     first, last = logged[0], logged[-1]
     return (last["tokens"] - first["tokens"]) / (last["elapsed_s"] - first["elapsed_s"])
