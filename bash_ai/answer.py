@@ -160,12 +160,12 @@ def shape(text: str, kind: Kind) -> str:
 
 def check(text: str, kind: Kind | None = None, finish_reason: str = "stop", n_tokens: int = 0) -> Candidate:
     """Check a command or script (generated or typed): syntax, danger flags, shellcheck."""
-    candidate = _parse(text, kind, finish_reason, n_tokens)
+    candidate = _syntax_checked(text, kind, finish_reason, n_tokens)
     _flag([candidate])
     return candidate
 
 
-def _parse(text: str, kind: Kind | None = None, finish_reason: str = "stop", n_tokens: int = 0) -> Candidate:
+def _syntax_checked(text: str, kind: Kind | None = None, finish_reason: str = "stop", n_tokens: int = 0) -> Candidate:
     """A candidate with its ``bash -n`` verdict only (cheap: decides resampling)."""
     from bash_ai import safety
 
@@ -321,7 +321,7 @@ def answer(
             if not text or text in seen:
                 continue
             seen.add(text)
-            candidate = _parse(text, kind, event.finish_reason, event.n_tokens)
+            candidate = _syntax_checked(text, kind, event.finish_reason, event.n_tokens)
             (valid if candidate.syntax_ok else invalid).append(candidate)
     result = valid[:n] + invalid[: max(0, n - len(valid))]
     _flag(result)

@@ -67,10 +67,12 @@ def served(
 
     ``loopback_only`` as ``bash-ai serve`` sets it for a loopback bind (its default)."""
     from bash_ai.server.app import create_app
-    from bash_ai.server.limits import Limits
+    from bash_ai.server.limits import ServerLimits
     from bash_ai.server.run import BackgroundServer
 
-    app = create_app(engine, model_id=model_id, limits=Limits(**limits), api_key=api_key, loopback_only=loopback_only)
+    app = create_app(
+        engine, model_id=model_id, limits=ServerLimits(**limits), api_key=api_key, loopback_only=loopback_only
+    )
     with BackgroundServer(app) as server:
         yield server.url
 

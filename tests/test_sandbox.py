@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from bash_ai.errors import DataError, SandboxError
-from bash_ai.evaluation import Limits, load_tasks, run_sandboxed, run_task, sandbox_problem
-from bash_ai.evaluation.tasks import COMPARE_MODES, Task, normalize_stdout, tree_snapshot
+from bash_ai.evaluation import SandboxLimits, load_tasks, run_sandboxed, run_task, sandbox_problem
+from bash_ai.evaluation.tasks import COMPARE_MODES, ExecTask, normalize_stdout, tree_snapshot
 
 pytestmark = pytest.mark.tool("bwrap")
 
@@ -126,7 +126,7 @@ def test_a_fork_bomb_does_not_starve_a_sandbox_beside_it(sandbox: None, tmp_path
         bomb = pool.submit(run_sandboxed, ":(){ :|:& };:; sleep 30", bomb_dir, 3)
         time.sleep(0.5)  # the bomb has used up its process limit by now
         forks = "for i in $(seq 20); do /bin/true & done; wait; echo ok"
-        beside = run_sandboxed(forks, work_dir, 2, limits=Limits(nproc=32))
+        beside = run_sandboxed(forks, work_dir, 2, limits=SandboxLimits(nproc=32))
         assert bomb.result().timed_out
     assert (beside.returncode, beside.stdout, beside.stderr) == (0, "ok\n", "")
     if os.geteuid() == 0:  # each run had a uid of its own, neither root nor nobody
@@ -135,7 +135,7 @@ def test_a_fork_bomb_does_not_starve_a_sandbox_beside_it(sandbox: None, tmp_path
 
 
 def test_limits_are_in_force(sandbox: None, workdir: Path) -> None:
-    limits = Limits(nproc=40, file_size_bytes=1 << 20)
+    limits = SandboxLimits(nproc=40, file_size_bytes=1 << 20)
     result = run_sandboxed("ulimit -u; ulimit -f; ulimit -c", workdir, limits=limits)
     assert result.stdout.split() == ["40", str((1 << 20) // 1024), "0"]
     big = run_sandboxed("head -c 3M /dev/zero > big", workdir, limits=limits)
@@ -144,13 +144,15 @@ def test_limits_are_in_force(sandbox: None, workdir: Path) -> None:
 
 
 def test_output_is_capped(sandbox: None, workdir: Path) -> None:
-    result = run_sandboxed("yes", workdir, timeout=3, limits=Limits(output_chars=5000))
+    result = run_sandboxed("yes", workdir, timeout=3, limits=SandboxLimits(output_chars=5000))
     assert len(result.stdout) == 5000 and result.stdout.startswith("y\ny\n")
 
 
 @pytest.mark.skipif(not Path("/usr/bin/python3").exists(), reason="no system python3 to allocate memory with")
 def test_memory_limit(sandbox: None, workdir: Path) -> None:
-    result = run_sandboxed("/usr/bin/python3 -c 'bytearray(3 << 30)'", workdir, limits=Limits(memory_bytes=512 << 20))
+    result = run_sandboxed(
+        "/usr/bin/python3 -c 'bytearray(3 << 30)'", workdir, limits=SandboxLimits(memory_bytes=512 << 20)
+    )
     assert result.returncode != 0 and "MemoryError" in result.stderr
 
 
@@ -180,7 +182,7 @@ def test_curated_tasks_are_well_formed() -> None:
 
 
 @pytest.mark.parametrize("task", TASKS, ids=[t.id for t in TASKS])
-def test_reference_commands_pass_their_own_tasks(sandbox: None, task: Task) -> None:
+def test_reference_commands_pass_their_own_tasks(sandbox: None, task: ExecTask) -> None:
     result = run_task(task, task.reference)
     assert result.passed, result.details
 
@@ -264,7 +266,7 @@ def test_the_sandbox_cannot_read_our_environment_through_pid_1(
     if ids is not None:
         sb._chown_tree(workdir, *ids)
     probe = "cat /proc/1/environ /proc/self/environ 2>/dev/null | tr '\\0' '\\n'; echo end"
-    result = sb._execute(sh.which("bwrap") or "bwrap", probe, workdir, 5.0, sb.Limits(), ids)
+    result = sb._execute(sh.which("bwrap") or "bwrap", probe, workdir, 5.0, sb.SandboxLimits(), ids)
     assert result.stdout.endswith("end\n") and "s3cret-value" not in result.stdout
 
 
@@ -297,7 +299,7 @@ def test_the_work_dir_has_a_total_size_cap(sandbox: None, workdir: Path) -> None
     once the work dir passes its cap (it may overshoot by one watch interval's writes)."""
     from bash_ai.evaluation.fstree import disk_usage
 
-    limits = Limits(workdir_bytes=8 << 20)
+    limits = SandboxLimits(workdir_bytes=8 << 20)
     fill = "for i in $(seq 1 200); do head -c 4000000 /dev/zero > f$i; done; echo finished"
     result = run_sandboxed(fill, workdir, timeout=20, limits=limits)
     assert "finished" not in result.stdout and result.returncode < 0
@@ -312,7 +314,7 @@ def test_total_memory_across_processes_is_capped(sandbox: None, workdir: Path) -
     together are watched and the run is stopped past the cap."""
     grab = 'python3 -c "import time; b = bytearray(150 << 20); b[::4096] = bytes(len(b[::4096])); time.sleep(8)"'
     command = " & ".join([grab] * 4) + " & wait; echo finished"
-    result = run_sandboxed(command, workdir, timeout=20, limits=Limits(total_memory_bytes=300 << 20))
+    result = run_sandboxed(command, workdir, timeout=20, limits=SandboxLimits(total_memory_bytes=300 << 20))
     assert "finished" not in result.stdout and result.returncode < 0 and not result.timed_out
     assert "its processes used more than 314,572,800 bytes" in result.stderr
     assert result.seconds < 8

@@ -93,14 +93,16 @@ def test_defaults_are_the_clis(engine: Any) -> None:
     """No temperature or max_tokens in the body means the CLI's (random weights: any change shows)."""
     from bash_ai.answer import answer
     from bash_ai.engine import SamplingParams
-    from bash_ai.server.backend import Backend
-    from bash_ai.server.limits import Limits
+    from bash_ai.server.backend import ServerBackend
+    from bash_ai.server.limits import ServerLimits
     from bash_ai.server.schemas import Sampling
 
-    backend = Backend(engine, "m", Limits())
+    backend = ServerBackend(engine, "m", ServerLimits())
     assert backend.params("list files", Sampling()) == SamplingParams(temperature=0.3, max_tokens=96)
     assert backend.params("write a script to back up docs", Sampling()).max_tokens == 320
-    assert backend.params("ls", Sampling(max_tokens=10_000, temperature=1.0)).max_tokens == Limits().max_tokens_cap
+    assert (
+        backend.params("ls", Sampling(max_tokens=10_000, temperature=1.0)).max_tokens == ServerLimits().max_tokens_cap
+    )
     with served(engine) as base:
         body = httpx.post(base + "/generate", json={"request": "list files", "n": 2, "seed": 7}).json()
         plain = httpx.post(base + "/generate", json={"request": "list files", "n": 2}).json()

@@ -84,9 +84,9 @@ def test_a_keep_alive_connection_gets_a_new_header_deadline(engine: Any) -> None
 
 def test_timeouts_must_be_positive() -> None:
     from bash_ai.errors import UsageError
-    from bash_ai.server.limits import Limits
+    from bash_ai.server.limits import ServerLimits
 
     with pytest.raises(UsageError, match="header timeout"):
-        Limits(header_timeout_s=0)
+        ServerLimits(header_timeout_s=0)
     with pytest.raises(UsageError, match="body timeout"):
-        Limits(body_timeout_s=-1)
+        ServerLimits(body_timeout_s=-1)

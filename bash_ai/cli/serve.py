@@ -67,7 +67,7 @@ def serve(
     from bash_ai.server import require_serve_extra
 
     require_serve_extra()
-    from bash_ai.server.limits import Limits
+    from bash_ai.server.limits import ServerLimits
     from bash_ai.server.run import bind, is_loopback
     from bash_ai.term.ui import warn
 
@@ -76,8 +76,8 @@ def serve(
 
         import_numpy_single_threaded()
     key = api_key_from_env(api_key_env or DEFAULT_KEY_ENV, explicit=api_key_env is not None)
-    default_workers = BATCH_WORKERS if batch else Limits().workers
-    limits = Limits(workers=workers or default_workers, queue=queue, timeout_s=timeout)
+    default_workers = BATCH_WORKERS if batch else ServerLimits().workers
+    limits = ServerLimits(workers=workers or default_workers, queue=queue, timeout_s=timeout)
     sock = bind(host, port)  # before loading the model: a busy port fails fast
     if not is_loopback(host):
         exposure = "a bearer token is required" if key else f"NO API key is set ({DEFAULT_KEY_ENV})"

@@ -363,7 +363,7 @@ class _Candidates:
     def __init__(self, engine: Engine, ids: Sequence[int], params: SamplingParams, n: int, vocab: int) -> None:
         self.params = params
         self.rngs = candidate_rngs(params.seed, n)
-        self.cands = [_Candidate(i, params, engine) for i in range(n)]
+        self.cands = [_CandidateStream(i, params, engine) for i in range(n)]
         self.seen: np.ndarray | None = None  # (n, V) tokens each candidate has seen
         if params.repetition_penalty != 1.0:
             self.seen = np.zeros((n, vocab), dtype=bool)
@@ -394,7 +394,7 @@ class _Candidates:
         )
 
 
-class _Candidate:
+class _CandidateStream:
     """One candidate's decoding state: its text stream, token count and whether it still runs."""
 
     def __init__(self, index: int, params: SamplingParams, engine: Engine) -> None:

@@ -32,7 +32,7 @@ from bash_ai.errors import DataError, SandboxError, UsageError
 if TYPE_CHECKING:
     from bash_ai.engine import Finished, SamplingParams
     from bash_ai.engine.propose import DecodeConfig
-    from bash_ai.evaluation.tasks import Task
+    from bash_ai.evaluation.tasks import ExecTask
     from bash_ai.model.base import LogitsModel
     from bash_ai.retrieval import Neighbor, RetrievalIndex
 
@@ -148,7 +148,7 @@ class Example:
     request: str
     reference: str
     id: str = ""
-    task: Task | None = None  # set for the exec suite
+    task: ExecTask | None = None  # set for the exec suite
 
 
 @dataclass

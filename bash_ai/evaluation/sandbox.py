@@ -42,7 +42,7 @@ _WRAPPER = 'ulimit -u "$1" || exit 126; shift; exec /bin/bash --noprofile --norc
 
 
 @dataclass(frozen=True, slots=True)
-class Limits:
+class SandboxLimits:
     nproc: int = 64
     memory_bytes: int = 1 << 30  # RLIMIT_AS per process
     file_size_bytes: int = 16 << 20  # RLIMIT_FSIZE: any file written, stdout and stderr included
@@ -162,7 +162,7 @@ def _argv(
     bwrap: str,
     command: str,
     workdir: Path,
-    limits: Limits,
+    limits: SandboxLimits,
     ids: tuple[int, int] | None,
     seccomp_fd: int | None = None,
 ) -> list[str]:
@@ -224,7 +224,7 @@ def _argv(
     ]
 
 
-def _rlimits(limits: Limits, timeout: float) -> None:
+def _rlimits(limits: SandboxLimits, timeout: float) -> None:
     """Runs in the child between fork and exec: only async-signal-safe work (setrlimit)."""
     cpu = int(timeout) + 2
     for which, value in (
@@ -249,7 +249,7 @@ def _chown_tree(root: Path, uid: int, gid: int) -> None:
 
 
 def _execute(
-    bwrap: str, command: str, workdir: Path, timeout: float, limits: Limits, ids: tuple[int, int] | None
+    bwrap: str, command: str, workdir: Path, timeout: float, limits: SandboxLimits, ids: tuple[int, int] | None
 ) -> SandboxResult:
     """``ids``: the (uid, gid) to drop to when we are root (the work dir is already theirs)."""
     with tempfile.TemporaryDirectory(prefix="bash-ai-sandbox-out-") as out_dir:
@@ -318,7 +318,7 @@ def _probe(bwrap: str, as_root: bool) -> str | None:
         if ids is not None:
             _chown_tree(workdir, *ids)
         try:
-            result = _execute(bwrap, "true", workdir, 20.0, Limits(), ids)
+            result = _execute(bwrap, "true", workdir, 20.0, SandboxLimits(), ids)
         except OSError as exc:
             return f"bwrap could not start: {exc}"
     if result.returncode != 0:
@@ -345,7 +345,9 @@ def ensure_sandbox() -> str:
     return shutil.which("bwrap") or "bwrap"
 
 
-def run_sandboxed(command: str, workdir: Path, timeout: float = 5.0, *, limits: Limits | None = None) -> SandboxResult:
+def run_sandboxed(
+    command: str, workdir: Path, timeout: float = 5.0, *, limits: SandboxLimits | None = None
+) -> SandboxResult:
     """Run ``command`` with bash inside the sandbox, ``workdir`` mounted read-write as its cwd.
 
     When we run as root the work dir's tree is chowned first to the uid the command runs as (a
@@ -360,4 +362,4 @@ def run_sandboxed(command: str, workdir: Path, timeout: float = 5.0, *, limits: 
     ids = _sandbox_ids() if _as_root() else None
     if ids is not None:
         _chown_tree(workdir, *ids)
-    return _execute(bwrap, command, workdir.resolve(), timeout, limits or Limits(), ids)
+    return _execute(bwrap, command, workdir.resolve(), timeout, limits or SandboxLimits(), ids)

@@ -31,7 +31,7 @@ COMPARE_MODES = ("stdout", "stdout_unordered", "tree")
 
 
 @dataclass(frozen=True)
-class Task:
+class ExecTask:
     id: str
     request: str
     reference: str
@@ -56,9 +56,9 @@ def _relative(task_id: str, path: str) -> str:
     return str(pure)
 
 
-def _task(raw: dict) -> Task:
+def _task(raw: dict) -> ExecTask:
     try:
-        task = Task(
+        task = ExecTask(
             id=str(raw["id"]),
             request=str(raw["request"]),
             reference=str(raw["reference"]),
@@ -74,7 +74,7 @@ def _task(raw: dict) -> Task:
     return task
 
 
-def load_tasks(path: Path | None = None) -> list[Task]:
+def load_tasks(path: Path | None = None) -> list[ExecTask]:
     """The curated tasks shipped with bash-ai, or those of another file in the same format."""
     try:
         if path is None:
@@ -92,7 +92,7 @@ def load_tasks(path: Path | None = None) -> list[Task]:
     return tasks
 
 
-def materialize(task: Task, directory: Path) -> None:
+def materialize(task: ExecTask, directory: Path) -> None:
     """Create the task's files in ``directory`` (which should be empty)."""
     for rel in task.dirs:
         (directory / rel).mkdir(parents=True, exist_ok=True)
@@ -126,7 +126,7 @@ def _remove(path: Path) -> None:
     remove_tree(path)
 
 
-def _run_in_fresh_copy(task: Task, command: str, timeout: float) -> tuple[SandboxResult, dict[str, str]]:
+def _run_in_fresh_copy(task: ExecTask, command: str, timeout: float) -> tuple[SandboxResult, dict[str, str]]:
     workdir = Path(tempfile.mkdtemp(prefix=f"bash-ai-task-{task.id}-"))
     try:
         materialize(task, workdir)
@@ -153,7 +153,7 @@ def _tree_diff(want: dict[str, str], got: dict[str, str]) -> str:
     return "files differ (" + "; ".join(parts) + ")"
 
 
-def run_task(task: Task, command: str, timeout: float = 5.0) -> TaskResult:
+def run_task(task: ExecTask, command: str, timeout: float = 5.0) -> TaskResult:
     """Run the reference and ``command`` in fresh sandboxed copies of the task, compare effects."""
     ensure_sandbox()
     reference, ref_tree = _run_in_fresh_copy(task, task.reference, timeout)

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from bash_ai import __version__
-from bash_ai.server.backend import Backend
+from bash_ai.server.backend import ServerBackend
 from bash_ai.server.http_errors import install_handlers
-from bash_ai.server.limits import GenerationPool, Limits
+from bash_ai.server.limits import GenerationPool, ServerLimits
 from bash_ai.server.middleware import BearerAuth, BodyGuard, LoopbackHostGuard
 from bash_ai.server.routes import ServerState
 
@@ -29,7 +29,7 @@ def create_app(
     engine: Engine,
     *,
     model_id: str,
-    limits: Limits | None = None,
+    limits: ServerLimits | None = None,
     api_key: str | None = None,
     loopback_only: bool = False,
 ) -> FastAPI:
@@ -37,7 +37,7 @@ def create_app(
     ``loopback_only`` (for a loopback bind) refuses requests whose Host is not a loopback name."""
     from bash_ai.server import openai_routes, routes
 
-    limits = limits or Limits()
+    limits = limits or ServerLimits()
     pool = GenerationPool(limits.workers, limits.queue)
 
     @asynccontextmanager
@@ -54,7 +54,7 @@ def create_app(
         redoc_url=None,
         lifespan=lifespan,
     )
-    app.state.bash_ai = ServerState(backend=Backend(engine, model_id, limits), pool=pool, limits=limits)
+    app.state.bash_ai = ServerState(backend=ServerBackend(engine, model_id, limits), pool=pool, limits=limits)
     install_handlers(app)
     app.include_router(routes.router)
     app.include_router(openai_routes.router)

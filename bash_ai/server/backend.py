@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bash_ai.server.http_errors import ApiError
-from bash_ai.server.limits import Limits, Slot
+from bash_ai.server.limits import ServerLimits, Slot
 from bash_ai.server.schemas import Sampling
 
 if TYPE_CHECKING:
@@ -33,8 +33,8 @@ class Prepared:
     beam: bool = False  # no sampling option given: answer as the CLI does (beam search + pooled commands)
 
 
-class Backend:
-    def __init__(self, engine: Engine, model_id: str, limits: Limits) -> None:
+class ServerBackend:
+    def __init__(self, engine: Engine, model_id: str, limits: ServerLimits) -> None:
         self.engine = engine
         self.model_id = model_id
         self.limits = limits

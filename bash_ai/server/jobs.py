@@ -16,12 +16,12 @@ from typing import Any, TypeVar
 
 from bash_ai.server.backend import END, pump
 from bash_ai.server.http_errors import ApiError
-from bash_ai.server.limits import GenerationPool, Limits, Overloaded
+from bash_ai.server.limits import GenerationPool, Overloaded, ServerLimits
 
 T = TypeVar("T")
 
 
-def busy(limits: Limits) -> ApiError:
+def busy(limits: ServerLimits) -> ApiError:
     return ApiError(
         429,
         f"the server is busy ({limits.workers} generations running and {limits.queue} waiting); retry shortly",
@@ -30,11 +30,11 @@ def busy(limits: Limits) -> ApiError:
     )
 
 
-def timed_out(limits: Limits) -> ApiError:
+def timed_out(limits: ServerLimits) -> ApiError:
     return ApiError(504, f"generation did not finish within {limits.timeout_s:g} s", "timeout")
 
 
-def _submit(pool: GenerationPool, limits: Limits, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
+def _submit(pool: GenerationPool, limits: ServerLimits, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
     try:
         return pool.submit(fn, *args, **kwargs)
     except Overloaded:
@@ -42,7 +42,7 @@ def _submit(pool: GenerationPool, limits: Limits, fn: Callable[..., T], *args: A
 
 
 @contextmanager
-def _stop_on_timeout_or_disconnect(cancel: threading.Event, limits: Limits) -> Iterator[None]:
+def _stop_on_timeout_or_disconnect(cancel: threading.Event, limits: ServerLimits) -> Iterator[None]:
     """Around the wait for a worker: past the deadline, 504; either way (or if the client went
     away) ``cancel`` tells the worker to stop at its next token."""
     try:
@@ -55,7 +55,7 @@ def _stop_on_timeout_or_disconnect(cancel: threading.Event, limits: Limits) -> I
         raise
 
 
-async def run(pool: GenerationPool, limits: Limits, fn: Callable[[threading.Event], T]) -> T:
+async def run(pool: GenerationPool, limits: ServerLimits, fn: Callable[[threading.Event], T]) -> T:
     """``fn(cancel)`` on a worker; 429 when the pool is full, 504 (and ``cancel`` set) past the deadline."""
     cancel = threading.Event()
     future = _submit(pool, limits, fn, cancel)
@@ -99,7 +99,7 @@ async def _next(queue: asyncio.Queue[Any], deadline: float) -> Any:
 
 
 async def open_stream(
-    pool: GenerationPool, limits: Limits, events: Callable[[threading.Event], Iterator[Any]]
+    pool: GenerationPool, limits: ServerLimits, events: Callable[[threading.Event], Iterator[Any]]
 ) -> EventStream:
     """Start ``events(cancel)`` on a worker and return once its first event arrived (429/504 before that)."""
     loop = asyncio.get_running_loop()

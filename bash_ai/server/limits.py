@@ -20,7 +20,7 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Limits:
+class ServerLimits:
     """Every bound the server enforces, in one place (documented in the README's API section)."""
 
     max_body_bytes: int = 64 * 1024

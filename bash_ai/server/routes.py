@@ -10,8 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from bash_ai.server import jobs
-from bash_ai.server.backend import Backend
-from bash_ai.server.limits import GenerationPool, Limits
+from bash_ai.server.backend import ServerBackend
+from bash_ai.server.limits import GenerationPool, ServerLimits
 from bash_ai.server.schemas import ExplainRequest, ExplainResponse, GenerateRequest, GenerateResponse, Health
 
 router = APIRouter()
@@ -21,9 +21,9 @@ router = APIRouter()
 class ServerState:
     """What every route needs; stored on ``app.state.bash_ai``."""
 
-    backend: Backend
+    backend: ServerBackend
     pool: GenerationPool
-    limits: Limits
+    limits: ServerLimits
 
 
 def state_of(request: Request) -> ServerState:

@@ -139,11 +139,11 @@ def _server_class() -> type:
 
 
 def _limits_of(app: Any) -> Any:
-    """The app's ``Limits`` (``create_app`` keeps them in its state), else the defaults."""
-    from bash_ai.server.limits import Limits
+    """The app's ``ServerLimits`` (``create_app`` keeps them in its state), else the defaults."""
+    from bash_ai.server.limits import ServerLimits
 
     state = getattr(getattr(app, "state", None), "bash_ai", None)
-    return getattr(state, "limits", None) or Limits()
+    return getattr(state, "limits", None) or ServerLimits()
 
 
 def serve_forever(app: Any, sock: socket.socket, log_level: str = "info", access_log: bool = True) -> None:
