@@ -14,7 +14,7 @@ import binascii
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 from urllib.parse import quote
@@ -22,6 +22,7 @@ from urllib.parse import quote
 from bash_ai.errors import NetworkError, UsageError
 from trainer.data.github.client import DEFAULT_API_URL, GitHubClient, GitHubHTTPError
 from trainer.data.github.store import Record, Store
+from trainer.data.sources import ProgressFn
 
 # The default allow-list: permissive licences whose files may be trained on with attribution.
 PERMISSIVE: tuple[str, ...] = (
@@ -43,7 +44,6 @@ _OBJECT_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 _REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 _BRANCH_BAD = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|//|@\{")
 
-ProgressFn = Callable[[str, int, int | None], None]
 REPOS, SCRIPTS = "github: repositories", "github: scripts"  # stable progress labels (one bar each)
 
 
