@@ -156,3 +156,13 @@ def test_train_stage_rerank_writes_a_model_that_answers_with_it(
     assert engine.reranker is not None and engine.index is not None and len(engine.index) == len(PAIRS)
     again = _bash_ai("train", "--stage", "rerank", "--init", str(model), "--name", "r", "--limit", "6", home=home)
     assert again.returncode == 2 and "already has a model" in again.stderr
+
+
+def test_the_eval_label_says_when_the_trained_reranker_ranked() -> None:
+    from bash_ai.evaluation.runner import Decoder
+
+    decoder = Decoder("beam")
+    assert decoder.describe() == "beam 5 k=3 pool=12 alpha=0.6 relevance=4.0+1.0 consensus=4.0"
+    assert decoder.describe(reranker=True) == "beam 5 k=3 pool=12 trained reranker"
+    off = Decoder("beam", decoder.config.replace(rerank=False))
+    assert off.describe(reranker=True).endswith("consensus=4.0 no-rerank")

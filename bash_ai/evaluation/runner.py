@@ -92,12 +92,18 @@ class Decoder:
         if self.strategy not in STRATEGIES:
             raise UsageError(f"unknown decoding {self.strategy!r}; choose one of: {', '.join(STRATEGIES)}")
 
-    def describe(self) -> str:
+    def describe(self, reranker: bool = False) -> str:
+        """How the candidates are made; ``reranker``: the model has a trained reranker (then it
+        ranks, unless ``--no-rerank``, and the hand-set weights do not apply)."""
         c = self.config
         if self.strategy == "bm25":
             return "bm25"
         if self.strategy == "sample":
             return f"sample k={c.retrieval_k}"
+        if reranker and c.rerank:
+            review = f" reviewer={c.reviewer}" if c.reviewer else ""
+            same = "" if c.distinct else " no-distinct"
+            return f"beam {c.beam_width} k={c.retrieval_k} pool={c.pool} trained reranker{review}{same}"
         rank = f" relevance={c.retrieval_weight}+{c.retrieval_bonus}" if c.retrieval_weight or c.retrieval_bonus else ""
         review = f" reviewer={c.reviewer}" if c.reviewer else ""
         agree = f" consensus={c.consensus}" if c.consensus else ""
@@ -365,7 +371,7 @@ def evaluate(
         nll_tokens=int(tokens),
         nll_bytes=int(nbytes),
         predictions=rows,
-        decode=decoder.describe(),
+        decode=decoder.describe(reranker=getattr(engine, "reranker", None) is not None),
     )
 
 
@@ -488,7 +494,7 @@ def _evaluate_exec(
         metrics=metrics,
         seconds=time.perf_counter() - start,
         predictions=rows,
-        decode=decoder.describe(),
+        decode=decoder.describe(reranker=getattr(engine, "reranker", None) is not None),
     )
 
 
