@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from bash_ai.engine.engine import Engine
 
 Source = Literal["beam", "retrieval"]
+Parsed = Sequence[tuple[str, frozenset[str]]]  # a command's programs and flags (nlc2cmd.utility_flags)
 
 
 @dataclass(frozen=True)
@@ -189,16 +190,19 @@ def _review(engine: Engine, request: str, proposals: list[Proposal], weight: flo
     ]
 
 
-def _agree(proposals: list[Proposal], weight: float) -> list[Proposal]:
+def _agree(proposals: list[Proposal], weight: float, parsed: Mapping[str, Parsed] | None = None) -> list[Proposal]:
     """Add ``weight`` x the expected NLC2CMD score of each candidate against the others (a minimum
-    Bayes risk rerank): what most of the likely candidates agree on (programs, flags) moves up."""
+    Bayes risk rerank): what most of the likely candidates agree on (programs, flags) moves up.
+
+    ``parsed``: each text's ``utility_flags``, when the caller has them already."""
     from bash_ai.nlc2cmd import parsed_score, utility_flags
 
     ended = [p for p in proposals if p.finish_reason == "eos"] or proposals
     top = max(p.score for p in ended)
     weights = np.array([math.exp((p.score - top) / CONSENSUS_TEMPERATURE) for p in ended])
     weights /= weights.sum()
-    parsed = {p.text: utility_flags(p.text) for p in proposals}  # each parsed once
+    if parsed is None:
+        parsed = {p.text: utility_flags(p.text) for p in proposals}  # each parsed once
 
     def expected(text: str) -> float:
         mine = parsed[text]

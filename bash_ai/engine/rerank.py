@@ -105,6 +105,11 @@ def hashed_ids(words: Sequence[str], parts: Sequence[str], bits: int) -> np.ndar
     return np.fromiter((zlib.crc32(k.encode()) & mask for k in keys), dtype=np.int64, count=len(keys))
 
 
+def lexicon_bits(lexicon: np.ndarray) -> int:
+    """``bits`` of a lexicon of ``2**bits`` slots."""
+    return int(lexicon.shape[0]).bit_length() - 1
+
+
 def lexicon_score(lexicon: np.ndarray, ids: np.ndarray) -> float:
     """Mean-like sum of the slots' weights (divided by the square root of their number)."""
     return float(lexicon[ids].sum()) / max(1.0, math.sqrt(len(ids)))
@@ -119,7 +124,7 @@ class Reranker:
 
     @property
     def bits(self) -> int:
-        return int(self.lexicon.shape[0]).bit_length() - 1
+        return lexicon_bits(self.lexicon)
 
     def features(self, request: str, proposals: Sequence[Proposal]) -> np.ndarray:
         return candidate_features(request, proposals, self.lexicon)
@@ -197,13 +202,14 @@ def candidate_features(request: str, proposals: Sequence[Proposal], lexicon: np.
         )
         for p in proposals
     ]
-    agreed = _agree(prior, PRIOR_CONSENSUS) if len(prior) > 1 else prior
+    parsed = {p.text: utility_flags(p.text) for p in proposals}  # once, for the agreement and the lexicon
+    agreed = _agree(prior, PRIOR_CONSENSUS, parsed) if len(prior) > 1 else prior
     words = request_words(request)
-    bits = int(lexicon.shape[0]).bit_length() - 1
+    bits = lexicon_bits(lexicon)
     rows = []
     for p, before, after in zip(proposals, prior, agreed, strict=True):
-        parsed = utility_flags(p.text)
-        lex = lexicon_score(lexicon, hashed_ids(words, command_parts(parsed), bits)) if parsed else UNREADABLE
+        mine = parsed[p.text]
+        lex = lexicon_score(lexicon, hashed_ids(words, command_parts(mine), bits)) if mine else UNREADABLE
         rows.append(
             [
                 _normalised(p.logprob, p.n_tokens, PRIOR_ALPHA),
