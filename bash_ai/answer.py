@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -19,7 +19,7 @@ from bash_ai.errors import GenerationError, UsageError
 if TYPE_CHECKING:
     from bash_ai.engine.engine import Engine
     from bash_ai.engine.events import Event
-    from bash_ai.engine.propose import DecodeConfig
+    from bash_ai.engine.propose import DecodeConfig, Proposal
     from bash_ai.engine.sampling import SamplingParams
     from bash_ai.retrieval import Neighbor
 
@@ -215,6 +215,24 @@ def structure(command: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
         return (("", (command,)),)
 
 
+def distinct_commands(proposals: Iterable[Proposal], distinct: bool = True) -> dict[str, Proposal]:
+    """The proposals as cleaned commands, in their order, keyed by text: empty and repeated texts
+    dropped and, with ``distinct``, all but the first of each structure (programs and flags)."""
+    shaped: dict[str, Proposal] = {}
+    structures: set[tuple[tuple[str, tuple[str, ...]], ...]] = set()
+    for proposal in proposals:
+        text = shape(clean(proposal.text), "command")
+        if not text or text in shaped:
+            continue
+        if distinct:
+            key = structure(text)
+            if key in structures:
+                continue
+            structures.add(key)
+        shaped[text] = proposal
+    return shaped
+
+
 def propose_checked(
     engine: Engine,
     request: str,
@@ -233,18 +251,8 @@ def propose_checked(
     from bash_ai.engine.propose import DecodeConfig, propose
 
     config = config if config is not None else DecodeConfig()
-    shaped: dict[str, Any] = {}
-    structures: set[tuple[tuple[str, tuple[str, ...]], ...]] = set()
-    for proposal in propose(engine, request, config, cancel=cancel, on_event=on_event):
-        text = shape(clean(proposal.text), "command")
-        if not text or text in shaped:
-            continue
-        if config.distinct:
-            key = structure(text)
-            if key in structures:
-                continue
-            structures.add(key)
-        shaped[text] = proposal
+    proposals = propose(engine, request, config, cancel=cancel, on_event=on_event)
+    shaped = distinct_commands(proposals, config.distinct)
     valid: list[Candidate] = []
     invalid: list[Candidate] = []
     for (text, proposal), syntax in zip(shaped.items(), safety.check_syntax_many(list(shaped)), strict=True):

@@ -41,7 +41,7 @@ def collect(model: str, suite: str, limit: int | None) -> list[dict[str, Any]]:
 
 
 def rerank(proposals: list[Any], alpha: float, bonus: float, relevance: float, consensus: float) -> list[str]:
-    from bash_ai.answer import clean, shape, structure
+    from bash_ai.answer import distinct_commands
     from bash_ai.engine.propose import _agree, _normalised
 
     scored = []
@@ -53,16 +53,7 @@ def rerank(proposals: list[Any], alpha: float, bonus: float, relevance: float, c
     if consensus > 0 and len(scored) > 1:
         scored = _agree(scored, consensus)
     ordered = sorted(scored, key=lambda p: (p.finish_reason != "eos", -p.score))
-    out: list[str] = []
-    seen: set[Any] = set()
-    for p in ordered:
-        text = shape(clean(p.text), "command")
-        key = structure(text) if text else None
-        if not text or key in seen:
-            continue
-        seen.add(key)
-        out.append(text)
-    return out
+    return list(distinct_commands(ordered))
 
 
 def main() -> None:

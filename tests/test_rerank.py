@@ -72,10 +72,10 @@ def test_the_linear_model_learns_the_feature_that_predicts_the_target() -> None:
         x = rng.normal(size=(6, len(FEATURES)))
         y = np.where(np.arange(6) == np.argmax(x[:, 3]), 1.0, -1.0)  # "relevance" decides
         groups.append((x, y))
-    model = fit_linear(groups, RerankSpec(iters=300))
-    assert int(np.argmax(model.weights)) == 3 and model.weights[3] > 0
+    weights, mean, std = fit_linear(groups, RerankSpec(iters=300))
+    assert int(np.argmax(weights)) == 3 and weights[3] > 0
     held = rng.normal(size=(6, len(FEATURES)))
-    scores = ((held - model.mean) / model.std) @ model.weights
+    scores = ((held - mean) / std) @ weights
     assert int(np.argmax(scores)) == int(np.argmax(held[:, 3]))
 
 

@@ -116,8 +116,11 @@ def train_lexicon(
     return weights.astype(np.float32)
 
 
-def fit_linear(groups: Sequence[tuple[np.ndarray, np.ndarray]], spec: RerankSpec) -> Reranker:
-    """Weights over standardised features by Adam on the listwise loss (lexicon left empty)."""
+Linear = tuple[np.ndarray, np.ndarray, np.ndarray]  # weights, mean, std of the features
+
+
+def fit_linear(groups: Sequence[tuple[np.ndarray, np.ndarray]], spec: RerankSpec) -> Linear:
+    """Weights over standardised features by Adam on the listwise loss, with the mean and std."""
     rows = np.concatenate([f for f, _ in groups if len(f)]) if groups else np.zeros((0, len(FEATURES)))
     mean = rows.mean(0) if len(rows) else np.zeros(len(FEATURES))
     std = (rows.std(0) if len(rows) else np.zeros(len(FEATURES))) + 1e-6
@@ -131,7 +134,7 @@ def fit_linear(groups: Sequence[tuple[np.ndarray, np.ndarray]], spec: RerankSpec
         m = 0.9 * m + 0.1 * grad
         v = 0.999 * v + 0.001 * grad * grad
         w -= 0.1 * (m / (1 - 0.9**it)) / (np.sqrt(v / (1 - 0.999**it)) + 1e-8)
-    return Reranker(np.zeros(2, dtype=np.float32), w, mean, std)
+    return w, mean, std
 
 
 @dataclass
@@ -157,21 +160,11 @@ def collect(engine: Any, examples: Sequence[Any], report: Callable[[str], None] 
 
 
 def top_k(pool: Pool, scores: Sequence[float], k: int = 5) -> list[str]:
-    """The answer path's top ``k``: cleaned, cut hypotheses last, one per structure."""
-    from bash_ai.answer import clean, shape, structure
+    """The answer path's top ``k``: cut hypotheses last, then cleaned, one per structure."""
+    from bash_ai.answer import distinct_commands
 
     order = sorted(range(len(pool.proposals)), key=lambda i: (pool.proposals[i].finish_reason != "eos", -scores[i]))
-    out: list[str] = []
-    seen: set[Any] = set()
-    for i in order:
-        text = shape(clean(pool.proposals[i].text), "command")
-        key = structure(text) if text else None
-        if text and key not in seen and text not in out:
-            seen.add(key)
-            out.append(text)
-        if len(out) == k:
-            break
-    return out
+    return list(distinct_commands(pool.proposals[i] for i in order))[:k]
 
 
 def measure(pools: Sequence[Pool], scores: Sequence[Any]) -> tuple[float, float]:
@@ -198,15 +191,15 @@ def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -
     held: dict[int, np.ndarray] = {}
     for k, fold in enumerate(folds):
         train = [i for j, other in enumerate(folds) if j != k for i in other]
-        model = fit_linear([(feats[i], targets[i]) for i in train], spec)
+        w, mean, std = fit_linear([(feats[i], targets[i]) for i in train], spec)
         for i in fold:
-            held[int(i)] = ((feats[i] - model.mean) / model.std) @ model.weights if len(feats[i]) else np.zeros(0)
-    final = fit_linear(list(zip(feats, targets, strict=True)), spec)
+            held[int(i)] = ((feats[i] - mean) / std) @ w if len(feats[i]) else np.zeros(0)
+    w, mean, std = fit_linear(list(zip(feats, targets, strict=True)), spec)
     hand = [[p.score for p in pool.proposals] for pool in pools]
     base5, base1 = measure(pools, hand)
     cv5, cv1 = measure(pools, [held[i] for i in range(len(pools))])
     figures = {"requests": len(pools), "hand_top5": base5, "hand_top1": base1, "cv_top5": cv5, "cv_top1": cv1}
-    return Reranker(lexicon, final.weights, final.mean, final.std), figures
+    return Reranker(lexicon, w, mean, std), figures
 
 
 def train_reranker(
