@@ -114,8 +114,8 @@ def carried_stages(card: str, skip: tuple[str, ...] = ()) -> str:
         return ""
     after = card.find("\n## ", start)
     body = card[start + 1 : after if after >= 0 else len(card)]
-    sections = ["### " + part for part in body.split("\n### ") if part.strip()]
-    sections[0] = sections[0].removeprefix("### ")
+    first, *rest = body.split("\n### ")
+    sections = [first, *("### " + part for part in rest)]
     kept = [sec for sec in sections if not any(sec.startswith(f"### `{name}`") for name in skip)]
     return "\n".join(sec.rstrip("\n") + "\n" for sec in kept) if kept else ""
 

@@ -49,7 +49,7 @@ class Engine:
         self.model_dir = model_dir  # where its retrieval index and reranker are read from
         self.retrieval_k = RETRIEVAL_K
         self._index: Any = None  # RetrievalIndex, loaded on first use; False: the model has none
-        self._index_lock = threading.Lock()
+        self._files_lock = threading.Lock()
         self._reranker: Any = None  # Reranker, loaded on first use; False: the model has none
         self._control_ids: np.ndarray | None = None
         self.config = model.config
@@ -102,7 +102,7 @@ class Engine:
         """A file of the model directory, loaded by ``load`` once (thread-safe) into ``attr``;
         None when the directory has none (``False`` remembers that)."""
         if getattr(self, attr) is None:
-            with self._index_lock:
+            with self._files_lock:
                 if getattr(self, attr) is None:
                     found = load(self.model_dir) if self.model_dir is not None else None
                     setattr(self, attr, found if found is not None else False)
