@@ -59,6 +59,8 @@ FIND_WITH_ARGUMENT = _words(
 )
 # Programs whose options are single-dash words (java -jar, gcc -Wall): never split.
 SINGLE_DASH_LONG = _words("""java javac gcc g++ cc clang clang++ openssl ffmpeg ffprobe convert magick mogrify""")
+# A command's programs and flags, in order of occurrence (what ``utility_flags`` returns).
+Parsed = Sequence[tuple[str, frozenset[str]]]
 _NUMERIC = re.compile(r"[-+]\d+[a-zA-Z]?")
 
 
@@ -118,9 +120,7 @@ def nlc2cmd_score(predicted: str, reference: str, confidence: float = 1.0) -> fl
     return parsed_score(utility_flags(predicted), utility_flags(reference), confidence)
 
 
-def parsed_score(
-    pred: Sequence[tuple[str, frozenset[str]]], ref: Sequence[tuple[str, frozenset[str]]], confidence: float = 1.0
-) -> float:
+def parsed_score(pred: Parsed, ref: Parsed, confidence: float = 1.0) -> float:
     """``nlc2cmd_score`` of two commands already parsed by ``utility_flags`` (parse once, score many)."""
     total = max(len(pred), len(ref))
     if total == 0:

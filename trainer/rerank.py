@@ -30,7 +30,7 @@ from bash_ai.engine.rerank import (
     hashed_ids,
     request_words,
 )
-from bash_ai.nlc2cmd import parsed_score, utility_flags
+from bash_ai.nlc2cmd import Parsed, parsed_score, utility_flags
 
 TAU = 0.1  # temperature of the target distribution (NLC2CMD scores lie in [-1, 1])
 
@@ -51,7 +51,7 @@ class RerankSpec:
 Group = tuple[list[np.ndarray], np.ndarray]
 
 
-def _structure(parsed: Sequence[tuple[str, frozenset[str]]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+def _structure(parsed: Parsed) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple((u, tuple(sorted(f))) for u, f in parsed)
 
 

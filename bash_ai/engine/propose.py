@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
@@ -27,9 +27,9 @@ from bash_ai.errors import UsageError
 
 if TYPE_CHECKING:
     from bash_ai.engine.engine import Engine
+    from bash_ai.nlc2cmd import Parsed
 
 Source = Literal["beam", "retrieval"]
-Parsed = Sequence[tuple[str, frozenset[str]]]  # a command's programs and flags (nlc2cmd.utility_flags)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from bash_ai.errors import ModelError
 
 if TYPE_CHECKING:
     from bash_ai.engine.propose import Proposal
+    from bash_ai.nlc2cmd import Parsed
 
 RERANKER_FILE = "reranker.safetensors"
 FORMAT = "bash-ai-reranker"
@@ -86,7 +87,7 @@ def request_words(request: str) -> list[str]:
     return sorted({w for w in _WORD.findall(request.lower()) if w not in _STOP})
 
 
-def command_parts(parsed: Sequence[tuple[str, frozenset[str]]]) -> list[str]:
+def command_parts(parsed: Parsed) -> list[str]:
     """What the lexicon knows of a command parsed by ``nlc2cmd.utility_flags``."""
     out = []
     for i, (utility, flags) in enumerate(parsed):
