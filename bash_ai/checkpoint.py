@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +19,7 @@ from safetensors.numpy import save_file
 
 from bash_ai.config import ModelConfig
 from bash_ai.errors import CheckpointError, ModelError
-from bash_ai.io import atomic_replace_dir, current_umask
+from bash_ai.io import current_umask, staged_dir
 
 if TYPE_CHECKING:
     from bash_ai.model.numpy_gpt import NumpyGPT
@@ -107,9 +106,7 @@ def save_model_dir(
     if dtype not in SAVE_DTYPES:
         raise CheckpointError(f"cannot save weights as {dtype!r}; choose one of: {', '.join(SAVE_DTYPES)}")
     check_weights(config, {k: np.shape(v) for k, v in weights.items()}, str(directory))
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
-    try:
+    with staged_dir(directory) as tmp:
         os.chmod(tmp, 0o755)
         (tmp / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
         meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()}
@@ -122,10 +119,6 @@ def save_model_dir(
         for name, source in (extra_files or {}).items():
             shutil.copyfile(source, tmp / name)
         _fsync_files(tmp)
-        atomic_replace_dir(tmp, directory)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return directory
 
 

@@ -14,14 +14,13 @@ byte-level BPE in ``tokenizers``' format, special tokens included), ``tokenizer_
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from bash_ai import prompt as fmt
 from bash_ai.errors import UsageError
+from bash_ai.io import staged_dir
 
 FORMATS = ("hf",)
 
@@ -96,9 +95,7 @@ def export_hf(model_dir: Path, out: Path) -> Path:
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise UsageError(f"{out} exists and is not empty")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_dir(out) as tmp:  # an empty ``out`` is replaced
         eot = int(tokenizer.eot_id)
         hf_config = {
             "architectures": ["GPT2LMHeadModel"],
@@ -141,12 +138,6 @@ def export_hf(model_dir: Path, out: Path) -> Path:
             + "\n"
         )
         (tmp / "README.md").write_text(_readme(model_dir.name))
-        if out.exists():
-            out.rmdir()
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

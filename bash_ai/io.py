@@ -63,6 +63,26 @@ def atomic_replace_dir(tmp_dir: Path, final_dir: Path) -> None:
         os.replace(tmp_dir, final_dir)
 
 
+@contextlib.contextmanager
+def staged_dir(final_dir: Path, prefix: str | None = None, where: Path | None = None) -> Iterator[Path]:
+    """A new, empty directory to fill; when the block ends without an error it replaces ``final_dir``
+    in one rename (``atomic_replace_dir``), and when it raises it is removed and ``final_dir`` is left
+    as it was. It is made in ``where`` (default: beside ``final_dir``, on the same file system)."""
+    import shutil
+
+    final_dir = Path(final_dir)
+    root = Path(where) if where is not None else final_dir.parent
+    final_dir.parent.mkdir(parents=True, exist_ok=True)
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=prefix or f".{final_dir.name}.", suffix=".tmp", dir=root))
+    try:
+        yield tmp
+        atomic_replace_dir(tmp, final_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     """The file's SHA-256 (hex), read in ``chunk``-byte blocks."""
     import hashlib

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -250,8 +249,9 @@ def pull(repo_id: str, revision: str | None = None, name: str | None = None, end
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUTHY:
         raise NetworkError(f"model {repo_id} is not installed and HF_HUB_OFFLINE is set, so it cannot be downloaded")
     paths.ensure(target.parent)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
-    try:
+    from bash_ai.io import staged_dir
+
+    with staged_dir(target) as tmp:
         _snapshot(repo_id, revision, endpoint, tmp)
         shutil.rmtree(tmp / ".cache", ignore_errors=True)  # huggingface_hub's download metadata
         total = sum(f.stat().st_size for f in tmp.rglob("*") if f.is_file() and not f.is_symlink())
@@ -259,12 +259,6 @@ def pull(repo_id: str, revision: str | None = None, name: str | None = None, end
             raise ModelError(f"{repo_id}: {total:,} bytes, more than bash-ai accepts ({PULL_MAX_BYTES:,})")
         check_model_dir(tmp)
         verify_model_dir(tmp)
-        from bash_ai.io import atomic_replace_dir
-
-        atomic_replace_dir(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
 
 

@@ -190,6 +190,21 @@ def test_save_replaces_whole_directory_and_failure_keeps_old(tmp_path: Path) -> 
     assert [p.name for p in tmp_path.iterdir()] == ["m"]
 
 
+def test_staged_dir_swaps_in_whole_or_not_at_all(tmp_path: Path) -> None:
+    from bash_ai.io import staged_dir
+
+    final, where = tmp_path / "out" / "d", tmp_path / "staging"
+    with staged_dir(final, prefix=".d.partial-", where=where) as tmp:
+        assert tmp.parent == where and tmp.name.startswith(".d.partial-") and not final.exists()
+        (tmp / "a").write_text("1")
+    assert (final / "a").read_text() == "1" and list(where.iterdir()) == []
+    with pytest.raises(RuntimeError, match="half way"):
+        with staged_dir(final) as tmp:
+            (tmp / "b").write_text("2")
+            raise RuntimeError("half way")
+    assert [p.name for p in final.iterdir()] == ["a"] and [p.name for p in final.parent.iterdir()] == ["d"]
+
+
 def test_load_numpy_model(tmp_path: Path) -> None:
     save_model_dir(tmp_path / "m", UNTIED, random_weights(UNTIED))
     model = load_numpy_model(tmp_path / "m")

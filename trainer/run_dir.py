@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ import numpy as np
 
 from bash_ai.config import ModelConfig
 from bash_ai.errors import CheckpointError
-from bash_ai.io import atomic_replace_dir, atomic_write_text
+from bash_ai.io import atomic_write_text, staged_dir
 
 STATE_FILE = "state.json"
 OPTIMIZER_FILE = "optimizer.safetensors"
@@ -87,19 +86,13 @@ class RunDir:
 
         from bash_ai.checkpoint import save_model_dir
 
-        self.path.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".latest.", dir=self.path))
-        try:
+        with staged_dir(self.latest) as tmp:
             save_model_dir(tmp / "model", config, weights, tokenizer, extra_files=self.model_files)
             (tmp / "state").mkdir()
             save_file({k: np.ascontiguousarray(v) for k, v in optimizer.items()}, str(tmp / "state" / OPTIMIZER_FILE))
             payload = {"format_version": STATE_FORMAT_VERSION, **state}
             atomic_write_text(tmp / "state" / STATE_FILE, json.dumps(payload, sort_keys=True))
             _fsync_tree(tmp)
-            atomic_replace_dir(tmp, self.latest)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
 
     def load_checkpoint(self) -> tuple[ModelConfig, dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
         from safetensors.numpy import load_file
@@ -119,10 +112,8 @@ class RunDir:
 
     def finish(self) -> Path:
         """Publish ``latest/model`` as the run's final model."""
-        tmp = Path(tempfile.mkdtemp(prefix=".model.", dir=self.path))
-        shutil.rmtree(tmp)
-        shutil.copytree(self.latest / "model", tmp)
-        atomic_replace_dir(tmp, self.final_model)
+        with staged_dir(self.final_model) as tmp:
+            shutil.copytree(self.latest / "model", tmp, dirs_exist_ok=True)
         return self.final_model
 
 

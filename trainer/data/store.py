@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -51,19 +50,14 @@ def fetch_dataset(
             raise DataError(f"--from path {from_path} does not exist")
     root = paths.ensure(paths.datasets_dir())
     _remove_dead_staging(root, src.name)
-    staging = Path(tempfile.mkdtemp(prefix=f".{src.name}{_STAGING}{os.getpid()}-", dir=root))
-    try:
+    from bash_ai.io import staged_dir
+
+    with staged_dir(final, prefix=f".{src.name}{_STAGING}{os.getpid()}-", where=root) as staging:
         manifest = src.fetch(staging, from_path=from_path, progress=progress or _quiet, **options)
         if not isinstance(manifest, Manifest):
             raise DataError(f"data source {src.name!r} returned no manifest")
         manifest.name = src.name
         write_manifest(staging, manifest)
-        from bash_ai.io import atomic_replace_dir
-
-        atomic_replace_dir(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return manifest
 
 

@@ -17,7 +17,6 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -140,17 +139,12 @@ def build_tokenized(
     final = root / key
     with _lock(root / f".{key}.lock"):
         if not (final / META).is_file():
-            staging = Path(tempfile.mkdtemp(prefix=f".{key}.partial-", dir=root))
-            try:
+            from bash_ai.io import atomic_write_text, staged_dir
+
+            with staged_dir(final, prefix=f".{key}.partial-") as staging:
                 meta = _tokenize_into(staging, names, tokenizer, val_fraction, progress, retrieval)
                 meta.update(key=key, **facts)
-                from bash_ai.io import atomic_replace_dir, atomic_write_text
-
                 atomic_write_text(staging / META, json.dumps(meta, indent=1, sort_keys=True) + "\n")
-                atomic_replace_dir(staging, final)
-            except BaseException:
-                shutil.rmtree(staging, ignore_errors=True)
-                raise
     return open_tokenized(final)
 
 
