@@ -22,7 +22,16 @@ import pytest
 
 from bash_ai import paths
 from bash_ai.errors import DataError, NetworkError
-from trainer.data import MANIFEST, Document, dataset_path, fetch_dataset, iter_documents, make_manifest, verify
+from trainer.data import (
+    MANIFEST,
+    Document,
+    dataset_path,
+    fetch_dataset,
+    iter_documents,
+    make_manifest,
+    read_manifest,
+    verify,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -259,6 +268,7 @@ class BrokenSource:
 
     name = "broken"
     licence = "MIT"
+    licence_url = "https://example.org/mit"
 
     def __init__(self, fail: bool = True) -> None:
         self.fail = fail
@@ -268,7 +278,7 @@ class BrokenSource:
         if self.fail:
             raise DataError("upstream went away mid-fetch")
         (dest_dir / "part2.txt").write_text("second half\n")
-        return make_manifest(dest_dir, name=self.name, source=self.name, url="test:", licence=self.licence)
+        return make_manifest(dest_dir, url="test:", attribution="the test's own files")
 
     def iter_documents(self, dataset_dir: Path) -> Iterator[Document]:
         yield Document(kind="text", id="broken:1", source=self.name, licence=self.licence, text="x")
@@ -281,6 +291,14 @@ def test_failed_fetch_leaves_nothing_and_keeps_the_old_dataset() -> None:
 
     good = fetch_dataset(BrokenSource(fail=False))
     assert sorted(good.files) == ["part1.txt", "part2.txt"]
+    # What the source states itself reaches its manifest; what the fetch says is kept.
+    assert (good.name, good.source, good.licence, good.licence_url) == (
+        "broken",
+        "broken",
+        "MIT",
+        "https://example.org/mit",
+    )
+    assert good.attribution == "the test's own files" and read_manifest(dataset_path("broken")) == good
     with pytest.raises(DataError):
         fetch_dataset(BrokenSource(), force=True)
     assert sorted(p.name for p in dataset_path("broken").iterdir()) == [MANIFEST, "part1.txt", "part2.txt"]

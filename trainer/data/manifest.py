@@ -76,16 +76,19 @@ def hash_tree(root: Path) -> dict[str, dict[str, Any]]:
 def make_manifest(
     dest_dir: Path,
     *,
-    name: str,
-    source: str,
     url: str,
-    licence: str,
+    name: str = "",
+    source: str = "",
+    licence: str = "",
     licence_url: str = "",
     attribution: str = "",
     counts: Mapping[str, int] | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> Manifest:
-    """Hash what a source wrote into ``dest_dir`` and describe it; sources call this last."""
+    """Hash what a source wrote into ``dest_dir`` and describe it; sources call this last.
+
+    What the source module states itself (its name, licence, licence_url and attribution) need not
+    be passed: the store fills what is left empty from the source (``trainer.data.store``)."""
     from bash_ai import __version__
 
     return Manifest(

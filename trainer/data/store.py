@@ -57,6 +57,10 @@ def fetch_dataset(
         if not isinstance(manifest, Manifest):
             raise DataError(f"data source {src.name!r} returned no manifest")
         manifest.name = src.name
+        manifest.source = manifest.source or src.name
+        for fact in ("licence", "licence_url", "attribution"):  # stated once, by the source module
+            if not getattr(manifest, fact):
+                setattr(manifest, fact, str(getattr(src, fact, "")))
         write_manifest(staging, manifest)
     return manifest
 

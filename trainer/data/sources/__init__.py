@@ -23,7 +23,8 @@ ProgressFn = Callable[[str, int, int | None], None]
 
 @runtime_checkable
 class Source(Protocol):
-    """A dataset source. A module with these four module-level names satisfies it."""
+    """A dataset source. A module with these four module-level names satisfies it; it may also
+    name ``licence_url`` and ``attribution``, which the store copies into its manifest."""
 
     name: str
     licence: str

@@ -20,8 +20,8 @@ from trainer.data.manifest import Manifest, make_manifest
 
 name = "nl2bash"
 licence = "MIT"
-LICENCE_URL = "https://github.com/TellinaTool/nl2bash/blob/master/data/bash/LICENSE"
-ATTRIBUTION = (
+licence_url = "https://github.com/TellinaTool/nl2bash/blob/master/data/bash/LICENSE"
+attribution = (
     "NL2Bash: Xi Victoria Lin, Chenglong Wang, Luke Zettlemoyer, Michael D. Ernst. LREC 2018. "
     "Copyright (c) 2020 NL2Bash dataset"
 )
@@ -64,12 +64,7 @@ def fetch(dest_dir: Path, from_path: Path | None = None, **options: Any) -> Mani
             raise DataError(f"nl2bash {split}.nl and {split}.cm have different line counts")
     return make_manifest(
         dest_dir,
-        name=name,
-        source=name,
         url=url,
-        licence=licence,
-        licence_url=LICENCE_URL,
-        attribution=ATTRIBUTION,
         counts=counts,
         options={"commit": COMMIT, "split_seed": SPLIT_SEED},
     )

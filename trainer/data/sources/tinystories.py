@@ -19,8 +19,8 @@ from trainer.data.manifest import Manifest, make_manifest
 
 name = "tinystories"
 licence = "CDLA-Sharing-1.0"
-LICENCE_URL = "https://cdla.dev/sharing-1-0/"
-ATTRIBUTION = (
+licence_url = "https://cdla.dev/sharing-1-0/"
+attribution = (
     "TinyStories: Ronen Eldan and Yuanzhi Li. 2023. TinyStories: How Small Can Language Models Be and "
     "Still Speak Coherent English? arXiv:2305.07759"
 )
@@ -52,12 +52,7 @@ def fetch(dest_dir: Path, from_path: Path | None = None, **options: Any) -> Mani
         raise DataError(f"{filename} contains no stories")
     return make_manifest(
         dest_dir,
-        name=name,
-        source=name,
         url=url,
-        licence=licence,
-        licence_url=LICENCE_URL,
-        attribution=ATTRIBUTION,
         counts={"stories": stories},
         options={"filename": filename, "revision": revision, "repo_id": REPO_ID},
     )

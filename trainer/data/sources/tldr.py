@@ -20,8 +20,8 @@ from trainer.data.sources.tldr_parse import Page, page_name, parse_page
 
 name = "tldr"
 licence = "CC-BY-4.0"
-LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/"
-ATTRIBUTION = "© 2014–present the tldr-pages team and contributors, https://github.com/tldr-pages/tldr"
+licence_url = "https://creativecommons.org/licenses/by/4.0/"
+attribution = "© 2014–present the tldr-pages team and contributors, https://github.com/tldr-pages/tldr"
 URL = "https://github.com/tldr-pages/tldr/archive/refs/heads/main.zip"
 PLATFORMS: tuple[str, ...] = ("common", "linux", "osx")
 
@@ -83,12 +83,7 @@ def fetch(dest_dir: Path, from_path: Path | None = None, **options: Any) -> Mani
         raise DataError(f"no tldr pages found in {from_path or url}")
     return make_manifest(
         dest_dir,
-        name=name,
-        source=name,
         url=url,
-        licence=licence,
-        licence_url=LICENCE_URL,
-        attribution=ATTRIBUTION,
         counts=counts,
         options={"platforms": ",".join(platforms), "holdout": f"sha256(page)%{HOLDOUT_MODULUS}==0"},
     )
