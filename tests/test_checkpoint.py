@@ -198,10 +198,9 @@ def test_staged_dir_swaps_in_whole_or_not_at_all(tmp_path: Path) -> None:
         assert tmp.parent == where and tmp.name.startswith(".d.partial-") and not final.exists()
         (tmp / "a").write_text("1")
     assert (final / "a").read_text() == "1" and list(where.iterdir()) == []
-    with pytest.raises(RuntimeError, match="half way"):
-        with staged_dir(final) as tmp:
-            (tmp / "b").write_text("2")
-            raise RuntimeError("half way")
+    with pytest.raises(RuntimeError, match="half way"), staged_dir(final) as tmp:
+        (tmp / "b").write_text("2")
+        raise RuntimeError("half way")
     assert [p.name for p in final.iterdir()] == ["a"] and [p.name for p in final.parent.iterdir()] == ["d"]
 
 
