@@ -15,7 +15,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,16 +55,19 @@ def fetch(dest_dir: Path, from_path: Path | None = None, **options: Any) -> Mani
     scripts, pages = _walk(roots, deadline)
     owners = _DpkgOwners()
     seen: set[str] = set()
-    n_scripts = _write_scripts(dest_dir / SCRIPTS_FILE, scripts, max_scripts, seen, owners, deadline, progress)
-    n_pages = _write_man(dest_dir / MAN_FILE, pages, max_pages, seen, owners, deadline, progress)
+    n_scripts = _write_records(
+        dest_dir / SCRIPTS_FILE, "scripts", scripts, _read_script, max_scripts, seen, owners, deadline, progress
+    )
+    # A hash order spreads the sample over the alphabet and stays the same on every run.
+    pages = sorted(pages, key=lambda p: hashlib.sha256(p.name.encode()).digest())
+    n_pages = _write_records(
+        dest_dir / MAN_FILE, "man pages", pages, _man_text, max_pages, seen, owners, deadline, progress
+    )
     if n_scripts + n_pages == 0:
         raise DataError(f"found no shell scripts or man pages under {', '.join(map(str, roots))}")
     return make_manifest(
         dest_dir,
-        name=name,
-        source=name,
         url=", ".join(Path(r).resolve().as_uri() for r in roots),
-        licence=licence,
         attribution="files of the packages installed on this machine; see each record's licence field",
         counts={"scripts": n_scripts, "man_pages": n_pages, "timed_out": int(time.monotonic() > deadline)},
         options={"max_scripts": max_scripts, "max_pages": max_pages, "max_seconds": budget},
@@ -128,15 +131,33 @@ def _read_script(path: Path) -> str | None:
         return None
 
 
-def _write_scripts(
-    out: Path, candidates: list[Path], limit: int, seen: set[str], owners: _DpkgOwners, deadline: float, progress: Any
+def _man_text(path: Path) -> str | None:
+    """A man page as plain text; None for a link page (``.so``), a binary file or a near-empty page."""
+    source = read_source(path)
+    if source is None or source.lstrip().startswith(".so ") or "\0" in source:
+        return None
+    text = to_text(source)
+    return text if len(text) >= 40 else None
+
+
+def _write_records(
+    out: Path,
+    what: str,
+    candidates: list[Path],
+    read: Callable[[Path], str | None],
+    limit: int,
+    seen: set[str],
+    owners: _DpkgOwners,
+    deadline: float,
+    progress: Any,
 ) -> int:
+    """One JSON line per new text ``read`` gives for a candidate, up to ``limit`` or the deadline."""
     count = 0
     with open(out, "w", encoding="utf-8") as handle:
         for i, path in enumerate(candidates):
             if count >= limit or time.monotonic() > deadline:
                 break
-            text = _read_script(path)
+            text = read(path)
             if text is None or not text.strip():
                 continue
             digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -146,34 +167,7 @@ def _write_scripts(
             handle.write(json.dumps(_record(path, digest, text, owners), ensure_ascii=False) + "\n")
             count += 1
             if progress is not None and i % 100 == 0:
-                progress("scripts", i, len(candidates))
-    return count
-
-
-def _write_man(
-    out: Path, candidates: list[Path], limit: int, seen: set[str], owners: _DpkgOwners, deadline: float, progress: Any
-) -> int:
-    # A hash order spreads the sample over the alphabet and stays the same on every run.
-    ordered = sorted(candidates, key=lambda p: hashlib.sha256(p.name.encode()).digest())
-    count = 0
-    with open(out, "w", encoding="utf-8") as handle:
-        for i, path in enumerate(ordered):
-            if count >= limit or time.monotonic() > deadline:
-                break
-            source = read_source(path)
-            if source is None or source.lstrip().startswith(".so ") or "\0" in source:
-                continue
-            text = to_text(source)
-            if len(text) < 40:
-                continue
-            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-            if digest in seen:
-                continue
-            seen.add(digest)
-            handle.write(json.dumps(_record(path, digest, text, owners), ensure_ascii=False) + "\n")
-            count += 1
-            if progress is not None and i % 50 == 0:
-                progress("man pages", count, limit)
+                progress(what, i, len(candidates))
     return count
 
 
