@@ -70,6 +70,11 @@ class FakeEngine:
     def encode_text(self, text: str) -> list[int]:
         return list(text.encode("utf-8"))
 
+    def continuation_logprobs(self, pairs: list[tuple[list[int], list[int]]]) -> list[float]:
+        from bash_ai.engine.beam import continuation_logprobs
+
+        return continuation_logprobs(self.model, pairs)
+
     def task_ids(self, task: str, text: str) -> list[int]:
         assert task == "ask"
         return [REQUEST, *self.encode_text(text.strip()), BASH]

@@ -165,6 +165,13 @@ class Engine:
             examples.pop()
         return [i for ex in reversed(examples) for i in ex] + request_ids
 
+    def continuation_logprobs(self, pairs: Sequence[tuple[Sequence[int], Sequence[int]]]) -> list[float]:
+        """Total log-probability of each continuation after its own prompt (token ids), in one
+        batch; ``-inf`` for a pair longer than the context (``beam.continuation_logprobs``)."""
+        from bash_ai.engine.beam import continuation_logprobs
+
+        return continuation_logprobs(self.model, pairs)
+
     def _example_ids(self, request: str, command: str) -> list[int]:
         return [*self.task_ids("ask", request), *self.encode_text(command.strip()), self.eot_id]
 

@@ -25,15 +25,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-import numpy as np
-
 from bash_ai.errors import DataError, SandboxError, UsageError
 
 if TYPE_CHECKING:
     from bash_ai.engine import Finished, SamplingParams
     from bash_ai.engine.propose import DecodeConfig
     from bash_ai.evaluation.tasks import ExecTask
-    from bash_ai.model.base import LogitsModel
     from bash_ai.retrieval import Neighbor, RetrievalIndex
 
 EXEC = "exec"
@@ -128,14 +125,13 @@ class EvalEngine(Protocol):
     retrieval_k: int
 
     @property
-    def model(self) -> LogitsModel: ...
-
-    @property
     def context_length(self) -> int: ...
 
     def task_ids(self, task: Any, text: str) -> list[int]: ...
 
     def encode_text(self, text: str) -> list[int]: ...
+
+    def continuation_logprobs(self, pairs: Sequence[tuple[Sequence[int], Sequence[int]]]) -> list[float]: ...
 
     def ask(self, request: str, params: SamplingParams | None = None, n: int = 1) -> list[Finished]: ...
 
@@ -195,32 +191,18 @@ def reference_nll(engine: EvalEngine, examples: Sequence[Example]) -> list[tuple
     positions blind to its padding.
     """
     ctx = engine.context_length
-    seqs: list[tuple[list[int], int] | None] = []
-    for ex in examples:
+    pairs: dict[int, tuple[list[int], list[int]]] = {}
+    for i, ex in enumerate(examples):
         target = engine.encode_text(ex.reference) + [engine.eot_id]
-        if len(target) >= ctx:
-            seqs.append(None)
-            continue
-        prompt = engine.ask_ids(ex.request, engine.neighbors(ex.request), reserve=len(target))
-        seqs.append(((prompt + target)[-ctx:], len(target)))  # a long request loses its start
+        if len(target) < ctx:
+            prompt = engine.ask_ids(ex.request, engine.neighbors(ex.request), reserve=len(target))
+            pairs[i] = (prompt[-(ctx - len(target)) :], target)  # a long request loses its start
     out: list[tuple[float, int, int] | None] = [None] * len(examples)
-    order = sorted((i for i, s in enumerate(seqs) if s is not None), key=lambda i: len(seqs[i][0]))  # type: ignore[index]
+    order = sorted(pairs, key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))  # batches of like lengths
     for start in range(0, len(order), NLL_BATCH):
         rows = order[start : start + NLL_BATCH]
-        width = max(len(seqs[i][0]) for i in rows)  # type: ignore[index]
-        batch = np.full((len(rows), width), engine.eot_id, dtype=np.int64)  # (B, T)
-        for r, i in enumerate(rows):
-            ids = seqs[i][0]  # type: ignore[index]
-            batch[r, : len(ids)] = ids
-        logits = np.asarray(engine.model.forward(batch, engine.model.new_cache(len(rows))))  # (B, T, V)
-        for r, i in enumerate(rows):
-            ids, n = seqs[i]  # type: ignore[misc]
-            end = len(ids)
-            pred = logits[r, end - n - 1 : end - 1].astype(np.float64)  # (n, V): predicts ids[end-n:]
-            top = pred.max(axis=-1)
-            logz = np.log(np.exp(pred - top[:, None]).sum(axis=-1)) + top  # (n,)
-            nats = float((logz - pred[np.arange(n), ids[end - n :]]).sum())
-            out[i] = (nats, n, len(examples[i].reference.encode("utf-8")) + 1)
+        for i, logprob in zip(rows, engine.continuation_logprobs([pairs[i] for i in rows]), strict=True):
+            out[i] = (-logprob, len(pairs[i][1]), len(examples[i].reference.encode("utf-8")) + 1)
     return out
 
 
