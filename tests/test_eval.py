@@ -80,6 +80,7 @@ class FakeEngine:
         return [REQUEST, *self.encode_text(text.strip()), BASH]
 
     retrieval_k = 0
+    reranker = None
 
     def neighbors(self, request: str, k: int | None = None) -> list:
         return []

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from bash_ai.engine.arguments import adapt
-from bash_ai.engine.beam import Beam, beam_search, continuation_logprobs, prefill, sequence_logprobs
+from bash_ai.engine.beam import Beam, beam_search, prefill, sequence_logprobs
 from bash_ai.engine.events import Started
 from bash_ai.errors import UsageError
 
@@ -183,7 +183,7 @@ def _review(engine: Engine, request: str, proposals: list[Proposal], weight: flo
     """Add ``weight`` x the per-token log p(request | candidate) to each candidate's score."""
     target = engine.encode_text(request.strip()) + [engine.eot_id]
     pairs = [(engine.task_ids("explain", p.text), target) for p in proposals]
-    reverse = continuation_logprobs(engine.model, pairs)
+    reverse = engine.continuation_logprobs(pairs)
     return [
         replace(p, score=p.score + weight * (r / len(target))) if math.isfinite(r) else p
         for p, r in zip(proposals, reverse, strict=True)

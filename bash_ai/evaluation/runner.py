@@ -29,7 +29,9 @@ from bash_ai.errors import DataError, SandboxError, UsageError
 
 if TYPE_CHECKING:
     from bash_ai.engine import Finished, SamplingParams
+    from bash_ai.engine.engine import Engine
     from bash_ai.engine.propose import DecodeConfig
+    from bash_ai.engine.rerank import Reranker
     from bash_ai.evaluation.tasks import ExecTask
     from bash_ai.retrieval import Neighbor, RetrievalIndex
 
@@ -123,6 +125,9 @@ class EvalEngine(Protocol):
     name: str
     eot_id: int
     retrieval_k: int
+
+    @property
+    def reranker(self) -> Reranker | None: ...  # the model's trained reranker, if it has one
 
     @property
     def context_length(self) -> int: ...
@@ -220,13 +225,22 @@ def _answers(
         from bash_ai.answer import propose_checked
 
         config = decoder.config.replace(max_tokens=max_tokens)
-        checked = propose_checked(engine, request, config)[:candidates]  # type: ignore[arg-type]
+        checked = propose_checked(_full(engine, "beam decoding"), request, config)[:candidates]
         if not checked:
             return [""], [0.0]
         return [c.text for c in checked], [c.confidence for c in checked]
     engine.retrieval_k = decoder.config.retrieval_k
     texts = _sampled(engine, request, index, candidates, max_tokens)
     return texts, [1.0] * len(texts)
+
+
+def _full(engine: EvalEngine, what: str) -> Engine:
+    """The engine as the answer path needs it: the whole ``Engine`` (test fakes stop at ``EvalEngine``)."""
+    from bash_ai.engine.engine import Engine
+
+    if not isinstance(engine, Engine):
+        raise UsageError(f"{what} needs a loaded bash-ai model, not a {type(engine).__name__}")
+    return engine
 
 
 def _sampled(engine: EvalEngine, request: str, index: int, candidates: int, max_tokens: int) -> list[str]:
@@ -342,19 +356,9 @@ def evaluate(
         "val_loss": nats / tokens if tokens else math.nan,
         "bits_per_byte": nats / (math.log(2) * nbytes) if nbytes else math.nan,
     }
-    return SuiteResult(
-        suite=suite,
-        model=engine.name,
-        examples=len(rows),
-        candidates=candidates,
-        metrics=metrics,
-        seconds=time.perf_counter() - start,
-        nll_nats=float(nats),
-        nll_tokens=int(tokens),
-        nll_bytes=int(nbytes),
-        predictions=rows,
-        decode=decoder.describe(reranker=getattr(engine, "reranker", None) is not None),
-    )
+    totals = {"nll_nats": float(nats), "nll_tokens": int(tokens), "nll_bytes": int(nbytes)}
+    decode = decoder.describe(engine.reranker is not None)
+    return _result(suite, engine, rows, candidates, metrics, start, decode, **totals)
 
 
 def _evaluate_explain(
@@ -370,6 +374,7 @@ def _evaluate_explain(
     from bash_ai.engine import SamplingParams
     from bash_ai.evaluation.rouge import rouge_l
 
+    full = _full(engine, "the explain suite")
     greedy = SamplingParams(temperature=0.0, max_tokens=max_tokens)
     start = time.perf_counter()
     rows: list[dict[str, Any]] = []
@@ -384,8 +389,8 @@ def _evaluate_explain(
         programs_described += sum(p.source in ("man", "tldr", "fixed") for p in progs)
         options_man += sum(p.source == "man" for p in opts)
         # Each source asked once; every strategy then picks from the same answers.
-        hit = nearest_pair(engine, command)  # type: ignore[arg-type]  # EvalEngine: the part of Engine eval uses
-        model_text = model_sentence(engine, command, greedy)  # type: ignore[arg-type]
+        hit = nearest_pair(full, command)
+        model_text = model_sentence(full, command, greedy)
         nearest = pick_summary(command, "retrieval", parts, hit, model_text)[0] if engine.index else ""
         composed = pick_summary(command, "parts", parts, hit, model_text)[0]
         shipped, source = pick_summary(command, "auto", parts, hit, model_text)
@@ -417,16 +422,7 @@ def _evaluate_explain(
         "rouge_l_retrieval": _rate([r["rouge_l_retrieval"] for r in rows]),
         "rouge_l_parts": _rate([r["rouge_l_parts"] for r in rows]),
     }
-    return SuiteResult(
-        suite=EXPLAIN,
-        model=engine.name,
-        examples=len(rows),
-        candidates=1,
-        metrics=metrics,
-        seconds=time.perf_counter() - start,
-        predictions=rows,
-        decode="explain",
-    )
+    return _result(EXPLAIN, engine, rows, 1, metrics, start, "explain")
 
 
 def _evaluate_exec(
@@ -468,15 +464,23 @@ def _evaluate_exec(
         "syntax_valid": _rate([r["syntax_ok"] for r in rows]),
         "danger_rate": _rate([r["dangerous"] for r in rows]),
     }
+    return _result(EXEC, engine, rows, candidates, metrics, start, decoder.describe(engine.reranker is not None))
+
+
+def _result(
+    suite: str,
+    engine: EvalEngine,
+    rows: list[dict[str, Any]],
+    candidates: int,
+    metrics: dict[str, float],
+    start: float,
+    decode: str,
+    **loss: Any,
+) -> SuiteResult:
+    """A suite's result: its rows, metrics and decoding, timed from ``start`` (``time.perf_counter``)."""
+    seconds = time.perf_counter() - start
     return SuiteResult(
-        suite=EXEC,
-        model=engine.name,
-        examples=len(rows),
-        candidates=candidates,
-        metrics=metrics,
-        seconds=time.perf_counter() - start,
-        predictions=rows,
-        decode=decoder.describe(reranker=getattr(engine, "reranker", None) is not None),
+        suite, engine.name, len(rows), candidates, metrics, seconds, predictions=rows, decode=decode, **loss
     )
 
 
