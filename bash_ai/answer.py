@@ -17,11 +17,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from bash_ai.errors import GenerationError, UsageError
 
 if TYPE_CHECKING:
+    from bash_ai.breakdown import Part
     from bash_ai.engine.engine import Engine
     from bash_ai.engine.events import Event
     from bash_ai.engine.propose import DecodeConfig, Proposal
     from bash_ai.engine.sampling import SamplingParams
     from bash_ai.retrieval import Neighbor
+    from bash_ai.safety.danger import DangerFlag
+    from bash_ai.safety.syntax import Finding
 
 Kind = Literal["command", "script"]
 
@@ -69,8 +72,8 @@ class Candidate:
     kind: Kind
     syntax_ok: bool
     syntax_message: str = ""
-    danger: list[Any] = field(default_factory=list)  # bash_ai.safety.DangerFlag
-    shellcheck: list[Any] = field(default_factory=list)  # bash_ai.safety findings
+    danger: list[DangerFlag] = field(default_factory=list)
+    shellcheck: list[Finding] = field(default_factory=list)
     finish_reason: str = "stop"
     n_tokens: int = 0
     confidence: float = 1.0  # the model's geometric-mean token probability, when it scored the text
@@ -94,7 +97,7 @@ class Candidate:
         }
 
 
-def _as_dict(finding: Any) -> dict[str, Any]:
+def _as_dict(finding: DangerFlag | Finding) -> dict[str, Any]:
     """A safety dataclass (DangerFlag, Finding) as JSON-ready data (tuples become lists)."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(finding).items()}
 
@@ -156,6 +159,15 @@ def shape(text: str, kind: Kind) -> str:
     if not _OWN_ERROR_HANDLING.search(body):
         header.append(STRICT_MODE)
     return "\n".join(header) + "\n\n" + body + "\n"
+
+
+def shaped(generated: str, script: bool) -> tuple[str, Kind]:
+    """A generated text as it is answered: cleaned, a script when asked for one or when it runs over
+    several lines, then shaped (``""`` when nothing is left). Every face that shows generated text
+    (``answer``, the server's streams) goes through here."""
+    raw = clean(generated)
+    kind: Kind = "script" if script or is_multiline(raw) else "command"
+    return shape(raw, kind), kind
 
 
 def check(text: str, kind: Kind | None = None, finish_reason: str = "stop", n_tokens: int = 0) -> Candidate:
@@ -236,11 +248,11 @@ def distinct_commands(proposals: Iterable[Proposal], distinct: bool = True) -> d
 def propose_checked(
     engine: Engine,
     request: str,
-    config: Any = None,
+    config: DecodeConfig | None = None,
     *,
     cancel: threading.Event | None = None,
     flag: bool = False,
-    on_event: Callable[[Any], None] | None = None,
+    on_event: Callable[[Event], None] | None = None,
 ) -> list[Candidate]:
     """Beam search + retrieved commands (``bash_ai.engine.propose``), shaped as commands and
     checked with ``bash -n``: syntax-valid ones first, each group in the model's order.
@@ -323,9 +335,7 @@ def answer(
                 on_event(event)
             if not isinstance(event, Finished):
                 continue
-            raw = clean(event.text)
-            kind: Kind = "script" if script or is_multiline(raw) else "command"
-            text = shape(raw, kind)
+            text, kind = shaped(event.text, script)
             if not text or text in seen:
                 continue
             seen.add(text)
@@ -348,7 +358,7 @@ class Explanation:
     command: str
     summary: str
     summary_source: str  # "model", "retrieval" (a training pair with the same structure) or "parts"
-    parts: list[Any]  # bash_ai.breakdown.Part
+    parts: list[Part]
     checked: Candidate
 
     def to_dict(self) -> dict[str, Any]:
@@ -435,7 +445,7 @@ def nearest_pair(engine: Engine, command: str) -> Neighbor | None:
 def model_sentence(
     engine: Engine, command: str, params: SamplingParams | None = None, *, cancel: threading.Event | None = None
 ) -> str:
-    return clean(str(engine.explain(command, params, cancel=cancel))).strip()
+    return clean(str(engine.describe(command, params, cancel=cancel))).strip()
 
 
 def pick_summary(

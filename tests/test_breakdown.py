@@ -225,7 +225,7 @@ class _Says:
     def __init__(self, text: str) -> None:
         self.text = text
 
-    def explain(self, command: str, params: object = None, *, cancel: object = None) -> str:
+    def describe(self, command: str, params: object = None, *, cancel: object = None) -> str:
         return self.text
 
 

@@ -358,7 +358,7 @@ def test_ask_explain_complete_use_the_prompt_format() -> None:
     assert engine.task_ids("complete", "ls -") == TOK.encode(fmt.completion_prompt("ls -"))
     assert [f.text for f in engine.ask("list files", GREEDY)] == ["ls -S\nnext line"]
     assert engine.complete("l") == "ls -S"
-    assert engine.explain("ls -S", GREEDY) == "ls -S\nnext line"
+    assert engine.describe("ls -S", GREEDY) == "ls -S\nnext line"
 
 
 def test_user_text_cannot_inject_special_tokens() -> None:
@@ -467,7 +467,7 @@ def test_trained_model_answers_explains_and_completes(trained_model_dir: Any) ->
     assert (script.text, script.finish_reason) == ("tar czf backup.tgz docs\necho done", "eos")
     (first_line,) = engine.ask("create backup script", greedy.with_stop("\n"))
     assert (first_line.text, first_line.finish_reason) == ("tar czf backup.tgz docs", "stop")
-    assert engine.explain("ls -S") == "list files sorted by size"
+    assert engine.describe("ls -S") == "list files sorted by size"
     assert engine.complete("echo hel") == "lo"
     sampled = SamplingParams(temperature=0.8, seed=3, max_tokens=32)
     assert engine.ask("show the date", sampled, n=4) == engine.ask("show the date", sampled, n=4)

@@ -336,10 +336,11 @@ class Engine:
         done = [e for e in self.stream_ask(request, params, n, cancel=cancel) if isinstance(e, Finished)]
         return sorted(done, key=lambda e: e.index)
 
-    def explain(
+    def describe(
         self, command: str, params: SamplingParams | None = None, *, cancel: threading.Event | None = None
     ) -> str:
-        """A plain-English description of ``command`` ("" if cancelled)."""
+        """The model's plain-English sentence for ``command`` ("" if cancelled); ``bash-ai explain``
+        (``bash_ai.answer.explain``) builds its answer from the man pages and uses this sentence."""
         params = params if params is not None else SamplingParams(temperature=0.0)
         stream = self.stream(self.task_ids("explain", command), params, 1, cancel=cancel, banned=self.control_ids)
         done = [e for e in stream if isinstance(e, Finished)]

@@ -147,8 +147,6 @@ class EvalEngine(Protocol):
     @property
     def index(self) -> RetrievalIndex | None: ...
 
-    def explain(self, command: str, params: SamplingParams | None = None) -> str: ...
-
 
 @dataclass(frozen=True)
 class Example:

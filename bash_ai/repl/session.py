@@ -16,6 +16,7 @@ from bash_ai.errors import Aborted, BashAIError
 from bash_ai.repl.worker import Job, ModelWorker
 
 if TYPE_CHECKING:
+    from bash_ai.answer import Candidate
     from bash_ai.engine.engine import Engine
 
 HELP = """\
@@ -110,7 +111,7 @@ class Repl:
 
     # --- running ------------------------------------------------------------------------------
 
-    def offer(self, candidate: Any) -> None:
+    def offer(self, candidate: Candidate) -> None:
         """Confirm, then run; remember the command either way (for :copy and :explain)."""
         from bash_ai.term.confirm import confirm_and_run
 

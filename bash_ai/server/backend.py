@@ -16,7 +16,9 @@ from bash_ai.server.limits import ServerLimits, Slot
 from bash_ai.server.schemas import Sampling
 
 if TYPE_CHECKING:
+    from bash_ai.answer import Candidate, Explanation, SummaryStrategy
     from bash_ai.engine.engine import Engine
+    from bash_ai.engine.events import Event
     from bash_ai.engine.sampling import SamplingParams
 
 MAX_STOP_STRINGS = 4  # as OpenAI's API
@@ -85,7 +87,7 @@ class ServerBackend:
         chosen = sampling.model_dump(include=_PARAM_NAMES | {"stop"}, exclude_none=True)
         return Prepared(request, prompt_tokens, n, self.params(request, sampling, max_tokens), beam=not chosen)
 
-    def params(self, request: str, sampling: Sampling, max_tokens: int | None = None) -> Any:
+    def params(self, request: str, sampling: Sampling, max_tokens: int | None = None) -> SamplingParams:
         """Engine sampling params. Unset values take the CLI's defaults (temperature, a token budget
         by command or script); ``max_tokens`` is clamped to the server's cap."""
         from bash_ai.answer import DEFAULT_TEMPERATURE, default_max_tokens
@@ -105,14 +107,14 @@ class ServerBackend:
         except UsageError as err:
             raise ApiError(400, str(err), "invalid_value") from None
 
-    def generate(self, prepared: Prepared, cancel: threading.Event) -> tuple[list[Any], int]:
+    def generate(self, prepared: Prepared, cancel: threading.Event) -> tuple[list[Candidate], int]:
         """Checked candidates (``bash_ai.answer``) and the completion tokens spent on them."""
         from bash_ai.answer import answer, wants_script
         from bash_ai.engine import Finished
 
         spent = 0
 
-        def count(event: Any) -> None:
+        def count(event: Event) -> None:
             nonlocal spent
             if isinstance(event, Finished):
                 spent += int(event.n_tokens)
@@ -126,11 +128,11 @@ class ServerBackend:
         candidates = answer(self.engine, prepared.request, prepared.n, prepared.params, cancel=cancel, on_event=count)
         return candidates, spent
 
-    def stream(self, prepared: Prepared, cancel: threading.Event) -> Iterator[Any]:
+    def stream(self, prepared: Prepared, cancel: threading.Event) -> Iterator[Event]:
         """The engine's typed events for one sampling round (no resampling: tokens are shown as they come)."""
         return iter(self.engine.stream_ask(prepared.request, prepared.params, prepared.n, cancel=cancel))
 
-    def explain(self, command: str, summary: str, cancel: threading.Event) -> Any:
+    def explain(self, command: str, summary: SummaryStrategy, cancel: threading.Event) -> Explanation:
         """``bash_ai.answer.explain``: the summary (greedy), the parts and the command's checks."""
         from bash_ai.answer import explain
         from bash_ai.engine import SamplingParams
@@ -140,7 +142,7 @@ class ServerBackend:
             raise ApiError(400, f"the command is too long ({len(command)} characters)", "prompt_too_long")
         params = SamplingParams(temperature=0.0, max_tokens=min(96, self.limits.max_tokens_cap))
         try:
-            return explain(self.engine, command, params, cancel=cancel, summary=summary)  # type: ignore[arg-type]
+            return explain(self.engine, command, params, cancel=cancel, summary=summary)
         except UsageError as err:
             raise ApiError(400, str(err), "invalid_request") from None
 

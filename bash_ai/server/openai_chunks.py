@@ -13,9 +13,13 @@ import json
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bash_ai.server.http_errors import error_body
+
+if TYPE_CHECKING:
+    from bash_ai.answer import Candidate
+    from bash_ai.engine.events import Event, Finished
 
 Flavor = Literal["chat", "text"]
 
@@ -29,7 +33,7 @@ def finish_reason(reason: str) -> str:
     return "length" if reason == "length" else "stop"
 
 
-def checks(candidate: Any) -> dict[str, Any]:
+def checks(candidate: Candidate) -> dict[str, Any]:
     data = candidate.to_dict()
     return {k: data[k] for k in ("text", "kind", "syntax", "danger", "shellcheck")}
 
@@ -95,7 +99,7 @@ class ChunkWriter:
             return []
         return [self._chunk(i, "", role=True) for i in range(self.n)]
 
-    def feed(self, event: Any) -> list[dict[str, Any]]:
+    def feed(self, event: Event) -> list[dict[str, Any]]:
         from bash_ai.engine import Finished, TokenEvent
 
         if isinstance(event, TokenEvent):
@@ -117,15 +121,13 @@ class ChunkWriter:
         self.emitted[index] = self.emitted.get(index, "") + visible
         return [self._chunk(index, visible)]
 
-    def _finished(self, event: Any) -> list[dict[str, Any]]:
-        from bash_ai.answer import check, clean, is_multiline, shape
+    def _finished(self, event: Finished) -> list[dict[str, Any]]:
+        from bash_ai.answer import check, shaped
 
         self.completion_tokens += int(event.n_tokens)
         index = int(event.index)
-        raw = clean(str(event.text))
-        kind: Literal["command", "script"] = "script" if self.script or is_multiline(raw) else "command"
-        final = shape(raw, kind)
-        candidate = check(final, kind, finish_reason=str(event.finish_reason)) if final else None
+        final, kind = shaped(event.text, self.script)
+        candidate = check(final, kind, finish_reason=event.finish_reason) if final else None
         out = []
         sent = self.emitted.get(index, "")
         if final.startswith(sent) and len(final) > len(sent):
@@ -144,14 +146,16 @@ class ChunkWriter:
         chunk["usage"] = usage(self.prompt_tokens, self.completion_tokens)
         return [chunk]
 
-    def run(self, events: Iterable[Any]) -> Iterator[dict[str, Any]]:
+    def run(self, events: Iterable[Event]) -> Iterator[dict[str, Any]]:
         yield from self.opening()
         for event in events:
             yield from self.feed(event)
         yield from self.closing()
 
 
-def whole_response(flavor: Flavor, model: str, candidates: list[Any], prompt_tokens: int, spent: int) -> dict[str, Any]:
+def whole_response(
+    flavor: Flavor, model: str, candidates: list[Candidate], prompt_tokens: int, spent: int
+) -> dict[str, Any]:
     """A non-streamed completion: one choice per checked candidate."""
     choices = []
     for i, cand in enumerate(candidates):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 
@@ -13,6 +13,9 @@ from bash_ai.server import jobs
 from bash_ai.server.backend import ServerBackend
 from bash_ai.server.limits import GenerationPool, ServerLimits
 from bash_ai.server.schemas import ExplainRequest, ExplainResponse, GenerateRequest, GenerateResponse, Health
+
+if TYPE_CHECKING:
+    from bash_ai.answer import Candidate
 
 router = APIRouter()
 
@@ -31,7 +34,7 @@ def state_of(request: Request) -> ServerState:
     return state
 
 
-def candidate_out(index: int, candidate: Any) -> dict[str, Any]:
+def candidate_out(index: int, candidate: Candidate) -> dict[str, Any]:
     return {"index": index, **candidate.to_dict()}
 
 
