@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 EOT = "<|endoftext|>"
 REQUEST = "<|request|>"
@@ -39,8 +40,31 @@ class Segment:
     target: bool
 
 
+# What the model is asked at run time; each task's prompt is its opening marker, the text, and its
+# closing marker (``complete`` has none: the model continues the typed line).
+Task = Literal["ask", "explain", "complete"]
+TASK_MARKERS: dict[Task, tuple[str, str | None]] = {
+    "ask": (REQUEST, BASH),
+    "explain": (COMMAND, EXPLAIN),
+    "complete": (BASH, None),
+}
+
+
+def task_parts(task: Task, text: str) -> tuple[str, str, str | None]:
+    """(opening marker, text, closing marker or None) of ``task``'s prompt: the one layout that
+    training's pairs and the engine's token ids (``Engine.task_ids``) are both written from."""
+    head, tail = TASK_MARKERS[task]
+    return head, text if tail is None else text.strip(), tail
+
+
+def task_prompt(task: Task, text: str) -> str:
+    """``task``'s prompt as text (markers written out)."""
+    head, body, tail = task_parts(task, text)
+    return head + body + (tail or "")
+
+
 def forward_pair(request: str, command: str) -> list[Segment]:
-    return [Segment(REQUEST + request.strip() + BASH, False), Segment(command.strip() + EOT, True)]
+    return [Segment(task_prompt("ask", request), False), Segment(command.strip() + EOT, True)]
 
 
 def retrieval_pair(request: str, command: str, neighbors: Sequence[tuple[str, str]]) -> list[Segment]:
@@ -52,32 +76,18 @@ def retrieval_context(neighbors: Sequence[tuple[str, str]]) -> list[Segment]:
     """The worked examples, written nearest last (next to the request); never trained on."""
     out: list[Segment] = []
     for request, command in reversed(list(neighbors)):
-        out += [Segment(REQUEST + request.strip() + BASH, False), Segment(command.strip() + EOT, False)]
+        out += [Segment(task_prompt("ask", request), False), Segment(command.strip() + EOT, False)]
     return out
 
 
 def reverse_pair(request: str, command: str) -> list[Segment]:
-    return [Segment(COMMAND + command.strip() + EXPLAIN, False), Segment(request.strip() + EOT, True)]
+    return [Segment(task_prompt("explain", command), False), Segment(request.strip() + EOT, True)]
 
 
 def script(body: str, request: str | None = None) -> list[Segment]:
-    head = (REQUEST + request.strip() + BASH) if request else BASH
+    head = task_prompt("ask", request) if request else BASH
     return [Segment(head, request is None), Segment(body.rstrip() + "\n" + EOT, True)]
 
 
 def text(body: str) -> list[Segment]:
     return [Segment(body.strip() + EOT, True)]
-
-
-def request_prompt(request: str) -> str:
-    """What the engine feeds to answer a request."""
-    return REQUEST + request.strip() + BASH
-
-
-def explain_prompt(command: str) -> str:
-    return COMMAND + command.strip() + EXPLAIN
-
-
-def completion_prompt(prefix: str) -> str:
-    """For the REPL: continue typed bash."""
-    return BASH + prefix

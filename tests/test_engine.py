@@ -353,7 +353,7 @@ def test_closing_the_generator_stops_the_model() -> None:
 
 def test_ask_explain_complete_use_the_prompt_format() -> None:
     engine = says("ls -S\nnext line")
-    assert engine.task_ids("ask", " list files ") == TOK.encode(fmt.request_prompt("list files"))
+    assert engine.task_ids("ask", " list files ") == TOK.encode(fmt.task_prompt("ask", "list files"))
     assert engine.task_ids("explain", "ls") == TOK.encode(fmt.explain_prompt("ls"))
     assert engine.task_ids("complete", "ls -") == TOK.encode(fmt.completion_prompt("ls -"))
     assert [f.text for f in engine.ask("list files", GREEDY)] == ["ls -S\nnext line"]

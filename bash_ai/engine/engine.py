@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from bash_ai.engine.rerank import Reranker
     from bash_ai.retrieval import Neighbor, RetrievalIndex
 
-Task = Literal["ask", "explain", "complete"]
+Task = fmt.Task
 
 # The most candidates one call may sample (each is a row of the decode batch).
 MAX_CANDIDATES = 16
@@ -81,18 +81,11 @@ class Engine:
         return [int(i) for i in self.tokenizer.encode(text, allowed_special=set())]
 
     def task_ids(self, task: Task, text: str) -> list[int]:
-        """The prompt ids of a task, markers as special tokens, the user's text as plain text.
-
-        Same layout as ``bash_ai.prompt.request_prompt`` / ``explain_prompt`` / ``completion_prompt``.
-        """
-        marks = {
-            "ask": (fmt.REQUEST, text.strip(), fmt.BASH),
-            "explain": (fmt.COMMAND, text.strip(), fmt.EXPLAIN),
-            "complete": (fmt.BASH, text, None),
-        }
-        if task not in marks:
+        """The prompt ids of a task (``bash_ai.prompt.task_parts``'s layout), markers as special
+        tokens, the user's text as plain text."""
+        if task not in fmt.TASK_MARKERS:
             raise UsageError(f"unknown task {task!r}; choose ask, explain or complete")
-        head, body, tail = marks[task]
+        head, body, tail = fmt.task_parts(task, text)
         ids = [self._special(head), *self.encode_text(body)]
         return ids + [self._special(tail)] if tail else ids
 
