@@ -353,9 +353,12 @@ def test_closing_the_generator_stops_the_model() -> None:
 
 def test_ask_explain_complete_use_the_prompt_format() -> None:
     engine = says("ls -S\nnext line")
-    assert engine.task_ids("ask", " list files ") == TOK.encode(fmt.task_prompt("ask", "list files"))
-    assert engine.task_ids("explain", "ls") == TOK.encode(fmt.explain_prompt("ls"))
-    assert engine.task_ids("complete", "ls -") == TOK.encode(fmt.completion_prompt("ls -"))
+    assert engine.task_ids("ask", " list files ") == TOK.encode("<|request|>list files<|bash|>")
+    assert engine.task_ids("explain", " ls ") == TOK.encode("<|command|>ls<|explain|>")
+    assert engine.task_ids("complete", "ls -") == TOK.encode("<|bash|>ls -")  # the typed line as it is
+    # Training writes the same prompts before its answers.
+    assert fmt.forward_pair(" list files ", "ls -S")[0].text == "<|request|>list files<|bash|>"
+    assert fmt.reverse_pair("list files", " ls -S")[0].text == "<|command|>ls -S<|explain|>"
     assert [f.text for f in engine.ask("list files", GREEDY)] == ["ls -S\nnext line"]
     assert engine.complete("l") == "ls -S"
     assert engine.describe("ls -S", GREEDY) == "ls -S\nnext line"
