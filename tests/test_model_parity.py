@@ -27,7 +27,8 @@ torch = pytest.importorskip("torch")
 mx = pytest.importorskip("mlx.core")
 
 from bash_ai.model import mlx_gpt, torch_gpt  # noqa: E402
-from bash_ai.model.numpy_gpt import NumpyGPT, rope_tables  # noqa: E402
+from bash_ai.model.numpy_gpt import NumpyGPT  # noqa: E402
+from bash_ai.model.positions import rope_tables  # noqa: E402
 
 TOL = 1e-4
 

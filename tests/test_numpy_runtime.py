@@ -13,7 +13,8 @@ import pytest
 from bash_ai.checkpoint import random_weights, save_model_dir
 from bash_ai.config import ModelConfig, NormKind, PosEncoding
 from bash_ai.errors import GenerationError
-from bash_ai.model.numpy_gpt import NumpyGPT, rope_tables, sinusoidal_table
+from bash_ai.model.numpy_gpt import NumpyGPT
+from bash_ai.model.positions import rope_tables, sinusoidal_table
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,7 +13,7 @@ import mlx.core as mx
 import mlx.nn as nn
 
 from bash_ai.config import ModelConfig
-from bash_ai.model.numpy_gpt import sinusoidal_table
+from bash_ai.model.positions import sinusoidal_table
 
 GELU_K = math.sqrt(2.0 / math.pi)
 

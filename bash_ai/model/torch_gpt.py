@@ -16,7 +16,7 @@ from torch import nn
 
 from bash_ai.config import ModelConfig
 from bash_ai.errors import GenerationError
-from bash_ai.model.numpy_gpt import rope_tables, sinusoidal_table
+from bash_ai.model.positions import rope_tables, sinusoidal_table
 
 
 class Norm(nn.Module):
