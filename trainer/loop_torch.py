@@ -7,6 +7,7 @@ Every rank draws the same global batch from the same seeded sampler and keeps it
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -171,7 +172,7 @@ class TorchFramework:
             x, y, mask = _rank_rows(self.train_data.next_batch(), ddp, cfg.batch_size)
             xt, yt, mt = (torch.from_numpy(a).to(self.device) for a in (x, y, mask))
             sync = micro == cfg.grad_accum - 1 or ddp.world == 1
-            ctx = self.train_model.no_sync() if (ddp.world > 1 and not sync) else _nullcontext()  # type: ignore[operator]
+            ctx = self.train_model.no_sync() if (ddp.world > 1 and not sync) else contextlib.nullcontext()  # type: ignore[operator]
             with ctx, autocast(self.precision, self.device):
                 _, loss = self.train_model(xt, yt, mt)
                 (loss / cfg.grad_accum).backward()
@@ -229,11 +230,3 @@ def _mean_across_ranks(value: torch.Tensor, ddp: Dist) -> float:
         dist.all_reduce(value, op=dist.ReduceOp.SUM)
         value /= ddp.world
     return float(value)
-
-
-class _nullcontext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
