@@ -102,8 +102,18 @@ def _as_dict(finding: DangerFlag | Finding) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(finding).items()}
 
 
-def validate_request(request: str) -> str:
+class Request(str):
+    """A request that ``validate_request`` accepted (stripped, non-empty, within
+    ``MAX_REQUEST_BYTES``, no NUL, valid Unicode): a face checks it once, early, and ``answer``
+    takes it as it is."""
+
+    __slots__ = ()
+
+
+def validate_request(request: str) -> Request:
     """The request, stripped; ``UsageError`` when empty or over ``MAX_REQUEST_BYTES``."""
+    if isinstance(request, Request):
+        return request
     size = len(request.encode("utf-8", "surrogatepass"))
     if size > MAX_REQUEST_BYTES:
         raise UsageError(f"request is too long ({size} bytes; the limit is {MAX_REQUEST_BYTES} bytes)")
@@ -116,7 +126,7 @@ def validate_request(request: str) -> str:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:  # a lone surrogate, e.g. "\ud800" in JSON
         raise UsageError(f"request is not valid Unicode (a lone surrogate at character {exc.start})") from None
-    return text
+    return Request(text)
 
 
 def wants_script(request: str) -> bool:
@@ -310,7 +320,7 @@ def answer(
 
     if n < 1:
         raise UsageError(f"the number of candidates must be at least 1 (got {n})")
-    request = validate_request(request)
+    request = validate_request(request)  # as it is when a face checked it already
     script = wants_script(request)
     if params is None and not script:
         checked = propose_checked(engine, request, decode, cancel=cancel, on_event=on_event)[:n]

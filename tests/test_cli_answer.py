@@ -104,6 +104,21 @@ def test_oversized_request_is_a_usage_error() -> None:
     assert validate_request("é" * (MAX_REQUEST_BYTES // 2)) == "é" * (MAX_REQUEST_BYTES // 2)
 
 
+def test_a_checked_request_is_checked_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bash_ai.answer as answer_module
+
+    checked = validate_request("  list files by size \n")
+    assert isinstance(checked, answer_module.Request) and checked == "list files by size"
+    assert validate_request(checked) is checked
+    calls: list[str] = []
+    real = answer_module.validate_request
+    monkeypatch.setattr(answer_module, "validate_request", lambda text: calls.append(text) or real(text))
+    engine = ScriptedEngine([["ls -S"], ["ls -S"]])
+    answer(engine, checked, 1, SamplingParams(temperature=0.5, seed=3))
+    answer(engine, " list files by size ", 1, SamplingParams(temperature=0.5, seed=3))
+    assert [type(c).__name__ for c in calls] == ["Request", "str"]  # the second still gets checked
+
+
 def test_invalid_candidates_are_resampled_with_a_new_seed() -> None:
     engine = ScriptedEngine([["if then fi"], ["ls -S"]])
     result = answer(engine, "list files by size", 1, SamplingParams(temperature=0.5, seed=3))
