@@ -120,21 +120,17 @@ class Checks(BaseModel):
     shellcheck: list[dict[str, Any]]
 
 
-class CompletionChoice(BaseModel):
+class _Choice(BaseModel):
+    """What a choice of both OpenAI response shapes carries besides its text."""
+
     index: int
-    text: str
     logprobs: None = None
     finish_reason: str
     bash_ai: Checks | None = None
 
 
-class CompletionResponse(BaseModel):
-    id: str
-    object: Literal["text_completion"] = "text_completion"
-    created: int
-    model: str
-    choices: list[CompletionChoice]
-    usage: Usage
+class CompletionChoice(_Choice):
+    text: str
 
 
 class AssistantMessage(BaseModel):
@@ -142,21 +138,27 @@ class AssistantMessage(BaseModel):
     content: str
 
 
-class ChatChoice(BaseModel):
-    index: int
+class ChatChoice(_Choice):
     message: AssistantMessage
-    logprobs: None = None
-    finish_reason: str
-    bash_ai: Checks | None = None
 
 
-class ChatResponse(BaseModel):
+class _Response(BaseModel):
+    """What both OpenAI response shapes carry besides their choices."""
+
     id: str
-    object: Literal["chat.completion"] = "chat.completion"
     created: int
     model: str
-    choices: list[ChatChoice]
     usage: Usage
+
+
+class CompletionResponse(_Response):
+    object: Literal["text_completion"] = "text_completion"
+    choices: list[CompletionChoice]
+
+
+class ChatResponse(_Response):
+    object: Literal["chat.completion"] = "chat.completion"
+    choices: list[ChatChoice]
 
 
 class ModelCard(BaseModel):
