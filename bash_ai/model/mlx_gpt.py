@@ -85,6 +85,9 @@ class Block(nn.Module):
 
 
 class GPT(nn.Module):
+    """The spec's transformer in MLX: an intentional twin of ``bash_ai.model.torch_gpt.GPT`` (same
+    modules, same weight names, same maths; tests/test_model_parity.py holds them to 1e-4)."""
+
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config

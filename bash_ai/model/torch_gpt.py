@@ -111,8 +111,9 @@ class Block(nn.Module):
 
 
 class GPT(nn.Module):
-    """The spec's transformer; ``dropout`` and ``label_smoothing`` are training settings (the
-    trainer sets them, default 0), so they are not part of ``ModelConfig`` or the checkpoint."""
+    """The spec's transformer in PyTorch, an intentional twin of ``bash_ai.model.mlx_gpt.GPT`` (same
+    weight names and maths; tests/test_model_parity.py). ``dropout`` and ``label_smoothing`` are
+    training settings (the trainer sets them, default 0), not part of ``ModelConfig`` or the checkpoint."""
 
     pe: torch.Tensor  # (ctx, C) sinusoidal table, a non-persistent buffer
     rope_cos: torch.Tensor  # (ctx, D)
