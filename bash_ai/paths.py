@@ -20,31 +20,26 @@ def _home() -> Path | None:
 
 def data_dir() -> Path:
     """Models, datasets, history, parsed man pages."""
-    home = _home()
-    if home is not None:
-        return home / "data"
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    return _app_dir("data", "user_data_dir")
 
 
 def cache_dir() -> Path:
     """Re-creatable things: tokenized dataset arrays, downloads in flight."""
-    home = _home()
-    if home is not None:
-        return home / "cache"
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+    return _app_dir("cache", "user_cache_dir")
 
 
 def config_dir() -> Path:
+    return _app_dir("config", "user_config_dir")
+
+
+def _app_dir(below_home: str, platformdirs_function: str) -> Path:
+    """``$BASH_AI_HOME/<below_home>`` when that is set, else the platform's own folder for bash-ai."""
     home = _home()
     if home is not None:
-        return home / "config"
+        return home / below_home
     import platformdirs
 
-    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+    return Path(getattr(platformdirs, platformdirs_function)(APP_NAME, appauthor=False))
 
 
 def models_dir() -> Path:
