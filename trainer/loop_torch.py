@@ -20,6 +20,7 @@ import torch.nn.functional as F  # noqa: F401  (kept for readers comparing with 
 
 from bash_ai.checkpoint import load_into_torch, torch_state_to_numpy
 from bash_ai.model.torch_gpt import GPT
+from trainer.heap import keep_freed_memory
 from trainer.loop import TrainJob, run_loop
 from trainer.train_config import TrainConfig
 
@@ -127,6 +128,7 @@ class TorchFramework:
         cfg = job.cfg
         self.cfg = cfg
         self.train_data = job.train_data
+        self.heap_kept = keep_freed_memory()  # before the model and its activations are allocated
         self.device = pick_device(cfg.device)
         self.ddp = setup_distributed(self.device.type)
         if self.ddp.world > 1:
