@@ -19,7 +19,7 @@ import queue
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,8 @@ from bash_ai.engine.events import Event
 from bash_ai.engine.sampling import SamplingParams
 
 if TYPE_CHECKING:
-    from bash_ai.engine.engine import Engine
+    from bash_ai.engine.engine import Engine, _Candidates
+    from bash_ai.model.numpy_gpt import KVCache
 
 _END = object()
 DEFAULT_ROWS = 32
@@ -47,12 +48,12 @@ class _Job:
     banned: np.ndarray | None
     out: queue.SimpleQueue[Any] = field(default_factory=queue.SimpleQueue)
     abandoned: bool = False  # the consumer closed the stream
-    state: Any = None  # engine._Candidates: random streams, stop rules, repetition-penalty memory
+    state: _Candidates | None = None  # random streams, stop rules, repetition-penalty memory
     slots: dict[int, int] = field(default_factory=dict)  # live candidate index -> slab row
     logits: np.ndarray | None = None  # (live, V): the next token's logits, in candidate order
     prefill_s: float = 0.0
     decode_s: float = 0.0
-    prefilled: tuple[np.ndarray, Any] | None = None  # (logits (n, V), cache of n rows)
+    prefilled: tuple[np.ndarray, KVCache] | None = None  # (logits (n, V), cache of n rows)
 
     @property
     def stopped(self) -> bool:
@@ -75,7 +76,7 @@ class Batcher:
         self.pending: deque[_Job] = deque()  # waiting for the prefill thread
         self.ready: deque[_Job] = deque()  # prefilled, waiting for room in the slab
         self.cond = threading.Condition()
-        self.prompts: OrderedDict[tuple[int, ...], tuple[np.ndarray, Any]] = OrderedDict()  # LRU, 1 row each
+        self.prompts: OrderedDict[tuple[int, ...], tuple[np.ndarray, KVCache]] = OrderedDict()  # LRU, 1 row each
         self.prefills = 0  # prompts actually run (for tests and benchmarks)
         self.steps = 0  # forward passes run (for tests and benchmarks)
         self.peak_rows = 0
@@ -162,7 +163,7 @@ class Batcher:
                 self.ready.append(job)
                 self.cond.notify_all()
 
-    def _prefilled(self, job: _Job) -> tuple[np.ndarray, Any]:
+    def _prefilled(self, job: _Job) -> tuple[np.ndarray, KVCache]:
         """The prompt's logits and cache, fanned out to the job's rows; a prompt seen lately (the
         same request's next resampling round) is taken from the LRU instead of run again."""
         key = tuple(job.ids)
@@ -178,7 +179,7 @@ class Batcher:
         logits, cache = found
         return np.repeat(logits, job.n, axis=0), cache.repeat(job.n)
 
-    def _guard(self, job: _Job, action: Any) -> None:
+    def _guard(self, job: _Job, action: Callable[[_Job], None]) -> None:
         try:
             action(job)
         except BaseException as exc:  # noqa: BLE001 - this request fails, the batch goes on
@@ -221,24 +222,24 @@ class Batcher:
                 continue
             t1 = time.perf_counter()
             live = sorted(job.slots)  # candidate indices, in order (job.logits rows)
-            logits = job.logits
-            assert logits is not None
-            tokens = job.state.sample(logits, live, job.banned)  # (live,)
+            logits, state = job.logits, job.state
+            assert logits is not None and state is not None
+            tokens = state.sample(logits, live, job.banned)  # (live,)
             job.decode_s += time.perf_counter() - t1
             done = []
             for k, i in enumerate(live):
                 row = job.slots[i]
                 at_limit = int(self.pos[row]) >= self.engine.context_length
-                for event in job.state.cands[i].step(int(tokens[k]), at_limit):
+                for event in state.cands[i].step(int(tokens[k]), at_limit):
                     job.out.put(event)
-                if job.state.cands[i].active:
+                if state.cands[i].active:
                     feed[row] = tokens[k]
                 else:
                     done.append(i)
-            job.state.remember(live, tokens)
+            state.remember(live, tokens)
             self._retire(job, done)
             if not job.slots:
-                job.out.put(job.state.stats(len(job.ids), job.prefill_s, job.decode_s))
+                job.out.put(state.stats(len(job.ids), job.prefill_s, job.decode_s))
                 job.out.put(_END)
                 self.jobs.remove(job)
         feed = self._compact(feed)

@@ -11,11 +11,14 @@ import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bash_ai.errors import UsageError
+
+if TYPE_CHECKING:
+    from bash_ai.model.base import LogitsModel
 
 MAX_WIDTH = 16
 
@@ -42,7 +45,7 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def beam_search(
-    model: Any,
+    model: LogitsModel,
     prompt: Sequence[int],
     eot_id: int,
     *,
@@ -117,7 +120,7 @@ def beam_search(
 Prefilled = tuple[Any, np.ndarray]  # (a one-row cache holding the prompt, its next-token log-probs (1, V))
 
 
-def prefill(model: Any, prompt: Sequence[int]) -> Prefilled:
+def prefill(model: LogitsModel, prompt: Sequence[int]) -> Prefilled:
     """Run ``prompt`` once; beam search and :func:`sequence_logprobs` can share the result (each
     copies the cache's rows before extending them, so it stays as it is)."""
     cache = model.new_cache(1)
@@ -131,7 +134,10 @@ def _last(logits: Any) -> np.ndarray:
 
 
 def sequence_logprobs(
-    model: Any, prompt: Sequence[int], continuations: Sequence[Sequence[int]], prefilled: Prefilled | None = None
+    model: LogitsModel,
+    prompt: Sequence[int],
+    continuations: Sequence[Sequence[int]],
+    prefilled: Prefilled | None = None,
 ) -> list[float]:
     """Teacher-forced total log-probability of each continuation after ``prompt``.
 
@@ -178,7 +184,7 @@ def _length_buckets(lengths: Sequence[int]) -> list[list[int]]:
     return buckets
 
 
-def continuation_logprobs(model: Any, pairs: Sequence[tuple[Sequence[int], Sequence[int]]]) -> list[float]:
+def continuation_logprobs(model: LogitsModel, pairs: Sequence[tuple[Sequence[int], Sequence[int]]]) -> list[float]:
     """Total log-probability of each ``continuation`` after its own ``prompt``, in one batch.
 
     Rows are ``prompt + continuation``, right-padded; causal attention keeps each row's real

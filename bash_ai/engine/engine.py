@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from bash_ai.engine.batcher import Batcher
     from bash_ai.engine.rerank import Reranker
     from bash_ai.retrieval import Neighbor, RetrievalIndex
+    from bash_ai.tokenizer import Tokenizer
 
 Task = fmt.Task
 
@@ -39,18 +40,56 @@ RETRIEVAL_K = 3
 SOURCE_WEIGHTS = {"tldr": 0.7}
 
 
+T = TypeVar("T")
+
+
+class _ModelFile(Generic[T]):
+    """A file of the model directory, loaded on first use (thread-safe) and kept; ``None`` when the
+    directory has none, which is remembered too."""
+
+    def __init__(self, load: Callable[[Path], T | None]) -> None:
+        self._load = load
+        self._value: T | None = None
+        self._known = False
+        self._lock = threading.Lock()
+
+    def get(self, model_dir: Path | None) -> T | None:
+        if not self._known:
+            with self._lock:
+                if not self._known:
+                    self._value = self._load(model_dir) if model_dir is not None else None
+                    self._known = True
+        return self._value
+
+    def set(self, value: T | None) -> None:
+        self._value, self._known = value, True
+
+
+def _load_index(model_dir: Path) -> RetrievalIndex | None:
+    from bash_ai.retrieval import load_index
+
+    return load_index(model_dir)
+
+
+def _load_reranker(model_dir: Path) -> Reranker | None:
+    from bash_ai.engine.rerank import load_reranker
+
+    return load_reranker(model_dir)
+
+
 class Engine:
     """A model, its tokenizer and a display name; streams events for prompts."""
 
-    def __init__(self, model: LogitsModel, tokenizer: Any, name: str = "model", model_dir: Path | None = None) -> None:
+    def __init__(
+        self, model: LogitsModel, tokenizer: Tokenizer, name: str = "model", model_dir: Path | None = None
+    ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.name = name
         self.model_dir = model_dir  # where its retrieval index and reranker are read from
         self.retrieval_k = RETRIEVAL_K
-        self._index: Any = None  # RetrievalIndex, loaded on first use; False: the model has none
-        self._files_lock = threading.Lock()
-        self._reranker: Any = None  # Reranker, loaded on first use; False: the model has none
+        self._index: _ModelFile[RetrievalIndex] = _ModelFile(_load_index)
+        self._reranker: _ModelFile[Reranker] = _ModelFile(_load_reranker)
         self._control_ids: np.ndarray | None = None
         self.config = model.config
         tok_vocab = int(tokenizer.vocab_size)
@@ -91,22 +130,10 @@ class Engine:
 
     # -- retrieval --------------------------------------------------------------------------
 
-    def _model_file(self, attr: str, load: Callable[[Path], Any]) -> Any:
-        """A file of the model directory, loaded by ``load`` once (thread-safe) into ``attr``;
-        None when the directory has none (``False`` remembers that)."""
-        if getattr(self, attr) is None:
-            with self._files_lock:
-                if getattr(self, attr) is None:
-                    found = load(self.model_dir) if self.model_dir is not None else None
-                    setattr(self, attr, found if found is not None else False)
-        return getattr(self, attr) or None
-
     @property
     def index(self) -> RetrievalIndex | None:
         """The model's retrieval index (``retrieval.safetensors`` in its directory), loaded once."""
-        from bash_ai.retrieval import load_index
-
-        return self._model_file("_index", load_index)  # type: ignore[no-any-return]
+        return self._index.get(self.model_dir)
 
     @property
     def control_ids(self) -> np.ndarray:
@@ -127,17 +154,15 @@ class Engine:
     @property
     def reranker(self) -> Reranker | None:
         """The model's trained reranker (``reranker.safetensors`` in its directory), loaded once."""
-        from bash_ai.engine.rerank import load_reranker
-
-        return self._model_file("_reranker", load_reranker)  # type: ignore[no-any-return]
+        return self._reranker.get(self.model_dir)
 
     def set_reranker(self, reranker: Reranker | None) -> None:
         """Rank with this reranker (``None``: with the hand-set weights)."""
-        self._reranker = reranker if reranker is not None else False
+        self._reranker.set(reranker)
 
     def set_index(self, index: RetrievalIndex | None) -> None:
         """Use this index (``None``: answer without retrieval)."""
-        self._index = index if index is not None else False
+        self._index.set(index)
 
     def neighbors(self, request: str, k: int | None = None) -> list[Neighbor]:
         """The ``k`` training pairs nearest to ``request`` (default ``retrieval_k``), best first."""
@@ -371,7 +396,7 @@ class _Candidates:
             if params.penalize_prompt:
                 self.seen[:, [i for i in ids if i not in engine.special_ids]] = True
 
-    def sample(self, logits: np.ndarray, rows: Any, banned: np.ndarray | None) -> np.ndarray:
+    def sample(self, logits: np.ndarray, rows: Sequence[int] | np.ndarray, banned: np.ndarray | None) -> np.ndarray:
         """One token per row of ``logits`` (B, V); ``rows``: the candidate behind each row. One draw
         per live candidate from its own stream: answers do not depend on n, the batch or the runtime."""
         u = np.array([self.rngs[i].random() for i in rows])  # (B,)
@@ -379,7 +404,7 @@ class _Candidates:
             logits[:, banned] = -np.inf
         return sample(logits, self.params, self.rngs[0], None if self.seen is None else self.seen[rows], uniforms=u)
 
-    def remember(self, rows: Any, tokens: np.ndarray) -> None:
+    def remember(self, rows: Sequence[int] | np.ndarray, tokens: np.ndarray) -> None:
         """The repetition penalty's memory of what each candidate has said."""
         if self.seen is not None:
             self.seen[rows, tokens] = True
