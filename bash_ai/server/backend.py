@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 from bash_ai.server.http_errors import ApiError
 from bash_ai.server.limits import ServerLimits, Slot
@@ -149,10 +149,21 @@ class ServerBackend:
 
 _PARAM_NAMES = {"temperature", "top_k", "top_p", "repetition_penalty", "seed"}  # passed to the engine as they are
 
-END = object()  # pushed after the last event of a stream
+
+class End:
+    """Pushed after the last event of a stream."""
 
 
-def pump(slot: Slot, events: Callable[[], Iterator[Any]], sink: Callable[[Any], None], cancel: threading.Event) -> None:
+END = End()
+T = TypeVar("T")
+# What a worker pushes to the event loop: the stream's items (events, or chunks made of them), the
+# exception that ended it, then END.
+StreamItem: TypeAlias = T | BaseException | End
+
+
+def pump(
+    slot: Slot, events: Callable[[], Iterator[T]], sink: Callable[[StreamItem[T]], None], cancel: threading.Event
+) -> None:
     """Worker-thread side of a stream: push each event (or the exception that ended it), then ``END``.
 
     The pool slot is given back just before ``END``: once a client can see the end, the slot is free.

@@ -12,9 +12,9 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-from bash_ai.server.backend import END, pump
+from bash_ai.server.backend import End, StreamItem, pump
 from bash_ai.server.http_errors import ApiError
 from bash_ai.server.limits import GenerationPool, Overloaded, ServerLimits
 
@@ -64,19 +64,21 @@ async def run(pool: GenerationPool, limits: ServerLimits, fn: Callable[[threadin
         return await asyncio.wait_for(asyncio.wrap_future(future), timeout=limits.timeout_s)
 
 
-class EventStream:
+class EventStream(Generic[T]):
     """Events from a worker, read on the event loop; ``close`` stops the worker at its next token."""
 
-    def __init__(self, queue: asyncio.Queue[Any], cancel: threading.Event, deadline: float, first: Any) -> None:
+    def __init__(
+        self, queue: asyncio.Queue[StreamItem[T]], cancel: threading.Event, deadline: float, first: StreamItem[T]
+    ) -> None:
         self._queue = queue
         self.cancel = cancel
         self._deadline = deadline
         self._first = first
 
-    async def __aiter__(self) -> AsyncIterator[Any]:
+    async def __aiter__(self) -> AsyncIterator[T | BaseException]:
         """Yields events, then ends; yields an ``ApiError``/exception item on timeout or failure."""
-        item, self._first = self._first, None
-        while item is not END:
+        item: StreamItem[T] = self._first
+        while not isinstance(item, End):
             yield item
             if isinstance(item, BaseException):
                 return
@@ -91,7 +93,7 @@ class EventStream:
         self.cancel.set()
 
 
-async def _next(queue: asyncio.Queue[Any], deadline: float) -> Any:
+async def _next(queue: asyncio.Queue[StreamItem[T]], deadline: float) -> StreamItem[T]:
     remaining = deadline - asyncio.get_running_loop().time()
     if remaining <= 0:
         raise TimeoutError()
@@ -99,14 +101,14 @@ async def _next(queue: asyncio.Queue[Any], deadline: float) -> Any:
 
 
 async def open_stream(
-    pool: GenerationPool, limits: ServerLimits, events: Callable[[threading.Event], Iterator[Any]]
-) -> EventStream:
+    pool: GenerationPool, limits: ServerLimits, events: Callable[[threading.Event], Iterator[T]]
+) -> EventStream[T]:
     """Start ``events(cancel)`` on a worker and return once its first event arrived (429/504 before that)."""
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[Any] = asyncio.Queue()
+    queue: asyncio.Queue[StreamItem[T]] = asyncio.Queue()
     cancel = threading.Event()
 
-    def sink(item: Any) -> None:
+    def sink(item: StreamItem[T]) -> None:
         try:
             loop.call_soon_threadsafe(queue.put_nowait, item)
         except RuntimeError:  # the loop is closed: the server is shutting down
