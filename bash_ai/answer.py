@@ -429,7 +429,7 @@ def summarise(
     *,
     cancel: threading.Event | None = None,
     strategy: SummaryStrategy = "auto",
-    parts: list[Any] | None = None,
+    parts: list[Part] | None = None,
 ) -> tuple[str, str]:
     """One sentence for ``command`` and where it came from (see :func:`pick_summary`); the index,
     the man pages and the model are asked only when the strategy needs them."""
@@ -459,7 +459,7 @@ def model_sentence(
 
 
 def pick_summary(
-    command: str, strategy: SummaryStrategy, parts: list[Any], hit: Any, said: str | Callable[[], str]
+    command: str, strategy: SummaryStrategy, parts: list[Part], hit: Neighbor | None, said: str | Callable[[], str]
 ) -> tuple[str, str]:
     """The summary ``strategy`` gives, from the parts, the nearest training pair ``hit`` and the
     model's sentence ``said`` (or a function giving it, called only when the sentence is needed).
@@ -534,7 +534,7 @@ _SYNONYMS = {
 }
 
 
-def _is_fact(part: Any) -> bool:
+def _is_fact(part: Part) -> bool:
     return part.kind in ("program", "subcommand", "option") and part.source in ("man", "tldr", "fixed")
 
 
