@@ -18,6 +18,14 @@ class UsageError(BashAIError):
     exit_code = 2
 
 
+def check_range(what: str, value: float, low: float, high: float, *, integer: bool = False) -> None:
+    """Refuse ``value`` outside [low, high], not a number (NaN included) or, with ``integer``, not
+    a whole number, with one clear line."""
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
+        raise UsageError(f"{what} must be between {low} and {high} (got {value!r})")
+
+
 class ModelError(BashAIError):
     """A model directory is missing, corrupt or inconsistent."""
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from bash_ai.errors import UsageError
+from bash_ai.errors import UsageError, check_range
 
 Stage = Literal["pretrain", "finetune", "bilingual"]
 Backend = Literal["torch", "mlx"]
@@ -99,8 +99,7 @@ class TrainConfig:
             raise UsageError(f"--lr must be a positive number (got {self.lr})")
         if self.precision not in ("auto", "bf16", "fp32"):
             raise UsageError(f"--precision must be auto, bf16 or fp32 (got {self.precision!r})")
-        if not 0 <= self.retrieval_k <= 8:
-            raise UsageError(f"--retrieval-k must be between 0 and 8 (got {self.retrieval_k})")
+        check_range("--retrieval-k", self.retrieval_k, 0, 8)
         for name in ("dropout", "label_smoothing"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise UsageError(f"--{name.replace('_', '-')} must be within [0, 1) (got {getattr(self, name)})")

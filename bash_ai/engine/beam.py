@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bash_ai.errors import UsageError
+from bash_ai.errors import UsageError, check_range
 
 if TYPE_CHECKING:
     from bash_ai.model.base import LogitsModel
@@ -63,8 +63,7 @@ def beam_search(
     and no live beam can still beat the worst of them (log-probabilities only fall), at
     ``max_tokens`` or at the context end. A set ``cancel`` returns what has finished so far.
     """
-    if not isinstance(width, int) or not 1 <= width <= MAX_WIDTH:
-        raise UsageError(f"beam width must be between 1 and {MAX_WIDTH} (got {width!r})")
+    check_range("beam width", width, 1, MAX_WIDTH, integer=True)
     ctx = int(model.config.context_length)
     ids = np.asarray(list(prompt), dtype=np.int64)[None, :]  # (1, T)
     if ids.shape[1] == 0 or ids.shape[1] >= ctx:

@@ -19,7 +19,7 @@ from bash_ai import prompt as fmt
 from bash_ai.engine.events import Event, Finished, FinishReason, Started, Stats, TokenEvent
 from bash_ai.engine.sampling import SamplingParams, candidate_rngs, sample
 from bash_ai.engine.stream import TextStream
-from bash_ai.errors import ModelError, UsageError
+from bash_ai.errors import ModelError, UsageError, check_range
 from bash_ai.model.base import LogitsModel
 
 if TYPE_CHECKING:
@@ -236,8 +236,7 @@ class Engine:
         ``banned`` token ids are never sampled.
         """
         params = params if params is not None else SamplingParams()
-        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_CANDIDATES:
-            raise UsageError(f"the number of candidates must be between 1 and {MAX_CANDIDATES} (got {n!r})")
+        check_range("the number of candidates", n, 1, MAX_CANDIDATES, integer=True)
         ids = self.encode_prompt(prompt) if isinstance(prompt, str) else [int(i) for i in prompt]
         bad = [i for i in ids if not 0 <= i < self.config.vocab_size]
         if bad:

@@ -23,7 +23,7 @@ import numpy as np
 from bash_ai.engine.arguments import adapt
 from bash_ai.engine.beam import Beam, beam_search, prefill, sequence_logprobs
 from bash_ai.engine.events import Started
-from bash_ai.errors import UsageError
+from bash_ai.errors import UsageError, check_range
 
 if TYPE_CHECKING:
     from bash_ai.engine.engine import Engine
@@ -58,18 +58,12 @@ class DecodeConfig:
     max_tokens: int = 96
 
     def __post_init__(self) -> None:
-        if not 0 <= self.retrieval_k <= 8:
-            raise UsageError(f"retrieval k must be between 0 and 8 (got {self.retrieval_k})")
-        if not 1 <= self.beam_width <= 16:
-            raise UsageError(f"beam width must be between 1 and 16 (got {self.beam_width})")
-        if not 0 <= self.pool <= 16:
-            raise UsageError(f"the retrieval pool must be between 0 and 16 (got {self.pool})")
-        if not (math.isfinite(self.alpha) and 0 <= self.alpha <= 2):
-            raise UsageError(f"alpha must be between 0 and 2 (got {self.alpha})")
+        check_range("retrieval k", self.retrieval_k, 0, 8)
+        check_range("beam width", self.beam_width, 1, 16)
+        check_range("the retrieval pool", self.pool, 0, 16)
+        check_range("alpha", self.alpha, 0, 2)
         for name in ("reviewer", "retrieval_weight", "retrieval_bonus", "consensus"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and 0 <= value <= 10):
-                raise UsageError(f"the {name.replace('_', ' ')} must be between 0 and 10 (got {value})")
+            check_range(f"the {name.replace('_', ' ')}", getattr(self, name), 0, 10)
         if self.max_tokens < 1:
             raise UsageError(f"max tokens must be at least 1 (got {self.max_tokens})")
 

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from bash_ai.errors import DataError, SandboxError, UsageError
+from bash_ai.errors import DataError, SandboxError, UsageError, check_range
 
 if TYPE_CHECKING:
     from bash_ai.engine import Finished, SamplingParams
@@ -255,8 +255,7 @@ def _sampled(engine: EvalEngine, request: str, index: int, candidates: int, max_
 def check_options(candidates: int, max_tokens: int) -> None:
     from bash_ai.engine import MAX_CANDIDATES
 
-    if not 1 <= candidates <= MAX_CANDIDATES + 1:
-        raise UsageError(f"--candidates must be between 1 and {MAX_CANDIDATES + 1} (got {candidates})")
+    check_range("--candidates", candidates, 1, MAX_CANDIDATES + 1)
     if max_tokens < 1:
         raise UsageError(f"--max-tokens must be at least 1 (got {max_tokens})")
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from bash_ai.errors import UsageError
+from bash_ai.errors import check_range
 from bash_ai.retrieval import RetrievalIndex
 from bash_ai.retrieval.bm25 import ANALYZER
 from trainer.data.document import Document
@@ -35,10 +35,8 @@ class RetrievalSpec:
     variants: int = 2
 
     def __post_init__(self) -> None:
-        if not 1 <= self.k <= 8:
-            raise UsageError(f"--retrieval-k must be between 1 and 8 (got {self.k})")
-        if not 1 <= self.variants <= 8:
-            raise UsageError(f"--retrieval-variants must be between 1 and 8 (got {self.variants})")
+        check_range("--retrieval-k", self.k, 1, 8)
+        check_range("--retrieval-variants", self.variants, 1, 8)
 
     def facts(self) -> dict[str, int | str]:
         """What the tokenized cache key hashes: a new analyzer or spec re-tokenizes."""
