@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, replace
 
 from bash_ai.manpages.page import ManPage
 from bash_ai.manpages.store import Found, lookup, tldr_summary
-from bash_ai.safety.commands import C_SHELLS, FIND_EXEC, WRAPPERS, utility_name, wrapped_start
+from bash_ai.safety.commands import ASSIGNMENT, C_SHELLS, FIND_EXEC, WRAPPERS, utility_name, wrapped_start
 from bash_ai.safety.shell import Command, Group, Redirect, Script, Word, parse
 
 Lookup = Callable[[str], Found]
@@ -102,7 +102,6 @@ KEYWORDS = {
     "}": "ends the group",
 }
 _GLOB = re.compile(r"[*?]|\[[^]]+\]")
-_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 _SUBCOMMAND = re.compile(r"[a-z][a-z0-9-]{1,30}")
 _PLACEHOLDER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 MAX_PARTS = 200
@@ -245,7 +244,7 @@ def _options(
             if name in C_SHELLS and i > 0 and args[i - 1].raw.endswith("c") and _is_option(args[i - 1]):
                 yield Part("argument", raw, "the commands the shell runs", "fixed", depth)
                 yield from _script(parse(word.value), depth + 1, pages)
-            elif name == "env" and _ASSIGNMENT.match(word.raw):
+            elif name == "env" and ASSIGNMENT.match(word.raw):
                 variable = word.raw.split("=", 1)[0]
                 yield Part("assignment", word.raw, f"sets the variable {variable} for the command", "fixed", depth)
             else:

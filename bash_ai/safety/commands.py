@@ -59,7 +59,7 @@ EVAL_LIKE = frozenset({"eval"})
 FIND_EXEC = frozenset({"-exec", "-execdir", "-ok", "-okdir"})
 _MAX_NESTING = 8
 _C_FLAG = re.compile(r"-[a-zA-Z]*c[a-zA-Z]*")
-_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")  # NAME=value, as env and sudo take it
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +235,7 @@ def wrapped_start(name: str, args: list[Word]) -> int:
                 continue
             i += 1
             continue
-        if name in ("env", "sudo") and _ASSIGNMENT.match(value):
+        if name in ("env", "sudo") and ASSIGNMENT.match(value):
             i += 1
             continue
         if positionals:
