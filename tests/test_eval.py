@@ -44,7 +44,7 @@ DEV_PAIRS = [
     ("list files", "ls"),
     ("list all files in long format", "ls -la"),
     ("count lines in file.txt", "wc -l file.txt"),
-    ("show disk usage of this directory", "du -sh ."),
+    ("show disk usage of this directory", "du -sh . > usage.txt"),  # unreadable under the official rules
     ("wipe the whole filesystem", "rm -rf /"),  # the reference itself is flagged as dangerous
 ]
 
@@ -351,6 +351,7 @@ def test_cli_json_schema(
     assert (dev["examples"], dev["candidates"]) == (5, 2) and dev["seconds"] >= 0
     keys = {"exact_match", "template_match", "nlc2cmd", "nlc2cmd_top1", "syntax_valid", "danger_rate"}
     keys |= {"val_loss", "bits_per_byte", "nlc2cmd_official", "nlc2cmd_official_calibrated", "official_parseable"}
+    keys |= {"nlc2cmd_official_readable"}
     assert set(dev) == keys | {"suite", "examples", "candidates", "decode", "seconds"}
     assert (
         set(model["overall"]) == keys
@@ -370,6 +371,10 @@ def test_cli_json_schema(
     for r in rows:
         assert r["nlc2cmd_official"] == official_topk(r["predictions"], r["reference"])
         assert r["nlc2cmd_official_calibrated"] == official_topk(r["predictions"], r["reference"], r["confidences"])
+    # The organisers' filter: the mean over the references the official rules read, and only those.
+    readable = [r["nlc2cmd_official"] for r in rows if r["suite"] == "nl2bash-dev" and r["official_parseable"]]
+    assert 0 < len(readable) < 5  # the fixture holds both kinds
+    assert dev["nlc2cmd_official_readable"] == pytest.approx(sum(readable) / len(readable))
     assert "nl2bash-dev" in run.err and "bits per byte" in run.err  # the table is on stderr
 
 

@@ -54,6 +54,7 @@ METRICS: dict[str, str] = {
     "nlc2cmd_official": "NLC2CMD, official rules",
     "nlc2cmd_official_calibrated": "NLC2CMD, official rules, model confidences",
     "official_parseable": "references the official parser reads",
+    "nlc2cmd_official_readable": "NLC2CMD, official rules, readable references only",
     "pass_at_1": "exec pass@1",
     "pass_at_k": "exec pass@K",
     "syntax_valid": "syntax valid (bash -n)",
@@ -348,6 +349,8 @@ def evaluate(
         "nlc2cmd_official": _rate([r["nlc2cmd_official"] for r in rows]),
         "nlc2cmd_official_calibrated": _rate([r["nlc2cmd_official_calibrated"] for r in rows]),
         "official_parseable": _rate([r["official_parseable"] for r in rows]),
+        # As the organisers scored: their data held only references their parser reads.
+        "nlc2cmd_official_readable": _rate([r["nlc2cmd_official"] for r in rows if r["official_parseable"]]),
         "syntax_valid": _rate([r["syntax_ok"] for r in rows]),
         "danger_rate": _rate([r["dangerous"] for r in rows]),
         "val_loss": nats / tokens if tokens else math.nan,
