@@ -68,6 +68,7 @@ COLUMNS = (
     ("nlc2cmd_official", "official top-5"),
     ("template_match", "template@1"),
     ("exact_match", "exact@1"),
+    ("argument_f1", "arguments@1"),
     ("syntax_valid", "syntax@1"),
     ("pass_at_1", "exec pass@1"),
     ("pass_at_k", "exec pass@5"),

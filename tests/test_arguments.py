@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from bash_ai.engine.arguments import adapt, extensions, files, numbers, paths
+from bash_ai.engine.arguments import (
+    adapt,
+    argument_f1,
+    command_arguments,
+    extensions,
+    files,
+    invented,
+    named_share,
+    numbers,
+    paths,
+    request_arguments,
+    urls,
+)
 
 
 @pytest.mark.parametrize(
@@ -32,6 +44,19 @@ from bash_ai.engine.arguments import adapt, extensions, files, numbers, paths
             "mkdir -p a/b/c",
         ),
         ("head -n 5 foo.txt", "print first 5 lines of foo.txt", "print first 3 lines of bar.txt", "head -n 3 bar.txt"),
+        # A URL moves whole (scheme, port and query too); nothing inside it is a path or a number.
+        (
+            "wget -P /tmp http://www.site.org/a.tar.gz",
+            "download http://www.site.org/a.tar.gz into /tmp",
+            "download https://example.com/file.zip",
+            "wget -P /tmp https://example.com/file.zip",
+        ),
+        (
+            'curl -s "http://host:8080/api?x=1" | jq .',
+            "query the api",
+            "query http://localhost:3000/health.",
+            'curl -s "http://localhost:3000/health" | jq .',
+        ),
         # Already right, or nothing to map: unchanged.
         ("cut -d, -f2 data.csv", "column 2 of data.csv", "print the second column of data.csv", "cut -d, -f2 data.csv"),
         ("ls -S", "list files by size", "list files sorted by size", "ls -S"),
@@ -51,3 +76,22 @@ def test_finders() -> None:
     assert paths("go to /var/log and a/b/c, not notes.txt") == ["/var/log", "a/b/c"]
     assert numbers("last 2 lines of 10 files, not v1.2 or x3") == ["2", "10"]
     assert extensions("all .log files and python files and text file") == ["log", "py", "txt"]
+    url = "fetch https://example.com:8443/v1/a.tar.gz?x=2, then http://b.org."
+    assert urls(url) == ["https://example.com:8443/v1/a.tar.gz?x=2", "http://b.org"]
+    assert (files(url), paths(url), numbers(url)) == ([], [], [])
+
+
+def test_argument_measures() -> None:
+    request = "show the last 20 lines of log.txt in /var/log"
+    assert request_arguments(request) == {"20", "log.txt", "/var/log"}
+    assert request_arguments("count python files") == {"*.py"}
+    assert command_arguments("find /tmp -name '*.py' -mtime 7") == {"/tmp", "*.py", "7"}
+    assert named_share(request, "tail -n 20 /var/log/log.txt") == 1.0  # each named (as part of a path)
+    assert named_share(request, "tail -n 10 log.txt") == 1 / 3
+    assert named_share("list files", "ls") == 1.0  # nothing to name
+    assert invented(request, "tail -n 20 log.txt") == 0
+    assert invented(request, "tail -n 10 path/to/file.txt") == 2  # the example's number and placeholder
+    assert argument_f1("tail -n 20 log.txt", "tail -n 20 log.txt") == 1.0
+    assert argument_f1("tail -n 10 log.txt", "tail -n 20 log.txt") == 0.5
+    assert argument_f1("ls -S", "ls -lS") == 1.0  # neither has any
+    assert argument_f1("ls /tmp", "ls") == 0.0

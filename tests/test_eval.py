@@ -351,7 +351,7 @@ def test_cli_json_schema(
     assert (dev["examples"], dev["candidates"]) == (5, 2) and dev["seconds"] >= 0
     keys = {"exact_match", "template_match", "nlc2cmd", "nlc2cmd_top1", "syntax_valid", "danger_rate"}
     keys |= {"val_loss", "bits_per_byte", "nlc2cmd_official", "nlc2cmd_official_calibrated", "official_parseable"}
-    keys |= {"nlc2cmd_official_readable"}
+    keys |= {"nlc2cmd_official_readable", "argument_f1"}
     assert set(dev) == keys | {"suite", "examples", "candidates", "decode", "seconds"}
     assert (
         set(model["overall"]) == keys
@@ -375,6 +375,11 @@ def test_cli_json_schema(
     readable = [r["nlc2cmd_official"] for r in rows if r["suite"] == "nl2bash-dev" and r["official_parseable"]]
     assert 0 < len(readable) < 5  # the fixture holds both kinds
     assert dev["nlc2cmd_official_readable"] == pytest.approx(sum(readable) / len(readable))
+    # Argument F1 of the first candidate against the reference, over every example.
+    from bash_ai.engine.arguments import argument_f1
+
+    f1 = [argument_f1(r["predictions"][0], r["reference"]) for r in rows if r["suite"] == "nl2bash-dev"]
+    assert dev["argument_f1"] == pytest.approx(sum(f1) / len(f1))
     assert "nl2bash-dev" in run.err and "bits per byte" in run.err  # the table is on stderr
 
 

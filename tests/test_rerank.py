@@ -166,3 +166,16 @@ def test_the_eval_label_says_when_the_trained_reranker_ranked() -> None:
     assert decoder.describe(reranker=True) == "beam 5 k=3 pool=12 trained reranker"
     off = Decoder("beam", decoder.config.replace(rerank=False))
     assert off.describe(reranker=True).endswith("consensus=4.0 no-rerank")
+
+
+def test_the_features_see_which_candidate_names_the_requests_arguments() -> None:
+    from bash_ai.engine.propose import Proposal
+    from bash_ai.engine.rerank import candidate_features
+
+    pool = [
+        Proposal("tail -n 20 log.txt", "beam", -3.0, 8, 0.0),
+        Proposal("tail -n 10 path/to/file", "retrieval", -4.0, 9, 0.0, retrieval=0.9),
+    ]
+    feats = candidate_features("show the last 20 lines of log.txt", pool, np.zeros(1 << 10, np.float32))
+    named, made_up = feats[:, FEATURES.index("named")], feats[:, FEATURES.index("invented")]
+    assert list(named) == [1.0, 0.0] and list(made_up) == [0.0, 2.0]

@@ -100,7 +100,12 @@ def _reranker_lines(model_dir: Path) -> list[str]:
             f"Fit of `{record.parent.name}` on {fit['suite']} ({fit['requests']} requests, "
             f"{fit['lexicon_groups']:,} lexicon training requests), 5-fold cross-validated NLC2CMD: "
             f"top-5 {fit['hand_top5']:.3f} (hand-set ranking) -> {fit['cv_top5']:.3f}, "
-            f"top-1 {fit['hand_top1']:.3f} -> {fit['cv_top1']:.3f}.",
+            f"top-1 {fit['hand_top1']:.3f} -> {fit['cv_top1']:.3f}"
+            + (
+                f"; argument F1 of the first {fit['hand_args1']:.3f} -> {fit['cv_args1']:.3f}."
+                if "cv_args1" in fit
+                else "."
+            ),
             "",
         ]
     return lines
@@ -259,9 +264,11 @@ def _gap(eval_json: dict[str, Any] | None) -> list[str]:
 COLUMNS = (
     ("exact_match", "exact"),
     ("template_match", "template"),
+    ("argument_f1", "argument F1"),
     ("nlc2cmd", "NLC2CMD"),
     ("nlc2cmd_top1", "NLC2CMD top-1"),
     ("nlc2cmd_official", "official rules"),
+    ("nlc2cmd_official_readable", "official, readable refs"),
     ("syntax_valid", "syntax ok"),
     ("danger_rate", "danger"),
     ("val_loss", "val loss"),

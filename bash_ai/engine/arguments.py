@@ -2,8 +2,9 @@
 
 A retrieved pair answers a similar request about other things: "count words in file" -> ``wc -w
 file.txt``. Asked "count the words in essay.txt", the command should name ``essay.txt``. The
-arguments recognised are file names (``notes.txt``), paths (``/var/log``, ``a/b/c``), extension
-globs ("python files", ".log files" -> ``*.py``, ``*.log``) and numbers. An argument of the example
+arguments recognised are URLs, file names (``notes.txt``), paths (``/var/log``, ``a/b/c``), extension
+globs ("python files", ".log files" -> ``*.py``, ``*.log``) and numbers; nothing inside a URL counts
+as a path, file or number. An argument of the example
 is replaced only when its request names one of that kind in the same count (or exactly one), and only
 as a whole shell word or ``*.ext`` glob, so nothing else in the command moves.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+_URL = re.compile(r"\b(?:https?|ftp)://[^\s'\"<>]*[^\s'\".,;:!?)<>]")
 _FILE = re.compile(r"(?<![\w./~$-])((?:[\w~.-]+/)*[\w-]+(?:\.[\w-]+)*\.[A-Za-z][\w]{0,5})(?![\w/-])")
 _PATH = re.compile(r"(?<![\w.$-])((?:~|\.{1,2})?/[\w./-]*[\w-]|[\w.-]+/[\w./-]*[\w-])(?![\w/-])")
 _NUMBER = re.compile(r"(?<![\w.$-])(\d+)(?![\w.])")
@@ -56,16 +58,24 @@ LANGUAGE_EXT = {
 _WORD_EXTS = set(LANGUAGE_EXT.values())
 
 
+def urls(text: str) -> list[str]:
+    return _unique(m.group(0) for m in _URL.finditer(text))
+
+
+def _outside_urls(text: str) -> str:
+    return _URL.sub(" ", text)
+
+
 def files(text: str) -> list[str]:
-    return _unique(m.group(1) for m in _FILE.finditer(text) if not m.group(1).startswith("*."))
+    return _unique(m.group(1) for m in _FILE.finditer(_outside_urls(text)) if not m.group(1).startswith("*."))
 
 
 def paths(text: str) -> list[str]:
-    return _unique(m.group(1) for m in _PATH.finditer(text) if not _FILE.fullmatch(m.group(1)))
+    return _unique(m.group(1) for m in _PATH.finditer(_outside_urls(text)) if not _FILE.fullmatch(m.group(1)))
 
 
 def numbers(text: str) -> list[str]:
-    return _unique(m.group(1) for m in _NUMBER.finditer(text))
+    return _unique(m.group(1) for m in _NUMBER.finditer(_outside_urls(text)))
 
 
 def extensions(request: str) -> list[str]:
@@ -90,7 +100,7 @@ def _unique(items: object) -> list[str]:
 def adapt(command: str, example_request: str, request: str) -> str:
     """``command`` (the answer to ``example_request``) with the arguments ``request`` names."""
     out = command
-    for find in (files, paths, numbers):
+    for find in (urls, files, paths, numbers):
         out = _swap(out, example_request, request, find)
     # tldr's placeholders: "path/to/file" stands for whatever the request names.
     placeholders = _unique(m.group(0) for m in _PLACEHOLDER.finditer(out))
@@ -125,3 +135,45 @@ def _replace_words(command: str, pairs: dict[str, str]) -> str:
     alternation = "|".join(re.escape(k) for k in sorted(pairs, key=len, reverse=True))
     pattern = re.compile(rf"(?<![\w./-])({alternation})(?![\w/-])")
     return pattern.sub(lambda m: pairs[m.group(1)], command)
+
+
+def request_arguments(request: str) -> set[str]:
+    """What a request names: its URLs, files, paths, numbers and file kinds (as ``*.ext``)."""
+    return {
+        *urls(request),
+        *files(request),
+        *paths(request),
+        *numbers(request),
+        *(f"*.{e}" for e in extensions(request)),
+    }
+
+
+def command_arguments(command: str) -> set[str]:
+    """The same kinds of argument in a command: URLs, files, paths, numbers and ``*.ext`` globs."""
+    return {
+        *urls(command),
+        *files(command),
+        *paths(command),
+        *numbers(command),
+        *(f"*.{e}" for e in _GLOB.findall(command)),
+    }
+
+
+def named_share(request: str, command: str) -> float:
+    """The share of the request's arguments that ``command`` names (1.0 when it names none)."""
+    wanted = request_arguments(request)
+    return sum(a in command for a in wanted) / len(wanted) if wanted else 1.0
+
+
+def invented(request: str, command: str) -> int:
+    """How many of the command's arguments the request does not name (made up, or an example's)."""
+    return sum(a not in request for a in command_arguments(command))
+
+
+def argument_f1(predicted: str, reference: str) -> float:
+    """F1 between the arguments of two commands (1.0 when neither has any)."""
+    ours, theirs = command_arguments(predicted), command_arguments(reference)
+    both = len(ours & theirs)
+    if not ours and not theirs:
+        return 1.0
+    return 2 * both / (len(ours) + len(theirs))

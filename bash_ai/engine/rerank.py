@@ -10,7 +10,8 @@ Two parts, both trained by ``bash-ai train --stage rerank`` (``trainer/rerank.py
   request call for which program and flag ("size" -> ``ls -S``, ``du``, ``sort -h``).
 - a **linear model** over each candidate's features (its log-probability two ways, where it came
   from, its BM25 relevance, the hand-set ranking score and its agreement term, the lexicon
-  score), fitted on the proposals for nl2bash-dev (the tuning split; test is never seen).
+  score, how many of the request's own arguments it names and how many it makes up), fitted on
+  the proposals for nl2bash-dev (the tuning split; test is never seen).
 
 Numpy only: loading costs a few milliseconds and scoring a pool under one.
 """
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bash_ai.engine.arguments import invented, named_share
 from bash_ai.errors import ModelError
 
 if TYPE_CHECKING:
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
 
 RERANKER_FILE = "reranker.safetensors"
 FORMAT = "bash-ai-reranker"
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 FEATURES = (
     "logprob_norm",  # length-normalised log-probability (alpha 0.6)
     "logprob_per_token",
@@ -45,6 +47,8 @@ FEATURES = (
     "agreement",  # the MBR term of the hand-set ranking
     "prior_score",  # the hand-set ranking score without it
     "lexicon",
+    "named",  # the share of the request's files, paths, numbers and file kinds the candidate names
+    "invented",  # the candidate's arguments the request does not name (at most 4)
 )
 # The hand-set ranking the features describe (DecodeConfig's defaults when the reranker was made).
 PRIOR_ALPHA, PRIOR_RELEVANCE, PRIOR_BONUS, PRIOR_CONSENSUS = 0.6, 4.0, 1.0, 4.0
@@ -80,6 +84,7 @@ _STOP = frozenset(
 )
 # The score of a candidate the lexicon cannot read (no program in it).
 UNREADABLE = -5.0
+MAX_INVENTED = 4
 
 
 def request_words(request: str) -> list[str]:
@@ -221,6 +226,8 @@ def candidate_features(request: str, proposals: Sequence[Proposal], lexicon: np.
                 after.score - before.score,
                 before.score,
                 lex,
+                named_share(request, p.text),
+                min(invented(request, p.text), MAX_INVENTED),
             ]
         )
     return np.array(rows, dtype=np.float64).reshape(len(proposals), len(FEATURES))

@@ -49,6 +49,7 @@ SUITES: tuple[str, ...] = (*DATASET_SUITES, EXEC, EXPLAIN)
 METRICS: dict[str, str] = {
     "exact_match": "exact match",
     "template_match": "template match",
+    "argument_f1": "argument F1 (top-1)",
     "nlc2cmd": "NLC2CMD score",
     "nlc2cmd_top1": "NLC2CMD score (top-1)",
     "nlc2cmd_official": "NLC2CMD, official rules",
@@ -320,6 +321,7 @@ def evaluate(
         return _evaluate_exec(engine, examples, candidates, max_tokens, progress, decoder)
     if suite == EXPLAIN:
         return _evaluate_explain(engine, examples, max_tokens, progress)
+    from bash_ai.engine.arguments import argument_f1
     from bash_ai.evaluation import exact_match, nlc2cmd_topk, template_match
     from bash_ai.evaluation.nlc2cmd_official import official_topk, official_utility_flags
 
@@ -327,6 +329,7 @@ def evaluate(
         return {
             "exact": exact_match(preds[0], ex.reference),
             "template": template_match(preds[0], ex.reference),
+            "arguments": argument_f1(preds[0], ex.reference),
             "nlc2cmd": nlc2cmd_topk(preds, ex.reference),
             "nlc2cmd_top1": nlc2cmd_topk(preds[:1], ex.reference),
             "nlc2cmd_official": official_topk(preds, ex.reference),
@@ -344,6 +347,7 @@ def evaluate(
     metrics = {
         "exact_match": _rate([r["exact"] for r in rows]),
         "template_match": _rate([r["template"] for r in rows]),
+        "argument_f1": _rate([r["arguments"] for r in rows]),
         "nlc2cmd": _rate([r["nlc2cmd"] for r in rows]),
         "nlc2cmd_top1": _rate([r["nlc2cmd_top1"] for r in rows]),
         "nlc2cmd_official": _rate([r["nlc2cmd_official"] for r in rows]),

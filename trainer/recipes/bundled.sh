@@ -53,6 +53,7 @@ bash-ai train --stage finetune --backend torch --init "$runs/bundled-rag/model" 
 bash-ai train --resume --name bundled-rag2 --num-steps "$more_steps" --out "$out" --out-dtype float16
 
 # The reranker: a lexicon learnt from the index's training pairs, and a linear model fitted on the
-# stage 4 model's own candidates for nl2bash-dev (bash_ai/engine/rerank.py, trainer/rerank.py).
+# stage 4 model's own candidates for nl2bash-dev towards the NLC2CMD score plus 0.25 x the F1 of
+# the candidate's arguments (bash_ai/engine/rerank.py, trainer/rerank.py).
 # It reads the float16 model just written and writes it back with reranker.safetensors beside it.
 bash-ai train --stage rerank --init "$out" --name bundled-rerank --out "$out" --out-dtype float16
