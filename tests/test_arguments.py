@@ -86,9 +86,11 @@ def test_argument_measures() -> None:
     assert request_arguments(request) == {"20", "log.txt", "/var/log"}
     assert request_arguments("count python files") == {"*.py"}
     assert command_arguments("find /tmp -name '*.py' -mtime 7") == {"/tmp", "*.py", "7"}
-    assert named_share(request, "tail -n 20 /var/log/log.txt") == 1.0  # each named (as part of a path)
-    assert named_share(request, "tail -n 10 log.txt") == 1 / 3
-    assert named_share("list files", "ls") == 1.0  # nothing to name
+    assert (
+        named_share(request_arguments(request), "tail -n 20 /var/log/log.txt") == 1.0
+    )  # each named (as part of a path)
+    assert named_share(request_arguments(request), "tail -n 10 log.txt") == 1 / 3
+    assert named_share(request_arguments("list files"), "ls") == 1.0  # nothing to name
     assert invented(request, "tail -n 20 log.txt") == 0
     assert invented(request, "tail -n 10 path/to/file.txt") == 2  # the example's number and placeholder
     assert argument_f1("tail -n 20 log.txt", "tail -n 20 log.txt") == 1.0

@@ -159,9 +159,9 @@ def command_arguments(command: str) -> set[str]:
     }
 
 
-def named_share(request: str, command: str) -> float:
-    """The share of the request's arguments that ``command`` names (1.0 when it names none)."""
-    wanted = request_arguments(request)
+def named_share(wanted: set[str], command: str) -> float:
+    """The share of a request's arguments (``request_arguments``) that ``command`` names (1.0 when
+    there are none); the caller finds them once for all its candidates."""
     return sum(a in command for a in wanted) / len(wanted) if wanted else 1.0
 
 

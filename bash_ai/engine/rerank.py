@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bash_ai.engine.arguments import invented, named_share
+from bash_ai.engine.arguments import invented, named_share, request_arguments
 from bash_ai.errors import ModelError
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ FEATURES = (
     "agreement",  # the MBR term of the hand-set ranking
     "prior_score",  # the hand-set ranking score without it
     "lexicon",
-    "named",  # the share of the request's files, paths, numbers and file kinds the candidate names
+    "named",  # the share of the request's URLs, files, paths, numbers and file kinds the candidate names
     "invented",  # the candidate's arguments the request does not name (at most 4)
 )
 # The hand-set ranking the features describe (DecodeConfig's defaults when the reranker was made).
@@ -211,6 +211,7 @@ def candidate_features(request: str, proposals: Sequence[Proposal], lexicon: np.
     parsed = {p.text: utility_flags(p.text) for p in proposals}  # once, for the agreement and the lexicon
     agreed = _agree(prior, PRIOR_CONSENSUS, parsed) if len(prior) > 1 else prior
     words = request_words(request)
+    wanted = request_arguments(request)
     bits = lexicon_bits(lexicon)
     rows = []
     for p, before, after in zip(proposals, prior, agreed, strict=True):
@@ -226,7 +227,7 @@ def candidate_features(request: str, proposals: Sequence[Proposal], lexicon: np.
                 after.score - before.score,
                 before.score,
                 lex,
-                named_share(request, p.text),
+                named_share(wanted, p.text),
                 min(invented(request, p.text), MAX_INVENTED),
             ]
         )
