@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bash_ai.engine.propose import Proposal, cover
 from bash_ai.engine.rerank import (
     FEATURES,
     RERANKER_FILE,
@@ -163,7 +164,8 @@ def test_the_eval_label_says_when_the_trained_reranker_ranked() -> None:
 
     decoder = Decoder("beam")
     assert decoder.describe() == "beam 5 k=3 pool=12 alpha=0.6 relevance=4.0+1.0 consensus=4.0"
-    assert decoder.describe(reranker=True) == "beam 5 k=3 pool=12 trained reranker"
+    assert decoder.describe(reranker=True) == "beam 5 k=3 pool=12 trained reranker cover=0.3"
+    assert Decoder("beam", decoder.config.replace(cover_temperature=0.0)).describe(reranker=True).endswith("reranker")
     off = Decoder("beam", decoder.config.replace(rerank=False))
     assert off.describe(reranker=True).endswith("consensus=4.0 no-rerank")
 
@@ -179,3 +181,39 @@ def test_the_features_see_which_candidate_names_the_requests_arguments() -> None
     feats = candidate_features("show the last 20 lines of log.txt", pool, np.zeros(1 << 10, np.float32))
     named, made_up = feats[:, FEATURES.index("named")], feats[:, FEATURES.index("invented")]
     assert list(named) == [1.0, 0.0] and list(made_up) == [0.0, 2.0]
+
+
+def _proposal(text: str, score: float, finish_reason: str = "eos") -> Proposal:
+    return Proposal(text, "beam", -1.0, 3, score, finish_reason)
+
+
+def test_cover_shows_different_guesses_before_variants_of_the_first() -> None:
+    """Worked example. Pool: A ``ls -l`` (score 0), B ``ls -l -a`` (-0.1), C ``du -h`` (-0.2).
+    Each against each (NLC2CMD): A~B 0.5 either way (same program, one flag of two shared:
+    f = 0, so (1 + 0) / 2), A~C and B~C -1 (other program), itself 1.
+    After A, adding B raises the best score only where B is the answer (0.5 -> 1: +0.5 x w_B);
+    adding C raises it where C is (-1 -> 1: +2 x w_C). With temperature 1 the weights are
+    e^0 : e^-0.1 : e^-0.2, so C's gain (2 x 0.819) beats B's (0.5 x 0.905): A, C, B. With
+    temperature 0.01 nearly all weight is on A's neighbour B (e^-10 against e^-20): A, B, C."""
+    a, b, c = _proposal("ls -l", 0.0), _proposal("ls -l -a", -0.1), _proposal("du -h", -0.2)
+    assert [p.text for p in cover([a, b, c], 1.0)] == ["ls -l", "du -h", "ls -l -a"]
+    assert [p.text for p in cover([a, b, c], 0.01)] == ["ls -l", "ls -l -a", "du -h"]
+
+
+def test_cover_keeps_the_first_repeats_after_and_cut_hypotheses_last() -> None:
+    pool = [
+        _proposal("find . -name '*.py'", 2.0),
+        _proposal("find src -name '*.txt'", 1.9),  # the first's programs and flags: adds nothing
+        _proposal("grep -r TODO .", 1.0),
+        _proposal("find . -name", 3.0, finish_reason="length"),  # cut at the token limit
+        _proposal("ls", 0.5),
+    ]
+    ranked = cover(pool, 0.3, k=3)
+    assert [p.text for p in ranked] == [
+        "find . -name '*.py'",
+        "grep -r TODO .",
+        "ls",
+        "find src -name '*.txt'",
+        "find . -name",
+    ]
+    assert cover(pool[:1], 0.3) == pool[:1]  # one ended candidate: nothing to choose

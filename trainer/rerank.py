@@ -21,7 +21,7 @@ The model directory is written anew with the reranker beside the weights, index 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -167,21 +167,29 @@ def collect(engine: Any, examples: Sequence[Any], report: Callable[[str], None] 
     return pools
 
 
-def top_k(pool: Pool, scores: Sequence[float], k: int = 5) -> list[str]:
-    """The answer path's top ``k``: cut hypotheses last, then cleaned, one per structure."""
+def top_k(pool: Pool, scores: Sequence[float], k: int = 5, cover_temperature: float = 0.0) -> list[str]:
+    """The answer path's top ``k``: cut hypotheses last, the answers after the first chosen to
+    cover the pool when ``cover_temperature`` is set (as with a reranker), then cleaned, one per
+    structure."""
     from bash_ai.answer import distinct_commands
+    from bash_ai.engine.propose import cover
 
-    order = sorted(range(len(pool.proposals)), key=lambda i: (pool.proposals[i].finish_reason != "eos", -scores[i]))
-    return list(distinct_commands(pool.proposals[i] for i in order))[:k]
+    ranked = sorted(
+        (replace(p, score=float(s)) for p, s in zip(pool.proposals, scores, strict=True)),
+        key=lambda p: (p.finish_reason != "eos", -p.score),
+    )
+    if cover_temperature > 0:
+        ranked = cover(ranked, cover_temperature, k)
+    return list(distinct_commands(ranked))[:k]
 
 
-def measure(pools: Sequence[Pool], scores: Sequence[Any]) -> tuple[float, float, float]:
+def measure(pools: Sequence[Pool], scores: Sequence[Any], cover_temperature: float = 0.0) -> tuple[float, float, float]:
     """Mean NLC2CMD top-5 and top-1, and the argument F1 of the first, of pools ranked by ``scores``."""
     from bash_ai.nlc2cmd import nlc2cmd_topk
 
     top5 = top1 = args1 = 0.0
     for pool, s in zip(pools, scores, strict=True):
-        ranked = top_k(pool, s) or [""]
+        ranked = top_k(pool, s, cover_temperature=cover_temperature) or [""]
         top5 += nlc2cmd_topk(ranked, pool.reference)
         top1 += nlc2cmd_topk(ranked[:1], pool.reference)
         args1 += argument_f1(ranked[0], pool.reference)
@@ -191,6 +199,7 @@ def measure(pools: Sequence[Pool], scores: Sequence[Any]) -> tuple[float, float,
 
 def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -> tuple[Reranker, dict[str, float]]:
     """The fitted reranker and its cross-validated figures beside the hand-set ranking's."""
+    from bash_ai.engine.propose import DecodeConfig
     from bash_ai.nlc2cmd import nlc2cmd_score
 
     feats = [candidate_features(p.request, p.proposals, lexicon) for p in pools]
@@ -214,7 +223,8 @@ def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -
     w, mean, std = fit_linear(list(zip(feats, targets, strict=True)), spec)
     hand = [[p.score for p in pool.proposals] for pool in pools]
     base5, base1, base_args = measure(pools, hand)
-    cv5, cv1, cv_args = measure(pools, [held[i] for i in range(len(pools))])
+    # The reranked answers as the answer path shows them: after the first, covering the pool.
+    cv5, cv1, cv_args = measure(pools, [held[i] for i in range(len(pools))], DecodeConfig().cover_temperature)
     figures = {
         "requests": len(pools),
         "hand_top5": base5,

@@ -61,6 +61,10 @@ def eval_command(
     rerank: Annotated[
         bool, Opt("--rerank/--no-rerank", help="Rank with the model's trained reranker when it has one")
     ] = True,
+    cover: Annotated[
+        float,
+        Opt("--cover", help="Temperature of the answers after the first chosen to cover the pool (0: reranker order)"),
+    ] = 0.3,
 ) -> None:
     from bash_ai.api import import_numpy_single_threaded, load_engine
 
@@ -87,6 +91,7 @@ def eval_command(
             consensus=consensus,
             distinct=distinct,
             rerank=rerank,
+            cover_temperature=cover,
             max_tokens=max_tokens,
         ),
     )

@@ -55,6 +55,11 @@ class DecodeConfig:
     # Rank with the model's trained reranker (bash_ai.engine.rerank) when it has one; it replaces
     # the length penalty, relevance, bonus and agreement weights above (the reviewer still adds).
     rerank: bool = True
+    # With the reranker: choose the answers after the first to cover the likely programs and flags
+    # (``cover``): each next answer the one that most raises the expected NLC2CMD score of the best
+    # answer so far, the pool weighted by softmax(reranker score / cover_temperature). 0: off, the
+    # reranker's order. Measured on nl2bash-dev (docs/benchmarks.md, "Covering the likely answers").
+    cover_temperature: float = 0.3
     max_tokens: int = 96
 
     def __post_init__(self) -> None:
@@ -62,7 +67,7 @@ class DecodeConfig:
         check_range("beam width", self.beam_width, 1, 16)
         check_range("the retrieval pool", self.pool, 0, 16)
         check_range("alpha", self.alpha, 0, 2)
-        for name in ("reviewer", "retrieval_weight", "retrieval_bonus", "consensus"):
+        for name in ("reviewer", "retrieval_weight", "retrieval_bonus", "consensus", "cover_temperature"):
             check_range(f"the {name.replace('_', ' ')}", getattr(self, name), 0, 10)
         if self.max_tokens < 1:
             raise UsageError(f"max tokens must be at least 1 (got {self.max_tokens})")
@@ -170,7 +175,52 @@ def propose(
     if reranker is None and config.consensus > 0 and len(proposals) > 1:
         proposals = _agree(proposals, config.consensus)
     # A hypothesis cut at the token limit is a broken command: after every one that ended.
-    return sorted(proposals, key=lambda p: (p.finish_reason != "eos", -p.score))
+    ranked = sorted(proposals, key=lambda p: (p.finish_reason != "eos", -p.score))
+    if reranker is not None and config.cover_temperature > 0:
+        ranked = cover(ranked, config.cover_temperature)
+    return ranked
+
+
+def cover(proposals: list[Proposal], temperature: float, k: int = 5) -> list[Proposal]:
+    """The ``k`` first of ``proposals`` (ranked best first) chosen to cover what the request may want.
+
+    The pool is read as a distribution over the right answer, each ended candidate weighted by
+    softmax(score / ``temperature``). The first answer stays the best-scored; each next one is the
+    candidate that most raises the expected NLC2CMD score of the best answer shown so far (a greedy
+    maximum-coverage choice), so five answers are five different guesses, not five variants of the
+    first. Candidates whose programs and flags repeat a chosen one's add nothing and come after;
+    the rest keep their order, hypotheses cut at the token limit last.
+    """
+    from bash_ai.nlc2cmd import parsed_score, utility_flags
+
+    ended = [p for p in proposals if p.finish_reason == "eos"]
+    if len(ended) < 2:
+        return proposals
+    parsed = [utility_flags(p.text) for p in ended]
+    scores = np.array([p.score for p in ended])
+    weights = np.exp((scores - scores.max()) / temperature)
+    weights /= weights.sum()
+    # pair[i, j]: candidate i's NLC2CMD score were candidate j the right answer (-1 if either is unreadable).
+    pair = np.array([[parsed_score(a, b) if a and b else -1.0 for b in parsed] for a in parsed])
+    chosen, shapes = [0], {_shape(parsed[0])}
+    best = pair[0].copy()
+    while len(chosen) < min(k, len(ended)):
+        gains = [
+            -math.inf if i in chosen or _shape(parsed[i]) in shapes else float(np.maximum(best, pair[i]) @ weights)
+            for i in range(len(ended))
+        ]
+        pick = int(np.argmax(gains))
+        if gains[pick] == -math.inf:
+            break
+        chosen.append(pick)
+        shapes.add(_shape(parsed[pick]))
+        best = np.maximum(best, pair[pick])
+    order = chosen + [i for i in range(len(ended)) if i not in chosen]
+    return [ended[i] for i in order] + [p for p in proposals if p.finish_reason != "eos"]
+
+
+def _shape(parsed: Parsed) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((utility, tuple(sorted(flags))) for utility, flags in parsed)
 
 
 def _review(engine: Engine, request: str, proposals: list[Proposal], weight: float) -> list[Proposal]:

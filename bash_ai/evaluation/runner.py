@@ -104,7 +104,8 @@ class Decoder:
         if reranker and c.rerank:
             review = f" reviewer={c.reviewer}" if c.reviewer else ""
             same = "" if c.distinct else " no-distinct"
-            return f"beam {c.beam_width} k={c.retrieval_k} pool={c.pool} trained reranker{review}{same}"
+            cover = f" cover={c.cover_temperature}" if c.cover_temperature else ""
+            return f"beam {c.beam_width} k={c.retrieval_k} pool={c.pool} trained reranker{cover}{review}{same}"
         rank = f" relevance={c.retrieval_weight}+{c.retrieval_bonus}" if c.retrieval_weight or c.retrieval_bonus else ""
         review = f" reviewer={c.reviewer}" if c.reviewer else ""
         agree = f" consensus={c.consensus}" if c.consensus else ""
