@@ -270,14 +270,22 @@ def propose_checked(
     ``flag`` also runs the danger rules and shellcheck (the faces show them; eval does not need them).
     """
     from bash_ai import safety
-    from bash_ai.engine.propose import DecodeConfig, propose
+    from bash_ai.engine.propose import DecodeConfig, cover, propose
 
     config = config if config is not None else DecodeConfig()
     proposals = propose(engine, request, config, cancel=cancel, on_event=on_event)
     shaped = distinct_commands(proposals, config.distinct)
+    checked = dict(zip(shaped, safety.check_syntax_many(list(shaped)), strict=True))
+    order = [t for t in shaped if checked[t].ok] + [t for t in shaped if not checked[t].ok]
+    if config.rerank and engine.reranker is not None and config.cover_temperature > 0:
+        # The answers after the first shown cover the pool (bash_ai.engine.propose.cover).
+        text_of = {id(p): t for t, p in shaped.items()}
+        covered = cover([shaped[t] for t in order if checked[t].ok], config.cover_temperature)
+        order = [text_of[id(p)] for p in covered] + [t for t in order if not checked[t].ok]
     valid: list[Candidate] = []
     invalid: list[Candidate] = []
-    for (text, proposal), syntax in zip(shaped.items(), safety.check_syntax_many(list(shaped)), strict=True):
+    for text in order:
+        proposal, syntax = shaped[text], checked[text]
         candidate = Candidate(
             text,
             "command",

@@ -217,3 +217,29 @@ def test_cover_keeps_the_first_repeats_after_and_cut_hypotheses_last() -> None:
         "find . -name",
     ]
     assert cover(pool[:1], 0.3) == pool[:1]  # one ended candidate: nothing to choose
+
+
+def test_the_checked_answers_are_covered_and_the_first_valid_one_stays_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An invalid best proposal goes last; covering starts from the first valid answer, not from it."""
+    import types
+
+    import bash_ai.engine.propose as propose_module
+    from bash_ai.answer import propose_checked
+    from bash_ai.engine.propose import DecodeConfig
+
+    pool = [
+        _proposal("echo 'unclosed", 3.0),  # fails bash -n
+        _proposal("ls -l", 2.0),
+        _proposal("ls -l -a", 1.99),
+        _proposal("du -h", 1.98),
+    ]
+    monkeypatch.setattr(propose_module, "propose", lambda *args, **kwargs: list(pool))
+    engine = types.SimpleNamespace(reranker=object())
+
+    def texts(**changes: object) -> list[str]:
+        return [c.text for c in propose_checked(engine, "list files", DecodeConfig(**changes))]  # type: ignore[arg-type]
+
+    # ls -l first (the best valid one); then du -h, a different guess, before ls -l's variant.
+    assert texts() == ["ls -l", "du -h", "ls -l -a", "echo 'unclosed"]
+    assert texts(cover_temperature=0.0) == ["ls -l", "ls -l -a", "du -h", "echo 'unclosed"]
+    assert texts(rerank=False) == ["ls -l", "ls -l -a", "du -h", "echo 'unclosed"]  # no reranker, no covering

@@ -168,9 +168,9 @@ def collect(engine: Any, examples: Sequence[Any], report: Callable[[str], None] 
 
 
 def top_k(pool: Pool, scores: Sequence[float], k: int = 5, cover_temperature: float = 0.0) -> list[str]:
-    """The answer path's top ``k``: cut hypotheses last, the answers after the first chosen to
-    cover the pool when ``cover_temperature`` is set (as with a reranker), then cleaned, one per
-    structure."""
+    """The answer path's top ``k`` (without its syntax check): cut hypotheses last, cleaned, one
+    per structure, then the answers after the first chosen to cover the pool when
+    ``cover_temperature`` is set (as with a reranker)."""
     from bash_ai.answer import distinct_commands
     from bash_ai.engine.propose import cover
 
@@ -178,9 +178,11 @@ def top_k(pool: Pool, scores: Sequence[float], k: int = 5, cover_temperature: fl
         (replace(p, score=float(s)) for p, s in zip(pool.proposals, scores, strict=True)),
         key=lambda p: (p.finish_reason != "eos", -p.score),
     )
-    if cover_temperature > 0:
-        ranked = cover(ranked, cover_temperature, k)
-    return list(distinct_commands(ranked))[:k]
+    shaped = distinct_commands(ranked)
+    if cover_temperature <= 0:
+        return list(shaped)[:k]
+    text_of = {id(p): t for t, p in shaped.items()}
+    return [text_of[id(p)] for p in cover(list(shaped.values()), cover_temperature, k)][:k]
 
 
 def measure(pools: Sequence[Pool], scores: Sequence[Any], cover_temperature: float = 0.0) -> tuple[float, float, float]:

@@ -56,9 +56,9 @@ class DecodeConfig:
     # the length penalty, relevance, bonus and agreement weights above (the reviewer still adds).
     rerank: bool = True
     # With the reranker: choose the answers after the first to cover the likely programs and flags
-    # (``cover``): each next answer the one that most raises the expected NLC2CMD score of the best
-    # answer so far, the pool weighted by softmax(reranker score / cover_temperature). 0: off, the
-    # reranker's order. Measured on nl2bash-dev (docs/benchmarks.md, "Covering the likely answers").
+    # (``cover``, applied by ``answer.propose_checked`` to the checked answers): each next answer the
+    # one that most raises the expected NLC2CMD score of the best answer so far, the pool weighted by
+    # softmax(reranker score / cover_temperature). 0: off, the reranker's order. Measured on nl2bash-dev (docs/benchmarks.md, "Covering the likely answers").
     cover_temperature: float = 0.3
     max_tokens: int = 96
 
@@ -175,14 +175,11 @@ def propose(
     if reranker is None and config.consensus > 0 and len(proposals) > 1:
         proposals = _agree(proposals, config.consensus)
     # A hypothesis cut at the token limit is a broken command: after every one that ended.
-    ranked = sorted(proposals, key=lambda p: (p.finish_reason != "eos", -p.score))
-    if reranker is not None and config.cover_temperature > 0:
-        ranked = cover(ranked, config.cover_temperature)
-    return ranked
+    return sorted(proposals, key=lambda p: (p.finish_reason != "eos", -p.score))
 
 
 def cover(proposals: list[Proposal], temperature: float, k: int = 5) -> list[Proposal]:
-    """The ``k`` first of ``proposals`` (ranked best first) chosen to cover what the request may want.
+    """The ``k`` first of ``proposals`` (ranked best first, as shown) chosen to cover what the request may want.
 
     The pool is read as a distribution over the right answer, each ended candidate weighted by
     softmax(score / ``temperature``). The first answer stays the best-scored; each next one is the
