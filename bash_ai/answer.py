@@ -255,6 +255,15 @@ def distinct_commands(proposals: Iterable[Proposal], distinct: bool = True) -> d
     return shaped
 
 
+def cover_texts(shaped: dict[str, Proposal], texts: list[str], temperature: float) -> list[str]:
+    """``texts`` (keys of ``shaped``, best first, as shown) with the answers after the first chosen
+    to cover the pool (``bash_ai.engine.propose.cover``)."""
+    from bash_ai.engine.propose import cover
+
+    text_of = {id(shaped[t]): t for t in texts}
+    return [text_of[id(p)] for p in cover([shaped[t] for t in texts], temperature)]
+
+
 def propose_checked(
     engine: Engine,
     request: str,
@@ -270,18 +279,16 @@ def propose_checked(
     ``flag`` also runs the danger rules and shellcheck (the faces show them; eval does not need them).
     """
     from bash_ai import safety
-    from bash_ai.engine.propose import DecodeConfig, cover, propose
+    from bash_ai.engine.propose import DecodeConfig, propose
 
     config = config if config is not None else DecodeConfig()
     proposals = propose(engine, request, config, cancel=cancel, on_event=on_event)
     shaped = distinct_commands(proposals, config.distinct)
     checked = dict(zip(shaped, safety.check_syntax_many(list(shaped)), strict=True))
-    order = [t for t in shaped if checked[t].ok] + [t for t in shaped if not checked[t].ok]
+    valid_texts = [t for t in shaped if checked[t].ok]
     if config.rerank and engine.reranker is not None and config.cover_temperature > 0:
-        # The answers after the first shown cover the pool (bash_ai.engine.propose.cover).
-        text_of = {id(p): t for t, p in shaped.items()}
-        covered = cover([shaped[t] for t in order if checked[t].ok], config.cover_temperature)
-        order = [text_of[id(p)] for p in covered] + [t for t in order if not checked[t].ok]
+        valid_texts = cover_texts(shaped, valid_texts, config.cover_temperature)
+    order = valid_texts + [t for t in shaped if not checked[t].ok]
     valid: list[Candidate] = []
     invalid: list[Candidate] = []
     for text in order:

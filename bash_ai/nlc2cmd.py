@@ -106,6 +106,12 @@ def utility_flags(command: str) -> list[tuple[str, frozenset[str]]]:
     ]
 
 
+def parsed_structure(parsed: Parsed) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """A parsed command's programs with their flags sorted: hashable, equal for commands that differ
+    only in arguments (``ls -S a`` ~ ``ls -S b``)."""
+    return tuple((utility, tuple(sorted(flags))) for utility, flags in parsed)
+
+
 def flag_score(predicted: frozenset[str], reference: frozenset[str]) -> float:
     """S_F in [-1, 1]; 1.0 when neither side has flags."""
     if not predicted and not reference:

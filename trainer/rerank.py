@@ -37,7 +37,7 @@ from bash_ai.engine.rerank import (
     hashed_ids,
     request_words,
 )
-from bash_ai.nlc2cmd import Parsed, parsed_score, utility_flags
+from bash_ai.nlc2cmd import parsed_score, parsed_structure, utility_flags
 
 TAU = 0.1  # temperature of the target distribution (NLC2CMD scores lie in [-1, 1])
 
@@ -59,10 +59,6 @@ class RerankSpec:
 Group = tuple[list[np.ndarray], np.ndarray]
 
 
-def _structure(parsed: Parsed) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    return tuple((u, tuple(sorted(f))) for u, f in parsed)
-
-
 def lexicon_groups(index: Any, spec: RerankSpec, limit: int | None = None) -> list[Group]:
     """One group per training pair: its own command and its neighbours' distinct structures."""
     groups: list[Group] = []
@@ -77,7 +73,7 @@ def lexicon_groups(index: Any, spec: RerankSpec, limit: int | None = None) -> li
         ids, targets, seen = [], [], set()
         for text in [command, *(n.command for n in others)]:
             parsed = utility_flags(text)
-            key = _structure(parsed)
+            key = parsed_structure(parsed)
             if not parsed or key in seen:
                 continue
             seen.add(key)
@@ -171,18 +167,17 @@ def top_k(pool: Pool, scores: Sequence[float], k: int = 5, cover_temperature: fl
     """The answer path's top ``k`` (without its syntax check): cut hypotheses last, cleaned, one
     per structure, then the answers after the first chosen to cover the pool when
     ``cover_temperature`` is set (as with a reranker)."""
-    from bash_ai.answer import distinct_commands
-    from bash_ai.engine.propose import cover
+    from bash_ai.answer import cover_texts, distinct_commands
 
     ranked = sorted(
         (replace(p, score=float(s)) for p, s in zip(pool.proposals, scores, strict=True)),
         key=lambda p: (p.finish_reason != "eos", -p.score),
     )
     shaped = distinct_commands(ranked)
-    if cover_temperature <= 0:
-        return list(shaped)[:k]
-    text_of = {id(p): t for t, p in shaped.items()}
-    return [text_of[id(p)] for p in cover(list(shaped.values()), cover_temperature, k)][:k]
+    texts = list(shaped)
+    if cover_temperature > 0:
+        texts = cover_texts(shaped, texts, cover_temperature)
+    return texts[:k]
 
 
 def measure(pools: Sequence[Pool], scores: Sequence[Any], cover_temperature: float = 0.0) -> tuple[float, float, float]:

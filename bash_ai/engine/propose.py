@@ -58,7 +58,8 @@ class DecodeConfig:
     # With the reranker: choose the answers after the first to cover the likely programs and flags
     # (``cover``, applied by ``answer.propose_checked`` to the checked answers): each next answer the
     # one that most raises the expected NLC2CMD score of the best answer so far, the pool weighted by
-    # softmax(reranker score / cover_temperature). 0: off, the reranker's order. Measured on nl2bash-dev (docs/benchmarks.md, "Covering the likely answers").
+    # softmax(reranker score / cover_temperature). 0: off, the reranker's order. Measured on
+    # nl2bash-dev (docs/benchmarks.md, "Covering the likely answers").
     cover_temperature: float = 0.3
     max_tokens: int = 96
 
@@ -188,36 +189,33 @@ def cover(proposals: list[Proposal], temperature: float, k: int = 5) -> list[Pro
     first. Candidates whose programs and flags repeat a chosen one's add nothing and come after;
     the rest keep their order, hypotheses cut at the token limit last.
     """
-    from bash_ai.nlc2cmd import parsed_score, utility_flags
+    from bash_ai.nlc2cmd import parsed_score, parsed_structure, utility_flags
 
     ended = [p for p in proposals if p.finish_reason == "eos"]
     if len(ended) < 2:
         return proposals
     parsed = [utility_flags(p.text) for p in ended]
+    structures = [parsed_structure(p) for p in parsed]
     scores = np.array([p.score for p in ended])
     weights = np.exp((scores - scores.max()) / temperature)
     weights /= weights.sum()
     # pair[i, j]: candidate i's NLC2CMD score were candidate j the right answer (-1 if either is unreadable).
     pair = np.array([[parsed_score(a, b) if a and b else -1.0 for b in parsed] for a in parsed])
-    chosen, shapes = [0], {_shape(parsed[0])}
+    chosen, shown = [0], {structures[0]}
     best = pair[0].copy()
     while len(chosen) < min(k, len(ended)):
         gains = [
-            -math.inf if i in chosen or _shape(parsed[i]) in shapes else float(np.maximum(best, pair[i]) @ weights)
+            -math.inf if structures[i] in shown else float(np.maximum(best, pair[i]) @ weights)
             for i in range(len(ended))
         ]
         pick = int(np.argmax(gains))
         if gains[pick] == -math.inf:
             break
         chosen.append(pick)
-        shapes.add(_shape(parsed[pick]))
+        shown.add(structures[pick])
         best = np.maximum(best, pair[pick])
     order = chosen + [i for i in range(len(ended)) if i not in chosen]
     return [ended[i] for i in order] + [p for p in proposals if p.finish_reason != "eos"]
-
-
-def _shape(parsed: Parsed) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    return tuple((utility, tuple(sorted(flags))) for utility, flags in parsed)
 
 
 def _review(engine: Engine, request: str, proposals: list[Proposal], weight: float) -> list[Proposal]:
