@@ -137,26 +137,18 @@ def _replace_words(command: str, pairs: dict[str, str]) -> str:
     return pattern.sub(lambda m: pairs[m.group(1)], command)
 
 
+def _literal_arguments(text: str) -> set[str]:
+    return {*urls(text), *files(text), *paths(text), *numbers(text)}
+
+
 def request_arguments(request: str) -> set[str]:
     """What a request names: its URLs, files, paths, numbers and file kinds (as ``*.ext``)."""
-    return {
-        *urls(request),
-        *files(request),
-        *paths(request),
-        *numbers(request),
-        *(f"*.{e}" for e in extensions(request)),
-    }
+    return _literal_arguments(request) | {f"*.{e}" for e in extensions(request)}
 
 
 def command_arguments(command: str) -> set[str]:
     """The same kinds of argument in a command: URLs, files, paths, numbers and ``*.ext`` globs."""
-    return {
-        *urls(command),
-        *files(command),
-        *paths(command),
-        *numbers(command),
-        *(f"*.{e}" for e in _GLOB.findall(command)),
-    }
+    return _literal_arguments(command) | {f"*.{e}" for e in _GLOB.findall(command)}
 
 
 def named_share(wanted: set[str], command: str) -> float:
