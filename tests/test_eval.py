@@ -352,7 +352,8 @@ def test_cli_json_schema(
     keys = {"exact_match", "template_match", "nlc2cmd", "nlc2cmd_top1", "syntax_valid", "danger_rate"}
     keys |= {"val_loss", "bits_per_byte", "nlc2cmd_official", "nlc2cmd_official_calibrated", "official_parseable"}
     keys |= {"nlc2cmd_official_readable", "argument_f1"}
-    assert set(dev) == keys | {"suite", "examples", "candidates", "decode", "seconds"}
+    assert set(dev) == keys | {"suite", "examples", "candidates", "decode", "official_rules", "seconds"}
+    assert dev["official_rules"] == "tables"  # no --official-grammar
     assert (
         set(model["overall"]) == keys
         and dev["decode"] == "beam 5 k=3 pool=12 alpha=0.6 relevance=4.0+1.0 consensus=4.0"
@@ -381,6 +382,37 @@ def test_cli_json_schema(
     f1 = [argument_f1(r["predictions"][0], r["reference"]) for r in rows if r["suite"] == "nl2bash-dev"]
     assert dev["argument_f1"] == pytest.approx(sum(f1) / len(f1))
     assert "nl2bash-dev" in run.err and "bits per byte" in run.err  # the table is on stderr
+
+
+def test_cli_official_grammar_reads_commands_by_the_users_file(
+    nl2bash_fetched: None, tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from test_official_grammar import GRAMMAR
+
+    from bash_ai.evaluation.nlc2cmd_official import official_topk, official_utility_flags
+    from bash_ai.evaluation.official_grammar import parse_grammar
+
+    grammar_file = tmp_path / "grammar.txt"
+    grammar_file.write_text(GRAMMAR, encoding="utf-8")
+    preds = tmp_path / "preds.jsonl"
+    args = ["eval", "--suite", "nl2bash-dev", "--model", str(tiny_model_dir), "-k", "2", "--max-tokens", "8"]
+    run = run_cli([*args, "--json", "--predictions", str(preds), "--official-grammar", str(grammar_file)], capsys)
+    assert run.code == 0, run.err
+    (dev,) = json.loads(run.out)[tiny_model_dir.name]["suites"]
+    assert dev["official_rules"] == "grammar"
+    grammar = parse_grammar(GRAMMAR)
+    rows = [json.loads(line) for line in preds.read_text(encoding="utf-8").splitlines()]
+    for r in rows:
+        assert r["nlc2cmd_official"] == official_topk(r["predictions"], r["reference"], None, grammar)
+        assert r["official_parseable"] == (official_utility_flags(r["reference"], grammar) is not None)
+    assert dev["official_parseable"] == pytest.approx(sum(r["official_parseable"] for r in rows) / len(rows))
+    # The small grammar knows a dozen utilities: the file, not our tables, decided.
+    assert sum(r["official_parseable"] for r in rows) < sum(
+        official_utility_flags(r["reference"]) is not None for r in rows
+    )
+    missing = run_cli([*args, "--official-grammar", str(tmp_path / "nope.txt")], capsys)
+    assert missing.code == 2
+    assert one_error_line(missing).startswith("bash-ai: error: cannot read the official grammar")
 
 
 def test_cli_compare_prints_deltas(

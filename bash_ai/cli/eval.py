@@ -65,6 +65,14 @@ def eval_command(
         float,
         Opt("--cover", help="Temperature of the answers after the first chosen to cover the pool (0: reranker order)"),
     ] = 0.3,
+    official_grammar: Annotated[
+        Path | None,
+        Opt(
+            "--official-grammar",
+            help="Your copy of the official NLC2CMD grammar.txt (IBM/clai, branch nlc2cmd, "
+            "submission-code/configs/core/): the official figures then read commands exactly as its parser does",
+        ),
+    ] = None,
 ) -> None:
     from bash_ai.api import import_numpy_single_threaded, load_engine
 
@@ -97,6 +105,11 @@ def eval_command(
     )
     if compare is not None and model is not None:
         raise UsageError("use either --model or --compare A B, not both")
+    grammar = None
+    if official_grammar is not None:
+        from bash_ai.evaluation.official_grammar import Grammar
+
+        grammar = Grammar.read(official_grammar)  # a bad file fails here, before any work
     examples = {name: load_suite(name, limit) for name in suites}  # a missing dataset fails here
     if EXEC in suites:
         from bash_ai.evaluation import ensure_sandbox
@@ -118,6 +131,7 @@ def eval_command(
                     max_tokens,
                     progress=_progress(f"{label} {name}"),
                     decoder=decoder,
+                    official_grammar=grammar,
                 )
                 for name in suites
             ]
@@ -166,6 +180,7 @@ def _payload(results: list[list[SuiteResult]]) -> dict[str, Any]:
                 "examples": r.examples,
                 "candidates": r.candidates,
                 "decode": r.decode,
+                **({"official_rules": r.official_rules} if r.official_rules else {}),
                 "seconds": round(r.seconds, 3),
             }
             | _metrics_json(r.metrics)

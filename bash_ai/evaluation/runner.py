@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from bash_ai.engine.engine import Engine
     from bash_ai.engine.propose import DecodeConfig
     from bash_ai.engine.rerank import Reranker
+    from bash_ai.evaluation.official_grammar import Grammar
     from bash_ai.evaluation.tasks import ExecTask
     from bash_ai.retrieval import Neighbor, RetrievalIndex
 
@@ -173,6 +174,7 @@ class SuiteResult:
     nll_bytes: int = 0
     predictions: list[dict[str, Any]] = field(default_factory=list, repr=False)
     decode: str = ""  # ``Decoder.describe()``: how the candidates were made
+    official_rules: str = ""  # the official figures' reading of commands: "grammar" (the user's file) or "tables"
 
 
 def check_suite(name: str) -> None:
@@ -310,8 +312,11 @@ def evaluate(
     max_tokens: int = 96,
     progress: Callable[[int, int], None] | None = None,
     decoder: Decoder | None = None,
+    official_grammar: Grammar | None = None,
 ) -> SuiteResult:
-    """Generate for every example and score the answers (the exec suite runs them sandboxed)."""
+    """Generate for every example and score the answers (the exec suite runs them sandboxed).
+    ``official_grammar``: the user's copy of the official NLC2CMD grammar, for the official
+    figures (without it they follow our own tables, a close approximation)."""
     check_suite(suite)
     check_options(candidates, max_tokens)
     decoder = decoder if decoder is not None else Decoder()
@@ -333,9 +338,9 @@ def evaluate(
             "arguments": argument_f1(preds[0], ex.reference),
             "nlc2cmd": nlc2cmd_topk(preds, ex.reference),
             "nlc2cmd_top1": nlc2cmd_topk(preds[:1], ex.reference),
-            "nlc2cmd_official": official_topk(preds, ex.reference),
-            "nlc2cmd_official_calibrated": official_topk(preds, ex.reference, confidences),
-            "official_parseable": official_utility_flags(ex.reference) is not None,
+            "nlc2cmd_official": official_topk(preds, ex.reference, None, official_grammar),
+            "nlc2cmd_official_calibrated": official_topk(preds, ex.reference, confidences, official_grammar),
+            "official_parseable": official_utility_flags(ex.reference, official_grammar) is not None,
         }
 
     start = time.perf_counter()
@@ -363,7 +368,9 @@ def evaluate(
     }
     totals = {"nll_nats": float(nats), "nll_tokens": int(tokens), "nll_bytes": int(nbytes)}
     decode = decoder.describe(engine.reranker is not None)
-    return _result(suite, engine, rows, candidates, metrics, start, decode, **totals)
+    result = _result(suite, engine, rows, candidates, metrics, start, decode, **totals)
+    result.official_rules = "grammar" if official_grammar is not None else "tables"
+    return result
 
 
 def _evaluate_explain(
