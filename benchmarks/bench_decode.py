@@ -1,7 +1,6 @@
 """Decode speed of the numpy runtime (the CLI's) against the PyTorch model, on the same weights.
 
     python benchmarks/bench_decode.py [--presets tiny mini small] [--tokens 128] [--cold-runs 5]
-    python benchmarks/bench_decode.py --part propose [--model assets/model] [--rounds 3]
 
 Raw runtime part (this file's first half):
 - warm decode: batch 1, a 16-token prompt prefilled, then one token per step through the KV cache,
@@ -237,77 +236,14 @@ def engine_report(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-PROPOSE_REQUESTS = (
-    "find files larger than 100MB",
-    "list files sorted by size",
-    "count the words in essay.txt",
-    "show disk usage",
-    "compress the logs directory",
-    "delete all .tmp files older than 7 days",
-    "print the second column of data.csv",
-    "show the last 20 lines of app.log",
-    "find python files containing TODO",
-    "make script.sh executable",
-)
-
-
-class _Inline:
-    """An executor that runs the job at once in the caller's thread: the sequential peer."""
-
-    def submit(self, fn: Any, *args: Any) -> Any:
-        from concurrent.futures import Future
-
-        future: Future[Any] = Future()
-        future.set_result(fn(*args))
-        return future
-
-
-def propose_part(model_dir: Path, rounds: int) -> str:
-    """One answer (``bash_ai.answer.answer``: beam search, pooled commands scored, checks) per
-    request, the pooled commands scored on a second core beside the beams (as shipped) or before
-    them in the same thread (the peer), alternating request by request; same answers required."""
-    from bash_ai.api import import_numpy_single_threaded, load_engine
-
-    import_numpy_single_threaded()
-    from bash_ai.answer import answer
-    from bash_ai.engine import propose
-
-    engine = load_engine(str(model_dir))
-    shipped = propose._scoring_pool
-    times: dict[str, list[float]] = {"concurrent": [], "sequential": []}
-    for request in PROPOSE_REQUESTS:
-        answer(engine, request)  # warm caches (syntax checks, tokenizer) for both
-    for _ in range(rounds):
-        for request in PROPOSE_REQUESTS:
-            texts = {}
-            for mode in ("sequential", "concurrent"):
-                propose._scoring_pool = shipped if mode == "concurrent" else _Inline  # type: ignore[assignment]
-                start = time.perf_counter()
-                texts[mode] = [c.text for c in answer(engine, request, n=5)]
-                times[mode].append(time.perf_counter() - start)
-            if texts["sequential"] != texts["concurrent"]:
-                raise SystemExit(f"error: different answers for {request!r}")
-    propose._scoring_pool = shipped  # type: ignore[assignment]
-    seq, con = (statistics.median(times[m]) * 1000 for m in ("sequential", "concurrent"))
-    return (
-        f"answer latency, {len(times['concurrent'])} answers each, median: sequential {seq:.0f} ms, "
-        f"concurrent {con:.0f} ms\nconcurrent/sequential: {con / seq:.2f}x"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--presets", nargs="+", default=["tiny", "mini", "small"])
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--cold-runs", type=int, default=5)
     parser.add_argument("--cold-preset", default="mini")
-    parser.add_argument("--part", choices=["all", "runtime", "engine", "propose"], default="all")
-    parser.add_argument("--model", type=Path, default=Path(__file__).resolve().parents[1] / "assets" / "model")
-    parser.add_argument("--rounds", type=int, default=3, help="--part propose: passes over its 10 requests")
+    parser.add_argument("--part", choices=["all", "runtime", "engine"], default="all")
     args = parser.parse_args()
-    if args.part == "propose":
-        print(propose_part(args.model, args.rounds))
-        return
     if args.part in ("all", "runtime"):
         print("warm decode (batch 1, KV cache):", flush=True)
         rows = raw_decode(args.presets, args.tokens)
