@@ -1,6 +1,7 @@
 """Decode speed of the numpy runtime (the CLI's) against the PyTorch model, on the same weights.
 
     python benchmarks/bench_decode.py [--presets tiny mini small] [--tokens 128] [--cold-runs 5]
+    python benchmarks/bench_decode.py --part threads [--model assets/model]  # two decodes at once
 
 Raw runtime part (this file's first half):
 - warm decode: batch 1, a 16-token prompt prefilled, then one token per step through the KV cache,
@@ -236,14 +237,103 @@ def engine_report(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+_DECODE_LOOP = r"""
+import sys, time
+from bash_ai.api import import_numpy_single_threaded, load_engine
+import_numpy_single_threaded()
+import numpy as np
+model = load_engine(sys.argv[1]).model
+rows, steps = int(sys.argv[2]), int(sys.argv[3])
+cache = model.new_cache(rows)
+ids = np.ones((rows, 1), dtype=np.int64)
+for _ in range(20):
+    model.forward(ids, cache, last_only=True)
+sys.stdout.write("ready\n"); sys.stdout.flush(); sys.stdin.readline()
+start = time.perf_counter()
+for _ in range(steps):
+    model.forward(ids, cache, last_only=True)
+    if cache.length >= model.config.context_length - 1:
+        cache.length = 0
+print(time.perf_counter() - start)
+"""
+
+
+def _decode_processes(model_dir: Path, count: int, rows: int, steps: int) -> float:
+    """Wall time of ``count`` processes decoding ``steps`` steps each, started together."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _DECODE_LOOP, str(model_dir), str(rows), str(steps)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(count)
+    ]
+    for p in procs:
+        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    start = time.perf_counter()
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    for p in procs:
+        p.communicate()
+    return time.perf_counter() - start
+
+
+def threads_part(model_dir: Path, steps: int = 300) -> str:
+    """Decode steps of the real model (KV cache, ``last_only``): one decode alone, then two at
+    once, as two processes (what memory bandwidth allows) and as two threads of one process (as
+    the unbatched server runs them: the GIL too). Speedup: 2 x alone / together (2.00 = perfect)."""
+    import threading
+
+    from bash_ai.api import import_numpy_single_threaded, load_engine
+
+    import_numpy_single_threaded()
+    model = load_engine(str(model_dir)).model
+
+    def run(rows: int, out: list[float]) -> None:
+        cache = model.new_cache(rows)
+        ids = np.ones((rows, 1), dtype=np.int64)
+        start = time.perf_counter()
+        for _ in range(steps):
+            model.forward(ids, cache, last_only=True)
+            if cache.length >= model.config.context_length - 1:
+                cache.length = 0
+        out.append(time.perf_counter() - start)
+
+    lines = []
+    for rows in (1, 5):
+        alone = _decode_processes(model_dir, 1, rows, steps)
+        processes = _decode_processes(model_dir, 2, rows, steps)
+        run(rows, [])  # warm up
+        both: list[float] = []
+        pair = [threading.Thread(target=run, args=(rows, both)) for _ in range(2)]
+        start = time.perf_counter()
+        for t in pair:
+            t.start()
+        for t in pair:
+            t.join()
+        threads = time.perf_counter() - start
+        lines.append(
+            f"{rows} row(s) per step: alone {alone / steps * 1000:.2f} ms/step; two at once: processes "
+            f"{2 * alone / processes:.2f}x, threads {2 * alone / threads:.2f}x"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--presets", nargs="+", default=["tiny", "mini", "small"])
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--cold-runs", type=int, default=5)
     parser.add_argument("--cold-preset", default="mini")
-    parser.add_argument("--part", choices=["all", "runtime", "engine"], default="all")
+    parser.add_argument("--part", choices=["all", "runtime", "engine", "threads"], default="all")
+    parser.add_argument("--model", type=Path, default=Path(__file__).resolve().parents[1] / "assets" / "model")
     args = parser.parse_args()
+    if args.part == "threads":
+        print(threads_part(args.model))
+        return
     if args.part in ("all", "runtime"):
         print("warm decode (batch 1, KV cache):", flush=True)
         rows = raw_decode(args.presets, args.tokens)
