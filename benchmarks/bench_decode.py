@@ -2,6 +2,7 @@
 
     python benchmarks/bench_decode.py [--presets tiny mini small] [--tokens 128] [--cold-runs 5]
     python benchmarks/bench_decode.py --part threads [--model assets/model]  # two decodes at once
+    python benchmarks/bench_decode.py --part propose [--model assets/model] [--rounds 3]  # pooled scoring
 
 Raw runtime part (this file's first half):
 - warm decode: batch 1, a 16-token prompt prefilled, then one token per step through the KV cache,
@@ -237,32 +238,38 @@ def engine_report(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+# The children below load numpy as the CLI does (``import_numpy_single_threaded``: a one-thread
+# BLAS); this script's own numpy has the default thread count, which would skew both parts.
 _DECODE_LOOP = r"""
-import sys, time
+import sys, threading, time
 from bash_ai.api import import_numpy_single_threaded, load_engine
 import_numpy_single_threaded()
 import numpy as np
 model = load_engine(sys.argv[1]).model
-rows, steps = int(sys.argv[2]), int(sys.argv[3])
-cache = model.new_cache(rows)
-ids = np.ones((rows, 1), dtype=np.int64)
-for _ in range(20):
-    model.forward(ids, cache, last_only=True)
+rows, steps, threads = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+def run():
+    cache = model.new_cache(rows)
+    ids = np.ones((rows, 1), dtype=np.int64)
+    for _ in range(steps):
+        model.forward(ids, cache, last_only=True)
+        if cache.length >= model.config.context_length - 1:
+            cache.length = 0
+run()  # warm up
 sys.stdout.write("ready\n"); sys.stdout.flush(); sys.stdin.readline()
 start = time.perf_counter()
-for _ in range(steps):
-    model.forward(ids, cache, last_only=True)
-    if cache.length >= model.config.context_length - 1:
-        cache.length = 0
+pool = [threading.Thread(target=run) for _ in range(threads)]
+for t in pool: t.start()
+for t in pool: t.join()
 print(time.perf_counter() - start)
 """
 
 
-def _decode_processes(model_dir: Path, count: int, rows: int, steps: int) -> float:
-    """Wall time of ``count`` processes decoding ``steps`` steps each, started together."""
+def _decode_processes(model_dir: Path, count: int, rows: int, steps: int, threads: int = 1) -> float:
+    """Wall time of ``count`` processes, each decoding ``steps`` steps in each of ``threads``
+    threads, all started together."""
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _DECODE_LOOP, str(model_dir), str(rows), str(steps)],
+            [sys.executable, "-c", _DECODE_LOOP, str(model_dir), str(rows), str(steps), str(threads)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -282,44 +289,78 @@ def _decode_processes(model_dir: Path, count: int, rows: int, steps: int) -> flo
 
 
 def threads_part(model_dir: Path, steps: int = 300) -> str:
-    """Decode steps of the real model (KV cache, ``last_only``): one decode alone, then two at
-    once, as two processes (what memory bandwidth allows) and as two threads of one process (as
-    the unbatched server runs them: the GIL too). Speedup: 2 x alone / together (2.00 = perfect)."""
-    import threading
-
-    from bash_ai.api import import_numpy_single_threaded, load_engine
-
-    import_numpy_single_threaded()
-    model = load_engine(str(model_dir)).model
-
-    def run(rows: int, out: list[float]) -> None:
-        cache = model.new_cache(rows)
-        ids = np.ones((rows, 1), dtype=np.int64)
-        start = time.perf_counter()
-        for _ in range(steps):
-            model.forward(ids, cache, last_only=True)
-            if cache.length >= model.config.context_length - 1:
-                cache.length = 0
-        out.append(time.perf_counter() - start)
-
+    """Decode steps of the real model (KV cache, ``last_only``, one-thread BLAS as in the CLI): one
+    decode alone, then two at once, as two processes and as two threads of one process (as the
+    unbatched server runs its workers). Speedup: 2 x alone / together (2.00 = perfect)."""
     lines = []
     for rows in (1, 5):
         alone = _decode_processes(model_dir, 1, rows, steps)
         processes = _decode_processes(model_dir, 2, rows, steps)
-        run(rows, [])  # warm up
-        both: list[float] = []
-        pair = [threading.Thread(target=run, args=(rows, both)) for _ in range(2)]
-        start = time.perf_counter()
-        for t in pair:
-            t.start()
-        for t in pair:
-            t.join()
-        threads = time.perf_counter() - start
+        threads = _decode_processes(model_dir, 1, rows, steps, threads=2)
         lines.append(
             f"{rows} row(s) per step: alone {alone / steps * 1000:.2f} ms/step; two at once: processes "
             f"{2 * alone / processes:.2f}x, threads {2 * alone / threads:.2f}x"
         )
     return "\n".join(lines)
+
+
+_PROPOSE_AB = r"""
+import statistics, sys, time
+from bash_ai.api import import_numpy_single_threaded, load_engine
+import_numpy_single_threaded()
+from concurrent.futures import Future
+from bash_ai.answer import answer
+from bash_ai.engine import propose
+
+class Inline:  # the sequential peer: the pooled commands scored in the caller's thread, first
+    def submit(self, fn, *args):
+        future = Future(); future.set_result(fn(*args)); return future
+
+requests, rounds = sys.argv[2].split("|"), int(sys.argv[3])
+engine = load_engine(sys.argv[1])
+shipped = propose._scoring_pool
+for request in requests:
+    answer(engine, request)  # warm the caches both share
+times = {"sequential": [], "concurrent": []}
+for _ in range(rounds):
+    for request in requests:
+        texts = {}
+        for mode in times:
+            propose._scoring_pool = shipped if mode == "concurrent" else Inline
+            start = time.perf_counter()
+            texts[mode] = [c.text for c in answer(engine, request, n=5)]
+            times[mode].append(time.perf_counter() - start)
+        if texts["sequential"] != texts["concurrent"]:
+            sys.exit(f"error: different answers for {request!r}")
+seq, con = (statistics.median(times[m]) * 1000 for m in times)
+print(f"answer latency, {len(times['concurrent'])} answers each, median: sequential {seq:.0f} ms, "
+      f"concurrent {con:.0f} ms")
+print(f"concurrent/sequential: {con / seq:.2f}x")
+"""
+
+PROPOSE_REQUESTS = (
+    "find files larger than 100MB",
+    "list files sorted by size",
+    "count the words in essay.txt",
+    "show disk usage",
+    "compress the logs directory",
+    "delete all .tmp files older than 7 days",
+    "print the second column of data.csv",
+    "show the last 20 lines of app.log",
+    "find python files containing TODO",
+    "make script.sh executable",
+)
+
+
+def propose_part(model_dir: Path, rounds: int) -> str:
+    """One answer (``bash_ai.answer.answer``: beam search, pooled commands scored, checks) per
+    request, with the pooled commands scored in a second thread beside the beams (as shipped) or
+    before them in the same thread (the peer), alternating request by request; same answers required."""
+    argv = [sys.executable, "-c", _PROPOSE_AB, str(model_dir), "|".join(PROPOSE_REQUESTS), str(rounds)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "error: the child failed")
+    return done.stdout.strip()
 
 
 def main() -> None:
@@ -328,11 +369,12 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--cold-runs", type=int, default=5)
     parser.add_argument("--cold-preset", default="mini")
-    parser.add_argument("--part", choices=["all", "runtime", "engine", "threads"], default="all")
+    parser.add_argument("--part", choices=["all", "runtime", "engine", "threads", "propose"], default="all")
     parser.add_argument("--model", type=Path, default=Path(__file__).resolve().parents[1] / "assets" / "model")
+    parser.add_argument("--rounds", type=int, default=3, help="--part propose: passes over its 10 requests")
     args = parser.parse_args()
-    if args.part == "threads":
-        print(threads_part(args.model))
+    if args.part in ("threads", "propose"):
+        print(threads_part(args.model) if args.part == "threads" else propose_part(args.model, args.rounds))
         return
     if args.part in ("all", "runtime"):
         print("warm decode (batch 1, KV cache):", flush=True)

@@ -172,6 +172,47 @@ def test_propose_pools_beams_and_retrieved_commands(trained_model_dir: Path, tmp
     assert best[0].text == "echo hello" and best[0].kind == "command" and len(best) <= 2
 
 
+def test_pooled_commands_are_scored_beside_the_beams_with_the_same_result(
+    trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    from concurrent.futures import Future
+
+    from bash_ai.engine import propose as module
+    from bash_ai.registry import load
+    from bash_ai.retrieval import RetrievalIndex
+
+    engine = load(str(trained_model_dir))
+    pairs = [("say hello to the world", "echo hello world", "t"), ("say goodbye", "echo bye", "t")]
+    engine.set_index(RetrievalIndex.build([*pairs, ("say hello", "echo hello", "t")]))  # one a beam writes too
+    config = module.DecodeConfig(retrieval_k=0, beam_width=3, pool=3)
+    scored_in: list[str] = []
+    real = module.sequence_logprobs
+
+    def spy(*args: object, **kwargs: object) -> list[float]:
+        scored_in.append(threading.current_thread().name)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "sequence_logprobs", spy)
+    beside = module.propose(engine, "say hello", config)
+    assert scored_in == [scored_in[0]] and scored_in[0] != threading.current_thread().name
+
+    class Inline:  # the sequential way: scored in the caller's thread
+        def submit(self, fn, *args):  # type: ignore[no-untyped-def]
+            future: Future[object] = Future()
+            future.set_result(fn(*args))
+            return future
+
+    monkeypatch.setattr(module, "_scoring_pool", Inline)
+    alone = module.propose(engine, "say hello", config)
+    assert scored_in[-1] == threading.current_thread().name
+    assert [(p.text, p.source, p.logprob, p.score) for p in beside] == [
+        (p.text, p.source, p.logprob, p.score) for p in alone
+    ]
+    sources = {p.text: p.source for p in beside}
+    assert sources["echo hello"] == "beam" and sources["echo bye"] == "retrieval"  # the beam's entry stands
+
+
 def test_ask_prompt_holds_neighbours_nearest_last_and_fits(tiny_model_dir: Path) -> None:
     from bash_ai import prompt as fmt
     from bash_ai.registry import load

@@ -12,9 +12,11 @@ section "Answer quality: ablation").
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
@@ -140,16 +142,24 @@ def propose(
         if extra is not None:
             never = np.union1d(never, extra).astype(np.int64)
     shared = prefill(engine.model, prompt)  # the prompt runs once, for the beams and the pooled commands
-    beams = beam_search(
-        engine.model,
-        prompt,
-        engine.eot_id,
-        width=config.beam_width,
-        max_tokens=config.max_tokens,
-        banned=never,
-        cancel=cancel,
-        prefilled=shared,
-    )
+    # The pooled commands are scored on a second core while the beams search on this one: both only
+    # read the shared prompt cache (numpy releases the GIL in its matmuls).
+    room = engine.context_length - len(prompt)
+    fits = [(text, encoded[text]) for text in pooled if text and len(encoded[text]) <= room]
+    scoring = _scoring_pool().submit(sequence_logprobs, engine.model, prompt, [ids for _, ids in fits], shared)
+    try:
+        beams = beam_search(
+            engine.model,
+            prompt,
+            engine.eot_id,
+            width=config.beam_width,
+            max_tokens=config.max_tokens,
+            banned=never,
+            cancel=cancel,
+            prefilled=shared,
+        )
+    finally:
+        logprobs = scoring.result()
     out: dict[str, Proposal] = {}
     for beam in beams:
         text = engine.tokenizer.decode(list(beam.tokens)).strip()
@@ -158,12 +168,10 @@ def propose(
             out[text] = Proposal(
                 text, "beam", beam.logprob, len(beam.tokens), score, beam.finish_reason, relevance.get(text, 0.0)
             )
-    pooled = [text for text in pooled if text and text not in out]
-    if pooled and not (cancel is not None and cancel.is_set()):
-        room = engine.context_length - len(prompt)
-        fits = [(text, encoded[text]) for text in pooled if len(encoded[text]) <= room]
-        logprobs = sequence_logprobs(engine.model, prompt, [ids for _, ids in fits], prefilled=shared)
+    if not (cancel is not None and cancel.is_set()):
         for (text, ids), lp in zip(fits, logprobs, strict=True):
+            if text in out:
+                continue  # a beam wrote it too: the beam's entry stands
             score = _normalised(lp, len(ids) - 1, config.alpha) + config.retrieval_bonus
             out[text] = Proposal(text, "retrieval", lp, len(ids) - 1, score, retrieval=relevance[text])
     reranker = engine.reranker if config.rerank else None
@@ -177,6 +185,12 @@ def propose(
         proposals = _agree(proposals, config.consensus)
     # A hypothesis cut at the token limit is a broken command: after every one that ended.
     return sorted(proposals, key=lambda p: (p.finish_reason != "eos", -p.score))
+
+
+@functools.cache
+def _scoring_pool() -> ThreadPoolExecutor:
+    """Threads beside the callers' for scoring pooled commands (two: concurrent requests do not queue)."""
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="bash-ai-pool")
 
 
 def cover(proposals: list[Proposal], temperature: float, k: int = 5) -> list[Proposal]:
