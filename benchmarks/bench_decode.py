@@ -3,6 +3,7 @@
     python benchmarks/bench_decode.py [--presets tiny mini small] [--tokens 128] [--cold-runs 5]
     python benchmarks/bench_decode.py --part threads [--model assets/model]  # two decodes at once
     python benchmarks/bench_decode.py --part propose [--model assets/model] [--rounds 3]  # pooled scoring
+    python benchmarks/bench_decode.py --part rows [--model assets/model]  # sgemm or gemv per row
 
 Raw runtime part (this file's first half):
 - warm decode: batch 1, a 16-token prompt prefilled, then one token per step through the KV cache,
@@ -338,6 +339,41 @@ print(f"answer latency, {len(times['concurrent'])} answers each, median: sequent
 print(f"concurrent/sequential: {con / seq:.2f}x")
 """
 
+_ROWS = r"""
+import sys, time
+from bash_ai.api import import_numpy_single_threaded, load_engine
+import_numpy_single_threaded()
+import numpy as np
+import bash_ai.model.numpy_gpt as ng
+model = load_engine(sys.argv[1]).model
+def step_ms(rows, gemv_rows):
+    ng.GEMV_ROWS = gemv_rows
+    cache = model.new_cache(rows)
+    ids = np.ones((rows, 1), dtype=np.int64)
+    for _ in range(30):
+        model.forward(ids, cache, last_only=True)
+    cache.length = 100
+    start = time.perf_counter()
+    for _ in range(100):
+        model.forward(ids, cache, last_only=True)
+    return (time.perf_counter() - start) * 10
+for rows in (3, 4, 5, 6, 8, 10):
+    gemm = min(step_ms(rows, 2) for _ in range(3))
+    gemv = min(step_ms(rows, 99) for _ in range(3))
+    print(f"{rows} rows per step: one sgemm {gemm:.2f} ms, a gemv per row {gemv:.2f} ms ({gemv / gemm:.2f}x)")
+"""
+
+
+def rows_part(model_dir: Path) -> str:
+    """A decode step of the real model (cache at 100 tokens, one-thread BLAS as the CLI loads
+    numpy) with its matmuls as one sgemm or as one gemv per row, by rows: where ``GEMV_ROWS``
+    comes from. Best of 3 x 100 steps each."""
+    done = subprocess.run([sys.executable, "-c", _ROWS, str(model_dir)], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "error: the child failed")
+    return done.stdout.strip()
+
+
 PROPOSE_REQUESTS = (
     "find files larger than 100MB",
     "list files sorted by size",
@@ -369,12 +405,13 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--cold-runs", type=int, default=5)
     parser.add_argument("--cold-preset", default="mini")
-    parser.add_argument("--part", choices=["all", "runtime", "engine", "threads", "propose"], default="all")
+    parser.add_argument("--part", choices=["all", "runtime", "engine", "threads", "propose", "rows"], default="all")
     parser.add_argument("--model", type=Path, default=Path(__file__).resolve().parents[1] / "assets" / "model")
     parser.add_argument("--rounds", type=int, default=3, help="--part propose: passes over its 10 requests")
     args = parser.parse_args()
-    if args.part in ("threads", "propose"):
-        print(threads_part(args.model) if args.part == "threads" else propose_part(args.model, args.rounds))
+    if args.part in ("threads", "propose", "rows"):
+        parts = {"threads": lambda: threads_part(args.model), "rows": lambda: rows_part(args.model)}
+        print(parts.get(args.part, lambda: propose_part(args.model, args.rounds))())
         return
     if args.part in ("all", "runtime"):
         print("warm decode (batch 1, KV cache):", flush=True)

@@ -242,15 +242,21 @@ class NumpyGPT:
         return x / scale
 
 
+GEMV_ROWS = (
+    6  # rows up to which one gemv per row beats one sgemm (a decode step of the real model: 3-6 rows 0.77-0.90x)
+)
+
+
 def _linear(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """x (N, in) times weight (out, in) transposed: (N, out), not necessarily C-ordered.
 
-    OpenBLAS's sgemm has a large fixed cost for a few rows, so 1-2 rows run as one gemv each (numpy
-    loops over the stacked axis); more rows run as weight @ x.T, measured faster than x @ weight.T
-    (benchmarks/bench_decode.py; 2-CPU x86, OpenBLAS 0.3.31).
+    OpenBLAS's sgemm has a large fixed cost for a few rows, so up to ``GEMV_ROWS`` rows (a beam
+    step's 5) run as one gemv each (numpy loops over the stacked axis; the weight is re-read from
+    cache); more rows run as weight @ x.T, measured faster than x @ weight.T
+    (benchmarks/bench_decode.py --part rows; 2-CPU x86, OpenBLAS 0.3.31).
     """
     n = x.shape[0]
-    if n <= 2:
+    if n <= GEMV_ROWS:
         return (x[:, None, :] @ weight.T).reshape(n, -1)
     return (weight @ x.T).T
 
