@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from bash_ai.breakdown import Part
     from bash_ai.engine.engine import Engine
     from bash_ai.engine.events import Event
-    from bash_ai.engine.propose import DecodeConfig, Proposal
+    from bash_ai.engine.proposal import Proposal
+    from bash_ai.engine.propose import DecodeConfig
     from bash_ai.engine.sampling import SamplingParams
     from bash_ai.retrieval import Neighbor
     from bash_ai.safety.danger import DangerFlag

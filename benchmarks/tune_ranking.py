@@ -42,16 +42,16 @@ def collect(model: str, suite: str, limit: int | None) -> list[dict[str, Any]]:
 
 def rerank(proposals: list[Any], alpha: float, bonus: float, relevance: float, consensus: float) -> list[str]:
     from bash_ai.answer import distinct_commands
-    from bash_ai.engine.propose import _agree, _normalised
+    from bash_ai.engine.proposal import agree, normalised
 
     scored = []
     for p in proposals:
-        score = _normalised(p.logprob, p.n_tokens, alpha) + relevance * p.retrieval
+        score = normalised(p.logprob, p.n_tokens, alpha) + relevance * p.retrieval
         if p.source == "retrieval":
             score += bonus
         scored.append(replace(p, score=score))
     if consensus > 0 and len(scored) > 1:
-        scored = _agree(scored, consensus)
+        scored = agree(scored, consensus)
     ordered = sorted(scored, key=lambda p: (p.finish_reason != "eos", -p.score))
     return list(distinct_commands(ordered))
 

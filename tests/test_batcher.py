@@ -10,6 +10,7 @@ import pytest
 from test_engine import TOK, numpy_engine
 
 from bash_ai.engine import Finished, SamplingParams
+from bash_ai.engine.batcher import start_batching
 from bash_ai.engine.engine import Engine
 
 CONFIGS = [
@@ -78,7 +79,7 @@ def test_batched_answers_equal_unbatched_ones() -> None:
     alone = numpy_engine(pos_encoding="rope")
     want = _answers(alone, jobs, concurrent=False)
     batched = numpy_engine(pos_encoding="rope")
-    assert batched.start_batching(max_rows=16)
+    assert start_batching(batched, max_rows=16)
     got = _answers(batched, jobs, concurrent=True)
     assert got == want
     assert batched.batcher is not None and batched.batcher.peak_rows > 4  # requests did share steps
@@ -98,14 +99,14 @@ def test_the_trained_model_answers_the_same_batched(trained_model_dir: Any) -> N
     ]
     want = _answers(load(trained_model_dir), jobs, concurrent=False)
     engine = load(trained_model_dir)
-    assert engine.start_batching(max_rows=32)
+    assert start_batching(engine, max_rows=32)
     for _ in range(3):  # the batch's make-up differs from run to run; the answers do not
         assert _answers(engine, jobs, concurrent=True) == want
 
 
 def test_requests_wait_for_room_and_the_slab_is_reused() -> None:
     engine = numpy_engine(pos_encoding="learned")
-    assert engine.start_batching(max_rows=4)
+    assert start_batching(engine, max_rows=4)
     jobs = [(f"ls {i}", SamplingParams(temperature=0.9, seed=i, max_tokens=15), 3) for i in range(6)]
     assert _answers(engine, jobs, concurrent=True) == _answers(numpy_engine(pos_encoding="learned"), jobs, False)
     assert engine.batcher is not None and engine.batcher.peak_rows <= 4 and engine.batcher.rows == 0
@@ -113,7 +114,7 @@ def test_requests_wait_for_room_and_the_slab_is_reused() -> None:
 
 def test_a_cancelled_or_closed_stream_leaves_the_batch() -> None:
     engine = numpy_engine(pos_encoding="rope")
-    assert engine.start_batching(max_rows=8)
+    assert start_batching(engine, max_rows=8)
     long = SamplingParams(temperature=1.0, seed=2, max_tokens=200)
     cancel = threading.Event()
     seen = []
@@ -141,14 +142,14 @@ def test_runtimes_without_step_rows_keep_decoding_alone() -> None:
     from test_engine import says
 
     engine = says("hello")
-    assert not engine.start_batching() and engine.batcher is None
+    assert not start_batching(engine) and engine.batcher is None
     assert TOK.decode(TOK.encode("ok")) == "ok"
 
 
 def test_a_prompt_seen_lately_is_not_prefilled_again() -> None:
     """A resampling round repeats its request's prompt: the batcher reuses the prefill."""
     engine = numpy_engine(pos_encoding="rope")
-    assert engine.start_batching(max_rows=8)
+    assert start_batching(engine, max_rows=8)
     first = SamplingParams(temperature=0.9, seed=1, max_tokens=8)
     second = SamplingParams(temperature=1.2, seed=2, max_tokens=8)
     want = _answers(numpy_engine(pos_encoding="rope"), [("ls -l", first, 2), ("ls -l", second, 3)], False)

@@ -250,7 +250,7 @@ def test_structure_ignores_arguments_and_distinct_drops_repeats() -> None:
 
 
 def test_consensus_moves_up_what_the_likely_candidates_agree_on() -> None:
-    from bash_ai.engine.propose import Proposal, _agree
+    from bash_ai.engine.proposal import Proposal, agree
 
     pool = [
         Proposal("du -sh dir", "beam", -1.0, 3, -1.0),
@@ -258,14 +258,14 @@ def test_consensus_moves_up_what_the_likely_candidates_agree_on() -> None:
         Proposal("ls -S b", "retrieval", -1.2, 3, -1.2),
         Proposal("ls -S -l", "beam", -9.0, 3, -9.0, "length"),  # cut at the limit: no say in the vote
     ]
-    agreed = {p.text: p.score for p in _agree(pool, 1.0)}
+    agreed = {p.text: p.score for p in agree(pool, 1.0)}
     # Two of the three ended candidates run ``ls -S``: each gains the weight of both, du only its own.
     assert agreed["ls -S a"] > agreed["du -sh dir"] and agreed["ls -S b"] > agreed["du -sh dir"]
     # The score is weight x the expected NLC2CMD score against the ended candidates (itself included).
     w = [math.exp(s / 4.0) for s in (0.0, -0.1, -0.2)]
     w = [x / sum(w) for x in w]
     assert agreed["du -sh dir"] == pytest.approx(-1.0 + w[0] * 1.0 + (w[1] + w[2]) * -1.0)
-    assert {p.text: p.score for p in _agree(pool, 0.0)} == {p.text: p.score for p in pool}
+    assert {p.text: p.score for p in agree(pool, 0.0)} == {p.text: p.score for p in pool}
 
 
 def test_decode_config_checks_its_weights_and_the_eval_cli_shares_its_defaults() -> None:

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bash_ai.engine.propose import Proposal, cover
+from bash_ai.engine.proposal import Proposal
+from bash_ai.engine.propose import cover
 from bash_ai.engine.rerank import (
     FEATURES,
     RERANKER_FILE,
@@ -171,7 +172,7 @@ def test_the_eval_label_says_when_the_trained_reranker_ranked() -> None:
 
 
 def test_the_features_see_which_candidate_names_the_requests_arguments() -> None:
-    from bash_ai.engine.propose import Proposal
+    from bash_ai.engine.proposal import Proposal
     from bash_ai.engine.rerank import candidate_features
 
     pool = [

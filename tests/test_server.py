@@ -289,6 +289,8 @@ def test_a_batching_server_answers_as_an_unbatched_one(trained_model_dir: Path) 
     requests one at a time on one that does not: the same candidates."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from bash_ai.engine.batcher import start_batching
+
     requests = ["say hello", "delete everything here", "make a marker file", "list files sorted by size"] * 2
     bodies = [{"request": r, "n": 2, "temperature": 0.9, "top_p": 0.95, "seed": i} for i, r in enumerate(requests)]
 
@@ -308,7 +310,7 @@ def test_a_batching_server_answers_as_an_unbatched_one(trained_model_dir: Path) 
     with served(load_engine(trained_model_dir)) as base:
         want = texts(base, concurrent=False)
     engine = load_engine(trained_model_dir)
-    assert engine.start_batching(max_rows=32)
+    assert start_batching(engine, max_rows=32)
     with served(engine, workers=8) as base:
         assert texts(base, concurrent=True) == want
     assert engine.batcher.peak_rows >= 4  # requests were in the batch together

@@ -83,13 +83,14 @@ def serve(
         exposure = "a bearer token is required" if key else f"NO API key is set ({DEFAULT_KEY_ENV})"
         warn(f"listening on {host}: the API is reachable from other machines and {exposure}")
 
+    from bash_ai.engine.batcher import start_batching
     from bash_ai.registry import load
     from bash_ai.server.app import create_app
     from bash_ai.server.run import serve_forever
 
     try:
         engine = load(model)
-        if batch and not engine.start_batching(max_rows=BATCH_ROWS):
+        if batch and not start_batching(engine, max_rows=BATCH_ROWS):
             warn("this model's runtime cannot batch requests; each is decoded by itself")
         app = create_app(engine, model_id=model_id(model), limits=limits, api_key=key, loopback_only=is_loopback(host))
     except BaseException:

@@ -287,3 +287,12 @@ class Batcher:
             end = last
         self.rows = end
         return feed[:end]
+
+
+def start_batching(engine: Engine, max_rows: int = 32) -> bool:
+    """Decode the engine's concurrent streams together (continuous batching); False when its
+    runtime cannot (only the numpy runtime steps rows at their own positions)."""
+    if not callable(getattr(engine.model, "step_rows", None)):
+        return False
+    engine.batcher = Batcher(engine, max_rows)
+    return True

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -23,7 +23,6 @@ from bash_ai.errors import ModelError, UsageError, check_range
 from bash_ai.model.base import LogitsModel
 
 if TYPE_CHECKING:
-    from bash_ai.engine.batcher import Batcher
     from bash_ai.engine.rerank import Reranker
     from bash_ai.retrieval import Neighbor, RetrievalIndex
     from bash_ai.tokenizer import Tokenizer
@@ -77,6 +76,19 @@ def _load_reranker(model_dir: Path) -> Reranker | None:
     return load_reranker(model_dir)
 
 
+class StepBatcher(Protocol):
+    """What the engine needs of continuous batching (``bash_ai.engine.batcher.Batcher``)."""
+
+    def decode(
+        self,
+        ids: list[int],
+        params: SamplingParams,
+        n: int,
+        cancel: threading.Event | None,
+        banned: np.ndarray | None,
+    ) -> Iterator[Event]: ...
+
+
 class Engine:
     """A model, its tokenizer and a display name; streams events for prompts."""
 
@@ -103,7 +115,7 @@ class Engine:
         self._special_by_text = {str(k): int(v) for k, v in specials.items()}
         self._bytes: dict[int, bytes] = {}
         self._last_only = _accepts(model.forward, "last_only")
-        self.batcher: Batcher | None = None  # set by start_batching: concurrent streams share steps
+        self.batcher: StepBatcher | None = None  # set by batcher.start_batching: concurrent streams share steps
 
     @property
     def context_length(self) -> int:
@@ -291,15 +303,6 @@ class Engine:
             logits = self._last_logits(feed, cache)  # (B, V)
             decode_s += time.perf_counter() - t1
         yield state.stats(len(ids), prefill_s, decode_s)
-
-    def start_batching(self, max_rows: int = 32) -> bool:
-        """Decode concurrent streams together (continuous batching); False when the runtime cannot."""
-        from bash_ai.engine.batcher import Batcher
-
-        if not callable(getattr(self.model, "step_rows", None)):
-            return False
-        self.batcher = Batcher(self, max_rows)
-        return True
 
     def _prefill(self, ids: list[int], n: int) -> tuple[np.ndarray, Any]:
         """Run the prompt once and fan the cache out to ``n`` rows; returns ((n, V) logits, cache)."""

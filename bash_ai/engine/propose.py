@@ -15,23 +15,21 @@ from __future__ import annotations
 import functools
 import math
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bash_ai.engine.arguments import adapt
-from bash_ai.engine.beam import Beam, beam_search, prefill, sequence_logprobs
+from bash_ai.engine.beam import beam_search, prefill, sequence_logprobs
 from bash_ai.engine.events import Started
+from bash_ai.engine.proposal import Proposal, agree, normalised
 from bash_ai.errors import UsageError, check_range
 
 if TYPE_CHECKING:
     from bash_ai.engine.engine import Engine
-    from bash_ai.nlc2cmd import Parsed
-
-Source = Literal["beam", "retrieval"]
 
 
 @dataclass(frozen=True)
@@ -77,32 +75,6 @@ class DecodeConfig:
 
     def replace(self, **changes: object) -> DecodeConfig:
         return replace(self, **changes)  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
-class Proposal:
-    """One candidate: its text, where it came from, and its model log-probability given the prompt."""
-
-    text: str
-    source: Source
-    logprob: float
-    n_tokens: int
-    score: float  # the ranking score (length-normalised log-probability, then the rerank terms)
-    finish_reason: str = "eos"
-    retrieval: float = 0.0  # BM25 score relative to the best hit's, when a retrieved command
-
-    @property
-    def confidence(self) -> float:
-        """The geometric-mean token probability, in (0, 1]: comparable across lengths."""
-        return float(math.exp(self.logprob / max(1, self.n_tokens + 1)))
-
-
-# The softmax temperature of the consensus weights (measured on nl2bash-dev: 2 and 4 alike, 0.5 worse).
-CONSENSUS_TEMPERATURE = 4.0
-
-
-def _normalised(logprob: float, n_tokens: int, alpha: float) -> float:
-    return Beam(tuple(range(n_tokens)), logprob, "eos").score(alpha)
 
 
 def propose(
@@ -172,7 +144,7 @@ def propose(
         for (text, ids), lp in zip(fits, logprobs, strict=True):
             if text in out:
                 continue  # a beam wrote it too: the beam's entry stands
-            score = _normalised(lp, len(ids) - 1, config.alpha) + config.retrieval_bonus
+            score = normalised(lp, len(ids) - 1, config.alpha) + config.retrieval_bonus
             out[text] = Proposal(text, "retrieval", lp, len(ids) - 1, score, retrieval=relevance[text])
     reranker = engine.reranker if config.rerank else None
     if reranker is not None:
@@ -182,7 +154,7 @@ def propose(
     if config.reviewer > 0 and proposals and not (cancel is not None and cancel.is_set()):
         proposals = _review(engine, request, proposals, config.reviewer)
     if reranker is None and config.consensus > 0 and len(proposals) > 1:
-        proposals = _agree(proposals, config.consensus)
+        proposals = agree(proposals, config.consensus)
     # A hypothesis cut at the token limit is a broken command: after every one that ended.
     return sorted(proposals, key=lambda p: (p.finish_reason != "eos", -p.score))
 
@@ -241,24 +213,3 @@ def _review(engine: Engine, request: str, proposals: list[Proposal], weight: flo
         replace(p, score=p.score + weight * (r / len(target))) if math.isfinite(r) else p
         for p, r in zip(proposals, reverse, strict=True)
     ]
-
-
-def _agree(proposals: list[Proposal], weight: float, parsed: Mapping[str, Parsed] | None = None) -> list[Proposal]:
-    """Add ``weight`` x the expected NLC2CMD score of each candidate against the others (a minimum
-    Bayes risk rerank): what most of the likely candidates agree on (programs, flags) moves up.
-
-    ``parsed``: each text's ``utility_flags``, when the caller has them already."""
-    from bash_ai.nlc2cmd import parsed_score, utility_flags
-
-    ended = [p for p in proposals if p.finish_reason == "eos"] or proposals
-    top = max(p.score for p in ended)
-    weights = np.array([math.exp((p.score - top) / CONSENSUS_TEMPERATURE) for p in ended])
-    weights /= weights.sum()
-    if parsed is None:
-        parsed = {p.text: utility_flags(p.text) for p in proposals}  # each parsed once
-
-    def expected(text: str) -> float:
-        mine = parsed[text]
-        return float(sum(w * parsed_score(mine, parsed[q.text]) for q, w in zip(ended, weights, strict=True)))
-
-    return [replace(p, score=p.score + weight * expected(p.text)) for p in proposals]

@@ -32,7 +32,7 @@ from bash_ai.engine.arguments import invented, named_share, request_arguments
 from bash_ai.errors import ModelError
 
 if TYPE_CHECKING:
-    from bash_ai.engine.propose import Proposal
+    from bash_ai.engine.proposal import Proposal
     from bash_ai.nlc2cmd import Parsed
 
 RERANKER_FILE = "reranker.safetensors"
@@ -196,20 +196,20 @@ def load_reranker(model_dir: Path) -> Reranker | None:
 
 def candidate_features(request: str, proposals: Sequence[Proposal], lexicon: np.ndarray) -> np.ndarray:
     """(len(proposals), len(FEATURES)) features of a pool, in ``FEATURES`` order."""
-    from bash_ai.engine.propose import _agree, _normalised
+    from bash_ai.engine.proposal import agree, normalised
     from bash_ai.nlc2cmd import utility_flags
 
     prior = [
         replace(
             p,
-            score=_normalised(p.logprob, p.n_tokens, PRIOR_ALPHA)
+            score=normalised(p.logprob, p.n_tokens, PRIOR_ALPHA)
             + PRIOR_RELEVANCE * p.retrieval
             + (PRIOR_BONUS if p.source == "retrieval" else 0.0),
         )
         for p in proposals
     ]
     parsed = {p.text: utility_flags(p.text) for p in proposals}  # once, for the agreement and the lexicon
-    agreed = _agree(prior, PRIOR_CONSENSUS, parsed) if len(prior) > 1 else prior
+    agreed = agree(prior, PRIOR_CONSENSUS, parsed) if len(prior) > 1 else prior
     words = request_words(request)
     wanted = request_arguments(request)
     bits = lexicon_bits(lexicon)
@@ -219,7 +219,7 @@ def candidate_features(request: str, proposals: Sequence[Proposal], lexicon: np.
         lex = lexicon_score(lexicon, hashed_ids(words, command_parts(mine), bits)) if mine else UNREADABLE
         rows.append(
             [
-                _normalised(p.logprob, p.n_tokens, PRIOR_ALPHA),
+                normalised(p.logprob, p.n_tokens, PRIOR_ALPHA),
                 p.logprob / (p.n_tokens + 1),
                 float(p.source == "retrieval"),
                 p.retrieval,
