@@ -104,6 +104,10 @@ def test_grammar_files_that_cannot_be_used_are_one_clear_error(tmp_path: Path) -
     not_a_grammar.write_text("ls [-l]\n", encoding="utf-8")
     with pytest.raises(UsageError, match="PrimitiveCmd"):
         Grammar.read(not_a_grammar)
+    binary = tmp_path / "grammar.bin"
+    binary.write_bytes(b"\xff\xfe PrimitiveCmd ::=\n ls [-l]\n")
+    with pytest.raises(UsageError, match="not UTF-8"):
+        Grammar.read(binary)
     real = tmp_path / "grammar.txt"
     real.write_text(GRAMMAR, encoding="utf-8")
     assert set(Grammar.read(real).utilities) == set(parse_grammar(GRAMMAR).utilities)

@@ -61,6 +61,8 @@ class Grammar:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot read the official grammar {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"cannot read the official grammar {path}: it is not UTF-8 text") from None
         grammar = parse_grammar(text)
         if not grammar.utilities:
             raise UsageError(f"{path} has no 'PrimitiveCmd ::=' section: is it the official grammar.txt?")
