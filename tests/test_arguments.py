@@ -57,6 +57,15 @@ from bash_ai.engine.arguments import (
             "query http://localhost:3000/health.",
             'curl -s "http://localhost:3000/health" | jq .',
         ),
+        # A file kind and no file asked for: the one file the example named becomes the glob,
+        # quoted where find must see it unexpanded.
+        ("chmod +x file.sh", 'Make "file.sh" executable', "make all .sh files executable", "chmod +x *.sh"),
+        ("find . -name foo.txt -delete", "delete foo.txt", "delete all python files", "find . -name '*.py' -delete"),
+        ('find . -name "foo.txt"', "find foo.txt", "find all .log files", 'find . -name "*.log"'),
+        ("wc -l file.txt", "count lines in file.txt", "count lines of python files", "wc -l *.py"),
+        # ...but not two files, nor one the example did not name, nor when the request names a file.
+        ("cat a.txt b.txt", "join a.txt and b.txt", "show all .md files", "cat a.txt b.txt"),
+        ("cat /etc/hosts.txt", "show the hosts file", "show all .md files", "cat /etc/hosts.txt"),
         # Already right, or nothing to map: unchanged.
         ("cut -d, -f2 data.csv", "column 2 of data.csv", "print the second column of data.csv", "cut -d, -f2 data.csv"),
         ("ls -S", "list files by size", "list files sorted by size", "ls -S"),

@@ -6,7 +6,8 @@ arguments recognised are URLs, file names (``notes.txt``), paths (``/var/log``, 
 globs ("python files", ".log files" -> ``*.py``, ``*.log``) and numbers; nothing inside a URL counts
 as a path, file or number. An argument of the example
 is replaced only when its request names one of that kind in the same count (or exactly one), and only
-as a whole shell word or ``*.ext`` glob, so nothing else in the command moves.
+as a whole shell word or ``*.ext`` glob, so nothing else in the command moves. A request naming a
+file kind and no file ("all .sh files") turns the one file its example named into the glob.
 """
 
 from __future__ import annotations
@@ -111,7 +112,20 @@ def adapt(command: str, example_request: str, request: str) -> str:
     globs = _unique(m.group(1) for m in _GLOB.finditer(out))
     if len(ours) == 1 and len(globs) == 1 and globs[0] != ours[0]:
         out = re.sub(rf"\*\.{re.escape(globs[0])}\b", f"*.{ours[0]}", out)
+    elif len(ours) == 1 and not globs and not files(request):
+        # "all .sh files" where the example named one file ("file.sh"): the glob takes its place.
+        theirs = [f for f in files(out) if f in example_request]
+        if len(theirs) == 1:
+            out = _replace_glob(out, theirs[0], f"*.{ours[0]}")
     return out
+
+
+def _replace_glob(command: str, word: str, glob: str) -> str:
+    """``word`` -> ``glob`` as a whole word; quoted after ``find``'s name tests, where the shell
+    must not expand it."""
+    named = re.compile(rf"(-i?(?:name|path)\s+)(?<![\w./-]){re.escape(word)}(?![\w/-])")
+    command = named.sub(lambda m: f"{m.group(1)}'{glob}'", command)
+    return _replace_words(command, {word: glob})
 
 
 def _swap(command: str, example_request: str, request: str, find: Callable[[str], list[str]]) -> str:
