@@ -198,14 +198,14 @@ def _syntax_checked(text: str, kind: Kind | None = None, finish_reason: str = "s
     return Candidate(text, kind, bool(syntax.ok), syntax.message or "", finish_reason=finish_reason, n_tokens=n_tokens)
 
 
-def _flag(candidates: list[Candidate]) -> None:
-    """Danger rules and shellcheck (one process for all) on the candidates that will be shown."""
+def _flag(candidates: list[Candidate], lint: bool = True) -> None:
+    """Danger rules and (``lint``) shellcheck, one process for all, on the candidates that will be shown."""
     from bash_ai import safety
 
-    findings = safety.shellcheck_many([c.text for c in candidates]) if candidates else []
-    for candidate, found in zip(candidates, findings, strict=True):
+    findings = safety.shellcheck_many([c.text for c in candidates]) if candidates and lint else []
+    for i, candidate in enumerate(candidates):
         candidate.danger = list(safety.assess(candidate.text))
-        candidate.shellcheck = list(found)
+        candidate.shellcheck = list(findings[i]) if findings else []
 
 
 def _round_params(params: SamplingParams, round_no: int) -> SamplingParams:
@@ -321,6 +321,7 @@ def answer(
     cancel: threading.Event | None = None,
     on_event: Callable[[Event], None] | None = None,
     decode: DecodeConfig | None = None,
+    lint: bool = True,
 ) -> list[Candidate]:
     """Up to ``n`` distinct checked candidates, syntax-valid ones first.
 
@@ -329,7 +330,8 @@ def answer(
     eval`` measures); given ``params`` (or a script request), candidates are sampled instead, and
     invalid ones resampled. ``decode`` (a ``DecodeConfig``) tunes the beam path. ``on_event`` sees every engine event (``Started.truncated`` says the request was cut to fit
     the context). If ``cancel`` is set, whatever was finished so far is returned (maybe nothing);
-    otherwise an empty result raises ``GenerationError``.
+    otherwise an empty result raises ``GenerationError``. ``lint=False`` skips shellcheck (for a
+    face that shows only the danger flags); the danger rules always run.
     """
     from bash_ai.engine.events import Finished
     from bash_ai.engine.sampling import SamplingParams
@@ -340,7 +342,7 @@ def answer(
     script = wants_script(request)
     if params is None and not script:
         checked = propose_checked(engine, request, decode, cancel=cancel, on_event=on_event)[:n]
-        _flag(checked)
+        _flag(checked, lint)
         if not checked and not (cancel is not None and cancel.is_set()):
             raise GenerationError("the model produced no answer; try rephrasing the request or another model")
         return checked
@@ -368,7 +370,7 @@ def answer(
             candidate = _syntax_checked(text, kind, event.finish_reason, event.n_tokens)
             (valid if candidate.syntax_ok else invalid).append(candidate)
     result = valid[:n] + invalid[: max(0, n - len(valid))]
-    _flag(result)
+    _flag(result, lint)
     if not result and not cancel.is_set():
         raise GenerationError("the model produced no answer; try rephrasing the request or another model")
     return result

@@ -203,3 +203,26 @@ def test_the_fish_client_speaks_the_helper_protocol(tmp_path: Path) -> None:
     server.close()
     assert client(str(tmp_path / "missing"), "--", "x").returncode == 1
     assert client(str(helper), "--", "x").returncode == 1  # nobody listens any more
+
+
+def test_the_helper_skips_shellcheck_but_keeps_the_danger_flags(
+    trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The helper's reply carries only the danger flags, so it does not run shellcheck for it."""
+    from bash_ai import safety
+    from bash_ai.cli.shell_init import turn_line
+    from bash_ai.registry import load
+
+    linted: list[list[str]] = []
+    real = safety.shellcheck_many
+
+    def spy(texts: list[str]) -> object:
+        linted.append(list(texts))
+        return real(texts)
+
+    monkeypatch.setattr(safety, "shellcheck_many", spy)
+    engine = load(str(trained_model_dir))
+    line, best = turn_line(engine, "delete everything here", lint=False)
+    assert line == best.text == "rm -rf ./*" and best.danger and best.shellcheck == [] and linted == []
+    _, cold = turn_line(engine, "delete everything here")  # the cold path (shell-line) lints
+    assert linted == [["rm -rf ./*"]] and cold.danger == best.danger

@@ -186,8 +186,9 @@ def shell_line(
     sys.stdout.flush()
 
 
-def turn_line(engine: Any, line: str) -> tuple[str, Any]:
-    """The new line for ``line``, and the checked answer behind it (None for a completion)."""
+def turn_line(engine: Any, line: str, lint: bool = True) -> tuple[str, Any]:
+    """The new line for ``line``, and the checked answer behind it (None for a completion);
+    ``lint=False`` skips shellcheck, for the helper, whose reply carries only the danger flags."""
     text = line.strip()
     if not text:
         raise UsageError("the line is empty: type a request first")
@@ -197,7 +198,7 @@ def turn_line(engine: Any, line: str) -> tuple[str, Any]:
         return line.rstrip("\n") + complete_line(engine, line.rstrip("\n"), 32), None
     from bash_ai.answer import answer
 
-    best = answer(engine, text, 1)[0]
+    best = answer(engine, text, 1, lint=lint)[0]
     return best.text.rstrip("\n"), best
 
 
@@ -255,7 +256,7 @@ def shell_helper(
                     if len(got) != 2 or not hmac.compare_digest(got[0], token):
                         continue  # not our snippet: say nothing
                     line = base64.b64decode(got[1]).decode("utf-8")
-                    new, best = turn_line(engine, line)
+                    new, best = turn_line(engine, line, lint=False)
                     notes = "\n".join(render.danger_text(f) for f in best.danger) if best is not None else ""
                     reply = f"OK {b64(new)} {b64(notes)}\n"
                 except (BashAIError, ValueError) as exc:
