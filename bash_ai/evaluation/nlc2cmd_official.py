@@ -350,10 +350,6 @@ class _Reader:
                 i, done = step
                 if done and place[0] == "flag argument":
                     chain = synopsis.flags[place[1]]
-                    if slot.kind == "exec":
-                        util.flags[-1] += "::" + (
-                            args[i - 1].value if i - 1 < len(args) and args[i - 1].value in slot.stops else ";"
-                        )
                     places = (
                         [("flag argument", place[1], place[2] + 1)] if place[2] + 1 < len(chain) else utility_places()
                     )
@@ -392,12 +388,19 @@ class _Reader:
         if slot.kind == "rest":
             util.nested.extend(self.simple(args[i:]))
             return len(args), True
-        end = i
-        while end < len(args) and args[end].value not in slot.stops:
+        return self.exec_body(util, args, i, slot.stops), True
+
+    def exec_body(self, util: _Utility, args: list[Word], start: int, stops: Sequence[str]) -> int:
+        """A ``find -exec`` body from ``args[start]`` up to a stop word: its utilities nest, and the
+        flag just read (the last of ``util.flags``) gets ``::`` and the stop (``;`` when none
+        comes). Returns where reading goes on."""
+        end = start
+        while end < len(args) and args[end].value not in stops:
             end += 1
-        if end > i:
-            util.nested.extend(self.simple(args[i:end]))
-        return end + 1, True
+        if end > start:
+            util.nested.extend(self.simple(args[start:end]))
+        util.flags[-1] += "::" + (args[end].value if end < len(args) else ";")
+        return end + 1
 
     @staticmethod
     def xargs_replace(util: _Utility) -> None:
@@ -429,8 +432,8 @@ class _Reader:
             if name in ("xargs", "nohup", "watch"):
                 quoted_string = word.quoted and len(args) == i + 1
                 util.nested.extend(self.string_command(word) if quoted_string else self.simple(args[i:]))
-                if name == "xargs" and "-I" not in util.flags:
-                    util.flags.append("-I")
+                if name == "xargs":
+                    self.xargs_replace(util)
                 return
             if name in NO_POSITIONAL:
                 raise Unreadable(f"{name} takes no positional argument")
@@ -456,14 +459,8 @@ class _Reader:
                 i += 1
                 continue
             if raw in FIND_EXEC:
-                end = i + 1
-                while end < len(args) and args[end].value not in (";", "+"):
-                    end += 1
-                if end > i + 1:
-                    util.nested.extend(self.simple(args[i + 1 : end]))
-                terminator = args[end].value if end < len(args) else ";"
-                util.flags.append(f"{raw}::{terminator}")
-                i = end + 1
+                util.flags.append(raw)
+                i = self.exec_body(util, args, i + 1, (";", "+"))
                 continue
             if raw in FIND_WORDS or raw in FIND_EXTRA or FIND_NEWER.fullmatch(raw):
                 util.flags.append(raw)

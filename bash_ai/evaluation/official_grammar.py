@@ -70,7 +70,8 @@ class Grammar:
 
 
 def parse_grammar(text: str) -> Grammar:
-    section, command_names = "", set()
+    section, command_names = "", set[str]()
+    slot = _SlotMaker(command_names)  # sees the names the type section adds
     utilities: dict[str, Synopsis] = {}
     for raw in text.splitlines():
         line = raw.strip()
@@ -84,7 +85,7 @@ def parse_grammar(text: str) -> Grammar:
             if kind == "Command":
                 command_names |= {n.strip() for n in names.strip()[1:-1].split(",")}
         elif section == "PrimitiveCmd ::=":
-            _read_line(line.removeprefix("* "), utilities, _SlotMaker(command_names))
+            _read_line(line.removeprefix("* "), utilities, slot)
     return Grammar(utilities)
 
 
