@@ -364,14 +364,19 @@ for rows in (3, 4, 5, 6, 8, 10):
 """
 
 
+def _child(code: str, *args: str) -> str:
+    """Run ``code`` in a fresh interpreter (numpy loaded there as the CLI loads it); its stdout."""
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "error: the child failed")
+    return done.stdout.strip()
+
+
 def rows_part(model_dir: Path) -> str:
     """A decode step of the real model (cache at 100 tokens, one-thread BLAS as the CLI loads
     numpy) with its matmuls as one sgemm or as one gemv per row, by rows: where ``GEMV_ROWS``
     comes from. Best of 3 x 100 steps each."""
-    done = subprocess.run([sys.executable, "-c", _ROWS, str(model_dir)], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "error: the child failed")
-    return done.stdout.strip()
+    return _child(_ROWS, str(model_dir))
 
 
 PROPOSE_REQUESTS = (
@@ -392,11 +397,7 @@ def propose_part(model_dir: Path, rounds: int) -> str:
     """One answer (``bash_ai.answer.answer``: beam search, pooled commands scored, checks) per
     request, with the pooled commands scored in a second thread beside the beams (as shipped) or
     before them in the same thread (the peer), alternating request by request; same answers required."""
-    argv = [sys.executable, "-c", _PROPOSE_AB, str(model_dir), "|".join(PROPOSE_REQUESTS), str(rounds)]
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "error: the child failed")
-    return done.stdout.strip()
+    return _child(_PROPOSE_AB, str(model_dir), "|".join(PROPOSE_REQUESTS), str(rounds))
 
 
 def main() -> None:
@@ -409,9 +410,14 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=Path(__file__).resolve().parents[1] / "assets" / "model")
     parser.add_argument("--rounds", type=int, default=3, help="--part propose: passes over its 10 requests")
     args = parser.parse_args()
-    if args.part in ("threads", "propose", "rows"):
-        parts = {"threads": lambda: threads_part(args.model), "rows": lambda: rows_part(args.model)}
-        print(parts.get(args.part, lambda: propose_part(args.model, args.rounds))())
+    if args.part == "threads":
+        print(threads_part(args.model))
+        return
+    if args.part == "rows":
+        print(rows_part(args.model))
+        return
+    if args.part == "propose":
+        print(propose_part(args.model, args.rounds))
         return
     if args.part in ("all", "runtime"):
         print("warm decode (batch 1, KV cache):", flush=True)
