@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bash_ai.engine.beam import Beam, beam_search, continuation_logprobs, log_softmax, sequence_logprobs
+from bash_ai.engine.beam import Beam, beam_search, continuation_logprobs, log_softmax, prefill, sequence_logprobs
 from bash_ai.errors import UsageError
 
 
@@ -132,6 +132,36 @@ def test_numpy_runtime_beam_scores_equal_teacher_forcing(tiny_model_dir: Path) -
     assert len(beams) == 4
     conts = [list(b.tokens) + ([engine.eot_id] if b.finish_reason == "eos" else []) for b in beams]
     assert sequence_logprobs(engine.model, prompt, conts) == pytest.approx([b.logprob for b in beams], abs=1e-3)
+
+
+def test_packed_scoring_equals_one_row_per_command(tiny_model_dir: Path) -> None:
+    # The numpy runtime scores the pooled commands as one token tree in one row (several rows once
+    # the context is full); the portable way, one padded row each, gives the same log-probabilities.
+    from bash_ai.registry import load
+
+    engine = load(str(tiny_model_dir))
+    model = engine.model
+    room = model.config.context_length
+    prompt = engine.task_ids("ask", "list files")
+    rng = np.random.default_rng(3)
+    conts = [list(rng.integers(0, 50, size=n)) for n in (1, 5, 2, room // 2, 9, room // 3, 3)]
+    conts += [[], [7, 8, 9, 10], [7, 8, 9, 11], [7, 8], [7, 8, 9, 10]]  # shared prefixes, a repeat
+    shared = prefill(model, prompt)
+    calls: list[int] = []
+    forward = model.forward
+
+    def spy(ids: Any, cache: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(ids.shape[1])
+        return forward(ids, cache, *args, **kwargs)
+
+    model.forward = spy  # type: ignore[method-assign]
+    packed = sequence_logprobs(model, prompt, conts, shared)
+    assert len(calls) >= 2  # the context holds them in no fewer than two packed rows
+    assert all(len(prompt) + n <= room for n in calls)
+    assert sum(calls) < sum(len(c) - 1 for c in conts if c)  # shared prefixes ran once
+    model.packs_sequences = False  # type: ignore[misc]
+    assert sequence_logprobs(model, prompt, conts, shared) == pytest.approx(packed, abs=1e-4)
+    assert packed[7] == 0.0 and packed[-1] == packed[8]
 
 
 def test_propose_pools_beams_and_retrieved_commands(trained_model_dir: Path, tmp_path: Path) -> None:

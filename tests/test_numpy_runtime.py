@@ -108,6 +108,57 @@ def test_cache_select_reorders_rows() -> None:
     np.testing.assert_allclose(out[:, 0], ref[:, -1], atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: "-".join(str(x) for x in v.values()))
+def test_fanned_out_rows_share_the_prompt_without_copying_it(variant: dict) -> None:
+    model = make(**variant)
+    rng = np.random.default_rng(4)
+    prompt = rng.integers(0, 61, size=(1, 9))
+    cache = model.new_cache(1)
+    model.forward(prompt, cache)
+    beams = cache.select([0, 0, 0])  # a beam's first step: every row continues the prompt
+    assert beams.prefix is not None and beams.shared == 9
+    assert np.shares_memory(beams.prefix[0][0], cache.k[0])  # read in place, not copied
+    steps = rng.integers(0, 61, size=(3, 4))
+    got = [model.forward(steps[:, :2], beams)]
+    reordered = beams.select([2, 0, 0])  # a later step: parents reorder, the prefix stays shared
+    assert reordered.prefix is beams.prefix and reordered.shared == 9
+    got.append(model.forward(steps[:, 2:], reordered))
+    flat = reordered.unshared()  # the same rows, every position in k/v
+    assert flat.prefix is None and flat.length == 13
+    for row, parent in enumerate([2, 0, 0]):
+        seq = np.concatenate([prompt[0], steps[parent, :2], steps[row, 2:]])[None]
+        ref = full(model, seq)[0]
+        np.testing.assert_allclose(got[0][parent], ref[9:11], atol=1e-5, rtol=0)
+        np.testing.assert_allclose(got[1][row], ref[11:13], atol=1e-5, rtol=0)
+        for layer in range(2):
+            check = model.new_cache(1)
+            model.forward(seq, check)
+            np.testing.assert_allclose(flat.k[layer][row, :, :13], check.k[layer][0, :, :13], atol=1e-5, rtol=0)
+    # Rows of one prompt extend it side by side; the prompt's own cache is as it was.
+    assert cache.length == 9 and cache.prefix is None
+    with pytest.raises(GenerationError, match="shared prefix"):
+        model.step_rows(np.array([1, 2, 3]), reordered, np.array([13, 13, 13]))
+
+
+def test_packed_rows_equal_separate_rows() -> None:
+    # Two continuations side by side in one row after a prompt, each at its own positions and
+    # blind to the other, give the logits each has alone.
+    for variant in VARIANTS:
+        model = make(**variant)  # type: ignore[arg-type]
+        prompt = np.array([[3, 14, 15, 9]])
+        a, b = [5, 2, 8], [7, 1]
+        cache = model.new_cache(1)
+        model.forward(prompt, cache)
+        positions = np.array([4, 5, 6, 4, 5])
+        owner = np.array([0, 0, 0, 1, 1])
+        visible = (owner[:, None] == owner[None, :]) & (positions[:, None] >= positions[None, :])
+        got = model.forward(np.array([a + b]), cache, positions=positions, visible=visible)[0]
+        np.testing.assert_allclose(got[:3], full(model, np.array([[3, 14, 15, 9, *a]]))[0, 4:], atol=1e-5, rtol=0)
+        np.testing.assert_allclose(got[3:], full(model, np.array([[3, 14, 15, 9, *b]]))[0, 4:], atol=1e-5, rtol=0)
+    with pytest.raises(GenerationError, match="positions"):
+        model.forward(np.array([[1, 2]]), model.new_cache(1), positions=np.array([0, 24]))
+
+
 def test_context_overflow_and_bad_shapes_raise() -> None:
     model = make()
     cache = model.new_cache(1)
@@ -153,3 +204,17 @@ def test_cli_runtime_imports_no_framework(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "HEAVY:\n" in done.stdout, done.stdout
+
+
+def test_linear_equals_the_plain_product_for_every_row_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Blocks of 8 output rows: 37 outputs take five blocks, the last a short one.
+    from bash_ai.model import numpy_gpt
+
+    monkeypatch.setattr(numpy_gpt, "BLOCK_BYTES", 8 * 4 * 24)
+    rng = np.random.default_rng(5)
+    weight = rng.standard_normal((37, 24)).astype(np.float32)
+    for n in range(1, 13):
+        x = rng.standard_normal((n, 24)).astype(np.float32)
+        got = numpy_gpt._linear(x, weight)
+        assert got.shape == (n, 37)
+        np.testing.assert_allclose(got, x.astype(np.float64) @ weight.T.astype(np.float64), atol=1e-4, rtol=0)

@@ -53,7 +53,7 @@ class _Job:
     logits: np.ndarray | None = None  # (live, V): the next token's logits, in candidate order
     prefill_s: float = 0.0
     decode_s: float = 0.0
-    prefilled: tuple[np.ndarray, KVCache] | None = None  # (logits (n, V), cache of n rows)
+    prefilled: tuple[np.ndarray, KVCache] | None = None  # (logits (n, V), the prompt's one-row cache)
 
     @property
     def stopped(self) -> bool:
@@ -154,7 +154,7 @@ class Batcher:
                 continue
             try:
                 t0 = time.perf_counter()
-                job.prefilled = self._prefilled(job)  # (n, V) logits, a cache of n rows
+                job.prefilled = self._prefilled(job)  # (n, V) logits, a cache of one row
                 job.prefill_s = time.perf_counter() - t0
             except BaseException as exc:  # noqa: BLE001 - this request fails, the others go on
                 job.out.put(exc)
@@ -164,8 +164,9 @@ class Batcher:
                 self.cond.notify_all()
 
     def _prefilled(self, job: _Job) -> tuple[np.ndarray, KVCache]:
-        """The prompt's logits and cache, fanned out to the job's rows; a prompt seen lately (the
-        same request's next resampling round) is taken from the LRU instead of run again."""
+        """The prompt's logits fanned out to the job's rows, and its one-row cache (``_admit`` copies
+        it into each row); a prompt seen lately (the same request's next resampling round) is taken
+        from the LRU instead of run again."""
         key = tuple(job.ids)
         found = self.prompts.get(key)
         if found is None:
@@ -177,7 +178,7 @@ class Batcher:
         else:
             self.prompts.move_to_end(key)
         logits, cache = found
-        return np.repeat(logits, job.n, axis=0), cache.repeat(job.n)
+        return np.repeat(logits, job.n, axis=0), cache
 
     def _guard(self, job: _Job, action: Callable[[_Job], None]) -> None:
         try:
@@ -186,7 +187,7 @@ class Batcher:
             job.out.put(exc)
 
     def _admit(self, job: _Job) -> None:
-        """Copy the job's prefilled rows into the slab."""
+        """Copy the job's prefilled prompt into its rows of the slab."""
         from bash_ai.engine.engine import _Candidates
 
         if job.stopped:

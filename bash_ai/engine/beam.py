@@ -150,6 +150,8 @@ def sequence_logprobs(
     if len(prompt) + max(len(c) for c in continuations) > ctx:
         raise UsageError("a continuation does not fit the context after the prompt")
     prefilled_cache, first = prefilled if prefilled is not None else prefill(model, prompt)
+    if getattr(model, "packs_sequences", False):
+        return _packed_logprobs(model, prefilled_cache, first, continuations)
     totals = [0.0] * len(continuations)
     for bucket in _length_buckets([len(c) for c in continuations]):
         width = max(len(continuations[i]) for i in bucket)
@@ -169,6 +171,48 @@ def sequence_logprobs(
                 lp = log_softmax(out[r, : len(cont) - 1])  # (n-1, V) predicts cont[1:]
                 total += float(lp[np.arange(len(cont) - 1), cont[1:]].sum())
             totals[i] = total
+    return totals
+
+
+def _packed_logprobs(
+    model: LogitsModel, prefilled_cache: Any, first: np.ndarray, continuations: Sequence[Sequence[int]]
+) -> list[float]:
+    """``sequence_logprobs`` for a runtime whose ``forward`` takes ``positions`` and ``visible``
+    (the numpy one): the continuations (each but its last token, whose logits nothing needs) run
+    as one token tree in one row after the prompt: a prefix that several share (``find . -type``)
+    runs once, and each token sees the prompt and its own earlier tokens, at the position it would
+    have alone. No padding, no copy of the prompt per continuation; a tree larger than the room
+    left in the context is split over several passes."""
+    room = int(model.config.context_length) - int(prefilled_cache.length)
+    totals = [float(first[0, c[0]]) if c else 0.0 for c in continuations]
+    todo = [i for i, c in enumerate(continuations) if len(c) > 1]
+    while todo:
+        nodes: dict[tuple[int, ...], int] = {}  # token prefix -> its node (one packed position)
+        parents: list[int] = []
+        paths: dict[int, list[int]] = {}  # continuation -> the nodes of its fed tokens
+        while todo:
+            feed = tuple(int(t) for t in continuations[todo[0]][:-1])
+            new = [k for k in range(1, len(feed) + 1) if feed[:k] not in nodes]
+            if parents and len(parents) + len(new) > room:
+                break
+            for k in new:
+                nodes[feed[:k]] = len(parents)
+                parents.append(nodes[feed[: k - 1]] if k > 1 else -1)
+            paths[todo.pop(0)] = [nodes[feed[:k]] for k in range(1, len(feed) + 1)]
+        tokens = np.empty(len(parents), dtype=np.int64)
+        depth = np.empty(len(parents), dtype=np.intp)
+        visible = np.zeros((len(parents), len(parents)), dtype=bool)  # (T, T): ancestors and itself
+        for prefix, node in nodes.items():  # insertion order: a parent before its children
+            tokens[node], depth[node] = prefix[-1], len(prefix) - 1
+            if parents[node] >= 0:
+                visible[node] = visible[parents[node]]
+            visible[node, node] = True
+        start = int(prefilled_cache.length)
+        cache = prefilled_cache.select(np.zeros(1, dtype=np.intp))  # a copy: prefilled stays as it is
+        out = np.asarray(model.forward(tokens[None, :], cache, positions=start + depth, visible=visible))[0]  # type: ignore[call-arg]
+        lp = log_softmax(out)  # (T, V): node j's row predicts the token after it
+        for i, path in paths.items():
+            totals[i] += float(lp[path, continuations[i][1:]].sum())
     return totals
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -28,11 +29,20 @@ GELU_K = math.sqrt(2.0 / math.pi)
 
 @dataclass
 class KVCache:
-    """Preallocated keys and values, one (B, KV, context_length, D) pair per layer."""
+    """Preallocated keys and values, one (B, KV, context_length, D) pair per layer.
+
+    A cache fanned out from one row (``repeat``, or ``select`` of one row several times) does not
+    copy that row's filled part: its first ``shared`` positions are read from ``prefix`` (one row per
+    layer, (1, KV, shared, D), read-only, shared by every row and by the caches selected from this
+    one), and ``k``/``v`` hold positions ``shared`` and after. A beam of five over a long prompt then
+    copies only the beams' own tokens at each step.
+    """
 
     k: list[np.ndarray]
     v: list[np.ndarray]
     length: int = 0
+    prefix: tuple[list[np.ndarray], list[np.ndarray]] | None = None
+    shared: int = 0
 
     @property
     def batch(self) -> int:
@@ -46,18 +56,35 @@ class KVCache:
         return self.select(np.repeat(np.arange(self.batch), times))
 
     def select(self, rows: np.ndarray | list[int]) -> KVCache:
-        """A new cache holding the given rows (in that order); only the filled part is copied."""
+        """A new cache holding the given rows (in that order); only the filled part is copied, and
+        not even that where every row continues the same one (it becomes the shared prefix)."""
         index = np.asarray(rows, dtype=np.intp)
         n = self.length
+        prefix, shared = self.prefix, self.shared
+        if prefix is None and n and len(index) > 1 and (index == index[0]).all():
+            row = slice(int(index[0]), int(index[0]) + 1)
+            prefix = ([k[row, :, :n] for k in self.k], [v[row, :, :n] for v in self.v])
+            shared = n
         k_out, v_out = [], []
         for k, v in zip(self.k, self.v, strict=True):
             nk = np.empty((len(index),) + k.shape[1:], dtype=k.dtype)
             nv = np.empty_like(nk)
-            nk[:, :, :n] = k[index, :, :n]
-            nv[:, :, :n] = v[index, :, :n]
+            nk[:, :, shared:n] = k[index, :, shared:n]
+            nv[:, :, shared:n] = v[index, :, shared:n]
             k_out.append(nk)
             v_out.append(nv)
-        return KVCache(k_out, v_out, n)
+        return KVCache(k_out, v_out, n, prefix, shared)
+
+    def unshared(self) -> KVCache:
+        """The same cache with its shared prefix copied into every row (for code that indexes ``k``/``v``)."""
+        if self.prefix is None:
+            return self
+        k_out = [k.copy() for k in self.k]
+        v_out = [v.copy() for v in self.v]
+        for nk, nv, pk, pv in zip(k_out, v_out, *self.prefix, strict=True):
+            nk[:, :, : self.shared] = pk
+            nv[:, :, : self.shared] = pv
+        return KVCache(k_out, v_out, self.length)
 
 
 @dataclass
@@ -72,6 +99,8 @@ class _Layer:
 
 class NumpyGPT:
     """Implements ``bash_ai.model.base.LogitsModel``. Float32 ``weights`` may be kept by reference."""
+
+    packs_sequences = True  # forward takes positions= and visible= (bash_ai.engine.beam.sequence_logprobs)
 
     def __init__(self, config: ModelConfig, weights: dict[str, np.ndarray]) -> None:
         self.config = config
@@ -135,8 +164,21 @@ class NumpyGPT:
             [np.zeros(shape, np.float32) for _ in range(c.n_layer)],
         )
 
-    def forward(self, ids: np.ndarray, cache: KVCache, last_only: bool = False) -> np.ndarray:
-        """Append ``ids`` (B, T) to ``cache``; logits (B, T, V), or (B, 1, V) with ``last_only``."""
+    def forward(
+        self,
+        ids: np.ndarray,
+        cache: KVCache,
+        last_only: bool = False,
+        *,
+        positions: np.ndarray | None = None,
+        visible: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Append ``ids`` (B, T) to ``cache``; logits (B, T, V), or (B, 1, V) with ``last_only``.
+
+        Packed sequences (``sequence_logprobs``): ``positions`` (T,) are the new tokens' positions
+        (default: the next T) and ``visible`` (T, T) bool says which new tokens each new token sees
+        (default: itself and the ones before it); everything already in the cache is seen by all.
+        """
         c = self.config
         ids = np.asarray(ids)
         if ids.ndim != 2:
@@ -148,27 +190,43 @@ class NumpyGPT:
             raise GenerationError(f"the sequence ({end} tokens) exceeds the model's context of {c.context_length}")
         if b != cache.batch:
             raise GenerationError(f"ids have batch {b} but the cache holds {cache.batch}")
+        at: slice | np.ndarray = slice(start, end)
+        if positions is not None:
+            at = np.asarray(positions, dtype=np.intp)
+            if at.shape != (t,) or (t and (int(at.min()) < 0 or int(at.max()) >= c.context_length)):
+                raise GenerationError(f"positions must be {t} values within the context of {c.context_length}")
 
         x = self.tok_emb[ids.reshape(-1)]  # (N, C), N = B*T rows
         if self.pos_table is not None:
-            x.reshape(b, t, -1)[:] += self.pos_table[start:end]
+            x.reshape(b, t, -1)[:] += self.pos_table[at]
         mask = None
-        if t > 1:  # causal mask over the new rows; keys before ``start`` are all visible
+        if visible is not None:  # keys before ``start`` are all visible; the new ones as given
+            if visible.shape != (t, t):
+                raise GenerationError(f"visible must have shape ({t}, {t}), got {visible.shape}")
+            mask = np.zeros((t, end), np.float32)  # (T, S)
+            mask[:, start:] = np.where(visible, np.float32(0), np.float32(-np.inf))
+        elif t > 1:  # causal mask over the new rows; keys before ``start`` are all visible
             mask = np.triu(np.full((t, end), -np.inf, np.float32), k=start + 1)  # (T, S)
 
         kv, d = c.n_kv_head, c.head_dim
         g = c.n_head // kv
-        for layer, k_cache, v_cache in zip(self.layers, cache.k, cache.v, strict=True):
+        p = cache.shared  # positions read from the shared prefix (0: none)
+        none: list[Any] = [None] * c.n_layer
+        prefix_k, prefix_v = cache.prefix if cache.prefix is not None else (none, none)
+        for layer, k_cache, v_cache, pk, pv in zip(self.layers, cache.k, cache.v, prefix_k, prefix_v, strict=True):
             qkv = _linear(self._norm(x), layer.w_qkv)  # (N, C + 2*KVD)
             qk = qkv[:, : self.n_qk].reshape(b, t, self.n_qk)  # (B, T, C + KVD)
             if self.rope_cos is not None:
-                qk = qk * self.rope_cos[start:end] + qk[..., self.rope_perm] * self.rope_sin[start:end]
+                qk = qk * self.rope_cos[at] + qk[..., self.rope_perm] * self.rope_sin[at]
             q = qk[..., : self.n_q].reshape(b, t, kv, g, d).transpose(0, 2, 3, 1, 4)  # (B, KV, G, T, D)
             k_cache[:, :, start:end] = qk[..., self.n_q :].reshape(b, t, kv, d).transpose(0, 2, 1, 3)
             v_cache[:, :, start:end] = qkv[:, self.n_qk :].reshape(b, t, kv, d).transpose(0, 2, 1, 3)
-            keys = k_cache[:, :, :end]  # (B, KV, S, D)
-            vals = v_cache[:, :, :end]
-            att = q.reshape(b, kv, g * t, d) @ keys.transpose(0, 1, 3, 2)  # (B, KV, G*T, S)
+            keys = k_cache[:, :, p:end]  # (B, KV, S - p, D)
+            vals = v_cache[:, :, p:end]
+            q = q.reshape(b, kv, g * t, d)
+            att = q @ keys.transpose(0, 1, 3, 2)  # (B, KV, G*T, S - p)
+            if p:  # the shared prefix's scores (its one row broadcast over B) go first
+                att = np.concatenate([q @ pk.transpose(0, 1, 3, 2), att], axis=-1)  # (B, KV, G*T, S)
             if mask is not None:
                 att = att.reshape(b, kv, g, t, end)
                 att += mask
@@ -176,7 +234,10 @@ class NumpyGPT:
             att -= att.max(axis=-1, keepdims=True)
             np.exp(att, out=att)
             att /= att.sum(axis=-1, keepdims=True)
-            y = (att @ vals).reshape(b, kv, g, t, d).transpose(0, 3, 1, 2, 4).reshape(b * t, c.d_model)  # (N, C)
+            y = att[..., p:] @ vals  # (B, KV, G*T, D)
+            if p:
+                y += att[..., :p] @ pv
+            y = y.reshape(b, kv, g, t, d).transpose(0, 3, 1, 2, 4).reshape(b * t, c.d_model)  # (N, C)
             x += _linear(y, layer.w_o)
             h = _linear(self._norm(x), layer.w_fc)  # (N, F)
             x += _linear(_gelu_tanh_2x(h), layer.w_proj)
@@ -199,6 +260,8 @@ class NumpyGPT:
         b = ids.shape[0]
         if b != cache.batch or pos.shape[0] != b:
             raise GenerationError(f"{b} ids and {pos.shape[0]} positions for a cache of {cache.batch} rows")
+        if cache.prefix is not None:
+            raise GenerationError("step_rows needs a cache without a shared prefix (KVCache.unshared)")
         if b == 0:
             return np.zeros((0, c.vocab_size), np.float32)
         if int(pos.max()) >= c.context_length or int(pos.min()) < 0:
@@ -242,22 +305,32 @@ class NumpyGPT:
         return x / scale
 
 
-GEMV_ROWS = (
-    6  # rows up to which one gemv per row beats one sgemm (a decode step of the real model: 3-6 rows 0.77-0.90x)
-)
+GEMV_ROWS = (3, 10)  # row counts for which one (blocked) gemv per row beats one sgemm: 0.71-0.91x
+BLOCK_BYTES = 384 * 1024  # a weight block that stays in a core's L2 (1 MiB here) while each row reads it
 
 
 def _linear(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """x (N, in) times weight (out, in) transposed: (N, out), not necessarily C-ordered.
 
-    OpenBLAS's sgemm has a large fixed cost for a few rows, so up to ``GEMV_ROWS`` rows (a beam
-    step's 5) run as one gemv each (numpy loops over the stacked axis; the weight is re-read from
-    cache); more rows run as weight @ x.T, measured faster than x @ weight.T
+    OpenBLAS's sgemm has a large fixed cost for a few rows, so within ``GEMV_ROWS`` rows (a beam
+    step's 5) each row runs as one gemv (numpy loops over the stacked axis). The weights of a
+    decode step (44 MB for the bundled model) do not fit the caches, so the weight is taken in
+    blocks of ``BLOCK_BYTES``: every row reads a block while it is still in L2, instead of each row
+    fetching the whole matrix from memory again (a 5-row step 0.76x of one sgemm, 0.85x of the
+    unblocked gemvs). Other row counts run as weight @ x.T, measured faster than x @ weight.T
     (benchmarks/bench_decode.py --part rows; 2-CPU x86, OpenBLAS 0.3.31).
     """
     n = x.shape[0]
-    if n <= GEMV_ROWS:
-        return (x[:, None, :] @ weight.T).reshape(n, -1)
+    if n == 1:
+        return x @ weight.T
+    if GEMV_ROWS[0] <= n <= GEMV_ROWS[1]:
+        out_dim, in_dim = weight.shape
+        step = max(8, BLOCK_BYTES // (4 * in_dim) // 8 * 8)  # output rows per block
+        out = np.empty((n, 1, out_dim), np.float32)
+        rows = x[:, None, :]  # (N, 1, in)
+        for s in range(0, out_dim, step):
+            np.matmul(rows, weight[s : s + step].T, out=out[:, :, s : s + step])
+        return out.reshape(n, out_dim)
     return (weight @ x.T).T
 
 
