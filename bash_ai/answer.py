@@ -334,6 +334,7 @@ def answer(
     face that shows only the danger flags); the danger rules always run.
     """
     from bash_ai.engine.events import Finished
+    from bash_ai.engine.propose import DecodeConfig
     from bash_ai.engine.sampling import SamplingParams
 
     if n < 1:
@@ -341,6 +342,8 @@ def answer(
     request = validate_request(request)  # as it is when a face checked it already
     script = wants_script(request)
     if params is None and not script:
+        if n == 1:  # covering chooses the answers after the first and never moves it: skip it
+            decode = (decode if decode is not None else DecodeConfig()).replace(cover_temperature=0.0)
         checked = propose_checked(engine, request, decode, cancel=cancel, on_event=on_event)[:n]
         _flag(checked, lint)
         if not checked and not (cancel is not None and cancel.is_set()):

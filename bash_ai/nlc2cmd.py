@@ -30,6 +30,7 @@ differences are documented choices, each tested:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -99,11 +100,18 @@ def _flags(utility: str, args: Sequence[str]) -> frozenset[str]:
 
 def utility_flags(command: str) -> list[tuple[str, frozenset[str]]]:
     """The (utility, flags) of every program ``command`` runs, in order of occurrence."""
-    return [
+    return list(_utility_flags(command))
+
+
+@functools.lru_cache(maxsize=4096)
+def _utility_flags(command: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """``utility_flags``, remembered: one answer reads its candidates several times (reranker
+    features, agreement, covering), and parsing is most of the answer's time after the model's."""
+    return tuple(
         (inv.utility.lower(), _flags(inv.utility, inv.values))
         for inv in invocations(parse(command), unwrap=True, exec_bodies=True, c_strings=False)
         if inv.utility
-    ]
+    )
 
 
 def parsed_structure(parsed: Parsed) -> tuple[tuple[str, tuple[str, ...]], ...]:
