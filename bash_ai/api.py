@@ -27,28 +27,39 @@ def import_numpy_single_threaded() -> None:
     """Load numpy with a one-thread BLAS unless the user chose a thread count.
 
     Batch-1 decoding is a chain of small matrix-vector products: BLAS threads only add
-    synchronisation, and on a busy machine they spin (measured 4x slower on 2 shared cores). The
-    variable is read when OpenBLAS loads, then restored, so commands we run inherit the user's env.
+    synchronisation, and on a busy machine they spin (measured 4x slower on 2 shared cores). A
+    prefill that borrows a second thread (``bash_ai.model.blas.threads``) must not leave it
+    spinning beside the decode that follows, so idle OpenBLAS threads sleep at once (a timeout of
+    2^4 cycles instead of ~2^28). The variables are read when OpenBLAS loads, then restored, so
+    commands we run inherit the user's env.
     """
     if "numpy" in sys.modules or "OPENBLAS_NUM_THREADS" in os.environ:
         return
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    ours = {"OPENBLAS_NUM_THREADS": "1", "OPENBLAS_THREAD_TIMEOUT": "4"}
+    ours = {k: v for k, v in ours.items() if k not in os.environ}
+    os.environ.update(ours)
     try:
         import numpy  # noqa: F401
     finally:
-        del os.environ["OPENBLAS_NUM_THREADS"]
+        for key in ours:
+            del os.environ[key]
 
 
-def load_engine(model: str | None) -> Engine:
+def load_engine(model: str | None, alone: bool = False) -> Engine:
     """The engine for a model name or path (``None``: the configured default, else the bundled one).
 
-    Anything unexpected while loading is a corrupt model: one line and exit 3, never a traceback.
+    ``alone``: this process answers one request at a time (``bash-ai ask``, the shell helper), so a
+    prompt's prefill may use every core (``Engine.prefill_threads``). Anything unexpected while
+    loading is a corrupt model: one line and exit 3, never a traceback.
     """
     import_numpy_single_threaded()
     from bash_ai import registry
 
     try:
-        return registry.load(model)
+        engine = registry.load(model)
+        if alone:
+            engine.prefill_threads = os.cpu_count() or 1
+        return engine
     except BashAIError:
         raise
     except Exception as exc:  # noqa: BLE001 - the edge: third-party loaders raise anything

@@ -82,7 +82,7 @@ def ask(
     else:
         text = read_stdin_text()
     text = validate_request(text)
-    engine = load_engine(model)
+    engine = load_engine(model, alone=True)
     if max_tokens is None:
         max_tokens = default_max_tokens(text)
     # Commands: beam search (deterministic, the measured best) unless a temperature asks for sampling.

@@ -178,7 +178,7 @@ def shell_line(
     if not line.strip():
         raise UsageError("the line is empty: type a request first")
     import_numpy_single_threaded()
-    engine = load_engine(model)
+    engine = load_engine(model, alone=True)
     new, best = turn_line(engine, line)
     if best is not None:
         render.show_notes(best)
@@ -227,7 +227,7 @@ def shell_helper(
     from bash_ai.term import render
 
     import_numpy_single_threaded()
-    engine = load_engine(model)
+    engine = load_engine(model, alone=True)
 
     def stop(*_: object) -> None:
         raise KeyboardInterrupt

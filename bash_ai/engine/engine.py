@@ -116,6 +116,10 @@ class Engine:
         self._bytes: dict[int, bytes] = {}
         self._last_only = _accepts(model.forward, "last_only")
         self.batcher: StepBatcher | None = None  # set by batcher.start_batching: concurrent streams share steps
+        # BLAS threads for a prompt's prefill (bash_ai.model.blas): more than one only in a process
+        # that answers one request at a time (``bash-ai ask``, the shell helper), never where
+        # requests run side by side (the server, eval's jobs, the REPL's completions).
+        self.prefill_threads = 1
 
     @property
     def context_length(self) -> int:

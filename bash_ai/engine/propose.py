@@ -27,6 +27,7 @@ from bash_ai.engine.beam import beam_search, prefill, sequence_logprobs
 from bash_ai.engine.events import Started
 from bash_ai.engine.proposal import Proposal, agree, normalised
 from bash_ai.errors import UsageError, check_range
+from bash_ai.model import blas
 
 if TYPE_CHECKING:
     from bash_ai.engine.engine import Engine
@@ -113,7 +114,8 @@ def propose(
     for extra in (engine.answer_bans(request), banned):
         if extra is not None:
             never = np.union1d(never, extra).astype(np.int64)
-    shared = prefill(engine.model, prompt)  # the prompt runs once, for the beams and the pooled commands
+    with blas.threads(engine.prefill_threads):  # both cores where this process answers alone
+        shared = prefill(engine.model, prompt)  # the prompt runs once, for the beams and the pooled commands
     # The pooled commands are scored on a second core while the beams search on this one: both only
     # read the shared prompt cache (numpy releases the GIL in its matmuls).
     room = engine.context_length - len(prompt)
