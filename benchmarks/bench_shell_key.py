@@ -1,0 +1,152 @@
+"""Warm shell key: time from the key's handler call to the new line, with `bash-ai shell-helper` running.
+
+    python benchmarks/bench_shell_key.py [--model assets/model] [--presses 10] [--rounds 2]
+    python benchmarks/bench_shell_key.py --peer /path/to/older/checkout  # the same, side by side
+
+Real parts only: a helper process (``python -m bash_ai shell-helper``, one-thread BLAS as it loads
+numpy), and real bash running the snippet of ``bash-ai shell-init bash`` (its ``bind`` line left
+out: bash runs non-interactively). Each press is the handler's own call, ``new=$(__bash_ai_warm
+"$LINE")``: the subshell, base64, the /dev/tcp round trip and the answer, timed in bash with
+``$EPOCHREALTIME`` (no fork). One press per request first warms the helper up and is not counted.
+
+With ``--peer DIR`` a second helper runs from that checkout (its ``bash_ai`` package, the same
+model), and the two alternate round by round; only one helper runs at a time. Helpers use a
+private data directory (``XDG_DATA_HOME``), so a helper the user is running is left alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+REQUESTS = (
+    "find files larger than 100MB",
+    "show disk usage",
+    "list files sorted by size",
+    "count the words in essay.txt",
+    "compress the logs directory",
+    "delete all .tmp files older than 7 days",
+    "print the second column of data.csv",
+    "show the last 20 lines of app.log",
+    "find python files containing TODO",
+    "make script.sh executable",
+)
+
+# Times ``presses`` handler calls for each request (after one untimed call), one line per request:
+# "ms ms ms ...". The snippet is read from $1, the requests from the remaining arguments.
+_PRESSES = r"""
+eval "$(grep -v '^bind ' "$1")"
+shift
+presses=$1
+shift
+for line in "$@"; do
+  __bash_ai_warm "$line" >/dev/null 2>&1
+  times=()
+  for ((i = 0; i < presses; i++)); do
+    start=$EPOCHREALTIME
+    new=$(__bash_ai_warm "$line" 2>/dev/null) || { echo "error: no answer for: $line" >&2; exit 1; }
+    end=$EPOCHREALTIME
+    times+=($(( (${end/./} - ${start/./}) / 1000 )))
+  done
+  echo "${times[*]}"
+done
+"""
+
+
+def start_helper(checkout: Path, model: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    """A shell helper from ``checkout``'s ``bash_ai``; returns once it says it is ready."""
+    child_env = {**env, "PYTHONPATH": str(checkout)}
+    helper = subprocess.Popen(
+        [sys.executable, "-m", "bash_ai", "shell-helper", "--model", model],
+        cwd=tempfile.gettempdir(),  # not the repo root, so PYTHONPATH decides which bash_ai loads
+        env=child_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert helper.stderr is not None
+    line = helper.stderr.readline()
+    if "ready" not in line:
+        helper.kill()
+        raise SystemExit(f"error: the helper from {checkout} did not start: {line.strip() or 'no output'}")
+    return helper
+
+
+def presses(snippet: Path, count: int, env: dict[str, str]) -> list[list[int]]:
+    """Milliseconds of ``count`` key presses per request, in ``REQUESTS`` order."""
+    done = subprocess.run(
+        ["bash", "-c", _PRESSES, "bench", str(snippet), str(count), *REQUESTS],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(done.stderr.strip() or "error: bash failed")
+    return [[int(x) for x in line.split()] for line in done.stdout.splitlines()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default=str(ROOT / "assets" / "model"))
+    parser.add_argument("--presses", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--peer", type=Path, help="an older checkout whose helper runs alternately")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as data_home:
+        env = {**os.environ, "XDG_DATA_HOME": data_home}
+        snippet = Path(data_home) / "snippet.bash"
+        init = subprocess.run(
+            [sys.executable, "-m", "bash_ai", "shell-init", "bash"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        snippet.write_text(init.stdout)
+        sides = {"this checkout": ROOT} | ({"peer": args.peer.resolve()} if args.peer else {})
+        results: dict[str, list[list[int]]] = {name: [[] for _ in REQUESTS] for name in sides}
+        for _ in range(args.rounds):
+            for name, checkout in sides.items():
+                helper = start_helper(checkout, args.model, env)
+                try:
+                    for i, ms in enumerate(presses(snippet, args.presses, env)):
+                        results[name][i] += ms
+                finally:
+                    helper.terminate()
+                    helper.wait(timeout=10)
+                time.sleep(0.5)
+
+    names = list(sides)
+    header = " | ".join(f"{n} median / max ms" for n in names)
+    print(f"| line | {header} |" + (" peer / this |" if args.peer else ""))
+    print("|---|" + "---:|" * (len(names) + (1 if args.peer else 0)))
+    medians: dict[str, list[float]] = {n: [] for n in names}
+    for i, request in enumerate(REQUESTS):
+        cells = []
+        for n in names:
+            times = results[n][i]
+            medians[n].append(statistics.median(times))
+            cells.append(f"{statistics.median(times):.0f} / {max(times)}")
+        ratio = f" {medians['peer'][i] / medians['this checkout'][i]:.2f}x |" if args.peer else ""
+        print(f"| `{request}` | " + " | ".join(cells) + " |" + ratio)
+    summary = ", ".join(
+        f"{n}: median of medians {statistics.median(medians[n]):.0f} ms, "
+        f"{sum(m <= 100 for m in medians[n])}/{len(REQUESTS)} requests <= 100 ms"
+        for n in names
+    )
+    print(f"\n{args.presses} presses x {args.rounds} rounds per request; {summary}")
+
+
+if __name__ == "__main__":
+    main()
