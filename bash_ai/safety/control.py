@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 # C0 controls other than tab and newline, DEL, and the C1 controls (U+0080..U+009F).
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _NAMED = {"\r": "\\r", "\x1b": "\\x1b", "\x07": "\\a", "\x08": "\\b", "\x0b": "\\v", "\x0c": "\\f"}
-_BYTES = frozenset(range(0x00, 0x09)) | frozenset(range(0x0B, 0x20)) | {0x7F}
+# A token's bytes: C0 controls but tab and newline, DEL, or the UTF-8 start of a C1 control.
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]")
 _ASKS = re.compile(
     r"\b(escape (code|sequence|character)s?|ansi|control (character|code|sequence)s?|colou?r(s|ed|ful|ize|ise)?|"
     r"tput|terminal (title|bell)|bell character|carriage return|cursor)\b|\\x1b|\\e\b|\\033|\\u001b",
@@ -42,16 +43,8 @@ def control_token_ids(tokenizer: Tokenizer) -> np.ndarray:
     a C1 control in UTF-8 (``0xc2`` followed by ``0x80..0x9f``), sorted, int64."""
     import numpy as np
 
-    bad = []
-    for token_id in range(tokenizer.vocab_size):
-        data = tokenizer.decode_bytes([token_id])
-        if any(b in _BYTES for b in data) or _c1(data):
-            bad.append(token_id)
+    bad = [i for i in range(tokenizer.vocab_size) if _CONTROL_BYTES.search(tokenizer.decode_bytes([i]))]
     return np.array(bad, dtype=np.int64)
-
-
-def _c1(data: bytes) -> bool:
-    return any(data[i] == 0xC2 and 0x80 <= data[i + 1] <= 0x9F for i in range(len(data) - 1))
 
 
 def request_wants_control(request: str) -> bool:
