@@ -134,8 +134,11 @@ def load_config(directory: Path) -> ModelConfig:
         raise CheckpointError(str(exc)) from None
 
 
-def load_weights(directory: Path, config: ModelConfig | None = None) -> tuple[ModelConfig, dict[str, np.ndarray]]:
-    """Config (``config`` if given, else ``config.json``) and float32 weights, checked strictly."""
+def load_weights(
+    directory: Path, config: ModelConfig | None = None, float32: bool = True
+) -> tuple[ModelConfig, dict[str, np.ndarray]]:
+    """Config (``config`` if given, else ``config.json``) and the weights, checked strictly: float32,
+    or with ``float32=False`` in the float dtype the file stores (float16 for a bundled model)."""
     directory = Path(directory)
     if config is None:
         config = load_config(directory)
@@ -158,7 +161,7 @@ def load_weights(directory: Path, config: ModelConfig | None = None) -> tuple[Mo
     for name, array in weights.items():
         if array.dtype.kind != "f":
             raise CheckpointError(f"{path}: tensor {name} has dtype {array.dtype}, expected floating point")
-        if array.dtype != np.float32:
+        if float32 and array.dtype != np.float32:
             weights[name] = array.astype(np.float32)
     return config, weights
 
@@ -173,7 +176,7 @@ def load_numpy_model(directory: Path) -> NumpyGPT:
     """The CLI's runtime for a model directory."""
     from bash_ai.model.numpy_gpt import NumpyGPT
 
-    config, weights = load_weights(directory)
+    config, weights = load_weights(directory, float32=False)  # NumpyGPT converts as it folds
     return NumpyGPT(config, weights)
 
 

@@ -83,6 +83,18 @@ def test_float16_save_loads_as_float32(tmp_path: Path) -> None:
     np.testing.assert_allclose(loaded["tok_emb.weight"], weights["tok_emb.weight"], atol=1e-4)
     with pytest.raises(CheckpointError, match="int8"):
         save_model_dir(tmp_path / "q", CONFIG, weights, dtype="int8")
+    # The numpy runtime takes the float16 arrays as stored and converts each as it folds it: the
+    # same runtime, bit for bit, as from the float32 copies.
+    from bash_ai.checkpoint import load_numpy_model
+    from bash_ai.model.numpy_gpt import NumpyGPT
+
+    _, stored = load_weights(tmp_path / "m", float32=False)
+    assert stored["tok_emb.weight"].dtype == np.float16
+    direct, via_float32 = load_numpy_model(tmp_path / "m"), NumpyGPT(CONFIG, loaded)
+    ids = np.array([[1, 5, 9, 2]])
+    np.testing.assert_array_equal(
+        direct.forward(ids, direct.new_cache(1)), via_float32.forward(ids, via_float32.new_cache(1))
+    )
 
 
 def test_missing_extra_and_misshaped_are_named(tmp_path: Path) -> None:

@@ -98,7 +98,8 @@ class _Layer:
 
 
 class NumpyGPT:
-    """Implements ``bash_ai.model.base.LogitsModel``. Float32 ``weights`` may be kept by reference."""
+    """Implements ``bash_ai.model.base.LogitsModel``. ``weights`` in any float dtype (float32 ones
+    may be kept by reference)."""
 
     packs_sequences = True  # forward takes positions= and visible= (bash_ai.engine.beam.sequence_logprobs)
 
@@ -110,6 +111,8 @@ class NumpyGPT:
         def w(name: str) -> np.ndarray:
             return np.asarray(weights[name], dtype=f32)
 
+        # Weights may come as stored (float16): each matrix becomes float32 in the one pass that
+        # also folds its scale in (a cold start writes 44 MB of float32 once, not twice).
         self.tok_emb = np.ascontiguousarray(weights["tok_emb.weight"], dtype=f32)  # (V, C)
         self.pos_table: np.ndarray | None = None  # (ctx, C) added to the embeddings
         if c.pos_encoding == "learned":
@@ -127,20 +130,25 @@ class NumpyGPT:
         for i in range(c.n_layer):
             p = f"blocks.{i}."
             qkv = np.concatenate(
-                [w(p + "attn.q_proj.weight"), w(p + "attn.k_proj.weight"), w(p + "attn.v_proj.weight")]
+                [
+                    weights[p + "attn.q_proj.weight"],
+                    weights[p + "attn.k_proj.weight"],
+                    weights[p + "attn.v_proj.weight"],
+                ],
+                dtype=f32,
             )
             qkv[: c.d_model] *= qk_scale  # (C + 2*KVD, C)
             qkv *= w(p + "norm1.weight")
             self.layers.append(
                 _Layer(
                     w_qkv=qkv,
-                    w_o=np.ascontiguousarray(w(p + "attn.o_proj.weight")),
-                    w_fc=w(p + "mlp.fc.weight") * w(p + "norm2.weight"),
-                    w_proj=w(p + "mlp.proj.weight") * f32(0.5),
+                    w_o=np.ascontiguousarray(weights[p + "attn.o_proj.weight"], dtype=f32),
+                    w_fc=np.multiply(weights[p + "mlp.fc.weight"], w(p + "norm2.weight"), dtype=f32),
+                    w_proj=np.multiply(weights[p + "mlp.proj.weight"], f32(0.5), dtype=f32),
                 )
             )
-        head = w("tok_emb.weight" if c.tie_embeddings else "lm_head.weight")  # (V, C)
-        self.w_head = head * w("norm_f.weight")  # (V, C)
+        head = weights["tok_emb.weight" if c.tie_embeddings else "lm_head.weight"]  # (V, C)
+        self.w_head = np.multiply(head, w("norm_f.weight"), dtype=f32)  # (V, C)
 
         self.rope_cos: np.ndarray | None = None
         if c.pos_encoding == "rope":
