@@ -25,20 +25,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_decode import PROPOSE_REQUESTS
+
 ROOT = Path(__file__).resolve().parents[1]
 
-REQUESTS = (
-    "find files larger than 100MB",
-    "show disk usage",
-    "list files sorted by size",
-    "count the words in essay.txt",
-    "compress the logs directory",
-    "delete all .tmp files older than 7 days",
-    "print the second column of data.csv",
-    "show the last 20 lines of app.log",
-    "find python files containing TODO",
-    "make script.sh executable",
-)
+REQUESTS = PROPOSE_REQUESTS  # the ten typical requests bench_decode --part propose answers
 
 # Times ``presses`` handler calls for each request (after one untimed call), one line per request:
 # "ms ms ms ...". The snippet is read from $1, the requests from the remaining arguments.
