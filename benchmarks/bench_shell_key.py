@@ -1,6 +1,6 @@
 """Warm shell key: time from the key's handler call to the new line, with `bash-ai shell-helper` running.
 
-    python benchmarks/bench_shell_key.py [--model assets/model] [--presses 10] [--rounds 2]
+    python benchmarks/bench_shell_key.py [--model assets/model] [--presses 5] [--rounds 6]
     python benchmarks/bench_shell_key.py --peer /path/to/older/checkout  # the same, side by side
 
 Real parts only: a helper process (``python -m bash_ai shell-helper``, one-thread BLAS as it loads
@@ -88,8 +88,13 @@ def presses(snippet: Path, count: int, env: dict[str, str]) -> list[list[int]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default=str(ROOT / "assets" / "model"))
-    parser.add_argument("--presses", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--presses", type=int, default=5)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=6,
+        help="rounds alternate the helpers: more, shorter rounds even out a noisy machine",
+    )
     parser.add_argument("--peer", type=Path, help="an older checkout whose helper runs alternately")
     args = parser.parse_args()
 
