@@ -75,6 +75,64 @@ def test_wide_beam_finds_the_exhaustive_best(seed: int) -> None:
     assert [b.logprob for b in beams] == sorted((b.logprob for b in beams), reverse=True)
 
 
+def unpruned_beams(model: TableModel, prompt: list[int], eot: int, width: int, max_tokens: int) -> tuple[list, int]:
+    """The textbook search (``beam_search`` before it stopped feeding hopeless beams): the ``width``
+    best live continuations every step, whatever their score; its hypotheses and the rows it fed."""
+    cache = model.new_cache(1)
+    logp = log_softmax(model.forward(np.array([prompt]), cache, last_only=True))
+    beams: list[tuple[int, ...]] = [()]
+    scores, done, rows = np.zeros(1), [], 0
+    for step in range(max_tokens):
+        total = (scores[:, None] + logp).ravel()
+        parents, tokens, live, live_scores = [], [], [], []
+        take = min(2 * width, total.size)
+        best = np.argpartition(-total, take - 1)[:take]  # as beam_search picks (ties alike)
+        for j in best[np.argsort(-total[best], kind="stable")]:
+            parent, token = divmod(int(j), logp.shape[1])
+            if token == eot:
+                done.append(Beam(beams[parent], float(total[j]), "eos"))
+                continue
+            parents.append(parent)
+            tokens.append(token)
+            live.append((*beams[parent], token))
+            live_scores.append(float(total[j]))
+            if len(live) == width:
+                break
+        done.sort(key=lambda b: -b.logprob)
+        del done[width:]
+        if not live or (len(done) == width and live_scores[0] <= done[-1].logprob):
+            break
+        if step == max_tokens - 1:
+            done += [Beam(b, s, "length") for b, s in zip(live, live_scores, strict=True)]
+            break
+        cache = cache.select(parents)
+        beams, scores = live, np.array(live_scores)
+        rows += len(tokens)
+        logp = log_softmax(model.forward(np.array(tokens)[:, None], cache, last_only=True))
+    done.sort(key=lambda b: -b.logprob)
+    return done[:width], rows
+
+
+def test_hopeless_beams_are_not_fed_and_the_result_is_the_same() -> None:
+    fed = {"pruned": 0, "textbook": 0}
+    for seed, width in itertools.product(range(24), (2, 3, 5)):
+        model = TableModel(seed=seed, vocab=6)
+        want, rows = unpruned_beams(model, [1, 2], 5, width, 9)
+        fed["textbook"] += rows
+        forward = model.forward
+
+        def counted(ids: Any, cache: Any, last_only: bool = False, forward: Any = forward) -> Any:
+            if ids.shape[1] == 1 and cache.length:
+                fed["pruned"] += ids.shape[0]
+            return forward(ids, cache, last_only)
+
+        model.forward = counted  # type: ignore[method-assign]
+        got = beam_search(model, [1, 2], 5, width=width, max_tokens=9)
+        assert [(b.tokens, b.finish_reason) for b in got] == [(b.tokens, b.finish_reason) for b in want]
+        assert [b.logprob for b in got] == pytest.approx([b.logprob for b in want])
+    assert fed["pruned"] < fed["textbook"]
+
+
 def test_width_one_is_greedy_and_banned_tokens_never_appear() -> None:
     model = TableModel(seed=5)
     eot = 4

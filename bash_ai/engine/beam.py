@@ -102,8 +102,14 @@ def beam_search(
         del done[width:]
         if not new_beams:
             break
-        if len(done) == width and new_scores[0] <= done[-1].logprob:
-            break  # no live beam can overtake the finished ones
+        if len(done) == width:
+            if new_scores[0] <= done[-1].logprob:
+                break  # no live beam can overtake the finished ones
+            # A live beam already below the worst finished one can never join them (log-probabilities
+            # only fall), and its continuations would only fill the live slots the better ones leave
+            # empty: stop feeding it (the result is the same, the step has fewer rows).
+            alive = sum(1 for s in new_scores if s >= done[-1].logprob)
+            del parents[alive:], tokens[alive:], new_beams[alive:], new_scores[alive:]
         at_end = int(cache.length) + 1 >= ctx
         if step == max_tokens - 1 or at_end:
             done += [Beam(b, s, "length") for b, s in zip(new_beams, new_scores, strict=True)]
