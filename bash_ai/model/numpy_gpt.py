@@ -75,17 +75,6 @@ class KVCache:
             v_out.append(nv)
         return KVCache(k_out, v_out, n, prefix, shared)
 
-    def unshared(self) -> KVCache:
-        """The same cache with its shared prefix copied into every row (for code that indexes ``k``/``v``)."""
-        if self.prefix is None:
-            return self
-        k_out = [k.copy() for k in self.k]
-        v_out = [v.copy() for v in self.v]
-        for nk, nv, pk, pv in zip(k_out, v_out, *self.prefix, strict=True):
-            nk[:, :, : self.shared] = pk
-            nv[:, :, : self.shared] = pv
-        return KVCache(k_out, v_out, self.length)
-
 
 @dataclass
 class _Layer:
@@ -269,7 +258,7 @@ class NumpyGPT:
         if b != cache.batch or pos.shape[0] != b:
             raise GenerationError(f"{b} ids and {pos.shape[0]} positions for a cache of {cache.batch} rows")
         if cache.prefix is not None:
-            raise GenerationError("step_rows needs a cache without a shared prefix (KVCache.unshared)")
+            raise GenerationError("step_rows needs a cache without a shared prefix")
         if b == 0:
             return np.zeros((0, c.vocab_size), np.float32)
         if int(pos.max()) >= c.context_length or int(pos.min()) < 0:
