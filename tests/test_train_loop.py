@@ -135,11 +135,48 @@ def test_dropout_and_label_smoothing_act_in_training_only(tmp_path: Path) -> Non
     assert saved_config == config and set(weights) == set(GPT(config).state_dict())
 
 
+def test_attention_dropout_is_its_own_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``attention_dropout`` sets the rate on the attention weights alone (None: ``dropout``'s); 0
+    there keeps residual dropout acting, and eval passes 0 everywhere."""
+    import torch
+    import torch.nn.functional as F
+
+    from bash_ai.model.torch_gpt import GPT
+
+    rates: list[float] = []
+    real = F.scaled_dot_product_attention
+
+    def spy(*args: object, dropout_p: float = 0.0, **kwargs: object) -> torch.Tensor:
+        rates.append(dropout_p)
+        return real(*args, dropout_p=dropout_p, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(F, "scaled_dot_product_attention", spy)
+    config = preset("tiny", 16, context_length=32)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        model = GPT(config)
+        x = torch.randint(0, 16, (2, 32))
+        model.eval()
+        plain, _ = model(x)
+        model.train()
+        for dropout, attention, expected in [(0.2, None, 0.2), (0.2, 0.0, 0.0), (0.0, 0.3, 0.3)]:
+            model.dropout, model.attention_dropout = dropout, attention
+            rates.clear()
+            out, _ = model(x)
+            assert rates == [expected] * config.n_layer
+            assert not torch.allclose(out, plain)  # something dropped in every case
+        model.eval()
+        rates.clear()
+        assert torch.equal(model(x)[0], plain) and rates == [0.0] * config.n_layer
+
+
 def test_regularisation_options_are_checked() -> None:
     from bash_ai.errors import UsageError
 
     with pytest.raises(UsageError, match="--dropout must be within"):
         TrainConfig(dropout=1.0)
+    with pytest.raises(UsageError, match="--attention-dropout must be within"):
+        TrainConfig(dropout=0.1, attention_dropout=1.5)
     with pytest.raises(UsageError, match="--label-smoothing must be within"):
         TrainConfig(label_smoothing=-0.1)
     with pytest.raises(UsageError, match="PyTorch settings"):

@@ -139,6 +139,7 @@ class TorchFramework:
         torch.manual_seed(cfg.seed + self.ddp.rank)
         self.model = GPT(job.model_config)
         self.model.dropout, self.model.label_smoothing = cfg.dropout, cfg.label_smoothing
+        self.model.attention_dropout = cfg.attention_dropout
         self.optimizer = make_optimizer(self.model, cfg)
         self.precision = "fp32"
         self.train_model: torch.nn.Module = self.model

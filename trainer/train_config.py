@@ -64,7 +64,9 @@ class TrainConfig:
     grad_clip: float = 1.0
     # Regularisation (PyTorch): dropout on embeddings, attention weights and residual branches;
     # label smoothing of the loss. Training settings only: the saved model is unchanged.
+    # attention_dropout None: the attention weights take ``dropout`` too.
     dropout: float = 0.0
+    attention_dropout: float | None = None
     label_smoothing: float = 0.0
     # Bookkeeping.
     eval_interval: int = 200
@@ -100,11 +102,13 @@ class TrainConfig:
         if self.precision not in ("auto", "bf16", "fp32"):
             raise UsageError(f"--precision must be auto, bf16 or fp32 (got {self.precision!r})")
         check_range("--retrieval-k", self.retrieval_k, 0, 8)
-        for name in ("dropout", "label_smoothing"):
-            if not 0.0 <= getattr(self, name) < 1.0:
+        for name in ("dropout", "attention_dropout", "label_smoothing"):
+            if getattr(self, name) is not None and not 0.0 <= getattr(self, name) < 1.0:
                 raise UsageError(f"--{name.replace('_', '-')} must be within [0, 1) (got {getattr(self, name)})")
-        if self.backend == "mlx" and (self.dropout or self.label_smoothing):
-            raise UsageError("--dropout and --label-smoothing are PyTorch settings; use --backend torch")
+        if self.backend == "mlx" and (self.dropout or self.attention_dropout or self.label_smoothing):
+            raise UsageError(
+                "--dropout, --attention-dropout and --label-smoothing are PyTorch settings; use --backend torch"
+            )
         if self.aligned_windows is None:
             self.aligned_windows = self.retrieval_k > 0
         if self.tokenizer not in ("bpe", "char"):

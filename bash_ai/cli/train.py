@@ -44,6 +44,9 @@ def train(
     retrieval_variants: Annotated[int, Opt(help="Retrieval-augmented copies of each pair")] = 2,
     precision: Annotated[str, Opt(help="PyTorch matmuls: auto | bf16 | fp32")] = "auto",
     dropout: Annotated[float, Opt(help="PyTorch: dropout on embeddings, attention and residuals")] = 0.0,
+    attention_dropout: Annotated[
+        float | None, Opt(help="PyTorch: dropout on attention weights (default: --dropout; 0 keeps the fast path)")
+    ] = None,
     label_smoothing: Annotated[float, Opt(help="PyTorch: label smoothing of the loss")] = 0.0,
     num_steps: Annotated[
         int | None, Opt(help="Optimizer steps (default 1000; with --resume: move the run's end)")
@@ -98,6 +101,7 @@ def train(
         retrieval_variants=retrieval_variants,
         precision=precision,  # type: ignore[arg-type]
         dropout=dropout,
+        attention_dropout=attention_dropout,
         label_smoothing=label_smoothing,
         num_steps=num_steps or DEFAULT_STEPS,
         batch_size=batch_size,

@@ -103,22 +103,29 @@ class Block(nn.Module):
         self.mlp = MLP(config)
 
     def forward(
-        self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None, dropout: float = 0.0
+        self,
+        x: torch.Tensor,
+        rope: tuple[torch.Tensor, torch.Tensor] | None,
+        dropout: float = 0.0,
+        attention_dropout: float = 0.0,
     ) -> torch.Tensor:
-        """Pre-norm residual block; ``dropout`` (training only) on attention weights and both branches."""
-        x = x + F.dropout(self.attn(self.norm1(x), rope, dropout), dropout, dropout > 0)
+        """Pre-norm residual block; ``dropout`` (training only) on both branches, ``attention_dropout`` on
+        the attention weights (any rate above 0 moves PyTorch's CPU attention to its slower path)."""
+        x = x + F.dropout(self.attn(self.norm1(x), rope, attention_dropout), dropout, dropout > 0)
         return x + F.dropout(self.mlp(self.norm2(x)), dropout, dropout > 0)
 
 
 class GPT(nn.Module):
     """The spec's transformer in PyTorch, an intentional twin of ``bash_ai.model.mlx_gpt.GPT`` (same
     weight names and maths; tests/test_model_parity.py). ``dropout`` and ``label_smoothing`` are
-    training settings (the trainer sets them, default 0), not part of ``ModelConfig`` or the checkpoint."""
+    training settings (the trainer sets them, default 0), not part of ``ModelConfig`` or the checkpoint;
+    ``attention_dropout`` None means the attention weights take ``dropout`` too."""
 
     pe: torch.Tensor  # (ctx, C) sinusoidal table, a non-persistent buffer
     rope_cos: torch.Tensor  # (ctx, D)
     rope_sin: torch.Tensor
     dropout: float = 0.0
+    attention_dropout: float | None = None
     label_smoothing: float = 0.0
 
     def __init__(self, config: ModelConfig) -> None:
@@ -179,9 +186,10 @@ class GPT(nn.Module):
         """Logits (B, T, V) and, given targets, the mean cross-entropy over positions where loss_mask is set."""
         x, rope = self.embed(idx)
         p = self.dropout if self.training else 0.0
+        pa = (p if self.attention_dropout is None else self.attention_dropout) if self.training else 0.0
         x = F.dropout(x, p, p > 0)
         for block in self.blocks:
-            x = block(x, rope, p)
+            x = block(x, rope, p, pa)
         logits = F.linear(self.norm_f(x), self.head_weight())  # (B, T, V)
         if targets is None:
             return logits, None
