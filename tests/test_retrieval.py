@@ -84,6 +84,30 @@ def test_source_weights_scale_a_sources_scores() -> None:
         index.search("show disk usage", 3, source_weights={"tldr": 1.5})
 
 
+def test_weighted_search_returns_the_k_best_scaled_pairs_however_deep_they_sit() -> None:
+    """A pair of a full-weight source may sit far below many scaled-down ones on plain BM25 and
+    still beat them once they are scaled: the search fetches until nothing unfetched can."""
+    rng = np.random.default_rng(5)
+    vocab = [f"w{i}" for i in range(12)]
+    pairs = [
+        (
+            " ".join(rng.choice(vocab, size=int(rng.integers(2, 7)))),
+            f"cmd {i}",
+            "tldr" if rng.random() < 0.8 else "nl2bash",
+        )
+        for i in range(400)
+    ]
+    index = RetrievalIndex.build(pairs)
+    weights = {"tldr": 0.3}
+    for _ in range(40):
+        query = " ".join(rng.choice(vocab, size=int(rng.integers(1, 4))))
+        plain = index.by_request.scores(terms(query)) * np.array([weights.get(p[2], 1.0) for p in pairs])
+        for k in (1, 3, 10):
+            want = sorted(plain[plain > 0], reverse=True)[:k]
+            got = [h.score for h in index.search(query, k, source_weights=weights)]
+            assert got == pytest.approx(want, rel=1e-6), (query, k)
+
+
 def test_index_round_trips_through_its_file(tmp_path: Path) -> None:
     index = _index()
     path = index.save(tmp_path / INDEX_FILE)

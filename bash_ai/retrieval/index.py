@@ -145,6 +145,7 @@ class RetrievalIndex:
         fetch = k + 1 if want is None and scale is None else 4 * k + 8
         while True:
             hits = bm25.top(query, fetch)
+            floor = hits[-1][1] if hits else 0.0  # no pair left unfetched scores above this, scaled or not
             if scale is not None:
                 scaled = [(row, score * float(scale[self.source_of[row]])) for row, score in hits]
                 hits = sorted(scaled, key=lambda hit: -hit[1])
@@ -157,9 +158,11 @@ class RetrievalIndex:
                     continue
                 out.append(neighbor)
                 if len(out) == k:
-                    return out
+                    break
             if len(hits) < fetch:  # nothing more to find
                 return out
+            if len(out) == k and (scale is None or out[-1].score >= floor):
+                return out  # a scaled-down pair may rank below an unfetched one: then fetch more
             fetch *= 4
 
     # -- storage ------------------------------------------------------------------------------
