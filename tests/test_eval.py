@@ -245,6 +245,41 @@ def test_the_shared_nl2bash_split_sizes(shared_data: Path) -> None:
     assert (len(load_suite("nl2bash-dev")), len(load_suite("nl2bash-test"))) == (779, 782)
 
 
+def test_everyday_suites_are_bundled_disjoint_and_valid() -> None:
+    """Our own everyday pairs: two disjoint splits, every reference valid bash (real ``bash -n``)
+    with a program the metrics read, the README's requests in dev (we tune on them), and only a
+    few (3 today: "show disk usage" among them, with another command) worded as a training request
+    of the bundled model's retrieval index: the suite is not a copy of the training pairs."""
+    import re
+
+    from bash_ai.nlc2cmd import utility_flags
+    from bash_ai.paths import bundled_model_dir
+    from bash_ai.retrieval.index import load_index
+    from bash_ai.safety.syntax import check_syntax_many
+
+    dev, test = load_suite("everyday-dev"), load_suite("everyday-test")
+    assert len(dev) >= 50 and len(test) >= 50 and len(load_suite("everyday-test", limit=3)) == 3
+    requests = [e.request for e in dev + test]
+    assert len(set(requests)) == len(requests) and len({e.id for e in dev + test}) == len(requests)
+    assert all(result.ok for result in check_syntax_many([e.reference for e in dev + test]))
+    assert all(utility_flags(e.reference) for e in dev + test)
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    shown = set(re.findall(r'^\$ bash-ai (?:-n \d+ |--run )?"([^"]+)"', readme, re.M))
+    assert len(shown & set(requests)) >= 6 and shown & set(requests) <= {e.request for e in dev}
+    index = load_index(bundled_model_dir())
+    assert index is not None
+    trained = {index.requests[i].strip().lower() for i in range(len(index.requests))}
+    assert len(trained & {r.lower() for r in requests}) <= 3
+
+
+def test_everyday_suite_scores_its_own_references_perfectly() -> None:
+    examples = load_suite("everyday-dev")
+    good = evaluate(FakeEngine(answers_from({e.request: e.reference for e in examples})), "everyday-dev", examples)
+    assert good.metrics["exact_match"] == 1.0 and good.metrics["nlc2cmd"] == pytest.approx(1.0)
+    bad = evaluate(FakeEngine(lambda request, i: "true"), "everyday-dev", examples)
+    assert bad.metrics["exact_match"] == 0.0 and bad.metrics["nlc2cmd"] < 0
+
+
 def test_overall_weights_by_examples_and_loss_by_bytes() -> None:
     engine = FakeEngine(lambda request, i: "ls")
     a = evaluate(engine, "nl2bash-dev", dev_examples()[:1])  # exact 1/1

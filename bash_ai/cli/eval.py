@@ -27,7 +27,11 @@ def register(app: typer.Typer) -> None:
 
 def eval_command(
     suite: Annotated[
-        list[str] | None, Opt("--suite", help="nl2bash-dev | nl2bash-test | tldr-holdout | exec (repeatable)")
+        list[str] | None,
+        Opt(
+            "--suite",
+            help="nl2bash-dev | nl2bash-test | tldr-holdout | everyday-dev | everyday-test | exec (repeatable)",
+        ),
     ] = None,
     model: Annotated[
         str | None, Opt("--model", "-m", help="Model name or directory (default: the default model)")

@@ -3,6 +3,8 @@
 Suites:
 - ``nl2bash-dev`` / ``nl2bash-test``: NL2Bash's fixed dev/test split (dataset ``nl2bash``).
 - ``tldr-holdout``: the tldr pages the data layer never trains on (dataset ``tldr``).
+- ``everyday-dev`` / ``everyday-test``: short everyday requests as users type them ("show disk
+  usage"), each with one canonical command (``everyday.json``, written for bash-ai; bundled).
 - ``explain``: ``tldr-holdout`` the other way round: each command explained (``bash-ai explain``),
   its parts' man page coverage and its summary's ROUGE-L against the page's description.
 - ``exec``: the curated execution tasks (``tasks.json``); each candidate runs in the bubblewrap
@@ -44,7 +46,9 @@ DATASET_SUITES: dict[str, tuple[str, str]] = {
     "nl2bash-test": ("nl2bash", "test"),
     "tldr-holdout": ("tldr", "holdout"),
 }
-SUITES: tuple[str, ...] = (*DATASET_SUITES, EXEC, EXPLAIN)
+# suite -> split of the everyday pairs bundled with bash-ai (``everyday.json``).
+EVERYDAY_SUITES: dict[str, str] = {"everyday-dev": "dev", "everyday-test": "test"}
+SUITES: tuple[str, ...] = (*DATASET_SUITES, *EVERYDAY_SUITES, EXEC, EXPLAIN)
 
 # Every metric a suite may report, in display order. A suite reports only those that apply.
 METRICS: dict[str, str] = {
@@ -188,6 +192,19 @@ def exec_examples() -> list[Example]:
     from bash_ai.evaluation.tasks import load_tasks
 
     return [Example(t.request, t.reference, t.id, t) for t in load_tasks()]
+
+
+def everyday_examples(split: str) -> list[Example]:
+    """One split (``dev`` or ``test``) of the everyday pairs bundled with bash-ai, in file order."""
+    import json
+    from importlib.resources import files
+
+    try:
+        data = json.loads(files("bash_ai.evaluation").joinpath("everyday.json").read_text(encoding="utf-8"))
+        pairs = [(p["request"], p["reference"], p["split"]) for p in data["pairs"]]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise DataError(f"cannot read the everyday pairs: {exc}") from exc
+    return [Example(r, c, f"everyday-{i}") for i, (r, c, s) in enumerate(pairs) if s == split]
 
 
 def reference_nll(engine: EvalEngine, examples: Sequence[Example]) -> list[tuple[float, int, int] | None]:
