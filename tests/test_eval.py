@@ -82,7 +82,7 @@ class FakeEngine:
     retrieval_k = 0
     reranker = None
 
-    def neighbors(self, request: str, k: int | None = None) -> list:
+    def neighbors(self, request: str, k: int | None = None, *, lexicon: bool = True) -> list:
         return []
 
     def ask_ids(self, request: str, neighbors: object = (), reserve: int = 96) -> list[int]:

@@ -122,6 +122,59 @@ def test_the_engine_ranks_its_pool_with_the_reranker(trained_model_dir: Path) ->
     assert propose(engine, "say hello", config)[0].text == "echo hello"
 
 
+def test_the_lexicon_reorders_the_retrieved_pairs_by_the_program_the_words_call_for() -> None:
+    """``Reranker.order``: BM25 relative to the best plus weight x the lexicon's score of each
+    command; weight 0 (or a flat lexicon) keeps BM25's order, ties included."""
+    from bash_ai.retrieval import Neighbor
+
+    bits = 12
+    lexicon = np.zeros(1 << bits, dtype=np.float32)
+    lexicon[hashed_ids(["memory"], ["U:free"], bits)] = 6.0  # "memory" calls for `free`
+    n = len(FEATURES)
+    reranker = Reranker(lexicon, np.zeros(n), np.zeros(n), np.ones(n))
+    found = [
+        Neighbor("Free loadlin ramdisk memory", "sudo freeramdisk", "t", 0, 10.0),
+        Neighbor("Show memory information", "sudo dmidecode --type memory", "t", 1, 8.0),
+        Neighbor("Display system memory", "free", "t", 2, 6.0),
+        Neighbor("Print the memory map", "", "t", 3, 6.0),  # unreadable: the lexicon's lowest score
+    ]
+    order = [x.row for x in reranker.order("show free memory", found, 0.2)]
+    # `free`: 0.6 + 0.2 x 6.0 / sqrt(3 slots: U, FIRST, N, and "memory|U:free" -> 4) beats 1.0.
+    assert order == [2, 0, 1, 3]
+    assert [x.row for x in reranker.order("show free memory", found, 0.0)] == [0, 1, 2, 3]
+    assert [x.row for x in reranker.order("show free memory", found, 0.001)] == [0, 1, 2, 3]
+    flat = Reranker(np.zeros(1 << bits, dtype=np.float32), np.zeros(n), np.zeros(n), np.ones(n))
+    assert [x.row for x in flat.order("show free memory", found[:3], 0.5)] == [0, 1, 2]
+    assert reranker.order("anything", [], 0.2) == []
+
+
+def test_the_engine_orders_a_short_requests_neighbours_with_the_lexicon_unless_told_not_to() -> None:
+    from bash_ai.engine.engine import LEXICON_MAX_WORDS, LEXICON_WEIGHT, NEIGHBOR_POOL, SOURCE_WEIGHTS
+    from bash_ai.paths import bundled_model_dir
+    from bash_ai.registry import load
+
+    engine = load(str(bundled_model_dir()))
+    assert engine.reranker is not None and engine.index is not None
+    request = "show disk usage"
+    plain = engine.index.search(request, NEIGHBOR_POOL, source_weights=SOURCE_WEIGHTS)
+    assert engine.neighbors(request, 12, lexicon=False) == plain[:12]
+    ordered = engine.neighbors(request, 12)
+    assert ordered == engine.reranker.order(request, plain, LEXICON_WEIGHT)[:12]
+    assert {n.row for n in ordered} - {n.row for n in plain[:12]}  # pairs from further down come up
+    # A longer request keeps BM25's order: it has the words to go on.
+    long = "show the disk usage of every mounted file system in human readable sizes please"
+    assert len(request_words(long)) > LEXICON_MAX_WORDS
+    assert engine.neighbors(long, 12) == engine.index.search(long, 12, source_weights=SOURCE_WEIGHTS)
+    assert (
+        engine.neighbors(long, 12)
+        != engine.reranker.order(
+            long, engine.index.search(long, NEIGHBOR_POOL, source_weights=SOURCE_WEIGHTS), LEXICON_WEIGHT
+        )[:12]
+    )
+    engine.set_reranker(None)  # no lexicon: BM25's order
+    assert engine.neighbors(request, 12) == plain[:12]
+
+
 def _bash_ai(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "BASH_AI_HOME": str(home), "OMP_NUM_THREADS": "1"}
     return subprocess.run(

@@ -259,6 +259,10 @@ def train_reranker(
     if report is not None:
         report(f"lexicon: {len(groups)} training requests, {1 << spec.bits} slots")
     lexicon = train_lexicon(groups, spec, report)
+    # The answer path orders the retrieved pairs with the reranker's lexicon (``Engine.neighbors``):
+    # the pools are collected with this lexicon in that place, as the fitted reranker will answer.
+    d = len(FEATURES)
+    engine.set_reranker(Reranker(lexicon, np.zeros(d), np.zeros(d), np.ones(d)))
     pools = collect(engine, load_suite(suite, limit), report)
     reranker, figures = fit_on_pools(pools, lexicon, spec)
     if report is not None:

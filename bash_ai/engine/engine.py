@@ -37,6 +37,15 @@ RETRIEVAL_K = 3
 # so a short generic one outranks the pair a user means; scaled down, nl2bash-dev BM25 top-5 went
 # 0.204 -> 0.231 (0.85: 0.223, 0.5: 0.228) and tldr-holdout stayed put (-0.731 -> -0.735).
 SOURCE_WEIGHTS = {"tldr": 0.7}
+# With a trained reranker, a short request's neighbours (at most LEXICON_MAX_WORDS words besides
+# stop words, where BM25 has little to go on) are the NEIGHBOR_POOL best by BM25 re-sorted by BM25
+# (relative to the best) plus LEXICON_WEIGHT x the lexicon's score of each one's command for the
+# request (``Reranker.order``): BM25 sees shared words, the lexicon which words call for which
+# program. Tuned on everyday-dev and nl2bash-dev (docs/benchmarks.md, "Everyday requests"): top-5
+# 0.172 -> 0.348 and 0.312 -> 0.316; ~5 ms per short answer.
+NEIGHBOR_POOL = 100
+LEXICON_MAX_WORDS = 6
+LEXICON_WEIGHT = 0.1
 
 
 T = TypeVar("T")
@@ -180,11 +189,24 @@ class Engine:
         """Use this index (``None``: answer without retrieval)."""
         self._index.set(index)
 
-    def neighbors(self, request: str, k: int | None = None) -> list[Neighbor]:
-        """The ``k`` training pairs nearest to ``request`` (default ``retrieval_k``), best first."""
+    def neighbors(self, request: str, k: int | None = None, *, lexicon: bool = True) -> list[Neighbor]:
+        """The ``k`` training pairs nearest to ``request`` (default ``retrieval_k``), best first:
+        BM25's order, for a short request re-sorted with the reranker's lexicon where the model has
+        one (``lexicon`` False: BM25's order alone)."""
         k = self.retrieval_k if k is None else k
         index = self.index if k > 0 else None
-        return index.search(request, k, source_weights=SOURCE_WEIGHTS) if index is not None else []
+        if index is None:
+            return []
+        reranker = self.reranker if lexicon else None
+        if reranker is not None:
+            from bash_ai.engine.rerank import request_words  # loaded with the reranker
+
+            if len(request_words(request)) > LEXICON_MAX_WORDS:
+                reranker = None
+        if reranker is None:
+            return index.search(request, k, source_weights=SOURCE_WEIGHTS)
+        found = index.search(request, max(k, NEIGHBOR_POOL), source_weights=SOURCE_WEIGHTS)
+        return reranker.order(request, found, LEXICON_WEIGHT)[:k]
 
     def ask_ids(self, request: str, neighbors: Sequence[Neighbor] = (), reserve: int = 96) -> list[int]:
         """An "ask" prompt with its worked examples, nearest last (``prompt.retrieval_pair``'s layout).

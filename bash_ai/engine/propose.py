@@ -96,10 +96,11 @@ def propose(
     found = engine.neighbors(request, index_k) if index_k else []
     # The example's arguments swapped for the ones the request names (bash_ai.engine.arguments).
     relevance: dict[str, float] = {}
+    best = max([n.score for n in found], default=0.0)  # the lexicon may have put another first
     for n in found[: config.pool]:
         text = adapt(n.command.strip(), n.request, request)
         if text:
-            relevance.setdefault(text, n.score / max(found[0].score, 1e-6))
+            relevance.setdefault(text, n.score / max(best, 1e-6))
     pooled = list(relevance)
     encoded = {text: engine.encode_text(text) + [engine.eot_id] for text in pooled}
     # Room for the longest answer: the beams' budget, or a pooled command if longer.

@@ -34,6 +34,7 @@ from bash_ai.errors import ModelError
 if TYPE_CHECKING:
     from bash_ai.engine.proposal import Proposal
     from bash_ai.nlc2cmd import Parsed
+    from bash_ai.retrieval import Neighbor
 
 RERANKER_FILE = "reranker.safetensors"
 FORMAT = "bash-ai-reranker"
@@ -159,6 +160,24 @@ class Reranker:
         meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "features": ",".join(FEATURES)}
         atomic_write_bytes(Path(path), save(arrays, metadata=meta))
         return Path(path)
+
+    def order(self, request: str, neighbors: Sequence[Neighbor], weight: float) -> list[Neighbor]:
+        """``neighbors`` re-sorted by their BM25 score relative to the best one's plus ``weight`` x
+        the lexicon's score of their command for ``request`` (ties keep BM25's order)."""
+        from bash_ai.nlc2cmd import utility_flags
+
+        if not neighbors:
+            return []
+        best = max(max(n.score for n in neighbors), 1e-6)
+        words = request_words(request)
+        bits = lexicon_bits(self.lexicon)
+
+        def key(n: Neighbor) -> float:
+            parsed = utility_flags(n.command)
+            lex = lexicon_score(self.lexicon, hashed_ids(words, command_parts(parsed), bits)) if parsed else UNREADABLE
+            return n.score / best + weight * lex
+
+        return sorted(neighbors, key=key, reverse=True)
 
     @classmethod
     def load(cls, path: Path) -> Reranker:

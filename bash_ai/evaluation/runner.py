@@ -148,7 +148,7 @@ class EvalEngine(Protocol):
 
     def ask(self, request: str, params: SamplingParams | None = None, n: int = 1) -> list[Finished]: ...
 
-    def neighbors(self, request: str, k: int | None = None) -> list[Neighbor]: ...
+    def neighbors(self, request: str, k: int | None = None, *, lexicon: bool = True) -> list[Neighbor]: ...
 
     def ask_ids(self, request: str, neighbors: Sequence[Neighbor] = (), reserve: int = 96) -> list[int]: ...
 
@@ -236,7 +236,7 @@ def _answers(
 ) -> tuple[list[str], list[float]]:
     """The candidates for one request, best first, and a confidence in [0, 1] for each."""
     if decoder.strategy == "bm25":
-        hits = engine.neighbors(request, candidates)
+        hits = engine.neighbors(request, candidates, lexicon=False)  # BM25 alone
         if not hits:
             return [""], [0.0]
         best = max(hits[0].score, 1e-9)  # a hit's confidence: its BM25 score relative to the best's
