@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -86,6 +87,17 @@ def test_bf16_autocast_matches_fp32_loss_on_a_tiny_config(tmp_path: Path) -> Non
     assert abs(finals["bf16"] - finals["fp32"]) <= 0.05 * finals["fp32"], finals
 
 
+def _tiny_model_and_batch() -> tuple[Any, Any, Any]:
+    """A tiny PyTorch GPT over 16 token ids (seeded) and a (2, 32) batch of ids."""
+    import torch
+
+    from bash_ai.model.torch_gpt import GPT
+
+    config = preset("tiny", 16, context_length=32)
+    torch.manual_seed(0)
+    return config, GPT(config), torch.randint(0, 16, (2, 32))
+
+
 def test_dropout_and_label_smoothing_act_in_training_only(tmp_path: Path) -> None:
     """Dropout makes two training forwards differ and leaves eval exact; smoothing raises a
     confident loss; a run with both still learns, and its saved model is the plain spec."""
@@ -94,11 +106,8 @@ def test_dropout_and_label_smoothing_act_in_training_only(tmp_path: Path) -> Non
     from bash_ai.model.torch_gpt import GPT
     from trainer.loop_torch import train_torch
 
-    config = preset("tiny", 16, context_length=32)
-    torch.manual_seed(0)
+    config, model, x = _tiny_model_and_batch()
     with torch.no_grad():
-        model = GPT(config)
-        x = torch.randint(0, 16, (2, 32))
         model.train()
         plain, _ = model(x)
         model.dropout = 0.2
@@ -141,8 +150,6 @@ def test_attention_dropout_is_its_own_rate(monkeypatch: pytest.MonkeyPatch) -> N
     import torch
     import torch.nn.functional as F
 
-    from bash_ai.model.torch_gpt import GPT
-
     rates: list[float] = []
     real = F.scaled_dot_product_attention
 
@@ -151,11 +158,8 @@ def test_attention_dropout_is_its_own_rate(monkeypatch: pytest.MonkeyPatch) -> N
         return real(*args, dropout_p=dropout_p, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(F, "scaled_dot_product_attention", spy)
-    config = preset("tiny", 16, context_length=32)
-    torch.manual_seed(0)
+    config, model, x = _tiny_model_and_batch()
     with torch.no_grad():
-        model = GPT(config)
-        x = torch.randint(0, 16, (2, 32))
         model.eval()
         plain, _ = model(x)
         model.train()
