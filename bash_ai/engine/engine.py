@@ -201,12 +201,10 @@ class Engine:
         if reranker is not None:
             from bash_ai.engine.rerank import request_words  # loaded with the reranker
 
-            if len(request_words(request)) > LEXICON_MAX_WORDS:
-                reranker = None
-        if reranker is None:
-            return index.search(request, k, source_weights=SOURCE_WEIGHTS)
-        found = index.search(request, max(k, NEIGHBOR_POOL), source_weights=SOURCE_WEIGHTS)
-        return reranker.order(request, found, LEXICON_WEIGHT)[:k]
+            if len(request_words(request)) <= LEXICON_MAX_WORDS:
+                found = index.search(request, max(k, NEIGHBOR_POOL), source_weights=SOURCE_WEIGHTS)
+                return reranker.order(request, found, LEXICON_WEIGHT)[:k]
+        return index.search(request, k, source_weights=SOURCE_WEIGHTS)
 
     def ask_ids(self, request: str, neighbors: Sequence[Neighbor] = (), reserve: int = 96) -> list[int]:
         """An "ask" prompt with its worked examples, nearest last (``prompt.retrieval_pair``'s layout).

@@ -122,6 +122,12 @@ def lexicon_score(lexicon: np.ndarray, ids: np.ndarray) -> float:
     return float(lexicon[ids].sum()) / max(1.0, math.sqrt(len(ids)))
 
 
+def command_score(lexicon: np.ndarray, words: Sequence[str], parsed: Parsed | None, bits: int) -> float:
+    """The lexicon's score of a command (parsed by ``nlc2cmd.utility_flags``) for a request's
+    ``words``; ``UNREADABLE`` for a command it cannot read."""
+    return lexicon_score(lexicon, hashed_ids(words, command_parts(parsed), bits)) if parsed else UNREADABLE
+
+
 @dataclass(frozen=True)
 class Reranker:
     lexicon: np.ndarray  # (2**bits,) float32
@@ -173,9 +179,7 @@ class Reranker:
         bits = lexicon_bits(self.lexicon)
 
         def key(n: Neighbor) -> float:
-            parsed = utility_flags(n.command)
-            lex = lexicon_score(self.lexicon, hashed_ids(words, command_parts(parsed), bits)) if parsed else UNREADABLE
-            return n.score / best + weight * lex
+            return n.score / best + weight * command_score(self.lexicon, words, utility_flags(n.command), bits)
 
         return sorted(neighbors, key=key, reverse=True)
 
@@ -235,7 +239,7 @@ def candidate_features(request: str, proposals: Sequence[Proposal], lexicon: np.
     rows = []
     for p, before, after in zip(proposals, prior, agreed, strict=True):
         mine = parsed[p.text]
-        lex = lexicon_score(lexicon, hashed_ids(words, command_parts(mine), bits)) if mine else UNREADABLE
+        lex = command_score(lexicon, words, mine, bits)
         rows.append(
             [
                 normalised(p.logprob, p.n_tokens, PRIOR_ALPHA),
