@@ -218,8 +218,9 @@ def test_the_eval_label_says_when_the_trained_reranker_ranked() -> None:
 
     decoder = Decoder("beam")
     assert decoder.describe() == "beam 5 k=3 pool=12 alpha=0.6 relevance=4.0+1.0 consensus=4.0"
-    assert decoder.describe(reranker=True) == "beam 5 k=3 pool=12 trained reranker cover=0.3"
-    assert Decoder("beam", decoder.config.replace(cover_temperature=0.0)).describe(reranker=True).endswith("reranker")
+    assert decoder.describe(reranker=True) == "beam 5 k=3 pool=12 trained reranker cover=0.3 missing=0.5"
+    plain = decoder.config.replace(cover_temperature=0.0, missing_penalty=0.0)
+    assert Decoder("beam", plain).describe(reranker=True).endswith("reranker")
     off = Decoder("beam", decoder.config.replace(rerank=False))
     assert off.describe(reranker=True).endswith("consensus=4.0 no-rerank")
 

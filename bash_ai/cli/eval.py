@@ -69,6 +69,13 @@ def eval_command(
         float,
         Opt("--cover", help="Temperature of the answers after the first chosen to cover the pool (0: reranker order)"),
     ] = 0.3,
+    missing_penalty: Annotated[
+        float,
+        Opt(
+            "--missing-penalty",
+            help="Taken from the reranker's score of a candidate naming a program this machine lacks (0: off)",
+        ),
+    ] = 0.5,
     official_grammar: Annotated[
         Path | None,
         Opt(
@@ -104,6 +111,7 @@ def eval_command(
             distinct=distinct,
             rerank=rerank,
             cover_temperature=cover,
+            missing_penalty=missing_penalty,
             max_tokens=max_tokens,
         ),
     )

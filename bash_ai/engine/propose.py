@@ -62,6 +62,10 @@ class DecodeConfig:
     # softmax(reranker score / cover_temperature). 0: off, the reranker's order. Measured on
     # nl2bash-dev (docs/benchmarks.md, "Covering the likely answers").
     cover_temperature: float = 0.3
+    # With the reranker: subtracted from the score of a candidate naming a program this machine
+    # lacks (``bash_ai.engine.installed``). 0: off. Measured on everyday-dev and nl2bash-dev
+    # (docs/benchmarks.md, "Everyday requests").
+    missing_penalty: float = 0.5
     max_tokens: int = 96
 
     def __post_init__(self) -> None:
@@ -69,7 +73,14 @@ class DecodeConfig:
         check_range("beam width", self.beam_width, 1, 16)
         check_range("the retrieval pool", self.pool, 0, 16)
         check_range("alpha", self.alpha, 0, 2)
-        for name in ("reviewer", "retrieval_weight", "retrieval_bonus", "consensus", "cover_temperature"):
+        for name in (
+            "reviewer",
+            "retrieval_weight",
+            "retrieval_bonus",
+            "consensus",
+            "cover_temperature",
+            "missing_penalty",
+        ):
             check_range(f"the {name.replace('_', ' ')}", getattr(self, name), 0, 10)
         if self.max_tokens < 1:
             raise UsageError(f"max tokens must be at least 1 (got {self.max_tokens})")
@@ -151,7 +162,7 @@ def propose(
             out[text] = Proposal(text, "retrieval", lp, len(ids) - 1, score, retrieval=relevance[text])
     reranker = engine.reranker if config.rerank else None
     if reranker is not None:
-        proposals = reranker.rescore(request, list(out.values()))
+        proposals = penalise_missing(reranker.rescore(request, list(out.values())), config.missing_penalty)
     else:
         proposals = [replace(p, score=p.score + config.retrieval_weight * p.retrieval) for p in out.values()]
     if config.reviewer > 0 and proposals and not (cancel is not None and cancel.is_set()):
@@ -160,6 +171,16 @@ def propose(
         proposals = agree(proposals, config.consensus)
     # A hypothesis cut at the token limit is a broken command: after every one that ended.
     return sorted(proposals, key=lambda p: (p.finish_reason != "eos", -p.score))
+
+
+def penalise_missing(proposals: list[Proposal], penalty: float) -> list[Proposal]:
+    """``proposals`` with ``penalty`` taken from the score of each that names a program this
+    machine does not have."""
+    if not penalty:
+        return proposals
+    from bash_ai.engine.installed import missing_programs
+
+    return [replace(p, score=p.score - penalty) if missing_programs(p.text) else p for p in proposals]
 
 
 @functools.cache
