@@ -79,6 +79,7 @@ class Candidate:
     n_tokens: int = 0
     confidence: float = 1.0  # the model's geometric-mean token probability, when it scored the text
     source: str = "model"  # "model" (generated) or "retrieval" (a training pair's command)
+    missing: list[str] = field(default_factory=list)  # its programs this machine lacks (set with the danger flags)
 
     @property
     def dangerous(self) -> bool:
@@ -95,6 +96,7 @@ class Candidate:
             "finish_reason": self.finish_reason,
             "confidence": round(self.confidence, 6),
             "source": self.source,
+            "missing": list(self.missing),
         }
 
 
@@ -199,13 +201,16 @@ def _syntax_checked(text: str, kind: Kind | None = None, finish_reason: str = "s
 
 
 def _flag(candidates: list[Candidate], lint: bool = True) -> None:
-    """Danger rules and (``lint``) shellcheck, one process for all, on the candidates that will be shown."""
+    """Danger rules, (``lint``) shellcheck, one process for all, and the programs this machine
+    lacks, on the candidates that will be shown."""
     from bash_ai import safety
+    from bash_ai.engine.installed import missing_programs
 
     findings = safety.shellcheck_many([c.text for c in candidates]) if candidates and lint else []
     for i, candidate in enumerate(candidates):
         candidate.danger = list(safety.assess(candidate.text))
         candidate.shellcheck = list(findings[i]) if findings else []
+        candidate.missing = missing_programs(candidate.text)
 
 
 def _round_params(params: SamplingParams, round_no: int) -> SamplingParams:

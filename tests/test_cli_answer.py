@@ -160,7 +160,17 @@ def test_candidates_are_distinct_valid_first_and_flag_danger() -> None:
     assert result[0].danger and not result[1].danger
     assert [c.syntax_ok for c in result] == [True, True, False]
     data = result[0].to_dict()
-    assert set(data) == {"text", "kind", "syntax", "danger", "shellcheck", "finish_reason", "confidence", "source"}
+    assert set(data) == {
+        "text",
+        "kind",
+        "syntax",
+        "danger",
+        "shellcheck",
+        "finish_reason",
+        "confidence",
+        "source",
+        "missing",
+    }
     assert data["danger"][0]["rule_id"] and data["syntax"] == {"ok": True, "message": ""}
 
 

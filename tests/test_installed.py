@@ -74,3 +74,27 @@ def test_the_engine_ranks_a_command_this_machine_cannot_run_lower(
     retrieved = next(p for p in ranked if p.source == "retrieval")
     assert ranked[0].source == "beam" and retrieved.score == pytest.approx(-5.0)
     assert propose(engine, "say hello", config.replace(missing_penalty=0.0))[0].text == "hellosay hello world"
+
+
+def test_the_answer_names_its_missing_programs_in_json_and_on_stderr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The real CLI on the bundled model, with a PATH holding bash alone: the answer's programs are
+    then missing, and both faces say so."""
+    import json
+    import shutil
+
+    from tests.cli_run import run_cli
+
+    bash = shutil.which("bash")
+    assert bash is not None
+    folder = Path(_path_with(tmp_path))
+    (folder / "bash").symlink_to(bash)
+    monkeypatch.setenv("PATH", str(folder))
+    doc = json.loads(run_cli(["--json", "-n", "3", "show disk usage"], capsys, monkeypatch=monkeypatch).out)
+    assert all(c["missing"] == missing_programs(c["text"]) for c in doc["candidates"])
+    first = doc["candidates"][0]
+    assert first["missing"], first
+    plain = run_cli(["show disk usage"], capsys, monkeypatch=monkeypatch)
+    assert plain.out.strip() == first["text"]
+    assert f"runs {', '.join(first['missing'])}, not installed here" in plain.err

@@ -54,6 +54,7 @@ class CandidateOut(BaseModel):
     danger: list[dict[str, Any]] = Field(..., description="danger flags (bash_ai.safety); empty when none")
     shellcheck: list[dict[str, Any]]
     finish_reason: str
+    missing: list[str] = Field(default_factory=list, description="its programs the server's machine lacks")
 
 
 class Usage(BaseModel):

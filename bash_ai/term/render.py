@@ -94,6 +94,8 @@ def show_notes(candidate: Any, label: str = "the answer") -> None:
     if candidate.finish_reason == "length":
         warn(f"{label} was cut off at the token limit")
     show_danger(candidate.danger)
+    if getattr(candidate, "missing", None):
+        warn(f"{label} runs {', '.join(candidate.missing)}, not installed here")
     for finding in candidate.shellcheck:
         text = finding_text(finding)
         _line("shellcheck", text, "dim", "dim")
