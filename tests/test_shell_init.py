@@ -226,3 +226,35 @@ def test_the_helper_skips_shellcheck_but_keeps_the_danger_flags(
     assert line == best.text == "rm -rf ./*" and best.danger and best.shellcheck == [] and linted == []
     _, cold = turn_line(engine, "delete everything here")  # the cold path (shell-line) lints
     assert linted == [["rm -rf ./*"]] and cold.danger == best.danger
+
+
+def test_the_helpers_reply_notes_the_programs_this_machine_lacks(tmp_path: Path, bash_ai_home: Path) -> None:
+    """A real helper whose PATH holds bash alone: the answer's programs are missing, and its reply's
+    notes (printed above the prompt by the snippet) say so."""
+    import base64
+    import shutil
+    import socket
+    import subprocess
+
+    from bash_ai.cli.shell_init import helper_file
+
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    (folder / "bash").symlink_to(shutil.which("bash") or "/bin/bash")
+    env = {**os.environ, "BASH_AI_HOME": str(bash_ai_home), "PATH": str(folder)}
+    helper = subprocess.Popen(
+        [sys.executable, "-m", "bash_ai", "shell-helper"], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert helper.stderr is not None and "ready on 127.0.0.1:" in helper.stderr.readline()
+        port, token = helper_file().read_text().split()
+        with socket.create_connection(("127.0.0.1", int(port)), timeout=30) as conn:
+            line = base64.b64encode(b"show disk usage").decode()
+            conn.sendall(f"{token} {line}\n".encode())
+            reply = conn.makefile("rb").readline().decode().split()
+    finally:
+        helper.terminate()
+        helper.wait(10)
+    assert reply[0] == "OK" and base64.b64decode(reply[1]).decode()
+    notes = base64.b64decode(reply[2]).decode()
+    assert notes.startswith("warning: the answer runs ") and notes.endswith(", not installed here"), notes

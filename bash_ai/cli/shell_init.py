@@ -188,7 +188,7 @@ def shell_line(
 
 def turn_line(engine: Any, line: str, lint: bool = True) -> tuple[str, Any]:
     """The new line for ``line``, and the checked answer behind it (None for a completion);
-    ``lint=False`` skips shellcheck, for the helper, whose reply carries only the danger flags."""
+    ``lint=False`` skips shellcheck, for the helper, whose reply carries only the danger flags and missing programs."""
     text = line.strip()
     if not text:
         raise UsageError("the line is empty: type a request first")
@@ -257,7 +257,12 @@ def shell_helper(
                         continue  # not our snippet: say nothing
                     line = base64.b64decode(got[1]).decode("utf-8")
                     new, best = turn_line(engine, line, lint=False)
-                    notes = "\n".join(render.danger_text(f) for f in best.danger) if best is not None else ""
+                    notes = "\n".join(
+                        [render.danger_text(f) for f in best.danger]
+                        + ([f"warning: {render.missing_text(best.missing)}"] if best.missing else [])
+                        if best is not None
+                        else []
+                    )
                     reply = f"OK {b64(new)} {b64(notes)}\n"
                 except (BashAIError, ValueError) as exc:
                     reply = f"ERR {b64(f'bash-ai: error: {exc}')} -\n"

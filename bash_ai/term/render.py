@@ -81,6 +81,11 @@ def danger_text(flag: Any) -> str:
     return f"[{flag.rule_id}] ({flag.severity}) {flag.message}"
 
 
+def missing_text(programs: list[str], label: str = "the answer") -> str:
+    """The note for an answer naming programs this machine lacks."""
+    return f"{label} runs {', '.join(programs)}, not installed here"
+
+
 def show_danger(flags: list[Any]) -> None:
     for flag in flags:
         text = danger_text(flag)
@@ -95,7 +100,7 @@ def show_notes(candidate: Any, label: str = "the answer") -> None:
         warn(f"{label} was cut off at the token limit")
     show_danger(candidate.danger)
     if getattr(candidate, "missing", None):
-        warn(f"{label} runs {', '.join(candidate.missing)}, not installed here")
+        warn(missing_text(candidate.missing, label))
     for finding in candidate.shellcheck:
         text = finding_text(finding)
         _line("shellcheck", text, "dim", "dim")
