@@ -98,3 +98,12 @@ def test_the_answer_names_its_missing_programs_in_json_and_on_stderr(
     plain = run_cli(["show disk usage"], capsys, monkeypatch=monkeypatch)
     assert plain.out.strip() == first["text"]
     assert f"runs {', '.join(first['missing'])}, not installed here" in plain.err
+
+
+def test_the_shell_words_are_this_bashs_builtins_and_keywords() -> None:
+    import subprocess
+
+    from bash_ai.engine.installed import SHELL_WORDS
+
+    real = subprocess.run(["bash", "-c", "compgen -b; compgen -k"], capture_output=True, text=True, check=True)
+    assert set(real.stdout.split()) <= SHELL_WORDS

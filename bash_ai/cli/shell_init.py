@@ -202,6 +202,17 @@ def turn_line(engine: Any, line: str, lint: bool = True) -> tuple[str, Any]:
     return best.text.rstrip("\n"), best
 
 
+def _helper_notes(best: Any) -> str:
+    """What the helper's reply prints above the prompt: the answer's danger flags and the
+    programs it names that this machine lacks."""
+    from bash_ai.term import render
+
+    lines = [render.danger_text(f) for f in best.danger]
+    if best.missing:
+        lines.append(f"warning: {render.missing_text(best.missing)}")
+    return "\n".join(lines)
+
+
 def helper_file() -> Path:
     """Where a running ``bash-ai shell-helper`` leaves its port and token (mode 0600)."""
     from bash_ai import paths
@@ -224,7 +235,6 @@ def shell_helper(
     from bash_ai.api import import_numpy_single_threaded, load_engine
     from bash_ai.errors import BashAIError
     from bash_ai.io import atomic_write_text
-    from bash_ai.term import render
 
     import_numpy_single_threaded()
     engine = load_engine(model, alone=True)
@@ -257,12 +267,7 @@ def shell_helper(
                         continue  # not our snippet: say nothing
                     line = base64.b64decode(got[1]).decode("utf-8")
                     new, best = turn_line(engine, line, lint=False)
-                    notes = "\n".join(
-                        [render.danger_text(f) for f in best.danger]
-                        + ([f"warning: {render.missing_text(best.missing)}"] if best.missing else [])
-                        if best is not None
-                        else []
-                    )
+                    notes = "" if best is None else _helper_notes(best)
                     reply = f"OK {b64(new)} {b64(notes)}\n"
                 except (BashAIError, ValueError) as exc:
                     reply = f"ERR {b64(f'bash-ai: error: {exc}')} -\n"
