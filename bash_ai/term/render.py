@@ -99,7 +99,7 @@ def show_notes(candidate: Any, label: str = "the answer") -> None:
     if candidate.finish_reason == "length":
         warn(f"{label} was cut off at the token limit")
     show_danger(candidate.danger)
-    if getattr(candidate, "missing", None):
+    if candidate.missing:  # plain program names only (installed._PLAIN): nothing to escape
         warn(missing_text(candidate.missing, label))
     for finding in candidate.shellcheck:
         text = finding_text(finding)
