@@ -44,6 +44,7 @@ BUILTIN: dict[str, str] = {
     "nl2bash": "trainer.data.sources.nl2bash",
     "tldr": "trainer.data.sources.tldr",
     "local": "trainer.data.sources.local",
+    "manpairs": "trainer.data.sources.manpairs",
     "github": "trainer.data.sources.github",
 }
 
