@@ -133,6 +133,64 @@ def test_index_round_trips_through_its_file(tmp_path: Path) -> None:
         load_index(tmp_path)
 
 
+def test_pair_texts_are_stored_in_compressed_chunks(tmp_path: Path) -> None:
+    # 150 pairs: two full chunks of 64 and a short one; multi-byte text across the boundaries.
+    pairs = [
+        (f"liste les fichiers n\u00b0{i} \u00e9t\u00e9 {'x' * (i % 7)}", f"ls -l f{i}_\u00e4.txt", "nl2bash")
+        for i in range(150)
+    ]
+    index = RetrievalIndex.build(pairs)
+    path = index.save(tmp_path / INDEX_FILE)
+    from safetensors.numpy import load_file
+
+    stored = load_file(str(path))
+    assert "requests.blob" not in stored and stored["requests.zoffsets"].shape == (4,)
+    plain = sum(len(r.encode()) for r, _, _ in pairs)
+    assert stored["requests.zblob"].nbytes < plain / 3
+    loaded = load_index(tmp_path)
+    assert loaded is not None
+    assert [loaded.requests[i] for i in range(150)] == [p[0].strip() for p in pairs]
+    assert [loaded.commands[i] for i in (149, 0, 64, 63, 128)] == [pairs[i][1] for i in (149, 0, 64, 63, 128)]
+    assert len(loaded.requests._inflated) <= loaded.requests._KEEP  # a bounded number stay inflated
+    # Saved again from the loaded index (every chunk inflated): the same pairs, the same digest.
+    (tmp_path / "again").mkdir()
+    loaded.save(tmp_path / "again" / INDEX_FILE)
+    again = load_index(tmp_path / "again")
+    assert again is not None and again.meta["pairs_sha256"] == loaded.meta["pairs_sha256"]
+    assert [again.requests[i] for i in range(150)] == [p[0].strip() for p in pairs]
+
+
+def test_format_1_indexes_still_load_and_a_corrupt_chunk_is_a_model_error(tmp_path: Path) -> None:
+    from safetensors.numpy import load_file, save_file
+
+    index = _index()
+    path = index.save(tmp_path / INDEX_FILE)
+    arrays = load_file(str(path))
+    meta = dict(load_index(tmp_path).meta)  # type: ignore[union-attr]
+    old = {k: v for k, v in arrays.items() if ".z" not in k}
+    old["requests.blob"] = index.requests.blob.copy()
+    old["commands.blob"] = index.commands.blob.copy()
+    save_file(old, str(path), metadata={**meta, "format_version": "1"})
+    loaded = load_index(tmp_path)
+    assert loaded is not None and [loaded.pair(i).command for i in range(5)] == [
+        index.pair(i).command for i in range(5)
+    ]
+
+    broken = dict(arrays)
+    broken["commands.zblob"] = np.full_like(arrays["commands.zblob"], 7)
+    save_file(broken, str(path), metadata=meta)
+    loaded = load_index(tmp_path)
+    assert loaded is not None
+    with pytest.raises(ModelError, match="retrieval index is corrupt"):
+        loaded.search("list files by size", 1)[0].command  # noqa: B018
+    save_file({**arrays, "requests.zoffsets": arrays["requests.zoffsets"][:-1]}, str(path), metadata=meta)
+    with pytest.raises(ModelError, match="unreadable retrieval index"):
+        load_index(tmp_path)
+    save_file(arrays, str(path), metadata={**meta, "format_version": "3"})
+    with pytest.raises(ModelError, match="format version '3', this bash-ai reads 1, 2"):
+        load_index(tmp_path)
+
+
 def test_retrieval_prompt_puts_the_nearest_example_next_to_the_request() -> None:
     segments = prompt.retrieval_pair("list by size", "ls -S", [("near", "ls"), ("far", "du")])
     texts = [s.text for s in segments]

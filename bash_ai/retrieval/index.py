@@ -1,7 +1,7 @@
 """The retrieval index a model answers with: the request -> command pairs it was trained on.
 
 Stored in the model directory as ``retrieval.safetensors`` (so ``models pull/push/verify`` carry
-it): the pair texts as two UTF-8 blobs with offsets, and two BM25 indexes, one over requests (to
+it): the pair texts as two UTF-8 blobs with offsets (zlib-compressed in chunks), and two BM25 indexes, one over requests (to
 answer) and one over commands (to explain). Only training pairs are ever added; the evaluation
 splits (NL2Bash dev/test, tldr-holdout) never are (``trainer`` builds it from ``split == "train"``
 documents only, and a test checks it).
@@ -21,7 +21,8 @@ from bash_ai.retrieval.bm25 import ANALYZER, BM25, _narrow, terms
 
 INDEX_FILE = "retrieval.safetensors"
 FORMAT = "bash-ai-retrieval"
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"  # 2: the pair texts in zlib chunks; 1 (plain blobs) is still read
+READABLE_VERSIONS = ("1", "2")
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,26 @@ class Neighbor:
 
 
 class _Texts:
-    """Strings kept as one UTF-8 blob plus offsets; decoded one at a time, on demand."""
+    """Strings kept as one UTF-8 blob plus offsets; decoded one at a time, on demand.
 
-    def __init__(self, blob: np.ndarray, offsets: np.ndarray) -> None:
-        self.blob, self.offsets = blob, offsets
+    On disk the blob is stored zlib-compressed in chunks of ``CHUNK`` strings (a third of the bytes:
+    the bundled model keeps its index within its size budget as the pairs grow); a chunk is
+    inflated when one of its strings is first read, and the last few stay inflated.
+    """
+
+    CHUNK = 64
+    _KEEP = 8  # inflated chunks kept
+
+    def __init__(
+        self,
+        blob: np.ndarray | None,
+        offsets: np.ndarray,
+        zblob: np.ndarray | None = None,
+        zoffsets: np.ndarray | None = None,
+    ) -> None:
+        self._blob, self.offsets = blob, offsets
+        self._zblob, self._zoffsets = zblob, zoffsets
+        self._inflated: dict[int, bytes] = {}
 
     @classmethod
     def pack(cls, texts: Sequence[str]) -> _Texts:
@@ -49,11 +66,66 @@ class _Texts:
         blob = np.frombuffer(b"".join(data), dtype=np.uint8).copy()
         return cls(blob, offsets)
 
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], prefix: str) -> _Texts:
+        offsets = arrays[f"{prefix}.offsets"].astype(np.int64)
+        if f"{prefix}.zblob" not in arrays:  # format 1: the plain blob
+            return cls(arrays[f"{prefix}.blob"], offsets)
+        zoffsets = arrays[f"{prefix}.zoffsets"].astype(np.int64)
+        n_chunks = -(-(len(offsets) - 1) // cls.CHUNK)
+        if zoffsets.shape != (n_chunks + 1,) or int(zoffsets[-1]) != arrays[f"{prefix}.zblob"].shape[0]:
+            raise ValueError(f"inconsistent chunk offsets under {prefix!r}")
+        return cls(None, offsets, arrays[f"{prefix}.zblob"], zoffsets)
+
+    def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        import zlib
+
+        blob = self.blob.tobytes()
+        starts = self.offsets[:: self.CHUNK].tolist() + ([int(self.offsets[-1])] if len(self) % self.CHUNK else [])
+        pieces = [zlib.compress(blob[a:b], 9) for a, b in zip(starts, starts[1:], strict=False)]
+        zoffsets = np.zeros(len(pieces) + 1, dtype=np.int64)
+        zoffsets[1:] = np.cumsum([len(z) for z in pieces])
+        return {
+            f"{prefix}.zblob": np.frombuffer(b"".join(pieces), dtype=np.uint8).copy(),
+            f"{prefix}.zoffsets": _narrow(zoffsets),
+            f"{prefix}.offsets": _narrow(self.offsets),
+        }
+
+    @property
+    def blob(self) -> np.ndarray:
+        """Every string's bytes, back to back (inflating every chunk of a stored index)."""
+        if self._blob is None:
+            self._blob = np.frombuffer(b"".join(self._chunk(c) for c in range(self._n_chunks())), dtype=np.uint8)
+        return self._blob
+
     def __len__(self) -> int:
         return int(self.offsets.shape[0]) - 1
 
     def __getitem__(self, i: int) -> str:
-        return bytes(self.blob[int(self.offsets[i]) : int(self.offsets[i + 1])]).decode("utf-8")
+        start, end = int(self.offsets[i]), int(self.offsets[i + 1])
+        if self._blob is not None:
+            return bytes(self._blob[start:end]).decode("utf-8")
+        chunk = i // self.CHUNK
+        base = int(self.offsets[chunk * self.CHUNK])
+        return self._chunk(chunk)[start - base : end - base].decode("utf-8")
+
+    def _n_chunks(self) -> int:
+        return -(-len(self) // self.CHUNK)
+
+    def _chunk(self, c: int) -> bytes:
+        import zlib
+
+        data = self._inflated.get(c)
+        if data is None:
+            assert self._zblob is not None and self._zoffsets is not None
+            try:
+                data = zlib.decompress(self._zblob[int(self._zoffsets[c]) : int(self._zoffsets[c + 1])].tobytes())
+            except zlib.error as exc:
+                raise ModelError(f"the retrieval index is corrupt (chunk {c}: {exc})") from None
+            if len(self._inflated) >= self._KEEP:
+                self._inflated.pop(next(iter(self._inflated)))
+            self._inflated[c] = data
+        return data
 
 
 class RetrievalIndex:
@@ -170,10 +242,8 @@ class RetrievalIndex:
     def to_arrays(self) -> dict[str, np.ndarray]:
         sources = "\n".join(self.sources).encode("utf-8")
         return {
-            "requests.blob": self.requests.blob,
-            "requests.offsets": _narrow(self.requests.offsets),
-            "commands.blob": self.commands.blob,
-            "commands.offsets": _narrow(self.commands.offsets),
+            **self.requests.to_arrays("requests"),
+            **self.commands.to_arrays("commands"),
             "sources": np.frombuffer(sources, dtype=np.uint8).copy(),
             "source_of": self.source_of,
             **self.by_request.to_arrays("bm25_request"),
@@ -187,7 +257,7 @@ class RetrievalIndex:
         from bash_ai.io import atomic_write_bytes
 
         arrays = {k: np.ascontiguousarray(v) for k, v in self.to_arrays().items()}
-        digest = hashlib.sha256(arrays["requests.blob"].tobytes() + arrays["commands.blob"].tobytes()).hexdigest()
+        digest = hashlib.sha256(self.requests.blob.tobytes() + self.commands.blob.tobytes()).hexdigest()
         meta = {
             **self.meta,
             "format": FORMAT,
@@ -209,15 +279,15 @@ class RetrievalIndex:
                 meta = dict(handle.metadata() or {})
                 if meta.get("format") != FORMAT:
                     raise ValueError("not a bash-ai retrieval index")
-                if meta.get("format_version") != FORMAT_VERSION:
+                if meta.get("format_version") not in READABLE_VERSIONS:
                     raise ValueError(
-                        f"format version {meta.get('format_version')!r}, this bash-ai reads {FORMAT_VERSION}"
+                        f"format version {meta.get('format_version')!r}, this bash-ai reads {', '.join(READABLE_VERSIONS)}"
                     )
                 if meta.get("analyzer") != ANALYZER:
                     raise ValueError(f"terms made by analyzer {meta.get('analyzer')!r}, this bash-ai uses {ANALYZER}")
                 arrays = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118
-            requests = _Texts(arrays["requests.blob"], arrays["requests.offsets"].astype(np.int64))
-            commands = _Texts(arrays["commands.blob"], arrays["commands.offsets"].astype(np.int64))
+            requests = _Texts.from_arrays(arrays, "requests")
+            commands = _Texts.from_arrays(arrays, "commands")
             if len(requests) != len(commands):
                 raise ValueError("requests and commands differ in number")
             raw_sources = bytes(arrays["sources"]).decode("utf-8")
