@@ -80,6 +80,24 @@ def test_adapt(command: str, example: str, asked: str, expected: str) -> None:
     assert adapt(command, example, asked) == expected
 
 
+@pytest.mark.parametrize(
+    ("command", "asked", "expected"),
+    [
+        # No example request (a beam's own text): one of a kind asked for, one written -> swapped.
+        ("chmod 600 file.pem", "set permissions of key.pem to 600", "chmod 600 key.pem"),
+        # Numbers stay: without an example request, "1" may be structure, not data.
+        ("kill -9 5678", "kill the process with pid 1234", "kill -9 5678"),
+        ("tail -n 20 /var/log/app.log", "show the last 20 lines of /srv/web.log", "tail -n 20 /srv/web.log"),
+        # Flags never move, nor arguments the request already names, nor an uneven match.
+        ("head -n 5 a.txt", "first lines of a.txt", "head -n 5 a.txt"),
+        ("cat a.txt b.txt", "show notes.txt", "cat a.txt b.txt"),
+        ("find . -maxdepth 1 -mtime -7", "files changed in the last 3 days", "find . -maxdepth 1 -mtime -7"),
+    ],
+)
+def test_adapt_without_an_example_request(command: str, asked: str, expected: str) -> None:
+    assert adapt(command, "", asked, swap_numbers=False) == expected
+
+
 def test_finders() -> None:
     assert files("count words in essay.txt and a/b.tar.gz, not *.py") == ["essay.txt", "a/b.tar.gz"]
     assert paths("go to /var/log and a/b/c, not notes.txt") == ["/var/log", "a/b/c"]

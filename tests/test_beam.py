@@ -383,3 +383,29 @@ def test_decode_config_checks_its_weights_and_the_eval_cli_shares_its_defaults()
         "max_tokens",
     ):
         assert params[name].default == getattr(defaults, name), name
+
+
+def test_a_finished_beam_takes_the_arguments_the_request_names(
+    trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bash_ai.engine import propose as module
+    from bash_ai.engine.beam import Beam
+    from bash_ai.registry import load
+
+    engine = load(str(trained_model_dir))
+    engine.set_index(None)
+    written = ["tail -n 10 notes.txt", "cp a.txt b.txt"]
+
+    def beams(*args: object, **kwargs: object) -> list[Beam]:
+        ended = [Beam(tuple(engine.encode_text(t)), -1.0 - i, "eos") for i, t in enumerate(written)]
+        return [*ended, Beam(tuple(engine.encode_text("cat notes.txt")), -9.0, "length")]
+
+    monkeypatch.setattr(module, "beam_search", beams)
+    config = module.DecodeConfig(retrieval_k=0, pool=0, beam_width=3, rerank=False)
+    request = "show the last 20 lines of app.log"
+    texts = [p.text for p in module.propose(engine, request, config)]
+    # One file asked for and one written: swapped; the number stays. Two files written for the one
+    # asked: left alone. A beam cut at the token limit is not touched either.
+    assert texts == ["tail -n 10 app.log", "cp a.txt b.txt", "cat notes.txt"]
+    untouched = [p.text for p in module.propose(engine, request, config.replace(adapt_beams=False))]
+    assert untouched == [*written, "cat notes.txt"]

@@ -76,6 +76,10 @@ def eval_command(
             help="Taken from the reranker's score of a candidate naming a program this machine lacks (0: off)",
         ),
     ] = 0.5,
+    adapt_beams: Annotated[
+        bool,
+        Opt("--adapt-beams/--no-adapt-beams", help="Swap a beam's copied arguments for the ones the request names"),
+    ] = True,
     official_grammar: Annotated[
         Path | None,
         Opt(
@@ -112,6 +116,7 @@ def eval_command(
             rerank=rerank,
             cover_temperature=cover,
             missing_penalty=missing_penalty,
+            adapt_beams=adapt_beams,
             max_tokens=max_tokens,
         ),
     )

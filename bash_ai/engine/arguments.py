@@ -98,10 +98,14 @@ def _unique(items: object) -> list[str]:
     return list(dict.fromkeys(items))  # type: ignore[call-overload]
 
 
-def adapt(command: str, example_request: str, request: str) -> str:
-    """``command`` (the answer to ``example_request``) with the arguments ``request`` names."""
+def adapt(command: str, example_request: str, request: str, *, swap_numbers: bool = True) -> str:
+    """``command`` (the answer to ``example_request``) with the arguments ``request`` names.
+
+    ``swap_numbers`` False: numbers stay. Without an example request to say which of a command's
+    numbers are arguments, a number is as likely structure (``-maxdepth 1``, ``-f 2``) as data.
+    """
     out = command
-    for find in (urls, files, paths, numbers):
+    for find in (urls, files, paths, numbers) if swap_numbers else (urls, files, paths):
         out = _swap(out, example_request, request, find)
     # tldr's placeholders: "path/to/file" stands for whatever the request names.
     placeholders = _unique(m.group(0) for m in _PLACEHOLDER.finditer(out))

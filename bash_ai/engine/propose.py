@@ -66,6 +66,12 @@ class DecodeConfig:
     # lacks (``bash_ai.engine.installed``). 0: off. Measured on everyday-dev and nl2bash-dev
     # (docs/benchmarks.md, "Everyday requests").
     missing_penalty: float = 0.5
+    # A finished beam's URLs, files and paths swapped for the ones the request names where the
+    # kinds pair up one to one (``arguments.adapt`` with no example request: the beam copied them
+    # from its prompt's examples): "set permissions of key.pem to 600" -> ``chmod 600 key.pem``,
+    # not ``chmod 600 file.pem``. Numbers stay. Measured on everyday-dev and nl2bash-dev
+    # (docs/benchmarks.md).
+    adapt_beams: bool = True
     max_tokens: int = 96
 
     def __post_init__(self) -> None:
@@ -149,6 +155,8 @@ def propose(
     out: dict[str, Proposal] = {}
     for beam in beams:
         text = engine.tokenizer.decode(list(beam.tokens)).strip()
+        if config.adapt_beams and beam.finish_reason == "eos":
+            text = adapt(text, "", request, swap_numbers=False)  # a file copied from an example -> the request's
         if text and text not in out:
             score = beam.score(config.alpha)
             out[text] = Proposal(
