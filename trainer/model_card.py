@@ -36,6 +36,7 @@ LICENCE_NOTES = {
     "nl2bash": "only the fixed train split is trained on",
     "tinystories": "share-alike for the data",
     "local": "scripts and man pages installed on the training machine; each keeps its package's licence",
+    "manpairs": "pairs from the man pages of the programs installed on the training machine; each keeps its package's licence",
 }
 
 
