@@ -219,6 +219,9 @@ def test_the_eval_label_says_when_the_trained_reranker_ranked() -> None:
     decoder = Decoder("beam")
     assert decoder.describe() == "beam 5 k=3 pool=12 alpha=0.6 relevance=4.0+1.0 consensus=4.0"
     assert decoder.describe(reranker=True) == "beam 5 k=3 pool=12 trained reranker cover=0.3 missing=0.5"
+    unadapted = Decoder("beam", decoder.config.replace(adapt_beams=False))
+    assert unadapted.describe(reranker=True).endswith("missing=0.5 no-adapt-beams")
+    assert unadapted.describe(reranker=False).endswith("no-adapt-beams")
     plain = decoder.config.replace(cover_temperature=0.0, missing_penalty=0.0)
     assert Decoder("beam", plain).describe(reranker=True).endswith("reranker")
     off = Decoder("beam", decoder.config.replace(rerank=False))

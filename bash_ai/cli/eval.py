@@ -78,7 +78,10 @@ def eval_command(
     ] = 0.5,
     adapt_beams: Annotated[
         bool,
-        Opt("--adapt-beams/--no-adapt-beams", help="Swap a beam's copied arguments for the ones the request names"),
+        Opt(
+            "--adapt-beams/--no-adapt-beams",
+            help="Swap a beam's copied files, paths and URLs for the ones the request names",
+        ),
     ] = True,
     official_grammar: Annotated[
         Path | None,

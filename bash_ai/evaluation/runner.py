@@ -106,22 +106,21 @@ class Decoder:
             return "bm25"
         if self.strategy == "sample":
             return f"sample k={c.retrieval_k}"
+        adapted = "" if c.adapt_beams else " no-adapt-beams"
         if reranker and c.rerank:
             review = f" reviewer={c.reviewer}" if c.reviewer else ""
             same = "" if c.distinct else " no-distinct"
             cover = f" cover={c.cover_temperature}" if c.cover_temperature else ""
             missing = f" missing={c.missing_penalty}" if c.missing_penalty else ""
-            kept = "" if c.adapt_beams else " no-adapt-beams"
-            return f"beam {c.beam_width} k={c.retrieval_k} pool={c.pool} trained reranker{cover}{missing}{review}{same}{kept}"
+            return f"beam {c.beam_width} k={c.retrieval_k} pool={c.pool} trained reranker{cover}{missing}{review}{same}{adapted}"
         rank = f" relevance={c.retrieval_weight}+{c.retrieval_bonus}" if c.retrieval_weight or c.retrieval_bonus else ""
         review = f" reviewer={c.reviewer}" if c.reviewer else ""
         agree = f" consensus={c.consensus}" if c.consensus else ""
         same = "" if c.distinct else " no-distinct"
         trained = "" if c.rerank else " no-rerank"
-        kept = "" if c.adapt_beams else " no-adapt-beams"
         return (
             f"beam {c.beam_width} k={c.retrieval_k} pool={c.pool} alpha={c.alpha}{rank}{review}{agree}{same}{trained}"
-            f"{kept}"
+            f"{adapted}"
         )
 
 
