@@ -196,7 +196,9 @@ def test_queue_bound_turns_extra_requests_away(engine: Any) -> None:
 
 
 def test_timeout_gives_504_and_stops_the_work(engine: Any) -> None:
-    paced = PacedEngine(engine, delay=0.1)
+    # Each event waits longer than the whole timeout: a 504 however short the sampled answer (with
+    # 0.1 s per event, an answer the tiny model ended within four tokens came back 200 once in CI).
+    paced = PacedEngine(engine, delay=0.6)
     with served(paced, timeout_s=0.5) as base:
         r = _post(base, "/generate", {"request": "list files", "max_tokens": 60, "temperature": 1.0})
         assert r.status_code == 504 and error_of(r)["code"] == "timeout"
