@@ -62,15 +62,18 @@ class ManPage:
     purpose: str  # the NAME line's description, e.g. "an archiving utility"
     options: dict[str, OptionDoc] = field(default_factory=dict)  # every name -> its entry
 
+    def documented(self) -> list[OptionDoc]:
+        """Each documented option once (``options`` maps every name to it), in page order."""
+        return list(dict.fromkeys(self.options.values()))
+
     def to_json(self) -> dict[str, object]:
-        seen: list[OptionDoc] = []
-        for doc in self.options.values():
-            if doc not in seen:
-                seen.append(doc)
         return {
             "program": self.program,
             "purpose": self.purpose,
-            "options": [{"names": list(d.names), "argument": d.argument, "description": d.description} for d in seen],
+            "options": [
+                {"names": list(d.names), "argument": d.argument, "description": d.description}
+                for d in self.documented()
+            ],
         }
 
     @classmethod

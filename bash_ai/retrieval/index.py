@@ -1,8 +1,8 @@
 """The retrieval index a model answers with: the request -> command pairs it was trained on.
 
 Stored in the model directory as ``retrieval.safetensors`` (so ``models pull/push/verify`` carry
-it): the pair texts as two UTF-8 blobs with offsets (zlib-compressed in chunks), and two BM25 indexes, one over requests (to
-answer) and one over commands (to explain). Only training pairs are ever added; the evaluation
+it): the pair texts as two UTF-8 blobs with offsets (zlib-compressed in chunks), and two BM25
+indexes, one over requests (to answer) and one over commands (to explain). Only training pairs are ever added; the evaluation
 splits (NL2Bash dev/test, tldr-holdout) never are (``trainer`` builds it from ``split == "train"``
 documents only, and a test checks it).
 """
@@ -10,6 +10,7 @@ documents only, and a test checks it).
 from __future__ import annotations
 
 import hashlib
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,14 +73,14 @@ class _Texts:
         if f"{prefix}.zblob" not in arrays:  # format 1: the plain blob
             return cls(arrays[f"{prefix}.blob"], offsets)
         zoffsets = arrays[f"{prefix}.zoffsets"].astype(np.int64)
-        n_chunks = -(-(len(offsets) - 1) // cls.CHUNK)
-        if zoffsets.shape != (n_chunks + 1,) or int(zoffsets[-1]) != arrays[f"{prefix}.zblob"].shape[0]:
+        if (
+            zoffsets.shape != (_chunks(len(offsets) - 1) + 1,)
+            or int(zoffsets[-1]) != arrays[f"{prefix}.zblob"].shape[0]
+        ):
             raise ValueError(f"inconsistent chunk offsets under {prefix!r}")
         return cls(None, offsets, arrays[f"{prefix}.zblob"], zoffsets)
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        import zlib
-
         blob = self.blob.tobytes()
         starts = self.offsets[:: self.CHUNK].tolist() + ([int(self.offsets[-1])] if len(self) % self.CHUNK else [])
         pieces = [zlib.compress(blob[a:b], 9) for a, b in zip(starts, starts[1:], strict=False)]
@@ -95,7 +96,8 @@ class _Texts:
     def blob(self) -> np.ndarray:
         """Every string's bytes, back to back (inflating every chunk of a stored index)."""
         if self._blob is None:
-            self._blob = np.frombuffer(b"".join(self._chunk(c) for c in range(self._n_chunks())), dtype=np.uint8)
+            self._blob = np.frombuffer(b"".join(self._chunk(c) for c in range(_chunks(len(self)))), dtype=np.uint8)
+            self._inflated.clear()  # every string now reads from the blob
         return self._blob
 
     def __len__(self) -> int:
@@ -109,12 +111,7 @@ class _Texts:
         base = int(self.offsets[chunk * self.CHUNK])
         return self._chunk(chunk)[start - base : end - base].decode("utf-8")
 
-    def _n_chunks(self) -> int:
-        return -(-len(self) // self.CHUNK)
-
     def _chunk(self, c: int) -> bytes:
-        import zlib
-
         data = self._inflated.get(c)
         if data is None:
             assert self._zblob is not None and self._zoffsets is not None
@@ -124,6 +121,11 @@ class _Texts:
                 raise ModelError(f"the retrieval index is corrupt (chunk {c}: {exc})") from None
             self._inflated[c] = data
         return data
+
+
+def _chunks(n: int) -> int:
+    """How many chunks hold ``n`` strings."""
+    return -(-n // _Texts.CHUNK)
 
 
 class RetrievalIndex:

@@ -53,7 +53,7 @@ def fetch(dest_dir: Path, from_path: Path | None = None, **options: Any) -> Mani
         roots = [Path(r) for r in ROOTS if Path(r).is_dir()]
     deadline = time.monotonic() + budget
     scripts, pages = _walk(roots, deadline)
-    owners = _DpkgOwners()
+    owners = DpkgOwners()
     seen: set[str] = set()
     n_scripts = _write_records(
         dest_dir / SCRIPTS_FILE, "scripts", scripts, _read_script, max_scripts, seen, owners, deadline, progress
@@ -147,7 +147,7 @@ def _write_records(
     read: Callable[[Path], str | None],
     limit: int,
     seen: set[str],
-    owners: _DpkgOwners,
+    owners: DpkgOwners,
     deadline: float,
     progress: Any,
 ) -> int:
@@ -171,18 +171,24 @@ def _write_records(
     return count
 
 
-def _record(path: Path, digest: str, text: str, owners: _DpkgOwners) -> dict[str, str]:
+def _record(path: Path, digest: str, text: str, owners: DpkgOwners) -> dict[str, str]:
     package = owners.package(path)
-    return {"path": str(path), "sha256": digest, "package": package or "", "licence": _licence(package), "text": text}
+    return {
+        "path": str(path),
+        "sha256": digest,
+        "package": package or "",
+        "licence": package_licence(package),
+        "text": text,
+    }
 
 
-def _licence(package: str | None) -> str:
+def package_licence(package: str | None) -> str:
     if package and Path(f"/usr/share/doc/{package}/copyright").is_file():
         return f"local, see /usr/share/doc/{package}/copyright"
     return "unknown"
 
 
-class _DpkgOwners:
+class DpkgOwners:
     """path -> Debian package, from dpkg's file lists (read once, only if a lookup is made)."""
 
     def __init__(self, info_dir: Path = Path("/var/lib/dpkg/info")) -> None:

@@ -29,7 +29,7 @@ from bash_ai.manpages.page import ManPage, OptionDoc, parse_page
 from bash_ai.manpages.store import read_source
 from trainer.data.document import Document
 from trainer.data.manifest import Manifest, make_manifest
-from trainer.data.sources.local import _DpkgOwners, _licence
+from trainer.data.sources.local import DpkgOwners, package_licence
 
 name = "manpairs"
 licence = "various (per page)"
@@ -63,7 +63,7 @@ def fetch(dest_dir: Path, from_path: Path | None = None, **options: Any) -> Mani
     else:
         roots = [Path(r) for r in ROOTS if Path(r).is_dir()]
     found = _find_pages(roots)
-    owners = _DpkgOwners()
+    owners = DpkgOwners()
     pages = 0
     skipped = 0
     with open(dest_dir / PAGES_FILE, "w", encoding="utf-8") as handle:
@@ -78,7 +78,7 @@ def fetch(dest_dir: Path, from_path: Path | None = None, **options: Any) -> Mani
             if page is None:
                 continue
             package = owners.package(path) or ""
-            record = {"path": str(path), "package": package, "licence": _licence(package), **page.to_json()}
+            record = {"path": str(path), "package": package, "licence": package_licence(package), **page.to_json()}
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
             pages += 1
     if pages == 0:
@@ -162,11 +162,7 @@ def page_pairs(page: ManPage) -> list[tuple[str, str, str]]:
     if not purpose:
         return []
     pairs = [("name", _capital(purpose), page.program)]
-    seen: list[OptionDoc] = []
-    for doc in page.options.values():
-        if doc in seen:
-            continue
-        seen.append(doc)
+    for doc in page.documented():
         command = _option_command(page.program, doc)
         description = _clean(doc.description)
         if command is None or len(description) < 8 or _USELESS.match(description) or _CUT.search(description):
