@@ -2,6 +2,7 @@
 
     python benchmarks/bench_shell_key.py [--model assets/model] [--presses 5] [--rounds 6]
     python benchmarks/bench_shell_key.py --peer /path/to/older/checkout  # the same, side by side
+    python benchmarks/bench_shell_key.py --matmul bf16 --peer-matmul fp32  # one checkout, two runtimes
 
 Real parts only: a helper process (``python -m bash_ai shell-helper``, one-thread BLAS as it loads
 numpy), and real bash running the snippet of ``bash-ai shell-init bash`` (its ``bind`` line left
@@ -10,7 +11,9 @@ out: bash runs non-interactively). Each press is the handler's own call, ``new=$
 ``$EPOCHREALTIME`` (no fork). One press per request first warms the helper up and is not counted.
 
 With ``--peer DIR`` a second helper runs from that checkout (its ``bash_ai`` package, the same
-model), and the two alternate round by round; only one helper runs at a time. Helpers use a
+model), and the two alternate round by round; only one helper runs at a time. ``--matmul`` and
+``--peer-matmul`` pass ``shell-helper --matmul`` to either side (a ``--peer-matmul`` without
+``--peer`` makes this checkout its own peer). Helpers use a
 private data directory (``XDG_DATA_HOME``), so a helper the user is running is left alone.
 """
 
@@ -52,11 +55,11 @@ done
 """
 
 
-def start_helper(checkout: Path, model: str, env: dict[str, str]) -> subprocess.Popen[str]:
+def start_helper(checkout: Path, model: str, env: dict[str, str], matmul: str | None = None) -> subprocess.Popen[str]:
     """A shell helper from ``checkout``'s ``bash_ai``; returns once it says it is ready."""
     child_env = {**env, "PYTHONPATH": str(checkout)}
     helper = subprocess.Popen(
-        [sys.executable, "-m", "bash_ai", "shell-helper", "--model", model],
+        [sys.executable, "-m", "bash_ai", "shell-helper", "--model", model, *(["--matmul", matmul] if matmul else [])],
         cwd=tempfile.gettempdir(),  # not the repo root, so PYTHONPATH decides which bash_ai loads
         env=child_env,
         stdout=subprocess.DEVNULL,
@@ -96,7 +99,12 @@ def main() -> None:
         help="rounds alternate the helpers: more, shorter rounds even out a noisy machine",
     )
     parser.add_argument("--peer", type=Path, help="an older checkout whose helper runs alternately")
+    parser.add_argument("--matmul", help="this checkout's helper: shell-helper --matmul (default: its own)")
+    parser.add_argument("--peer-matmul", help="the peer's helper: shell-helper --matmul")
     args = parser.parse_args()
+    if args.peer_matmul and not args.peer:
+        args.peer = ROOT
+    label = {"this checkout": args.matmul, "peer": args.peer_matmul}
 
     with tempfile.TemporaryDirectory() as data_home:
         env = {**os.environ, "XDG_DATA_HOME": data_home}
@@ -111,10 +119,11 @@ def main() -> None:
         )
         snippet.write_text(init.stdout)
         sides = {"this checkout": ROOT} | ({"peer": args.peer.resolve()} if args.peer else {})
+        matmuls = {"this checkout": args.matmul, "peer": args.peer_matmul}
         results: dict[str, list[list[int]]] = {name: [[] for _ in REQUESTS] for name in sides}
         for _ in range(args.rounds):
             for name, checkout in sides.items():
-                helper = start_helper(checkout, args.model, env)
+                helper = start_helper(checkout, args.model, env, matmuls[name])
                 try:
                     for i, ms in enumerate(presses(snippet, args.presses, env)):
                         results[name][i] += ms
@@ -124,7 +133,7 @@ def main() -> None:
                 time.sleep(0.5)
 
     names = list(sides)
-    header = " | ".join(f"{n} median / max ms" for n in names)
+    header = " | ".join(f"{n}{f' ({label[n]})' if label[n] else ''} median / max ms" for n in names)
     print(f"| line | {header} |" + (" peer / this |" if args.peer else ""))
     print("|---|" + "---:|" * (len(names) + (1 if args.peer else 0)))
     medians: dict[str, list[float]] = {n: [] for n in names}

@@ -477,6 +477,21 @@ def test_cli_compare_prints_deltas(
     assert f"{deltas['bits_per_byte']:+.3f}" in run.err
 
 
+def test_cli_unknown_matmul_is_one_error_line(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(["eval", "--matmul", "int4"], capsys)
+    assert run.code == 2 and "unknown --matmul 'int4'" in one_error_line(run)
+
+
+def test_cli_bf16_matmuls_are_named_in_the_label(
+    nl2bash_fetched: None, tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("torch")
+    args = ["eval", "--suite", "nl2bash-dev", "--model", str(tiny_model_dir), "--json", "--max-tokens", "8"]
+    run = run_cli([*args, "--matmul", "bf16"], capsys)
+    assert run.code == 0, run.err
+    assert list(json.loads(run.out)) == [f"{tiny_model_dir.name} bf16"]
+
+
 def test_cli_rejects_model_with_compare(capsys: pytest.CaptureFixture[str]) -> None:
     run = run_cli(["eval", "--model", "a", "--compare", "b", "c", "--suite", "exec"], capsys)
     assert run.code == 2 and "--compare" in one_error_line(run)

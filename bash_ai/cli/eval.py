@@ -83,6 +83,10 @@ def eval_command(
             help="Swap a beam's copied files, paths and URLs for the ones the request names",
         ),
     ] = True,
+    matmul: Annotated[
+        str,
+        Opt("--matmul", help="The weights' matmuls: fp32 (as the CLI answers) | bf16 (as the shell helper may) | auto"),
+    ] = "fp32",
     official_grammar: Annotated[
         Path | None,
         Opt(
@@ -98,8 +102,11 @@ def eval_command(
     from bash_ai.engine.propose import DecodeConfig
     from bash_ai.errors import UsageError
     from bash_ai.evaluation.runner import EXEC, Decoder, check_options, check_suite, evaluate
+    from bash_ai.model.bf16 import MATMULS, use_matmul
     from trainer.data.suites import load_suite
 
+    if matmul not in MATMULS:
+        raise UsageError(f"unknown --matmul {matmul!r}; choose one of {', '.join(MATMULS)}")
     suites = list(dict.fromkeys(suite or ["nl2bash-dev"]))
     for name in suites:
         check_suite(name)
@@ -137,7 +144,11 @@ def eval_command(
         ensure_sandbox()  # before loading models: say at once when bwrap cannot work here
     names: list[str | None] = list(compare) if compare else [model]
     engines = [load_engine(name) for name in names]  # fail fast on a bad model, before any work
-    labels = _labels([e.name for e in engines])
+    used = [use_matmul(e.model, matmul) for e in engines]
+    labels = [
+        f"{label} bf16" if kind == "bf16" else label
+        for label, kind in zip(_labels([e.name for e in engines]), used, strict=True)
+    ]
     results: list[list[SuiteResult]] = []
     for label, engine in zip(labels, engines, strict=True):
         engine.name = label

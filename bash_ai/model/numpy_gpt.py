@@ -16,13 +16,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from bash_ai.config import ModelConfig
 from bash_ai.errors import GenerationError
 from bash_ai.model.positions import rope_tables, sinusoidal_table
+
+
+class Matrix(Protocol):
+    """A weight that multiplies itself (``bash_ai.model.bf16.Bf16Matrix``): ``m(x)`` is x @ W.T."""
+
+    shape: tuple[int, ...]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray: ...
+
 
 GELU_K = math.sqrt(2.0 / math.pi)
 
@@ -80,10 +89,10 @@ class KVCache:
 class _Layer:
     """Linear weights, (out, in)."""
 
-    w_qkv: np.ndarray  # (C + 2*KVD, C), norm1 weight folded in, q rows scaled by 1/sqrt(D)
-    w_o: np.ndarray  # (C, C)
-    w_fc: np.ndarray  # (F, C), norm2 weight folded in
-    w_proj: np.ndarray  # (C, F), times 0.5 (the GELU's 0.5)
+    w_qkv: np.ndarray | Matrix  # (C + 2*KVD, C), norm1 weight folded in, q rows scaled by 1/sqrt(D)
+    w_o: np.ndarray | Matrix  # (C, C)
+    w_fc: np.ndarray | Matrix  # (F, C), norm2 weight folded in
+    w_proj: np.ndarray | Matrix  # (C, F), times 0.5 (the GELU's 0.5)
 
 
 class NumpyGPT:
@@ -137,7 +146,7 @@ class NumpyGPT:
                 )
             )
         head = weights["tok_emb.weight" if c.tie_embeddings else "lm_head.weight"]  # (V, C)
-        self.w_head = np.multiply(head, w("norm_f.weight"), dtype=f32)  # (V, C)
+        self.w_head: np.ndarray | Matrix = np.multiply(head, w("norm_f.weight"), dtype=f32)  # (V, C)
 
         self.rope_cos: np.ndarray | None = None
         if c.pos_encoding == "rope":
@@ -306,8 +315,9 @@ GEMV_ROWS = (3, 10)  # row counts for which one (blocked) gemv per row beats one
 BLOCK_BYTES = 384 * 1024  # a weight block that stays in a core's L2 (1 MiB here) while each row reads it
 
 
-def _linear(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """x (N, in) times weight (out, in) transposed: (N, out), not necessarily C-ordered.
+def _linear(x: np.ndarray, weight: np.ndarray | Matrix) -> np.ndarray:
+    """x (N, in) times weight (out, in) transposed: (N, out), not necessarily C-ordered. A
+    ``Matrix`` that is not an array multiplies itself.
 
     OpenBLAS's sgemm has a large fixed cost for a few rows, so within ``GEMV_ROWS`` rows (a beam
     step's 5) each row runs as one gemv (numpy loops over the stacked axis). The weights of a
@@ -317,6 +327,8 @@ def _linear(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
     unblocked gemvs). Other row counts run as weight @ x.T, measured faster than x @ weight.T
     (benchmarks/bench_decode.py --part rows; 2-CPU x86, OpenBLAS 0.3.31).
     """
+    if not isinstance(weight, np.ndarray):
+        return weight(x)
     n = x.shape[0]
     if n == 1:
         return x @ weight.T
