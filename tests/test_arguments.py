@@ -11,6 +11,7 @@ from bash_ai.engine.arguments import (
     extensions,
     files,
     invented,
+    mentions,
     named_share,
     numbers,
     paths,
@@ -74,6 +75,23 @@ from bash_ai.engine.arguments import (
         ("diff a.txt b.txt", "compare a.txt and b.txt", "compare old.conf and new.conf", "diff old.conf new.conf"),
         # Only whole words move: "file.txt" inside a longer path or word stays.
         ("cat file.txt dir/file.txt.bak", "show file.txt", "show essay.txt", "cat essay.txt dir/file.txt.bak"),
+        # A request's argument that is only the tail of a longer word is not named yet: it moves in.
+        (
+            "cat myfile.txt | wc -l",
+            'Count the number of lines in "myfile.txt"',
+            "count lines in file.txt",
+            "cat file.txt | wc -l",
+        ),
+        ("find . -mtime +17", "files modified 17 days ago", "files modified 7 days ago", "find . -mtime +7"),
+        # ...but a path with a trailing slash or glob, or a host under www., is the request's own.
+        (
+            "find /path/to/dir/ -name x",
+            "find x in /path/to/dir/",
+            "find x in /path/to/dir",
+            "find /path/to/dir/ -name x",
+        ),
+        ("ls /path/to/dir/*", "list /path/to/dir/*", "list everything in /path/to/dir", "ls /path/to/dir/*"),
+        ("ping www.google.com", "ping google", "ping google.com", "ping www.google.com"),
     ],
 )
 def test_adapt(command: str, example: str, asked: str, expected: str) -> None:
@@ -96,6 +114,22 @@ def test_adapt(command: str, example: str, asked: str, expected: str) -> None:
 )
 def test_adapt_without_an_example_request(command: str, asked: str, expected: str) -> None:
     assert adapt(command, "", asked, swap_numbers=False) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "argument", "named"),
+    [
+        ("cat ./file.txt", "file.txt", True),
+        ("tar -cf /tmp/file.txt.gz x", "file.txt", True),
+        ("cat myfile.txt", "file.txt", False),
+        ("cat my-file.txt", "file.txt", False),
+        ("find . -mtime +7", "7", True),
+        ("find . -mtime +17", "7", False),
+        ("ls /path/to/dir/*", "/path/to/dir", True),
+    ],
+)
+def test_mentions_needs_the_whole_argument(text: str, argument: str, named: bool) -> None:
+    assert mentions(text, argument) is named
 
 
 def test_finders() -> None:

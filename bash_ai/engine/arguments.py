@@ -109,7 +109,7 @@ def adapt(command: str, example_request: str, request: str, *, swap_numbers: boo
         out = _swap(out, example_request, request, find)
     # tldr's placeholders: "path/to/file" stands for whatever the request names.
     placeholders = _unique(m.group(0) for m in _PLACEHOLDER.finditer(out))
-    named = [a for a in files(request) + paths(request) if a not in out]
+    named = [a for a in files(request) + paths(request) if not mentions(out, a)]
     if len(placeholders) == 1 and len(named) == 1:
         out = _replace_words(out, {placeholders[0]: named[0]})
     ours = extensions(request)
@@ -132,11 +132,18 @@ def _replace_glob(command: str, word: str, glob: str) -> str:
     return _replace_words(command, {word: glob})
 
 
+def mentions(text: str, argument: str) -> bool:
+    """Whether ``text`` names ``argument`` as itself, not as the tail of a longer word: ``file.txt``
+    is in ``cat ./file.txt`` and in ``tar -cf /tmp/file.txt.gz``, not in ``cat myfile.txt``; a path is
+    in its own ``/path/to/dir/*``, a host in ``www.google.com``, 7 in ``-mtime +7`` and not in 17."""
+    return re.search(rf"(?<![\w-]){re.escape(argument)}", text) is not None
+
+
 def _swap(command: str, example_request: str, request: str, find: Callable[[str], list[str]]) -> str:
-    wanted = [a for a in find(request) if a not in command]
+    wanted = [a for a in find(request) if not mentions(command, a)]
     if not wanted:
         return command
-    theirs = [a for a in find(command) if a not in request]
+    theirs = [a for a in find(command) if not mentions(request, a)]
     named = [a for a in theirs if a in example_request]
     slots = named if named else theirs
     if len(slots) == len(wanted) or (len(wanted) == 1 and len(slots) == 1):
