@@ -233,8 +233,8 @@ def shell_helper(
     """Keep the model loaded and answer key presses over 127.0.0.1 (a random port and a secret
     token, written to the helper file for the snippet); Ctrl-C stops it and removes the file.
 
-    With bf16 matmuls (``bash_ai.model.bf16``) a long answer comes ~0.7x as fast, and a first answer
-    can differ from the CLI's float32 one where two candidates nearly tie."""
+    With bf16 matmuls (``bash_ai.model.bf16``) an answer comes 1.0-1.4x sooner (long ones most), and
+    a first answer can differ from the CLI's float32 one where two candidates nearly tie."""
     import base64
     import hmac
     import secrets

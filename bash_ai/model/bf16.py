@@ -3,10 +3,11 @@
 A beam step of the bundled model multiplies 5 rows by 44 MB of float32 weights: it waits on
 memory, not arithmetic. In bfloat16 the weights are 22 MB, inside the L3 cache, and PyTorch's
 kernels use the CPU's bf16 units (AMX, AVX-512 BF16) where it has them: one 5-row step's matmuls
-take ~3.3 ms against ~5.9 ms for numpy's float32 (``benchmarks/bench_shell_key.py --matmul``).
+take ~3.3 ms against ~5.9 ms for numpy's float32 (``docs/benchmarks.md``, "Shell key binding";
+``benchmarks/bench_shell_key.py --matmul bf16 --peer-matmul fp32`` times the key both ways).
 
 Only the matrices change (``NumpyGPT``'s ``_linear`` calls a ``Bf16Matrix`` like an array);
-activations, attention, norms and the KV cache stay float32 numpy. bf16 keeps 8 bits of mantissa,
+activations, attention, norms and the KV cache stay float32 numpy. bf16 keeps 8 significant bits,
 so an answer can differ from the float32 one where two candidates nearly tie (4 of 210 first
 answers on nl2bash-dev requests): a long-lived process that wants speed opts in (``bash-ai
 shell-helper --matmul``); the CLI stays float32, and ``import torch`` (~1.3 s) never slows a cold
@@ -95,7 +96,7 @@ def _bf16(weight: np.ndarray | Matrix) -> Bf16Matrix:
 
 
 def _bf16_faster(model: NumpyGPT, repeats: int = 15) -> bool:
-    """Whether the largest layer matrix times a beam step's rows is faster in bf16 (best of
+    """Whether the first MLP matrix times a beam step's rows is faster in bf16 (best of
     ``repeats`` each; ~20 ms)."""
     from bash_ai.model.numpy_gpt import _linear
 
