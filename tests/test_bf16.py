@@ -81,7 +81,7 @@ def test_without_torch_auto_is_fp32_and_bf16_is_a_usage_error(monkeypatch: pytes
     assert use_matmul(make(), "auto") == "fp32"
     with pytest.raises(UsageError, match="need PyTorch"):
         use_matmul(make(), "bf16")
-    with pytest.raises(UsageError, match="unknown matmul"):
+    with pytest.raises(UsageError, match="unknown --matmul 'int4'"):
         use_matmul(make(), "int4")
     with pytest.raises(UsageError, match="numpy runtime"):
         use_matmul(object(), "bf16")

@@ -102,11 +102,10 @@ def eval_command(
     from bash_ai.engine.propose import DecodeConfig
     from bash_ai.errors import UsageError
     from bash_ai.evaluation.runner import EXEC, Decoder, check_options, check_suite, evaluate
-    from bash_ai.model.bf16 import MATMULS, use_matmul
+    from bash_ai.model.bf16 import check_matmul, use_matmul
     from trainer.data.suites import load_suite
 
-    if matmul not in MATMULS:
-        raise UsageError(f"unknown --matmul {matmul!r}; choose one of {', '.join(MATMULS)}")
+    check_matmul(matmul)  # a bad option fails before the model loads
     suites = list(dict.fromkeys(suite or ["nl2bash-dev"]))
     for name in suites:
         check_suite(name)

@@ -245,10 +245,9 @@ def shell_helper(
     from bash_ai.api import import_numpy_single_threaded, load_engine
     from bash_ai.errors import BashAIError
     from bash_ai.io import atomic_write_text
-    from bash_ai.model.bf16 import MATMULS, use_matmul
+    from bash_ai.model.bf16 import check_matmul, use_matmul
 
-    if matmul not in MATMULS:
-        raise UsageError(f"unknown --matmul {matmul!r}; choose one of {', '.join(MATMULS)}")
+    check_matmul(matmul)  # a bad option fails before the model loads
     import_numpy_single_threaded()
     engine = load_engine(model, alone=True)
     used = use_matmul(engine.model, matmul)

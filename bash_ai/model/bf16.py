@@ -55,6 +55,13 @@ def _torch() -> Any | None:
     return torch
 
 
+def check_matmul(matmul: str) -> str:
+    """``matmul`` if it names one of ``MATMULS``, else a ``UsageError`` (before a model loads)."""
+    if matmul not in MATMULS:
+        raise UsageError(f"unknown --matmul {matmul!r}; choose one of {', '.join(MATMULS)}")
+    return matmul
+
+
 def use_matmul(model: object, matmul: str) -> str:
     """Give ``model`` the matmuls ``matmul`` names and return the ones it now has ("fp32"/"bf16").
 
@@ -64,9 +71,7 @@ def use_matmul(model: object, matmul: str) -> str:
     """
     from bash_ai.model.numpy_gpt import NumpyGPT
 
-    if matmul not in MATMULS:
-        raise UsageError(f"unknown matmul {matmul!r}; choose one of {', '.join(MATMULS)}")
-    if matmul == "fp32":
+    if check_matmul(matmul) == "fp32":
         return "fp32"
     if not isinstance(model, NumpyGPT):
         if matmul == "bf16":
