@@ -263,3 +263,36 @@ def test_aligned_windows_start_at_a_sequence(sources: Any) -> None:  # noqa: F81
     command_id = tokenizer.specials[prompt.COMMAND]
     assert all(row[0] in (request_id, command_id) for row in x)
     assert batches.state_dict()["aligned"] is True
+
+
+def test_template_targets_abstract_every_command_and_drop_the_reverse_pair(sources: Any) -> None:  # noqa: F811
+    from trainer.data import to_sequences
+    from trainer.data.tokenized import build_tokenized
+
+    doc = _pair(0, "delete txt files older than 7 days", "find /tmp -name '*.txt' -mtime +7 -delete")
+    near = [("list files in /var", "ls -la /var")]
+    plain = to_sequences(doc, [near])
+    assert [s.text for s in plain[0]][-1] == "find /tmp -name '*.txt' -mtime +7 -delete" + prompt.EOT
+    assert len(plain) == 3  # augmented, forward, reverse
+    sequences = to_sequences(doc, [near], targets="template")
+    assert len(sequences) == 2  # augmented and forward: no reverse sequence of a template
+    augmented, forward = ([s.text for s in seq] for seq in sequences)
+    assert augmented == [
+        prompt.REQUEST + "list files in /var" + prompt.BASH,
+        "ls -a -l ARG" + prompt.EOT,  # the neighbour's command is a template too
+        prompt.REQUEST + "delete txt files older than 7 days" + prompt.BASH,
+        "find ARG -name ARG -mtime ARG -delete" + prompt.EOT,
+    ]
+    assert forward == augmented[2:]
+    assert [s.target for s in sequences[1]] == [False, True]
+    # The same mix tokenized both ways gives two caches, each with its own sequences.
+    docs = [_pair(i, f"request number {i}", f"cmd{i} --flag /path/{i}") for i in range(10)]
+    sources("tmpl", docs)
+    tokenizer = ByteTokenizer()
+    commands = build_tokenized(["tmpl"], tokenizer, val_fraction=0.0)
+    templates = build_tokenized(["tmpl"], tokenizer, val_fraction=0.0, targets="template")
+    assert commands.key != templates.key
+    streams = commands.split("train")["bash"], templates.split("train")["bash"]
+    assert [len(s.starts) for s in streams] == [20, 10]  # forward + reverse, forward only
+    text = bytes(int(t) for t in templates.split("train")["bash"].tokens if t < 256).decode()
+    assert "cmd0 --flag ARG" in text and "/path/" not in text

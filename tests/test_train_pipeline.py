@@ -114,6 +114,27 @@ def test_train_rejects_bad_options_with_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "no checkpoint to resume" in proc.stderr
     proc = _bash_ai("train", "--data", "nl2bash", "--num-steps", "1", home=tmp_path, check=False)
     assert proc.returncode == 4 and "Traceback" not in proc.stderr, proc.stderr
+    proc = _bash_ai("train", "--targets", "args", home=tmp_path, check=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "--targets must be command or template (got 'args')" in proc.stderr
+
+
+def test_a_structure_model_trains_on_templates_and_resumes_as_one(home_with_nl2bash: Path) -> None:
+    """``--targets template``: NL2Bash pairs with their arguments abstracted, in windows that start at a
+    pair; the run's config keeps the choice, so ``--resume`` tokenizes (and trains) the same way."""
+    home = home_with_nl2bash
+    args = ["--data", "nl2bash", *TINY, "--ckpt-interval", "2", "--eval-interval", "2", "--name", "tmpl"]
+    _bash_ai("train", "--stage", "finetune", "--targets", "template", "--num-steps", "2", *args, home=home)
+    run = home / "data" / "runs" / "tmpl"
+    config = json.loads((run / "train_config.json").read_text())
+    assert config["targets"] == "template" and config["aligned_windows"] is True
+    caches = [json.loads(p.read_text()) for p in (home / "cache" / "tokenized").glob("*/meta.json")]
+    mine = [m for m in caches if m.get("targets") == "template"]
+    assert len(mine) == 1 and mine[0]["documents"]["bash.train"] > 10_000
+    _bash_ai("train", "--resume", "--name", "tmpl", "--num-steps", "3", home=home)
+    assert len([p for p in (home / "cache" / "tokenized").glob("*/meta.json")]) == len(caches)  # reused
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines() if "loss" in line]
+    assert steps[-1] == 3
 
 
 @pytest.mark.slow

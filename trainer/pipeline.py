@@ -248,7 +248,9 @@ def make_batches(
         retrieval = TrainingRetrieval.for_datasets(spec, cfg.datasets or [])
         if run is not None:
             run.model_files[INDEX_FILE] = retrieval.index.save(run.path / INDEX_FILE)
-    arrays = build_tokenized(cfg.datasets or [], tokenizer, val_fraction=cfg.val_fraction, retrieval=retrieval)
+    arrays = build_tokenized(
+        cfg.datasets or [], tokenizer, val_fraction=cfg.val_fraction, retrieval=retrieval, targets=cfg.targets
+    )
     aligned = bool(cfg.aligned_windows)
     rows, block, ratio = global_rows, model_config.context_length, cfg.language_ratio
     train = Batches(arrays, "train", rows, block, cfg.seed, language_ratio=ratio, aligned=aligned)

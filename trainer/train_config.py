@@ -46,6 +46,8 @@ class TrainConfig:
     # Retrieval-augmented pairs: k neighbours in the prompt (0: none), augmented copies per pair.
     retrieval_k: int = 0
     retrieval_variants: int = 2
+    # What a pair trains the model to write: the command, or its template (arguments abstracted).
+    targets: Literal["command", "template"] = "command"
     # Windows start at a sequence start (default: on when retrieval is on).
     aligned_windows: bool | None = None
     # PyTorch matmul precision: bf16 autocast (fp32 master weights, loss and optimizer state),
@@ -102,6 +104,8 @@ class TrainConfig:
         if self.precision not in ("auto", "bf16", "fp32"):
             raise UsageError(f"--precision must be auto, bf16 or fp32 (got {self.precision!r})")
         check_range("--retrieval-k", self.retrieval_k, 0, 8)
+        if self.targets not in ("command", "template"):
+            raise UsageError(f"--targets must be command or template (got {self.targets!r})")
         for name in ("dropout", "attention_dropout", "label_smoothing"):
             if getattr(self, name) is not None and not 0.0 <= getattr(self, name) < 1.0:
                 raise UsageError(f"--{name.replace('_', '-')} must be within [0, 1) (got {getattr(self, name)})")
@@ -110,7 +114,7 @@ class TrainConfig:
                 "--dropout, --attention-dropout and --label-smoothing are PyTorch settings; use --backend torch"
             )
         if self.aligned_windows is None:
-            self.aligned_windows = self.retrieval_k > 0
+            self.aligned_windows = self.retrieval_k > 0 or self.targets == "template"
         if self.tokenizer not in ("bpe", "char"):
             raise UsageError(f"--tokenizer must be bpe or char (got {self.tokenizer!r})")
 

@@ -42,6 +42,9 @@ def train(
     ] = None,
     retrieval_k: Annotated[int, Opt(help="Neighbours retrieved into each pair's prompt (0: none)")] = 0,
     retrieval_variants: Annotated[int, Opt(help="Retrieval-augmented copies of each pair")] = 2,
+    targets: Annotated[
+        str, Opt(help="What pairs train: command, or template (arguments abstracted: a structure model)")
+    ] = "command",
     precision: Annotated[str, Opt(help="PyTorch matmuls: auto | bf16 | fp32")] = "auto",
     dropout: Annotated[float, Opt(help="PyTorch: dropout on embeddings, attention and residuals")] = 0.0,
     attention_dropout: Annotated[
@@ -99,6 +102,7 @@ def train(
         init=init,
         retrieval_k=retrieval_k,
         retrieval_variants=retrieval_variants,
+        targets=targets,  # type: ignore[arg-type]
         precision=precision,  # type: ignore[arg-type]
         dropout=dropout,
         attention_dropout=attention_dropout,

@@ -41,15 +41,33 @@ class Document:
         return "en" if self.kind == "text" else "bash"
 
 
-def to_sequences(doc: Document, neighbor_sets: Sequence[Sequence[tuple[str, str]]] = ()) -> list[list[prompt.Segment]]:
+Targets = Literal["command", "template"]
+TARGETS: tuple[str, ...] = ("command", "template")
+
+
+def to_sequences(
+    doc: Document, neighbor_sets: Sequence[Sequence[tuple[str, str]]] = (), targets: Targets = "command"
+) -> list[list[prompt.Segment]]:
     """Training sequences for a document; empty when it has nothing to learn from.
 
     A pair gives one retrieval-augmented forward sequence per set of neighbours (``(request,
     command)`` pairs, best first), then the plain forward and reverse sequences.
+
+    ``targets="template"`` trains a structure model: every command (the pair's and its neighbours')
+    becomes its template, arguments abstracted (``bash_ai.evaluation.templates``), and a pair gives
+    its forward sequences only (a template does not say what a request names). Scripts and text
+    are unchanged.
     """
     if doc.kind == "pair":
         if not doc.request.strip() or not doc.command.strip():
             return []
+        if targets == "template":
+            from bash_ai.evaluation.templates import command_template
+
+            command = command_template(doc.command)
+            hits = [[(r, command_template(c)) for r, c in found] for found in neighbor_sets]
+            augmented = [prompt.retrieval_pair(doc.request, command, found) for found in hits if found]
+            return [*augmented, prompt.forward_pair(doc.request, command)] if command.strip() else []
         augmented = [prompt.retrieval_pair(doc.request, doc.command, hits) for hits in neighbor_sets if hits]
         return [
             *augmented,

@@ -27,7 +27,7 @@ import numpy as np
 
 from bash_ai import paths, prompt
 from bash_ai.errors import DataError, TokenizerError
-from trainer.data.document import Document, to_sequences
+from trainer.data.document import Document, Targets, to_sequences
 from trainer.data.mixing import (
     LANGUAGES,
     check_val_fraction,
@@ -99,6 +99,7 @@ def cache_key(
     tokenizer_sha: str,
     val_fraction: float,
     retrieval: dict[str, int | str] | None = None,
+    targets: Targets = "command",
 ) -> tuple[str, dict[str, Any]]:
     """The cache key and the facts it hashes (stored in meta.json for inspection)."""
     datasets = {}
@@ -114,6 +115,8 @@ def cache_key(
         "prompt_specials": list(prompt.SPECIAL_TOKENS),
         "retrieval": retrieval,
     }
+    if targets != "command":  # the key of every cache made before there was a choice stays as it was
+        facts["targets"] = targets
     blob = json.dumps(facts, sort_keys=True).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()[:32], facts
 
@@ -126,15 +129,17 @@ def build_tokenized(
     tokenizer_file: Path | None = None,
     progress: Callable[[str, int, int | None], None] | None = None,
     retrieval: TrainingRetrieval | None = None,
+    targets: Targets = "command",
 ) -> TokenizedData:
     """Tokenize the mix, or open the cached arrays when this exact mix was tokenized before.
 
-    With ``retrieval``, every trainable pair also trains with its neighbours in the prompt.
+    With ``retrieval``, every trainable pair also trains with its neighbours in the prompt; with
+    ``targets="template"`` pairs train on command templates (``to_sequences``).
     """
     names = list(dict.fromkeys(dataset_names))
     val_fraction = check_val_fraction(val_fraction)
     spec = retrieval.spec.facts() if retrieval is not None else None
-    key, facts = cache_key(names, tokenizer_digest(tokenizer, tokenizer_file), val_fraction, spec)
+    key, facts = cache_key(names, tokenizer_digest(tokenizer, tokenizer_file), val_fraction, spec, targets)
     root = paths.ensure(paths.cache_dir() / "tokenized")
     final = root / key
     with _lock(root / f".{key}.lock"):
@@ -142,7 +147,7 @@ def build_tokenized(
             from bash_ai.io import atomic_write_text, staged_dir
 
             with staged_dir(final, prefix=f".{key}.partial-") as staging:
-                meta = _tokenize_into(staging, names, tokenizer, val_fraction, progress, retrieval)
+                meta = _tokenize_into(staging, names, tokenizer, val_fraction, progress, retrieval, targets)
                 meta.update(key=key, **facts)
                 atomic_write_text(staging / META, json.dumps(meta, indent=1, sort_keys=True) + "\n")
     return open_tokenized(final)
@@ -268,6 +273,7 @@ def _tokenize_into(
     val_fraction: float,
     progress: Callable[[str, int, int | None], None] | None,
     retrieval: TrainingRetrieval | None = None,
+    targets: Targets = "command",
 ) -> dict[str, Any]:
     vocab = int(tokenizer.vocab_size)
     dtype = np.dtype(np.uint16 if vocab <= 65535 else np.uint32)
@@ -278,7 +284,7 @@ def _tokenize_into(
         for n, (_, doc) in enumerate(iter_training_documents(names)):
             split = "val" if is_val(doc.id, val_fraction) else "train"
             neighbors = retrieval.neighbor_sets(doc) if retrieval is not None else []
-            if _add_document(writers[(doc.language, split)], encoder, doc, vocab, neighbors):
+            if _add_document(writers[(doc.language, split)], encoder, doc, vocab, neighbors, targets):
                 docs[f"{doc.language}.{split}"] += 1
             if progress is not None and n % 1000 == 0:
                 progress("tokenizing", n, None)
@@ -292,9 +298,14 @@ def _tokenize_into(
 
 
 def _add_document(
-    writer: _Writer, encoder: _Encoder, doc: Document, vocab: int, neighbors: list[list[tuple[str, str]]]
+    writer: _Writer,
+    encoder: _Encoder,
+    doc: Document,
+    vocab: int,
+    neighbors: list[list[tuple[str, str]]],
+    targets: Targets = "command",
 ) -> bool:
-    sequences = to_sequences(doc, neighbors)
+    sequences = to_sequences(doc, neighbors, targets)
     for sequence in sequences:
         writer.begin_sequence()
         for segment in sequence:
