@@ -67,18 +67,21 @@ def test_the_lexicon_learns_which_word_calls_for_which_flag() -> None:
         assert all(score(request, right) > score(request, other) for other in others), request
 
 
-def test_the_linear_model_learns_the_feature_that_predicts_the_target() -> None:
+@pytest.mark.parametrize("width", [len(FEATURES), len(FEATURES) + 2])  # + a probe's own columns
+def test_the_linear_model_learns_the_feature_that_predicts_the_target(width: int) -> None:
     rng = np.random.default_rng(0)
+    decides = width - 1  # the last column decides: one of FEATURES, or a column a probe added
     groups = []
     for _ in range(60):
-        x = rng.normal(size=(6, len(FEATURES)))
-        y = np.where(np.arange(6) == np.argmax(x[:, 3]), 1.0, -1.0)  # "relevance" decides
+        x = rng.normal(size=(6, width))
+        y = np.where(np.arange(6) == np.argmax(x[:, decides]), 1.0, -1.0)
         groups.append((x, y))
     weights, mean, std = fit_linear(groups, RerankSpec(iters=300))
-    assert int(np.argmax(weights)) == 3 and weights[3] > 0
-    held = rng.normal(size=(6, len(FEATURES)))
+    assert weights.shape == mean.shape == std.shape == (width,)
+    assert int(np.argmax(weights)) == decides and weights[decides] > 0
+    held = rng.normal(size=(6, width))
     scores = ((held - mean) / std) @ weights
-    assert int(np.argmax(scores)) == int(np.argmax(held[:, 3]))
+    assert int(np.argmax(scores)) == int(np.argmax(held[:, decides]))
 
 
 def test_a_reranker_round_trips_and_a_bad_file_is_one_clear_error(tmp_path: Path) -> None:

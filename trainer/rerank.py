@@ -125,11 +125,12 @@ Linear = tuple[np.ndarray, np.ndarray, np.ndarray]  # weights, mean, std of the 
 
 def fit_linear(groups: Sequence[tuple[np.ndarray, np.ndarray]], spec: RerankSpec) -> Linear:
     """Weights over standardised features by Adam on the listwise loss, with the mean and std."""
-    rows = np.concatenate([f for f, _ in groups if len(f)]) if groups else np.zeros((0, len(FEATURES)))
-    mean = rows.mean(0) if len(rows) else np.zeros(len(FEATURES))
-    std = (rows.std(0) if len(rows) else np.zeros(len(FEATURES))) + 1e-6
+    width = next((f.shape[1] for f, _ in groups if len(f)), len(FEATURES))  # FEATURES, or a probe's own columns
+    rows = np.concatenate([f for f, _ in groups if len(f)]) if groups else np.zeros((0, width))
+    mean = rows.mean(0) if len(rows) else np.zeros(width)
+    std = (rows.std(0) if len(rows) else np.zeros(width)) + 1e-6
     usable = [((f - mean) / std, _softmax(y / TAU)) for f, y in groups if len(f) > 1 and y.max() > y.min()]
-    w = np.zeros(len(FEATURES))
+    w = np.zeros(width)
     m, v = np.zeros_like(w), np.zeros_like(w)
     for it in range(1, spec.iters + 1):
         grad = spec.l2 * w

@@ -1,0 +1,178 @@
+"""What a structure model (``bash-ai train --targets template``) is worth, before the engine uses it.
+
+    python benchmarks/structure_probe.py STRUCTURE_DIR [--model bundled] [--pools pools.pkl] [--limit N]
+
+Two measurements, on nl2bash-dev (the tuning split) and the everyday suites:
+
+1. **alone**: the structure model's 5 best templates by beam search (width 5), no retrieval in the
+   prompt, scored with NLC2CMD against the reference (the metric reads programs and flags only, so
+   a template scores as its filled command would).
+2. **as a ranking feature**: ``--model``'s own pool for each request (beams and retrieved commands,
+   ``trainer.rerank.collect``), the reranker's features (``candidate_features``, the model's
+   lexicon), plus the structure model's log-probability of each candidate's template after the
+   request (total, and per token). The linear reranker is fitted the way ``--stage rerank`` fits
+   it: 5-fold cross-validation on nl2bash-dev (every request scored by a fit that never saw it);
+   the everyday suites are scored by the fit on all of nl2bash-dev. ``base`` is the same without
+   the structure columns.
+
+The pools take a few minutes to collect; ``--pools FILE`` keeps them (a pickle this script wrote)
+for the next structure model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bash_ai import prompt  # noqa: E402
+from bash_ai.checkpoint import load_numpy_model  # noqa: E402
+from bash_ai.engine.beam import beam_search, sequence_logprobs  # noqa: E402
+from bash_ai.errors import BashAIError  # noqa: E402
+from bash_ai.evaluation.templates import command_template  # noqa: E402
+from bash_ai.nlc2cmd import nlc2cmd_score, nlc2cmd_topk  # noqa: E402
+from bash_ai.tokenizer import load_tokenizer  # noqa: E402
+
+SUITES = ("nl2bash-dev", "everyday-dev", "everyday-test")
+
+
+def template(command: str) -> str:
+    try:
+        return command_template(command)
+    except BashAIError:
+        return command  # unparseable: scored as written
+
+
+class Structure:
+    """A structure model and its tokenizer: templates for a request, and their log-probabilities."""
+
+    def __init__(self, directory: Path) -> None:
+        self.model = load_numpy_model(directory)
+        self.tokenizer = load_tokenizer(next(directory.glob("tokenizer*.json")))
+        self.eot = self.tokenizer.eot_id
+        specials = [self.tokenizer.id_of(s) for s in prompt.SPECIAL_TOKENS]
+        self.banned = np.array(sorted(set(specials) - {self.eot}), dtype=np.int64)
+
+    def prompt(self, request: str) -> list[int]:
+        ids = self.tokenizer.encode(prompt.task_prompt("ask", request), allowed_special="all")
+        return ids[-(self.model.config.context_length - 80) :]
+
+    def templates(self, request: str, width: int = 5) -> list[str]:
+        beams = beam_search(self.model, self.prompt(request), self.eot, width=width, max_tokens=64, banned=self.banned)
+        return [self.tokenizer.decode(list(b.tokens)).strip() for b in beams if b.finish_reason == "eos"]
+
+    def logprobs(self, request: str, commands: list[str]) -> np.ndarray:
+        """(len(commands), 2): each template's total log-probability and its per-token mean."""
+        ids = [self.tokenizer.encode_ordinary(template(c))[:60] + [self.eot] for c in commands]
+        totals = sequence_logprobs(self.model, self.prompt(request), ids)
+        return np.array([[t, t / len(i)] for t, i in zip(totals, ids, strict=True)]).reshape(len(commands), 2)
+
+
+def alone(structure: Structure, examples: list[Any]) -> tuple[float, float]:
+    top5 = top1 = 0.0
+    for ex in examples:
+        found = structure.templates(ex.request) or [""]
+        top5 += nlc2cmd_topk(found, ex.reference)
+        top1 += nlc2cmd_score(found[0], ex.reference) if found[0] else -1.0
+    return top5 / len(examples), top1 / len(examples)
+
+
+def collect_pools(model: str, limit: int | None) -> dict[str, list[Any]]:
+    from bash_ai.registry import load
+    from trainer.data.suites import load_suite
+    from trainer.rerank import collect
+
+    engine = load(model)
+    return {s: collect(engine, load_suite(s, limit)) for s in SUITES}
+
+
+def fit_and_measure(pools: dict[str, list[Any]], extra: dict[str, list[np.ndarray]] | None, lexicon: np.ndarray) -> str:
+    from bash_ai.engine.propose import DecodeConfig
+    from bash_ai.engine.rerank import candidate_features
+    from trainer.rerank import RerankSpec, argument_f1, fit_linear, measure
+
+    spec, temperature = RerankSpec(), DecodeConfig().cover_temperature
+
+    def rows(suite: str) -> list[np.ndarray]:
+        out = [candidate_features(p.request, p.proposals, lexicon) for p in pools[suite]]
+        return [np.hstack([f, x]) for f, x in zip(out, extra[suite], strict=True)] if extra else out
+
+    def targets(suite: str) -> list[np.ndarray]:
+        return [
+            np.array(
+                [
+                    nlc2cmd_score(q.text, p.reference) + spec.argument_weight * argument_f1(q.text, p.reference)
+                    for q in p.proposals
+                ]
+            )
+            for p in pools[suite]
+        ]
+
+    dev, dev_y = rows("nl2bash-dev"), targets("nl2bash-dev")
+    folds = np.array_split(np.random.default_rng(0).permutation(len(dev)), 5)
+    held: dict[int, np.ndarray] = {}
+    for k, fold in enumerate(folds):
+        train = [i for j, f in enumerate(folds) if j != k for i in f]
+        w, mean, std = fit_linear([(dev[i], dev_y[i]) for i in train], spec)
+        held.update({int(i): (dev[i] - mean) / std @ w for i in fold})
+    parts = []
+    top5, top1, _ = measure(pools["nl2bash-dev"], [held[i] for i in range(len(dev))], temperature)
+    parts.append(f"nl2bash-dev (5-fold) {top5:.3f} / {top1:+.3f}")
+    w, mean, std = fit_linear(list(zip(dev, dev_y, strict=True)), spec)
+    for suite in SUITES[1:]:
+        top5, top1, _ = measure(
+            pools[suite], [(f - mean) / std @ w if len(f) else f[:, 0] for f in rows(suite)], temperature
+        )
+        parts.append(f"{suite} {top5:.3f} / {top1:+.3f}")
+    return "; ".join(parts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("structure", type=Path, help="a model directory trained with --targets template")
+    parser.add_argument("--model", default="bundled", help="the answering model whose pools are ranked")
+    parser.add_argument("--pools", type=Path, help="read the pools from this pickle, or write them there")
+    parser.add_argument("--limit", type=int, help="the first N requests of each suite only")
+    args = parser.parse_args()
+    from bash_ai.api import import_numpy_single_threaded
+    from bash_ai.registry import load
+
+    import_numpy_single_threaded()
+    structure = Structure(args.structure)
+    if args.pools is not None and args.pools.is_file():
+        pools = pickle.loads(args.pools.read_bytes())
+    else:
+        started = time.perf_counter()
+        pools = collect_pools(args.model, args.limit)
+        print(f"pools collected in {time.perf_counter() - started:.0f} s", flush=True)
+        if args.pools is not None:
+            from bash_ai.io import atomic_write_bytes
+
+            atomic_write_bytes(args.pools, pickle.dumps(pools))
+    from trainer.data.suites import load_suite
+
+    for suite in SUITES:
+        started = time.perf_counter()
+        top5, top1 = alone(structure, load_suite(suite, args.limit))
+        print(
+            f"alone, {suite}: NLC2CMD top-5 {top5:.3f}, top-1 {top1:+.3f} ({time.perf_counter() - started:.0f} s)",
+            flush=True,
+        )
+    extra = {s: [structure.logprobs(p.request, [q.text for q in p.proposals]) for p in pools[s]] for s in SUITES}
+    lexicon = load(args.model).reranker.lexicon
+    print("as a ranking feature:")
+    print(f"  base:                {fit_and_measure(pools, None, lexicon)}")
+    for name, cols in (("+ total", [0]), ("+ per token", [1]), ("+ both", [0, 1])):
+        chosen = {s: [x[:, cols] for x in xs] for s, xs in extra.items()}
+        print(f"  {name + ':':20} {fit_and_measure(pools, chosen, lexicon)}")
+
+
+if __name__ == "__main__":
+    main()
