@@ -29,7 +29,10 @@ WEIGHTS_FILE = "model.safetensors"
 TOKENIZER_FILE = "tokenizer.bashai.json"
 WEIGHTS_FORMAT = "bash-ai"
 WEIGHTS_FORMAT_VERSION = 1
-SAVE_DTYPES = ("float32", "float16")
+SAVE_DTYPES = ("float32", "float16", "int8")
+# int8 files store each matrix as int8 with one float32 scale per row under this suffix (vectors, the
+# norms' weights, stay float32): a quarter of float32's size, dequantized to float32 on load.
+SCALE_SUFFIX = ".scale"
 _MAX_LISTED = 8
 
 
@@ -101,6 +104,7 @@ def save_model_dir(
     """Write a whole model directory beside ``directory`` and swap it in (never a torn directory).
 
     ``extra_files`` (name -> source file) are copied in too, e.g. the retrieval index.
+    ``dtype="int8"`` rounds every matrix to int8 with one scale per row (``quantize_rows``).
     """
     directory = Path(directory)
     if dtype not in SAVE_DTYPES:
@@ -111,7 +115,15 @@ def save_model_dir(
         (tmp / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
         meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()}
         meta.update(format=WEIGHTS_FORMAT, format_version=str(WEIGHTS_FORMAT_VERSION))
-        arrays = {k: np.ascontiguousarray(weights[k], dtype=dtype) for k in expected_shapes(config)}
+        if dtype == "int8":
+            arrays = {}
+            for k in expected_shapes(config):
+                if np.ndim(weights[k]) == 2:
+                    arrays[k], arrays[k + SCALE_SUFFIX] = quantize_rows(np.asarray(weights[k], dtype=np.float32))
+                else:
+                    arrays[k] = np.ascontiguousarray(weights[k], dtype=np.float32)
+        else:
+            arrays = {k: np.ascontiguousarray(weights[k], dtype=dtype) for k in expected_shapes(config)}
         save_file(arrays, str(tmp / WEIGHTS_FILE), metadata=meta)
         os.chmod(tmp / WEIGHTS_FILE, 0o666 & ~current_umask())  # safetensors writes 0600: readable as every other file
         if tokenizer is not None:
@@ -120,6 +132,29 @@ def save_model_dir(
             shutil.copyfile(source, tmp / name)
         _fsync_files(tmp)
     return directory
+
+
+def quantize_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``matrix`` (rows, cols) as int8 and one float32 scale per row: ``q * scale[:, None]`` is within
+    half a step (``scale / 2``) of each value; a row of zeros gets scale 1."""
+    scale = np.abs(matrix).max(axis=1) / 127.0
+    scale[scale == 0] = 1.0
+    q = np.clip(np.rint(matrix / scale[:, None]), -127, 127).astype(np.int8)
+    return q, scale.astype(np.float32)
+
+
+def _dequantize(weights: dict[str, np.ndarray], where: Path) -> dict[str, np.ndarray]:
+    """An int8 file's tensors as float32 (each int8 matrix times its row scales), names checked."""
+    scales = {n[: -len(SCALE_SUFFIX)]: weights.pop(n) for n in [n for n in weights if n.endswith(SCALE_SUFFIX)]}
+    for name, array in weights.items():
+        if array.dtype == np.int8:
+            scale = scales.pop(name, None)
+            if scale is None or array.ndim != 2 or scale.shape != (array.shape[0],) or scale.dtype.kind != "f":
+                raise CheckpointError(f"{where}: int8 tensor {name} has no row scales of shape ({array.shape[0]},)")
+            weights[name] = array.astype(np.float32) * scale.astype(np.float32)[:, None]
+    if scales:
+        raise CheckpointError(f"{where}: row scales without an int8 tensor: {_listing(sorted(scales))}")
+    return weights
 
 
 def load_config(directory: Path) -> ModelConfig:
@@ -138,7 +173,8 @@ def load_weights(
     directory: Path, config: ModelConfig | None = None, float32: bool = True
 ) -> tuple[ModelConfig, dict[str, np.ndarray]]:
     """Config (``config`` if given, else ``config.json``) and the weights, checked strictly: float32,
-    or with ``float32=False`` in the float dtype the file stores (float16 for a bundled model)."""
+    or with ``float32=False`` in the float dtype the file stores (float16 for a bundled model; an
+    int8 file's matrices always come back dequantized, as float32)."""
     directory = Path(directory)
     if config is None:
         config = load_config(directory)
@@ -153,11 +189,12 @@ def load_weights(
                     f"{path}: unsupported weights format_version {meta.get('format_version')!r} "
                     f"(this bash-ai reads {WEIGHTS_FORMAT_VERSION})"
                 )
-            names = list(handle.keys())
+            names = [n for n in handle.keys() if not n.endswith(SCALE_SUFFIX)]  # noqa: SIM118
             check_weights(config, {n: tuple(handle.get_slice(n).get_shape()) for n in names}, str(directory))
-            weights = {n: handle.get_tensor(n) for n in names}
+            weights = {n: handle.get_tensor(n) for n in handle.keys()}  # noqa: SIM118
     except (SafetensorError, OSError, ValueError, TypeError) as exc:
         raise CheckpointError(f"{path}: corrupt or unreadable weights file ({exc})") from None
+    weights = _dequantize(weights, path)
     for name, array in weights.items():
         if array.dtype.kind != "f":
             raise CheckpointError(f"{path}: tensor {name} has dtype {array.dtype}, expected floating point")
@@ -167,9 +204,11 @@ def load_weights(
 
 
 def stored_dtype(directory: Path) -> str:
-    """The dtype the weights file stores (safetensors' name, lowercased: ``f16``, ``f32``)."""
+    """The dtype the weights file stores its matrices in (safetensors' name, lowercased: ``f16``,
+    ``f32``, ``i8``)."""
     with safe_open(str(Path(directory) / WEIGHTS_FILE), framework="np") as handle:
-        return str(handle.get_slice(next(iter(handle.keys()))).get_dtype()).lower()
+        dtypes = {str(handle.get_slice(n).get_dtype()).lower() for n in handle.keys()}  # noqa: SIM118
+    return "i8" if "i8" in dtypes else dtypes.pop()
 
 
 def load_numpy_model(directory: Path) -> NumpyGPT:

@@ -81,8 +81,8 @@ def test_float16_save_loads_as_float32(tmp_path: Path) -> None:
     _, loaded = load_weights(tmp_path / "m")
     assert all(v.dtype == np.float32 for v in loaded.values())
     np.testing.assert_allclose(loaded["tok_emb.weight"], weights["tok_emb.weight"], atol=1e-4)
-    with pytest.raises(CheckpointError, match="int8"):
-        save_model_dir(tmp_path / "q", CONFIG, weights, dtype="int8")
+    with pytest.raises(CheckpointError, match="bfloat16"):
+        save_model_dir(tmp_path / "q", CONFIG, weights, dtype="bfloat16")
     # The numpy runtime takes the float16 arrays as stored and converts each as it folds it: the
     # same runtime, bit for bit, as from the float32 copies.
     from bash_ai.checkpoint import load_numpy_model
@@ -95,6 +95,49 @@ def test_float16_save_loads_as_float32(tmp_path: Path) -> None:
     np.testing.assert_array_equal(
         direct.forward(ids, direct.new_cache(1)), via_float32.forward(ids, via_float32.new_cache(1))
     )
+
+
+def test_int8_stores_each_matrix_with_row_scales_and_loads_as_float32(tmp_path: Path) -> None:
+    from bash_ai.checkpoint import SCALE_SUFFIX, stored_dtype
+
+    config = CONFIG.replace(vocab_size=256, d_model=64)  # matrices large enough for the size to tell
+    weights = random_weights(config, seed=5)
+    weights["blocks.0.mlp.fc.weight"][3] = 0.0  # a row of zeros
+    save_model_dir(tmp_path / "q", config, weights, dtype="int8")
+    assert (tmp_path / "q" / WEIGHTS_FILE).stat().st_size < 0.3 * 4 * config.num_parameters()
+    assert stored_dtype(tmp_path / "q") == "i8"
+    with safe_open(str(tmp_path / "q" / WEIGHTS_FILE), framework="np") as handle:
+        raw = {n: handle.get_tensor(n) for n in handle.keys()}  # noqa: SIM118
+    assert raw["tok_emb.weight"].dtype == np.int8 and raw["tok_emb.weight" + SCALE_SUFFIX].dtype == np.float32
+    assert raw["blocks.0.norm1.weight"].dtype == np.float32  # vectors stay as they are
+    for float32 in (True, False):  # an int8 file's matrices come back float32 either way
+        _, loaded = load_weights(tmp_path / "q", float32=float32)
+        assert set(loaded) == set(weights) and all(v.dtype == np.float32 for v in loaded.values())
+    for name, value in weights.items():
+        if value.ndim == 2:
+            half_step = np.abs(value).max(axis=1, keepdims=True) / 127 / 2
+            assert np.all(np.abs(loaded[name] - value) <= half_step + 1e-7), name
+            assert np.any(loaded[name] != value)  # rounded, not stored whole
+        else:
+            np.testing.assert_array_equal(loaded[name], value)
+    assert not loaded["blocks.0.mlp.fc.weight"][3].any()
+    # The runtime answers from the dequantized weights (close to float32, not equal).
+    from bash_ai.model.numpy_gpt import NumpyGPT
+
+    rounded, exact = load_numpy_model(tmp_path / "q"), NumpyGPT(config, weights)
+    ids = np.array([[1, 5, 9, 2]])
+    a, b = exact.forward(ids, exact.new_cache(1)), rounded.forward(ids, rounded.new_cache(1))
+    assert 0 < np.abs(a - b).max() < 0.05 * np.abs(a).max()
+    # A damaged file is one clear error: a matrix without its scales, scales without their matrix.
+    del raw["tok_emb.weight" + SCALE_SUFFIX]
+    write_raw(tmp_path / "bad", config, raw)
+    with pytest.raises(CheckpointError, match=r"int8 tensor tok_emb.weight has no row scales of shape \(256,\)"):
+        load_weights(tmp_path / "bad")
+    raw["tok_emb.weight"] = weights["tok_emb.weight"]
+    raw["blocks.0.norm1.weight" + SCALE_SUFFIX] = np.ones(64, np.float32)  # a vector is never int8
+    write_raw(tmp_path / "bad2", config, raw)
+    with pytest.raises(CheckpointError, match="row scales without an int8 tensor: blocks.0.norm1.weight"):
+        load_weights(tmp_path / "bad2")
 
 
 def test_missing_extra_and_misshaped_are_named(tmp_path: Path) -> None:

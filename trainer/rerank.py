@@ -273,7 +273,7 @@ def train_reranker(
             f"argument F1 at 1 {figures['hand_args1']:.3f} -> {figures['cv_args1']:.3f}"
         )
     config, weights = load_weights(model_dir)
-    dtype = "float16" if stored_dtype(model_dir) == "f16" else "float32"  # as the source stores it
+    dtype = {"f16": "float16", "i8": "int8"}.get(stored_dtype(model_dir), "float32")  # as the source stores it
     tmp_file = Path(dest).parent / f".{Path(dest).name}.{RERANKER_FILE}.tmp"
     Path(dest).parent.mkdir(parents=True, exist_ok=True)
     reranker.save(tmp_file)

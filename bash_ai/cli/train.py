@@ -65,7 +65,9 @@ def train(
     threads: Annotated[int | None, Opt(help="CPU threads for torch")] = None,
     name: Annotated[str | None, Opt(help="Run name (directory under the data dir's runs/)")] = None,
     out: Annotated[Path | None, Opt(help="Also copy the final model to this directory")] = None,
-    out_dtype: Annotated[str, Opt(help="Weights dtype of the --out copy: float32 | float16")] = "float32",
+    out_dtype: Annotated[
+        str, Opt(help="Weights dtype of the --out copy: float32 | float16 | int8 (one scale per row)")
+    ] = "float32",
     limit: Annotated[
         int | None, Opt(min=1, help="rerank: fit on the first N requests of nl2bash-dev only (tests)", hidden=True)
     ] = None,
