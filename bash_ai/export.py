@@ -14,13 +14,14 @@ byte-level BPE in ``tokenizers``' format, special tokens included), ``tokenizer_
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 
 from bash_ai import prompt as fmt
 from bash_ai.errors import UsageError
-from bash_ai.io import staged_dir
+from bash_ai.io import current_umask, staged_dir
 
 FORMATS = ("hf",)
 
@@ -96,6 +97,7 @@ def export_hf(model_dir: Path, out: Path) -> Path:
     if out.exists() and any(out.iterdir()):
         raise UsageError(f"{out} exists and is not empty")
     with staged_dir(out) as tmp:  # an empty ``out`` is replaced
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it 0700: readable as any directory the user makes
         eot = int(tokenizer.eot_id)
         hf_config = {
             "architectures": ["GPT2LMHeadModel"],
@@ -123,6 +125,7 @@ def export_hf(model_dir: Path, out: Path) -> Path:
             json.dumps({"bos_token_id": eot, "eos_token_id": eot, "pad_token_id": eot}, indent=2) + "\n"
         )
         save_file(gpt2_state(config, weights), str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        os.chmod(tmp / "model.safetensors", 0o666 & ~current_umask())  # safetensors writes 0600
         tokenizer.to_hf_json(tmp / "tokenizer.json")
         (tmp / "tokenizer_config.json").write_text(
             json.dumps(

@@ -67,6 +67,11 @@ def test_the_export_holds_the_files_and_the_prompt_format(exported: Path) -> Non
     config = json.loads((exported / "config.json").read_text())
     assert config["model_type"] == "gpt2" and config["activation_function"] == "gelu_new"
     assert "<|request|>" in (exported / "README.md").read_text()
+    # Readable as any other files the user writes (temp directories and safetensors default to 0700/0600).
+    from bash_ai.io import current_umask
+
+    assert exported.stat().st_mode & 0o777 == 0o777 & ~current_umask()
+    assert {p.stat().st_mode & 0o777 for p in exported.iterdir()} == {0o666 & ~current_umask()}
 
 
 def test_configs_gpt2_cannot_represent_are_refused(tiny_model_dir: Path, tmp_path: Path) -> None:
