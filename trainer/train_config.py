@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bash_ai.errors import UsageError, check_range
+from trainer.data.document import TARGETS, Targets
 
 Stage = Literal["pretrain", "finetune", "bilingual"]
 Backend = Literal["torch", "mlx"]
@@ -47,7 +48,7 @@ class TrainConfig:
     retrieval_k: int = 0
     retrieval_variants: int = 2
     # What a pair trains the model to write: the command, or its template (arguments abstracted).
-    targets: Literal["command", "template"] = "command"
+    targets: Targets = "command"
     # Windows start at a sequence start (default: on when retrieval is on).
     aligned_windows: bool | None = None
     # PyTorch matmul precision: bf16 autocast (fp32 master weights, loss and optimizer state),
@@ -104,8 +105,8 @@ class TrainConfig:
         if self.precision not in ("auto", "bf16", "fp32"):
             raise UsageError(f"--precision must be auto, bf16 or fp32 (got {self.precision!r})")
         check_range("--retrieval-k", self.retrieval_k, 0, 8)
-        if self.targets not in ("command", "template"):
-            raise UsageError(f"--targets must be command or template (got {self.targets!r})")
+        if self.targets not in TARGETS:
+            raise UsageError(f"--targets must be {' or '.join(TARGETS)} (got {self.targets!r})")
         for name in ("dropout", "attention_dropout", "label_smoothing"):
             if getattr(self, name) is not None and not 0.0 <= getattr(self, name) < 1.0:
                 raise UsageError(f"--{name.replace('_', '-')} must be within [0, 1) (got {getattr(self, name)})")
