@@ -84,7 +84,7 @@ def test_the_answer_names_its_missing_programs_in_json_and_on_stderr(
     import json
     import shutil
 
-    from tests.cli_run import run_cli
+    from cli_run import run_cli
 
     bash = shutil.which("bash")
     assert bash is not None
