@@ -32,15 +32,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bash_ai import prompt  # noqa: E402
-from bash_ai.checkpoint import load_numpy_model  # noqa: E402
 from bash_ai.engine.beam import beam_search, sequence_logprobs  # noqa: E402
 from bash_ai.errors import BashAIError  # noqa: E402
 from bash_ai.evaluation.templates import command_template  # noqa: E402
 from bash_ai.nlc2cmd import nlc2cmd_score, nlc2cmd_topk  # noqa: E402
-from bash_ai.tokenizer import load_tokenizer  # noqa: E402
 
 SUITES = ("nl2bash-dev", "everyday-dev", "everyday-test")
+MAX_TEMPLATE_TOKENS = 64  # a template's budget after the prompt, as in the beam search
 
 
 def template(command: str) -> str:
@@ -51,27 +49,30 @@ def template(command: str) -> str:
 
 
 class Structure:
-    """A structure model and its tokenizer: templates for a request, and their log-probabilities."""
+    """A structure model behind the engine's own prompt layout: templates for a request, and their
+    log-probabilities."""
 
     def __init__(self, directory: Path) -> None:
-        self.model = load_numpy_model(directory)
-        self.tokenizer = load_tokenizer(next(directory.glob("tokenizer*.json")))
-        self.eot = self.tokenizer.eot_id
-        specials = [self.tokenizer.id_of(s) for s in prompt.SPECIAL_TOKENS]
-        self.banned = np.array(sorted(set(specials) - {self.eot}), dtype=np.int64)
+        from bash_ai.registry import load
+
+        self.engine = load(str(directory))
+        self.banned = np.array(sorted(self.engine.special_ids - {self.engine.eot_id}), dtype=np.int64)
 
     def prompt(self, request: str) -> list[int]:
-        ids = self.tokenizer.encode(prompt.task_prompt("ask", request), allowed_special="all")
-        return ids[-(self.model.config.context_length - 80) :]
+        return self.engine.fit_prompt(self.engine.task_ids("ask", request), MAX_TEMPLATE_TOKENS)[0]
 
     def templates(self, request: str, width: int = 5) -> list[str]:
-        beams = beam_search(self.model, self.prompt(request), self.eot, width=width, max_tokens=64, banned=self.banned)
-        return [self.tokenizer.decode(list(b.tokens)).strip() for b in beams if b.finish_reason == "eos"]
+        e = self.engine
+        beams = beam_search(
+            e.model, self.prompt(request), e.eot_id, width=width, max_tokens=MAX_TEMPLATE_TOKENS, banned=self.banned
+        )
+        return [e.tokenizer.decode(list(b.tokens)).strip() for b in beams if b.finish_reason == "eos"]
 
     def logprobs(self, request: str, commands: list[str]) -> np.ndarray:
         """(len(commands), 2): each template's total log-probability and its per-token mean."""
-        ids = [self.tokenizer.encode_ordinary(template(c))[:60] + [self.eot] for c in commands]
-        totals = sequence_logprobs(self.model, self.prompt(request), ids)
+        e = self.engine
+        ids = [e.encode_text(template(c))[: MAX_TEMPLATE_TOKENS - 1] + [e.eot_id] for c in commands]
+        totals = sequence_logprobs(e.model, self.prompt(request), ids)
         return np.array([[t, t / len(i)] for t, i in zip(totals, ids, strict=True)]).reshape(len(commands), 2)
 
 

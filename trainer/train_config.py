@@ -49,7 +49,7 @@ class TrainConfig:
     retrieval_variants: int = 2
     # What a pair trains the model to write: the command, or its template (arguments abstracted).
     targets: Targets = "command"
-    # Windows start at a sequence start (default: on when retrieval is on).
+    # Windows start at a sequence start (default: on with retrieval, or with template targets).
     aligned_windows: bool | None = None
     # PyTorch matmul precision: bf16 autocast (fp32 master weights, loss and optimizer state),
     # fp32, or auto (bf16 where the CPU multiplies bf16 natively, else fp32).
