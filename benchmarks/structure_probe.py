@@ -97,7 +97,7 @@ def collect_pools(model: str, limit: int | None) -> dict[str, list[Any]]:
 def fit_and_measure(pools: dict[str, list[Any]], extra: dict[str, list[np.ndarray]] | None, lexicon: np.ndarray) -> str:
     from bash_ai.engine.propose import DecodeConfig
     from bash_ai.engine.rerank import candidate_features
-    from trainer.rerank import RerankSpec, argument_f1, fit_linear, measure
+    from trainer.rerank import RerankSpec, cross_validated, measure, pool_targets
 
     spec, temperature = RerankSpec(), DecodeConfig().cover_temperature
 
@@ -105,28 +105,9 @@ def fit_and_measure(pools: dict[str, list[Any]], extra: dict[str, list[np.ndarra
         out = [candidate_features(p.request, p.proposals, lexicon) for p in pools[suite]]
         return [np.hstack([f, x]) for f, x in zip(out, extra[suite], strict=True)] if extra else out
 
-    def targets(suite: str) -> list[np.ndarray]:
-        return [
-            np.array(
-                [
-                    nlc2cmd_score(q.text, p.reference) + spec.argument_weight * argument_f1(q.text, p.reference)
-                    for q in p.proposals
-                ]
-            )
-            for p in pools[suite]
-        ]
-
-    dev, dev_y = rows("nl2bash-dev"), targets("nl2bash-dev")
-    folds = np.array_split(np.random.default_rng(0).permutation(len(dev)), 5)
-    held: dict[int, np.ndarray] = {}
-    for k, fold in enumerate(folds):
-        train = [i for j, f in enumerate(folds) if j != k for i in f]
-        w, mean, std = fit_linear([(dev[i], dev_y[i]) for i in train], spec)
-        held.update({int(i): (dev[i] - mean) / std @ w for i in fold})
-    parts = []
-    top5, top1, _ = measure(pools["nl2bash-dev"], [held[i] for i in range(len(dev))], temperature)
-    parts.append(f"nl2bash-dev (5-fold) {top5:.3f} / {top1:+.3f}")
-    w, mean, std = fit_linear(list(zip(dev, dev_y, strict=True)), spec)
+    held, (w, mean, std) = cross_validated(rows("nl2bash-dev"), pool_targets(pools["nl2bash-dev"], spec), spec)
+    top5, top1, _ = measure(pools["nl2bash-dev"], held, temperature)
+    parts = [f"nl2bash-dev ({spec.folds}-fold) {top5:.3f} / {top1:+.3f}"]
     for suite in SUITES[1:]:
         top5, top1, _ = measure(
             pools[suite], [(f - mean) / std @ w if len(f) else f[:, 0] for f in rows(suite)], temperature

@@ -195,13 +195,12 @@ def measure(pools: Sequence[Pool], scores: Sequence[Any], cover_temperature: flo
     return top5 / n, top1 / n, args1 / n
 
 
-def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -> tuple[Reranker, dict[str, float]]:
-    """The fitted reranker and its cross-validated figures beside the hand-set ranking's."""
-    from bash_ai.engine.propose import DecodeConfig
+def pool_targets(pools: Sequence[Pool], spec: RerankSpec) -> list[np.ndarray]:
+    """What the linear model learns to rank by: each candidate's NLC2CMD score against the
+    reference plus ``spec.argument_weight`` x the F1 of its arguments."""
     from bash_ai.nlc2cmd import nlc2cmd_score
 
-    feats = [candidate_features(p.request, p.proposals, lexicon) for p in pools]
-    targets = [
+    return [
         np.array(
             [
                 nlc2cmd_score(q.text, p.reference) + spec.argument_weight * argument_f1(q.text, p.reference)
@@ -210,7 +209,14 @@ def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -
         )
         for p in pools
     ]
-    order = np.random.default_rng(spec.seed).permutation(len(pools))
+
+
+def cross_validated(
+    feats: Sequence[np.ndarray], targets: Sequence[np.ndarray], spec: RerankSpec
+) -> tuple[list[np.ndarray], Linear]:
+    """Each pool's scores by a fit on the other folds (``spec.folds``, shuffled by ``spec.seed``),
+    and the fit on every pool."""
+    order = np.random.default_rng(spec.seed).permutation(len(feats))
     folds = np.array_split(order, spec.folds)
     held: dict[int, np.ndarray] = {}
     for k, fold in enumerate(folds):
@@ -218,11 +224,19 @@ def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -
         w, mean, std = fit_linear([(feats[i], targets[i]) for i in train], spec)
         for i in fold:
             held[int(i)] = ((feats[i] - mean) / std) @ w if len(feats[i]) else np.zeros(0)
-    w, mean, std = fit_linear(list(zip(feats, targets, strict=True)), spec)
+    return [held[i] for i in range(len(feats))], fit_linear(list(zip(feats, targets, strict=True)), spec)
+
+
+def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -> tuple[Reranker, dict[str, float]]:
+    """The fitted reranker and its cross-validated figures beside the hand-set ranking's."""
+    from bash_ai.engine.propose import DecodeConfig
+
+    feats = [candidate_features(p.request, p.proposals, lexicon) for p in pools]
+    held, (w, mean, std) = cross_validated(feats, pool_targets(pools, spec), spec)
     hand = [[p.score for p in pool.proposals] for pool in pools]
     base5, base1, base_args = measure(pools, hand)
     # The reranked answers as the answer path shows them: after the first, covering the pool.
-    cv5, cv1, cv_args = measure(pools, [held[i] for i in range(len(pools))], DecodeConfig().cover_temperature)
+    cv5, cv1, cv_args = measure(pools, held, DecodeConfig().cover_temperature)
     figures = {
         "requests": len(pools),
         "hand_top5": base5,
