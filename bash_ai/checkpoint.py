@@ -124,14 +124,20 @@ def save_model_dir(
                     arrays[k] = np.ascontiguousarray(weights[k], dtype=np.float32)
         else:
             arrays = {k: np.ascontiguousarray(weights[k], dtype=dtype) for k in expected_shapes(config)}
-        save_file(arrays, str(tmp / WEIGHTS_FILE), metadata=meta)
-        os.chmod(tmp / WEIGHTS_FILE, 0o666 & ~current_umask())  # safetensors writes 0600: readable as every other file
+        save_safetensors(arrays, tmp / WEIGHTS_FILE, meta)
         if tokenizer is not None:
             tokenizer.save(tmp / TOKENIZER_FILE)
         for name, source in (extra_files or {}).items():
             shutil.copyfile(source, tmp / name)
         _fsync_files(tmp)
     return directory
+
+
+def save_safetensors(arrays: dict[str, np.ndarray], path: Path, metadata: dict[str, str]) -> None:
+    """Write ``arrays`` as a safetensors file readable as the user's other files (safetensors
+    writes 0600)."""
+    save_file(arrays, str(path), metadata=metadata)
+    os.chmod(path, 0o666 & ~current_umask())
 
 
 def quantize_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -83,9 +83,8 @@ def gpt2_state(config: object, weights: dict[str, np.ndarray]) -> dict[str, np.n
 
 def export_hf(model_dir: Path, out: Path) -> Path:
     """Write the export of ``model_dir`` to ``out`` (a new directory, written atomically)."""
-    from safetensors.numpy import save_file
 
-    from bash_ai.checkpoint import TOKENIZER_FILE, load_config, load_weights
+    from bash_ai.checkpoint import TOKENIZER_FILE, load_config, load_weights, save_safetensors
     from bash_ai.tokenizer import load_tokenizer
 
     check_exportable(load_config(model_dir))  # before reading any weights
@@ -124,8 +123,7 @@ def export_hf(model_dir: Path, out: Path) -> Path:
         (tmp / "generation_config.json").write_text(
             json.dumps({"bos_token_id": eot, "eos_token_id": eot, "pad_token_id": eot}, indent=2) + "\n"
         )
-        save_file(gpt2_state(config, weights), str(tmp / "model.safetensors"), metadata={"format": "pt"})
-        os.chmod(tmp / "model.safetensors", 0o666 & ~current_umask())  # safetensors writes 0600
+        save_safetensors(gpt2_state(config, weights), tmp / "model.safetensors", {"format": "pt"})
         tokenizer.to_hf_json(tmp / "tokenizer.json")
         (tmp / "tokenizer_config.json").write_text(
             json.dumps(
