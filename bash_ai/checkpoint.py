@@ -107,30 +107,38 @@ def save_model_dir(
     ``dtype="int8"`` rounds every matrix to int8 with one scale per row (``quantize_rows``).
     """
     directory = Path(directory)
-    if dtype not in SAVE_DTYPES:
-        raise CheckpointError(f"cannot save weights as {dtype!r}; choose one of: {', '.join(SAVE_DTYPES)}")
     check_weights(config, {k: np.shape(v) for k, v in weights.items()}, str(directory))
     with staged_dir(directory) as tmp:
         os.chmod(tmp, 0o755)
         (tmp / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()}
-        meta.update(format=WEIGHTS_FORMAT, format_version=str(WEIGHTS_FORMAT_VERSION))
-        if dtype == "int8":
-            arrays = {}
-            for k in expected_shapes(config):
-                if np.ndim(weights[k]) == 2:
-                    arrays[k], arrays[k + SCALE_SUFFIX] = quantize_rows(np.asarray(weights[k], dtype=np.float32))
-                else:
-                    arrays[k] = np.ascontiguousarray(weights[k], dtype=np.float32)
-        else:
-            arrays = {k: np.ascontiguousarray(weights[k], dtype=dtype) for k in expected_shapes(config)}
-        save_safetensors(arrays, tmp / WEIGHTS_FILE, meta)
+        save_weights(tmp / WEIGHTS_FILE, config, weights, dtype, metadata)
         if tokenizer is not None:
             tokenizer.save(tmp / TOKENIZER_FILE)
         for name, source in (extra_files or {}).items():
             shutil.copyfile(source, tmp / name)
         _fsync_files(tmp)
     return directory
+
+
+def save_weights(
+    path: Path, config: ModelConfig, weights: dict[str, np.ndarray], dtype: str, metadata: dict[str, Any] | None = None
+) -> None:
+    """Write a weights file (not atomically: into a staged place) in ``dtype``: float32, float16, or
+    int8 with one scale per row for each matrix (``quantize_rows``)."""
+    if dtype not in SAVE_DTYPES:
+        raise CheckpointError(f"cannot save weights as {dtype!r}; choose one of: {', '.join(SAVE_DTYPES)}")
+    meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()}
+    meta.update(format=WEIGHTS_FORMAT, format_version=str(WEIGHTS_FORMAT_VERSION))
+    if dtype == "int8":
+        arrays = {}
+        for k in expected_shapes(config):
+            if np.ndim(weights[k]) == 2:
+                arrays[k], arrays[k + SCALE_SUFFIX] = quantize_rows(np.asarray(weights[k], dtype=np.float32))
+            else:
+                arrays[k] = np.ascontiguousarray(weights[k], dtype=np.float32)
+    else:
+        arrays = {k: np.ascontiguousarray(weights[k], dtype=dtype) for k in expected_shapes(config)}
+    save_safetensors(arrays, path, meta)
 
 
 def save_safetensors(arrays: dict[str, np.ndarray], path: Path, metadata: dict[str, str]) -> None:
@@ -187,6 +195,13 @@ def load_weights(
     path = directory / WEIGHTS_FILE
     if not path.is_file():
         raise CheckpointError(f"{directory}: {WEIGHTS_FILE} not found")
+    return config, read_weights(path, config, float32, where=str(directory))
+
+
+def read_weights(
+    path: Path, config: ModelConfig, float32: bool = True, where: str | None = None
+) -> dict[str, np.ndarray]:
+    """The tensors of one weights file, checked against ``config`` (``load_weights``'s rules)."""
     try:
         with safe_open(str(path), framework="np") as handle:
             meta = handle.metadata() or {}
@@ -196,7 +211,7 @@ def load_weights(
                     f"(this bash-ai reads {WEIGHTS_FORMAT_VERSION})"
                 )
             names = [n for n in handle.keys() if not n.endswith(SCALE_SUFFIX)]  # noqa: SIM118
-            check_weights(config, {n: tuple(handle.get_slice(n).get_shape()) for n in names}, str(directory))
+            check_weights(config, {n: tuple(handle.get_slice(n).get_shape()) for n in names}, where or str(path))
             weights = {n: handle.get_tensor(n) for n in handle.keys()}  # noqa: SIM118
     except (SafetensorError, OSError, ValueError, TypeError) as exc:
         raise CheckpointError(f"{path}: corrupt or unreadable weights file ({exc})") from None
@@ -206,7 +221,7 @@ def load_weights(
             raise CheckpointError(f"{path}: tensor {name} has dtype {array.dtype}, expected floating point")
         if float32 and array.dtype != np.float32:
             weights[name] = array.astype(np.float32)
-    return config, weights
+    return weights
 
 
 def stored_dtype(directory: Path) -> str:

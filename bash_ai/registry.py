@@ -270,6 +270,7 @@ PULL_FILES = (
     "tokenizer*.json",
     "retrieval.safetensors",
     "reranker.safetensors",
+    "structure.safetensors",
     "SHA256SUMS",
     "MODEL_CARD.md",
     "README.md",
@@ -372,6 +373,10 @@ def verify_model_dir(directory: Path) -> VerifiedFiles:
         result.manifest = True
     _load_parts(directory)
     from bash_ai.engine.rerank import load_reranker
+    from bash_ai.engine.structure import STRUCTURE_FILE, load_structure
 
-    load_reranker(directory)  # a corrupt reranker fails here, not at the first answer
+    # A corrupt reranker or structure model fails here, not at the first answer.
+    reranker = load_reranker(directory)
+    if load_structure(directory) is None and reranker is not None and reranker.wants_structure:
+        raise ModelError(f"{directory}: its reranker ranks with a structure model, and {STRUCTURE_FILE} is missing")
     return result

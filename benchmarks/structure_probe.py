@@ -10,7 +10,7 @@ Two measurements, on nl2bash-dev (the tuning split) and the everyday suites:
 2. **as a ranking feature**: ``--model``'s own pool for each request (beams and retrieved commands,
    ``trainer.rerank.collect``), the reranker's features (``candidate_features``, the model's
    lexicon), plus the structure model's log-probability of each candidate's template after the
-   request (total, and per token). The linear reranker is fitted the way ``--stage rerank`` fits
+   request (``bash_ai.engine.structure``, as the answer path computes it). The linear reranker is fitted the way ``--stage rerank`` fits
    it: 5-fold cross-validation on nl2bash-dev (every request scored by a fit that never saw it);
    the everyday suites are scored by the fit on all of nl2bash-dev. ``base`` is the same without
    the structure columns.
@@ -32,51 +32,36 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bash_ai.engine.beam import beam_search, sequence_logprobs  # noqa: E402
-from bash_ai.errors import BashAIError  # noqa: E402
-from bash_ai.evaluation.templates import command_template  # noqa: E402
+from bash_ai.engine.beam import beam_search  # noqa: E402
+from bash_ai.engine.structure import MAX_TEMPLATE_TOKENS, Structure  # noqa: E402
 from bash_ai.nlc2cmd import nlc2cmd_score, nlc2cmd_topk  # noqa: E402
 
 SUITES = ("nl2bash-dev", "everyday-dev", "everyday-test")
-MAX_TEMPLATE_TOKENS = 64  # a template's budget after the prompt, as in the beam search
 
 
-def template(command: str) -> str:
-    try:
-        return command_template(command)
-    except BashAIError:
-        return command  # unparseable: scored as written
-
-
-class Structure:
-    """A structure model behind the engine's own prompt layout: templates for a request, and their
-    log-probabilities."""
+class Probe:
+    """A structure model directory behind the engine's prompt layout: its best templates for a
+    request (beam search), and the log-probabilities the answer path ranks with."""
 
     def __init__(self, directory: Path) -> None:
         from bash_ai.registry import load
 
         self.engine = load(str(directory))
+        self.structure = Structure(self.engine.model)
         self.banned = np.array(sorted(self.engine.special_ids - {self.engine.eot_id}), dtype=np.int64)
-
-    def prompt(self, request: str) -> list[int]:
-        return self.engine.fit_prompt(self.engine.task_ids("ask", request), MAX_TEMPLATE_TOKENS)[0]
 
     def templates(self, request: str, width: int = 5) -> list[str]:
         e = self.engine
-        beams = beam_search(
-            e.model, self.prompt(request), e.eot_id, width=width, max_tokens=MAX_TEMPLATE_TOKENS, banned=self.banned
-        )
+        prompt = Structure.prompt(e, request)
+        beams = beam_search(e.model, prompt, e.eot_id, width=width, max_tokens=MAX_TEMPLATE_TOKENS, banned=self.banned)
         return [e.tokenizer.decode(list(b.tokens)).strip() for b in beams if b.finish_reason == "eos"]
 
     def logprobs(self, request: str, commands: list[str]) -> np.ndarray:
-        """(len(commands), 2): each template's total log-probability and its per-token mean."""
-        e = self.engine
-        ids = [e.encode_text(template(c))[: MAX_TEMPLATE_TOKENS - 1] + [e.eot_id] for c in commands]
-        totals = sequence_logprobs(e.model, self.prompt(request), ids)
-        return np.array([[t, t / len(i)] for t, i in zip(totals, ids, strict=True)]).reshape(len(commands), 2)
+        """(len(commands), 1): each template's total log-probability (the answer path's feature)."""
+        return self.structure.logprobs(self.engine, request, commands).reshape(len(commands), 1)
 
 
-def alone(structure: Structure, examples: list[Any]) -> tuple[float, float]:
+def alone(structure: Probe, examples: list[Any]) -> tuple[float, float]:
     top5 = top1 = 0.0
     for ex in examples:
         found = structure.templates(ex.request) or [""]
@@ -127,7 +112,7 @@ def main() -> None:
     from bash_ai.registry import load
 
     import_numpy_single_threaded()
-    structure = Structure(args.structure)
+    structure = Probe(args.structure)
     if args.pools is not None and args.pools.is_file():
         pools = pickle.loads(args.pools.read_bytes())
     else:
@@ -150,10 +135,8 @@ def main() -> None:
     extra = {s: [structure.logprobs(p.request, [q.text for q in p.proposals]) for p in pools[s]] for s in SUITES}
     lexicon = load(args.model).reranker.lexicon
     print("as a ranking feature:")
-    print(f"  base:                {fit_and_measure(pools, None, lexicon)}")
-    for name, cols in (("+ total", [0]), ("+ per token", [1]), ("+ both", [0, 1])):
-        chosen = {s: [x[:, cols] for x in xs] for s, xs in extra.items()}
-        print(f"  {name + ':':20} {fit_and_measure(pools, chosen, lexicon)}")
+    print(f"  base:       {fit_and_measure(pools, None, lexicon)}")
+    print(f"  + template: {fit_and_measure(pools, extra, lexicon)}")
 
 
 if __name__ == "__main__":

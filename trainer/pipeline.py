@@ -189,11 +189,13 @@ def export_model(model_dir: Path, dest: Path, dtype: str = "float32") -> Path:
     """Copy a finished model directory, optionally as float16 (half the size, same runtime)."""
     from bash_ai.checkpoint import load_weights, save_model_dir
     from bash_ai.engine.rerank import RERANKER_FILE
+    from bash_ai.engine.structure import STRUCTURE_FILE
     from bash_ai.retrieval import INDEX_FILE
     from bash_ai.tokenizer import load_tokenizer
 
     config, weights = load_weights(model_dir)
-    extra = {name: model_dir / name for name in (INDEX_FILE, RERANKER_FILE) if (model_dir / name).is_file()}
+    names = (INDEX_FILE, RERANKER_FILE, STRUCTURE_FILE)
+    extra = {name: model_dir / name for name in names if (model_dir / name).is_file()}
     return save_model_dir(dest, config, weights, load_tokenizer(model_dir), dtype=dtype, extra_files=extra)
 
 
@@ -204,8 +206,10 @@ def run_rerank(
     export_dtype: str = "float32",
     limit: int | None = None,
     report: Callable[[str], None] | None = None,
+    structure: str | None = None,
 ) -> dict[str, Any]:
-    """The ``rerank`` stage: ``init``'s model with a trained reranker, as run ``run_name``'s model.
+    """The ``rerank`` stage: ``init``'s model with a trained reranker, as run ``run_name``'s model;
+    ``structure``: a model trained with ``--targets template`` that ranks with it (and ships in it).
 
     The run directory keeps ``rerank.json`` (the figures of the fit) for the model card.
     """
@@ -216,11 +220,12 @@ def run_rerank(
     from trainer.rerank import train_reranker
 
     source = resolve_model_dir(init)
+    structure_dir = resolve_model_dir(structure) if structure is not None else None
     run = RunDir(_run_path(run_name or f"rerank-{time.strftime('%Y%m%d-%H%M%S')}"))
     if run.final_model.exists():
         raise UsageError(f"run {run.path} already has a model; choose another --name")
     run.path.mkdir(parents=True, exist_ok=True)
-    summary = train_reranker(source, run.final_model, limit=limit, report=report)
+    summary = train_reranker(source, run.final_model, limit=limit, report=report, structure=structure_dir)
     summary["init"] = str(source)
     atomic_write_text(run.path / "rerank.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
     if export_to is not None:

@@ -15,11 +15,17 @@
    -> 0.307 / 0.010; weight 0.5 argument F1 0.71, but 0.305 / 0.005, and on nl2bash-test top-1
    fell 0.017).
 
+With a structure model (``--structure``, a model trained with ``--targets template``; or the one
+the model directory already has), the linear model has one more feature, the log-probability of
+each candidate's template (``bash_ai.engine.structure``), and the structure model is written into
+the model directory as int8, the form the fit scored with.
+
 The model directory is written anew with the reranker beside the weights, index and tokenizer.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,6 +35,7 @@ import numpy as np
 
 from bash_ai.engine.arguments import argument_f1
 from bash_ai.engine.rerank import (
+    FEATURE_SETS,
     FEATURES,
     RERANKER_FILE,
     Reranker,
@@ -149,16 +156,21 @@ class Pool:
     request: str
     reference: str
     proposals: list[Any]
+    structure: np.ndarray | None = None  # each proposal's template log-probability, with a structure model
 
 
 def collect(engine: Any, examples: Sequence[Any], report: Callable[[str], None] | None = None) -> list[Pool]:
-    """The engine's proposals for each example, without any reranker."""
+    """The engine's proposals for each example, without any reranker, and their templates'
+    log-probabilities when the engine has a structure model."""
     from bash_ai.engine.propose import DecodeConfig, propose
 
     config = DecodeConfig(rerank=False)
+    scored = engine.structure is not None
     pools = []
     for i, ex in enumerate(examples, 1):
-        pools.append(Pool(ex.request, ex.reference, propose(engine, ex.request, config)))
+        proposals = propose(engine, ex.request, config)
+        structure = engine.structure_logprobs(ex.request, [p.text for p in proposals]) if scored else None
+        pools.append(Pool(ex.request, ex.reference, proposals, structure))
         if report is not None and (i % 100 == 0 or i == len(examples)):
             report(f"proposed {i}/{len(examples)}")
     return pools
@@ -231,7 +243,7 @@ def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -
     """The fitted reranker and its cross-validated figures beside the hand-set ranking's."""
     from bash_ai.engine.propose import DecodeConfig
 
-    feats = [candidate_features(p.request, p.proposals, lexicon) for p in pools]
+    feats = [candidate_features(p.request, p.proposals, lexicon, p.structure) for p in pools]
     held, (w, mean, std) = cross_validated(feats, pool_targets(pools, spec), spec)
     hand = [[p.score for p in pool.proposals] for pool in pools]
     base5, base1, base_args = measure(pools, hand)
@@ -246,7 +258,8 @@ def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -
         "cv_top1": cv1,
         "cv_args1": cv_args,
     }
-    return Reranker(lexicon, w, mean, std), figures
+    names = FEATURE_SETS[1] if pools and pools[0].structure is not None else FEATURES
+    return Reranker(lexicon, w, mean, std, names), figures
 
 
 def train_reranker(
@@ -256,10 +269,15 @@ def train_reranker(
     spec: RerankSpec | None = None,
     limit: int | None = None,
     report: Callable[[str], None] | None = None,
+    structure: Path | None = None,
 ) -> dict[str, Any]:
-    """Train ``model_dir``'s reranker and write the model with it to ``dest`` (atomically)."""
-    from bash_ai.checkpoint import load_weights, save_model_dir, stored_dtype
+    """Train ``model_dir``'s reranker and write the model with it to ``dest`` (atomically);
+    ``structure``: a model directory trained with ``--targets template`` to rank with (default: the
+    structure model ``model_dir`` has, if any)."""
+    from bash_ai.checkpoint import TOKENIZER_FILE, load_weights, save_model_dir, stored_dtype
+    from bash_ai.engine.structure import STRUCTURE_FILE, Structure, save_structure
     from bash_ai.errors import UsageError
+    from bash_ai.io import sha256_file
     from bash_ai.registry import load
     from bash_ai.retrieval import INDEX_FILE
     from bash_ai.tokenizer import load_tokenizer
@@ -270,41 +288,41 @@ def train_reranker(
     engine.set_reranker(None)
     if engine.index is None:
         raise UsageError(f"{model_dir} has no retrieval index: train it with --retrieval-k first")
-    groups = lexicon_groups(engine.index, spec)
-    if report is not None:
-        report(f"lexicon: {len(groups)} training requests, {1 << spec.bits} slots")
-    lexicon = train_lexicon(groups, spec, report)
-    # The answer path orders the retrieved pairs with the reranker's lexicon (``Engine.neighbors``):
-    # the pools are collected with this lexicon in that place, as the fitted reranker will answer.
-    d = len(FEATURES)
-    engine.set_reranker(Reranker(lexicon, np.zeros(d), np.zeros(d), np.ones(d)))
-    pools = collect(engine, load_suite(suite, limit), report)
-    reranker, figures = fit_on_pools(pools, lexicon, spec)
-    if report is not None:
-        report(
-            f"{suite}, {figures['requests']} requests, 5-fold: NLC2CMD top-5 {figures['hand_top5']:.3f} -> "
-            f"{figures['cv_top5']:.3f}, top-1 {figures['hand_top1']:.3f} -> {figures['cv_top1']:.3f}, "
-            f"argument F1 at 1 {figures['hand_args1']:.3f} -> {figures['cv_args1']:.3f}"
-        )
-    config, weights = load_weights(model_dir)
-    dtype = {"f16": "float16", "i8": "int8"}.get(stored_dtype(model_dir), "float32")  # as the source stores it
-    tmp_file = Path(dest).parent / f".{Path(dest).name}.{RERANKER_FILE}.tmp"
+    tokenizer_path = Path(model_dir) / TOKENIZER_FILE
+    if structure is not None and sha256_file(Path(structure) / TOKENIZER_FILE) != sha256_file(tokenizer_path):
+        raise UsageError(f"the structure model {structure} has another tokenizer than {model_dir}")
     Path(dest).parent.mkdir(parents=True, exist_ok=True)
-    reranker.save(tmp_file)
-    try:
-        save_model_dir(
-            dest,
-            config,
-            weights,
-            load_tokenizer(model_dir),
-            dtype=dtype,
-            extra_files={INDEX_FILE: Path(model_dir) / INDEX_FILE, RERANKER_FILE: tmp_file},
-        )
-    finally:
-        tmp_file.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{Path(dest).name}.", dir=Path(dest).parent) as scratch:
+        extra = {INDEX_FILE: Path(model_dir) / INDEX_FILE, RERANKER_FILE: Path(scratch) / RERANKER_FILE}
+        if structure is not None:  # scored as it is shipped: int8
+            extra[STRUCTURE_FILE] = save_structure(Path(structure), Path(scratch) / STRUCTURE_FILE, "int8")
+            engine.set_structure(Structure.load(extra[STRUCTURE_FILE], tokenizer_path))
+        elif engine.structure is not None:
+            extra[STRUCTURE_FILE] = Path(model_dir) / STRUCTURE_FILE
+        groups = lexicon_groups(engine.index, spec)
+        if report is not None:
+            report(f"lexicon: {len(groups)} training requests, {1 << spec.bits} slots")
+        lexicon = train_lexicon(groups, spec, report)
+        # The answer path orders the retrieved pairs with the reranker's lexicon (``Engine.neighbors``):
+        # the pools are collected with this lexicon in that place, as the fitted reranker will answer.
+        d = len(FEATURES)
+        engine.set_reranker(Reranker(lexicon, np.zeros(d), np.zeros(d), np.ones(d)))
+        pools = collect(engine, load_suite(suite, limit), report)
+        reranker, figures = fit_on_pools(pools, lexicon, spec)
+        if report is not None:
+            report(
+                f"{suite}, {figures['requests']} requests, 5-fold: NLC2CMD top-5 {figures['hand_top5']:.3f} -> "
+                f"{figures['cv_top5']:.3f}, top-1 {figures['hand_top1']:.3f} -> {figures['cv_top1']:.3f}, "
+                f"argument F1 at 1 {figures['hand_args1']:.3f} -> {figures['cv_args1']:.3f}"
+            )
+        config, weights = load_weights(model_dir)
+        dtype = {"f16": "float16", "i8": "int8"}.get(stored_dtype(model_dir), "float32")  # as the source stores it
+        reranker.save(extra[RERANKER_FILE])
+        save_model_dir(dest, config, weights, load_tokenizer(model_dir), dtype=dtype, extra_files=extra)
     return {
         **figures,
         "suite": suite,
         "lexicon_groups": len(groups),
-        "weights": dict(zip(FEATURES, reranker.weights.tolist(), strict=True)),
+        "structure": str(structure) if structure is not None else None,
+        "weights": dict(zip(reranker.names, reranker.weights.tolist(), strict=True)),
     }

@@ -68,6 +68,9 @@ def train(
     out_dtype: Annotated[
         str, Opt(help="Weights dtype of the --out copy: float32 | float16 | int8 (one scale per row)")
     ] = "float32",
+    structure: Annotated[
+        str | None, Opt(help="rerank: a model trained with --targets template to rank with (shipped inside)")
+    ] = None,
     limit: Annotated[
         int | None, Opt(min=1, help="rerank: fit on the first N requests of nl2bash-dev only (tests)", hidden=True)
     ] = None,
@@ -81,8 +84,14 @@ def train(
             from bash_ai.errors import UsageError
 
             raise UsageError("--stage rerank needs --init MODEL (the model whose candidates it ranks)")
-        run_rerank(init, run_name=name, export_to=out, export_dtype=out_dtype, limit=limit, report=info)
+        run_rerank(
+            init, run_name=name, export_to=out, export_dtype=out_dtype, limit=limit, report=info, structure=structure
+        )
         return
+    if structure is not None:
+        from bash_ai.errors import UsageError
+
+        raise UsageError("--structure belongs to --stage rerank")
     from trainer.pipeline import require_backend, run_training
     from trainer.train_config import TrainConfig
 

@@ -24,6 +24,7 @@ from bash_ai.model.base import LogitsModel
 
 if TYPE_CHECKING:
     from bash_ai.engine.rerank import Reranker
+    from bash_ai.engine.structure import Structure
     from bash_ai.retrieval import Neighbor, RetrievalIndex
     from bash_ai.tokenizer import Tokenizer
 
@@ -85,6 +86,12 @@ def _load_reranker(model_dir: Path) -> Reranker | None:
     return load_reranker(model_dir)
 
 
+def _load_structure(model_dir: Path) -> Structure | None:
+    from bash_ai.engine.structure import load_structure
+
+    return load_structure(model_dir)
+
+
 class StepBatcher(Protocol):
     """What the engine needs of continuous batching (``bash_ai.engine.batcher.Batcher``)."""
 
@@ -111,6 +118,7 @@ class Engine:
         self.retrieval_k = RETRIEVAL_K
         self._index: _ModelFile[RetrievalIndex] = _ModelFile(_load_index)
         self._reranker: _ModelFile[Reranker] = _ModelFile(_load_reranker)
+        self._structure: _ModelFile[Structure] = _ModelFile(_load_structure)
         self._control_ids: np.ndarray | None = None
         self.config = model.config
         tok_vocab = int(tokenizer.vocab_size)
@@ -184,6 +192,25 @@ class Engine:
     def set_reranker(self, reranker: Reranker | None) -> None:
         """Rank with this reranker (``None``: with the hand-set weights)."""
         self._reranker.set(reranker)
+
+    @property
+    def structure(self) -> Structure | None:
+        """The model's structure model (``structure.safetensors`` in its directory), loaded once."""
+        return self._structure.get(self.model_dir)
+
+    def set_structure(self, structure: Structure | None) -> None:
+        """Score templates with this structure model (``None``: none)."""
+        self._structure.set(structure)
+
+    def structure_logprobs(self, request: str, commands: Sequence[str]) -> np.ndarray:
+        """Each command's template log-probability after ``request`` by the structure model
+        (``Structure.logprobs``); ``ModelError`` when the model has none."""
+        structure = self.structure
+        if structure is None:
+            from bash_ai.engine.structure import STRUCTURE_FILE
+
+            raise ModelError(f"model {self.name!r}: its reranker needs {STRUCTURE_FILE}, which it does not have")
+        return structure.logprobs(self, request, commands)
 
     def set_index(self, index: RetrievalIndex | None) -> None:
         """Use this index (``None``: answer without retrieval)."""

@@ -170,7 +170,9 @@ def propose(
             out[text] = Proposal(text, "retrieval", lp, len(ids) - 1, score, retrieval=relevance[text])
     reranker = engine.reranker if config.rerank else None
     if reranker is not None:
-        proposals = penalise_missing(reranker.rescore(request, list(out.values())), config.missing_penalty)
+        candidates = list(out.values())
+        templates = engine.structure_logprobs(request, list(out)) if reranker.wants_structure and out else None
+        proposals = penalise_missing(reranker.rescore(request, candidates, templates), config.missing_penalty)
     else:
         proposals = [replace(p, score=p.score + config.retrieval_weight * p.retrieval) for p in out.values()]
     if config.reviewer > 0 and proposals and not (cancel is not None and cancel.is_set()):

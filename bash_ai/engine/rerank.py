@@ -51,6 +51,10 @@ FEATURES = (
     "named",  # the share of the request's URLs, files, paths, numbers and file kinds the candidate names
     "invented",  # the candidate's arguments the request does not name (at most 4)
 )
+# With a structure model in the model directory (``bash_ai.engine.structure``), one more feature:
+# the log-probability of the candidate's template after the request.
+STRUCTURE = "structure"
+FEATURE_SETS = (FEATURES, (*FEATURES, STRUCTURE))
 # The hand-set ranking the features describe (DecodeConfig's defaults when the reranker was made).
 PRIOR_ALPHA, PRIOR_RELEVANCE, PRIOR_BONUS, PRIOR_CONSENSUS = 0.6, 4.0, 1.0, 4.0
 
@@ -131,22 +135,34 @@ def command_score(lexicon: np.ndarray, words: Sequence[str], parsed: Parsed | No
 @dataclass(frozen=True)
 class Reranker:
     lexicon: np.ndarray  # (2**bits,) float32
-    weights: np.ndarray  # (len(FEATURES),) over standardised features
+    weights: np.ndarray  # (len(names),) over standardised features
     mean: np.ndarray
     std: np.ndarray
+    names: tuple[str, ...] = FEATURES  # one of FEATURE_SETS
 
     @property
     def bits(self) -> int:
         return lexicon_bits(self.lexicon)
 
-    def features(self, request: str, proposals: Sequence[Proposal]) -> np.ndarray:
-        return candidate_features(request, proposals, self.lexicon)
+    @property
+    def wants_structure(self) -> bool:
+        """Whether it ranks with the structure model's scores (``rescore``'s ``structure``)."""
+        return STRUCTURE in self.names
 
-    def rescore(self, request: str, proposals: Sequence[Proposal]) -> list[Proposal]:
+    def features(self, request: str, proposals: Sequence[Proposal], structure: np.ndarray | None = None) -> np.ndarray:
+        """(len(proposals), len(names)); ``structure``: each proposal's template log-probability,
+        needed when the reranker wants it."""
+        return candidate_features(request, proposals, self.lexicon, structure if self.wants_structure else None)
+
+    def rescore(
+        self, request: str, proposals: Sequence[Proposal], structure: np.ndarray | None = None
+    ) -> list[Proposal]:
         """The proposals with the linear model's score."""
         if not proposals:
             return []
-        scores = ((self.features(request, proposals) - self.mean) / self.std) @ self.weights
+        if self.wants_structure and structure is None:
+            raise ModelError("this reranker ranks with a structure model's scores, and none were given")
+        scores = ((self.features(request, proposals, structure) - self.mean) / self.std) @ self.weights
         return [replace(p, score=float(s)) for p, s in zip(proposals, scores, strict=True)]
 
     def save(self, path: Path) -> Path:
@@ -163,7 +179,7 @@ class Reranker:
             "mean": self.mean.astype(np.float32),
             "std": self.std.astype(np.float32),
         }
-        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "features": ",".join(FEATURES)}
+        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "features": ",".join(self.names)}
         atomic_write_bytes(Path(path), save(arrays, metadata=meta))
         return Path(path)
 
@@ -193,14 +209,15 @@ class Reranker:
                 meta = dict(handle.metadata() or {})
                 if meta.get("format") != FORMAT:
                     raise ValueError("not a bash-ai reranker")
-                if meta.get("format_version") != FORMAT_VERSION or meta.get("features") != ",".join(FEATURES):
+                names = next((f for f in FEATURE_SETS if meta.get("features") == ",".join(f)), None)
+                if meta.get("format_version") != FORMAT_VERSION or names is None:
                     raise ValueError("made for other features than this bash-ai computes")
                 arrays = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118
             size = arrays["lexicon"].shape[0]
             if arrays["lexicon"].ndim != 1 or size < 2 or size & (size - 1):
                 raise ValueError("the lexicon's size is not a power of two")
             for name in ("weights", "mean", "std"):
-                if arrays[name].shape != (len(FEATURES),):
+                if arrays[name].shape != (len(names),):
                     raise ValueError(f"{name} has the wrong shape")
             lexicon = arrays["lexicon"].astype(np.float32) * float(arrays["lexicon_scale"][0])
             std = arrays["std"].astype(np.float64)
@@ -208,7 +225,7 @@ class Reranker:
                 raise ValueError("std must be positive")
         except Exception as exc:  # noqa: BLE001 - safetensors raises its own errors
             raise ModelError(f"{path}: unreadable reranker ({exc})") from None
-        return cls(lexicon, arrays["weights"].astype(np.float64), arrays["mean"].astype(np.float64), std)
+        return cls(lexicon, arrays["weights"].astype(np.float64), arrays["mean"].astype(np.float64), std, names)
 
 
 def load_reranker(model_dir: Path) -> Reranker | None:
@@ -217,8 +234,11 @@ def load_reranker(model_dir: Path) -> Reranker | None:
     return Reranker.load(path) if path.is_file() else None
 
 
-def candidate_features(request: str, proposals: Sequence[Proposal], lexicon: np.ndarray) -> np.ndarray:
-    """(len(proposals), len(FEATURES)) features of a pool, in ``FEATURES`` order."""
+def candidate_features(
+    request: str, proposals: Sequence[Proposal], lexicon: np.ndarray, structure: np.ndarray | None = None
+) -> np.ndarray:
+    """(len(proposals), len(FEATURES)) features of a pool, in ``FEATURES`` order, and one more column
+    when ``structure`` (each proposal's template log-probability) is given."""
     from bash_ai.engine.proposal import agree, normalised
     from bash_ai.nlc2cmd import utility_flags
 
@@ -254,4 +274,7 @@ def candidate_features(request: str, proposals: Sequence[Proposal], lexicon: np.
                 min(invented(request, p.text), MAX_INVENTED),
             ]
         )
-    return np.array(rows, dtype=np.float64).reshape(len(proposals), len(FEATURES))
+    base = np.array(rows, dtype=np.float64).reshape(len(proposals), len(FEATURES))
+    if structure is None:
+        return base
+    return np.hstack([base, np.asarray(structure, dtype=np.float64).reshape(len(proposals), 1)])

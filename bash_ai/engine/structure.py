@@ -1,0 +1,98 @@
+"""The structure model (``structure.safetensors`` in the model directory): a second model of the
+same tokenizer, trained to write a request's command *template*, arguments abstracted
+(``bash-ai train --targets template``; ``bash_ai.evaluation.templates``).
+
+It answers one question for the reranker: how likely is this candidate's structure (programs,
+flags, operators) for the request, whatever its arguments? The answering model's own score mixes
+the two, and retrieved examples' arguments pull it. Measured as a reranker feature on nl2bash-dev
+(docs/benchmarks.md, "A structure model: templates").
+
+The file holds the weights (any of the checkpoint dtypes), the model's config and the SHA-256 of
+the tokenizer file it was trained with, so a model directory cannot pair it with another tokenizer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bash_ai.errors import CheckpointError, ModelError
+
+if TYPE_CHECKING:
+    from bash_ai.engine.engine import Engine
+    from bash_ai.model.numpy_gpt import NumpyGPT
+
+STRUCTURE_FILE = "structure.safetensors"
+# A template's budget after the request (templates are short: "find ARG -name ARG -mtime ARG").
+MAX_TEMPLATE_TOKENS = 64
+
+
+def save_structure(source_dir: Path, dest: Path, dtype: str = "int8") -> Path:
+    """Write the model of ``source_dir`` (a model directory trained with ``--targets template``) as
+    a structure file at ``dest``, in ``dtype`` (not atomically: ``dest`` is a staged place, as
+    ``save_model_dir``'s ``extra_files`` are)."""
+    from bash_ai.checkpoint import TOKENIZER_FILE, load_weights, save_weights
+    from bash_ai.io import sha256_file
+
+    config, weights = load_weights(Path(source_dir))
+    meta = {"config": json.dumps(config.to_dict()), "tokenizer_sha256": sha256_file(Path(source_dir) / TOKENIZER_FILE)}
+    save_weights(Path(dest), config, weights, dtype, meta)
+    return Path(dest)
+
+
+class Structure:
+    """A loaded structure model: the log-probability of a command's template after a request."""
+
+    def __init__(self, model: NumpyGPT) -> None:
+        self.model = model
+
+    @staticmethod
+    def prompt(engine: Engine, request: str) -> list[int]:
+        """``request``'s plain "ask" prompt (no retrieved examples: the model trains without them)."""
+        return engine.fit_prompt(engine.task_ids("ask", request), MAX_TEMPLATE_TOKENS)[0]
+
+    def logprobs(self, engine: Engine, request: str, commands: Sequence[str]) -> np.ndarray:
+        """(len(commands),) total log-probability of each command's template after ``request``."""
+        from bash_ai.engine.beam import sequence_logprobs
+        from bash_ai.evaluation.templates import command_template
+
+        if not commands:
+            return np.zeros(0)
+        ids = [engine.encode_text(command_template(c))[: MAX_TEMPLATE_TOKENS - 1] + [engine.eot_id] for c in commands]
+        return np.array(sequence_logprobs(self.model, self.prompt(engine, request), ids), dtype=np.float64)
+
+    @classmethod
+    def load(cls, path: Path, tokenizer_path: Path) -> Structure:
+        """Open a structure file made for the tokenizer at ``tokenizer_path``; a corrupt, foreign or
+        mismatched file raises ``ModelError`` naming it."""
+        from safetensors import safe_open
+
+        from bash_ai.checkpoint import read_weights
+        from bash_ai.config import ModelConfig
+        from bash_ai.io import sha256_file
+        from bash_ai.model.numpy_gpt import NumpyGPT
+
+        try:
+            with safe_open(str(path), framework="np") as handle:
+                meta = dict(handle.metadata() or {})
+            config = ModelConfig.from_dict(json.loads(meta["config"]))
+            if meta.get("tokenizer_sha256") != sha256_file(tokenizer_path):
+                raise ValueError("it was trained with another tokenizer than the model's")
+            weights = read_weights(path, config, float32=False)
+        except CheckpointError as exc:
+            raise ModelError(f"{path}: unreadable structure model ({exc})") from None
+        except Exception as exc:  # noqa: BLE001 - safetensors and json raise their own errors
+            raise ModelError(f"{path}: unreadable structure model ({type(exc).__name__}: {exc})") from None
+        return cls(NumpyGPT(config, weights))
+
+
+def load_structure(model_dir: Path) -> Structure | None:
+    """The model's structure model, or None when it has none."""
+    from bash_ai.checkpoint import TOKENIZER_FILE
+
+    path = Path(model_dir) / STRUCTURE_FILE
+    return Structure.load(path, Path(model_dir) / TOKENIZER_FILE) if path.is_file() else None

@@ -1,0 +1,147 @@
+"""The structure model inside a model directory: its file round-trips and scores as its source
+model does, it refuses another tokenizer, the reranker ranks with its scores (and says so in its
+file), ``models verify`` checks the pair, and ``bash-ai train --stage rerank --structure`` ships it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_rerank import PAIRS, _bash_ai
+
+from bash_ai.checkpoint import TOKENIZER_FILE, load_numpy_model
+from bash_ai.engine.rerank import FEATURE_SETS, FEATURES, RERANKER_FILE, STRUCTURE, Reranker, load_reranker
+from bash_ai.engine.structure import STRUCTURE_FILE, Structure, load_structure, save_structure
+from bash_ai.errors import ModelError
+from bash_ai.registry import load, verify_model_dir
+from bash_ai.retrieval import INDEX_FILE, RetrievalIndex
+
+COMMANDS = ["echo hello", "echo hello world", "ls -la /tmp", "find . -name '*.txt'"]
+
+
+def _reranker(names: tuple[str, ...], **named: float) -> Reranker:
+    n = len(names)
+    weights = np.array([named.get(name, 0.0) for name in names])
+    return Reranker(np.zeros(1 << 8, dtype=np.float32), weights, np.zeros(n), np.ones(n), names)
+
+
+def test_a_structure_file_scores_as_its_source_model_and_int8_is_a_quarter(
+    trained_model_dir: Path, tmp_path: Path
+) -> None:
+    engine = load(str(trained_model_dir))
+    source = Structure(load_numpy_model(trained_model_dir)).logprobs(engine, "say hello", COMMANDS)
+    tokenizer = trained_model_dir / TOKENIZER_FILE
+    exact = Structure.load(save_structure(trained_model_dir, tmp_path / "f32.safetensors", "float32"), tokenizer)
+    assert np.allclose(exact.logprobs(engine, "say hello", COMMANDS), source, atol=1e-4)
+    small = save_structure(trained_model_dir, tmp_path / "i8.safetensors", "int8")
+    assert small.stat().st_size < 0.35 * (tmp_path / "f32.safetensors").stat().st_size
+    rounded = Structure.load(small, tokenizer).logprobs(engine, "say hello", COMMANDS)
+    assert np.all(np.isfinite(rounded)) and np.allclose(rounded, source, rtol=0.1, atol=0.5)
+    assert Structure.load(small, tokenizer).logprobs(engine, "say hello", []).shape == (0,)
+
+
+def test_a_structure_file_of_another_tokenizer_or_damaged_is_one_clear_error(
+    trained_model_dir: Path, tmp_path: Path
+) -> None:
+    path = save_structure(trained_model_dir, tmp_path / STRUCTURE_FILE, "int8")
+    other = tmp_path / "other-tokenizer.json"
+    other.write_bytes((trained_model_dir / TOKENIZER_FILE).read_bytes() + b"\n")
+    with pytest.raises(ModelError, match="another tokenizer") as caught:
+        Structure.load(path, other)
+    assert "\n" not in str(caught.value)
+    path.write_bytes(b"not a safetensors file")
+    with pytest.raises(ModelError, match="unreadable structure model") as caught:
+        Structure.load(path, trained_model_dir / TOKENIZER_FILE)
+    assert "\n" not in str(caught.value)
+    assert load_structure(tmp_path / "elsewhere") is None
+
+
+def test_a_reranker_with_the_structure_feature_round_trips_and_needs_its_scores(tmp_path: Path) -> None:
+    from bash_ai.engine.proposal import Proposal
+
+    saved = _reranker(FEATURE_SETS[1], structure=1.0)
+    saved.save(tmp_path / RERANKER_FILE)
+    loaded = load_reranker(tmp_path)
+    assert loaded is not None and loaded.wants_structure and loaded.names == (*FEATURES, STRUCTURE)
+    assert not _reranker(FEATURES).wants_structure
+    pool = [Proposal(text, "beam", -1.0, 3, 0.0) for text in ("ls", "ls -l", "ls -a")]
+    with pytest.raises(ModelError, match="structure model"):
+        loaded.rescore("list files", pool)
+    ranked = loaded.rescore("list files", pool, np.array([-3.0, -1.0, -2.0]))
+    assert [p.score for p in ranked] == pytest.approx([-3.0, -1.0, -2.0])
+
+
+def test_the_engine_ranks_with_its_structure_model(trained_model_dir: Path) -> None:
+    from bash_ai.engine.propose import DecodeConfig, propose
+
+    engine = load(str(trained_model_dir))
+    engine.set_index(RetrievalIndex.build([("say hello to the world", "echo hello world", "t")]))
+    config = DecodeConfig(retrieval_k=0, beam_width=3, pool=1, missing_penalty=0.0)
+    engine.set_reranker(_reranker(FEATURE_SETS[1], structure=1.0))
+    assert engine.structure is None
+    with pytest.raises(ModelError, match=STRUCTURE_FILE):
+        propose(engine, "say hello", config)
+    engine.set_structure(Structure(load_numpy_model(trained_model_dir)))
+    ranked = propose(engine, "say hello", config)
+    scores = engine.structure_logprobs("say hello", [p.text for p in ranked])
+    assert [p.score for p in ranked] == pytest.approx(sorted(scores, reverse=True))
+    engine.set_reranker(_reranker(FEATURE_SETS[1], structure=-1.0))  # the least likely template first
+    assert propose(engine, "say hello", config)[0].text == ranked[-1].text
+
+
+def test_verify_checks_the_structure_model_the_reranker_needs(trained_model_dir: Path, tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(trained_model_dir, model)
+    _reranker(FEATURE_SETS[1], structure=1.0).save(model / RERANKER_FILE)
+    with pytest.raises(ModelError, match=f"{STRUCTURE_FILE} is missing"):
+        verify_model_dir(model)
+    save_structure(trained_model_dir, model / STRUCTURE_FILE, "int8")
+    assert any(rel == STRUCTURE_FILE for rel, _ in verify_model_dir(model).files)
+    (model / STRUCTURE_FILE).write_bytes(b"damaged")
+    with pytest.raises(ModelError, match="unreadable structure model"):
+        verify_model_dir(model)
+
+
+def test_train_stage_rerank_ships_the_structure_model_it_ranks_with(
+    trained_model_dir: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    from bash_ai.checkpoint import stored_dtype
+
+    home = tmp_path / "home"
+    assert _bash_ai("data", "fetch", "nl2bash", "--from", str(shared_data / "nl2bash"), home=home).returncode == 0
+    model = tmp_path / "model"
+    shutil.copytree(trained_model_dir, model)
+    RetrievalIndex.build(PAIRS).save(model / INDEX_FILE)
+    # The trained model stands in for a structure model: same tokenizer, any weights.
+    args = ("train", "--stage", "rerank", "--init", str(model), "--limit", "6")
+    proc = _bash_ai(
+        *args, "--structure", str(trained_model_dir), "--name", "s", "--out", str(tmp_path / "out"), home=home
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = tmp_path / "out"
+    reranker = load_reranker(out)
+    assert reranker is not None and reranker.wants_structure
+    assert (out / STRUCTURE_FILE).is_file() and (out / RERANKER_FILE).is_file()
+    from safetensors import safe_open
+
+    with safe_open(str(out / STRUCTURE_FILE), framework="np") as handle:
+        assert any(str(handle.get_slice(n).get_dtype()).lower() == "i8" for n in handle.keys())  # noqa: SIM118
+    assert stored_dtype(out) == stored_dtype(model)  # the answering model is written as it was
+    verify_model_dir(out)
+    answer = _bash_ai("-m", str(out), "say hello", home=home)
+    assert answer.returncode == 0 and answer.stdout.strip(), answer.stderr[-2000:]
+    # A refit of that model keeps its structure model.
+    again = _bash_ai("train", "--stage", "rerank", "--init", str(out), "--limit", "6", "--name", "t", home=home)
+    assert again.returncode == 0, again.stderr[-2000:]
+    (refit,) = [p for p in home.rglob(STRUCTURE_FILE) if p.parent.parent.name == "t"]
+    assert load_reranker(refit.parent) is not None and load_reranker(refit.parent).wants_structure  # type: ignore[union-attr]
+
+    stranger = tmp_path / "stranger"  # a byte more in its tokenizer file: another tokenizer
+    shutil.copytree(trained_model_dir, stranger)
+    (stranger / TOKENIZER_FILE).write_bytes((trained_model_dir / TOKENIZER_FILE).read_bytes() + b"\n")
+    other = _bash_ai(*args, "--structure", str(stranger), "--name", "u", home=home)
+    assert other.returncode == 2 and "another tokenizer" in other.stderr and other.stderr.count("\n") == 1
+    misplaced = _bash_ai("train", "--structure", str(trained_model_dir), home=home)
+    assert misplaced.returncode == 2 and "--stage rerank" in misplaced.stderr
