@@ -139,6 +139,12 @@ def propose(
     room = engine.context_length - len(prompt)
     fits = [(text, encoded[text]) for text in pooled if text and len(encoded[text]) <= room]
     scoring = _scoring_pool().submit(sequence_logprobs, engine.model, prompt, [ids for _, ids in fits], shared)
+    reranker = engine.reranker if config.rerank else None
+    # With a structure model the reranker wants, it loads and scores the pooled commands' templates
+    # beside the beams too; the beams' own templates are scored after them.
+    structure = None
+    if reranker is not None and reranker.wants_structure:
+        structure = _scoring_pool().submit(engine.structure_logprobs, request, [text for text, _ in fits])
     try:
         beams = beam_search(
             engine.model,
@@ -168,11 +174,14 @@ def propose(
                 continue  # a beam wrote it too: the beam's entry stands
             score = normalised(lp, len(ids) - 1, config.alpha) + config.retrieval_bonus
             out[text] = Proposal(text, "retrieval", lp, len(ids) - 1, score, retrieval=relevance[text])
-    reranker = engine.reranker if config.rerank else None
     if reranker is not None:
-        candidates = list(out.values())
-        templates = engine.structure_logprobs(request, list(out)) if reranker.wants_structure and out else None
-        proposals = penalise_missing(reranker.rescore(request, candidates, templates), config.missing_penalty)
+        templates = None
+        if structure is not None:
+            known = dict(zip([text for text, _ in fits], structure.result(), strict=True))
+            rest = [text for text in out if text not in known]
+            known.update(zip(rest, engine.structure_logprobs(request, rest), strict=True))
+            templates = np.array([known[text] for text in out])
+        proposals = penalise_missing(reranker.rescore(request, list(out.values()), templates), config.missing_penalty)
     else:
         proposals = [replace(p, score=p.score + config.retrieval_weight * p.retrieval) for p in out.values()]
     if config.reviewer > 0 and proposals and not (cancel is not None and cancel.is_set()):

@@ -1,6 +1,6 @@
 """The structure model (``structure.safetensors`` in the model directory): a second model of the
 same tokenizer, trained to write a request's command *template*, arguments abstracted
-(``bash-ai train --targets template``; ``bash_ai.evaluation.templates``).
+(``bash-ai train --targets template``; ``bash_ai.templates``).
 
 It answers one question for the reranker: how likely is this candidate's structure (programs,
 flags, operators) for the request, whatever its arguments? The answering model's own score mixes
@@ -58,7 +58,7 @@ class Structure:
     def logprobs(self, engine: Engine, request: str, commands: Sequence[str]) -> np.ndarray:
         """(len(commands),) total log-probability of each command's template after ``request``."""
         from bash_ai.engine.beam import sequence_logprobs
-        from bash_ai.evaluation.templates import command_template
+        from bash_ai.templates import command_template
 
         if not commands:
             return np.zeros(0)

@@ -7,8 +7,8 @@ from __future__ import annotations
 from bash_ai.evaluation.metrics import bits_per_byte, danger_rate, exact_match, normalize_ws, syntax_valid_rate
 from bash_ai.evaluation.sandbox import SandboxLimits, SandboxResult, ensure_sandbox, run_sandboxed, sandbox_problem
 from bash_ai.evaluation.tasks import ExecTask, TaskResult, load_tasks, run_task
-from bash_ai.evaluation.templates import command_template, template_match
 from bash_ai.nlc2cmd import flag_score, nlc2cmd_accuracy, nlc2cmd_score, nlc2cmd_topk, utility_flags
+from bash_ai.templates import command_template, template_match
 
 __all__ = [
     "SandboxLimits",

@@ -13,8 +13,8 @@ import math
 from collections.abc import Sequence
 
 from bash_ai.errors import UsageError
-from bash_ai.evaluation.templates import command_template, template_match
 from bash_ai.safety import SEVERITY_RANK, assess, check_syntax_many
+from bash_ai.templates import command_template, template_match
 
 __all__ = [
     "bits_per_byte",

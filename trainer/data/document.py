@@ -54,7 +54,7 @@ def to_sequences(
     command)`` pairs, best first), then the plain forward and reverse sequences.
 
     ``targets="template"`` trains a structure model: every command (the pair's and its neighbours')
-    becomes its template, arguments abstracted (``bash_ai.evaluation.templates``), and a pair gives
+    becomes its template, arguments abstracted (``bash_ai.templates``), and a pair gives
     its forward sequences only (a template does not say what a request names). Scripts and text
     are unchanged.
     """
@@ -62,7 +62,7 @@ def to_sequences(
         if not doc.request.strip() or not doc.command.strip():
             return []
         if targets == "template":
-            from bash_ai.evaluation.templates import command_template
+            from bash_ai.templates import command_template
 
             command = command_template(doc.command)
             hits = [[(r, command_template(c)) for r, c in found] for found in neighbor_sets]

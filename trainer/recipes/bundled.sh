@@ -4,7 +4,7 @@
 # DATA_PACK defaults to ../shared/data (tldr, NL2Bash, TinyStories sample); the local corpus is
 # harvested from this machine's scripts and man pages. Needs the 'train' extra. On an otherwise idle
 # 2-core CPU: stage 1 ~30 min, stage 2 ~60 min (fp32 then), stage 3 ~2 h and stage 4 ~2 h 30 min
-# (bf16 autocast on AMX), the reranker ~8 min.
+# (bf16 autocast on AMX), the reranker ~8 min, stage 5 ~45 min, the second reranker ~15 min.
 set -euo pipefail
 pack=${1:-../shared/data}
 out=${2:-assets/model}
@@ -57,3 +57,17 @@ bash-ai train --resume --name bundled-rag2 --num-steps "$more_steps" --out "$out
 # the candidate's arguments (bash_ai/engine/rerank.py, trainer/rerank.py).
 # It reads the float16 model just written and writes it back with reranker.safetensors beside it.
 bash-ai train --stage rerank --init "$out" --name bundled-rerank --out "$out" --out-dtype float16
+
+# Stage 5, the structure model: that model fine-tuned to write each NL2Bash train request's command
+# template (arguments abstracted: `find ARG -name ARG`), no retrieved examples in the prompt,
+# dropout and label smoothing 0.1; ~18 passes over the pairs' 346k tokens (~45 min).
+bash-ai train --stage finetune --backend torch --init "$out" \
+  --data nl2bash --language-ratio 0 --targets template --dropout 0.1 --label-smoothing 0.1 \
+  --num-steps 1500 --batch-size 16 --lr 3e-4 --warmup-steps 100 \
+  --eval-interval 250 --ckpt-interval 250 --seed 21 --precision bf16 --name structure
+
+# The reranker again, with the structure model's log-probability of each candidate's template as one
+# more feature; the structure model ships inside as structure.safetensors (int8), and the answering
+# model is written as int8 too (one scale per row), so that both fit in 30 MB.
+bash-ai train --stage rerank --init "$out" --structure "$runs/structure/model" --name bundled-rerank2 \
+  --out "$out" --out-dtype int8
