@@ -80,3 +80,35 @@ def test_reranker_section_reports_its_fit(tmp_path: Path) -> None:
     text = "\n".join(_reranker_lines(tmp_path))
     assert "4,096 hashed" in text and "`rerank-1` on nl2bash-dev (779 requests, 39,711 lexicon" in text
     assert "top-5 0.265 (hand-set ranking) -> 0.310, top-1 -0.031 -> 0.004" in text
+    assert "structure" not in text
+
+
+def test_reranker_section_names_the_structure_feature(tmp_path: Path) -> None:
+    import numpy as np
+
+    from bash_ai.engine.rerank import FEATURE_SETS, RERANKER_FILE, Reranker
+    from trainer.model_card import _reranker_lines
+
+    n = len(FEATURE_SETS[1])
+    Reranker(np.zeros(1 << 8, np.float32), np.ones(n), np.zeros(n), np.ones(n), FEATURE_SETS[1]).save(
+        tmp_path / RERANKER_FILE
+    )
+    text = "\n".join(_reranker_lines(tmp_path))
+    assert f"over {n} features" in text and ", invented, structure)" in text
+    assert "under `structure.safetensors`" in text
+
+
+def test_a_structure_stage_says_what_it_trained_on(tmp_path: Path) -> None:
+    from trainer.model_card import _stage_lines
+
+    run = RunDir(tmp_path / "structure")
+    run.path.mkdir()
+    run.log({"step": 10, "loss": 2.0, "tokens": 40960, "tokens_per_s": 650.0, "elapsed_s": 63.0})
+    cfg = {"stage": "finetune", "backend": "torch", "datasets": ["nl2bash"], "language_ratio": 0.0}
+    cfg |= {"num_steps": 10, "batch_size": 16, "lr": 6e-4, "warmup_steps": 5, "min_lr_ratio": 0.1}
+    cfg |= {"weight_decay": 0.1, "grad_clip": 1.0, "seed": 21, "precision": "fp32"}
+    plain = "\n".join(_stage_lines(run, cfg, 256))
+    assert "targets" not in plain and "dropout" not in plain
+    cfg |= {"targets": "template", "dropout": 0.1, "label_smoothing": 0.1}
+    text = "\n".join(_stage_lines(run, cfg, 256))
+    assert "targets: templates (arguments abstracted); dropout 0.1; label smoothing 0.1; precision fp32" in text

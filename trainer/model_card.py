@@ -80,19 +80,27 @@ def _retrieval_lines(model_dir: Path) -> list[str]:
 
 def _reranker_lines(model_dir: Path) -> list[str]:
     """What ``reranker.safetensors`` is and what its fit measured (``training/*/rerank.json``)."""
-    from bash_ai.engine.rerank import FEATURES, RERANKER_FILE, load_reranker
+    from bash_ai.engine.rerank import RERANKER_FILE, load_reranker
+    from bash_ai.engine.structure import STRUCTURE_FILE
 
     reranker = load_reranker(model_dir)
     if reranker is None:
         return []
+    structure = (
+        f" The `structure` feature is the log-probability of the candidate's template (arguments abstracted) "
+        f"under `{STRUCTURE_FILE}`, a second model of the same tokenizer trained to write templates "
+        "(`bash-ai train --targets template`), stored as int8."
+        if reranker.wants_structure
+        else ""
+    )
     lines = [
         "## Reranker",
         "",
         f"`{RERANKER_FILE}` (`bash-ai train --stage rerank`): a lexicon of {1 << reranker.bits:,} hashed "
         "(request word, program / flag) weights learnt from the retrieval index's training pairs alone, "
-        f"and a linear model over {len(FEATURES)} features of each candidate ({', '.join(FEATURES)}) "
+        f"and a linear model over {len(reranker.names)} features of each candidate ({', '.join(reranker.names)}) "
         "fitted on the model's own candidates for NL2Bash dev (the tuning split; test is never used). "
-        "It replaces the hand-set ranking weights.",
+        "It replaces the hand-set ranking weights." + structure,
         "",
     ]
     for record in sorted(model_dir.glob("training/*/rerank.json")):
@@ -151,6 +159,12 @@ def _stage_lines(run: RunDir, cfg: dict[str, Any], context_length: int) -> list[
         extras.append(
             f"{retrieval} retrieved pairs in each prompt, {cfg.get('retrieval_variants', 1)} augmented copies per pair"
         )
+    if cfg.get("targets", "command") != "command":
+        extras.append(f"targets: {cfg['targets']}s (arguments abstracted)")
+    if cfg.get("dropout"):
+        extras.append(f"dropout {cfg['dropout']}")
+    if cfg.get("label_smoothing"):
+        extras.append(f"label smoothing {cfg['label_smoothing']}")
     if cfg.get("precision"):
         extras.append(f"precision {cfg['precision']}")
     if cfg.get("aligned_windows"):

@@ -11,7 +11,9 @@ Two parts, both trained by ``bash-ai train --stage rerank`` (``trainer/rerank.py
 - a **linear model** over each candidate's features (its log-probability two ways, where it came
   from, its BM25 relevance, the hand-set ranking score and its agreement term, the lexicon
   score, how many of the request's own arguments it names and how many it makes up), fitted on
-  the proposals for nl2bash-dev (the tuning split; test is never seen).
+  the proposals for nl2bash-dev (the tuning split; test is never seen). With a structure model
+  in the model directory (``bash_ai.engine.structure``), one more feature: how likely the
+  candidate's template is for the request; the file lists the features it was fitted on.
 
 Numpy only: loading costs a few milliseconds and scoring a pool under one.
 """

@@ -4,7 +4,7 @@
 # DATA_PACK defaults to ../shared/data (tldr, NL2Bash, TinyStories sample); the local corpus is
 # harvested from this machine's scripts and man pages. Needs the 'train' extra. On an otherwise idle
 # 2-core CPU: stage 1 ~30 min, stage 2 ~60 min (fp32 then), stage 3 ~2 h and stage 4 ~2 h 30 min
-# (bf16 autocast on AMX), the reranker ~8 min, stage 5 ~45 min, the second reranker ~15 min.
+# (bf16 autocast on AMX), the reranker ~8 min; stage 5 and the second reranker were run on a 4x slower CPU (below).
 set -euo pipefail
 pack=${1:-../shared/data}
 out=${2:-assets/model}
@@ -60,11 +60,12 @@ bash-ai train --stage rerank --init "$out" --name bundled-rerank --out "$out" --
 
 # Stage 5, the structure model: that model fine-tuned to write each NL2Bash train request's command
 # template (arguments abstracted: `find ARG -name ARG`), no retrieved examples in the prompt,
-# dropout and label smoothing 0.1; ~18 passes over the pairs' 346k tokens (~45 min).
+# dropout and label smoothing 0.1; ~7 passes over the pairs' 346k tokens (fp32: this CPU had no
+# AMX, so bf16 autocast was slower than fp32; ~1 h at ~650 tokens/s).
 bash-ai train --stage finetune --backend torch --init "$out" \
   --data nl2bash --language-ratio 0 --targets template --dropout 0.1 --label-smoothing 0.1 \
-  --num-steps 1500 --batch-size 16 --lr 3e-4 --warmup-steps 100 \
-  --eval-interval 250 --ckpt-interval 250 --seed 21 --precision bf16 --name structure
+  --num-steps 600 --batch-size 16 --lr 6e-4 --warmup-steps 50 \
+  --eval-interval 150 --ckpt-interval 100 --seed 21 --precision fp32 --name structure
 
 # The reranker again, with the structure model's log-probability of each candidate's template as one
 # more feature; the structure model ships inside as structure.safetensors (int8), and the answering
