@@ -185,12 +185,10 @@ def _bash_ai(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_train_stage_rerank_writes_a_model_that_answers_with_it(
-    trained_model_dir: Path, shared_data: Path, tmp_path: Path
-) -> None:
+def rerank_setup(trained_model_dir: Path, shared_data: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A data home with NL2Bash fetched, and a copy of the trained model with an index of PAIRS."""
     import shutil
 
-    from bash_ai.registry import load
     from bash_ai.retrieval import INDEX_FILE
 
     home = tmp_path / "home"
@@ -198,6 +196,15 @@ def test_train_stage_rerank_writes_a_model_that_answers_with_it(
     model = tmp_path / "model"
     shutil.copytree(trained_model_dir, model)
     RetrievalIndex.build(PAIRS).save(model / INDEX_FILE)
+    return home, model
+
+
+def test_train_stage_rerank_writes_a_model_that_answers_with_it(
+    trained_model_dir: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    from bash_ai.registry import load
+
+    home, model = rerank_setup(trained_model_dir, shared_data, tmp_path)
 
     missing = _bash_ai("train", "--stage", "rerank", home=home)
     assert missing.returncode == 2 and "needs --init" in missing.stderr and missing.stderr.count("\n") == 1

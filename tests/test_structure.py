@@ -9,14 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_rerank import PAIRS, _bash_ai
+from test_rerank import _bash_ai, rerank_setup
 
 from bash_ai.checkpoint import TOKENIZER_FILE, load_numpy_model
 from bash_ai.engine.rerank import FEATURE_SETS, FEATURES, RERANKER_FILE, STRUCTURE, Reranker, load_reranker
 from bash_ai.engine.structure import STRUCTURE_FILE, Structure, load_structure, save_structure
 from bash_ai.errors import ModelError
 from bash_ai.registry import load, verify_model_dir
-from bash_ai.retrieval import INDEX_FILE, RetrievalIndex
+from bash_ai.retrieval import RetrievalIndex
 
 COMMANDS = ["echo hello", "echo hello world", "ls -la /tmp", "find . -name '*.txt'"]
 
@@ -109,11 +109,7 @@ def test_train_stage_rerank_ships_the_structure_model_it_ranks_with(
 ) -> None:
     from bash_ai.checkpoint import stored_dtype
 
-    home = tmp_path / "home"
-    assert _bash_ai("data", "fetch", "nl2bash", "--from", str(shared_data / "nl2bash"), home=home).returncode == 0
-    model = tmp_path / "model"
-    shutil.copytree(trained_model_dir, model)
-    RetrievalIndex.build(PAIRS).save(model / INDEX_FILE)
+    home, model = rerank_setup(trained_model_dir, shared_data, tmp_path)
     # The trained model stands in for a structure model: same tokenizer, any weights.
     args = ("train", "--stage", "rerank", "--init", str(model), "--limit", "6")
     proc = _bash_ai(
