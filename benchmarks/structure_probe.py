@@ -52,13 +52,14 @@ class Probe:
 
     def templates(self, request: str, width: int = 5) -> list[str]:
         e = self.engine
-        prompt = Structure.prompt(e, request)
+        prompt = e.template_prompt(request)
         beams = beam_search(e.model, prompt, e.eot_id, width=width, max_tokens=MAX_TEMPLATE_TOKENS, banned=self.banned)
         return [e.tokenizer.decode(list(b.tokens)).strip() for b in beams if b.finish_reason == "eos"]
 
     def logprobs(self, request: str, commands: list[str]) -> np.ndarray:
         """(len(commands), 1): each template's total log-probability (the answer path's feature)."""
-        return self.structure.logprobs(self.engine, request, commands).reshape(len(commands), 1)
+        e = self.engine
+        return self.structure.logprobs(e.template_prompt(request), e.template_ids(commands)).reshape(len(commands), 1)
 
 
 def alone(structure: Probe, examples: list[Any]) -> tuple[float, float]:

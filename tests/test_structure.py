@@ -31,15 +31,17 @@ def test_a_structure_file_scores_as_its_source_model_and_int8_is_a_quarter(
     trained_model_dir: Path, tmp_path: Path
 ) -> None:
     engine = load(str(trained_model_dir))
-    source = Structure(load_numpy_model(trained_model_dir)).logprobs(engine, "say hello", COMMANDS)
+    prompt, templates = engine.template_prompt("say hello"), engine.template_ids(COMMANDS)
+    assert engine.tokenizer.decode(templates[2][:-1]) == "ls -a -l ARG" and templates[2][-1] == engine.eot_id
+    source = Structure(load_numpy_model(trained_model_dir)).logprobs(prompt, templates)
     tokenizer = trained_model_dir / TOKENIZER_FILE
     exact = Structure.load(save_structure(trained_model_dir, tmp_path / "f32.safetensors", "float32"), tokenizer)
-    assert np.allclose(exact.logprobs(engine, "say hello", COMMANDS), source, atol=1e-4)
+    assert np.allclose(exact.logprobs(prompt, templates), source, atol=1e-4)
     small = save_structure(trained_model_dir, tmp_path / "i8.safetensors", "int8")
     assert small.stat().st_size < 0.35 * (tmp_path / "f32.safetensors").stat().st_size
-    rounded = Structure.load(small, tokenizer).logprobs(engine, "say hello", COMMANDS)
+    rounded = Structure.load(small, tokenizer).logprobs(prompt, templates)
     assert np.all(np.isfinite(rounded)) and np.allclose(rounded, source, rtol=0.1, atol=0.5)
-    assert Structure.load(small, tokenizer).logprobs(engine, "say hello", []).shape == (0,)
+    assert Structure.load(small, tokenizer).logprobs(prompt, []).shape == (0,)
 
 
 def test_a_structure_file_of_another_tokenizer_or_damaged_is_one_clear_error(

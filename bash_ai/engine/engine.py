@@ -210,7 +210,21 @@ class Engine:
             from bash_ai.engine.structure import STRUCTURE_FILE
 
             raise ModelError(f"model {self.name!r}: its reranker needs {STRUCTURE_FILE}, which it does not have")
-        return structure.logprobs(self, request, commands)
+        return structure.logprobs(self.template_prompt(request), self.template_ids(commands))
+
+    def template_prompt(self, request: str) -> list[int]:
+        """``request``'s plain "ask" prompt for a template (no retrieved examples: the structure
+        model trains without them)."""
+        from bash_ai.engine.structure import MAX_TEMPLATE_TOKENS
+
+        return self.fit_prompt(self.task_ids("ask", request), MAX_TEMPLATE_TOKENS)[0]
+
+    def template_ids(self, commands: Sequence[str]) -> list[list[int]]:
+        """Each command's template (``bash_ai.templates``) as ids ending in end-of-text."""
+        from bash_ai.engine.structure import MAX_TEMPLATE_TOKENS
+        from bash_ai.templates import command_template
+
+        return [self.encode_text(command_template(c))[: MAX_TEMPLATE_TOKENS - 1] + [self.eot_id] for c in commands]
 
     def set_index(self, index: RetrievalIndex | None) -> None:
         """Use this index (``None``: answer without retrieval)."""

@@ -23,7 +23,6 @@ import numpy as np
 from bash_ai.errors import CheckpointError, ModelError
 
 if TYPE_CHECKING:
-    from bash_ai.engine.engine import Engine
     from bash_ai.model.numpy_gpt import NumpyGPT
 
 STRUCTURE_FILE = "structure.safetensors"
@@ -50,20 +49,14 @@ class Structure:
     def __init__(self, model: NumpyGPT) -> None:
         self.model = model
 
-    @staticmethod
-    def prompt(engine: Engine, request: str) -> list[int]:
-        """``request``'s plain "ask" prompt (no retrieved examples: the model trains without them)."""
-        return engine.fit_prompt(engine.task_ids("ask", request), MAX_TEMPLATE_TOKENS)[0]
-
-    def logprobs(self, engine: Engine, request: str, commands: Sequence[str]) -> np.ndarray:
-        """(len(commands),) total log-probability of each command's template after ``request``."""
+    def logprobs(self, prompt: Sequence[int], templates: Sequence[Sequence[int]]) -> np.ndarray:
+        """(len(templates),) total log-probability of each template's ids after ``prompt``'s
+        (``Engine.structure_logprobs`` builds both)."""
         from bash_ai.engine.beam import sequence_logprobs
-        from bash_ai.templates import command_template
 
-        if not commands:
+        if not templates:
             return np.zeros(0)
-        ids = [engine.encode_text(command_template(c))[: MAX_TEMPLATE_TOKENS - 1] + [engine.eot_id] for c in commands]
-        return np.array(sequence_logprobs(self.model, self.prompt(engine, request), ids), dtype=np.float64)
+        return np.array(sequence_logprobs(self.model, prompt, templates), dtype=np.float64)
 
     @classmethod
     def load(cls, path: Path, tokenizer_path: Path) -> Structure:
