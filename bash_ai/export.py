@@ -14,14 +14,13 @@ byte-level BPE in ``tokenizers``' format, special tokens included), ``tokenizer_
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
 from bash_ai import prompt as fmt
 from bash_ai.errors import UsageError
-from bash_ai.io import current_umask, staged_dir
+from bash_ai.io import staged_dir
 
 FORMATS = ("hf",)
 
@@ -96,7 +95,6 @@ def export_hf(model_dir: Path, out: Path) -> Path:
     if out.exists() and any(out.iterdir()):
         raise UsageError(f"{out} exists and is not empty")
     with staged_dir(out) as tmp:  # an empty ``out`` is replaced
-        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it 0700: readable as any directory the user makes
         eot = int(tokenizer.eot_id)
         hf_config = {
             "architectures": ["GPT2LMHeadModel"],

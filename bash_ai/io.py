@@ -67,7 +67,8 @@ def atomic_replace_dir(tmp_dir: Path, final_dir: Path) -> None:
 def staged_dir(final_dir: Path, prefix: str | None = None, where: Path | None = None) -> Iterator[Path]:
     """A new, empty directory to fill; when the block ends without an error it replaces ``final_dir``
     in one rename (``atomic_replace_dir``), and when it raises it is removed and ``final_dir`` is left
-    as it was. It is made in ``where`` (default: beside ``final_dir``, on the same file system)."""
+    as it was. It is made in ``where`` (default: beside ``final_dir``, on the same file system), with
+    the mode the user's umask gives a new directory."""
     import shutil
 
     final_dir = Path(final_dir)
@@ -76,6 +77,7 @@ def staged_dir(final_dir: Path, prefix: str | None = None, where: Path | None = 
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=prefix or f".{final_dir.name}.", suffix=".tmp", dir=root))
     try:
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it 0700: as any directory the user makes
         yield tmp
         atomic_replace_dir(tmp, final_dir)
     except BaseException:

@@ -246,13 +246,14 @@ def test_save_replaces_whole_directory_and_failure_keeps_old(tmp_path: Path) -> 
 
 
 def test_staged_dir_swaps_in_whole_or_not_at_all(tmp_path: Path) -> None:
-    from bash_ai.io import staged_dir
+    from bash_ai.io import current_umask, staged_dir
 
     final, where = tmp_path / "out" / "d", tmp_path / "staging"
     with staged_dir(final, prefix=".d.partial-", where=where) as tmp:
         assert tmp.parent == where and tmp.name.startswith(".d.partial-") and not final.exists()
         (tmp / "a").write_text("1")
     assert (final / "a").read_text() == "1" and list(where.iterdir()) == []
+    assert final.stat().st_mode & 0o777 == 0o777 & ~current_umask()  # not mkdtemp's 0700
     with pytest.raises(RuntimeError, match="half way"), staged_dir(final) as tmp:
         (tmp / "b").write_text("2")
         raise RuntimeError("half way")
