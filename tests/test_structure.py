@@ -4,11 +4,13 @@ file), ``models verify`` checks the pair, and ``bash-ai train --stage rerank --s
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from safetensors import safe_open
 from test_rerank import _bash_ai, rerank_setup
 
 from bash_ai.checkpoint import TOKENIZER_FILE, load_numpy_model
@@ -57,6 +59,17 @@ def test_a_structure_file_of_another_tokenizer_or_damaged_is_one_clear_error(
     with pytest.raises(ModelError, match="unreadable structure model") as caught:
         Structure.load(path, trained_model_dir / TOKENIZER_FILE)
     assert "\n" not in str(caught.value)
+    # weights that do not fit the config recorded beside them: named once, with what is wrong
+    from safetensors.numpy import save_file
+
+    save_structure(trained_model_dir, path, "float32")
+    with safe_open(str(path), framework="np") as handle:
+        meta, tensors = handle.metadata(), {n: handle.get_tensor(n) for n in handle.keys()}  # noqa: SIM118
+    config = json.loads(meta["config"])
+    save_file(tensors, str(path), {**meta, "config": json.dumps({**config, "n_layer": config["n_layer"] + 1})})
+    with pytest.raises(ModelError, match="unreadable structure model") as caught:
+        Structure.load(path, trained_model_dir / TOKENIZER_FILE)
+    assert str(caught.value).count(str(path)) == 1 and "\n" not in str(caught.value)
     assert load_structure(tmp_path / "elsewhere") is None
 
 

@@ -76,10 +76,14 @@ class Structure:
             if meta.get("tokenizer_sha256") != sha256_file(tokenizer_path):
                 raise ValueError("it was trained with another tokenizer than the model's")
             weights = read_weights(path, config, float32=False)
-        except CheckpointError as exc:
-            raise ModelError(f"{path}: unreadable structure model ({exc})") from None
         except Exception as exc:  # noqa: BLE001 - safetensors and json raise their own errors
-            raise ModelError(f"{path}: unreadable structure model ({type(exc).__name__}: {exc})") from None
+            # read_weights' errors name the file already
+            detail = (
+                str(exc).removeprefix(f"{path}: ")
+                if isinstance(exc, CheckpointError)
+                else f"{type(exc).__name__}: {exc}"
+            )
+            raise ModelError(f"{path}: unreadable structure model ({detail})") from None
         return cls(NumpyGPT(config, weights))
 
 
