@@ -20,13 +20,11 @@ from safetensors.numpy import save_file
 from bash_ai.config import ModelConfig
 from bash_ai.errors import CheckpointError, ModelError
 from bash_ai.io import current_umask, staged_dir
+from bash_ai.model_files import CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE
 
 if TYPE_CHECKING:
     from bash_ai.model.numpy_gpt import NumpyGPT
 
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
-TOKENIZER_FILE = "tokenizer.bashai.json"
 WEIGHTS_FORMAT = "bash-ai"
 WEIGHTS_FORMAT_VERSION = 1
 SAVE_DTYPES = ("float32", "float16", "int8")

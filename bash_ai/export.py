@@ -83,7 +83,8 @@ def gpt2_state(config: object, weights: dict[str, np.ndarray]) -> dict[str, np.n
 def export_hf(model_dir: Path, out: Path) -> Path:
     """Write the export of ``model_dir`` to ``out`` (a new directory, written atomically)."""
 
-    from bash_ai.checkpoint import TOKENIZER_FILE, load_config, load_weights, save_safetensors
+    from bash_ai.checkpoint import load_config, load_weights, save_safetensors
+    from bash_ai.model_files import TOKENIZER_FILE
     from bash_ai.tokenizer import load_tokenizer
 
     check_exportable(load_config(model_dir))  # before reading any weights

@@ -20,31 +20,18 @@ from typing import TYPE_CHECKING, Any
 from bash_ai import paths
 from bash_ai.errors import BashAIError, ModelError, NetworkError, UsageError
 from bash_ai.io import sha256_file
+from bash_ai.model_files import CARD_FILE, CHECKSUMS_FILE, CONFIG_FILE, PARTS, TOKENIZER_FILE, WEIGHTS_FILE
 
 if TYPE_CHECKING:
     from bash_ai.engine import Engine
 
 DEFAULT = "default"
 BUNDLED = "bundled"
-CONFIG_FILE = "config.json"
-CHECKSUMS_FILE = "SHA256SUMS"
 SETTINGS_KEY = "model"
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 _SEP = "--"  # "org/name" is stored as "org--name" (the Hub forbids "--" in names)
 _TRUTHY = {"1", "on", "yes", "true"}
-
-
-def weights_file() -> str:
-    from bash_ai.checkpoint import WEIGHTS_FILE
-
-    return WEIGHTS_FILE
-
-
-def tokenizer_file() -> str:
-    from bash_ai.checkpoint import TOKENIZER_FILE
-
-    return TOKENIZER_FILE
 
 
 @dataclass(frozen=True)
@@ -136,7 +123,7 @@ def check_model_dir(path: Path) -> Path:
 
     if not path.is_dir():
         raise ModelError(f"{path}: model directory not found")
-    missing = [f for f in (CONFIG_FILE, weights_file(), tokenizer_file()) if not (path / f).is_file()]
+    missing = [f for f in (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE) if not (path / f).is_file()]
     if missing:
         raise ModelError(f"{path}: not a complete model directory (missing {', '.join(missing)})")
     ModelConfig.load(path / CONFIG_FILE)
@@ -197,7 +184,7 @@ def _load_parts(path: Path) -> tuple[Any, Any]:
 
     try:
         model = load_numpy_model(path)
-        tokenizer = load_tokenizer(path / tokenizer_file())
+        tokenizer = load_tokenizer(path / TOKENIZER_FILE)
     except BashAIError:
         raise
     except Exception as exc:  # noqa: BLE001 - a trust boundary: corrupt files raise anything
@@ -265,14 +252,12 @@ def pull(repo_id: str, revision: str | None = None, name: str | None = None, end
 # What ``models pull`` downloads from a repository (nothing else: no scripts, no surprise files),
 # and the most it accepts in all.
 PULL_FILES = (
-    "config.json",
-    "model.safetensors",
+    CONFIG_FILE,
+    WEIGHTS_FILE,
     "tokenizer*.json",
-    "retrieval.safetensors",
-    "reranker.safetensors",
-    "structure.safetensors",
-    "SHA256SUMS",
-    "MODEL_CARD.md",
+    *PARTS,
+    CHECKSUMS_FILE,
+    CARD_FILE,
     "README.md",
     "loss.png",
     "training/*/*.json",
@@ -373,7 +358,8 @@ def verify_model_dir(directory: Path) -> VerifiedFiles:
         result.manifest = True
     _load_parts(directory)
     from bash_ai.engine.rerank import load_reranker
-    from bash_ai.engine.structure import STRUCTURE_FILE, load_structure
+    from bash_ai.engine.structure import load_structure
+    from bash_ai.model_files import STRUCTURE_FILE
 
     # A corrupt reranker or structure model fails here, not at the first answer.
     reranker = load_reranker(directory)

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Lowest first. A module belongs to the longest prefix that names it.
 LAYERS: list[tuple[str, ...]] = [
-    ("bash_ai.errors", "bash_ai.io", "bash_ai.paths", "bash_ai.config", "bash_ai.prompt"),
+    ("bash_ai.errors", "bash_ai.io", "bash_ai.paths", "bash_ai.model_files", "bash_ai.config", "bash_ai.prompt"),
     (
         "bash_ai.tokenizer",
         "bash_ai.model",

@@ -15,6 +15,7 @@ from bash_ai.config import preset
 from bash_ai.engine import Engine, SamplingParams
 from bash_ai.errors import ModelError, NetworkError, UsageError
 from bash_ai.io import sha256_file
+from bash_ai.model_files import TOKENIZER_FILE, WEIGHTS_FILE
 
 TESTS = Path(__file__).resolve().parent
 
@@ -156,8 +157,8 @@ def test_hub_id_offline_is_one_clear_network_error() -> None:
 
 
 def test_missing_files_are_named(tiny: Path) -> None:
-    (tiny / registry.weights_file()).unlink()
-    with pytest.raises(ModelError, match=f"{tiny}.*missing {registry.weights_file()}"):
+    (tiny / WEIGHTS_FILE).unlink()
+    with pytest.raises(ModelError, match=f"{tiny}.*missing {WEIGHTS_FILE}"):
         registry.resolve_model_dir(str(tiny))
 
 
@@ -168,14 +169,14 @@ def test_garbage_config_is_a_model_error(tiny: Path) -> None:
 
 
 def test_truncated_weights_are_a_model_error(tiny: Path) -> None:
-    weights = tiny / registry.weights_file()
+    weights = tiny / WEIGHTS_FILE
     weights.write_bytes(weights.read_bytes()[:100])
     with pytest.raises(ModelError, match=str(tiny)):
         registry.load(str(tiny))
 
 
 def test_garbage_tokenizer_is_a_model_error(tiny: Path) -> None:
-    (tiny / registry.tokenizer_file()).write_text("not a tokenizer")
+    (tiny / TOKENIZER_FILE).write_text("not a tokenizer")
     with pytest.raises(ModelError):
         registry.load(str(tiny))
 
@@ -207,7 +208,7 @@ def test_checksums_round_trip_and_detect_tampering(tiny: Path) -> None:
 
 def test_verify_without_manifest_still_loads_strictly(tiny: Path) -> None:
     result = registry.verify_model_dir(tiny)
-    assert not result.manifest and {f for f, _ in result} >= {"config.json", registry.weights_file()}
+    assert not result.manifest and {f for f, _ in result} >= {"config.json", WEIGHTS_FILE}
 
 
 # -- loading, listing ------------------------------------------------------------------------
@@ -312,3 +313,14 @@ def test_loading_and_generating_imports_no_framework(tiny: Path) -> None:
     out = subprocess.run([sys.executable, "-c", LEAN, str(tiny)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_pull_takes_every_part_a_model_answers_with() -> None:
+    """``models pull`` downloads what the engine reads: the weights, tokenizer and every part
+    (index, reranker, structure model) by the same names the loaders use."""
+    import fnmatch
+
+    from bash_ai.model_files import CONFIG_FILE, PARTS
+
+    for name in (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE, *PARTS):
+        assert any(fnmatch.fnmatch(name, pattern) for pattern in registry.PULL_FILES), name

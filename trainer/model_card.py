@@ -80,8 +80,8 @@ def _retrieval_lines(model_dir: Path) -> list[str]:
 
 def _reranker_lines(model_dir: Path) -> list[str]:
     """What ``reranker.safetensors`` is and what its fit measured (``training/*/rerank.json``)."""
-    from bash_ai.engine.rerank import RERANKER_FILE, load_reranker
-    from bash_ai.engine.structure import STRUCTURE_FILE
+    from bash_ai.engine.rerank import load_reranker
+    from bash_ai.model_files import RERANKER_FILE, STRUCTURE_FILE
 
     reranker = load_reranker(model_dir)
     if reranker is None:
@@ -341,8 +341,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.note:
         card = card.replace("## Data and licences", f"{args.note}\n\n## Data and licences", 1)
     from bash_ai.io import atomic_write_text
+    from bash_ai.model_files import CARD_FILE
 
-    atomic_write_text(model_dir / "MODEL_CARD.md", card)
+    atomic_write_text(model_dir / CARD_FILE, card)
     curve = next((run.path / "loss.png" for run in reversed(runs) if (run.path / "loss.png").is_file()), None)
     if curve is not None:
         shutil.copyfile(curve, model_dir / "loss.png")

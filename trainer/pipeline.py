@@ -87,7 +87,8 @@ def _run_path(name: str) -> Path:
 
 
 def load_or_train_tokenizer(cfg: TrainConfig, run: RunDir, init_dir: Path | None, resume: bool) -> Any:
-    from bash_ai.tokenizer import TOKENIZER_FILE, BPETokenizer, CharTokenizer, load_tokenizer
+    from bash_ai.model_files import TOKENIZER_FILE
+    from bash_ai.tokenizer import BPETokenizer, CharTokenizer, load_tokenizer
 
     if resume:
         return load_tokenizer(run.latest / "model" / TOKENIZER_FILE)
@@ -188,14 +189,11 @@ def run_training(
 def export_model(model_dir: Path, dest: Path, dtype: str = "float32") -> Path:
     """Copy a finished model directory, optionally as float16 (half the size, same runtime)."""
     from bash_ai.checkpoint import load_weights, save_model_dir
-    from bash_ai.engine.rerank import RERANKER_FILE
-    from bash_ai.engine.structure import STRUCTURE_FILE
-    from bash_ai.retrieval import INDEX_FILE
+    from bash_ai.model_files import PARTS
     from bash_ai.tokenizer import load_tokenizer
 
     config, weights = load_weights(model_dir)
-    names = (INDEX_FILE, RERANKER_FILE, STRUCTURE_FILE)
-    extra = {name: model_dir / name for name in names if (model_dir / name).is_file()}
+    extra = {name: model_dir / name for name in PARTS if (model_dir / name).is_file()}
     return save_model_dir(dest, config, weights, load_tokenizer(model_dir), dtype=dtype, extra_files=extra)
 
 
@@ -246,7 +244,7 @@ def make_batches(
 
     retrieval = None
     if cfg.retrieval_k > 0:
-        from bash_ai.retrieval import INDEX_FILE
+        from bash_ai.model_files import INDEX_FILE
         from trainer.data.retrieval import RetrievalSpec, TrainingRetrieval
 
         spec = RetrievalSpec(k=cfg.retrieval_k, variants=cfg.retrieval_variants)

@@ -274,12 +274,12 @@ def train_reranker(
     """Train ``model_dir``'s reranker and write the model with it to ``dest`` (atomically);
     ``structure``: a model directory trained with ``--targets template`` to rank with (default: the
     structure model ``model_dir`` has, if any)."""
-    from bash_ai.checkpoint import TOKENIZER_FILE, load_weights, save_model_dir, stored_dtype
-    from bash_ai.engine.structure import STRUCTURE_FILE, Structure, save_structure
+    from bash_ai.checkpoint import load_weights, save_model_dir, stored_dtype
+    from bash_ai.engine.structure import Structure, save_structure
     from bash_ai.errors import UsageError
     from bash_ai.io import sha256_file
+    from bash_ai.model_files import INDEX_FILE, STRUCTURE_FILE, TOKENIZER_FILE
     from bash_ai.registry import load
-    from bash_ai.retrieval import INDEX_FILE
     from bash_ai.tokenizer import load_tokenizer
     from trainer.data.suites import load_suite
 

@@ -207,7 +207,7 @@ class Engine:
         (``Structure.logprobs``); ``ModelError`` when the model has none."""
         structure = self.structure
         if structure is None:
-            from bash_ai.engine.structure import STRUCTURE_FILE
+            from bash_ai.model_files import STRUCTURE_FILE
 
             raise ModelError(f"model {self.name!r}: its reranker needs {STRUCTURE_FILE}, which it does not have")
         return structure.logprobs(self.template_prompt(request), self.template_ids(commands))

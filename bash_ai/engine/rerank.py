@@ -32,13 +32,13 @@ import numpy as np
 
 from bash_ai.engine.arguments import invented, named_share, request_arguments
 from bash_ai.errors import ModelError
+from bash_ai.model_files import RERANKER_FILE
 
 if TYPE_CHECKING:
     from bash_ai.engine.proposal import Proposal
     from bash_ai.nlc2cmd import Parsed
     from bash_ai.retrieval import Neighbor
 
-RERANKER_FILE = "reranker.safetensors"
 FORMAT = "bash-ai-reranker"
 FORMAT_VERSION = "2"
 FEATURES = (

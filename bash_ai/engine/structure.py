@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bash_ai.errors import CheckpointError, ModelError
+from bash_ai.model_files import STRUCTURE_FILE
 
 if TYPE_CHECKING:
     from bash_ai.model.numpy_gpt import NumpyGPT
 
-STRUCTURE_FILE = "structure.safetensors"
 # A template's budget after the request (templates are short: "find ARG -name ARG -mtime ARG").
 MAX_TEMPLATE_TOKENS = 64
 
@@ -34,8 +34,9 @@ def save_structure(source_dir: Path, dest: Path, dtype: str = "int8") -> Path:
     """Write the model of ``source_dir`` (a model directory trained with ``--targets template``) as
     a structure file at ``dest``, in ``dtype`` (not atomically: ``dest`` is a staged place, as
     ``save_model_dir``'s ``extra_files`` are)."""
-    from bash_ai.checkpoint import TOKENIZER_FILE, load_weights, save_weights
+    from bash_ai.checkpoint import load_weights, save_weights
     from bash_ai.io import sha256_file
+    from bash_ai.model_files import TOKENIZER_FILE
 
     config, weights = load_weights(Path(source_dir))
     meta = {"config": json.dumps(config.to_dict()), "tokenizer_sha256": sha256_file(Path(source_dir) / TOKENIZER_FILE)}
@@ -89,7 +90,7 @@ class Structure:
 
 def load_structure(model_dir: Path) -> Structure | None:
     """The model's structure model, or None when it has none."""
-    from bash_ai.checkpoint import TOKENIZER_FILE
+    from bash_ai.model_files import TOKENIZER_FILE
 
     path = Path(model_dir) / STRUCTURE_FILE
     return Structure.load(path, Path(model_dir) / TOKENIZER_FILE) if path.is_file() else None

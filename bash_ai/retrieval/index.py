@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from bash_ai.errors import ModelError
+from bash_ai.model_files import INDEX_FILE
 from bash_ai.retrieval.bm25 import ANALYZER, BM25, _narrow, terms
 
-INDEX_FILE = "retrieval.safetensors"
 FORMAT = "bash-ai-retrieval"
 FORMAT_VERSION = "2"  # 2: the pair texts in zlib chunks; 1 (plain blobs) is still read
 READABLE_VERSIONS = ("1", "2")

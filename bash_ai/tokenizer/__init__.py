@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from bash_ai.errors import UsageError
+from bash_ai.model_files import TOKENIZER_FILE
 from bash_ai.prompt import SPECIAL_TOKENS
 from bash_ai.tokenizer import fileformat
 from bash_ai.tokenizer.base import AllowedSpecial
@@ -28,8 +29,6 @@ __all__ = [
     "load_tokenizer",
     "train_tokenizer",
 ]
-
-TOKENIZER_FILE = "tokenizer.bashai.json"
 
 
 @runtime_checkable
