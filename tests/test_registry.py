@@ -15,7 +15,7 @@ from bash_ai.config import preset
 from bash_ai.engine import Engine, SamplingParams
 from bash_ai.errors import ModelError, NetworkError, UsageError
 from bash_ai.io import sha256_file
-from bash_ai.model_files import TOKENIZER_FILE, WEIGHTS_FILE
+from bash_ai.model_files import CONFIG_FILE, PARTS, TOKENIZER_FILE, WEIGHTS_FILE
 
 TESTS = Path(__file__).resolve().parent
 
@@ -319,8 +319,6 @@ def test_pull_takes_every_part_a_model_answers_with() -> None:
     """``models pull`` downloads what the engine reads: the weights, tokenizer and every part
     (index, reranker, structure model) by the same names the loaders use."""
     import fnmatch
-
-    from bash_ai.model_files import CONFIG_FILE, PARTS
 
     for name in (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE, *PARTS):
         assert any(fnmatch.fnmatch(name, pattern) for pattern in registry.PULL_FILES), name

@@ -60,12 +60,15 @@ bash-ai train --stage rerank --init "$out" --name bundled-rerank --out "$out" --
 
 # Stage 5, the structure model: that model fine-tuned to write each NL2Bash train request's command
 # template (arguments abstracted: `find ARG -name ARG`), no retrieved examples in the prompt,
-# dropout and label smoothing 0.1; ~7 passes over the pairs' 346k tokens (fp32: this CPU had no
-# AMX, so bf16 autocast was slower than fp32; ~1 h at ~650 tokens/s).
+# dropout and label smoothing 0.1; ~6 passes over the pairs' 346k tokens (fp32: this CPU had no
+# AMX, so bf16 autocast was slower than fp32; 51 min at ~650 tokens/s). It was started with a
+# 600-step schedule and, at its step-100 checkpoint, given a 500-step one; these two commands replay
+# exactly that (the cosine schedule ends at 500).
 bash-ai train --stage finetune --backend torch --init "$out" \
   --data nl2bash --language-ratio 0 --targets template --dropout 0.1 --label-smoothing 0.1 \
   --num-steps 600 --batch-size 16 --lr 6e-4 --warmup-steps 50 \
-  --eval-interval 150 --ckpt-interval 100 --seed 21 --precision fp32 --name structure
+  --eval-interval 150 --ckpt-interval 100 --seed 21 --precision fp32 --name structure --stop-after 100
+bash-ai train --resume --name structure --num-steps 500
 
 # The reranker again, with the structure model's log-probability of each candidate's template as one
 # more feature; the structure model ships inside as structure.safetensors (int8), and the answering
