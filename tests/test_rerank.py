@@ -223,6 +223,39 @@ def test_train_stage_rerank_writes_a_model_that_answers_with_it(
     assert again.returncode == 2 and "already has a model" in again.stderr
 
 
+def test_a_refit_on_a_runs_pools_reproduces_its_fit_and_refuses_other_models_pools(
+    trained_model_dir: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    import gzip
+    import json
+
+    from trainer.rerank import POOLS_FILE
+
+    home, model = rerank_setup(trained_model_dir, shared_data, tmp_path)
+    args = ("train", "--stage", "rerank", "--init", str(model), "--limit", "6")
+    assert _bash_ai(*args, "--name", "first", home=home).returncode == 0
+    (first,) = {p.parent for p in home.rglob("rerank.json") if p.parent.name == "first"}
+    pools = first / POOLS_FILE
+    assert len(json.loads(gzip.decompress(pools.read_bytes()))["pools"]) == 6
+
+    refit = _bash_ai(*args, "--pools", str(pools), "--name", "again", home=home)
+    assert refit.returncode == 0, refit.stderr[-2000:]
+    assert "6 pools from" in refit.stderr and "proposed 6/6" not in refit.stderr
+    figures = [json.loads((run / "rerank.json").read_text()) for run in (first, first.parent / "again")]
+    for key in ("cv_top5", "cv_top1", "cv_args1", "hand_top5", "weights"):
+        assert figures[0][key] == figures[1][key]
+    assert figures[1]["pools"] == str(pools)
+
+    other = _bash_ai(*args, "--pools", str(pools), "--structure", str(trained_model_dir), "--name", "o", home=home)
+    assert other.returncode == 2 and "proposed with another structure" in other.stderr
+    assert other.stderr.count("\n") == 1
+    (tmp_path / "junk.json.gz").write_bytes(b"not gzip")
+    junk = _bash_ai(*args, "--pools", str(tmp_path / "junk.json.gz"), "--name", "j", home=home)
+    assert junk.returncode == 2 and "unreadable rerank pools" in junk.stderr and junk.stderr.count("\n") == 1
+    misplaced = _bash_ai("train", "--pools", str(pools), home=home)
+    assert misplaced.returncode == 2 and "--pools belongs to --stage rerank" in misplaced.stderr
+
+
 def test_the_eval_label_says_when_the_trained_reranker_ranked() -> None:
     from bash_ai.evaluation.runner import Decoder
 

@@ -205,17 +205,20 @@ def run_rerank(
     limit: int | None = None,
     report: Callable[[str], None] | None = None,
     structure: str | None = None,
+    pools: Path | None = None,
 ) -> dict[str, Any]:
     """The ``rerank`` stage: ``init``'s model with a trained reranker, as run ``run_name``'s model;
-    ``structure``: a model trained with ``--targets template`` that ranks with it (and ships in it).
+    ``structure``: a model trained with ``--targets template`` that ranks with it (and ships in it);
+    ``pools``: a previous rerank run's proposals (its ``pools.json.gz``) to fit on.
 
-    The run directory keeps ``rerank.json`` (the figures of the fit) for the model card.
+    The run directory keeps ``rerank.json`` (the figures of the fit) for the model card, and the
+    proposals the fit was made on.
     """
     import json
 
     from bash_ai.io import atomic_write_text
     from bash_ai.registry import resolve_model_dir
-    from trainer.rerank import train_reranker
+    from trainer.rerank import POOLS_FILE, train_reranker
 
     source = resolve_model_dir(init)
     structure_dir = resolve_model_dir(structure) if structure is not None else None
@@ -223,7 +226,15 @@ def run_rerank(
     if run.final_model.exists():
         raise UsageError(f"run {run.path} already has a model; choose another --name")
     run.path.mkdir(parents=True, exist_ok=True)
-    summary = train_reranker(source, run.final_model, limit=limit, report=report, structure=structure_dir)
+    summary = train_reranker(
+        source,
+        run.final_model,
+        limit=limit,
+        report=report,
+        structure=structure_dir,
+        pools_in=pools,
+        pools_out=run.path / POOLS_FILE,
+    )
     summary["init"] = str(source)
     atomic_write_text(run.path / "rerank.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
     if export_to is not None:

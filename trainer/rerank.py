@@ -21,13 +21,20 @@ each candidate's template (``bash_ai.engine.structure``), and the structure mode
 the model directory as int8, the form the fit scored with.
 
 The model directory is written anew with the reranker beside the weights, index and tokenizer.
+The proposals the fit was made on are kept (``pools.json.gz`` in the run directory): ``--pools``
+fits again on them in seconds instead of proposing for ~13 minutes, to measure a change to the
+features or the fit alone. They are taken only from the same model, index, structure model and
+lexicon (their SHA-256 are recorded); the features are computed anew by today's code.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import json
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +53,8 @@ from bash_ai.engine.rerank import (
 )
 from bash_ai.nlc2cmd import parsed_score, parsed_structure, utility_flags
 
+POOLS_FILE = "pools.json.gz"
+POOLS_FORMAT = "bash-ai-rerank-pools"
 TAU = 0.1  # temperature of the target distribution (NLC2CMD scores lie in [-1, 1])
 
 
@@ -176,6 +185,53 @@ def collect(engine: Any, examples: Sequence[Any], report: Callable[[str], None] 
     return pools
 
 
+def save_pools(path: Path, pools: Sequence[Pool], key: dict[str, Any]) -> None:
+    """``pools`` (and ``key``: what they were proposed with) as gzipped JSON, atomically."""
+    from bash_ai.io import atomic_write_bytes
+
+    doc = {
+        "format": POOLS_FORMAT,
+        "key": key,
+        "pools": [
+            {
+                "request": p.request,
+                "reference": p.reference,
+                "proposals": [asdict(q) for q in p.proposals],
+                "structure": None if p.structure is None else p.structure.tolist(),
+            }
+            for p in pools
+        ],
+    }
+    atomic_write_bytes(Path(path), gzip.compress(json.dumps(doc).encode("utf-8"), mtime=0))
+
+
+def load_pools(path: Path, key: dict[str, Any]) -> tuple[list[Pool], dict[str, Any]]:
+    """The pools ``save_pools`` wrote and what they were proposed with, if that agrees with
+    ``key`` (what the caller knows of it so far); else one clear error."""
+    from bash_ai.engine.proposal import Proposal
+    from bash_ai.errors import UsageError
+
+    try:
+        doc = json.loads(gzip.decompress(Path(path).read_bytes()))
+        if doc.get("format") != POOLS_FORMAT:
+            raise ValueError("not a rerank pools file")
+        stale = sorted(k for k in key if doc["key"].get(k) != key[k])
+        if stale:
+            raise UsageError(f"{path}: proposed with another {', '.join(stale)}; fit without --pools")
+        pools = [
+            Pool(
+                p["request"],
+                p["reference"],
+                [Proposal(**q) for q in p["proposals"]],
+                None if p["structure"] is None else np.array(p["structure"], dtype=np.float64),
+            )
+            for p in doc["pools"]
+        ]
+        return pools, dict(doc["key"])
+    except (OSError, ValueError, EOFError, KeyError, TypeError, AttributeError) as exc:
+        raise UsageError(f"{path}: unreadable rerank pools ({exc})") from None
+
+
 def top_k(pool: Pool, scores: Sequence[float], k: int = 5, cover_temperature: float = 0.0) -> list[str]:
     """The answer path's top ``k`` (without its syntax check): cut hypotheses last, cleaned, one
     per structure, then the answers after the first chosen to cover the pool when
@@ -270,15 +326,18 @@ def train_reranker(
     limit: int | None = None,
     report: Callable[[str], None] | None = None,
     structure: Path | None = None,
+    pools_in: Path | None = None,
+    pools_out: Path | None = None,
 ) -> dict[str, Any]:
     """Train ``model_dir``'s reranker and write the model with it to ``dest`` (atomically);
     ``structure``: a model directory trained with ``--targets template`` to rank with (default: the
-    structure model ``model_dir`` has, if any)."""
+    structure model ``model_dir`` has, if any). The proposals are written to ``pools_out``, or
+    read from ``pools_in`` (``save_pools``) instead of proposed."""
     from bash_ai.checkpoint import load_weights, save_model_dir, stored_dtype
     from bash_ai.engine.structure import Structure, save_structure
     from bash_ai.errors import UsageError
     from bash_ai.io import sha256_file
-    from bash_ai.model_files import INDEX_FILE, STRUCTURE_FILE, TOKENIZER_FILE
+    from bash_ai.model_files import INDEX_FILE, STRUCTURE_FILE, TOKENIZER_FILE, WEIGHTS_FILE
     from bash_ai.registry import load
     from bash_ai.tokenizer import load_tokenizer
     from trainer.data.suites import load_suite
@@ -299,6 +358,14 @@ def train_reranker(
             engine.set_structure(Structure.load(extra[STRUCTURE_FILE], tokenizer_path))
         elif engine.structure is not None:
             extra[STRUCTURE_FILE] = Path(model_dir) / STRUCTURE_FILE
+        key = {
+            "weights": sha256_file(Path(model_dir) / WEIGHTS_FILE),
+            "index": sha256_file(extra[INDEX_FILE]),
+            "structure": sha256_file(extra[STRUCTURE_FILE]) if STRUCTURE_FILE in extra else None,
+            "suite": suite,
+            "limit": limit,
+        }
+        loaded = load_pools(pools_in, key) if pools_in is not None else None  # refused before the lexicon's work
         groups = lexicon_groups(engine.index, spec)
         if report is not None:
             report(f"lexicon: {len(groups)} training requests, {1 << spec.bits} slots")
@@ -307,7 +374,17 @@ def train_reranker(
         # the pools are collected with this lexicon in that place, as the fitted reranker will answer.
         d = len(FEATURES)
         engine.set_reranker(Reranker(lexicon, np.zeros(d), np.zeros(d), np.ones(d)))
-        pools = collect(engine, load_suite(suite, limit), report)
+        key["lexicon"] = hashlib.sha256(lexicon.tobytes()).hexdigest()
+        if loaded is not None:
+            pools, recorded = loaded
+            if recorded.get("lexicon") != key["lexicon"]:
+                raise UsageError(f"{pools_in}: proposed with another lexicon; fit without --pools")
+            if report is not None:
+                report(f"{len(pools)} pools from {pools_in}")
+        else:
+            pools = collect(engine, load_suite(suite, limit), report)
+        if pools_out is not None:
+            save_pools(pools_out, pools, key)
         reranker, figures = fit_on_pools(pools, lexicon, spec)
         if report is not None:
             report(
@@ -324,5 +401,6 @@ def train_reranker(
         "suite": suite,
         "lexicon_groups": len(groups),
         "structure": str(structure) if structure is not None else None,
+        "pools": str(pools_in) if pools_in is not None else None,
         "weights": dict(zip(reranker.names, reranker.weights.tolist(), strict=True)),
     }

@@ -74,6 +74,10 @@ def train(
     limit: Annotated[
         int | None, Opt(min=1, help="rerank: fit on the first N requests of nl2bash-dev only (tests)", hidden=True)
     ] = None,
+    pools: Annotated[
+        Path | None,
+        Opt(help="rerank: fit on a rerank run's proposals (its pools.json.gz) instead of proposing; same model only"),
+    ] = None,
 ) -> None:
     from bash_ai.term.ui import info
 
@@ -85,13 +89,21 @@ def train(
 
             raise UsageError("--stage rerank needs --init MODEL (the model whose candidates it ranks)")
         run_rerank(
-            init, run_name=name, export_to=out, export_dtype=out_dtype, limit=limit, report=info, structure=structure
+            init,
+            run_name=name,
+            export_to=out,
+            export_dtype=out_dtype,
+            limit=limit,
+            report=info,
+            structure=structure,
+            pools=pools,
         )
         return
-    if structure is not None:
-        from bash_ai.errors import UsageError
+    for option, value in (("--structure", structure), ("--pools", pools)):
+        if value is not None:
+            from bash_ai.errors import UsageError
 
-        raise UsageError("--structure belongs to --stage rerank")
+            raise UsageError(f"{option} belongs to --stage rerank")
     from trainer.pipeline import require_backend, run_training
     from trainer.train_config import TrainConfig
 
