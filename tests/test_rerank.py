@@ -240,9 +240,10 @@ def test_a_refit_on_a_runs_pools_reproduces_its_fit_and_refuses_other_models_poo
 
     refit = _bash_ai(*args, "--pools", str(pools), "--name", "again", home=home)
     assert refit.returncode == 0, refit.stderr[-2000:]
-    assert "6 pools from" in refit.stderr and "proposed 6/6" not in refit.stderr
+    assert "6 pools and their lexicon from" in refit.stderr
+    assert "proposed 6/6" not in refit.stderr and "lexicon pass" not in refit.stderr  # neither done again
     figures = [json.loads((run / "rerank.json").read_text()) for run in (first, first.parent / "again")]
-    for key in ("cv_top5", "cv_top1", "cv_args1", "hand_top5", "weights"):
+    for key in ("cv_top5", "cv_top1", "cv_args1", "hand_top5", "weights", "lexicon_groups"):
         assert figures[0][key] == figures[1][key]
     assert figures[1]["pools"] == str(pools)
 

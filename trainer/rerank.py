@@ -21,16 +21,17 @@ each candidate's template (``bash_ai.engine.structure``), and the structure mode
 the model directory as int8, the form the fit scored with.
 
 The model directory is written anew with the reranker beside the weights, index and tokenizer.
-The proposals the fit was made on are kept (``pools.json.gz`` in the run directory): ``--pools``
-fits again on them in seconds instead of proposing for ~13 minutes, to measure a change to the
-features or the fit alone. They are taken only from the same model, index, structure model and
-lexicon (their SHA-256 are recorded); the features are computed anew by today's code.
+The proposals the fit was made on are kept with the lexicon they were proposed with
+(``pools.json.gz`` in the run directory): ``--pools`` fits again on them in seconds instead of
+training the lexicon and proposing (~13 minutes), to measure a change to the features or the fit
+alone. They are taken only for the same weights, index and structure model (their SHA-256 are
+recorded), suite and lexicon size; the features are computed anew by today's code.
 """
 
 from __future__ import annotations
 
+import base64
 import gzip
-import hashlib
 import json
 import tempfile
 from collections.abc import Callable, Sequence
@@ -185,13 +186,15 @@ def collect(engine: Any, examples: Sequence[Any], report: Callable[[str], None] 
     return pools
 
 
-def save_pools(path: Path, pools: Sequence[Pool], key: dict[str, Any]) -> None:
-    """``pools`` (and ``key``: what they were proposed with) as gzipped JSON, atomically."""
+def save_pools(path: Path, pools: Sequence[Pool], lexicon: np.ndarray, key: dict[str, Any]) -> None:
+    """``pools``, the lexicon they were proposed with and ``key`` (what else they were proposed
+    with) as gzipped JSON, atomically."""
     from bash_ai.io import atomic_write_bytes
 
     doc = {
         "format": POOLS_FORMAT,
         "key": key,
+        "lexicon": base64.b64encode(np.asarray(lexicon, dtype="<f4").tobytes()).decode("ascii"),
         "pools": [
             {
                 "request": p.request,
@@ -205,9 +208,9 @@ def save_pools(path: Path, pools: Sequence[Pool], key: dict[str, Any]) -> None:
     atomic_write_bytes(Path(path), gzip.compress(json.dumps(doc).encode("utf-8"), mtime=0))
 
 
-def load_pools(path: Path, key: dict[str, Any]) -> tuple[list[Pool], dict[str, Any]]:
-    """The pools ``save_pools`` wrote and what they were proposed with, if that agrees with
-    ``key`` (what the caller knows of it so far); else one clear error."""
+def load_pools(path: Path, key: dict[str, Any]) -> tuple[list[Pool], np.ndarray, dict[str, Any]]:
+    """The pools ``save_pools`` wrote, their lexicon and everything they were proposed with, if
+    that agrees with ``key``; else one clear error."""
     from bash_ai.engine.proposal import Proposal
     from bash_ai.errors import UsageError
 
@@ -218,6 +221,9 @@ def load_pools(path: Path, key: dict[str, Any]) -> tuple[list[Pool], dict[str, A
         stale = sorted(k for k in key if doc["key"].get(k) != key[k])
         if stale:
             raise UsageError(f"{path}: proposed with another {', '.join(stale)}; fit without --pools")
+        lexicon = np.frombuffer(base64.b64decode(doc["lexicon"], validate=True), dtype="<f4").astype(np.float32)
+        if len(lexicon) != 1 << int(key["bits"]):
+            raise ValueError(f"a lexicon of {len(lexicon)} slots")
         pools = [
             Pool(
                 p["request"],
@@ -227,7 +233,7 @@ def load_pools(path: Path, key: dict[str, Any]) -> tuple[list[Pool], dict[str, A
             )
             for p in doc["pools"]
         ]
-        return pools, dict(doc["key"])
+        return pools, lexicon, dict(doc["key"])
     except (OSError, ValueError, EOFError, KeyError, TypeError, AttributeError) as exc:
         raise UsageError(f"{path}: unreadable rerank pools ({exc})") from None
 
@@ -364,27 +370,26 @@ def train_reranker(
             "structure": sha256_file(extra[STRUCTURE_FILE]) if STRUCTURE_FILE in extra else None,
             "suite": suite,
             "limit": limit,
+            "bits": spec.bits,
         }
-        loaded = load_pools(pools_in, key) if pools_in is not None else None  # refused before the lexicon's work
-        groups = lexicon_groups(engine.index, spec)
-        if report is not None:
-            report(f"lexicon: {len(groups)} training requests, {1 << spec.bits} slots")
-        lexicon = train_lexicon(groups, spec, report)
-        # The answer path orders the retrieved pairs with the reranker's lexicon (``Engine.neighbors``):
-        # the pools are collected with this lexicon in that place, as the fitted reranker will answer.
-        d = len(FEATURES)
-        engine.set_reranker(Reranker(lexicon, np.zeros(d), np.zeros(d), np.ones(d)))
-        key["lexicon"] = hashlib.sha256(lexicon.tobytes()).hexdigest()
-        if loaded is not None:
-            pools, recorded = loaded
-            if recorded.get("lexicon") != key["lexicon"]:
-                raise UsageError(f"{pools_in}: proposed with another lexicon; fit without --pools")
+        if pools_in is not None:
+            pools, lexicon, recorded = load_pools(pools_in, key)
+            groups_count = int(recorded.get("lexicon_groups", 0))
             if report is not None:
-                report(f"{len(pools)} pools from {pools_in}")
+                report(f"{len(pools)} pools and their lexicon from {pools_in}")
         else:
+            groups = lexicon_groups(engine.index, spec)
+            groups_count = len(groups)
+            if report is not None:
+                report(f"lexicon: {groups_count} training requests, {1 << spec.bits} slots")
+            lexicon = train_lexicon(groups, spec, report)
+            # The answer path orders the retrieved pairs with the reranker's lexicon (``Engine.neighbors``):
+            # the pools are collected with this lexicon in that place, as the fitted reranker will answer.
+            d = len(FEATURES)
+            engine.set_reranker(Reranker(lexicon, np.zeros(d), np.zeros(d), np.ones(d)))
             pools = collect(engine, load_suite(suite, limit), report)
         if pools_out is not None:
-            save_pools(pools_out, pools, key)
+            save_pools(pools_out, pools, lexicon, {**key, "lexicon_groups": groups_count})
         reranker, figures = fit_on_pools(pools, lexicon, spec)
         if report is not None:
             report(
@@ -399,7 +404,7 @@ def train_reranker(
     return {
         **figures,
         "suite": suite,
-        "lexicon_groups": len(groups),
+        "lexicon_groups": groups_count,
         "structure": str(structure) if structure is not None else None,
         "pools": str(pools_in) if pools_in is not None else None,
         "weights": dict(zip(reranker.names, reranker.weights.tolist(), strict=True)),
