@@ -367,7 +367,10 @@ def train_reranker(
         key = {
             "weights": sha256_file(Path(model_dir) / WEIGHTS_FILE),
             "index": sha256_file(extra[INDEX_FILE]),
-            "structure": sha256_file(extra[STRUCTURE_FILE]) if STRUCTURE_FILE in extra else None,
+            # Its source's weights: an int8 copy's bytes vary (safetensors orders the metadata at random).
+            "structure": sha256_file(Path(structure) / WEIGHTS_FILE if structure is not None else extra[STRUCTURE_FILE])
+            if STRUCTURE_FILE in extra
+            else None,
             "suite": suite,
             "limit": limit,
             "bits": spec.bits,
