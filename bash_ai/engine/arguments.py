@@ -135,10 +135,8 @@ def _replace_glob(command: str, word: str, glob: str) -> str:
 def mentions(text: str, argument: str) -> bool:
     """Whether ``text`` names ``argument`` as itself, not as the tail of a longer word: ``file.txt``
     is in ``cat ./file.txt`` and in ``tar -cf /tmp/file.txt.gz``, not in ``cat myfile.txt``; a path is
-    in its own ``/path/to/dir/*``, a host in ``www.google.com``, 7 in ``-mtime +7`` and not in 17;
-    nor, as an argument ending in a digit, at the head of a longer number: 17 is not in 170."""
-    tail = r"(?!\d)" if argument[-1:].isdigit() else ""
-    return re.search(rf"(?<![\w-]){re.escape(argument)}{tail}", text) is not None
+    in its own ``/path/to/dir/*``, a host in ``www.google.com``, 7 in ``-mtime +7`` and not in 17."""
+    return re.search(rf"(?<![\w-]){re.escape(argument)}", text) is not None
 
 
 def _swap(command: str, example_request: str, request: str, find: Callable[[str], list[str]]) -> str:
@@ -179,16 +177,14 @@ def command_arguments(command: str) -> set[str]:
 
 
 def named_share(wanted: set[str], command: str) -> float:
-    """The share of a request's arguments (``request_arguments``) that ``command`` names
-    (``mentions``; 1.0 when there are none); the caller finds them once for all its candidates."""
-    return sum(mentions(command, a) for a in wanted) / len(wanted) if wanted else 1.0
+    """The share of a request's arguments (``request_arguments``) that ``command`` names (1.0 when
+    there are none); the caller finds them once for all its candidates."""
+    return sum(a in command for a in wanted) / len(wanted) if wanted else 1.0
 
 
 def invented(request: str, command: str) -> int:
-    """How many of the command's arguments the request does not name (made up, or an example's):
-    not ``mentions``-ed, nor a glob of a file kind it names ("python files": ``*.py``)."""
-    kinds = {f"*.{e}" for e in extensions(request)}
-    return sum(a not in kinds and not mentions(request, a) for a in command_arguments(command))
+    """How many of the command's arguments the request does not name (made up, or an example's)."""
+    return sum(a not in request for a in command_arguments(command))
 
 
 def argument_f1(predicted: str, reference: str) -> float:
