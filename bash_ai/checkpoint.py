@@ -146,6 +146,19 @@ def save_safetensors(arrays: dict[str, np.ndarray], path: Path, metadata: dict[s
     os.chmod(path, 0o666 & ~current_umask())
 
 
+def tensors_sha256(path: Path, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a safetensors file's tensor data (what follows its header): the same for the same
+    tensors, as the file's own bytes are not (safetensors writes the metadata in random order)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        handle.seek(8 + int.from_bytes(handle.read(8), "little"))
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def quantize_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``matrix`` (rows, cols) as int8 and one float32 scale per row: ``q * scale[:, None]`` is within
     half a step (``scale / 2``) of each value; a row of zeros gets scale 1."""

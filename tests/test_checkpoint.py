@@ -19,6 +19,7 @@ from bash_ai.checkpoint import (
     load_weights,
     random_weights,
     save_model_dir,
+    save_weights,
 )
 from bash_ai.config import ModelConfig
 from bash_ai.errors import CheckpointError, ModelError
@@ -95,6 +96,21 @@ def test_float16_save_loads_as_float32(tmp_path: Path) -> None:
     np.testing.assert_array_equal(
         direct.forward(ids, direct.new_cache(1)), via_float32.forward(ids, via_float32.new_cache(1))
     )
+
+
+def test_tensors_sha256_names_the_tensors_not_the_files_bytes(tmp_path: Path) -> None:
+    from bash_ai.checkpoint import tensors_sha256
+
+    weights = random_weights(CONFIG, seed=3)
+    meta = {f"key{i}": str(i) for i in range(8)}  # written in random order by safetensors
+    digests = set()
+    for name in "ab":
+        save_weights(tmp_path / name, CONFIG, weights, "int8", meta)
+        digests.add(tensors_sha256(tmp_path / name))
+    assert len(digests) == 1
+    weights["lm_head.weight" if "lm_head.weight" in weights else "tok_emb.weight"][0, 0] += 1.0
+    save_weights(tmp_path / "c", CONFIG, weights, "int8", meta)
+    assert tensors_sha256(tmp_path / "c") not in digests
 
 
 def test_int8_stores_each_matrix_with_row_scales_and_loads_as_float32(tmp_path: Path) -> None:

@@ -25,7 +25,8 @@ The proposals the fit was made on are kept with the lexicon they were proposed w
 (``pools.json.gz`` in the run directory): ``--pools`` fits again on them in seconds instead of
 training the lexicon and proposing (~13 minutes), to measure a change to the features or the fit
 alone. They are taken only for the same weights, index and structure model (their SHA-256 are
-recorded), suite and lexicon size; the features are computed anew by today's code.
+recorded; the structure model's of its int8 tensors, whether ``--structure`` gave it or the model
+directory has it), suite and lexicon size; the features are computed anew by today's code.
 """
 
 from __future__ import annotations
@@ -339,7 +340,7 @@ def train_reranker(
     ``structure``: a model directory trained with ``--targets template`` to rank with (default: the
     structure model ``model_dir`` has, if any). The proposals are written to ``pools_out``, or
     read from ``pools_in`` (``save_pools``) instead of proposed."""
-    from bash_ai.checkpoint import load_weights, save_model_dir, stored_dtype
+    from bash_ai.checkpoint import load_weights, save_model_dir, stored_dtype, tensors_sha256
     from bash_ai.engine.structure import Structure, save_structure
     from bash_ai.errors import UsageError
     from bash_ai.io import sha256_file
@@ -367,10 +368,7 @@ def train_reranker(
         key = {
             "weights": sha256_file(Path(model_dir) / WEIGHTS_FILE),
             "index": sha256_file(extra[INDEX_FILE]),
-            # Its source's weights: an int8 copy's bytes vary (safetensors orders the metadata at random).
-            "structure": sha256_file(Path(structure) / WEIGHTS_FILE if structure is not None else extra[STRUCTURE_FILE])
-            if STRUCTURE_FILE in extra
-            else None,
+            "structure": tensors_sha256(extra[STRUCTURE_FILE]) if STRUCTURE_FILE in extra else None,
             "suite": suite,
             "limit": limit,
             "bits": spec.bits,
