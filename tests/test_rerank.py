@@ -243,19 +243,68 @@ def test_a_refit_on_a_runs_pools_reproduces_its_fit_and_refuses_other_models_poo
     assert refit.returncode == 0, refit.stderr[-2000:]
     assert "6 pools and their lexicon from" in refit.stderr
     assert "proposed 6/6" not in refit.stderr and "lexicon pass" not in refit.stderr  # neither done again
+    assert "structure scored" not in refit.stderr  # the same structure model: its scores are kept
     figures = [json.loads((run / "rerank.json").read_text()) for run in (first, first.parent / "again")]
     for key in ("cv_top5", "cv_top1", "cv_args1", "hand_top5", "weights", "lexicon_groups"):
         assert figures[0][key] == figures[1][key]
     assert figures[1]["pools"] == str(pools)
 
-    other = _bash_ai(*args[:-2], "--pools", str(pools), "--name", "o", home=home)  # no structure model
-    assert other.returncode == 2 and "proposed with another structure" in other.stderr
+    doc = json.loads(gzip.decompress(pools.read_bytes()))
+    doc["key"]["weights"] = "0" * 64
+    (tmp_path / "other.json.gz").write_bytes(gzip.compress(json.dumps(doc).encode()))
+    other = _bash_ai(*args, "--pools", str(tmp_path / "other.json.gz"), "--name", "o", home=home)
+    assert other.returncode == 2 and "proposed with another weights" in other.stderr
     assert other.stderr.count("\n") == 1
     (tmp_path / "junk.json.gz").write_bytes(b"not gzip")
     junk = _bash_ai(*args, "--pools", str(tmp_path / "junk.json.gz"), "--name", "j", home=home)
     assert junk.returncode == 2 and "unreadable rerank pools" in junk.stderr and junk.stderr.count("\n") == 1
     misplaced = _bash_ai("train", "--pools", str(pools), home=home)
     assert misplaced.returncode == 2 and "--pools belongs to --stage rerank" in misplaced.stderr
+
+    plain = _bash_ai(*args[:-2], "--pools", str(pools), "--name", "plain", home=home)  # no structure model
+    assert plain.returncode == 0, plain.stderr[-2000:]
+    assert "structure" not in json.loads((first.parent / "plain" / "rerank.json").read_text())["weights"]
+
+
+def test_pools_of_another_structure_model_are_scored_as_a_fresh_run_scores_them(
+    trained_model_dir: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    import gzip
+    import json
+
+    from bash_ai.checkpoint import load_weights, save_model_dir
+    from bash_ai.tokenizer import load_tokenizer
+    from trainer.rerank import POOLS_FILE
+
+    home, model = rerank_setup(trained_model_dir, shared_data, tmp_path)
+    config, weights = load_weights(trained_model_dir)
+    weights = {name: (w * 1.5 if name.endswith("mlp.fc.weight") else w) for name, w in weights.items()}
+    changed = save_model_dir(
+        tmp_path / "changed", config, weights, load_tokenizer(trained_model_dir / "tokenizer.bashai.json")
+    )
+    args = ("train", "--stage", "rerank", "--init", str(model), "--limit", "6")
+    assert _bash_ai(*args, "--structure", str(trained_model_dir), "--name", "first", home=home).returncode == 0
+    assert _bash_ai(*args, "--structure", str(changed), "--name", "fresh", home=home).returncode == 0
+    (runs,) = {p.parent.parent for p in home.rglob("rerank.json") if p.parent.name == "first"}
+    rescore = _bash_ai(
+        *args, "--structure", str(changed), "--pools", str(runs / "first" / POOLS_FILE), "--name", "re", home=home
+    )
+    assert rescore.returncode == 0, rescore.stderr[-2000:]
+    assert "structure scored 6/6" in rescore.stderr and "proposed 6/6" not in rescore.stderr
+
+    def pools(run: str) -> list[dict]:  # type: ignore[type-arg]
+        return json.loads(gzip.decompress((runs / run / POOLS_FILE).read_bytes()))["pools"]
+
+    first, fresh, re = pools("first"), pools("fresh"), pools("re")
+    assert [p["proposals"] for p in re] == [p["proposals"] for p in first] == [p["proposals"] for p in fresh]
+    assert not np.allclose(
+        np.concatenate([p["structure"] for p in re]), np.concatenate([p["structure"] for p in first])
+    )
+    np.testing.assert_allclose(
+        np.concatenate([p["structure"] for p in re]), np.concatenate([p["structure"] for p in fresh])
+    )
+    fits = [json.loads((runs / run / "rerank.json").read_text()) for run in ("fresh", "re")]
+    assert fits[0]["weights"] == pytest.approx(fits[1]["weights"])
 
 
 def test_the_eval_label_says_when_the_trained_reranker_ranked() -> None:

@@ -24,9 +24,11 @@ The model directory is written anew with the reranker beside the weights, index 
 The proposals the fit was made on are kept with the lexicon they were proposed with
 (``pools.json.gz`` in the run directory): ``--pools`` fits again on them in seconds instead of
 training the lexicon and proposing (~13 minutes), to measure a change to the features or the fit
-alone. They are taken only for the same weights, index and structure model (their SHA-256 are
-recorded; the structure model's of its int8 tensors, whether ``--structure`` gave it or the model
-directory has it), suite and lexicon size; the features are computed anew by today's code.
+alone. They are taken only for the same weights and index (their SHA-256 are recorded), suite and
+lexicon size; the features are computed anew by today's code. A structure model only scores the
+proposals, so pools scored by another one (named by the SHA-256 of its int8 tensors, whether
+``--structure`` gave it or the model directory has it) have their templates scored anew (a few
+minutes): a new structure model is measured on the same candidates.
 """
 
 from __future__ import annotations
@@ -185,6 +187,19 @@ def collect(engine: Any, examples: Sequence[Any], report: Callable[[str], None] 
         if report is not None and (i % 100 == 0 or i == len(examples)):
             report(f"proposed {i}/{len(examples)}")
     return pools
+
+
+def rescore_structure(engine: Any, pools: Sequence[Pool], report: Callable[[str], None] | None = None) -> list[Pool]:
+    """``pools`` with their templates' log-probabilities by ``engine``'s structure model (none:
+    none), for pools proposed beside another one."""
+    out = []
+    for i, pool in enumerate(pools, 1):
+        texts = [p.text for p in pool.proposals]
+        scored = engine.structure_logprobs(pool.request, texts) if engine.structure is not None else None
+        out.append(Pool(pool.request, pool.reference, pool.proposals, scored))
+        if report is not None and (i % 100 == 0 or i == len(pools)):
+            report(f"structure scored {i}/{len(pools)}")
+    return out
 
 
 def save_pools(path: Path, pools: Sequence[Pool], lexicon: np.ndarray, key: dict[str, Any]) -> None:
@@ -374,10 +389,13 @@ def train_reranker(
             "bits": spec.bits,
         }
         if pools_in is not None:
-            pools, lexicon, recorded = load_pools(pools_in, key)
+            # The structure model only scores the proposals: pools of another one are scored anew.
+            pools, lexicon, recorded = load_pools(pools_in, {k: v for k, v in key.items() if k != "structure"})
             groups_count = int(recorded.get("lexicon_groups", 0))
             if report is not None:
                 report(f"{len(pools)} pools and their lexicon from {pools_in}")
+            if recorded.get("structure") != key["structure"]:
+                pools = rescore_structure(engine, pools, report)
         else:
             groups = lexicon_groups(engine.index, spec)
             groups_count = len(groups)

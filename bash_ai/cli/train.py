@@ -45,6 +45,9 @@ def train(
     targets: Annotated[
         str, Opt(help="What pairs train: command, or template (arguments abstracted: a structure model)")
     ] = "command",
+    contrast: Annotated[
+        int, Opt(help="With --targets template: rank each pair's template against N others (0: off)")
+    ] = 0,
     precision: Annotated[str, Opt(help="PyTorch matmuls: auto | bf16 | fp32")] = "auto",
     dropout: Annotated[float, Opt(help="PyTorch: dropout on embeddings, attention and residuals")] = 0.0,
     attention_dropout: Annotated[
@@ -76,7 +79,9 @@ def train(
     ] = None,
     pools: Annotated[
         Path | None,
-        Opt(help="rerank: fit on a rerank run's proposals (its pools.json.gz) instead of proposing; same model only"),
+        Opt(
+            help="rerank: fit on a rerank run's proposals (its pools.json.gz) instead of proposing (same model and index; another structure model scores them anew)"
+        ),
     ] = None,
 ) -> None:
     from bash_ai.term.ui import info
@@ -126,6 +131,7 @@ def train(
         retrieval_k=retrieval_k,
         retrieval_variants=retrieval_variants,
         targets=targets,  # type: ignore[arg-type]
+        contrast=contrast,
         precision=precision,  # type: ignore[arg-type]
         dropout=dropout,
         attention_dropout=attention_dropout,
