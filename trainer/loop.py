@@ -86,7 +86,8 @@ def run_loop(job: TrainJob, fw: Framework) -> dict[str, Any]:
     reporter = Reporter(cfg.num_steps, start_step, enabled=fw.main, title=fw.title)
     for note in notes:
         reporter.message(note)
-    tokens_per_step = cfg.batch_size * cfg.grad_accum * fw.world * job.model_config.context_length
+    batch_tokens = getattr(job.train_data, "tokens_per_batch", None)  # variable-width batches (contrast)
+    tokens_per_step = cfg.grad_accum * fw.world * (batch_tokens or cfg.batch_size * job.model_config.context_length)
     steps_log = StepLogger(run, reporter, tokens_seen, enabled=fw.main)
     end_step = cfg.num_steps if job.stop_after is None else min(cfg.num_steps, start_step + job.stop_after)
     loss_value = float("nan")

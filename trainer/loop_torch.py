@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,12 +172,15 @@ class TorchFramework:
             group["lr"] = lr
         total = torch.zeros((), device=self.device)
         for micro in range(cfg.grad_accum):
-            x, y, mask = _rank_rows(self.train_data.next_batch(), ddp, cfg.batch_size)
-            xt, yt, mt = (torch.from_numpy(a).to(self.device) for a in (x, y, mask))
+            batch = _rank_rows(self.train_data.next_batch(), ddp, cfg.batch_size)
+            tensors = [torch.from_numpy(a).to(self.device) for a in batch]
             sync = micro == cfg.grad_accum - 1 or ddp.world == 1
             ctx = self.train_model.no_sync() if (ddp.world > 1 and not sync) else contextlib.nullcontext()  # type: ignore[operator]
             with ctx, autocast(self.precision, self.device):
-                _, loss = self.train_model(xt, yt, mt)
+                if cfg.contrast:
+                    loss = contrast_loss(self.train_model, tensors, group=cfg.contrast + 1, lm_weight=1.0)
+                else:
+                    _, loss = self.train_model(*tensors)
                 (loss / cfg.grad_accum).backward()
             total += loss.detach()
         if cfg.grad_clip > 0:
@@ -187,7 +190,8 @@ class TorchFramework:
         return lambda: _mean_across_ranks(total / cfg.grad_accum, ddp)
 
     def validate(self, batches: Iterable[tuple[np.ndarray, ...]]) -> float:
-        return evaluate_torch(self.model, batches, self.device, self.precision)
+        group = self.cfg.contrast + 1 if self.cfg.contrast else None
+        return evaluate_torch(self.model, batches, self.device, self.precision, group)
 
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
         opt_tensors, opt_meta = optimizer_to_numpy(self.optimizer)
@@ -206,18 +210,50 @@ def train_torch(job: TrainJob) -> dict[str, Any]:
 
 @torch.no_grad()
 def evaluate_torch(
-    model: torch.nn.Module, batches: Iterable[tuple[np.ndarray, ...]], device: torch.device, precision: str = "fp32"
+    model: torch.nn.Module,
+    batches: Iterable[tuple[np.ndarray, ...]],
+    device: torch.device,
+    precision: str = "fp32",
+    group: int | None = None,
 ) -> float:
-    """Mean masked loss over fixed validation windows (the same every call)."""
+    """Mean masked loss over fixed validation windows (the same every call); with ``group``
+    (contrastive batches, ``trainer.data.contrast``), the mean ranking loss of their groups."""
     was_training = model.training
     model.eval()
     losses = []
-    for x, y, mask in batches:
+    for batch in batches:
+        tensors = [torch.from_numpy(a).to(device) for a in batch]
         with autocast(precision, device):
-            _, loss = model(*(torch.from_numpy(a).to(device) for a in (x, y, mask)))
+            if group is not None:
+                loss = contrast_loss(model, tensors, group=group, lm_weight=0.0)
+            else:
+                _, loss = model(*tensors)
         losses.append(float(loss))
     model.train(was_training)
     return float(np.mean(losses)) if losses else float("nan")
+
+
+def contrast_loss(model: torch.nn.Module, batch: Sequence[torch.Tensor], group: int, lm_weight: float) -> torch.Tensor:
+    """The ranking loss of contrastive batches (``trainer.data.contrast``): each row's total
+    log-probability of its masked tokens (the template, as ``Structure.logprobs`` scores it),
+    a softmax over each group of ``group`` rows against the soft ``target``, plus ``lm_weight``
+    times the mean token loss of each group's first row (the pair's own template), which keeps
+    the model a calibrated generator. Empty rows (mask all False) take no part. ``batch`` is
+    ``(x, y, mask, target)``."""
+    x, y, mask, target = batch
+    logits, _ = model(x)
+    token_logp = torch.log_softmax(logits.float(), dim=-1).gather(-1, y.unsqueeze(-1)).squeeze(-1)
+    maskf = mask.float()
+    seq = (token_logp * maskf).sum(dim=1)
+    seq = seq.masked_fill(~mask.any(dim=1), float("-inf")).view(-1, group)
+    target = target.float().view(-1, group)
+    rank_logp = torch.log_softmax(seq, dim=1)
+    ranking = -torch.where(target > 0, target * rank_logp, torch.zeros_like(rank_logp)).sum(dim=1).mean()
+    if not lm_weight:
+        return ranking
+    own = torch.arange(0, x.shape[0], group, device=x.device)
+    lm = -(token_logp[own] * maskf[own]).sum() / maskf[own].sum().clamp(min=1.0)
+    return ranking + lm_weight * lm
 
 
 def _rank_rows(batch: tuple[np.ndarray, ...], ddp: Dist, rows: int) -> tuple[np.ndarray, ...]:

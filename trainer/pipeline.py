@@ -253,6 +253,8 @@ def make_batches(
     from trainer.data.sampler import Batches
     from trainer.data.tokenized import build_tokenized
 
+    if cfg.contrast:
+        return contrast_batches(cfg, tokenizer, global_rows, model_config.context_length)
     retrieval = None
     if cfg.retrieval_k > 0:
         from bash_ai.model_files import INDEX_FILE
@@ -270,3 +272,21 @@ def make_batches(
     train = Batches(arrays, "train", rows, block, cfg.seed, language_ratio=ratio, aligned=aligned)
     val = Batches(arrays, "val", rows, block, cfg.seed + 1, language_ratio=ratio, aligned=aligned)
     return train, val
+
+
+def contrast_batches(cfg: TrainConfig, tokenizer: Any, groups_per_batch: int, context_length: int) -> tuple[Any, Any]:
+    """Train/val ``ContrastBatches`` over the mix's pairs (``--contrast N``: ``N`` other templates
+    ranked against each pair's own); ``groups_per_batch`` groups per batch."""
+    from bash_ai import prompt
+    from trainer.data.contrast import ContrastBatches, build_groups
+    from trainer.data.mixing import iter_training_documents
+    from trainer.data.tokenized import SegmentEncoder
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise UsageError("--contrast trains on one process; run it without torchrun")
+    pad = SegmentEncoder(tokenizer).special[prompt.PAD]
+    docs = iter_training_documents(cfg.datasets or [])
+    train, val = build_groups(docs, tokenizer, cfg.contrast, cfg.val_fraction, context_length)
+    size = cfg.contrast + 1
+    val_batches = ContrastBatches(val, groups_per_batch, size, cfg.seed + 1, pad) if val else None
+    return ContrastBatches(train, groups_per_batch, size, cfg.seed, pad), val_batches

@@ -49,6 +49,10 @@ class TrainConfig:
     retrieval_variants: int = 2
     # What a pair trains the model to write: the command, or its template (arguments abstracted).
     targets: Targets = "command"
+    # Contrastive structure training (``trainer.data.contrast``): each pair's template ranked against
+    # this many other templates (its neighbours' and itself with a flag dropped); 0: off. Needs
+    # --targets template and PyTorch; --batch-size then counts groups.
+    contrast: int = 0
     # Windows start at a sequence start (default: on with retrieval, or with template targets).
     aligned_windows: bool | None = None
     # PyTorch matmul precision: bf16 autocast (fp32 master weights, loss and optimizer state),
@@ -114,6 +118,9 @@ class TrainConfig:
             raise UsageError(
                 "--dropout, --attention-dropout and --label-smoothing are PyTorch settings; use --backend torch"
             )
+        check_range("--contrast", self.contrast, 0, 32)
+        if self.contrast and (self.targets != "template" or self.backend != "torch"):
+            raise UsageError("--contrast ranks templates: it needs --targets template and --backend torch")
         if self.aligned_windows is None:
             self.aligned_windows = self.retrieval_k > 0 or self.targets == "template"
         if self.tokenizer not in ("bpe", "char"):

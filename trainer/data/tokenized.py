@@ -194,7 +194,7 @@ def _map(path: Path, dtype: np.dtype) -> np.ndarray:
     return np.memmap(path, dtype=dtype, mode="r")
 
 
-class _Encoder:
+class SegmentEncoder:
     """Encodes segments: structural special tokens by id, everything else as plain text.
 
     A segment is ``[special] text [special]``; only those edge specials are special. Text that
@@ -277,7 +277,7 @@ def _tokenize_into(
 ) -> dict[str, Any]:
     vocab = int(tokenizer.vocab_size)
     dtype = np.dtype(np.uint16 if vocab <= 65535 else np.uint32)
-    encoder = _Encoder(tokenizer)
+    encoder = SegmentEncoder(tokenizer)
     writers = {(lang, split): _Writer(directory, f"{lang}.{split}", dtype) for lang in LANGUAGES for split in SPLITS}
     docs: dict[str, int] = {f"{lang}.{split}": 0 for lang in LANGUAGES for split in SPLITS}
     try:
@@ -299,7 +299,7 @@ def _tokenize_into(
 
 def _add_document(
     writer: _Writer,
-    encoder: _Encoder,
+    encoder: SegmentEncoder,
     doc: Document,
     vocab: int,
     neighbors: list[list[tuple[str, str]]],
