@@ -39,10 +39,11 @@ ContrastBatch = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # x, y, m
 
 @dataclass(frozen=True)
 class Group:
-    """One request's rows: token ids, where the template starts, and each row's target weight."""
+    """One request's rows (its prompt's ids, then a template's), where the templates start (every
+    row shares the prompt), and each row's target weight."""
 
     rows: tuple[tuple[int, ...], ...]
-    starts: tuple[int, ...]  # index of each row's first template token
+    start: int
     target: tuple[float, ...]
 
 
@@ -122,7 +123,7 @@ def build_groups(
         if max(len(r) for r in rows) > min(MAX_ROW_TOKENS, context_length + 1):  # x is a row less its last id
             continue
         target = soft_targets([s for _, s in candidates])
-        group = Group(tuple(rows), (len(head),) * len(rows), tuple(float(t) for t in target))
+        group = Group(tuple(rows), len(head), tuple(float(t) for t in target))
         (val if is_val(doc.id, val_fraction) else train).append(group)
     if not train:
         raise DataError("--contrast found no pair with a neighbour of another template")
@@ -162,11 +163,11 @@ class ContrastBatches:
         mask = np.zeros((rows, width), dtype=bool)
         target = np.zeros(rows, dtype=np.float32)
         for gi, group in enumerate(groups):
-            for ri, (ids, start, weight) in enumerate(zip(group.rows[:g], group.starts, group.target, strict=False)):
+            for ri, (ids, weight) in enumerate(zip(group.rows[:g], group.target[:g], strict=True)):
                 r = gi * g + ri
                 n = len(ids) - 1
                 x[r, :n], y[r, :n] = ids[:-1], ids[1:]
-                mask[r, start - 1 : n] = True  # y positions that predict the template's tokens
+                mask[r, group.start - 1 : n] = True  # y positions that predict the template's tokens
                 target[r] = weight
         return x, y, mask, target
 
