@@ -112,3 +112,7 @@ def test_a_structure_stage_says_what_it_trained_on(tmp_path: Path) -> None:
     cfg |= {"targets": "template", "dropout": 0.1, "label_smoothing": 0.1}
     text = "\n".join(_stage_lines(run, cfg, 256))
     assert "targets: templates (arguments abstracted); dropout 0.1; label smoothing 0.1; precision fp32" in text
+    assert "ranking" not in text
+    text = "\n".join(_stage_lines(run, cfg | {"contrast": 8}, 256))
+    assert "a group of the pair's template and 8 others, soft targets from the NLC2CMD score" in text
+    assert "10 steps x 16 groups x 256 tokens" in text and "16 rows" in plain

@@ -161,6 +161,11 @@ def _stage_lines(run: RunDir, cfg: dict[str, Any], context_length: int) -> list[
         )
     if cfg.get("targets", "command") != "command":
         extras.append(f"targets: {cfg['targets']}s (arguments abstracted)")
+    if cfg.get("contrast"):
+        extras.append(
+            f"ranking: each batch row a group of the pair's template and {cfg['contrast']} others, "
+            "soft targets from the NLC2CMD score, plus the template's token loss"
+        )
     if cfg.get("dropout"):
         extras.append(f"dropout {cfg['dropout']}")
     if cfg.get("label_smoothing"):
@@ -173,7 +178,8 @@ def _stage_lines(run: RunDir, cfg: dict[str, Any], context_length: int) -> list[
         f"### `{run.path.name}`: stage `{cfg['stage']}` on `{cfg['backend']}`{init}",
         "",
         f"- datasets {', '.join(cfg['datasets'])}; English share of rows {cfg['language_ratio']}",
-        f"- {cfg['num_steps']:,} steps x {cfg['batch_size']} rows x {context_length} tokens ({tokens:,} tokens), "
+        f"- {cfg['num_steps']:,} steps x {cfg['batch_size']} {'groups' if cfg.get('contrast') else 'rows'} "
+        f"x {context_length} tokens ({tokens:,} tokens), "
         f"AdamW lr {cfg['lr']} (warmup {cfg['warmup_steps']}, cosine to {cfg['min_lr_ratio']}x), "
         f"weight decay {cfg['weight_decay']}, clip {cfg['grad_clip']}, seed {cfg['seed']}",
         f"- wall time {elapsed / 60:.0f} min (last session of the run), median {speed[len(speed) // 2] if speed else 0:,.0f} tokens/s",
