@@ -363,7 +363,7 @@ def test_decode_config_checks_its_weights_and_the_eval_cli_shares_its_defaults()
     from bash_ai.engine.propose import DecodeConfig
     from bash_ai.errors import UsageError
 
-    for name in ("reviewer", "retrieval_weight", "retrieval_bonus", "consensus"):
+    for name in ("reviewer", "retrieval_weight", "retrieval_bonus", "consensus", "rerank_consensus"):
         with pytest.raises(UsageError, match=name.replace("_", " ")):
             DecodeConfig(**{name: -1.0})
         with pytest.raises(UsageError):
@@ -379,6 +379,7 @@ def test_decode_config_checks_its_weights_and_the_eval_cli_shares_its_defaults()
         "retrieval_weight",
         "retrieval_bonus",
         "consensus",
+        "rerank_consensus",
         "distinct",
         "max_tokens",
     ):

@@ -123,6 +123,15 @@ def test_the_engine_ranks_its_pool_with_the_reranker(trained_model_dir: Path) ->
     assert propose(engine, "say hello", config.replace(rerank=False))[0].text == "echo hello"
     engine.set_reranker(weights(logprob_norm=1.0))
     assert propose(engine, "say hello", config)[0].text == "echo hello"
+    # The agreement after the reranker: each candidate's expected NLC2CMD score against the others,
+    # weighted by the reranker's own softmax, added to its score.
+    from bash_ai.engine.proposal import agree
+
+    plain = propose(engine, "say hello", config.replace(missing_penalty=0.0))
+    agreed = propose(engine, "say hello", config.replace(missing_penalty=0.0, rerank_consensus=2.0))
+    expected = {p.text: p.score for p in agree(plain, 2.0, temperature=1.0)}
+    assert len(plain) > 1 and {p.text: p.score for p in agreed} == pytest.approx(expected)
+    assert {p.text: p.score for p in agreed} != pytest.approx({p.text: p.score for p in plain})
 
 
 def test_the_lexicon_reorders_the_retrieved_pairs_by_the_program_the_words_call_for() -> None:
@@ -318,6 +327,8 @@ def test_the_eval_label_says_when_the_trained_reranker_ranked() -> None:
     assert unadapted.describe(reranker=False).endswith("no-adapt-beams")
     plain = decoder.config.replace(cover_temperature=0.0, missing_penalty=0.0)
     assert Decoder("beam", plain).describe(reranker=True).endswith("reranker")
+    agreed = Decoder("beam", decoder.config.replace(rerank_consensus=1.0))
+    assert agreed.describe(reranker=True) == "beam 5 k=3 pool=12 trained reranker consensus=1.0 cover=0.3 missing=0.5"
     off = Decoder("beam", decoder.config.replace(rerank=False))
     assert off.describe(reranker=True).endswith("consensus=4.0 no-rerank")
 

@@ -76,6 +76,13 @@ def eval_command(
             help="Taken from the reranker's score of a candidate naming a program this machine lacks (0: off)",
         ),
     ] = 0.5,
+    rerank_consensus: Annotated[
+        float,
+        Opt(
+            "--rerank-consensus",
+            help="With the reranker: weight of the agreement with the other candidates before the first is chosen",
+        ),
+    ] = 0.0,
     adapt_beams: Annotated[
         bool,
         Opt(
@@ -125,6 +132,7 @@ def eval_command(
             rerank=rerank,
             cover_temperature=cover,
             missing_penalty=missing_penalty,
+            rerank_consensus=rerank_consensus,
             adapt_beams=adapt_beams,
             max_tokens=max_tokens,
         ),

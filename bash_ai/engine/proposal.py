@@ -45,16 +45,23 @@ def normalised(logprob: float, n_tokens: int, alpha: float) -> float:
     return Beam(tuple(range(n_tokens)), logprob, "eos").score(alpha)
 
 
-def agree(proposals: list[Proposal], weight: float, parsed: Mapping[str, Parsed] | None = None) -> list[Proposal]:
+def agree(
+    proposals: list[Proposal],
+    weight: float,
+    parsed: Mapping[str, Parsed] | None = None,
+    temperature: float = CONSENSUS_TEMPERATURE,
+) -> list[Proposal]:
     """Add ``weight`` x the expected NLC2CMD score of each candidate against the others (a minimum
     Bayes risk rerank): what most of the likely candidates agree on (programs, flags) moves up.
+    The others are weighted by softmax(score / ``temperature``), the candidates cut at the token
+    limit left out.
 
     ``parsed``: each text's ``utility_flags``, when the caller has them already."""
     from bash_ai.nlc2cmd import parsed_score, utility_flags
 
     ended = [p for p in proposals if p.finish_reason == "eos"] or proposals
     top = max(p.score for p in ended)
-    weights = np.array([math.exp((p.score - top) / CONSENSUS_TEMPERATURE) for p in ended])
+    weights = np.array([math.exp((p.score - top) / temperature) for p in ended])
     weights /= weights.sum()
     if parsed is None:
         parsed = {p.text: utility_flags(p.text) for p in proposals}  # each parsed once

@@ -32,6 +32,10 @@ from bash_ai.model import blas
 if TYPE_CHECKING:
     from bash_ai.engine.engine import Engine
 
+# The softmax temperature of the agreement after the reranker: the reranker's own probabilities
+# (it is fitted as a softmax over each pool; nl2bash-dev alike at 1 and 2, 0.5 worse).
+RERANK_CONSENSUS_TEMPERATURE = 1.0
+
 
 @dataclass(frozen=True)
 class DecodeConfig:
@@ -66,6 +70,11 @@ class DecodeConfig:
     # lacks (``bash_ai.engine.installed``). 0: off. Measured on everyday-dev and nl2bash-dev
     # (docs/benchmarks.md, "Everyday requests").
     missing_penalty: float = 0.5
+    # With the reranker: weight of the agreement with the other candidates (``agree``), each weighted
+    # by the reranker's own softmax(score), added before the first answer is chosen: a minimum Bayes
+    # risk choice under the NLC2CMD score. 0: off. Measured on nl2bash-dev (docs/benchmarks.md,
+    # "Agreement after the reranker").
+    rerank_consensus: float = 0.0
     # A finished beam's URLs, files and paths swapped for the ones the request names where the
     # kinds pair up one to one (``arguments.adapt`` with no example request: the beam copied them
     # from its prompt's examples): "set permissions of key.pem to 600" -> ``chmod 600 key.pem``,
@@ -86,6 +95,7 @@ class DecodeConfig:
             "consensus",
             "cover_temperature",
             "missing_penalty",
+            "rerank_consensus",
         ):
             check_range(f"the {name.replace('_', ' ')}", getattr(self, name), 0, 10)
         if self.max_tokens < 1:
@@ -182,6 +192,8 @@ def propose(
             known.update(zip(rest, engine.structure_logprobs(request, rest), strict=True))
             templates = np.array([known[text] for text in out])
         proposals = penalise_missing(reranker.rescore(request, list(out.values()), templates), config.missing_penalty)
+        if config.rerank_consensus > 0 and len(proposals) > 1:
+            proposals = agree(proposals, config.rerank_consensus, temperature=RERANK_CONSENSUS_TEMPERATURE)
     else:
         proposals = [replace(p, score=p.score + config.retrieval_weight * p.retrieval) for p in out.values()]
     if config.reviewer > 0 and proposals and not (cancel is not None and cancel.is_set()):

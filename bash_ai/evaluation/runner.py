@@ -112,7 +112,11 @@ class Decoder:
             same = "" if c.distinct else " no-distinct"
             cover = f" cover={c.cover_temperature}" if c.cover_temperature else ""
             missing = f" missing={c.missing_penalty}" if c.missing_penalty else ""
-            return f"beam {c.beam_width} k={c.retrieval_k} pool={c.pool} trained reranker{cover}{missing}{review}{same}{adapted}"
+            agree = f" consensus={c.rerank_consensus}" if c.rerank_consensus else ""
+            return (
+                f"beam {c.beam_width} k={c.retrieval_k} pool={c.pool} trained reranker{agree}{cover}{missing}{review}"
+                f"{same}{adapted}"
+            )
         rank = f" relevance={c.retrieval_weight}+{c.retrieval_bonus}" if c.retrieval_weight or c.retrieval_bonus else ""
         review = f" reviewer={c.reviewer}" if c.reviewer else ""
         agree = f" consensus={c.consensus}" if c.consensus else ""
