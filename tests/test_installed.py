@@ -63,7 +63,7 @@ def test_the_engine_ranks_a_command_this_machine_cannot_run_lower(
     weights = np.array([5.0 if name == "retrieved" else 0.0 for name in FEATURES])
     n = len(FEATURES)
     engine.set_reranker(Reranker(np.zeros(1 << 8, dtype=np.float32), weights, np.zeros(n), np.ones(n)))
-    config = DecodeConfig(retrieval_k=0, beam_width=3, pool=1, missing_penalty=10.0)
+    config = DecodeConfig(retrieval_k=0, beam_width=3, pool=1, missing_penalty=10.0, rerank_consensus=0.0)
 
     monkeypatch.setenv("PATH", _path_with(tmp_path, "hellosay"))
     first = propose(engine, "say hello", config)[0]

@@ -107,7 +107,7 @@ def test_the_engine_ranks_its_pool_with_the_reranker(trained_model_dir: Path) ->
 
     engine = load(str(trained_model_dir))
     engine.set_index(RetrievalIndex.build([("say hello to the world", "echo hello world", "t")]))
-    config = DecodeConfig(retrieval_k=0, beam_width=3, pool=1)
+    config = DecodeConfig(retrieval_k=0, beam_width=3, pool=1, rerank_consensus=0.0)  # the reranker's own scores
     assert engine.reranker is None and propose(engine, "say hello", config)[0].text == "echo hello"
 
     def weights(**named: float) -> Reranker:
@@ -127,7 +127,7 @@ def test_the_engine_ranks_its_pool_with_the_reranker(trained_model_dir: Path) ->
     # weighted by the reranker's own softmax, added to its score.
     from bash_ai.engine.proposal import agree
 
-    plain = propose(engine, "say hello", config.replace(missing_penalty=0.0))
+    plain = propose(engine, "say hello", config.replace(missing_penalty=0.0, rerank_consensus=0.0))
     agreed = propose(engine, "say hello", config.replace(missing_penalty=0.0, rerank_consensus=2.0))
     expected = {p.text: p.score for p in agree(plain, 2.0, temperature=1.0)}
     assert len(plain) > 1 and {p.text: p.score for p in agreed} == pytest.approx(expected)
@@ -321,14 +321,14 @@ def test_the_eval_label_says_when_the_trained_reranker_ranked() -> None:
 
     decoder = Decoder("beam")
     assert decoder.describe() == "beam 5 k=3 pool=12 alpha=0.6 relevance=4.0+1.0 consensus=4.0"
-    assert decoder.describe(reranker=True) == "beam 5 k=3 pool=12 trained reranker cover=0.3 missing=0.5"
+    assert decoder.describe(reranker=True) == "beam 5 k=3 pool=12 trained reranker consensus=1.0 cover=0.3 missing=0.5"
     unadapted = Decoder("beam", decoder.config.replace(adapt_beams=False))
     assert unadapted.describe(reranker=True).endswith("missing=0.5 no-adapt-beams")
     assert unadapted.describe(reranker=False).endswith("no-adapt-beams")
-    plain = decoder.config.replace(cover_temperature=0.0, missing_penalty=0.0)
+    plain = decoder.config.replace(cover_temperature=0.0, missing_penalty=0.0, rerank_consensus=0.0)
     assert Decoder("beam", plain).describe(reranker=True).endswith("reranker")
-    agreed = Decoder("beam", decoder.config.replace(rerank_consensus=1.0))
-    assert agreed.describe(reranker=True) == "beam 5 k=3 pool=12 trained reranker consensus=1.0 cover=0.3 missing=0.5"
+    agreed = Decoder("beam", decoder.config.replace(rerank_consensus=2.0))
+    assert agreed.describe(reranker=True) == "beam 5 k=3 pool=12 trained reranker consensus=2.0 cover=0.3 missing=0.5"
     off = Decoder("beam", decoder.config.replace(rerank=False))
     assert off.describe(reranker=True).endswith("consensus=4.0 no-rerank")
 

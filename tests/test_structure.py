@@ -93,7 +93,7 @@ def test_the_engine_ranks_with_its_structure_model(trained_model_dir: Path) -> N
 
     engine = load(str(trained_model_dir))
     engine.set_index(RetrievalIndex.build([("say hello to the world", "echo hello world", "t")]))
-    config = DecodeConfig(retrieval_k=0, beam_width=3, pool=1, missing_penalty=0.0)
+    config = DecodeConfig(retrieval_k=0, beam_width=3, pool=1, missing_penalty=0.0, rerank_consensus=0.0)
     engine.set_reranker(_reranker(FEATURE_SETS[1], structure=1.0))
     assert engine.structure is None
     with pytest.raises(ModelError, match=STRUCTURE_FILE):

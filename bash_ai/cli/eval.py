@@ -82,7 +82,7 @@ def eval_command(
             "--rerank-consensus",
             help="With the reranker: weight of the agreement with the other candidates before the first is chosen",
         ),
-    ] = 0.0,
+    ] = 1.0,
     adapt_beams: Annotated[
         bool,
         Opt(
