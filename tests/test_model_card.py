@@ -115,4 +115,4 @@ def test_a_structure_stage_says_what_it_trained_on(tmp_path: Path) -> None:
     assert "ranking" not in text
     text = "\n".join(_stage_lines(run, cfg | {"contrast": 8}, 256))
     assert "a group of the pair's template and 8 others, soft targets from the NLC2CMD score" in text
-    assert "10 steps x 16 groups x 256 tokens" in text and "16 rows" in plain
+    assert "10 steps x 16 groups of 9 rows x 256 tokens" in text and "10 steps x 16 rows x 256 tokens" in plain

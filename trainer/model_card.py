@@ -178,8 +178,8 @@ def _stage_lines(run: RunDir, cfg: dict[str, Any], context_length: int) -> list[
         f"### `{run.path.name}`: stage `{cfg['stage']}` on `{cfg['backend']}`{init}",
         "",
         f"- datasets {', '.join(cfg['datasets'])}; English share of rows {cfg['language_ratio']}",
-        f"- {cfg['num_steps']:,} steps x {cfg['batch_size']} {'groups' if cfg.get('contrast') else 'rows'} "
-        f"x {context_length} tokens ({tokens:,} tokens), "
+        f"- {cfg['num_steps']:,} steps x {cfg['batch_size']} {_batch_rows(cfg)} x {context_length} tokens "
+        f"({tokens:,} tokens), "
         f"AdamW lr {cfg['lr']} (warmup {cfg['warmup_steps']}, cosine to {cfg['min_lr_ratio']}x), "
         f"weight decay {cfg['weight_decay']}, clip {cfg['grad_clip']}, seed {cfg['seed']}",
         f"- wall time {elapsed / 60:.0f} min (last session of the run), median {speed[len(speed) // 2] if speed else 0:,.0f} tokens/s",
@@ -191,6 +191,11 @@ def _stage_lines(run: RunDir, cfg: dict[str, Any], context_length: int) -> list[
         "```",
         "",
     ]
+
+
+def _batch_rows(cfg: dict[str, Any]) -> str:
+    """What one batch row is: a row, or a contrastive group of the pair's template and its others."""
+    return f"groups of {cfg['contrast'] + 1} rows" if cfg.get("contrast") else "rows"
 
 
 def _init_name(init: str) -> str:
