@@ -270,6 +270,16 @@ def cover_texts(shaped: dict[str, Proposal], texts: list[str], temperature: floa
     return [text_of[id(p)] for p in cover([shaped[t] for t in texts], temperature)]
 
 
+def harming(request: str, commands: Iterable[str]) -> list[str]:
+    """The ``commands`` that destroy a file ``request`` names and only asks to read
+    (``bash_ai.safety.intent``: "show the first 10 lines of notes.txt" -> ``... > notes.txt``)."""
+    from bash_ai.engine.arguments import files
+    from bash_ai.safety.intent import harmed_files, reads_only
+
+    named = files(request) if reads_only(request) else []
+    return [c for c in commands if named and harmed_files(c, named)]
+
+
 def propose_checked(
     engine: Engine,
     request: str,
@@ -280,7 +290,9 @@ def propose_checked(
     on_event: Callable[[Event], None] | None = None,
 ) -> list[Candidate]:
     """Beam search + retrieved commands (``bash_ai.engine.propose``), shaped as commands and
-    checked with ``bash -n``: syntax-valid ones first, each group in the model's order.
+    checked with ``bash -n``: syntax-valid ones first, each group in the model's order, except that a
+    valid one destroying a file the request only asks to read (``bash_ai.safety.intent``) comes
+    after the other valid ones.
 
     ``flag`` also runs the danger rules and shellcheck (the faces show them; eval does not need them).
     """
@@ -294,7 +306,12 @@ def propose_checked(
     valid_texts = [t for t in shaped if checked[t].ok]
     if config.rerank and engine.reranker is not None and config.cover_temperature > 0:
         valid_texts = cover_texts(shaped, valid_texts, config.cover_temperature)
-    order = valid_texts + [t for t in shaped if not checked[t].ok]
+    harmful = set(harming(request, shaped))  # after the rest
+    order = (
+        [t for t in valid_texts if t not in harmful]
+        + [t for t in valid_texts if t in harmful]
+        + [t for t in shaped if not checked[t].ok]
+    )
     valid: list[Candidate] = []
     invalid: list[Candidate] = []
     for text in order:

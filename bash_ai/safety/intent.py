@@ -1,0 +1,119 @@
+"""Does a command destroy a file that the request only asks to read?
+
+Asked "show the first 10 lines of notes.txt", an answer such as ``yes | head -n10 > notes.txt``
+overwrites the file the user wanted to see. The danger rules (:mod:`bash_ai.safety.danger`) judge a
+command alone, and truncating a file is ordinary bash; what makes it wrong is the request. So
+:func:`reads_only` reads the request and :func:`harmed_files` the command:
+
+- ``reads_only``: the request must only ask to read. Its first word is a reading verb ("show", "count", "find"),
+  and no word asks for a change ("save", "replace", "delete", "sort ... into", "compress"); and
+- ``harmed_files``: the command overwrites, deletes, moves or edits in place a file the request names
+  (``notes.txt``): a ``>`` / ``>|`` / ``&>`` redirect to it (appending with ``>>`` is left alone),
+  ``rm`` / ``shred`` / ``unlink`` / ``truncate`` / ``mv`` naming it, ``tee`` (without ``-a``),
+  ``cp`` or ``dd of=`` writing it, or ``sed -i`` / ``perl -i`` editing it.
+
+The answer path puts such a candidate after the others (``bash_ai.answer.propose_checked``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from bash_ai.safety.commands import invocations, walk_commands
+from bash_ai.safety.danger import normalize_path, operands_of
+from bash_ai.safety.shell import parse
+
+# The first word of a request that only reads (after "please", "how do I" and the like).
+READ_VERBS = frozenset(
+    re.findall(
+        r"\w+",
+        """show print display list count find search locate grep view see read cat look check tell
+        compare calculate compute get give what which where who how is are does output""",
+    )
+)
+_LEAD = frozenset(re.findall(r"\w+", "please can could would you i we do to the how just"))
+# Any of these word stems asks for a change, whatever the first word is.
+_CHANGE = re.compile(
+    r"\b(?:writ|sav|overwrit|replac|chang|edit|modif|delet|remov|eras|clear|empt|truncat|mov|renam"
+    r"|append|add|insert|put|stor|redirect|creat|mak|convert|sort|compress|encrypt|decrypt|fix|updat"
+    r"|set|strip|split|join|merg|wip|shred|destroy|zero|into|in[- ]place|back ?up|cop(?:y|ies))",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[a-z]+")
+_TRUNCATE = re.compile(r"\d*(?:>|>\||&>)")  # redirects that empty their target first
+_REMOVERS = frozenset({"rm", "shred", "unlink", "truncate", "mv"})
+
+
+def reads_only(request: str) -> bool:
+    """True when ``request`` asks only to read: a reading verb first, no word asking for a change."""
+    words = [w for w in _WORD.findall(request.lower()) if w not in _LEAD]
+    return bool(words) and words[0] in READ_VERBS and _CHANGE.search(request) is None
+
+
+def harmed_files(command: str, files: Iterable[str]) -> list[str]:
+    """Which of ``files`` (the file names a request gives, ``notes.txt``) ``command`` would
+    overwrite, delete, move or edit in place; empty for unparseable text."""
+    named = {_plain(f) for f in files}
+    named |= {n.rsplit("/", 1)[-1] for n in named}
+    if not named:
+        return []
+    try:
+        script = parse(command)
+    except Exception:  # noqa: BLE001 - the parser's errors on broken model text
+        return []
+    hit: list[str] = []
+    for cmd in walk_commands(script):
+        for redirect in cmd.redirects:
+            if redirect.target is not None and not redirect.is_dup and _TRUNCATE.fullmatch(redirect.op):
+                hit.extend(_named([redirect.target.value], named))
+    for inv in invocations(script):
+        hit.extend(_named(_written(inv.utility, inv.values), named))
+    return list(dict.fromkeys(hit))
+
+
+def _written(utility: str, values: list[str]) -> list[str]:
+    """The operands of one program run that it deletes, moves or writes over."""
+    operands = operands_of(values)
+    if utility in _REMOVERS:
+        return operands
+    if utility == "tee":
+        return [] if any(v in ("-a", "--append") for v in values) else operands
+    if utility == "cp":
+        return operands[-1:]
+    if utility == "dd":
+        return [v[3:] for v in values if v.startswith("of=")]
+    if utility in ("sed", "perl") and any(_in_place(utility, v) for v in values):
+        return operands
+    return []
+
+
+def _named(values: Iterable[str], named: set[str]) -> list[str]:
+    """The values naming one of the request's files (the same path, or the same file name: a
+    request naming ``data/a.txt`` protects every ``a.txt``, erring on the side of the file)."""
+    out = []
+    for value in values:
+        path = _plain(value.strip("'\""))
+        if path in named or path.rsplit("/", 1)[-1] in named:
+            out.append(path)
+    return out
+
+
+def _plain(path: str) -> str:
+    """One spelling per path: ``./data//a.txt`` -> ``data/a.txt``."""
+    path = normalize_path(path)
+    while path.startswith("./"):
+        path = path[2:]
+    return path
+
+
+def _in_place(utility: str, value: str) -> bool:
+    """``sed -i``, ``sed -ie``, ``sed --in-place``, ``perl -pi``, ``perl -i.bak``."""
+    if value.startswith("--in-place"):
+        return True
+    return (
+        value.startswith("-")
+        and not value.startswith("--")
+        and "i" in value[1:]
+        and (utility == "perl" or value.startswith("-i") or value[1:].isalpha())
+    )

@@ -1,0 +1,113 @@
+"""A candidate that destroys a file the request only asks to read goes after the others."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+
+from bash_ai.answer import harming
+from bash_ai.engine.proposal import Proposal
+from bash_ai.safety.intent import harmed_files, reads_only
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        ("show the first 10 lines of notes.txt", True),
+        ("Please count the lines in main.c", True),
+        ("how do I find the largest files", True),
+        ("replace foo with bar in config.txt", False),  # asks for a change
+        ("print notes.txt and save it as copy.txt", False),
+        ("sort names.txt alphabetically", False),  # sorting in place is a fair reading
+        ("delete old logs", False),
+        ("compress file.txt with gzip", False),
+        ("", False),
+    ],
+)
+def test_reads_only(request_text: str, expected: bool) -> None:
+    assert reads_only(request_text) is expected
+
+
+@pytest.mark.parametrize(
+    ("command", "harmed"),
+    [
+        ("yes | head -n10 > notes.txt", ["notes.txt"]),  # the bundled model's answer before this check
+        ("head -n 10 notes.txt", []),
+        ("head notes.txt >> notes.txt", []),  # appending keeps what was there
+        ("head notes.txt > first.txt", []),  # another file
+        ("cat notes.txt 2>&1", []),  # a descriptor, not a file
+        ("cat notes.txt &> notes.txt", ["notes.txt"]),
+        ("rm -f ./notes.txt", ["notes.txt"]),
+        ("mv notes.txt /tmp/", ["notes.txt"]),
+        ("wc -l notes.txt | tee notes.txt", ["notes.txt"]),
+        ("wc -l notes.txt | tee -a notes.txt", []),
+        ("cp other.txt notes.txt", ["notes.txt"]),
+        ("cp notes.txt other.txt", []),  # reading it is fine
+        ("dd if=/dev/zero of=notes.txt", ["notes.txt"]),
+        ("sed -i '1,10!d' notes.txt", ["notes.txt"]),
+        ("sed -n '1,10p' notes.txt", []),
+        ("perl -pi -e 's/a/b/' notes.txt", ["notes.txt"]),
+        ("find . -name notes.txt -exec rm {} \\;", []),  # the file is named only as a pattern; {} is not its name
+        ("echo $(rm notes.txt)", ["notes.txt"]),  # inside a substitution too
+        ("head -n 10 'notes.txt", []),  # unparseable: no claim
+    ],
+)
+def test_harmed_files(command: str, harmed: list[str]) -> None:
+    assert harmed_files(command, ["notes.txt"]) == harmed
+    assert harming("show the first 10 lines of notes.txt", [command]) == ([command] if harmed else [])
+
+
+def test_nothing_is_harmed_without_a_named_file_or_when_a_change_is_asked() -> None:
+    assert harming("find large files", ["rm big.txt"]) == []
+    assert harming("replace foo with bar in config.txt", ["sed -i 's/foo/bar/' config.txt"]) == []
+    assert harmed_files("rm big.txt", []) == []
+    # The same file under another directory is protected too (erring on the side of the file).
+    assert harmed_files("rm ./data/a.txt", ["data/a.txt"]) == ["data/a.txt"]
+    assert harmed_files("rm backup/a.txt", ["data/a.txt"]) == ["backup/a.txt"]
+    assert harming("show data/a.txt", ["rm ./data/a.txt", "cat data/a.txt"]) == ["rm ./data/a.txt"]
+
+
+def test_the_answer_path_puts_a_harmful_candidate_after_the_harmless_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The best-scored proposal overwrites the file the request asks to read: it goes after every
+    other valid one (still before syntax errors), and the order is otherwise the model's."""
+    import bash_ai.engine.propose as propose_module
+    from bash_ai.answer import propose_checked
+    from bash_ai.engine.propose import DecodeConfig
+
+    pool = [
+        Proposal("yes | head -n10 > notes.txt", "beam", -1.0, 3, 3.0, "eos"),
+        Proposal("echo 'unclosed", "beam", -1.0, 3, 2.5, "eos"),
+        Proposal("head -n 10 notes.txt", "beam", -1.0, 3, 2.0, "eos"),
+        Proposal("sed -n 1,10p notes.txt", "beam", -1.0, 3, 1.0, "eos"),
+    ]
+    monkeypatch.setattr(propose_module, "propose", lambda *args, **kwargs: list(pool))
+    engine = types.SimpleNamespace(reranker=None)
+
+    def texts(request: str) -> list[str]:
+        return [c.text for c in propose_checked(engine, request, DecodeConfig())]  # type: ignore[arg-type]
+
+    assert texts("show the first 10 lines of notes.txt") == [
+        "head -n 10 notes.txt",
+        "sed -n 1,10p notes.txt",
+        "yes | head -n10 > notes.txt",
+        "echo 'unclosed",
+    ]
+    # Asked to write the file, the same pool keeps the model's order.
+    assert texts("write ten lines into notes.txt") == [
+        "yes | head -n10 > notes.txt",
+        "head -n 10 notes.txt",
+        "sed -n 1,10p notes.txt",
+        "echo 'unclosed",
+    ]
+
+
+def test_the_bundled_model_no_longer_overwrites_the_file_it_is_asked_to_show() -> None:
+    """The bundled model's best-scored answer to this request was ``yes | head -n10 > notes.txt``."""
+    from bash_ai.answer import answer
+    from bash_ai.registry import load
+
+    request = "show the first 10 lines of notes.txt"
+    answers = answer(load("bundled"), request, 3)
+    assert answers[0].syntax_ok
+    assert harming(request, [answers[0].text]) == []
