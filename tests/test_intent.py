@@ -48,6 +48,9 @@ def test_reads_only(request_text: str, expected: bool) -> None:
         ("sed -i '1,10!d' notes.txt", ["notes.txt"]),
         ("sed -n '1,10p' notes.txt", []),
         ("perl -pi -e 's/a/b/' notes.txt", ["notes.txt"]),
+        ("perl -Mstrict -ne 'print if 1..10' notes.txt", []),  # M takes an argument: no -i here
+        ("sed -ni '1,10p' notes.txt", ["notes.txt"]),
+        ("sed --in-place=.bak 1d notes.txt", ["notes.txt"]),
         ("find . -name notes.txt -exec rm {} \\;", []),  # the file is named only as a pattern; {} is not its name
         ("echo $(rm notes.txt)", ["notes.txt"]),  # inside a substitution too
         ("head -n 10 'notes.txt", []),  # unparseable: no claim

@@ -43,6 +43,7 @@ _CHANGE = re.compile(
 _WORD = re.compile(r"[a-z]+")
 _TRUNCATE = re.compile(r"\d*(?:>|>\||&>)")  # redirects that empty their target first
 _REMOVERS = frozenset({"rm", "shred", "unlink", "truncate", "mv"})
+_IN_PLACE = {"sed": re.compile(r"-[nEsruz]*i"), "perl": re.compile(r"-[nplaws0-9]*i")}
 
 
 def reads_only(request: str) -> bool:
@@ -108,12 +109,8 @@ def _plain(path: str) -> str:
 
 
 def _in_place(utility: str, value: str) -> bool:
-    """``sed -i``, ``sed -ie``, ``sed --in-place``, ``perl -pi``, ``perl -i.bak``."""
+    """``sed -i``, ``sed -ni``, ``sed --in-place``, ``perl -pi``, ``perl -i.bak``; not ``perl -Mstrict``:
+    the ``i`` must come after switches that take no argument."""
     if value.startswith("--in-place"):
         return True
-    return (
-        value.startswith("-")
-        and not value.startswith("--")
-        and "i" in value[1:]
-        and (utility == "perl" or value.startswith("-i") or value[1:].isalpha())
-    )
+    return _IN_PLACE[utility].match(value) is not None
