@@ -200,17 +200,32 @@ def _syntax_checked(text: str, kind: Kind | None = None, finish_reason: str = "s
     return Candidate(text, kind, bool(syntax.ok), syntax.message or "", finish_reason=finish_reason, n_tokens=n_tokens)
 
 
-def _flag(candidates: list[Candidate], lint: bool = True) -> None:
+def _flag(candidates: list[Candidate], lint: bool = True, request: str | None = None) -> None:
     """Danger rules, (``lint``) shellcheck, one process for all, and the programs this machine
-    lacks, on the candidates that will be shown."""
+    lacks, on the candidates that will be shown; with the ``request``, a high flag on each that
+    destroys a file the request only asks to read (``harming``)."""
     from bash_ai import safety
     from bash_ai.engine.installed import missing_programs
 
     findings = safety.shellcheck_many([c.text for c in candidates]) if candidates and lint else []
+    harmful = set(harming(request, [c.text for c in candidates])) if request else set()
     for i, candidate in enumerate(candidates):
         candidate.danger = list(safety.assess(candidate.text))
+        if candidate.text in harmful:
+            candidate.danger.insert(0, _request_file_flag(request or "", candidate.text))
         candidate.shellcheck = list(findings[i]) if findings else []
         candidate.missing = missing_programs(candidate.text)
+
+
+def _request_file_flag(request: str, command: str) -> DangerFlag:
+    from bash_ai.engine.arguments import files
+    from bash_ai.safety.danger import DangerFlag
+    from bash_ai.safety.intent import harmed_files
+
+    names = ", ".join(harmed_files(command, files(request)))
+    return DangerFlag(
+        "request-file", "high", f"removes or writes over {names}, which the request only reads", (0, len(command))
+    )
 
 
 def _round_params(params: SamplingParams, round_no: int) -> SamplingParams:
@@ -329,7 +344,7 @@ def propose_checked(
         (valid if candidate.syntax_ok else invalid).append(candidate)
     result = valid + invalid
     if flag:
-        _flag(result)
+        _flag(result, request=request)
     return result
 
 
@@ -367,7 +382,7 @@ def answer(
         if n == 1:  # covering chooses the answers after the first and never moves it: skip it
             decode = (decode if decode is not None else DecodeConfig()).replace(cover_temperature=0.0)
         checked = propose_checked(engine, request, decode, cancel=cancel, on_event=on_event)[:n]
-        _flag(checked, lint)
+        _flag(checked, lint, request)
         if not checked and not (cancel is not None and cancel.is_set()):
             raise GenerationError("the model produced no answer; try rephrasing the request or another model")
         return checked
@@ -395,7 +410,7 @@ def answer(
             candidate = _syntax_checked(text, kind, event.finish_reason, event.n_tokens)
             (valid if candidate.syntax_ok else invalid).append(candidate)
     result = valid[:n] + invalid[: max(0, n - len(valid))]
-    _flag(result, lint)
+    _flag(result, lint, request)
     if not result and not cancel.is_set():
         raise GenerationError("the model produced no answer; try rephrasing the request or another model")
     return result

@@ -114,3 +114,22 @@ def test_the_bundled_model_no_longer_overwrites_the_file_it_is_asked_to_show() -
     answers = answer(load("bundled"), request, 3)
     assert answers[0].syntax_ok
     assert harming(request, [answers[0].text]) == []
+
+
+def test_a_harmful_candidate_that_is_shown_carries_a_high_danger_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When it is shown anyway (here the only valid one), it is flagged, so `--yes` will not run it."""
+    import bash_ai.engine.propose as propose_module
+    from bash_ai.answer import propose_checked
+    from bash_ai.engine.propose import DecodeConfig
+
+    pool = [Proposal("yes | head -n10 > notes.txt", "beam", -1.0, 3, 3.0, "eos")]
+    monkeypatch.setattr(propose_module, "propose", lambda *args, **kwargs: list(pool))
+    engine = types.SimpleNamespace(reranker=None)
+    shown = propose_checked(engine, "show the first 10 lines of notes.txt", DecodeConfig(), flag=True)  # type: ignore[arg-type]
+    assert [c.text for c in shown] == ["yes | head -n10 > notes.txt"]
+    flag = shown[0].danger[0]
+    assert (flag.rule_id, flag.severity) == ("request-file", "high")
+    assert "notes.txt" in flag.message
+    # Asked to write it, the same command carries no such flag.
+    written = propose_checked(engine, "write ten lines into notes.txt", DecodeConfig(), flag=True)  # type: ignore[arg-type]
+    assert all(f.rule_id != "request-file" for f in written[0].danger)
