@@ -208,24 +208,15 @@ def _flag(candidates: list[Candidate], lint: bool = True, request: str | None = 
     from bash_ai.engine.installed import missing_programs
 
     findings = safety.shellcheck_many([c.text for c in candidates]) if candidates and lint else []
-    harmful = set(harming(request, [c.text for c in candidates])) if request else set()
+    harmful = harming(request, [c.text for c in candidates]) if request else {}
     for i, candidate in enumerate(candidates):
         candidate.danger = list(safety.assess(candidate.text))
         if candidate.text in harmful:
-            candidate.danger.insert(0, _request_file_flag(request or "", candidate.text))
+            names = ", ".join(harmful[candidate.text])
+            message = f"removes or writes over {names}, which the request only reads"
+            candidate.danger.insert(0, safety.DangerFlag("request-file", "high", message, (0, len(candidate.text))))
         candidate.shellcheck = list(findings[i]) if findings else []
         candidate.missing = missing_programs(candidate.text)
-
-
-def _request_file_flag(request: str, command: str) -> DangerFlag:
-    from bash_ai.engine.arguments import files
-    from bash_ai.safety.danger import DangerFlag
-    from bash_ai.safety.intent import harmed_files
-
-    names = ", ".join(harmed_files(command, files(request)))
-    return DangerFlag(
-        "request-file", "high", f"removes or writes over {names}, which the request only reads", (0, len(command))
-    )
 
 
 def _round_params(params: SamplingParams, round_no: int) -> SamplingParams:
@@ -285,14 +276,17 @@ def cover_texts(shaped: dict[str, Proposal], texts: list[str], temperature: floa
     return [text_of[id(p)] for p in cover([shaped[t] for t in texts], temperature)]
 
 
-def harming(request: str, commands: Iterable[str]) -> list[str]:
-    """The ``commands`` that destroy a file ``request`` names and only asks to read
-    (``bash_ai.safety.intent``: "show the first 10 lines of notes.txt" -> ``... > notes.txt``)."""
+def harming(request: str, commands: Iterable[str]) -> dict[str, list[str]]:
+    """Each of ``commands`` that destroys a file ``request`` names and only asks to read, with those
+    files (``bash_ai.safety.intent``: "show the first 10 lines of notes.txt" -> ``... > notes.txt``)."""
     from bash_ai.engine.arguments import files
     from bash_ai.safety.intent import harmed_files, reads_only
 
     named = files(request) if reads_only(request) else []
-    return [c for c in commands if named and harmed_files(c, named)]
+    if not named:
+        return {}
+    harmed = {c: harmed_files(c, named) for c in commands}
+    return {c: names for c, names in harmed.items() if names}
 
 
 def propose_checked(
@@ -321,7 +315,7 @@ def propose_checked(
     valid_texts = [t for t in shaped if checked[t].ok]
     if config.rerank and engine.reranker is not None and config.cover_temperature > 0:
         valid_texts = cover_texts(shaped, valid_texts, config.cover_temperature)
-    harmful = set(harming(request, shaped))  # after the rest
+    harmful = harming(request, shaped)  # after the rest
     order = (
         [t for t in valid_texts if t not in harmful]
         + [t for t in valid_texts if t in harmful]

@@ -58,17 +58,17 @@ def test_reads_only(request_text: str, expected: bool) -> None:
 )
 def test_harmed_files(command: str, harmed: list[str]) -> None:
     assert harmed_files(command, ["notes.txt"]) == harmed
-    assert harming("show the first 10 lines of notes.txt", [command]) == ([command] if harmed else [])
+    assert harming("show the first 10 lines of notes.txt", [command]) == ({command: harmed} if harmed else {})
 
 
 def test_nothing_is_harmed_without_a_named_file_or_when_a_change_is_asked() -> None:
-    assert harming("find large files", ["rm big.txt"]) == []
-    assert harming("replace foo with bar in config.txt", ["sed -i 's/foo/bar/' config.txt"]) == []
+    assert harming("find large files", ["rm big.txt"]) == {}
+    assert harming("replace foo with bar in config.txt", ["sed -i 's/foo/bar/' config.txt"]) == {}
     assert harmed_files("rm big.txt", []) == []
     # The same file under another directory is protected too (erring on the side of the file).
     assert harmed_files("rm ./data/a.txt", ["data/a.txt"]) == ["data/a.txt"]
     assert harmed_files("rm backup/a.txt", ["data/a.txt"]) == ["backup/a.txt"]
-    assert harming("show data/a.txt", ["rm ./data/a.txt", "cat data/a.txt"]) == ["rm ./data/a.txt"]
+    assert harming("show data/a.txt", ["rm ./data/a.txt", "cat data/a.txt"]) == {"rm ./data/a.txt": ["data/a.txt"]}
 
 
 def test_the_answer_path_puts_a_harmful_candidate_after_the_harmless_ones(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -113,7 +113,7 @@ def test_the_bundled_model_no_longer_overwrites_the_file_it_is_asked_to_show() -
     request = "show the first 10 lines of notes.txt"
     answers = answer(load("bundled"), request, 3)
     assert answers[0].syntax_ok
-    assert harming(request, [answers[0].text]) == []
+    assert harming(request, [answers[0].text]) == {}
 
 
 def test_a_harmful_candidate_that_is_shown_carries_a_high_danger_flag(monkeypatch: pytest.MonkeyPatch) -> None:

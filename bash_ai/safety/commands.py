@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bash_ai.safety.shell import Command, Group, Script, Word, parse
+from bash_ai.safety.shell import Command, Group, Redirect, Script, Word, parse
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +99,14 @@ def walk_commands(script: Script) -> Iterator[Command]:
         for word in _words_of(item):
             for sub in word.subs:
                 yield from walk_commands(sub)
+
+
+def file_redirects(script: Script) -> Iterator[tuple[Redirect, Word]]:
+    """Every redirect that opens a file (``> out``, not ``2>&1``), with its target, substitutions included."""
+    for cmd in walk_commands(script):
+        for redirect in cmd.redirects:
+            if redirect.target is not None and not redirect.is_dup:
+                yield redirect, redirect.target
 
 
 def _words_of(cmd: Command | Group) -> list[Word]:

@@ -16,7 +16,13 @@ from importlib.resources import files
 from typing import Any, Literal
 
 from bash_ai.errors import BashAIError
-from bash_ai.safety.commands import Invocation, NestedScript, invocations, script_arguments, walk_commands
+from bash_ai.safety.commands import (
+    Invocation,
+    NestedScript,
+    file_redirects,
+    invocations,
+    script_arguments,
+)
 from bash_ai.safety.shell import Command, Group, Script, parse
 
 Severity = Literal["high", "medium"]
@@ -334,17 +340,16 @@ def assess(command: str) -> list[DangerFlag]:
             for rule in by_kind.get("command", ()):
                 if _command_matches(rule, inv):
                     add(rule, inv.span)
-        for cmd in walk_commands(script):
-            for redirect in cmd.redirects:
-                if redirect.target is None or redirect.is_dup or not _WRITE_OPS.fullmatch(redirect.op):
+        for redirect, target_word in file_redirects(script):
+            if not _WRITE_OPS.fullmatch(redirect.op):
+                continue
+            target = normalize_path(target_word.value)
+            for rule in by_kind.get("redirect", ()):
+                ops = rule.spec.get("redirect_ops")
+                if ops is not None and redirect.op not in ops:
                     continue
-                target = normalize_path(redirect.target.value)
-                for rule in by_kind.get("redirect", ()):
-                    ops = rule.spec.get("redirect_ops")
-                    if ops is not None and redirect.op not in ops:
-                        continue
-                    if rule.regex["redirect"].fullmatch(target):
-                        add(rule, (redirect.start, redirect.end))
+                if rule.regex["redirect"].fullmatch(target):
+                    add(rule, (redirect.start, redirect.end))
         for rule in by_kind.get("pipe", ()):
             for span in _pipe_flags(rule, script):
                 add(rule, span)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bash_ai.safety.commands import invocations, walk_commands
+from bash_ai.safety.commands import file_redirects, invocations
 from bash_ai.safety.danger import normalize_path, operands_of
 from bash_ai.safety.shell import parse
 
@@ -55,8 +55,7 @@ def reads_only(request: str) -> bool:
 def harmed_files(command: str, files: Iterable[str]) -> list[str]:
     """Which of ``files`` (the file names a request gives, ``notes.txt``) ``command`` would
     overwrite, delete, move or edit in place; empty for unparseable text."""
-    named = {_plain(f) for f in files}
-    named |= {n.rsplit("/", 1)[-1] for n in named}
+    named = {_file_name(f) for f in files}
     if not named:
         return []
     try:
@@ -64,10 +63,9 @@ def harmed_files(command: str, files: Iterable[str]) -> list[str]:
     except Exception:  # noqa: BLE001 - the parser's errors on broken model text
         return []
     hit: list[str] = []
-    for cmd in walk_commands(script):
-        for redirect in cmd.redirects:
-            if redirect.target is not None and not redirect.is_dup and _TRUNCATE.fullmatch(redirect.op):
-                hit.extend(_named([redirect.target.value], named))
+    for redirect, target in file_redirects(script):
+        if _TRUNCATE.fullmatch(redirect.op):
+            hit.extend(_named([target.value], named))
     for inv in invocations(script):
         hit.extend(_named(_written(inv.utility, inv.values), named))
     return list(dict.fromkeys(hit))
@@ -90,14 +88,14 @@ def _written(utility: str, values: list[str]) -> list[str]:
 
 
 def _named(values: Iterable[str], named: set[str]) -> list[str]:
-    """The values naming one of the request's files (the same path, or the same file name: a
-    request naming ``data/a.txt`` protects every ``a.txt``, erring on the side of the file)."""
-    out = []
-    for value in values:
-        path = _plain(value.strip("'\""))
-        if path in named or path.rsplit("/", 1)[-1] in named:
-            out.append(path)
-    return out
+    """The values (as paths) with one of the ``named`` file names: a request naming ``data/a.txt``
+    protects every ``a.txt``, erring on the side of the file."""
+    paths = [_plain(value.strip("'\"")) for value in values]
+    return [path for path in paths if _file_name(path) in named]
+
+
+def _file_name(path: str) -> str:
+    return _plain(path).rsplit("/", 1)[-1]
 
 
 def _plain(path: str) -> str:
