@@ -116,3 +116,26 @@ def test_a_structure_stage_says_what_it_trained_on(tmp_path: Path) -> None:
     text = "\n".join(_stage_lines(run, cfg | {"contrast": 8}, 256))
     assert "a group of the pair's template and 8 others, soft targets from the NLC2CMD score" in text
     assert "10 steps x 16 groups of 9 rows x 256 tokens" in text and "10 steps x 16 rows x 256 tokens" in plain
+
+
+def test_reranker_section_names_the_review_stage_and_both_stages_figures(tmp_path: Path) -> None:
+    import numpy as np
+
+    from bash_ai.engine.rerank import FEATURES, RERANKER_FILE, Reranker, Review
+    from trainer.model_card import _reranker_lines
+
+    n = len(FEATURES)
+    review = Review(np.ones(n + 1), np.zeros(n + 1), np.ones(n + 1), 3)
+    Reranker(np.zeros(1 << 8, np.float32), np.ones(n), np.zeros(n), np.ones(n), FEATURES, review).save(
+        tmp_path / RERANKER_FILE
+    )
+    run = RunDir(tmp_path / "runs" / "review-1")
+    run.path.mkdir(parents=True)
+    fit = {"suite": "nl2bash-dev", "requests": 779, "lexicon_groups": 39711, "review_top": 3}
+    fit |= {"hand_top5": 0.265, "cv_top5": 0.338, "hand_top1": -0.031, "cv_top1": 0.052}
+    fit |= {"first_top5": 0.34, "first_top1": 0.032}
+    (run.path / "rerank.json").write_text(json.dumps(fit))
+    keep_records([run], tmp_path)
+    text = "\n".join(_reranker_lines(tmp_path))
+    assert "re-ranks the first stage's 3 best finished candidates" in text and "log p(request | candidate)" in text
+    assert "top-1 -0.031 -> 0.052. Both stages; the first alone: top-5 0.340, top-1 0.032." in text

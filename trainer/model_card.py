@@ -100,7 +100,7 @@ def _reranker_lines(model_dir: Path) -> list[str]:
         "(request word, program / flag) weights learnt from the retrieval index's training pairs alone, "
         f"and a linear model over {len(reranker.names)} features of each candidate ({', '.join(reranker.names)}) "
         "fitted on the model's own candidates for NL2Bash dev (the tuning split; test is never used). "
-        "It replaces the hand-set ranking weights." + structure,
+        "It replaces the hand-set ranking weights." + structure + _review_line(reranker),
         "",
     ]
     for record in sorted(model_dir.glob("training/*/rerank.json")):
@@ -114,10 +114,26 @@ def _reranker_lines(model_dir: Path) -> list[str]:
                 f"; argument F1 of the first {fit['hand_args1']:.3f} -> {fit['cv_args1']:.3f}."
                 if "cv_args1" in fit
                 else "."
+            )
+            + (
+                f" Both stages; the first alone: top-5 {fit['first_top5']:.3f}, top-1 {fit['first_top1']:.3f}."
+                if "first_top1" in fit
+                else ""
             ),
             "",
         ]
     return lines
+
+
+def _review_line(reranker: Any) -> str:
+    """What the reranker's review stage does, if it has one."""
+    if reranker.review is None:
+        return ""
+    return (
+        f" A review stage re-ranks the first stage's {reranker.review.top} best finished candidates with a second "
+        "linear model over the same features plus the reviewer score: log p(request | candidate) per request "
+        "token, by the model's own explain direction."
+    )
 
 
 def carried_stages(card: str, skip: tuple[str, ...] = ()) -> str:

@@ -206,10 +206,12 @@ def run_rerank(
     report: Callable[[str], None] | None = None,
     structure: str | None = None,
     pools: Path | None = None,
+    review_top: int = 3,
 ) -> dict[str, Any]:
     """The ``rerank`` stage: ``init``'s model with a trained reranker, as run ``run_name``'s model;
     ``structure``: a model trained with ``--targets template`` that ranks with it (and ships in it);
-    ``pools``: a previous rerank run's proposals (its ``pools.json.gz``) to fit on.
+    ``pools``: a previous rerank run's proposals (its ``pools.json.gz``) to fit on;
+    ``review_top``: the first stage's best candidates a review stage re-ranks (0: none).
 
     The run directory keeps ``rerank.json`` (the figures of the fit) for the model card, and the
     proposals the fit was made on.
@@ -218,7 +220,7 @@ def run_rerank(
 
     from bash_ai.io import atomic_write_text
     from bash_ai.registry import resolve_model_dir
-    from trainer.rerank import POOLS_FILE, train_reranker
+    from trainer.rerank import POOLS_FILE, RerankSpec, train_reranker
 
     source = resolve_model_dir(init)
     structure_dir = resolve_model_dir(structure) if structure is not None else None
@@ -234,6 +236,7 @@ def run_rerank(
         structure=structure_dir,
         pools_in=pools,
         pools_out=run.path / POOLS_FILE,
+        spec=RerankSpec(review_top=review_top),
     )
     summary["init"] = str(source)
     atomic_write_text(run.path / "rerank.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")

@@ -65,6 +65,13 @@ def eval_command(
     rerank: Annotated[
         bool, Opt("--rerank/--no-rerank", help="Rank with the model's trained reranker when it has one")
     ] = True,
+    review: Annotated[
+        bool,
+        Opt(
+            "--review/--no-review",
+            help="With a reranker that has a review stage: re-rank its best by p(request | command)",
+        ),
+    ] = True,
     cover: Annotated[
         float,
         Opt("--cover", help="Temperature of the answers after the first chosen to cover the pool (0: reranker order)"),
@@ -130,6 +137,7 @@ def eval_command(
             consensus=consensus,
             distinct=distinct,
             rerank=rerank,
+            review=review,
             cover_temperature=cover,
             missing_penalty=missing_penalty,
             rerank_consensus=rerank_consensus,

@@ -83,6 +83,14 @@ def train(
             help="rerank: fit on a rerank run's proposals (its pools.json.gz) instead of proposing (same model and index; another structure model scores them anew)"
         ),
     ] = None,
+    review_top: Annotated[
+        int,
+        Opt(
+            min=0,
+            max=16,
+            help="rerank: the first stage's best candidates a review stage re-ranks by log p(request | command) (0: none)",
+        ),
+    ] = 3,
 ) -> None:
     from bash_ai.term.ui import info
 
@@ -102,6 +110,7 @@ def train(
             report=info,
             structure=structure,
             pools=pools,
+            review_top=review_top,
         )
         return
     for option, value in (("--structure", structure), ("--pools", pools)):

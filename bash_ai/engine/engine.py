@@ -212,6 +212,13 @@ class Engine:
             raise ModelError(f"model {self.name!r}: its reranker needs {STRUCTURE_FILE}, which it does not have")
         return structure.logprobs(self.template_prompt(request), self.template_ids(commands))
 
+    def review_logprobs(self, request: str, commands: Sequence[str]) -> np.ndarray:
+        """The reviewer score of each command: log p(request | command) per request token, by the
+        model's reverse (explain) direction; ``-inf`` for one too long for the context."""
+        target = self.encode_text(request.strip()) + [self.eot_id]
+        pairs = [(self.task_ids("explain", command), target) for command in commands]
+        return np.array(self.continuation_logprobs(pairs), dtype=np.float64) / len(target)
+
     def template_prompt(self, request: str) -> list[int]:
         """``request``'s plain "ask" prompt for a template (no retrieved examples: the structure
         model trains without them)."""

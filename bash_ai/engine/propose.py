@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -60,6 +60,9 @@ class DecodeConfig:
     # Rank with the model's trained reranker (bash_ai.engine.rerank) when it has one; it replaces
     # the length penalty, relevance, bonus and agreement weights above (the reviewer still adds).
     rerank: bool = True
+    # With a reranker that has a review stage: re-rank its few best with the reviewer score
+    # (``rerank.Review``). False: the first stage's order stands (no reverse passes).
+    review: bool = True
     # With the reranker: choose the answers after the first to cover the likely programs and flags
     # (``cover``, applied by ``answer.propose_checked`` to the checked answers): each next answer the
     # one that most raises the expected NLC2CMD score of the best answer so far, the pool weighted by
@@ -191,7 +194,14 @@ def propose(
             rest = [text for text in out if text not in known]
             known.update(zip(rest, engine.structure_logprobs(request, rest), strict=True))
             templates = np.array([known[text] for text in out])
-        proposals = penalise_missing(reranker.rescore(request, list(out.values()), templates), config.missing_penalty)
+        pool = list(out.values())
+
+        def review(chosen: Sequence[int]) -> np.ndarray:
+            return engine.review_logprobs(request, [pool[i].text for i in chosen])
+
+        stopped = cancel is not None and cancel.is_set()
+        ranked = reranker.rescore(request, pool, templates, None if stopped or not config.review else review)
+        proposals = penalise_missing(ranked, config.missing_penalty)
         if config.rerank_consensus > 0 and len(proposals) > 1:
             proposals = agree(proposals, config.rerank_consensus, temperature=RERANK_CONSENSUS_TEMPERATURE)
     else:
@@ -261,10 +271,8 @@ def cover(proposals: list[Proposal], temperature: float, k: int = 5) -> list[Pro
 
 def _review(engine: Engine, request: str, proposals: list[Proposal], weight: float) -> list[Proposal]:
     """Add ``weight`` x the per-token log p(request | candidate) to each candidate's score."""
-    target = engine.encode_text(request.strip()) + [engine.eot_id]
-    pairs = [(engine.task_ids("explain", p.text), target) for p in proposals]
-    reverse = engine.continuation_logprobs(pairs)
+    reverse = engine.review_logprobs(request, [p.text for p in proposals])
     return [
-        replace(p, score=p.score + weight * (r / len(target))) if math.isfinite(r) else p
+        replace(p, score=p.score + weight * r) if math.isfinite(r) else p
         for p, r in zip(proposals, reverse, strict=True)
     ]

@@ -14,6 +14,10 @@ Two parts, both trained by ``bash-ai train --stage rerank`` (``trainer/rerank.py
   the proposals for nl2bash-dev (the tuning split; test is never seen). With a structure model
   in the model directory (``bash_ai.engine.structure``), one more feature: how likely the
   candidate's template is for the request; the file lists the features it was fitted on.
+- optionally a **review stage**: a second linear model over the same features plus the reviewer
+  score, log p(request | candidate) per request token by the model's own reverse (explain)
+  direction, that re-ranks the first model's ``top`` best finished candidates (Coder-Reviewer
+  reranking). Only those few are reviewed: the reverse score costs a model pass per candidate.
 
 Numpy only: loading costs a few milliseconds and scoring a pool under one.
 """
@@ -23,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,6 +45,7 @@ if TYPE_CHECKING:
 
 FORMAT = "bash-ai-reranker"
 FORMAT_VERSION = "2"
+REVIEW_FORMAT_VERSION = "3"  # a file with a review stage (older bash-ai would ignore it)
 FEATURES = (
     "logprob_norm",  # length-normalised log-probability (alpha 0.6)
     "logprob_per_token",
@@ -57,6 +62,10 @@ FEATURES = (
 # the log-probability of the candidate's template after the request.
 STRUCTURE = "structure"
 FEATURE_SETS = (FEATURES, (*FEATURES, STRUCTURE))
+# The review stage's one more feature: log p(request | candidate) per request token.
+REVIEWER = "reviewer"
+# The reviewer score of a candidate too long to review (lower than any measured on nl2bash-dev).
+UNREVIEWED = -20.0
 # The hand-set ranking the features describe (DecodeConfig's defaults when the reranker was made).
 PRIOR_ALPHA, PRIOR_RELEVANCE, PRIOR_BONUS, PRIOR_CONSENSUS = 0.6, 4.0, 1.0, 4.0
 
@@ -134,6 +143,50 @@ def command_score(lexicon: np.ndarray, words: Sequence[str], parsed: Parsed | No
     return lexicon_score(lexicon, hashed_ids(words, command_parts(parsed), bits)) if parsed else UNREADABLE
 
 
+# Scores the candidates at the given positions of a pool with the reviewer (``REVIEWER``).
+ReviewFn = Callable[[Sequence[int]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Review:
+    """The review stage: a linear model over the first stage's features and the reviewer score,
+    applied to the first stage's ``top`` best finished candidates."""
+
+    weights: np.ndarray  # (len(names) + 1,) over standardised features
+    mean: np.ndarray
+    std: np.ndarray
+    top: int
+
+    def chosen(self, proposals: Sequence[Proposal], scores: np.ndarray) -> list[int]:
+        """Positions of the first stage's ``top`` best candidates, finished ones first (as shown)."""
+        order = sorted(range(len(proposals)), key=lambda i: (proposals[i].finish_reason != "eos", -scores[i]))
+        return order[: self.top]
+
+    def apply(self, features: np.ndarray, scores: np.ndarray, chosen: Sequence[int], reviews: np.ndarray) -> np.ndarray:
+        """``scores`` with the ``chosen`` candidates re-scored by this stage, given their reviewer scores."""
+        if not chosen:
+            return scores
+        reviews = np.where(np.isfinite(reviews), reviews, UNREVIEWED)
+        rows = np.hstack([features[list(chosen)], np.asarray(reviews, dtype=np.float64).reshape(len(chosen), 1)])
+        return reviewed_scores(scores, chosen, ((rows - self.mean) / self.std) @ self.weights)
+
+
+def reviewed_scores(first: np.ndarray, chosen: Sequence[int], second: np.ndarray) -> np.ndarray:
+    """A pool's first-stage scores with the ``chosen`` ones replaced by their review-stage scores
+    ``second``; the others keep their order and spread (the agreement and the cover read it) and
+    come after them."""
+    out = np.asarray(first, dtype=np.float64).copy()
+    rest = np.setdiff1d(np.arange(len(out)), np.asarray(chosen, dtype=np.int64))
+    if len(rest) and len(chosen):
+        out[rest] += second.min() - REST_GAP - out[rest].max()
+    out[list(chosen)] = second
+    return out
+
+
+# How far below the last reviewed candidate the best unreviewed one is put.
+REST_GAP = 1e-3
+
+
 @dataclass(frozen=True)
 class Reranker:
     lexicon: np.ndarray  # (2**bits,) float32
@@ -141,6 +194,7 @@ class Reranker:
     mean: np.ndarray
     std: np.ndarray
     names: tuple[str, ...] = FEATURES  # one of FEATURE_SETS
+    review: Review | None = None
 
     @property
     def bits(self) -> int:
@@ -157,15 +211,28 @@ class Reranker:
         return candidate_features(request, proposals, self.lexicon, structure if self.wants_structure else None)
 
     def rescore(
-        self, request: str, proposals: Sequence[Proposal], structure: np.ndarray | None = None
+        self,
+        request: str,
+        proposals: Sequence[Proposal],
+        structure: np.ndarray | None = None,
+        review: ReviewFn | None = None,
     ) -> list[Proposal]:
-        """The proposals with the linear model's score."""
+        """The proposals with the linear model's score; with a review stage, ``review`` scores the
+        candidates it re-ranks (``REVIEWER``; None: the first stage's scores stand)."""
         if not proposals:
             return []
         if self.wants_structure and structure is None:
             raise ModelError("this reranker ranks with a structure model's scores, and none were given")
-        scores = ((self.features(request, proposals, structure) - self.mean) / self.std) @ self.weights
+        features = self.features(request, proposals, structure)
+        scores = self.scores(features)
+        if self.review is not None and review is not None:
+            chosen = self.review.chosen(proposals, scores)
+            scores = self.review.apply(features, scores, chosen, review(chosen))
         return [replace(p, score=float(s)) for p, s in zip(proposals, scores, strict=True)]
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        """The first stage's scores of a pool's ``features``."""
+        return ((features - self.mean) / self.std) @ self.weights
 
     def save(self, path: Path) -> Path:
         """Write atomically; the lexicon as int8 with one scale (a quarter of float32's size)."""
@@ -182,6 +249,13 @@ class Reranker:
             "std": self.std.astype(np.float32),
         }
         meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "features": ",".join(self.names)}
+        if self.review is not None:
+            arrays.update(
+                review_weights=self.review.weights.astype(np.float32),
+                review_mean=self.review.mean.astype(np.float32),
+                review_std=self.review.std.astype(np.float32),
+            )
+            meta.update(format_version=REVIEW_FORMAT_VERSION, review_top=str(self.review.top))
         atomic_write_bytes(Path(path), save(arrays, metadata=meta))
         return Path(path)
 
@@ -212,22 +286,41 @@ class Reranker:
                 if meta.get("format") != FORMAT:
                     raise ValueError("not a bash-ai reranker")
                 names = next((f for f in FEATURE_SETS if meta.get("features") == ",".join(f)), None)
-                if meta.get("format_version") != FORMAT_VERSION or names is None:
+                reviewed = meta.get("format_version") == REVIEW_FORMAT_VERSION
+                if meta.get("format_version") not in (FORMAT_VERSION, REVIEW_FORMAT_VERSION) or names is None:
                     raise ValueError("made for other features than this bash-ai computes")
                 arrays = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118
+            review = _stored_review(arrays, meta, len(names)) if reviewed else None
             size = arrays["lexicon"].shape[0]
             if arrays["lexicon"].ndim != 1 or size < 2 or size & (size - 1):
                 raise ValueError("the lexicon's size is not a power of two")
             for name in ("weights", "mean", "std"):
                 if arrays[name].shape != (len(names),):
                     raise ValueError(f"{name} has the wrong shape")
+            _check_std(arrays["std"])
             lexicon = arrays["lexicon"].astype(np.float32) * float(arrays["lexicon_scale"][0])
-            std = arrays["std"].astype(np.float64)
-            if not (np.all(np.isfinite(std)) and np.all(std > 0)):
-                raise ValueError("std must be positive")
         except Exception as exc:  # noqa: BLE001 - safetensors raises its own errors
             raise ModelError(f"{path}: unreadable reranker ({exc})") from None
-        return cls(lexicon, arrays["weights"].astype(np.float64), arrays["mean"].astype(np.float64), std, names)
+        weights, mean, std = (arrays[k].astype(np.float64) for k in ("weights", "mean", "std"))
+        return cls(lexicon, weights, mean, std, names, review)
+
+
+def _check_std(std: np.ndarray) -> None:
+    if not (np.all(np.isfinite(std)) and np.all(std > 0)):
+        raise ValueError("std must be positive")
+
+
+def _stored_review(arrays: dict[str, np.ndarray], meta: dict[str, str], width: int) -> Review:
+    """The review stage of a loaded file; ``ValueError`` for a malformed one."""
+    for name in ("review_weights", "review_mean", "review_std"):
+        if name not in arrays or arrays[name].shape != (width + 1,):
+            raise ValueError(f"{name} is missing or has the wrong shape")
+    weights, mean, std = (arrays[k].astype(np.float64) for k in ("review_weights", "review_mean", "review_std"))
+    _check_std(std)
+    top = int(meta.get("review_top", "0")) if meta.get("review_top", "").isdigit() else 0
+    if top < 1:
+        raise ValueError("review_top must be a positive count")
+    return Review(weights, mean, std, top)
 
 
 def load_reranker(model_dir: Path) -> Reranker | None:

@@ -113,9 +113,10 @@ class Decoder:
             cover = f" cover={c.cover_temperature}" if c.cover_temperature else ""
             missing = f" missing={c.missing_penalty}" if c.missing_penalty else ""
             agree = f" consensus={c.rerank_consensus}" if c.rerank_consensus else ""
+            unreviewed = "" if c.review else " no-review"
             return (
                 f"beam {c.beam_width} k={c.retrieval_k} pool={c.pool} trained reranker{agree}{cover}{missing}{review}"
-                f"{same}{adapted}"
+                f"{same}{adapted}{unreviewed}"
             )
         rank = f" relevance={c.retrieval_weight}+{c.retrieval_bonus}" if c.retrieval_weight or c.retrieval_bonus else ""
         review = f" reviewer={c.reviewer}" if c.reviewer else ""
