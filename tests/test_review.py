@@ -49,8 +49,7 @@ def _reranker(first: dict[str, float], second: dict[str, float] | None = None, t
 def _pool(*logprobs: float, cut: tuple[int, ...] = ()) -> list[Proposal]:
     """Beams whose per-token log-probability is ``logprobs`` (each of one token)."""
     return [
-        Proposal(f"echo {i}", "beam", 2 * lp, 1, 0.0, "length" if i in cut else "eos")
-        for i, lp in enumerate(logprobs)
+        Proposal(f"echo {i}", "beam", 2 * lp, 1, 0.0, "length" if i in cut else "eos") for i, lp in enumerate(logprobs)
     ]
 
 
