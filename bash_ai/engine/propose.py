@@ -197,7 +197,8 @@ def propose(
         pool = list(out.values())
 
         def review(chosen: Sequence[int]) -> np.ndarray:
-            return engine.review_logprobs(request, [pool[i].text for i in chosen])
+            with blas.threads(engine.prefill_threads):  # a batched forward, as the prompt's
+                return engine.review_logprobs(request, [pool[i].text for i in chosen])
 
         stopped = cancel is not None and cancel.is_set()
         ranked = reranker.rescore(request, pool, templates, None if stopped or not config.review else review)
