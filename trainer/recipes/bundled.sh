@@ -4,7 +4,7 @@
 # DATA_PACK defaults to ../shared/data (tldr, NL2Bash, TinyStories sample); the local corpus is
 # harvested from this machine's scripts and man pages. Needs the 'train' extra. On an otherwise idle
 # 2-core CPU: stage 1 ~30 min, stage 2 ~60 min (fp32 then), stage 3 ~2 h and stage 4 ~2 h 30 min
-# (bf16 autocast on AMX), the reranker ~8 min; stage 5 and the second reranker were run on a 4x slower CPU (below).
+# (bf16 autocast on AMX), the reranker ~8 min; stages 5 and 6 and the later rerankers were run on a 4x slower CPU (below).
 set -euo pipefail
 pack=${1:-../shared/data}
 out=${2:-assets/model}
@@ -74,4 +74,19 @@ bash-ai train --resume --name structure --num-steps 500
 # more feature; the structure model ships inside as structure.safetensors (int8), and the answering
 # model is written as int8 too (one scale per row), so that both fit in 30 MB.
 bash-ai train --stage rerank --init "$out" --structure "$runs/structure/model" --name bundled-rerank2 \
+  --review-top 0 --out "$out" --out-dtype int8
+
+# Stage 6, the structure model trained on: 800 more steps from stage 5's (~9.6 more passes over the
+# templates, ~16 in all; fp32, 1 h 52 min at ~560 tokens/s on the slower CPU).
+bash-ai train --stage finetune --backend torch --init "$runs/structure/model" \
+  --data nl2bash --language-ratio 0 --targets template --dropout 0.1 --label-smoothing 0.1 \
+  --num-steps 800 --batch-size 16 --lr 4e-4 --warmup-steps 30 --ckpt-interval 100 --seed 23 \
+  --precision fp32 --name structure3
+
+# The reranker a third time: stage 6's structure model as its structure feature, and a review stage
+# that re-ranks the first stage's 3 best candidates with the reverse score log p(request | command)
+# (--review-top 3, the default). The bundled fit reused the candidates that a run of this same
+# command proposed on 2026-12-04 (bundled-rerank4's pools, --pools; they only lacked the reverse
+# scores, which the fit computed); without --pools the candidates are proposed anew (~13 min).
+bash-ai train --stage rerank --init "$out" --structure "$runs/structure3/model" --name bundled-review3 \
   --out "$out" --out-dtype int8
