@@ -59,11 +59,12 @@ from bash_ai.engine.rerank import (
     FEATURES,
     RERANKER_FILE,
     REVIEWER,
-    UNREVIEWED,
     Reranker,
     Review,
+    best_finished,
     candidate_features,
     command_parts,
+    finite_reviews,
     hashed_ids,
     request_words,
     reviewed_scores,
@@ -246,17 +247,12 @@ def save_pools(path: Path, pools: Sequence[Pool], lexicon: np.ndarray, key: dict
                 "reference": p.reference,
                 "proposals": [asdict(q) for q in p.proposals],
                 "structure": None if p.structure is None else p.structure.tolist(),
-                "review": None if p.review is None else _finite(p.review).tolist(),
+                "review": None if p.review is None else finite_reviews(p.review).tolist(),
             }
             for p in pools
         ],
     }
     atomic_write_bytes(Path(path), gzip.compress(json.dumps(doc).encode("utf-8"), mtime=0))
-
-
-def _finite(review: np.ndarray) -> np.ndarray:
-    """Reviewer scores JSON can hold: a candidate too long to review as ``UNREVIEWED``."""
-    return np.where(np.isfinite(review), review, UNREVIEWED)
 
 
 def load_pools(path: Path, key: dict[str, Any]) -> tuple[list[Pool], np.ndarray, dict[str, Any]]:
@@ -378,10 +374,10 @@ def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -
     }
     review = None
     if spec.review_top > 0 and pools and all(p.review is not None for p in pools):
-        reviewed = [np.hstack([f, _finite(p.review).reshape(-1, 1)]) for f, p in zip(feats, pools, strict=True)]  # type: ignore[arg-type]
+        reviewed = [np.hstack([f, finite_reviews(p.review).reshape(-1, 1)]) for f, p in zip(feats, pools, strict=True)]  # type: ignore[arg-type]
         held_review, (rw, rmean, rstd) = cross_validated(reviewed, targets, spec)
         both = [
-            _two_stage(Review(np.zeros(0), np.zeros(0), np.ones(0), spec.review_top), pool, first, second)
+            _two_stage(spec.review_top, pool, first, second)
             for pool, first, second in zip(pools, held, held_review, strict=True)
         ]
         figures.update(first_top5=first5, first_top1=first1, first_args1=first_args, review_top=spec.review_top)
@@ -391,9 +387,9 @@ def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -
     return Reranker(lexicon, w, mean, std, names, review), figures
 
 
-def _two_stage(review: Review, pool: Pool, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+def _two_stage(top: int, pool: Pool, first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """A pool's scores as ``Review.apply`` ranks them, from each stage's own (held-out) scores."""
-    chosen = review.chosen(pool.proposals, first)
+    chosen = best_finished(pool.proposals, first, top)
     return reviewed_scores(first, chosen, second[chosen])
 
 

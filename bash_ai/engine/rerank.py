@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 FORMAT = "bash-ai-reranker"
 FORMAT_VERSION = "2"
-REVIEW_FORMAT_VERSION = "3"  # a file with a review stage (older bash-ai would ignore it)
+REVIEW_FORMAT_VERSION = "3"  # a file with a review stage (older bash-ai refuses it rather than rank without it)
 FEATURES = (
     "logprob_norm",  # length-normalised log-probability (alpha 0.6)
     "logprob_per_token",
@@ -145,6 +145,20 @@ def command_score(lexicon: np.ndarray, words: Sequence[str], parsed: Parsed | No
 
 # Scores the candidates at the given positions of a pool with the reviewer (``REVIEWER``).
 ReviewFn = Callable[[Sequence[int]], np.ndarray]
+# How far below the last reviewed candidate the best unreviewed one is put.
+REST_GAP = 1e-3
+
+
+def finite_reviews(reviews: np.ndarray) -> np.ndarray:
+    """Reviewer scores with a candidate too long to review (``-inf``) at ``UNREVIEWED``."""
+    reviews = np.asarray(reviews, dtype=np.float64)
+    return np.where(np.isfinite(reviews), reviews, UNREVIEWED)
+
+
+def best_finished(proposals: Sequence[Proposal], scores: np.ndarray, top: int) -> list[int]:
+    """Positions of the ``top`` best-scored candidates, finished ones first (as they are shown)."""
+    order = sorted(range(len(proposals)), key=lambda i: (proposals[i].finish_reason != "eos", -scores[i]))
+    return order[:top]
 
 
 @dataclass(frozen=True)
@@ -158,16 +172,14 @@ class Review:
     top: int
 
     def chosen(self, proposals: Sequence[Proposal], scores: np.ndarray) -> list[int]:
-        """Positions of the first stage's ``top`` best candidates, finished ones first (as shown)."""
-        order = sorted(range(len(proposals)), key=lambda i: (proposals[i].finish_reason != "eos", -scores[i]))
-        return order[: self.top]
+        """Positions of the candidates it re-ranks, given the first stage's ``scores``."""
+        return best_finished(proposals, scores, self.top)
 
     def apply(self, features: np.ndarray, scores: np.ndarray, chosen: Sequence[int], reviews: np.ndarray) -> np.ndarray:
         """``scores`` with the ``chosen`` candidates re-scored by this stage, given their reviewer scores."""
         if not chosen:
             return scores
-        reviews = np.where(np.isfinite(reviews), reviews, UNREVIEWED)
-        rows = np.hstack([features[list(chosen)], np.asarray(reviews, dtype=np.float64).reshape(len(chosen), 1)])
+        rows = np.hstack([features[list(chosen)], finite_reviews(reviews).reshape(len(chosen), 1)])
         return reviewed_scores(scores, chosen, ((rows - self.mean) / self.std) @ self.weights)
 
 
@@ -181,10 +193,6 @@ def reviewed_scores(first: np.ndarray, chosen: Sequence[int], second: np.ndarray
         out[rest] += second.min() - REST_GAP - out[rest].max()
     out[list(chosen)] = second
     return out
-
-
-# How far below the last reviewed candidate the best unreviewed one is put.
-REST_GAP = 1e-3
 
 
 @dataclass(frozen=True)
