@@ -55,6 +55,11 @@ done
 """
 
 
+def _model_arg(value: str) -> str:
+    """A directory as an absolute path: the helpers run from the temp directory."""
+    return str(Path(value).resolve()) if Path(value).is_dir() else value
+
+
 def start_helper(checkout: Path, model: str, env: dict[str, str], matmul: str | None = None) -> subprocess.Popen[str]:
     """A shell helper from ``checkout``'s ``bash_ai``; returns once it says it is ready."""
     child_env = {**env, "PYTHONPATH": str(checkout)}
@@ -90,7 +95,9 @@ def presses(snippet: Path, count: int, env: dict[str, str]) -> list[list[int]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default=str(ROOT / "assets" / "model"))
+    parser.add_argument(
+        "--model", type=_model_arg, default=str(ROOT / "assets" / "model"), help="a model name or directory"
+    )
     parser.add_argument("--presses", type=int, default=5)
     parser.add_argument(
         "--rounds",
