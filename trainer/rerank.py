@@ -66,6 +66,7 @@ from bash_ai.engine.rerank import (
     command_parts,
     finite_reviews,
     hashed_ids,
+    linear_scores,
     request_words,
     reviewed_scores,
 )
@@ -212,23 +213,36 @@ def collect(
 def rescore_structure(engine: Any, pools: Sequence[Pool], report: Callable[[str], None] | None = None) -> list[Pool]:
     """``pools`` with their templates' log-probabilities by ``engine``'s structure model (none:
     none), for pools proposed beside another one."""
-    out = []
-    for i, pool in enumerate(pools, 1):
-        texts = [p.text for p in pool.proposals]
-        scored = engine.structure_logprobs(pool.request, texts) if engine.structure is not None else None
-        out.append(replace(pool, structure=scored))
-        if report is not None and (i % 100 == 0 or i == len(pools)):
-            report(f"structure scored {i}/{len(pools)}")
-    return out
+    if engine.structure is None:
+        return _each_pool(pools, lambda pool: replace(pool, structure=None), "structure scored", report)
+    return _each_pool(
+        pools,
+        lambda pool: replace(pool, structure=engine.structure_logprobs(pool.request, _texts(pool))),
+        "structure scored",
+        report,
+    )
 
 
 def rescore_review(engine: Any, pools: Sequence[Pool], report: Callable[[str], None] | None = None) -> list[Pool]:
     """``pools`` with their candidates' reviewer scores by ``engine`` (~0.2 s a pool)."""
+    return _each_pool(
+        pools, lambda pool: replace(pool, review=engine.review_logprobs(pool.request, _texts(pool))), "reviewed", report
+    )
+
+
+def _texts(pool: Pool) -> list[str]:
+    return [p.text for p in pool.proposals]
+
+
+def _each_pool(
+    pools: Sequence[Pool], step: Callable[[Pool], Pool], done: str, report: Callable[[str], None] | None
+) -> list[Pool]:
+    """``step`` of each pool; ``report`` gets "``done`` i/n" every 100 pools and at the end."""
     out = []
     for i, pool in enumerate(pools, 1):
-        out.append(replace(pool, review=engine.review_logprobs(pool.request, [p.text for p in pool.proposals])))
+        out.append(step(pool))
         if report is not None and (i % 100 == 0 or i == len(pools)):
-            report(f"reviewed {i}/{len(pools)}")
+            report(f"{done} {i}/{len(pools)}")
     return out
 
 
@@ -345,7 +359,7 @@ def cross_validated(
         train = [i for j, other in enumerate(folds) if j != k for i in other]
         w, mean, std = fit_linear([(feats[i], targets[i]) for i in train], spec)
         for i in fold:
-            held[int(i)] = ((feats[i] - mean) / std) @ w if len(feats[i]) else np.zeros(0)
+            held[int(i)] = linear_scores(feats[i], w, mean, std) if len(feats[i]) else np.zeros(0)
     return [held[i] for i in range(len(feats))], fit_linear(list(zip(feats, targets, strict=True)), spec)
 
 

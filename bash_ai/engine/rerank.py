@@ -149,6 +149,11 @@ ReviewFn = Callable[[Sequence[int]], np.ndarray]
 REST_GAP = 1e-3
 
 
+def linear_scores(features: np.ndarray, weights: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """A linear stage's score of each row of ``features``, standardised by ``mean`` and ``std``."""
+    return ((features - mean) / std) @ weights
+
+
 def finite_reviews(reviews: np.ndarray) -> np.ndarray:
     """Reviewer scores with a candidate too long to review (``-inf``) at ``UNREVIEWED``."""
     reviews = np.asarray(reviews, dtype=np.float64)
@@ -180,7 +185,7 @@ class Review:
         if not chosen:
             return scores
         rows = np.hstack([features[list(chosen)], finite_reviews(reviews).reshape(len(chosen), 1)])
-        return reviewed_scores(scores, chosen, ((rows - self.mean) / self.std) @ self.weights)
+        return reviewed_scores(scores, chosen, linear_scores(rows, self.weights, self.mean, self.std))
 
 
 def reviewed_scores(first: np.ndarray, chosen: Sequence[int], second: np.ndarray) -> np.ndarray:
@@ -232,15 +237,11 @@ class Reranker:
         if self.wants_structure and structure is None:
             raise ModelError("this reranker ranks with a structure model's scores, and none were given")
         features = self.features(request, proposals, structure)
-        scores = self.scores(features)
+        scores = linear_scores(features, self.weights, self.mean, self.std)
         if self.review is not None and review is not None:
             chosen = self.review.chosen(proposals, scores)
             scores = self.review.apply(features, scores, chosen, review(chosen))
         return [replace(p, score=float(s)) for p, s in zip(proposals, scores, strict=True)]
-
-    def scores(self, features: np.ndarray) -> np.ndarray:
-        """The first stage's scores of a pool's ``features``."""
-        return ((features - self.mean) / self.std) @ self.weights
 
     def save(self, path: Path) -> Path:
         """Write atomically; the lexicon as int8 with one scale (a quarter of float32's size)."""
@@ -302,29 +303,30 @@ class Reranker:
             size = arrays["lexicon"].shape[0]
             if arrays["lexicon"].ndim != 1 or size < 2 or size & (size - 1):
                 raise ValueError("the lexicon's size is not a power of two")
-            for name in ("weights", "mean", "std"):
-                if arrays[name].shape != (len(names),):
-                    raise ValueError(f"{name} has the wrong shape")
-            _check_std(arrays["std"])
+            weights, mean, std = _stored_stage(arrays, "", len(names))
             lexicon = arrays["lexicon"].astype(np.float32) * float(arrays["lexicon_scale"][0])
         except Exception as exc:  # noqa: BLE001 - safetensors raises its own errors
             raise ModelError(f"{path}: unreadable reranker ({exc})") from None
-        weights, mean, std = (arrays[k].astype(np.float64) for k in ("weights", "mean", "std"))
         return cls(lexicon, weights, mean, std, names, review)
 
 
-def _check_std(std: np.ndarray) -> None:
+def _stored_stage(arrays: dict[str, np.ndarray], prefix: str, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A linear stage's weights, mean and std (named ``prefix`` + name) of a loaded file, as
+    float64; ``ValueError`` for a missing or malformed one."""
+    stage = []
+    for name in (prefix + "weights", prefix + "mean", prefix + "std"):
+        if name not in arrays or arrays[name].shape != (width,):
+            raise ValueError(f"{name} is missing or has the wrong shape")
+        stage.append(arrays[name].astype(np.float64))
+    weights, mean, std = stage
     if not (np.all(np.isfinite(std)) and np.all(std > 0)):
-        raise ValueError("std must be positive")
+        raise ValueError(f"{prefix}std must be positive")
+    return weights, mean, std
 
 
 def _stored_review(arrays: dict[str, np.ndarray], meta: dict[str, str], width: int) -> Review:
     """The review stage of a loaded file; ``ValueError`` for a malformed one."""
-    for name in ("review_weights", "review_mean", "review_std"):
-        if name not in arrays or arrays[name].shape != (width + 1,):
-            raise ValueError(f"{name} is missing or has the wrong shape")
-    weights, mean, std = (arrays[k].astype(np.float64) for k in ("review_weights", "review_mean", "review_std"))
-    _check_std(std)
+    weights, mean, std = _stored_stage(arrays, "review_", width + 1)
     top = int(meta.get("review_top", "0")) if meta.get("review_top", "").isdigit() else 0
     if top < 1:
         raise ValueError("review_top must be a positive count")
