@@ -106,14 +106,15 @@ def bigram_words(request: str) -> list[str]:
 
 
 def probe_lexicon(model: Any, pools: Sequence[T.Pool], spec: T.RerankSpec, bigrams: bool) -> None:
+    words = rerank_mod.request_words
     if bigrams:  # both the lexicon's training and the features read request words through these
-        rerank_mod.request_words = bigram_words
-        T.request_words = bigram_words  # type: ignore[attr-defined]
-    lexicon = T.train_lexicon(T.lexicon_groups(model.index, spec), spec, print)
-    show(
-        f"lexicon {'bigrams' if bigrams else ''} epochs {spec.epochs}",
-        both_stages(pools, prepare(pools, lexicon, spec), spec),
-    )
+        rerank_mod.request_words = T.request_words = bigram_words  # type: ignore[attr-defined]
+    try:
+        lexicon = T.train_lexicon(T.lexicon_groups(model.index, spec), spec, print)
+        figures = both_stages(pools, prepare(pools, lexicon, spec), spec)
+    finally:  # the probes after this one read the shipped words again
+        rerank_mod.request_words = T.request_words = words  # type: ignore[attr-defined]
+    show(f"lexicon {'bigrams' if bigrams else ''} epochs {spec.epochs}", figures)
 
 
 def probe_tuning(
