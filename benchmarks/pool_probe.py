@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import bash_ai.engine.rerank as rerank_mod  # noqa: E402
 import trainer.rerank as T  # noqa: E402
-from bash_ai.engine.rerank import candidate_features, finite_reviews, linear_scores  # noqa: E402
+from bash_ai.engine.rerank import candidate_features, finite_reviews, linear_scores, review_rows  # noqa: E402
 
 TOP = 3  # the review stage's candidates, as shipped
 Data = tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]  # first-stage, review-stage features, targets
@@ -55,7 +55,7 @@ def prepare(
     """Both stages' features (the review stage's with ``extra`` columns after the reviewer's)."""
     first = [candidate_features(p.request, p.proposals, lexicon, p.structure) for p in pools]
     second = [
-        np.hstack([f, finite_reviews(p.review).reshape(-1, 1), *(np.asarray(c[i]).reshape(len(f), -1) for c in extra)])
+        np.hstack([review_rows(f, p.review), *(np.asarray(c[i]).reshape(len(f), -1) for c in extra)])
         for i, (f, p) in enumerate(zip(first, pools, strict=True))
     ]
     return first, second, T.pool_targets(pools, spec)

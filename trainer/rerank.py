@@ -68,6 +68,7 @@ from bash_ai.engine.rerank import (
     hashed_ids,
     linear_scores,
     request_words,
+    review_rows,
     reviewed_scores,
 )
 from bash_ai.nlc2cmd import parsed_score, parsed_structure, utility_flags
@@ -213,11 +214,10 @@ def collect(
 def rescore_structure(engine: Any, pools: Sequence[Pool], report: Callable[[str], None] | None = None) -> list[Pool]:
     """``pools`` with their templates' log-probabilities by ``engine``'s structure model (none:
     none), for pools proposed beside another one."""
-    if engine.structure is None:
-        return _each_pool(pools, lambda pool: replace(pool, structure=None), "structure scored", report)
+    scored = engine.structure is not None
     return _each_pool(
         pools,
-        lambda pool: replace(pool, structure=engine.structure_logprobs(pool.request, _texts(pool))),
+        lambda pool: replace(pool, structure=engine.structure_logprobs(pool.request, _texts(pool)) if scored else None),
         "structure scored",
         report,
     )
@@ -388,7 +388,7 @@ def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -
     }
     review = None
     if spec.review_top > 0 and pools and all(p.review is not None for p in pools):
-        reviewed = [np.hstack([f, finite_reviews(p.review).reshape(-1, 1)]) for f, p in zip(feats, pools, strict=True)]  # type: ignore[arg-type]
+        reviewed = [review_rows(f, p.review) for f, p in zip(feats, pools, strict=True)]  # type: ignore[arg-type]
         held_review, (rw, rmean, rstd) = cross_validated(reviewed, targets, spec)
         both = [
             _two_stage(spec.review_top, pool, first, second)

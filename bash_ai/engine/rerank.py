@@ -160,6 +160,12 @@ def finite_reviews(reviews: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(reviews), reviews, UNREVIEWED)
 
 
+def review_rows(features: np.ndarray, reviews: np.ndarray) -> np.ndarray:
+    """The review stage's input: the first stage's ``features`` with each candidate's reviewer
+    score (``REVIEWER``, ``finite_reviews``) as the last column."""
+    return np.hstack([features, finite_reviews(reviews).reshape(len(features), 1)])
+
+
 def best_finished(proposals: Sequence[Proposal], scores: np.ndarray, top: int) -> list[int]:
     """Positions of the ``top`` best-scored candidates, finished ones first (as they are shown)."""
     order = sorted(range(len(proposals)), key=lambda i: (proposals[i].finish_reason != "eos", -scores[i]))
@@ -184,7 +190,7 @@ class Review:
         """``scores`` with the ``chosen`` candidates re-scored by this stage, given their reviewer scores."""
         if not chosen:
             return scores
-        rows = np.hstack([features[list(chosen)], finite_reviews(reviews).reshape(len(chosen), 1)])
+        rows = review_rows(features[list(chosen)], reviews)
         return reviewed_scores(scores, chosen, linear_scores(rows, self.weights, self.mean, self.std))
 
 
