@@ -160,10 +160,13 @@ def is_multiline(text: str) -> bool:
 
 
 def shape(text: str, kind: Kind) -> str:
-    """The final text: a single command as is, a script with shebang and strict mode where it fits."""
+    """The final text: a single command with a useless ``cat`` dropped (``bash_ai.tidy``), a script
+    with shebang and strict mode where it fits."""
     text = clean(text)
     if kind == "command" or not text:
-        return text.strip()
+        from bash_ai.tidy import drop_useless_cat
+
+        return drop_useless_cat(text.strip())
     lines = text.split("\n")
     if lines[0].startswith("#!"):
         lines = lines[1:]
@@ -250,8 +253,9 @@ def structure(command: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 
 def distinct_commands(proposals: Iterable[Proposal], distinct: bool = True) -> dict[str, Proposal]:
-    """The proposals as cleaned commands, in their order, keyed by text: empty and repeated texts
-    dropped and, with ``distinct``, all but the first of each structure (programs and flags)."""
+    """The proposals as cleaned commands (``shape``), in their order, keyed by text: empty and
+    repeated texts dropped and, with ``distinct``, all but the first of each structure (programs
+    and flags)."""
     shaped: dict[str, Proposal] = {}
     structures: set[tuple[tuple[str, tuple[str, ...]], ...]] = set()
     for proposal in proposals:
