@@ -46,6 +46,49 @@ def test_a_structure_file_scores_as_its_source_model_and_int8_is_a_quarter(
     assert Structure.load(small, tokenizer).logprobs(prompt, []).shape == (0,)
 
 
+def test_a_structure_model_trained_with_retrieved_examples_sees_them_as_templates(
+    trained_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bash_ai.engine import structure
+    from bash_ai.templates import command_template
+    from trainer.rerank import structure_examples
+
+    monkeypatch.setattr(structure, "MAX_TEMPLATE_TOKENS", 8)  # room for the examples in the tiny context
+    engine = load(str(trained_model_dir))
+    engine.set_index(
+        RetrievalIndex.build([("say hi there", "echo hello world", "t"), ("list tmp", "ls -la /tmp", "t")])
+    )
+    request = "say hi, list"
+    plain = engine.template_prompt(request)
+    assert plain == engine.fit_prompt(engine.task_ids("ask", request), 8)[0]
+    found = engine.neighbors(request, 2)
+    assert [n.command for n in found] == ["echo hello world", "ls -la /tmp"]
+    prompt = engine.template_prompt(request, found)
+    text = engine.tokenizer.decode(prompt)
+    # the examples' commands as templates, nearest last, then the request: as the trainer writes them
+    assert text.index(command_template("ls -la /tmp")) < text.index(command_template("echo hello world"))
+    assert "/tmp" not in text and prompt[-len(plain) :] == plain
+    # the file says how many examples its model trained with; the engine retrieves them for it
+    tokenizer = trained_model_dir / TOKENIZER_FILE
+    assert Structure.load(save_structure(trained_model_dir, tmp_path / "0.safetensors"), tokenizer).examples == 0
+    two = Structure.load(save_structure(trained_model_dir, tmp_path / "2.safetensors", examples=2), tokenizer)
+    assert two.examples == 2
+    engine.set_structure(two)
+    templates = engine.template_ids(COMMANDS)
+    scores = engine.structure_logprobs(request, COMMANDS)
+    assert np.allclose(scores, two.logprobs(prompt, templates))
+    assert not np.allclose(scores, two.logprobs(plain, templates))
+    given = engine.structure_logprobs(request, COMMANDS, found[:1])
+    assert np.allclose(given, two.logprobs(engine.template_prompt(request, found[:1]), templates))
+    # a training run's record says how many it trained with (a run's model/ or latest/model/)
+    run = tmp_path / "run"
+    (run / "latest" / "model").mkdir(parents=True)
+    (run / "model").mkdir()
+    (run / "train_config.json").write_text(json.dumps({"retrieval_k": 3}), encoding="utf-8")
+    assert structure_examples(run / "model") == 3 == structure_examples(run / "latest" / "model")
+    assert structure_examples(trained_model_dir) == 0
+
+
 def test_a_structure_file_of_another_tokenizer_or_damaged_is_one_clear_error(
     trained_model_dir: Path, tmp_path: Path
 ) -> None:

@@ -407,6 +407,26 @@ def _two_stage(top: int, pool: Pool, first: np.ndarray, second: np.ndarray) -> n
     return reviewed_scores(first, chosen, second[chosen])
 
 
+def structure_examples(model_dir: Path) -> int:
+    """The retrieved pairs a structure model trained with in its prompt: ``retrieval_k`` of the
+    training run that wrote ``model_dir`` (``<run>/model`` or ``<run>/latest/model``), 0 when no
+    run record is found."""
+    for run in (model_dir.parent, model_dir.parent.parent):
+        saved = run / "train_config.json"
+        if saved.is_file():
+            return int(json.loads(saved.read_text(encoding="utf-8")).get("retrieval_k", 0))
+    return 0
+
+
+def structure_key(path: Path, engine: Any) -> str:
+    """What a pool's structure column depends on: the structure file's tensors and, when its prompt
+    carries retrieved examples, how many."""
+    from bash_ai.checkpoint import tensors_sha256
+
+    examples = engine.structure.examples if engine.structure is not None else 0
+    return tensors_sha256(path) + (f"+examples={examples}" if examples else "")
+
+
 def train_reranker(
     model_dir: Path,
     dest: Path,
@@ -422,7 +442,7 @@ def train_reranker(
     ``structure``: a model directory trained with ``--targets template`` to rank with (default: the
     structure model ``model_dir`` has, if any). The proposals are written to ``pools_out``, or
     read from ``pools_in`` (``save_pools``) instead of proposed."""
-    from bash_ai.checkpoint import load_weights, save_model_dir, stored_dtype, tensors_sha256
+    from bash_ai.checkpoint import load_weights, save_model_dir, stored_dtype
     from bash_ai.engine.structure import Structure, save_structure
     from bash_ai.errors import UsageError
     from bash_ai.io import sha256_file
@@ -443,14 +463,15 @@ def train_reranker(
     with tempfile.TemporaryDirectory(prefix=f".{Path(dest).name}.", dir=Path(dest).parent) as scratch:
         extra = {INDEX_FILE: Path(model_dir) / INDEX_FILE, RERANKER_FILE: Path(scratch) / RERANKER_FILE}
         if structure is not None:  # scored as it is shipped: int8
-            extra[STRUCTURE_FILE] = save_structure(Path(structure), Path(scratch) / STRUCTURE_FILE, "int8")
+            examples = structure_examples(Path(structure))
+            extra[STRUCTURE_FILE] = save_structure(Path(structure), Path(scratch) / STRUCTURE_FILE, "int8", examples)
             engine.set_structure(Structure.load(extra[STRUCTURE_FILE], tokenizer_path))
         elif engine.structure is not None:
             extra[STRUCTURE_FILE] = Path(model_dir) / STRUCTURE_FILE
         key = {
             "weights": sha256_file(Path(model_dir) / WEIGHTS_FILE),
             "index": sha256_file(extra[INDEX_FILE]),
-            "structure": tensors_sha256(extra[STRUCTURE_FILE]) if STRUCTURE_FILE in extra else None,
+            "structure": structure_key(extra[STRUCTURE_FILE], engine) if STRUCTURE_FILE in extra else None,
             "suite": suite,
             "limit": limit,
             "bits": spec.bits,

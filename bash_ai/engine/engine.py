@@ -10,6 +10,7 @@ import inspect
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -202,15 +203,23 @@ class Engine:
         """Score templates with this structure model (``None``: none)."""
         self._structure.set(structure)
 
-    def structure_logprobs(self, request: str, commands: Sequence[str]) -> np.ndarray:
+    def structure_logprobs(
+        self, request: str, commands: Sequence[str], neighbors: Sequence[Neighbor] | None = None
+    ) -> np.ndarray:
         """Each command's template log-probability after ``request`` by the structure model
-        (``Structure.logprobs``); ``ModelError`` when the model has none."""
+        (``Structure.logprobs``), its prompt carrying ``neighbors`` (default: the request's own,
+        ``neighbors``) where that model trained with retrieved examples; ``ModelError`` when the
+        model has none."""
         structure = self.structure
         if structure is None:
             from bash_ai.model_files import STRUCTURE_FILE
 
             raise ModelError(f"model {self.name!r}: its reranker needs {STRUCTURE_FILE}, which it does not have")
-        return structure.logprobs(self.template_prompt(request), self.template_ids(commands))
+        examples: Sequence[Neighbor] = ()
+        if structure.examples:
+            found = self.neighbors(request, structure.examples) if neighbors is None else neighbors
+            examples = found[: structure.examples]
+        return structure.logprobs(self.template_prompt(request, examples), self.template_ids(commands))
 
     def review_logprobs(self, request: str, commands: Sequence[str]) -> np.ndarray:
         """The reviewer score of each command: log p(request | command) per request token, by the
@@ -219,12 +228,15 @@ class Engine:
         pairs = [(self.task_ids("explain", command), target) for command in commands]
         return np.array(self.continuation_logprobs(pairs), dtype=np.float64) / len(target)
 
-    def template_prompt(self, request: str) -> list[int]:
-        """``request``'s plain "ask" prompt for a template (no retrieved examples: the structure
-        model trains without them)."""
+    def template_prompt(self, request: str, neighbors: Sequence[Neighbor] = ()) -> list[int]:
+        """``request``'s "ask" prompt for a template, after ``neighbors`` as worked examples with
+        their commands as templates (``ask_ids``' layout; a structure model trained with
+        ``--retrieval-k`` saw them so, one trained without sees none)."""
         from bash_ai.engine.structure import MAX_TEMPLATE_TOKENS
+        from bash_ai.templates import command_template
 
-        return self.fit_prompt(self.task_ids("ask", request), MAX_TEMPLATE_TOKENS)[0]
+        templated = [replace(n, command=command_template(n.command)) for n in neighbors]
+        return self.fit_prompt(self.ask_ids(request, templated, MAX_TEMPLATE_TOKENS), MAX_TEMPLATE_TOKENS)[0]
 
     def template_ids(self, commands: Sequence[str]) -> list[list[int]]:
         """Each command's template (``bash_ai.templates``) as ids ending in end-of-text."""

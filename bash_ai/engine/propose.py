@@ -157,7 +157,7 @@ def propose(
     # beside the beams too; the beams' own templates are scored after them.
     structure = None
     if reranker is not None and reranker.wants_structure:
-        structure = _scoring_pool().submit(engine.structure_logprobs, request, [text for text, _ in fits])
+        structure = _scoring_pool().submit(engine.structure_logprobs, request, [text for text, _ in fits], found)
     try:
         beams = beam_search(
             engine.model,
@@ -192,7 +192,7 @@ def propose(
         if structure is not None:
             known = dict(zip([text for text, _ in fits], structure.result(), strict=True))
             rest = [text for text in out if text not in known]
-            known.update(zip(rest, engine.structure_logprobs(request, rest), strict=True))
+            known.update(zip(rest, engine.structure_logprobs(request, rest, found), strict=True))
             templates = np.array([known[text] for text in out])
         pool = list(out.values())
 

@@ -8,7 +8,9 @@ the two, and retrieved examples' arguments pull it. Measured as a reranker featu
 (docs/benchmarks.md, "A structure model: templates").
 
 The file holds the weights (any of the checkpoint dtypes), the model's config and the SHA-256 of
-the tokenizer file it was trained with, so a model directory cannot pair it with another tokenizer.
+the tokenizer file it was trained with, so a model directory cannot pair it with another tokenizer;
+and how many retrieved pairs (their commands as templates) its prompt carries, as it trained
+(``--retrieval-k``; 0, the default, for a structure model trained on the request alone).
 """
 
 from __future__ import annotations
@@ -30,16 +32,19 @@ if TYPE_CHECKING:
 MAX_TEMPLATE_TOKENS = 64
 
 
-def save_structure(source_dir: Path, dest: Path, dtype: str = "int8") -> Path:
+def save_structure(source_dir: Path, dest: Path, dtype: str = "int8", examples: int = 0) -> Path:
     """Write the model of ``source_dir`` (a model directory trained with ``--targets template``) as
     a structure file at ``dest``, in ``dtype`` (not atomically: ``dest`` is a staged place, as
-    ``save_model_dir``'s ``extra_files`` are)."""
+    ``save_model_dir``'s ``extra_files`` are); ``examples``: the retrieved pairs it trained with in
+    its prompt."""
     from bash_ai.checkpoint import load_weights, save_weights
     from bash_ai.io import sha256_file
     from bash_ai.model_files import TOKENIZER_FILE
 
     config, weights = load_weights(Path(source_dir))
     meta = {"config": json.dumps(config.to_dict()), "tokenizer_sha256": sha256_file(Path(source_dir) / TOKENIZER_FILE)}
+    if examples:
+        meta["examples"] = str(examples)
     save_weights(Path(dest), config, weights, dtype, meta)
     return Path(dest)
 
@@ -47,8 +52,9 @@ def save_structure(source_dir: Path, dest: Path, dtype: str = "int8") -> Path:
 class Structure:
     """A loaded structure model: the log-probability of a command's template after a request."""
 
-    def __init__(self, model: NumpyGPT) -> None:
+    def __init__(self, model: NumpyGPT, examples: int = 0) -> None:
         self.model = model
+        self.examples = examples  # retrieved pairs in its prompt (``Engine.template_prompt``)
 
     def logprobs(self, prompt: Sequence[int], templates: Sequence[Sequence[int]]) -> np.ndarray:
         """(len(templates),) total log-probability of each template's ids after ``prompt``'s
@@ -77,6 +83,9 @@ class Structure:
             if meta.get("tokenizer_sha256") != sha256_file(tokenizer_path):
                 raise ValueError("it was trained with another tokenizer than the model's")
             weights = read_weights(path, config, float32=False)
+            examples = int(meta.get("examples", "0"))
+            if not 0 <= examples <= 8:
+                raise ValueError(f"it names {examples} retrieved examples (0 to 8 expected)")
         except Exception as exc:  # noqa: BLE001 - safetensors and json raise their own errors
             # read_weights' errors name the file already
             detail = (
@@ -85,7 +94,7 @@ class Structure:
                 else f"{type(exc).__name__}: {exc}"
             )
             raise ModelError(f"{path}: unreadable structure model ({detail})") from None
-        return cls(NumpyGPT(config, weights))
+        return cls(NumpyGPT(config, weights), examples)
 
 
 def load_structure(model_dir: Path) -> Structure | None:
