@@ -21,6 +21,7 @@ REWRITTEN = {
     "cat 'my notes.txt' | sort | uniq -c": "sort 'my notes.txt' | uniq -c",
     "cat notes.txt | sed -n '2,3p'": "sed -n '2,3p' notes.txt",
     "cat notes.txt | sort 2>/dev/null | tac": "sort notes.txt 2>/dev/null | tac",
+    "cat notes.txt | uniq -c": "uniq -c notes.txt",
 }
 KEPT = [
     "cat *.txt | wc -l",  # several files: wc would print one line each
@@ -28,6 +29,11 @@ KEPT = [
     "cat notes.txt data.csv | wc -l",
     "cat -n notes.txt | head",
     "cat notes.txt | sed -i s/a/b/",
+    "cat notes.txt | uniq out.txt",  # uniq IN OUT: the file would become its output
+    "cat notes.txt | uniq -c out.txt",
+    "cat notes.txt | paste - data.csv",  # "-" is the piped file by name
+    "cat notes.txt | grep a -",
+    "cat notes.txt | xxd",  # xxd IN OUT too: not among the programs
     "cat notes.txt | xargs echo",  # a program that does not read a file operand
     "cat notes.txt | tee copy.txt",  # one that writes it
     "cat notes.txt > copy.txt | wc -l",
