@@ -21,6 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
         "bash_ai.manpages",
         "bash_ai.nlc2cmd",
         "bash_ai.templates",
+        "bash_ai.tidy",
     ),
     ("bash_ai.engine",),
     ("bash_ai.registry", "bash_ai.answer", "bash_ai.breakdown", "bash_ai.export", "bash_ai.evaluation", "bash_ai.api"),
