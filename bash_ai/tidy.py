@@ -9,8 +9,8 @@ prefixes appear), piped into a program that reads a file operand as it reads its
 figures, as they do for any file), or into ``tr``, which reads only its input and gets the file by
 ``<``. Never where the program reads its input as ``-``, edits in place (``sed -i``) or may write
 its second operand (``uniq IN OUT``). A program that already names a file of its own ignored the
-piped file, and now reads it too; model answers rarely do that. Everything else is left as written. Measured in docs/benchmarks.md ("A useless cat
-dropped").
+piped file, and now reads it too; model answers rarely do that. Everything else is left as
+written. Measured in docs/benchmarks.md ("A useless cat dropped").
 """
 
 from __future__ import annotations

@@ -208,8 +208,8 @@ class Engine:
     ) -> np.ndarray:
         """Each command's template log-probability after ``request`` by the structure model
         (``Structure.logprobs``), its prompt carrying ``neighbors`` (default: the request's own,
-        ``neighbors``) where that model trained with retrieved examples; ``ModelError`` when the
-        model has none."""
+        by ``Engine.neighbors``) where that model trained with retrieved examples; ``ModelError``
+        when the model has none."""
         structure = self.structure
         if structure is None:
             from bash_ai.model_files import STRUCTURE_FILE
