@@ -39,7 +39,6 @@ import bash_ai.engine.rerank as rerank_mod  # noqa: E402
 import trainer.rerank as T  # noqa: E402
 from bash_ai.engine.rerank import candidate_features, finite_reviews, linear_scores, review_rows  # noqa: E402
 
-TOP = 3  # the review stage's candidates, as shipped
 Data = tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]  # first-stage, review-stage features, targets
 
 
@@ -67,7 +66,7 @@ def both_stages(pools: Sequence[T.Pool], data: Data, spec: T.RerankSpec) -> tupl
     held1, _ = T.cross_validated(first, targets, spec)
     held2, (w, _, _) = T.cross_validated(second, targets, spec)
     print(f"    review-stage weights after the base columns: {np.round(w[first[0].shape[1] :], 3)}")
-    scores = [T._two_stage(TOP, p, a, b) for p, a, b in zip(pools, held1, held2, strict=True)]
+    scores = [T._two_stage(spec.review_top, p, a, b) for p, a, b in zip(pools, held1, held2, strict=True)]
     return T.measure(pools, scores, cover())
 
 
@@ -146,7 +145,9 @@ def probe_tuning(
     ) -> list[np.ndarray]:
         (w1, m1, s1), (w2, m2, s2) = models
         return [
-            T._two_stage(TOP, group[i], linear_scores(data[0][i], w1, m1, s1), linear_scores(data[1][i], w2, m2, s2))
+            T._two_stage(
+                spec.review_top, group[i], linear_scores(data[0][i], w1, m1, s1), linear_scores(data[1][i], w2, m2, s2)
+            )
             for i in rows
         ]
 
