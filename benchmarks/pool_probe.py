@@ -64,9 +64,8 @@ def both_stages(pools: Sequence[T.Pool], data: Data, spec: T.RerankSpec) -> tupl
     """5-fold figures of the two stages on ``pools``, as ``fit_on_pools`` reports them."""
     first, second, targets = data
     held1, _ = T.cross_validated(first, targets, spec)
-    held2, (w, _, _) = T.cross_validated(second, targets, spec)
+    scores, (w, _, _) = T.review_stage(pools, held1, second, targets, spec)
     print(f"    review-stage weights after the base columns: {np.round(w[first[0].shape[1] :], 3)}")
-    scores = [T._two_stage(spec.review_top, p, a, b) for p, a, b in zip(pools, held1, held2, strict=True)]
     return T.measure(pools, scores, cover())
 
 

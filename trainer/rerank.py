@@ -389,16 +389,30 @@ def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -
     review = None
     if spec.review_top > 0 and pools and all(p.review is not None for p in pools):
         reviewed = [review_rows(f, p.review) for f, p in zip(feats, pools, strict=True)]  # type: ignore[arg-type]
-        held_review, (rw, rmean, rstd) = cross_validated(reviewed, targets, spec)
-        both = [
-            _two_stage(spec.review_top, pool, first, second)
-            for pool, first, second in zip(pools, held, held_review, strict=True)
-        ]
+        both, (rw, rmean, rstd) = review_stage(pools, held, reviewed, targets, spec)
         figures.update(first_top5=first5, first_top1=first1, first_args1=first_args, review_top=spec.review_top)
         figures["cv_top5"], figures["cv_top1"], figures["cv_args1"] = measure(pools, both, cover)
         review = Review(rw, rmean, rstd, spec.review_top)
     names = FEATURE_SETS[1] if pools and pools[0].structure is not None else FEATURES
     return Reranker(lexicon, w, mean, std, names, review), figures
+
+
+def review_stage(
+    pools: Sequence[Pool],
+    held_first: Sequence[np.ndarray],
+    reviewed: Sequence[np.ndarray],
+    targets: Sequence[np.ndarray],
+    spec: RerankSpec,
+) -> tuple[list[np.ndarray], Linear]:
+    """Each pool's held-out scores of both stages, ranked as ``Review.apply`` ranks (the first
+    stage's held-out ``held_first``, then the review stage over its ``spec.review_top`` best by a
+    fit on the other folds of the ``reviewed`` features), and the review stage's fit on every pool."""
+    held_review, fit = cross_validated(reviewed, targets, spec)
+    both = [
+        _two_stage(spec.review_top, pool, first, second)
+        for pool, first, second in zip(pools, held_first, held_review, strict=True)
+    ]
+    return both, fit
 
 
 def _two_stage(top: int, pool: Pool, first: np.ndarray, second: np.ndarray) -> np.ndarray:
