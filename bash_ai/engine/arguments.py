@@ -121,7 +121,7 @@ def adapt(command: str, example_request: str, request: str, *, swap_numbers: boo
         theirs = [f for f in files(out) if f in example_request]
         if len(theirs) == 1:
             out = _replace_glob(out, theirs[0], f"*.{ours[0]}")
-    return out
+    return fill_file(out, request)
 
 
 def _replace_glob(command: str, word: str, glob: str) -> str:
@@ -194,3 +194,106 @@ def argument_f1(predicted: str, reference: str) -> float:
     if not ours and not theirs:
         return 1.0
     return 2 * both / (len(ours) + len(theirs))
+
+
+# Programs that read a file operand or else their input, and their options that take a value (short
+# ones as single letters: ``-n 5`` and ``-n5``; long ones with ``--opt value`` or ``--opt=value``), for
+# ``fill_file``. ``SCRIPT_FIRST``: the first operand is a pattern or program text, not a file.
+VALUE_OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "head": ("nc", ("--lines", "--bytes")),
+    "cat": ("", ()),
+    "tail": ("ncs", ("--lines", "--bytes", "--sleep-interval", "--pid", "--max-unchanged-stats")),
+    "cut": ("bcdf", ("--bytes", "--characters", "--delimiter", "--fields", "--output-delimiter")),
+    "sort": ("kotST", ("--key", "--output", "--field-separator", "--buffer-size", "--temporary-directory")),
+    "wc": ("", ()),
+    "uniq": ("fsw", ("--skip-fields", "--skip-chars", "--check-chars")),
+    "nl": ("bdfhinsvw", ("--body-numbering", "--number-separator", "--number-width", "--number-format")),
+    "tac": ("s", ("--separator",)),
+    "rev": ("", ()),
+    "grep": ("efmABCd", ("--regexp", "--file", "--max-count", "--context", "--after-context", "--before-context")),
+    "egrep": ("efmABCd", ("--regexp", "--file", "--max-count", "--context", "--after-context", "--before-context")),
+    "fgrep": ("efmABCd", ("--regexp", "--file", "--max-count", "--context", "--after-context", "--before-context")),
+    "awk": ("Fvf", ("--field-separator", "--assign", "--file")),
+    "sed": ("ef", ("--expression", "--file")),
+}
+SCRIPT_FIRST = frozenset({"grep", "egrep", "fgrep", "awk", "sed"})
+# A script given by option instead (``grep -e PAT``, ``awk -f prog.awk``, ``sed -e s/a/b/``).
+_SCRIPT_OPTIONS = {"e", "f", "--regexp", "--file", "--expression"}
+
+
+def fill_file(command: str, request: str) -> str:
+    """``command`` reading the one file ``request`` names, where its first program reads its input
+    for want of a file: "show the first 10 lines of notes.txt" -> ``head -n 10`` becomes ``head -n
+    10 notes.txt`` (which would otherwise wait on the terminal), and a made-up operand takes the
+    file's place (``cut -d, -f2 a`` -> ``cut -d, -f2 data.csv``). Only for the programs of
+    ``VALUE_OPTIONS`` (whose operands can be told from option values), a plain first command (no
+    redirection of its input, no ``sed -i``), and an operand that is a bare word the request does
+    not use; anything else is left as written."""
+    wanted = [f for f in files(request) if not mentions(command, f)]
+    if len(wanted) != 1 or files(command):
+        return command
+    from bash_ai.safety.shell import Command, parse
+
+    script = parse(command)
+    first = script.items[0] if script.items else None
+    if not isinstance(first, Command) or first.kind != "simple" or not first.words or first.assignments:
+        return command
+    if first.keywords or any("<" in r.op for r in first.redirects) or (script.ops and script.ops[0] not in ("|", "")):
+        return command
+    program = first.words[0].value
+    operands = _operands(program, [w.value for w in first.words[1:]])
+    if operands is None:
+        return command
+    file = wanted[0]  # letters, digits, "_", ".", "-", "/" and "~" only (``files``): no quoting needed
+    if not operands:
+        end = first.words[-1].end
+        return f"{command[:end]} {file}{command[end:]}"
+    words = first.words[1:]
+    if len(operands) == 1:
+        word = words[operands[0]]
+        if re.fullmatch(r"[A-Za-z_]\w*", word.raw) and word.raw.lower() not in request.lower().split():
+            return f"{command[: word.start]}{file}{command[word.end :]}"
+    return command
+
+
+def _operands(program: str, args: list[str]) -> list[int] | None:
+    """The positions in ``args`` of ``program``'s file operands (its pattern or program text left
+    out), or None where they cannot be told (an unknown program or option, ``sed -i``, a ``-``)."""
+    if program not in VALUE_OPTIONS:
+        return None
+    short, long = VALUE_OPTIONS[program]
+    operands: list[int] = []
+    script_given = program not in SCRIPT_FIRST
+    i, options = 0, True
+    while i < len(args):
+        arg = args[i]
+        if options and arg == "--":
+            options = False
+        elif arg == "-" or (program == "sed" and arg.startswith(("-i", "--in-place"))):
+            return None
+        elif options and arg.startswith("--") and len(arg) > 2:
+            name = arg.split("=", 1)[0]
+            if name in long and "=" not in arg:
+                i += 1
+            script_given = script_given or name in _SCRIPT_OPTIONS
+        elif options and arg.startswith("-") and len(arg) > 1:
+            if program in ("head", "tail") and arg[1:].isdigit():  # the old "-20"
+                i += 1
+                continue
+            if program == "awk" and arg[1] in "Fv":  # -F, -F: or -v x=1: awk's value sticks or follows
+                i += 1 if len(arg) > 2 else 2
+                continue
+            for k, letter in enumerate(arg[1:], start=1):
+                if letter in short:
+                    script_given = script_given or letter in _SCRIPT_OPTIONS
+                    if k == len(arg) - 1:
+                        i += 1  # the value is the next word
+                    break
+                if not letter.isalpha():
+                    return None
+        elif not script_given:
+            script_given = True  # the pattern, or the program text
+        else:
+            operands.append(i)
+        i += 1
+    return operands

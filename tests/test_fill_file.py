@@ -1,0 +1,101 @@
+"""A command whose first program reads its input for want of a file gets the one file the request
+names (``arguments.fill_file``): checked as text and run in real bash."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bash_ai.engine.arguments import adapt, fill_file
+
+NOTES = "one\ntwo\nthree\nfour\n"
+
+
+@pytest.mark.parametrize(
+    ("command", "asked", "expected"),
+    [
+        ("head -n 2", "show the first 2 lines of notes.txt", "head -n 2 notes.txt"),
+        ("head -2", "show the first 2 lines of notes.txt", "head -2 notes.txt"),
+        ("tail --lines 2", "show the last 2 lines of notes.txt", "tail --lines 2 notes.txt"),
+        ("sort -r", "sort notes.txt in reverse", "sort -r notes.txt"),
+        ("sort -k 1 -t ,", "sort notes.txt by its first field", "sort -k 1 -t , notes.txt"),
+        ("sort -rk1", "sort notes.txt by its first field", "sort -rk1 notes.txt"),
+        ("grep -i t", "lines of notes.txt with a t", "grep -i t notes.txt"),
+        ("grep -e t -c", "count lines of notes.txt with a t", "grep -e t -c notes.txt"),
+        ("awk -F, '{print $1}'", "first field of notes.txt", "awk -F, '{print $1}' notes.txt"),
+        ("awk -v n=1 'NR>n'", "notes.txt without its first line", "awk -v n=1 'NR>n' notes.txt"),
+        ("sed -n 2p", "print line 2 of notes.txt", "sed -n 2p notes.txt"),
+        ("cut -c 1-2", "first two characters of each line of notes.txt", "cut -c 1-2 notes.txt"),
+        ("wc -l | cat", "count the lines of notes.txt", "wc -l notes.txt | cat"),
+        ("tac > out.txt", "notes.txt backwards into out.txt", "tac > out.txt"),  # two files named
+        ("tac > rev", "reverse notes.txt", "tac notes.txt > rev"),
+        # a made-up operand takes the file's place
+        ("head -n 2 file", "show the first 2 lines of notes.txt", "head -n 2 notes.txt"),
+        ("grep -v t fileName | wc -l", "count lines of notes.txt without a t", "grep -v t notes.txt | wc -l"),
+        ("cat input | tac", "print notes.txt backwards", "cat notes.txt | tac"),
+    ],
+)
+def test_the_named_file_goes_where_the_input_was_read(command: str, asked: str, expected: str) -> None:
+    assert fill_file(command, asked) == expected
+
+
+@pytest.mark.parametrize(
+    ("command", "asked"),
+    [
+        ("head -n 2 other.txt", "show the first 2 lines of notes.txt"),  # names a file already
+        ("head -n 2", "show the first 2 lines of a.txt and b.txt"),  # two files: which one?
+        ("head -n 2", "show the first 2 lines"),  # none
+        ("sed -i s/a/b/", "replace a with b in notes.txt"),  # would edit it in place
+        ("head -n 2 -", "show the first 2 lines of notes.txt"),  # reads its input by name
+        ("head < x", "show the first lines of notes.txt"),  # input redirected
+        ("head -n 2 && ls", "show the first 2 lines of notes.txt"),  # not a pipeline's reader
+        ("find . -name x", "find notes.txt"),  # not a program of the table
+        ("sort --parallel 2", "sort notes.txt"),  # an option the table lacks: its value is no made-up file
+        ("grep t a b", "lines of notes.txt with a t"),  # two operands: not a made-up one
+        ("grep t notes", "lines of notes with a t in notes.txt"),  # the request uses the word
+        ("grep t $FILE", "lines of notes.txt with a t"),  # a variable is not made up
+        ("head -n 2 ./x", "first 2 lines of notes.txt"),
+    ],
+)
+def test_left_as_written(command: str, asked: str) -> None:
+    assert fill_file(command, asked) == command
+
+
+def test_adapt_fills_the_file_of_a_retrieved_command() -> None:
+    assert adapt("sort -n", "Sort numerically", "sort numbers.txt numerically") == "sort -n numbers.txt"
+
+
+@pytest.mark.parametrize(
+    ("command", "asked"),
+    [
+        ("head -n 2", "show the first 2 lines of notes.txt"),
+        ("tail -n 1", "show the last line of notes.txt"),
+        ("grep -c o", "count the lines of notes.txt with an o"),
+        ("sort -r | head -n 1", "the last of notes.txt sorted"),
+        ("awk 'NR==3'", "line 3 of notes.txt"),
+        ("wc -l", "count the lines of notes.txt"),
+        ("cut -c 1 file", "the first letter of each line of notes.txt"),
+    ],
+)
+def test_the_filled_command_reads_the_file_in_real_bash(tmp_path: Path, command: str, asked: str) -> None:
+    (tmp_path / "notes.txt").write_text(NOTES)
+    filled = fill_file(command, asked)
+    assert "notes.txt" in filled
+    # The input is other text: the filled command prints what the file gives, as the same program
+    # reading the file on its input does.
+    run = subprocess.run(
+        ["bash", "-c", filled], cwd=tmp_path, input="zzz\n", capture_output=True, text=True, timeout=10
+    )
+    fed = subprocess.run(
+        ["bash", "-c", command.replace(" file", "")],
+        cwd=tmp_path,
+        stdin=(tmp_path / "notes.txt").open(),
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.replace("notes.txt", "").strip() == fed.stdout.strip()
+    assert "zzz" not in run.stdout
