@@ -99,3 +99,51 @@ def test_the_filled_command_reads_the_file_in_real_bash(tmp_path: Path, command:
     assert run.returncode == 0, run.stderr
     assert run.stdout.replace("notes.txt", "").strip() == fed.stdout.strip()
     assert "zzz" not in run.stdout
+
+
+@pytest.mark.parametrize(
+    ("command", "example", "asked", "expected"),
+    [
+        (
+            'find /tmp -name "*.tmp" | xargs rm',
+            "",
+            "delete all .tmp files in this directory tree",
+            'find . -name "*.tmp" | xargs rm',
+        ),
+        ("find / -name x 2>/dev/null", "", "find x in the current directory", "find . -name x 2>/dev/null"),
+        (
+            'find /home/me/ -name "*.txt" > /tmp/found.log',  # where output goes stays
+            "",
+            "list the txt files of the current folder in a log",
+            'find . -name "*.txt" > /tmp/found.log',
+        ),
+        ("find -L /a -type l", "Find links in /a", "find the links in the current directory", "find -L . -type l"),
+        (
+            "find /a -name x; find /b -name y",
+            "",
+            "find x and y in the current directory",
+            "find . -name x; find . -name y",
+        ),
+    ],
+)
+def test_a_find_searches_the_current_directory_when_asked(
+    command: str, example: str, asked: str, expected: str
+) -> None:
+    assert adapt(command, example, asked, swap_numbers=False) == expected
+    assert subprocess.run(["bash", "-n", "-c", expected]).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("command", "asked"),
+    [
+        ("find /var/log -name x", "find x in /var/log and the current directory"),  # names a path
+        ("find . -name x -exec cp {} /backup \\;", "copy x from the current directory to /backup"),
+        ("find /a /b -name x", "find x in the current directory"),  # two starting points
+        ('find "$dir" -name x', "find x in the current directory"),
+        ("cp a.txt /backup", "copy a.txt from the current directory to the backup dir"),  # not a find
+        ("ls /var/log", "list the current directory"),
+        ("find /tmp -name x", "find x in /tmp"),  # no current directory asked for
+    ],
+)
+def test_other_paths_stay(command: str, asked: str) -> None:
+    assert adapt(command, "", asked, swap_numbers=False) == command

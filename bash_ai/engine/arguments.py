@@ -24,6 +24,9 @@ _EXT_WORD = re.compile(
 )
 _PLACEHOLDER = re.compile(r"(?<![\w./-])path/to/[\w./-]*[\w-]")
 _GLOB = re.compile(r"\*\.([A-Za-z][\w]{0,5})\b")
+# "the current directory", "this folder": the request names ``.``.
+_HERE = re.compile(r"\b(?:current|this|present)\s+(?:working\s+)?(?:directory|folder|dir)\b", re.IGNORECASE)
+_DOT_WORD = re.compile(r"(?:^|[\s=])\.(?:/\S*)?(?=[\s;|&)]|$)")  # a word ".", "./" or "./x": here already
 
 # Language names people use for file kinds ("python files" -> *.py).
 LANGUAGE_EXT = {
@@ -121,7 +124,34 @@ def adapt(command: str, example_request: str, request: str, *, swap_numbers: boo
         theirs = [f for f in files(out) if f in example_request]
         if len(theirs) == 1:
             out = _replace_glob(out, theirs[0], f"*.{ours[0]}")
-    return fill_file(out, request)
+    return fill_file(_here(out, request), request)
+
+
+def _here(command: str, request: str) -> str:
+    """``command`` searching ``.`` where the request asks for the current directory and names no
+    path, but a ``find`` of the command (its example's, or a beam's) starts at one absolute path:
+    "delete all .tmp files in this directory tree" -> ``find /tmp -name '*.tmp' -delete`` becomes
+    ``find . -name '*.tmp' -delete``. Only a ``find``'s single starting point, and no command that
+    uses ``.`` already; other programs' paths may be where output goes, and stay."""
+    if not _HERE.search(request) or paths(request) or _DOT_WORD.search(command):
+        return command
+    from bash_ai.safety.shell import Command, parse
+
+    out = command
+    for item in reversed(parse(command).items):  # from the end: earlier offsets stay right
+        if not isinstance(item, Command) or not item.words or item.words[0].value != "find":
+            continue
+        starts = []
+        for word in item.words[1:]:
+            if word.value in ("-L", "-H", "-P"):
+                continue
+            if word.value.startswith(("-", "(", "!")) or word.value in ("(", "!"):
+                break
+            starts.append(word)
+        start = starts[0] if len(starts) == 1 else None
+        if start and start.value.startswith(("/", "~")) and not start.subs and not mentions(request, start.value):
+            out = f"{out[: start.start]}.{out[start.end :]}"
+    return out
 
 
 def _replace_glob(command: str, word: str, glob: str) -> str:
