@@ -147,3 +147,42 @@ def test_a_find_searches_the_current_directory_when_asked(
 )
 def test_other_paths_stay(command: str, asked: str) -> None:
     assert adapt(command, "", asked, swap_numbers=False) == command
+
+
+@pytest.mark.parametrize(
+    ("command", "example", "asked", "expected"),
+    [
+        ("mkdir dir1", "Create a directory named dir1", "create a directory called projects", "mkdir projects"),
+        ("mkdir dir1", "Create directory dir1", "create a directory called projects", "mkdir projects"),
+        (
+            "ps -ef | grep myProcessName | grep -v grep | awk '{print $2}' | xargs kill -9",
+            "Kill all processes matching myProcessName",
+            "kill all processes named firefox",
+            "ps -ef | grep firefox | grep -v grep | awk '{print $2}' | xargs kill -9",
+        ),
+        (
+            "ln -s /usr/bin/python3 py",
+            "Create a symbolic link named py to /usr/bin/python3",
+            "create a symbolic link to /usr/bin/python3 named python",
+            "ln -s /usr/bin/python3 python",
+        ),
+        ("find . -name 'foo*'", "Find files named foo", "find files named bar", "find . -name 'bar*'"),
+    ],
+)
+def test_the_requests_name_takes_the_examples_place(command: str, example: str, asked: str, expected: str) -> None:
+    assert adapt(command, example, asked) == expected
+
+
+@pytest.mark.parametrize(
+    ("command", "example", "asked"),
+    [
+        ('touch "$filename"', "create an empty file named $filename", "create an empty file named notes.txt"),
+        ("mkdir a b", "Create directories a and b", "create a directory called projects"),  # two candidates
+        ("mkdir dir1", "", "create a directory called projects"),  # a beam: no example to say which
+        ("xargs kill -9", "Kill processes", "kill all processes named firefox"),  # programs never
+        ("mkdir projects", "Create directory projects", "create a directory called projects"),
+        ("mkdir dir1", "Create directory dir1", "create a directory for the projects"),  # no name asked
+    ],
+)
+def test_names_stay_where_it_is_unclear(command: str, example: str, asked: str) -> None:
+    assert adapt(command, example, asked) == command

@@ -8,6 +8,12 @@ as a path, file or number. An argument of the example
 is replaced only when its request names one of that kind in the same count (or exactly one), and only
 as a whole shell word or ``*.ext`` glob, so nothing else in the command moves. A request naming a
 file kind and no file ("all .sh files") turns the one file its example named into the glob.
+
+Two more, for retrieved commands and the model's beams alike: a first program that would read its
+input for want of a file gets the one file the request names (``fill_file``: ``head -n 10`` ->
+``head -n 10 notes.txt``), and a ``find`` starting at one absolute path searches ``.`` where the
+request asks for the current directory (``find /tmp -name '*.tmp'`` for "... in this directory
+tree"). Measured in docs/benchmarks.md ("The request's file and directory").
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ _PLACEHOLDER = re.compile(r"(?<![\w./-])path/to/[\w./-]*[\w-]")
 _GLOB = re.compile(r"\*\.([A-Za-z][\w]{0,5})\b")
 # "the current directory", "this folder": the request names ``.``.
 _HERE = re.compile(r"\b(?:current|this|present)\s+(?:working\s+)?(?:directory|folder|dir)\b", re.IGNORECASE)
+# "a directory called projects", "processes named firefox": the name itself.
+_NAMED = re.compile(r"\b(?:named|called)\s+[\"'`]?([\w+-][\w.+-]*)", re.IGNORECASE)
+_NOT_NAMES = frozenset({"a", "an", "the", "as", "like", "after", "by", "with", "in", "on", "from"})
 _DOT_WORD = re.compile(r"(?:^|[\s=])\.(?:/\S*)?(?=[\s;|&)]|$)")  # a word ".", "./" or "./x": here already
 
 # Language names people use for file kinds ("python files" -> *.py).
@@ -124,7 +133,38 @@ def adapt(command: str, example_request: str, request: str, *, swap_numbers: boo
         theirs = [f for f in files(out) if f in example_request]
         if len(theirs) == 1:
             out = _replace_glob(out, theirs[0], f"*.{ours[0]}")
-    return fill_file(_here(out, request), request)
+    return fill_file(_here(_swap_name(out, example_request, request), request), request)
+
+
+def _names(text: str) -> list[str]:
+    return _unique(m.group(1).rstrip(".") for m in _NAMED.finditer(text) if m.group(1).lower() not in _NOT_NAMES)
+
+
+def _swap_name(command: str, example_request: str, request: str) -> str:
+    """The request's one name ("a directory called projects") in place of the example's: the name
+    its request gave ("... named dir1"), or else the one word of the command that its request
+    names, if only one does and ours does not ("Create directory dir1" -> ``mkdir dir1``), never a
+    program or an option; the request's name not in the command yet."""
+    ours = _names(request)
+    if len(ours) != 1 or _word_in(command, ours[0]) or not example_request:
+        return command
+    theirs = _names(example_request)
+    if not theirs:
+        from bash_ai.nlc2cmd import utility_flags
+
+        programs = {program for program, _ in utility_flags(command)}
+        words = re.findall(r"(?<![\w.$-])([A-Za-z_][\w-]*)(?![\w.-])", command)  # no $variables
+        theirs = _unique(w for w in words if w not in programs and _word_in(example_request, w))
+        if len(theirs) == 1 and re.search(rf"(?<![\w.-]){re.escape(theirs[0])}(?![\w.-])", request, re.IGNORECASE):
+            return command  # the request uses that word too
+    if len(theirs) != 1 or not _word_in(command, theirs[0]):
+        return command
+    return _replace_words(command, {theirs[0]: ours[0]})
+
+
+def _word_in(command: str, word: str) -> bool:
+    """``word`` as a whole shell word or path part (``python`` is not in ``/usr/bin/python3``)."""
+    return re.search(rf"(?<![\w.$-]){re.escape(word)}(?![\w.-])", command) is not None
 
 
 def _here(command: str, request: str) -> str:
