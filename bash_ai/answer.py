@@ -160,13 +160,13 @@ def is_multiline(text: str) -> bool:
 
 
 def shape(text: str, kind: Kind) -> str:
-    """The final text: a single command with a useless ``cat`` dropped (``bash_ai.tidy``), a script
-    with shebang and strict mode where it fits."""
+    """The final text: a single command tidied (``bash_ai.tidy``: a useless ``cat`` dropped, a
+    ``find`` given its ``.``), a script with shebang and strict mode where it fits."""
     text = clean(text)
     if kind == "command" or not text:
-        from bash_ai.tidy import drop_useless_cat
+        from bash_ai.tidy import tidy
 
-        return drop_useless_cat(text.strip())
+        return tidy(text.strip())
     lines = text.split("\n")
     if lines[0].startswith("#!"):
         lines = lines[1:]

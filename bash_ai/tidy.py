@@ -1,4 +1,10 @@
-"""One rewrite of a proposed command that keeps what it does: a useless ``cat`` dropped.
+"""Rewrites of a proposed command as it is shown (``tidy``), each keeping what the command does: a
+useless ``cat`` dropped, and a ``find`` with no starting point given ``.`` (``find_here``). Beside
+them, for the candidates of a request that asks for no variable, a lone ``x=$(cmd)`` unwrapped to
+``cmd`` (``unwrap_assignment``, called from ``bash_ai.engine.arguments.adapt``), which prints what
+the assignment only stored.
+
+The useless ``cat``:
 
 ``cat notes.txt | wc -l`` is ``wc -l notes.txt``: one program fewer to read and to run, and the
 form people write and most references use (NL2Bash's training commands start with ``cat FILE |``
@@ -10,10 +16,13 @@ figures, as they do for any file), or into ``tr``, which reads only its input an
 ``<``. Never where the program reads its input as ``-``, edits in place (``sed -i``) or may write
 its second operand (``uniq IN OUT``). A program that already names a file of its own ignored the
 piped file, and now reads it too; model answers rarely do that. Everything else is left as
-written. Measured in docs/benchmarks.md ("A useless cat dropped").
+written. Measured in docs/benchmarks.md ("A useless cat dropped", and "The request's file,
+directory and name" for the other two).
 """
 
 from __future__ import annotations
+
+import re
 
 from bash_ai.safety.shell import Command, Word, parse
 
@@ -100,3 +109,59 @@ def _plain_file(word: Word) -> bool:
     if word.subs or word.kind != "word" or not word.value or word.value.startswith("-"):
         return False
     return word.quoted or not ((_GLOB | {"$"}) & set(word.raw))
+
+
+def tidy(command: str) -> str:
+    """``command`` as shown: a useless ``cat`` dropped, every ``find`` given its starting point
+    (``find_here``)."""
+    return find_here(drop_useless_cat(command))
+
+
+_ASSIGNED_OUTPUT = re.compile(r'[A-Za-z_]\w*=("?)(?:\$\((?P<paren>.+)\)|`(?P<tick>[^`]+)`)\1', re.DOTALL)
+
+
+def unwrap_assignment(command: str) -> str:
+    """``x=$(whoami)`` -> ``whoami``: a command that only stores a command's output in a variable
+    of its own shell (which ends with it) prints nothing. Only a whole command that is one such
+    assignment (``$(...)`` or backticks, quoted or not), nothing else. Whether the output is what
+    was asked for is the request's to say: ``bash_ai.engine.arguments.adapt`` calls this only for
+    a request that asks for no variable."""
+    script = parse(command)
+    if len(script.items) != 1 or script.ops[0] != "":
+        return command
+    item = script.items[0]
+    if not isinstance(item, Command) or item.kind != "simple" or item.words or item.redirects or item.keywords:
+        return command
+    if len(item.assignments) != 1 or len(item.assignments[0].subs) != 1:
+        return command
+    match = _ASSIGNED_OUTPUT.fullmatch(item.assignments[0].raw)
+    if match is None:
+        return command
+    inner = (match.group("paren") or match.group("tick") or "").strip()
+    return inner if inner and parse(inner).items else command
+
+
+_FIND_OPTIONS = frozenset({"-L", "-H", "-P"})
+
+
+def find_here(command: str) -> str:
+    """``find -name x`` -> ``find . -name x``: GNU find starts at ``.`` when given no starting
+    point, BSD and macOS find refuse to; the rewrite runs the same here and runs there too. Every
+    ``find`` the command runs as a program of its own (not inside ``-exec`` or a substitution)."""
+    script = parse(command)
+    out = command
+    for item in reversed(script.items):  # from the end: earlier offsets stay right
+        if not isinstance(item, Command) or item.kind != "simple" or not item.words:
+            continue
+        if item.words[0].value != "find":
+            continue
+        last = item.words[0]
+        rest = item.words[1:]
+        while rest and (rest[0].value in _FIND_OPTIONS or rest[0].value.startswith(("-O", "-D"))):
+            if rest[0].value == "-D" or rest[0].value == "-O":
+                return command  # a value follows: not worth reading
+            last, rest = rest[0], rest[1:]
+        if rest and not (rest[0].value.startswith("-") or rest[0].value in ("(", "!", ",")):
+            continue  # it names where to start
+        out = f"{out[: last.end]} .{out[last.end :]}"
+    return out

@@ -186,3 +186,21 @@ def test_the_requests_name_takes_the_examples_place(command: str, example: str, 
 )
 def test_names_stay_where_it_is_unclear(command: str, example: str, asked: str) -> None:
     assert adapt(command, example, asked) == command
+
+
+@pytest.mark.parametrize(
+    ("command", "asked", "expected"),
+    [
+        ("x=$(whoami)", "show my user name", "whoami"),
+        ("addr=$(hostname -I)", "show my ip addresses", "hostname -I"),
+        ("ip=$(hostname -I)", "show my ip addresses", "ip=$(hostname -I)"),  # names the variable, maybe
+        ("x=$(whoami)", "save my user name in a variable", "x=$(whoami)"),
+        ("hnd=`hostname`", "put the host name into hnd", "hnd=`hostname`"),
+        ("x=$(whoami)", "set x to my user name", "x=$(whoami)"),
+        ("x=$(whoami); echo $x", "show my user name", "x=$(whoami); echo $x"),
+    ],
+)
+def test_a_lone_assignment_is_unwrapped_unless_the_request_asks_for_a_variable(
+    command: str, asked: str, expected: str
+) -> None:
+    assert adapt(command, "", asked, swap_numbers=False) == expected

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bash_ai.tidy import drop_useless_cat
+from bash_ai.tidy import drop_useless_cat, find_here, tidy, unwrap_assignment
 
 REWRITTEN = {
     "cat notes.txt | wc -l": "wc -l notes.txt",
@@ -77,3 +77,82 @@ def test_the_answers_shown_have_no_useless_cat_and_no_repeats() -> None:
 
     pool = [Proposal(t, "beam", -1.0, 3, 0.0) for t in ("cat a.txt | wc -l", "wc -l a.txt", "cat a.txt | wc -w")]
     assert list(distinct_commands(pool, distinct=False)) == ["wc -l a.txt", "wc -w a.txt"]
+
+
+FIND_REWRITTEN = {
+    "find -name '*.txt'": "find . -name '*.txt'",
+    "find": "find .",
+    "find | wc -l": "find . | wc -l",
+    "find -L -type f": "find -L . -type f",
+    "find \\( -name a.txt -o -name b.txt \\) -print": "find . \\( -name a.txt -o -name b.txt \\) -print",
+    "ls; find -type d": "ls; find . -type d",
+    "find -name a.txt -exec find -name b.txt \\;": "find . -name a.txt -exec find -name b.txt \\;",
+}
+FIND_KEPT = [
+    "find . -name '*.txt'",
+    "find ~ -name x",
+    "find sub -type f",
+    'find "$dir" -type f',
+    "echo $(find -name x)",  # inside a substitution: left alone
+    "find -D tree -name x",  # an option with a value before the start: not read
+    "locate -name x",
+]
+
+
+@pytest.mark.parametrize(("before", "after"), sorted(FIND_REWRITTEN.items()))
+def test_a_find_without_a_starting_point_gets_dot_and_finds_the_same(before: str, after: str, tmp_path: Path) -> None:
+    assert tidy(before) == after
+    (tmp_path / "sub").mkdir()
+    for name in ("a.txt", "b.txt", "sub/c.txt"):
+        (tmp_path / name).write_text("x\n", encoding="utf-8")
+
+    def run(command: str) -> list[str]:
+        proc = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=True)
+        return sorted(proc.stdout.splitlines())
+
+    assert run(after) == run(before) and run(after)
+
+
+@pytest.mark.parametrize("command", FIND_KEPT)
+def test_a_find_with_its_starting_point_is_left_as_written(command: str) -> None:
+    assert find_here(command) == command
+
+
+UNWRAPPED = {
+    "x=$(echo hello)": "echo hello",  # (then tidied as the answer path does)
+    "name=`whoami`": "whoami",
+    'n="$(cat notes.txt | wc -l)"': "wc -l notes.txt",  # then tidied like any command
+    "lines=$(sort notes.txt | uniq)": "sort notes.txt | uniq",
+}
+NOT_UNWRAPPED = [
+    "x=$(whoami); echo $x",  # the value is used
+    "x=$(whoami) env",  # an assignment for a command's environment
+    "x=5",
+    "x=$(a)$(b)",
+    "x=$(whoami) > out.txt",
+    "export x=$(whoami)",
+    "",
+]
+
+
+@pytest.mark.parametrize(("before", "after"), sorted(UNWRAPPED.items()))
+def test_a_lone_assignment_of_output_prints_that_output(before: str, after: str, tmp_path: Path) -> None:
+    assert tidy(unwrap_assignment(before)) == after
+    (tmp_path / "notes.txt").write_text("b\na\nb\n", encoding="utf-8")
+    variable = before.split("=", 1)[0]
+
+    def run(command: str) -> str:
+        proc = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=True)
+        return proc.stdout
+
+    assert run(before) == ""  # the original prints nothing
+    stored = run(f'{before}; printf "%s" "${variable}"')
+    shown = run(after).rstrip("\n")
+    if after.startswith("wc"):
+        shown = shown.removesuffix(" notes.txt")
+    assert shown == stored and shown
+
+
+@pytest.mark.parametrize("command", NOT_UNWRAPPED)
+def test_other_assignments_are_left_as_written(command: str) -> None:
+    assert unwrap_assignment(command) == command

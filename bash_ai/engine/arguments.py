@@ -9,11 +9,13 @@ is replaced only when its request names one of that kind in the same count (or e
 as a whole shell word or ``*.ext`` glob, so nothing else in the command moves. A request naming a
 file kind and no file ("all .sh files") turns the one file its example named into the glob.
 
-Two more, for retrieved commands and the model's beams alike: a first program that would read its
+Three more. For retrieved commands and the model's beams alike, a first program that would read its
 input for want of a file gets the one file the request names (``fill_file``: ``head -n 10`` ->
 ``head -n 10 notes.txt``), and a ``find`` starting at one absolute path searches ``.`` where the
 request asks for the current directory (``find /tmp -name '*.tmp'`` for "... in this directory
-tree"). Measured in docs/benchmarks.md ("The request's file and directory").
+tree"). For retrieved commands, the one name a request gives ("a directory called projects") takes
+the place of the one its example gave (``mkdir dir1`` -> ``mkdir projects``). Measured in
+docs/benchmarks.md ("The request's file, directory and name").
 """
 
 from __future__ import annotations
@@ -133,7 +135,22 @@ def adapt(command: str, example_request: str, request: str, *, swap_numbers: boo
         theirs = [f for f in files(out) if f in example_request]
         if len(theirs) == 1:
             out = _replace_glob(out, theirs[0], f"*.{ours[0]}")
-    return fill_file(_here(_swap_name(out, example_request, request), request), request)
+    return fill_file(_here(_swap_name(_output(out, request), example_request, request), request), request)
+
+
+_VARIABLE = re.compile(r"\b(?:variables?|vars?|save[sd]?|store[sd]?|assign(?:s|ed)?|set)\b|\$", re.IGNORECASE)
+
+
+def _output(command: str, request: str) -> str:
+    """A lone ``x=$(cmd)`` -> ``cmd`` (``bash_ai.tidy.unwrap_assignment``) for a request that asks
+    for no variable (no "variable", "save", "store", "set" or ``$``, nor the variable's name): the
+    output is what it asked for, and the assignment prints nothing."""
+    name = re.match(r"\s*([A-Za-z_]\w*)=", command)
+    if name is None or _VARIABLE.search(request) or _word_in(request, name.group(1)):
+        return command
+    from bash_ai.tidy import unwrap_assignment
+
+    return unwrap_assignment(command)
 
 
 def _names(text: str) -> list[str]:
