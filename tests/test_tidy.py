@@ -47,6 +47,11 @@ KEPT = [
 ]
 
 
+def bash_out(command: str, cwd: Path) -> str:
+    """What real bash prints for ``command`` run in ``cwd`` (it must succeed)."""
+    return subprocess.run(["bash", "-c", command], cwd=cwd, capture_output=True, text=True, check=True).stdout
+
+
 @pytest.mark.parametrize(("before", "after"), sorted(REWRITTEN.items()))
 def test_a_useless_cat_is_dropped_and_the_output_is_the_same(before: str, after: str, tmp_path: Path) -> None:
     assert drop_useless_cat(before) == after
@@ -55,9 +60,9 @@ def test_a_useless_cat_is_dropped_and_the_output_is_the_same(before: str, after:
         for name, text in {"notes.txt": "b\na\nc\nb\n", "my notes.txt": "y\nx\ny\n", "data.csv": "1,2\n3,4\n"}.items():
             (tmp_path / name).write_text(text, encoding="utf-8")
         (tmp_path / "out.txt").unlink(missing_ok=True)
-        proc = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=True)
+        printed = bash_out(command, tmp_path)
         out = tmp_path / "out.txt"
-        return proc.stdout, out.read_text(encoding="utf-8") if out.exists() else ""
+        return printed, out.read_text(encoding="utf-8") if out.exists() else ""
 
     printed, written = run(before)
     assert printed or written
@@ -106,11 +111,8 @@ def test_a_find_without_a_starting_point_gets_dot_and_finds_the_same(before: str
     for name in ("a.txt", "b.txt", "sub/c.txt"):
         (tmp_path / name).write_text("x\n", encoding="utf-8")
 
-    def run(command: str) -> list[str]:
-        proc = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=True)
-        return sorted(proc.stdout.splitlines())
-
-    assert run(after) == run(before) and run(after)
+    found = sorted(bash_out(after, tmp_path).splitlines())
+    assert found == sorted(bash_out(before, tmp_path).splitlines()) and found
 
 
 @pytest.mark.parametrize("command", FIND_KEPT)
@@ -119,7 +121,7 @@ def test_a_find_with_its_starting_point_is_left_as_written(command: str) -> None
 
 
 UNWRAPPED = {
-    "x=$(echo hello)": "echo hello",  # (then tidied as the answer path does)
+    "x=$(echo hello)": "echo hello",
     "name=`whoami`": "whoami",
     'n="$(cat notes.txt | wc -l)"': "wc -l notes.txt",  # then tidied like any command
     "lines=$(sort notes.txt | uniq)": "sort notes.txt | uniq",
@@ -141,13 +143,9 @@ def test_a_lone_assignment_of_output_prints_that_output(before: str, after: str,
     (tmp_path / "notes.txt").write_text("b\na\nb\n", encoding="utf-8")
     variable = before.split("=", 1)[0]
 
-    def run(command: str) -> str:
-        proc = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=True)
-        return proc.stdout
-
-    assert run(before) == ""  # the original prints nothing
-    stored = run(f'{before}; printf "%s" "${variable}"')
-    shown = run(after).rstrip("\n")
+    assert bash_out(before, tmp_path) == ""  # the original prints nothing
+    stored = bash_out(f'{before}; printf "%s" "${variable}"', tmp_path)
+    shown = bash_out(after, tmp_path).rstrip("\n")
     if after.startswith("wc"):
         shown = shown.removesuffix(" notes.txt")
     assert shown == stored and shown
