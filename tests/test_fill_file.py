@@ -204,3 +204,40 @@ def test_a_lone_assignment_is_unwrapped_unless_the_request_asks_for_a_variable(
     command: str, asked: str, expected: str
 ) -> None:
     assert adapt(command, "", asked, swap_numbers=False) == expected
+
+
+LINES = "".join(f"line {i}\n" for i in range(1, 8))
+
+
+@pytest.mark.parametrize(
+    ("command", "asked", "wanted"),
+    [
+        ("tail -n +2 notes.txt", "print the last 2 lines of notes.txt", "tail -n 2 notes.txt"),
+        ("tail -n+2 notes.txt", "print the last 2 lines of notes.txt", "tail -n2 notes.txt"),
+        ("tail +2 notes.txt", "print the last 2 lines of notes.txt", "tail -n 2 notes.txt"),
+        ("tail --lines=+3 notes.txt", "show the last 3 lines of notes.txt", "tail --lines=3 notes.txt"),
+        ("head -n -5 notes.txt", "show the first 5 lines of notes.txt", "head -n 5 notes.txt"),
+    ],
+)
+def test_lines_counted_from_the_end_when_the_request_counts_so(
+    command: str, asked: str, wanted: str, tmp_path: Path
+) -> None:
+    assert adapt(command, "", asked, swap_numbers=False) == wanted
+    (tmp_path / "notes.txt").write_text(LINES)
+    count = int(asked.split()[3])
+    lines = LINES.splitlines(keepends=True)
+    expected = "".join(lines[-count:] if "last" in asked else lines[:count])
+    assert subprocess.run(["bash", "-c", wanted], cwd=tmp_path, capture_output=True, text=True).stdout == expected
+
+
+@pytest.mark.parametrize(
+    ("command", "asked"),
+    [
+        ("tail -n +2 notes.txt", "print all but the first line of notes.txt"),  # meant as written
+        ("tail -n +3 notes.txt", "print the last 2 lines of notes.txt"),  # another number
+        ("head -n -5 notes.txt", "drop the last 5 lines of notes.txt"),
+        ("head -5 notes.txt", "show the first 5 lines of notes.txt"),  # already the first 5
+    ],
+)
+def test_signed_counts_stay_where_the_request_does_not_count_from_the_end(command: str, asked: str) -> None:
+    assert adapt(command, "", asked, swap_numbers=False) == command

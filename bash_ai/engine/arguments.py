@@ -135,7 +135,27 @@ def adapt(command: str, example_request: str, request: str, *, swap_numbers: boo
         theirs = [f for f in files(out) if f in example_request]
         if len(theirs) == 1:
             out = _replace_glob(out, theirs[0], f"*.{ours[0]}")
-    return fill_file(_here(_swap_name(_output(out, request), example_request, request), request), request)
+    out = _count_from_the_end(_output(out, request), request)
+    return fill_file(_here(_swap_name(out, example_request, request), request), request)
+
+
+_LAST_LINES = re.compile(r"\b(last|first)\s+(\d+)\s+lines?\b", re.IGNORECASE)
+
+
+def _count_from_the_end(command: str, request: str) -> str:
+    """ "the last 2 lines" with ``tail -n +2`` (from line 2 on: all but the first) -> ``tail -n 2``;
+    "the first 5 lines" with ``head -n -5`` (all but the last 5) -> ``head -n 5``. NL2Bash teaches
+    both signed forms ("print all lines but the first"), and the model reaches for them where the
+    request counts plainly."""
+    asked = _LAST_LINES.findall(request)
+    if len(asked) != 1:
+        return command
+    end, count = asked[0][0].lower(), asked[0][1]
+    program, sign = ("tail", r"\+") if end == "last" else ("head", "-")
+    command = re.sub(rf"(\b{program}\s+(?:-n\s*|--lines[=\s])){sign}({count})(?![\w.])", r"\1\2", command)
+    if program == "tail":  # the old "tail +2" (from line 2 on)
+        command = re.sub(rf"(\btail\s+)\+({count})(?![\w.])", r"\1-n \2", command)
+    return command
 
 
 _VARIABLE = re.compile(r"\b(?:variables?|vars?|save[sd]?|store[sd]?|assign(?:s|ed)?|set)\b|\$", re.IGNORECASE)
