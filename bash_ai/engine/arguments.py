@@ -9,13 +9,14 @@ is replaced only when its request names one of that kind in the same count (or e
 as a whole shell word or ``*.ext`` glob, so nothing else in the command moves. A request naming a
 file kind and no file ("all .sh files") turns the one file its example named into the glob.
 
-Three more. For retrieved commands and the model's beams alike, a first program that would read its
-input for want of a file gets the one file the request names (``fill_file``: ``head -n 10`` ->
-``head -n 10 notes.txt``), and a ``find`` starting at one absolute path searches ``.`` where the
-request asks for the current directory (``find /tmp -name '*.tmp'`` for "... in this directory
-tree"). For retrieved commands, the one name a request gives ("a directory called projects") takes
-the place of the one its example gave (``mkdir dir1`` -> ``mkdir projects``). Measured in
-docs/benchmarks.md ("The request's file, directory and name").
+More, for retrieved commands and the model's beams alike: a first program that would read its input
+for want of a file gets the one file the request names (``fill_file``: ``head -n 10`` -> ``head -n
+10 notes.txt``); a ``find`` starting at one absolute path searches ``.`` where the request asks for
+the current directory (``find /tmp -name '*.tmp'`` for "... in this directory tree"); "the last 2
+lines" gets ``tail -n 2``, not ``tail -n +2`` (from line 2 on); a lone ``x=$(cmd)`` becomes
+``cmd`` where the request asks for no variable. For retrieved commands, the one name a request
+gives ("a directory called projects") takes the place of the one its example gave (``mkdir dir1``
+-> ``mkdir projects``). Measured in docs/benchmarks.md ("The request's file, directory and name").
 """
 
 from __future__ import annotations
