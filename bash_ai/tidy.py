@@ -144,24 +144,35 @@ def unwrap_assignment(command: str) -> str:
 _FIND_OPTIONS = frozenset({"-L", "-H", "-P"})
 
 
+def find_start(item: Command) -> tuple[Word, list[Word]] | None:
+    """A ``find`` command's starting points: the word they follow (``find``, or its last ``-L``,
+    ``-H``, ``-P`` or ``-O<level>`` option) and the starting points themselves (none where it names
+    none); None for another program, or where ``-D`` or a bare ``-O`` (an option with a value of
+    its own) comes first."""
+    if item.kind != "simple" or not item.words or item.words[0].value != "find":
+        return None
+    last, rest = item.words[0], item.words[1:]
+    while rest and (rest[0].value in _FIND_OPTIONS or rest[0].value.startswith(("-O", "-D"))):
+        if rest[0].value in ("-D", "-O"):
+            return None  # a value follows: not worth reading
+        last, rest = rest[0], rest[1:]
+    starts = []
+    for word in rest:
+        if word.value.startswith("-") or word.value in ("(", "!", ","):
+            break  # the expression begins
+        starts.append(word)
+    return last, starts
+
+
 def find_here(command: str) -> str:
     """``find -name x`` -> ``find . -name x``: GNU find starts at ``.`` when given no starting
     point, BSD and macOS find refuse to; the rewrite runs the same here and runs there too. Every
     ``find`` the command runs as a program of its own (not inside ``-exec`` or a substitution)."""
-    script = parse(command)
+    if "find" not in command:
+        return command  # every shown command passes here: no parse for the many without one
     out = command
-    for item in reversed(script.items):  # from the end: earlier offsets stay right
-        if not isinstance(item, Command) or item.kind != "simple" or not item.words:
-            continue
-        if item.words[0].value != "find":
-            continue
-        last = item.words[0]
-        rest = item.words[1:]
-        while rest and (rest[0].value in _FIND_OPTIONS or rest[0].value.startswith(("-O", "-D"))):
-            if rest[0].value == "-D" or rest[0].value == "-O":
-                return command  # a value follows: not worth reading
-            last, rest = rest[0], rest[1:]
-        if rest and not (rest[0].value.startswith("-") or rest[0].value in ("(", "!", ",")):
-            continue  # it names where to start
-        out = f"{out[: last.end]} .{out[last.end :]}"
+    for item in reversed(parse(command).items):  # from the end: earlier offsets stay right
+        found = find_start(item) if isinstance(item, Command) else None
+        if found is not None and not found[1]:
+            out = f"{out[: found[0].end]} .{out[found[0].end :]}"
     return out

@@ -214,19 +214,12 @@ def _here(command: str, request: str) -> str:
     if not _HERE.search(request) or paths(request) or _DOT_WORD.search(command):
         return command
     from bash_ai.safety.shell import Command, parse
+    from bash_ai.tidy import find_start
 
     out = command
     for item in reversed(parse(command).items):  # from the end: earlier offsets stay right
-        if not isinstance(item, Command) or not item.words or item.words[0].value != "find":
-            continue
-        starts = []
-        for word in item.words[1:]:
-            if word.value in ("-L", "-H", "-P"):
-                continue
-            if word.value.startswith(("-", "(", "!")) or word.value in ("(", "!"):
-                break
-            starts.append(word)
-        start = starts[0] if len(starts) == 1 else None
+        found = find_start(item) if isinstance(item, Command) else None
+        start = found[1][0] if found is not None and len(found[1]) == 1 else None
         if start and start.value.startswith(("/", "~")) and not start.subs and not mentions(request, start.value):
             out = f"{out[: start.start]}.{out[start.end :]}"
     return out
