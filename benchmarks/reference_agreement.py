@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bash_ai.nlc2cmd import nlc2cmd_score, utility_flags
+from trainer.data.sources.nl2bash import read_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,12 +42,6 @@ ROOT = Path(__file__).resolve().parents[1]
 def request_key(text: str) -> str:
     """A request's words, lower-cased: "Find all *.txt files." and "find all *.txt files" agree."""
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
-
-
-def read_lines(path: Path) -> list[str]:
-    """The file's lines as the pack's split script reads them ("\\n" only)."""
-    lines = path.read_text(encoding="utf-8").split("\n")
-    return lines[:-1] if lines and lines[-1] == "" else lines
 
 
 def same_request_pairs(requests: Sequence[str], commands: Sequence[str]) -> list[float]:

@@ -58,9 +58,9 @@ def fetch(dest_dir: Path, from_path: Path | None = None, **options: Any) -> Mani
         _write_split(dest_dir, raw / "all.nl", raw / "all.cm")
         shutil.move(str(raw / "LICENSE"), dest_dir / "LICENSE")
         shutil.rmtree(raw)
-    counts = {split: len(_read_lines(dest_dir / f"{split}.nl")) for split in SPLITS}
+    counts = {split: len(read_lines(dest_dir / f"{split}.nl")) for split in SPLITS}
     for split in SPLITS:
-        if len(_read_lines(dest_dir / f"{split}.cm")) != counts[split]:
+        if len(read_lines(dest_dir / f"{split}.cm")) != counts[split]:
             raise DataError(f"nl2bash {split}.nl and {split}.cm have different line counts")
     return make_manifest(
         dest_dir,
@@ -70,7 +70,7 @@ def fetch(dest_dir: Path, from_path: Path | None = None, **options: Any) -> Mani
     )
 
 
-def _read_lines(path: Path) -> list[str]:
+def read_lines(path: Path) -> list[str]:
     """UTF-8, split on ``\\n`` only (never on other Unicode line breaks), trailing newline dropped."""
     try:
         with open(path, encoding="utf-8", newline="") as handle:
@@ -111,7 +111,7 @@ def split_pairs(pairs: list[tuple[str, str]]) -> dict[str, list[tuple[str, str]]
 
 
 def _write_split(dest_dir: Path, nl_path: Path, cm_path: Path) -> None:
-    nl, cm = _read_lines(nl_path), _read_lines(cm_path)
+    nl, cm = read_lines(nl_path), read_lines(cm_path)
     if len(nl) != len(cm):
         raise DataError(f"all.nl has {len(nl)} lines but all.cm has {len(cm)}")
     for split, items in split_pairs(list(zip(nl, cm, strict=True))).items():
@@ -122,8 +122,8 @@ def _write_split(dest_dir: Path, nl_path: Path, cm_path: Path) -> None:
 def iter_documents(dataset_dir: Path) -> Iterator[Document]:
     """Pairs of every split, ``split`` set to train/dev/test; ids are ``nl2bash:<split>:<line>``."""
     for split in SPLITS:
-        nl = _read_lines(Path(dataset_dir) / f"{split}.nl")
-        cm = _read_lines(Path(dataset_dir) / f"{split}.cm")
+        nl = read_lines(Path(dataset_dir) / f"{split}.nl")
+        cm = read_lines(Path(dataset_dir) / f"{split}.cm")
         if len(nl) != len(cm):
             raise DataError(f"{dataset_dir}: {split}.nl and {split}.cm differ in length; fetch again with --force")
         for i, (request, command) in enumerate(zip(nl, cm, strict=True)):
