@@ -241,3 +241,86 @@ def test_lines_counted_from_the_end_when_the_request_counts_so(
 )
 def test_signed_counts_stay_where_the_request_does_not_count_from_the_end(command: str, asked: str) -> None:
     assert adapt(command, "", asked, swap_numbers=False) == command
+
+
+@pytest.mark.parametrize(
+    ("command", "example", "asked", "expected"),
+    [
+        ("man find", "Show manual page of find", "show the manual page of grep", "man grep"),
+        ("man find", "Show manual page of find utility", "show the manual page of grep", "man grep"),
+        ("which gradle", 'Print full path of command "gradle"', 'Print full path of command "python"', "which python"),
+        ("killall chrome", "kill all chrome processes", "kill all firefox processes", "killall firefox"),
+        (
+            "shopt -s nullglob",
+            "Enables shell option 'nullglob'.",
+            "Enables shell option 'lastpipe'.",
+            "shopt -s lastpipe",
+        ),
+        ("unset -v latest", "Unsets latest variable.", "Unsets DUALCASE variable.", "unset -v DUALCASE"),
+        (
+            "bash --version",
+            "show the version of bash",
+            "show the version of ls",
+            "ls --version",
+        ),  # a program asked about
+        (
+            "find trunk -type f -exec wc -l {} +",
+            "Count the lines of files under trunk directory",
+            "Count the lines of files under current directory",
+            "find . -type f -exec wc -l {} +",
+        ),
+    ],
+)
+def test_the_one_word_a_request_changes_takes_the_examples_place(
+    command: str, example: str, asked: str, expected: str
+) -> None:
+    assert adapt(command, example, asked) == expected
+
+
+@pytest.mark.parametrize(
+    ("command", "example", "asked"),
+    [
+        ("find . -name '*.txt'", "find all txt files", "locate all txt files"),  # a program with its own options
+        ("bash --version", "show the version of bash", "show the version of zzzqx"),  # no such program here
+        ("ls -S", "list files sorted by size", "list files sorted by name"),  # the old word is not in the command
+        ("mkdir dir1", "Create directory dir1", "create a directory for the projects"),  # a word more
+        ("grep foo logs", "search foo in the logs", "search bar in the notes"),  # two words changed
+        ("man find", "", "show the manual page of grep"),  # a beam: no example
+        ("man grep", "Show manual page of find", "show the manual page of grep"),  # named already
+    ],
+)
+def test_a_word_stays_unless_it_is_the_only_change(command: str, example: str, asked: str) -> None:
+    assert adapt(command, example, asked) == command
+
+
+ESSAY = "the quick brown fox\njumps over\nthe lazy dog\n"
+
+
+@pytest.mark.parametrize(
+    ("command", "asked", "expected", "count"),
+    [
+        ("wc -l essay.txt", "count the words in essay.txt", "wc -w essay.txt", 9),
+        ("cat essay.txt | wc -w", "how many lines are in essay.txt", "cat essay.txt | wc -l", 3),
+        ("wc -w < essay.txt", "number of characters in essay.txt", "wc -m < essay.txt", len(ESSAY)),
+        ("wc -c essay.txt", "count the characters of essay.txt", "wc -c essay.txt", len(ESSAY)),  # bytes: stays
+        ("wc -l essay.txt", "count the bytes of essay.txt", "wc -c essay.txt", len(ESSAY)),
+    ],
+)
+def test_wc_counts_what_the_request_counts(command: str, asked: str, expected: str, count: int, tmp_path: Path) -> None:
+    assert adapt(command, "", asked, swap_numbers=False) == expected
+    (tmp_path / "essay.txt").write_text(ESSAY)
+    out = subprocess.run(["bash", "-c", expected], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    assert int(out.split()[0]) == count
+
+
+@pytest.mark.parametrize(
+    ("command", "asked"),
+    [
+        ("grep -c error app.log | wc -l", "count the lines containing the word error"),  # two units named
+        ("wc -l a b", "count the files"),  # no unit named
+        ("wc -lw essay.txt", "count the words in essay.txt"),  # not one unit flag
+        ("wc -l a | wc -l", "count the words"),  # two wc
+    ],
+)
+def test_wc_stays_where_the_unit_is_unclear(command: str, asked: str) -> None:
+    assert adapt(command, "", asked, swap_numbers=False) == command

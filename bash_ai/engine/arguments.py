@@ -14,9 +14,12 @@ for want of a file gets the one file the request names (``fill_file``: ``head -n
 10 notes.txt``); a ``find`` starting at one absolute path searches ``.`` where the request asks for
 the current directory (``find /tmp -name '*.tmp'`` for "... in this directory tree"); "the last 2
 lines" gets ``tail -n 2``, not ``tail -n +2`` (from line 2 on); a lone ``x=$(cmd)`` becomes
-``cmd`` where the request asks for no variable. For retrieved commands, the one name a request
-gives ("a directory called projects") takes the place of the one its example gave (``mkdir dir1``
--> ``mkdir projects``). Measured in docs/benchmarks.md ("The request's file, directory and name").
+``cmd`` where the request asks for no variable; ``wc`` counts the unit the request names ("the
+words" -> ``wc -w``). For retrieved commands, the one name a request gives ("a directory called
+projects") takes the place of the one its example gave (``mkdir dir1`` -> ``mkdir projects``), and
+so does the one word in which the request differs from its example ("the manual page of grep"
+against "of find": ``man find`` -> ``man grep``). Measured in docs/benchmarks.md ("The request's
+file, directory and name").
 """
 
 from __future__ import annotations
@@ -136,8 +139,80 @@ def adapt(command: str, example_request: str, request: str, *, swap_numbers: boo
         theirs = [f for f in files(out) if f in example_request]
         if len(theirs) == 1:
             out = _replace_glob(out, theirs[0], f"*.{ours[0]}")
-    out = _count_from_the_end(_output(out, request), request)
-    return fill_file(_here(_swap_name(out, example_request, request), request), request)
+    out = _count_unit(_count_from_the_end(_output(out, request), request), request)
+    out = _swap_word(_swap_name(out, example_request, request), example_request, request)
+    return fill_file(_here(out, request), request)
+
+
+# Words two phrasings of one request add or drop freely, left out when requests are compared.
+_FILLER = frozenset(["the", "a", "an", "my", "your", "please", "utility", "command", "program", "tool"])
+_REQUEST_WORD = re.compile(r"(?<![\w./$-])[A-Za-z_][\w+-]*(?![\w./])|\x00")
+# A command that asks a program only for its version or help: the program may change.
+_ABOUT_ITSELF = re.compile(r"\s*[a-z][\w+-]*(?:\s+(?:--version|--help|-h|-V|-v|version|help))+\s*")
+
+
+def _stem(word: str) -> str:
+    word = word.lower()
+    if word.endswith("sses"):
+        return word[:-2]
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 3 else word
+
+
+def _word_sequence(text: str) -> list[str]:
+    """A request's words in order, each URL, file, path or number as one placeholder (``\\x00``),
+    fillers left out."""
+    plain = _replace_words(_URL.sub("\x00", text), {a: "\x00" for a in _literal_arguments(text)})
+    return [w for w in _REQUEST_WORD.findall(plain) if w.lower() not in _FILLER]
+
+
+def _swap_word(command: str, example_request: str, request: str) -> str:
+    """The request's one changed word in place of its example's, where the two requests differ in
+    that word alone, in the same place (arguments, articles and words such as "utility" aside):
+    asked "show the manual page of grep", the example "Show manual page of find" -> ``man find``
+    becomes ``man grep``; "kill all chrome processes" -> ``killall chrome`` answers "kill all
+    firefox processes" as ``killall firefox``. Only a whole word of the command; never a program
+    (its options are its own), unless the command asks that program only for its version or help
+    (``find --version`` -> ``grep --version``) and the new word is a program this machine has."""
+    theirs, ours = _word_sequence(example_request), _word_sequence(request)
+    changed = [i for i, (a, b) in enumerate(zip(theirs, ours, strict=False)) if _stem(a) != _stem(b)]
+    if not theirs or len(theirs) != len(ours) or len(changed) != 1:
+        return command
+    gone, word = theirs[changed[0]], ours[changed[0]]
+    old = next((w for w in (gone, gone.lower()) if _word_in(command, w)), None)
+    if any(m.group(0).split()[0] == word for m in _HERE.finditer(request)):
+        word = "."  # "under current directory" where the example said "under trunk directory"
+    if "\x00" in (gone, word) or old is None or _word_in(command, word) or _word_in(command, word.lower()):
+        return command
+    from bash_ai.nlc2cmd import utility_flags
+
+    if old in {program for program, _ in utility_flags(command) or []}:
+        from bash_ai.engine.installed import missing_programs
+
+        if not _ABOUT_ITSELF.fullmatch(command) or missing_programs(word):
+            return command
+    return _replace_words(command, {old: word})
+
+
+# What ``wc`` counts, by the request's word for it: its flags for that, the first one preferred
+# (``wc -c`` counts characters as bytes, which is what NL2Bash's annotators wrote for "characters").
+_UNITS = {"line": "l", "word": "w", "character": "mc", "char": "mc", "letter": "mc", "byte": "c"}
+_UNIT_WORD = re.compile(r"\b(lines?|words?|characters?|chars?|letters?|bytes?)\b", re.IGNORECASE)
+_WC_UNIT = re.compile(r"(\bwc\s+-)([lwmc])(?=[\s|;&)]|$)")
+
+
+def _count_unit(command: str, request: str) -> str:
+    """``wc`` counting what the request counts: "count the words in essay.txt" with ``wc -l
+    essay.txt`` (its example counted lines) -> ``wc -w essay.txt``. Only where the request names one
+    kind of unit (lines, words, characters or bytes) and the command has one ``wc`` with one unit
+    flag; for characters ``-c`` stays (``-m`` replaces ``-l`` or ``-w``)."""
+    kinds = {_UNITS[_stem(m.group(1))] for m in _UNIT_WORD.finditer(request)}
+    found = _WC_UNIT.findall(command)
+    if len(kinds) != 1 or len(found) != 1:
+        return command
+    (flags,) = kinds
+    return _WC_UNIT.sub(lambda m: m.group(0) if m.group(2) in flags else m.group(1) + flags[0], command)
 
 
 _LAST_LINES = re.compile(r"\b(last|first)\s+(\d+)\s+lines?\b", re.IGNORECASE)
