@@ -237,3 +237,32 @@ def test_dangerous_yes_on_a_terminal_still_asks(trained_model_dir: Path, tmp_pat
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 6 and victim.exists()
+
+
+def test_the_command_table_is_what_each_module_registers() -> None:
+    """``COMMANDS`` names each module's commands so that a line can build its own alone."""
+    import importlib
+
+    import typer
+
+    from bash_ai.cli.app import COMMANDS
+
+    for module, commands in COMMANDS.items():
+        app = typer.Typer()
+        importlib.import_module(f"bash_ai.cli.{module}").register(app)
+        registered = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
+        assert registered == set(commands), module
+
+
+def test_a_request_builds_only_the_ask_command(tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = (
+        "import sys; from bash_ai.cli import app; built = []; real = app.build_app;"
+        "app.build_app = lambda modules=tuple(app.COMMANDS): built.append(modules) or real(modules);"
+        "sys.argv = ['bash-ai', '--model', sys.argv[1], 'say hello'];"
+        "\ntry: app.main()\nexcept SystemExit: pass\nprint(built, file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(tiny_model_dir)], capture_output=True, text=True, check=True)
+    assert done.stdout.strip()
+    assert done.stderr.strip().splitlines()[-1] == "[('ask',)]"
+    run = run_cli(["--help"], capsys)
+    assert run.code == 0 and all(name in run.out for name in ("ask", "models", "shell-init", "serve"))
