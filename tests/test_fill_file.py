@@ -324,3 +324,52 @@ def test_wc_counts_what_the_request_counts(command: str, asked: str, expected: s
 )
 def test_wc_stays_where_the_unit_is_unclear(command: str, asked: str) -> None:
     assert adapt(command, "", asked, swap_numbers=False) == command
+
+
+@pytest.mark.parametrize(
+    ("command", "asked", "expected", "output"),
+    [
+        (
+            "grep error app.log",
+            "show the lines of app.log with error, ignoring case",
+            "grep -i error app.log",
+            "Error 1\n",
+        ),
+        ("grep -v ok app.log", "lines of app.log without ok, case-insensitive", "grep -i -v ok app.log", "Error 1\n"),
+        ("find . -name '*.gif'", "find gif files regardless of case", "find . -iname '*.gif'", "./A.GIF\n"),
+        ("cat app.log", "show app.log with line numbers", "cat -n app.log", "     1\tError 1\n     2\tOK 2\n"),
+        ("sort nums.txt", "sort nums.txt numerically", "sort -n nums.txt", "2\n10\n"),
+        ("sort -n nums.txt", "sort nums.txt numerically, in descending order", "sort -r -n nums.txt", "10\n2\n"),
+        (
+            "mkdir a/b/c && ls -d a/b/c",
+            "create a/b/c, including missing parents",
+            "mkdir -p a/b/c && ls -d a/b/c",
+            "a/b/c\n",
+        ),
+    ],
+)
+def test_flags_the_request_asks_for_are_added(
+    command: str, asked: str, expected: str, output: str, tmp_path: Path
+) -> None:
+    assert adapt(command, "", asked, swap_numbers=False) == expected
+    (tmp_path / "app.log").write_text("Error 1\nOK 2\n")
+    (tmp_path / "nums.txt").write_text("10\n2\n")
+    (tmp_path / "A.GIF").write_text("")
+    run = subprocess.run(["bash", "-c", expected], cwd=tmp_path, capture_output=True, text=True, timeout=10)
+    assert run.stdout == output, run.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "asked"),
+    [
+        ("grep -ri x .", "search x ignoring case"),  # in a cluster already
+        ("grep --ignore-case x f", "search x in f ignoring case"),  # a long form
+        ("find . -exec grep x {} +", "search x ignoring case"),  # run by find: left as written
+        ("du -sh *", "disk usage of each file, human readable"),
+        ("sort data.txt", "sort data.txt"),  # nothing asked
+        ("mkdir build", "create the build directory"),
+        ("tail -n 5 app.log", "show the last 5 lines of app.log"),
+    ],
+)
+def test_flags_stay_where_given_or_not_asked(command: str, asked: str) -> None:
+    assert adapt(command, "", asked, swap_numbers=False) == command

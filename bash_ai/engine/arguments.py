@@ -15,7 +15,8 @@ for want of a file gets the one file the request names (``fill_file``: ``head -n
 the current directory (``find /tmp -name '*.tmp'`` for "... in this directory tree"); "the last 2
 lines" gets ``tail -n 2``, not ``tail -n +2`` (from line 2 on); a lone ``x=$(cmd)`` becomes
 ``cmd`` where the request asks for no variable; ``wc`` counts the unit the request names ("the
-words" -> ``wc -w``). For retrieved commands, the one name a request gives ("a directory called
+words" -> ``wc -w``); a flag the request asks for in so many words is added where the program lacks
+it ("ignoring case" -> ``grep -i``, ``find -iname``; "human-readable" -> ``du -h``). For retrieved commands, the one name a request gives ("a directory called
 projects") takes the place of the one its example gave (``mkdir dir1`` -> ``mkdir projects``), and
 so does the one word in which the request differs from its example ("the manual page of grep"
 against "of find": ``man find`` -> ``man grep``). Measured in docs/benchmarks.md ("The request's
@@ -139,7 +140,7 @@ def adapt(command: str, example_request: str, request: str, *, swap_numbers: boo
         theirs = [f for f in files(out) if f in example_request]
         if len(theirs) == 1:
             out = _replace_glob(out, theirs[0], f"*.{ours[0]}")
-    out = _count_unit(_count_from_the_end(_output(out, request), request), request)
+    out = _flags_asked(_count_unit(_count_from_the_end(_output(out, request), request), request), request)
     out = _swap_word(_swap_name(out, example_request, request), example_request, request)
     return fill_file(_here(out, request), request)
 
@@ -473,3 +474,71 @@ def _operands(program: str, args: list[str]) -> list[int] | None:
             operands.append(i)
         i += 1
     return operands
+
+
+# Flags a request asks for in so many words: (the request's words, programs, the flag, its long
+# forms). A program of the command's own pipeline (not one run by ``find -exec`` or ``xargs``) that
+# lacks the flag gets it.
+_CASE = r"\b(?:ignor(?:e|es|ing)\s+(?:the\s+)?case|case[- ]insensitive(?:ly)?|regardless\s+of\s+case|any\s+case)\b"
+FLAGS_ASKED: tuple[tuple[re.Pattern[str], frozenset[str], str, tuple[str, ...]], ...] = tuple(
+    (re.compile(cue, re.IGNORECASE), frozenset(programs.split()), flag, tuple(long.split()))
+    for cue, programs, flag, long in (
+        (_CASE, "grep egrep fgrep", "-i", "--ignore-case"),
+        (r"\bhuman[- ]readabl[ey]\b", "du df ls free", "-h", "--human-readable"),
+        (
+            r"\bline\s+numbers?\b|\bnumber(?:ed|ing)?\s+(?:the\s+|each\s+|its\s+)?lines\b",
+            "grep cat",
+            "-n",
+            "--line-number --number",
+        ),
+        (r"\bfollow(?:ing)?\b|\bas\s+it\s+grows\b", "tail", "-f", "--follow"),
+        (r"\b(?:missing\s+|any\s+)?parents?\b|\bparent\s+director(?:y|ies)\b|\bnested\b", "mkdir", "-p", "--parents"),
+        (r"\bnumeric(?:al(?:ly)?)?\b", "sort", "-n", "--numeric-sort"),
+        (r"\bdescending\b|\breverse(?:d)?\s+(?:order|sort)|\bin\s+reverse\b", "sort ls", "-r", "--reverse"),
+    )
+)
+_GREP = re.compile(r"(?<![\w.-])[ef]?grep(?![\w.-])")
+
+
+def _flags_asked(command: str, request: str) -> str:
+    """The flags a request asks for in so many words, where the command's program lacks them:
+    "... ignoring case" -> ``grep -i`` (and ``find -iname`` for ``-name`` where no grep runs),
+    "human-readable" -> ``du -h``, "with line numbers" -> ``grep -n``, "follow ... as it grows" ->
+    ``tail -f``, "including parents" -> ``mkdir -p``, "numerically" -> ``sort -n``, "in descending
+    order" -> ``sort -r``.
+    The flag goes right after the program's name. Only the programs of the command's own pipeline
+    and lists: a ``grep`` run by ``find -exec`` or ``xargs`` stays as written."""
+    asked = [(programs, flag, long) for cue, programs, flag, long in FLAGS_ASKED if cue.search(request)]
+    case = re.search(_CASE, request, re.IGNORECASE) is not None
+    if not asked and not case:
+        return command
+    from bash_ai.safety.shell import Command, parse
+
+    edits: list[tuple[int, int, str]] = []
+    for item in parse(command).items:
+        if not isinstance(item, Command) or item.kind != "simple" or not item.words:
+            continue
+        program, words = item.words[0], item.words[1:]
+        if case and program.value == "find":
+            # The request's case is a name's, unless a grep (whose pattern it may be) runs too.
+            if not _GREP.search(command):
+                edits.extend((w.start, w.end, "-iname") for w in words if w.raw == "-name")
+            continue
+        added = [
+            flag
+            for programs, flag, long in asked
+            if program.value in programs and not any(_has_flag(w.value, flag, long) for w in words)
+        ]
+        if added:
+            edits.append((program.end, program.end, "".join(f" {flag}" for flag in dict.fromkeys(added))))
+    for start, end, text in sorted(edits, reverse=True):
+        command = f"{command[:start]}{text}{command[end:]}"
+    return command
+
+
+def _has_flag(word: str, flag: str, long: tuple[str, ...]) -> bool:
+    """Whether an option word gives ``flag`` (``-n``, also in a cluster such as ``-rn``) or one of its
+    long forms."""
+    if word.startswith("--"):
+        return word.split("=", 1)[0] in long
+    return word.startswith("-") and word[1:].isalpha() and flag[1] in word[1:]
