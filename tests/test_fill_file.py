@@ -251,6 +251,12 @@ def test_signed_counts_stay_where_the_request_does_not_count_from_the_end(comman
         ("which gradle", 'Print full path of command "gradle"', 'Print full path of command "python"', "which python"),
         ("killall chrome", "kill all chrome processes", "kill all firefox processes", "killall firefox"),
         (
+            "chgrp loggroup logdir",
+            "Change the group of logdir to loggroup",
+            "Change the group of www to staff",
+            "chgrp staff www",
+        ),
+        (
             "shopt -s nullglob",
             "Enables shell option 'nullglob'.",
             "Enables shell option 'lastpipe'.",
@@ -271,7 +277,7 @@ def test_signed_counts_stay_where_the_request_does_not_count_from_the_end(comman
         ),
     ],
 )
-def test_the_one_word_a_request_changes_takes_the_examples_place(
+def test_the_words_a_request_changes_take_the_examples_place(
     command: str, example: str, asked: str, expected: str
 ) -> None:
     assert adapt(command, example, asked) == expected
@@ -284,12 +290,13 @@ def test_the_one_word_a_request_changes_takes_the_examples_place(
         ("bash --version", "show the version of bash", "show the version of zzzqx"),  # no such program here
         ("ls -S", "list files sorted by size", "list files sorted by name"),  # the old word is not in the command
         ("mkdir dir1", "Create directory dir1", "create a directory for the projects"),  # a word more
-        ("grep foo logs", "search foo in the logs", "search bar in the notes"),  # two words changed
+        ("grep foo logs", "search foo in old logs", "search bar in new notes"),  # three words changed
+        ("grep foo logs", "search foo in the logs", "look for bar in the logs"),  # a word more
         ("man find", "", "show the manual page of grep"),  # a beam: no example
         ("man grep", "Show manual page of find", "show the manual page of grep"),  # named already
     ],
 )
-def test_a_word_stays_unless_it_is_the_only_change(command: str, example: str, asked: str) -> None:
+def test_words_stay_unless_they_are_the_only_changes(command: str, example: str, asked: str) -> None:
     assert adapt(command, example, asked) == command
 
 

@@ -145,6 +145,8 @@ def adapt(command: str, example_request: str, request: str, *, swap_numbers: boo
     return fill_file(_here(out, request), request)
 
 
+# At most this many words of a request may differ from its example's for ``_swap_word``.
+MAX_CHANGED_WORDS = 2
 # Words two phrasings of one request add or drop freely, left out when requests are compared.
 _FILLER = frozenset(["the", "a", "an", "my", "your", "please", "utility", "command", "program", "tool"])
 _REQUEST_WORD = re.compile(r"(?<![\w./$-])[A-Za-z_][\w+-]*(?![\w./])|\x00")
@@ -169,31 +171,36 @@ def _word_sequence(text: str) -> list[str]:
 
 
 def _swap_word(command: str, example_request: str, request: str) -> str:
-    """The request's one changed word in place of its example's, where the two requests differ in
-    that word alone, in the same place (arguments, articles and words such as "utility" aside):
-    asked "show the manual page of grep", the example "Show manual page of find" -> ``man find``
-    becomes ``man grep``; "kill all chrome processes" -> ``killall chrome`` answers "kill all
-    firefox processes" as ``killall firefox``. Only a whole word of the command; never a program
-    (its options are its own), unless the command asks that program only for its version or help
-    (``find --version`` -> ``grep --version``) and the new word is a program this machine has."""
+    """The request's changed words in place of its example's, where the two requests differ in at
+    most ``MAX_CHANGED_WORDS`` words, each in the same place (arguments, articles and words such as
+    "utility" aside), and the command has every changed word of the example's: asked "show the
+    manual page of grep", the example "Show manual page of find" -> ``man find`` becomes ``man
+    grep``; "kill all chrome processes" -> ``killall chrome`` answers "kill all firefox processes"
+    as ``killall firefox``. Only whole words of the command; never a program (its options are its
+    own), unless the command asks that program only for its version or help (``find --version`` ->
+    ``grep --version``) and the new word is a program this machine has."""
     theirs, ours = _word_sequence(example_request), _word_sequence(request)
     changed = [i for i, (a, b) in enumerate(zip(theirs, ours, strict=False)) if _stem(a) != _stem(b)]
-    if not theirs or len(theirs) != len(ours) or len(changed) != 1:
-        return command
-    gone, word = theirs[changed[0]], ours[changed[0]]
-    old = next((w for w in (gone, gone.lower()) if _word_in(command, w)), None)
-    if any(m.group(0).split()[0] == word for m in _HERE.finditer(request)):
-        word = "."  # "under current directory" where the example said "under trunk directory"
-    if "\x00" in (gone, word) or old is None or _word_in(command, word) or _word_in(command, word.lower()):
+    if not theirs or len(theirs) != len(ours) or not 0 < len(changed) <= MAX_CHANGED_WORDS:
         return command
     from bash_ai.nlc2cmd import utility_flags
 
-    if old in {program for program, _ in utility_flags(command) or []}:
-        from bash_ai.engine.installed import missing_programs
-
-        if not _ABOUT_ITSELF.fullmatch(command) or missing_programs(word):
+    programs = {program for program, _ in utility_flags(command) or []}
+    pairs: dict[str, str] = {}
+    for i in changed:
+        gone, word = theirs[i], ours[i]
+        old = next((w for w in (gone, gone.lower()) if _word_in(command, w)), None)
+        if any(m.group(0).split()[0] == word for m in _HERE.finditer(request)):
+            word = "."  # "under current directory" where the example said "under trunk directory"
+        if "\x00" in (gone, word) or old is None or _word_in(command, word) or _word_in(command, word.lower()):
             return command
-    return _replace_words(command, {old: word})
+        if old in programs:
+            from bash_ai.engine.installed import missing_programs
+
+            if not _ABOUT_ITSELF.fullmatch(command) or missing_programs(word):
+                return command
+        pairs[old] = word
+    return _replace_words(command, pairs)
 
 
 # What ``wc`` counts, by the request's word for it: its flags for that, the first one preferred
