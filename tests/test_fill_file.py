@@ -371,6 +371,7 @@ def test_flags_the_request_asks_for_are_added(
     [
         ("grep -ri x .", "search x ignoring case"),  # in a cluster already
         ("grep --ignore-case x f", "search x in f ignoring case"),  # a long form
+        ("grep -iA3 x f", "search x in f ignoring case, with 3 lines after"),  # a cluster with a value
         ("find . -exec grep x {} +", "search x ignoring case"),  # run by find: left as written
         ("du -sh *", "disk usage of each file, human readable"),
         ("sort data.txt", "sort data.txt"),  # nothing asked

@@ -16,11 +16,11 @@ the current directory (``find /tmp -name '*.tmp'`` for "... in this directory tr
 lines" gets ``tail -n 2``, not ``tail -n +2`` (from line 2 on); a lone ``x=$(cmd)`` becomes
 ``cmd`` where the request asks for no variable; ``wc`` counts the unit the request names ("the
 words" -> ``wc -w``); a flag the request asks for in so many words is added where the program lacks
-it ("ignoring case" -> ``grep -i``, ``find -iname``; "human-readable" -> ``du -h``). For retrieved commands, the one name a request gives ("a directory called
-projects") takes the place of the one its example gave (``mkdir dir1`` -> ``mkdir projects``), and
-so does the one word in which the request differs from its example ("the manual page of grep"
-against "of find": ``man find`` -> ``man grep``). Measured in docs/benchmarks.md ("The request's
-file, directory and name").
+it ("ignoring case" -> ``grep -i``, ``find -iname``; "human-readable" -> ``du -h``). For retrieved
+commands, the one name a request gives ("a directory called projects") takes the place of the one
+its example gave (``mkdir dir1`` -> ``mkdir projects``), and so do the one or two words in which
+the request differs from its example ("the manual page of grep" against "of find": ``man find`` ->
+``man grep``). Measured in docs/benchmarks.md ("The request's file, directory and name").
 """
 
 from __future__ import annotations
@@ -499,7 +499,7 @@ FLAGS_ASKED: tuple[tuple[re.Pattern[str], frozenset[str], str, tuple[str, ...]],
             "--line-number --number",
         ),
         (r"\bfollow(?:ing)?\b|\bas\s+it\s+grows\b", "tail", "-f", "--follow"),
-        (r"\b(?:missing\s+|any\s+)?parents?\b|\bparent\s+director(?:y|ies)\b|\bnested\b", "mkdir", "-p", "--parents"),
+        (r"\bparents?\b|\bnested\b", "mkdir", "-p", "--parents"),
         (r"\bnumeric(?:al(?:ly)?)?\b", "sort", "-n", "--numeric-sort"),
         (r"\bdescending\b|\breverse(?:d)?\s+(?:order|sort)|\bin\s+reverse\b", "sort ls", "-r", "--reverse"),
     )
@@ -512,9 +512,8 @@ def _flags_asked(command: str, request: str) -> str:
     "... ignoring case" -> ``grep -i`` (and ``find -iname`` for ``-name`` where no grep runs),
     "human-readable" -> ``du -h``, "with line numbers" -> ``grep -n``, "follow ... as it grows" ->
     ``tail -f``, "including parents" -> ``mkdir -p``, "numerically" -> ``sort -n``, "in descending
-    order" -> ``sort -r``.
-    The flag goes right after the program's name. Only the programs of the command's own pipeline
-    and lists: a ``grep`` run by ``find -exec`` or ``xargs`` stays as written."""
+    order" -> ``sort -r``. The flag goes right after the program's name. Only the programs of the
+    command's own pipeline and lists: a ``grep`` run by ``find -exec`` or ``xargs`` stays as written."""
     asked = [(programs, flag, long) for cue, programs, flag, long in FLAGS_ASKED if cue.search(request)]
     case = re.search(_CASE, request, re.IGNORECASE) is not None
     if not asked and not case:
@@ -544,8 +543,9 @@ def _flags_asked(command: str, request: str) -> str:
 
 
 def _has_flag(word: str, flag: str, long: tuple[str, ...]) -> bool:
-    """Whether an option word gives ``flag`` (``-n``, also in a cluster such as ``-rn``) or one of its
-    long forms."""
+    """Whether an option word gives ``flag`` (``-n``, also in a cluster such as ``-rn`` or ``-iA3``) or
+    one of its long forms."""
     if word.startswith("--"):
         return word.split("=", 1)[0] in long
-    return word.startswith("-") and word[1:].isalpha() and flag[1] in word[1:]
+    letters = re.match(r"-([A-Za-z]+)", word)  # up to an attached value: -iA3
+    return letters is not None and flag[1] in letters.group(1)
