@@ -381,3 +381,16 @@ def test_flags_the_request_asks_for_are_added(
 )
 def test_flags_stay_where_given_or_not_asked(command: str, asked: str) -> None:
     assert adapt(command, "", asked, swap_numbers=False) == command
+
+
+def test_a_command_is_adapted_by_the_first_of_its_examples_that_changes_it() -> None:
+    from bash_ai.engine.propose import adapt_by_examples
+
+    asked = "show the manual page of grep"
+    both = ["Show manual of the find utility", "Show manual page of find"]
+    assert adapt_by_examples("man find", both, asked) == "man grep"
+    assert adapt_by_examples("man find", both[:1], asked) == "man find"  # that example does not line up
+    days = "list the files older than 7 days"
+    assert adapt_by_examples("find . -mtime +3", ["list the files older than 3 days"], days) == "find . -mtime +7"
+    # A beam of the model's own: no example says which numbers are arguments, so they stay.
+    assert adapt_by_examples("find . -maxdepth 1 -mtime +3", [], days) == "find . -maxdepth 1 -mtime +3"

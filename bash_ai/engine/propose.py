@@ -79,9 +79,10 @@ class DecodeConfig:
     # 0.046 (docs/benchmarks.md, "Agreement after the reranker").
     rerank_consensus: float = 1.0
     # A finished beam's URLs, files and paths swapped for the ones the request names where the
-    # kinds pair up one to one (``arguments.adapt`` with no example request: the beam copied them
-    # from its prompt's examples): "set permissions of key.pem to 600" -> ``chmod 600 key.pem``,
-    # not ``chmod 600 file.pem``. Numbers stay. Measured on everyday-dev and nl2bash-dev
+    # kinds pair up one to one (``arguments.adapt``; the beam copied them from its prompt's
+    # examples): "set permissions of key.pem to 600" -> ``chmod 600 key.pem``, not ``chmod 600
+    # file.pem``. Numbers stay, unless the beam writes out a pooled command, whose example requests
+    # say which are arguments (``adapt_by_examples``). Measured on everyday-dev and nl2bash-dev
     # (docs/benchmarks.md).
     adapt_beams: bool = True
     max_tokens: int = 96
@@ -127,10 +128,17 @@ def propose(
     # The example's arguments swapped for the ones the request names (bash_ai.engine.arguments).
     relevance: dict[str, float] = {}
     best = max([n.score for n in found], default=0.0)  # the lexicon may have put another first
+    # The requests each pooled command answers, best first: a command is adapted by the first of
+    # them that changes it, and so is a beam that writes the command out.
+    examples: dict[str, list[str]] = {}
+    scores: dict[str, float] = {}
     for n in found[: config.pool]:
-        text = adapt(n.command.strip(), n.request, request)
+        examples.setdefault(n.command.strip(), []).append(n.request)
+        scores.setdefault(n.command.strip(), n.score)
+    for command, asked in examples.items():
+        text = adapt_by_examples(command, asked, request)
         if text:
-            relevance.setdefault(text, n.score / max(best, 1e-6))
+            relevance.setdefault(text, scores[command] / max(best, 1e-6))
     pooled = list(relevance)
     encoded = {text: engine.encode_text(text) + [engine.eot_id] for text in pooled}
     # Room for the longest answer: the beams' budget, or a pooled command if longer.
@@ -175,7 +183,8 @@ def propose(
     for beam in beams:
         text = engine.tokenizer.decode(list(beam.tokens)).strip()
         if config.adapt_beams and beam.finish_reason == "eos":
-            text = adapt(text, "", request, swap_numbers=False)  # a file copied from an example -> the request's
+            # A file copied from an example -> the request's; numbers only where the example is known.
+            text = adapt_by_examples(text, examples.get(text, []), request)
         if text and text not in out:
             score = beam.score(config.alpha)
             out[text] = Proposal(
@@ -213,6 +222,18 @@ def propose(
         proposals = agree(proposals, config.consensus)
     # A hypothesis cut at the token limit is a broken command: after every one that ended.
     return sorted(proposals, key=lambda p: (p.finish_reason != "eos", -p.score))
+
+
+def adapt_by_examples(command: str, examples: Sequence[str], request: str) -> str:
+    """``command`` with the request's arguments (``arguments.adapt``), by the first of the example
+    requests it answers that changes it; with none (a beam of the model's own), by the request alone
+    and with its numbers kept: without an example to say which numbers are arguments, ``-maxdepth
+    1`` is as likely as ``-mtime 7``."""
+    for example in examples:
+        text = adapt(command, example, request)
+        if text != command:
+            return text
+    return command if examples else adapt(command, "", request, swap_numbers=False)
 
 
 def penalise_missing(proposals: list[Proposal], penalty: float) -> list[Proposal]:
