@@ -3,6 +3,7 @@ names (``arguments.fill_file``): checked as text and run in real bash."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -394,3 +395,67 @@ def test_a_command_is_adapted_by_the_first_of_its_examples_that_changes_it() -> 
     assert adapt_by_examples("find . -mtime +3", ["list the files older than 3 days"], days) == "find . -mtime +7"
     # A beam of the model's own: no example says which numbers are arguments, so they stay.
     assert adapt_by_examples("find . -maxdepth 1 -mtime +3", [], days) == "find . -maxdepth 1 -mtime +3"
+
+
+@pytest.mark.parametrize(
+    ("command", "asked", "expected", "output"),
+    [
+        (
+            "grep -l needle .",
+            "which files under here hold needle, recursively",
+            "grep -r -l needle .",
+            "./sub/deep.txt\n",
+        ),
+        (
+            "rm sub; test -e sub || echo gone",
+            "delete the directory sub recursively",
+            "rm -r sub; test -e sub || echo gone",
+            "gone\n",
+        ),
+        ("ls *.txt *.bin", "list the files sorted by size", "ls -S *.txt *.bin", "big.bin\nsmall.txt\n"),
+        ("ls", "list the hidden files too", "ls -a", ".\n..\n.secret\nbig.bin\nsmall.txt\nsub\n"),
+        (
+            "grep needle sub/deep.txt",
+            "lines of sub/deep.txt with the whole word needle",
+            "grep -w needle sub/deep.txt",
+            "a needle\n",
+        ),
+        (
+            "cp small.txt copy.txt",
+            "copy small.txt to copy.txt verbosely",
+            "cp -v small.txt copy.txt",
+            "'small.txt' -> 'copy.txt'\n",
+        ),
+    ],
+)
+def test_more_flags_the_request_asks_for(command: str, asked: str, expected: str, output: str, tmp_path: Path) -> None:
+    assert adapt(command, "", asked, swap_numbers=False) == expected
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "deep.txt").write_text("a needle\nneedles\n")
+    (tmp_path / "small.txt").write_text("x\n")
+    (tmp_path / "big.bin").write_bytes(b"x" * 10_000)
+    (tmp_path / ".secret").write_text("")
+    env = {**os.environ, "LC_ALL": "C"}  # ls sorts names by bytes
+    run = subprocess.run(["bash", "-c", expected], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=10)
+    assert run.stdout == output, run.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "asked"),
+    [
+        ("ls", "list the files, excluding hidden ones"),
+        ("ls", "list the non-hidden files"),
+        ("ls -A", "list hidden files"),  # -A gives them too
+        ("grep -R x .", "search x recursively"),  # -R is recursive for grep as well
+        ("chmod -R 755 d", "make d 755 recursively"),
+        ("find . -name x | xargs rm", "delete every x recursively"),  # rm run by xargs: left as written
+        ("find . -type f | grep -v x", "list files recursively, but not x"),  # grep -r would leave the pipe
+        ("grep error app.log", "the lines of app.log with the word error"),  # "the word" is no whole-word match
+    ],
+)
+def test_more_flags_stay(command: str, asked: str) -> None:
+    assert adapt(command, "", asked, swap_numbers=False) == command
+
+
+def test_ls_recursive_is_capital_r_beside_reverse() -> None:
+    assert adapt("ls -r", "", "list everything recursively", swap_numbers=False) == "ls -R -r"

@@ -485,7 +485,9 @@ def _operands(program: str, args: list[str]) -> list[int] | None:
 
 # Flags a request asks for in so many words: (the request's words, programs, the flag, its long
 # forms). A program of the command's own pipeline (not one run by ``find -exec`` or ``xargs``) that
-# lacks the flag gets it.
+# lacks the flag gets it; a flag written ``-rR`` is added as ``-r`` and given by either letter.
+# "hidden" asks for ls -a unless it says the hidden files are left out.
+_NOT_HIDDEN = r"^(?!.*\b(?:non|excluding|except|without|not|no|ignoring|skipping)[\s-]+(?:the\s+)?hidden\b)(?s:.*)"
 _CASE = r"\b(?:ignor(?:e|es|ing)\s+(?:the\s+)?case|case[- ]insensitive(?:ly)?|regardless\s+of\s+case|any\s+case)\b"
 FLAGS_ASKED: tuple[tuple[re.Pattern[str], frozenset[str], str, tuple[str, ...]], ...] = tuple(
     (re.compile(cue, re.IGNORECASE), frozenset(programs.split()), flag, tuple(long.split()))
@@ -502,6 +504,27 @@ FLAGS_ASKED: tuple[tuple[re.Pattern[str], frozenset[str], str, tuple[str, ...]],
         (r"\bparents?\b|\bnested\b", "mkdir", "-p", "--parents"),
         (r"\bnumeric(?:al(?:ly)?)?\b", "sort", "-n", "--numeric-sort"),
         (r"\bdescending\b|\breverse(?:d)?\s+(?:order|sort)|\bin\s+reverse\b", "sort ls", "-r", "--reverse"),
+        (r"\brecursive(?:ly)?\b", "grep egrep fgrep cp rm", "-rR", "--recursive"),
+        (r"\brecursive(?:ly)?\b", "diff zip scp", "-r", "--recursive"),
+        (r"\brecursive(?:ly)?\b", "ls chmod chown chgrp", "-R", "--recursive"),
+        (r"\b(?:sort(?:ed)?|order(?:ed)?)\s+by\s+(?:file\s+)?size\b|\b(?:largest|biggest)\s+first\b", "ls", "-S", ""),
+        (
+            r"\b(?:sort(?:ed)?|order(?:ed)?)\s+by\s+(?:modification\s+|modified\s+)?(?:time|date)\b"
+            r"|\b(?:newest|latest|most\s+recent(?:ly\s+modified)?)\s+first\b",
+            "ls",
+            "-t",
+            "",
+        ),
+        (_NOT_HIDDEN + r"\bhidden\b", "ls", "-aA", "--all --almost-all"),
+        (r"\blong\s+(?:list(?:ing)?\s+)?format\b|\blong\s+listing\b|\bin\s+detail\b|\bdetailed\b", "ls", "-l", ""),
+        (r"\bwhole\s+words?\b", "grep egrep fgrep", "-w", "--word-regexp"),
+        (r"\bverbose(?:ly)?\b", "cp mv rm", "-v", "--verbose"),
+        (
+            r"\binteractive(?:ly)?\b|\b(?:ask(?:ing)?|prompt(?:ing)?)\s+(?:for\s+confirmation\s+)?before\b",
+            "cp mv rm",
+            "-i",
+            "--interactive",
+        ),
     )
 )
 _GREP = re.compile(r"(?<![\w.-])[ef]?grep(?![\w.-])")
@@ -521,9 +544,11 @@ def _flags_asked(command: str, request: str) -> str:
     from bash_ai.safety.shell import Command, parse
 
     edits: list[tuple[int, int, str]] = []
-    for item in parse(command).items:
+    script = parse(command)
+    for i, item in enumerate(script.items):
         if not isinstance(item, Command) or item.kind != "simple" or not item.words:
             continue
+        piped = i > 0 and script.ops[i - 1] == "|"  # reads the output before it, not files
         program, words = item.words[0], item.words[1:]
         if case and program.value == "find":
             # The request's case is a name's, unless a grep (whose pattern it may be) runs too.
@@ -533,19 +558,21 @@ def _flags_asked(command: str, request: str) -> str:
         added = [
             flag
             for programs, flag, long in asked
-            if program.value in programs and not any(_has_flag(w.value, flag, long) for w in words)
+            if program.value in programs
+            and not any(_has_flag(w.value, flag, long) for w in words)
+            and not (piped and "--recursive" in long)  # grep -r on a pipe would search "." instead
         ]
         if added:
-            edits.append((program.end, program.end, "".join(f" {flag}" for flag in dict.fromkeys(added))))
+            edits.append((program.end, program.end, "".join(f" {flag[:2]}" for flag in dict.fromkeys(added))))
     for start, end, text in sorted(edits, reverse=True):
         command = f"{command[:start]}{text}{command[end:]}"
     return command
 
 
 def _has_flag(word: str, flag: str, long: tuple[str, ...]) -> bool:
-    """Whether an option word gives ``flag`` (``-n``, also in a cluster such as ``-rn`` or ``-iA3``) or
-    one of its long forms."""
+    """Whether an option word gives ``flag`` (``-n``, also in a cluster such as ``-rn`` or ``-iA3``; a
+    flag written ``-rR`` is given by either letter) or one of its long forms."""
     if word.startswith("--"):
         return word.split("=", 1)[0] in long
     letters = re.match(r"-([A-Za-z]+)", word)  # up to an attached value: -iA3
-    return letters is not None and flag[1] in letters.group(1)
+    return letters is not None and any(letter in letters.group(1) for letter in flag[1:])
