@@ -25,6 +25,7 @@ the request differs from its example ("the manual page of grep" against "of find
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -163,11 +164,12 @@ def _stem(word: str) -> str:
     return word[:-1] if word.endswith("s") and not word.endswith("ss") and len(word) > 3 else word
 
 
-def _word_sequence(text: str) -> list[str]:
+@functools.lru_cache(maxsize=256)
+def _word_sequence(text: str) -> tuple[str, ...]:
     """A request's words in order, each URL, file, path or number as one placeholder (``\\x00``),
-    fillers left out."""
+    fillers left out. Cached: ``adapt`` reads the same request once per candidate."""
     plain = _replace_words(_URL.sub("\x00", text), {a: "\x00" for a in _literal_arguments(text)})
-    return [w for w in _REQUEST_WORD.findall(plain) if w.lower() not in _FILLER]
+    return tuple(w for w in _REQUEST_WORD.findall(plain) if w.lower() not in _FILLER)
 
 
 def _swap_word(command: str, example_request: str, request: str) -> str:
@@ -485,7 +487,8 @@ def _operands(program: str, args: list[str]) -> list[int] | None:
 
 # Flags a request asks for in so many words: (the request's words, programs, the flag, its long
 # forms). A program of the command's own pipeline (not one run by ``find -exec`` or ``xargs``) that
-# lacks the flag gets it; a flag written ``-rR`` is added as ``-r`` and given by either letter.
+# lacks the flag gets it; a flag written ``-rR`` is added as ``-r`` and given by either letter (or
+# a long form; clusters read as ``bash_ai.safety.danger.flags_of`` reads them).
 # "hidden" asks for ls -a unless it says the hidden files are left out.
 _NOT_HIDDEN = r"^(?!.*\b(?:non|excluding|except|without|not|no|ignoring|skipping)[\s-]+(?:the\s+)?hidden\b)(?s:.*)"
 _CASE = r"\b(?:ignor(?:e|es|ing)\s+(?:the\s+)?case|case[- ]insensitive(?:ly)?|regardless\s+of\s+case|any\s+case)\b"
@@ -530,6 +533,15 @@ FLAGS_ASKED: tuple[tuple[re.Pattern[str], frozenset[str], str, tuple[str, ...]],
 _GREP = re.compile(r"(?<![\w.-])[ef]?grep(?![\w.-])")
 
 
+@functools.lru_cache(maxsize=64)
+def _flags_cued(request: str) -> tuple[tuple[tuple[frozenset[str], str, tuple[str, ...]], ...], bool]:
+    """The entries of ``FLAGS_ASKED`` whose words ``request`` uses (programs, flag, long forms), and
+    whether it asks to ignore case. Cached: ``adapt`` reads the same request once per candidate."""
+    cued = [(cue, programs, flag, long) for cue, programs, flag, long in FLAGS_ASKED if cue.search(request)]
+    case = any(cue.pattern == _CASE for cue, *_ in cued)
+    return tuple((programs, flag, long) for _, programs, flag, long in cued), case
+
+
 def _flags_asked(command: str, request: str) -> str:
     """The flags a request asks for in so many words, where the command's program lacks them:
     "... ignoring case" -> ``grep -i`` (and ``find -iname`` for ``-name`` where no grep runs),
@@ -537,10 +549,10 @@ def _flags_asked(command: str, request: str) -> str:
     ``tail -f``, "including parents" -> ``mkdir -p``, "numerically" -> ``sort -n``, "in descending
     order" -> ``sort -r``. The flag goes right after the program's name. Only the programs of the
     command's own pipeline and lists: a ``grep`` run by ``find -exec`` or ``xargs`` stays as written."""
-    asked = [(programs, flag, long) for cue, programs, flag, long in FLAGS_ASKED if cue.search(request)]
-    case = re.search(_CASE, request, re.IGNORECASE) is not None
+    asked, case = _flags_cued(request)
     if not asked and not case:
         return command
+    from bash_ai.safety.danger import flags_of
     from bash_ai.safety.shell import Command, parse
 
     edits: list[tuple[int, int, str]] = []
@@ -555,11 +567,13 @@ def _flags_asked(command: str, request: str) -> str:
             if not _GREP.search(command):
                 edits.extend((w.start, w.end, "-iname") for w in words if w.raw == "-name")
             continue
+        given = flags_of([w.value for w in words])  # -iA3 gives -i; --ignore-case=x gives --ignore-case
         added = [
             flag
             for programs, flag, long in asked
             if program.value in programs
-            and not any(_has_flag(w.value, flag, long) for w in words)
+            and not any(f"-{letter}" in given for letter in flag[1:])
+            and not given.intersection(long)
             and not (piped and "--recursive" in long)  # grep -r on a pipe would search "." instead
         ]
         if added:
@@ -567,12 +581,3 @@ def _flags_asked(command: str, request: str) -> str:
     for start, end, text in sorted(edits, reverse=True):
         command = f"{command[:start]}{text}{command[end:]}"
     return command
-
-
-def _has_flag(word: str, flag: str, long: tuple[str, ...]) -> bool:
-    """Whether an option word gives ``flag`` (``-n``, also in a cluster such as ``-rn`` or ``-iA3``; a
-    flag written ``-rR`` is given by either letter) or one of its long forms."""
-    if word.startswith("--"):
-        return word.split("=", 1)[0] in long
-    letters = re.match(r"-([A-Za-z]+)", word)  # up to an attached value: -iA3
-    return letters is not None and any(letter in letters.group(1) for letter in flag[1:])

@@ -31,6 +31,7 @@ from bash_ai.model import blas
 
 if TYPE_CHECKING:
     from bash_ai.engine.engine import Engine
+    from bash_ai.retrieval import Neighbor
 
 # The softmax temperature of the agreement after the reranker: the reranker's own probabilities
 # (it is fitted as a softmax over each pool; nl2bash-dev alike at 1 and 2, 0.5 worse).
@@ -130,15 +131,13 @@ def propose(
     best = max([n.score for n in found], default=0.0)  # the lexicon may have put another first
     # The requests each pooled command answers, best first: a command is adapted by the first of
     # them that changes it, and so is a beam that writes the command out.
-    examples: dict[str, list[str]] = {}
-    scores: dict[str, float] = {}
+    examples: dict[str, list[Neighbor]] = {}
     for n in found[: config.pool]:
-        examples.setdefault(n.command.strip(), []).append(n.request)
-        scores.setdefault(n.command.strip(), n.score)
+        examples.setdefault(n.command.strip(), []).append(n)
     for command, asked in examples.items():
-        text = adapt_by_examples(command, asked, request)
+        text = adapt_by_examples(command, [n.request for n in asked], request)
         if text:
-            relevance.setdefault(text, scores[command] / max(best, 1e-6))
+            relevance.setdefault(text, asked[0].score / max(best, 1e-6))
     pooled = list(relevance)
     encoded = {text: engine.encode_text(text) + [engine.eot_id] for text in pooled}
     # Room for the longest answer: the beams' budget, or a pooled command if longer.
@@ -184,7 +183,7 @@ def propose(
         text = engine.tokenizer.decode(list(beam.tokens)).strip()
         if config.adapt_beams and beam.finish_reason == "eos":
             # A file copied from an example -> the request's; numbers only where the example is known.
-            text = adapt_by_examples(text, examples.get(text, []), request)
+            text = adapt_by_examples(text, [n.request for n in examples.get(text, [])], request)
         if text and text not in out:
             score = beam.score(config.alpha)
             out[text] = Proposal(
