@@ -10,6 +10,11 @@ With retrieval, the k nearest training pairs come first, as worked examples, nea
     <|request|> r3 <|bash|> c3 <|endoftext|> ... <|request|> r1 <|bash|> c1 <|endoftext|>
     <|request|> list files by size <|bash|> ls -S <|endoftext|>
 
+With ``--targets hinted`` a pair also trains with its command's template (arguments abstracted) as
+a hint between the request and the answer:
+
+    <|request|> list files by size <|command|> ls -S <|bash|> ls -S <|endoftext|>
+
 Scripts train as ``<|request|> leading comment <|bash|> script <|endoftext|>`` when they have a
 leading comment block, else as ``<|bash|> script <|endoftext|>``; English text as
 ``text <|endoftext|>``. Only the answer (after ``<|bash|>`` / ``<|explain|>``) carries loss in pairs.
@@ -78,6 +83,23 @@ def retrieval_context(neighbors: Sequence[tuple[str, str]]) -> list[Segment]:
     for request, command in reversed(list(neighbors)):
         out += [Segment(task_prompt("ask", request), False), Segment(command.strip() + EOT, False)]
     return out
+
+
+def hinted_prompt(request: str, template: str) -> str:
+    """The prompt of a pair whose command's template (``bash_ai.templates``) is given: the request,
+    then the template after ``<|command|>``, then ``<|bash|>``: the model writes a command of that
+    structure with the request's arguments (candidates from a structure model's templates)."""
+    return REQUEST + request.strip() + COMMAND + template.strip() + BASH
+
+
+def hinted_pair(request: str, command: str, template: str) -> list[Segment]:
+    """A forward pair with its command's template as a hint (``hinted_prompt``; in two segments, as
+    only a segment's edge markers are special tokens in training)."""
+    return [
+        Segment(REQUEST + request.strip() + COMMAND, False),
+        Segment(template.strip() + BASH, False),
+        Segment(command.strip() + EOT, True),
+    ]
 
 
 def reverse_pair(request: str, command: str) -> list[Segment]:

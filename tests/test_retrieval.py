@@ -296,3 +296,59 @@ def test_template_targets_abstract_every_command_and_drop_the_reverse_pair(sourc
     assert [len(s.starts) for s in streams] == [20, 10]  # forward + reverse, forward only
     text = bytes(int(t) for t in templates.split("train")["bash"].tokens if t < 256).decode()
     assert "cmd0 --flag ARG" in text and "/path/" not in text
+
+
+def test_hinted_targets_add_the_command_after_its_template_and_keep_the_rest(sources: Any) -> None:  # noqa: F811
+    from trainer.data import to_sequences
+    from trainer.data.tokenized import build_tokenized
+
+    doc = _pair(0, "delete txt files older than 7 days", "find /tmp -name '*.txt' -mtime +7 -delete")
+    near = [("list files in /var", "ls -la /var")]
+    plain, hinted = to_sequences(doc, [near]), to_sequences(doc, [near], targets="hinted")
+    assert len(hinted) == len(plain) + 1 and hinted[0] == plain[0] and hinted[2:] == plain[1:]
+    assert [(s.text, s.target) for s in hinted[1]] == [
+        (prompt.REQUEST + "delete txt files older than 7 days" + prompt.COMMAND, False),
+        ("find ARG -name ARG -mtime ARG -delete" + prompt.BASH, False),
+        ("find /tmp -name '*.txt' -mtime +7 -delete" + prompt.EOT, True),  # only the command carries loss
+    ]
+    assert "".join(s.text for s in hinted[1][:2]) == prompt.hinted_prompt(
+        doc.request, "find ARG -name ARG -mtime ARG -delete"
+    )
+    docs = [_pair(i, f"request number {i}", f"cmd{i} --flag /path/{i}") for i in range(10)]
+    sources("hint", docs)
+    tokenizer = ByteTokenizer()
+    commands = build_tokenized(["hint"], tokenizer, val_fraction=0.0)
+    both = build_tokenized(["hint"], tokenizer, val_fraction=0.0, targets="hinted")
+    assert commands.key != both.key
+    streams = commands.split("train")["bash"], both.split("train")["bash"]
+    assert [len(s.starts) for s in streams] == [20, 30]  # forward + reverse, and the hinted one
+    text = bytes(int(t) for t in streams[1].tokens if t < 256).decode()
+    assert "cmd0 --flag ARG" in text and "cmd0 --flag /path/0" in text and "<|" not in text
+    specials = [int(t) for t in streams[1].tokens]  # every marker a special token, as the engine writes them
+    assert specials.count(tokenizer.specials[prompt.COMMAND]) == 10 + 10  # the hinted prompts and the reverse pairs'
+    assert specials.count(tokenizer.specials[prompt.BASH]) == 10 + 10
+
+
+def test_interleaved_streams_write_a_pairs_sequences_far_apart(sources: Any) -> None:  # noqa: F811
+    """``interleave``: every pair's first sequence, then every second one, ...: a training window
+    that runs past its first sequence meets another pair's, not a copy of the answer it just read."""
+    from trainer.data.tokenized import build_tokenized
+
+    docs = [_pair(i, f"request number {i}", f"cmd{i} --flag /path/{i}") for i in range(10)]
+    sources("apart", docs)
+    tokenizer = ByteTokenizer()
+    adjacent = build_tokenized(["apart"], tokenizer, val_fraction=0.0)
+    apart = build_tokenized(["apart"], tokenizer, val_fraction=0.0, interleave=True)
+    assert adjacent.key != apart.key and apart.meta["order"] == "interleaved" and "order" not in adjacent.meta
+
+    def sequences(data: Any) -> list[str]:
+        stream = data.split("train")["bash"]
+        ends = [*map(int, stream.starts[1:]), len(stream.tokens)]
+        return [
+            tokenizer.decode([int(t) for t in stream.tokens[a:b]]) for a, b in zip(stream.starts, ends, strict=True)
+        ]
+
+    one, two = sequences(adjacent), sequences(apart)
+    assert sorted(one) == sorted(two) and len(one) == 20  # the same sequences, forward and reverse
+    assert [s.startswith(prompt.REQUEST) for s in two] == [True] * 10 + [False] * 10  # all forward ones first
+    assert [s.startswith(prompt.REQUEST) for s in one] == [True, False] * 10  # each pair's two together

@@ -116,7 +116,7 @@ def test_train_rejects_bad_options_with_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 4 and "Traceback" not in proc.stderr, proc.stderr
     proc = _bash_ai("train", "--targets", "args", home=tmp_path, check=False)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
-    assert "--targets must be command or template (got 'args')" in proc.stderr
+    assert "--targets must be command, template or hinted (got 'args')" in proc.stderr
 
 
 def test_a_structure_model_trains_on_templates_and_resumes_as_one(home_with_nl2bash: Path) -> None:

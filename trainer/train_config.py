@@ -47,7 +47,8 @@ class TrainConfig:
     # Retrieval-augmented pairs: k neighbours in the prompt (0: none), augmented copies per pair.
     retrieval_k: int = 0
     retrieval_variants: int = 2
-    # What a pair trains the model to write: the command, or its template (arguments abstracted).
+    # What a pair trains the model to write: the command, or its template (arguments abstracted), or
+    # the command plus the command after its template as a hint ("hinted").
     targets: Targets = "command"
     # Contrastive structure training (``trainer.data.contrast``): each pair's template ranked against
     # this many other templates (its neighbours' and itself with a flag dropped); 0: off. Needs
@@ -55,6 +56,9 @@ class TrainConfig:
     contrast: int = 0
     # Windows start at a sequence start (default: on with retrieval, or with template targets).
     aligned_windows: bool | None = None
+    # A pair's sequences written far apart in the token stream, not one after another
+    # (``build_tokenized``'s ``interleave``): a window then never holds two sequences of one pair.
+    interleave: bool = False
     # PyTorch matmul precision: bf16 autocast (fp32 master weights, loss and optimizer state),
     # fp32, or auto (bf16 where the CPU multiplies bf16 natively, else fp32).
     precision: Literal["auto", "bf16", "fp32"] = "auto"
@@ -110,7 +114,7 @@ class TrainConfig:
             raise UsageError(f"--precision must be auto, bf16 or fp32 (got {self.precision!r})")
         check_range("--retrieval-k", self.retrieval_k, 0, 8)
         if self.targets not in TARGETS:
-            raise UsageError(f"--targets must be {' or '.join(TARGETS)} (got {self.targets!r})")
+            raise UsageError(f"--targets must be {', '.join(TARGETS[:-1])} or {TARGETS[-1]} (got {self.targets!r})")
         for name in ("dropout", "attention_dropout", "label_smoothing"):
             if getattr(self, name) is not None and not 0.0 <= getattr(self, name) < 1.0:
                 raise UsageError(f"--{name.replace('_', '-')} must be within [0, 1) (got {getattr(self, name)})")
@@ -122,7 +126,7 @@ class TrainConfig:
         if self.contrast and (self.targets != "template" or self.backend != "torch"):
             raise UsageError("--contrast ranks templates: it needs --targets template and --backend torch")
         if self.aligned_windows is None:
-            self.aligned_windows = self.retrieval_k > 0 or self.targets == "template"
+            self.aligned_windows = self.retrieval_k > 0 or self.targets != "command"
         if self.tokenizer not in ("bpe", "char"):
             raise UsageError(f"--tokenizer must be bpe or char (got {self.tokenizer!r})")
 

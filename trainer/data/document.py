@@ -41,8 +41,8 @@ class Document:
         return "en" if self.kind == "text" else "bash"
 
 
-Targets = Literal["command", "template"]
-TARGETS: tuple[str, ...] = ("command", "template")
+Targets = Literal["command", "template", "hinted"]
+TARGETS: tuple[str, ...] = ("command", "template", "hinted")
 
 
 def to_sequences(
@@ -55,8 +55,10 @@ def to_sequences(
 
     ``targets="template"`` trains a structure model: every command (the pair's and its neighbours')
     becomes its template, arguments abstracted (``bash_ai.templates``), and a pair gives
-    its forward sequences only (a template does not say what a request names). Scripts and text
-    are unchanged.
+    its forward sequences only (a template does not say what a request names). ``targets="hinted"``
+    trains as ``"command"`` plus one sequence more per pair: the request with its command's template
+    as a hint, then the command (``prompt.hinted_pair``: a structure model's templates filled with
+    the request's arguments). Scripts and text are unchanged.
     """
     if doc.kind == "pair":
         if not doc.request.strip() or not doc.command.strip():
@@ -69,8 +71,15 @@ def to_sequences(
             augmented = [prompt.retrieval_pair(doc.request, command, found) for found in hits if found]
             return [*augmented, prompt.forward_pair(doc.request, command)] if command.strip() else []
         augmented = [prompt.retrieval_pair(doc.request, doc.command, hits) for hits in neighbor_sets if hits]
+        hinted = []
+        if targets == "hinted":
+            from bash_ai.templates import command_template
+
+            template = command_template(doc.command)
+            hinted = [prompt.hinted_pair(doc.request, doc.command, template)] if template.strip() else []
         return [
             *augmented,
+            *hinted,
             prompt.forward_pair(doc.request, doc.command),
             prompt.reverse_pair(doc.request, doc.command),
         ]

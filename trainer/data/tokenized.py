@@ -100,6 +100,7 @@ def cache_key(
     val_fraction: float,
     retrieval: dict[str, int | str] | None = None,
     targets: Targets = "command",
+    interleave: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """The cache key and the facts it hashes (stored in meta.json for inspection)."""
     datasets = {}
@@ -117,6 +118,8 @@ def cache_key(
     }
     if targets != "command":  # the key of every cache made before there was a choice stays as it was
         facts["targets"] = targets
+    if interleave:
+        facts["order"] = "interleaved"
     blob = json.dumps(facts, sort_keys=True).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()[:32], facts
 
@@ -130,16 +133,23 @@ def build_tokenized(
     progress: Callable[[str, int, int | None], None] | None = None,
     retrieval: TrainingRetrieval | None = None,
     targets: Targets = "command",
+    interleave: bool = False,
 ) -> TokenizedData:
     """Tokenize the mix, or open the cached arrays when this exact mix was tokenized before.
 
     With ``retrieval``, every trainable pair also trains with its neighbours in the prompt; with
     ``targets="template"`` pairs train on command templates (``to_sequences``).
+
+    ``interleave``: a document's sequences are written far apart (every document's first
+    sequence, then every second one, and so on) instead of one after another. A training window
+    runs on past the sequence it starts at, and the next sequences of the same pair (its plain
+    forward and reverse, after the augmented one) repeat the answer it just saw: targets the model
+    can copy from its own context rather than learn.
     """
     names = list(dict.fromkeys(dataset_names))
     val_fraction = check_val_fraction(val_fraction)
     spec = retrieval.spec.facts() if retrieval is not None else None
-    key, facts = cache_key(names, tokenizer_digest(tokenizer, tokenizer_file), val_fraction, spec, targets)
+    key, facts = cache_key(names, tokenizer_digest(tokenizer, tokenizer_file), val_fraction, spec, targets, interleave)
     root = paths.ensure(paths.cache_dir() / "tokenized")
     final = root / key
     with _lock(root / f".{key}.lock"):
@@ -147,7 +157,7 @@ def build_tokenized(
             from bash_ai.io import atomic_write_text, staged_dir
 
             with staged_dir(final, prefix=f".{key}.partial-") as staging:
-                meta = _tokenize_into(staging, names, tokenizer, val_fraction, progress, retrieval, targets)
+                meta = _tokenize_into(staging, names, tokenizer, val_fraction, progress, retrieval, targets, interleave)
                 meta.update(key=key, **facts)
                 atomic_write_text(staging / META, json.dumps(meta, indent=1, sort_keys=True) + "\n")
     return open_tokenized(final)
@@ -274,20 +284,30 @@ def _tokenize_into(
     progress: Callable[[str, int, int | None], None] | None,
     retrieval: TrainingRetrieval | None = None,
     targets: Targets = "command",
+    interleave: bool = False,
 ) -> dict[str, Any]:
     vocab = int(tokenizer.vocab_size)
     dtype = np.dtype(np.uint16 if vocab <= 65535 else np.uint32)
     encoder = SegmentEncoder(tokenizer)
     writers = {(lang, split): _Writer(directory, f"{lang}.{split}", dtype) for lang in LANGUAGES for split in SPLITS}
     docs: dict[str, int] = {f"{lang}.{split}": 0 for lang in LANGUAGES for split in SPLITS}
+    held: dict[tuple[str, str], list[list[_Encoded]]] = {key: [] for key in writers}  # interleave: written last
     try:
         for n, (_, doc) in enumerate(iter_training_documents(names)):
             split = "val" if is_val(doc.id, val_fraction) else "train"
             neighbors = retrieval.neighbor_sets(doc) if retrieval is not None else []
-            if _add_document(writers[(doc.language, split)], encoder, doc, vocab, neighbors, targets):
+            sequences = _encode_document(encoder, doc, vocab, neighbors, targets)
+            if sequences:
                 docs[f"{doc.language}.{split}"] += 1
+                if interleave:
+                    held[(doc.language, split)].append(sequences)
+                else:
+                    _write(writers[(doc.language, split)], sequences)
             if progress is not None and n % 1000 == 0:
                 progress("tokenizing", n, None)
+        for key, documents in held.items():  # every document's first sequence, then every second one...
+            for turn in range(max(map(len, documents), default=0)):
+                _write(writers[key], [sequences[turn] for sequences in documents if turn < len(sequences)])
     finally:
         for writer in writers.values():
             writer.close()
@@ -297,20 +317,31 @@ def _tokenize_into(
     return {"dtype": dtype.name, "vocab_size": vocab, "tokens": tokens, "documents": docs}
 
 
-def _add_document(
-    writer: _Writer,
+# One sequence, encoded: its segments' ids and whether each segment is a target.
+_Encoded = list[tuple[list[int], bool]]
+
+
+def _encode_document(
     encoder: SegmentEncoder,
     doc: Document,
     vocab: int,
     neighbors: list[list[tuple[str, str]]],
     targets: Targets = "command",
-) -> bool:
-    sequences = to_sequences(doc, neighbors, targets)
-    for sequence in sequences:
-        writer.begin_sequence()
+) -> list[_Encoded]:
+    out = []
+    for sequence in to_sequences(doc, neighbors, targets):
+        encoded = []
         for segment in sequence:
             ids = encoder.segment(segment.text)
             if ids and (max(ids) >= vocab or min(ids) < 0):
                 raise TokenizerError(f"the tokenizer produced an id outside its vocabulary of {vocab}")
-            writer.add(ids, segment.target)
-    return bool(sequences)
+            encoded.append((ids, segment.target))
+        out.append(encoded)
+    return out
+
+
+def _write(writer: _Writer, sequences: list[_Encoded]) -> None:
+    for sequence in sequences:
+        writer.begin_sequence()
+        for ids, target in sequence:
+            writer.add(ids, target)
