@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,9 +18,10 @@ from test_rerank import _bash_ai, rerank_setup
 from bash_ai.checkpoint import TOKENIZER_FILE, load_numpy_model
 from bash_ai.engine.rerank import FEATURE_SETS, FEATURES, RERANKER_FILE, STRUCTURE, Reranker, load_reranker
 from bash_ai.engine.structure import STRUCTURE_FILE, Structure, load_structure, save_structure
-from bash_ai.errors import ModelError
+from bash_ai.errors import ModelError, UsageError
 from bash_ai.registry import load, verify_model_dir
 from bash_ai.retrieval import RetrievalIndex
+from bash_ai.templates import command_template
 
 COMMANDS = ["echo hello", "echo hello world", "ls -la /tmp", "find . -name '*.txt'"]
 
@@ -129,6 +132,12 @@ def test_a_reranker_with_the_structure_feature_round_trips_and_needs_its_scores(
         loaded.rescore("list files", pool)
     ranked = loaded.rescore("list files", pool, np.array([-3.0, -1.0, -2.0]))
     assert [p.score for p in ranked] == pytest.approx([-3.0, -1.0, -2.0])
+    assert loaded.structure_beams == 0  # the file of a reranker fitted without them says nothing
+    replace(saved, structure_beams=3).save(tmp_path / RERANKER_FILE)
+    assert load_reranker(tmp_path).structure_beams == 3  # type: ignore[union-attr]
+    replace(_reranker(FEATURES), structure_beams=3).save(tmp_path / RERANKER_FILE)
+    with pytest.raises(ModelError, match="structure_beams"):  # written-out templates need a structure model
+        load_reranker(tmp_path)
 
 
 def test_the_engine_ranks_with_its_structure_model(trained_model_dir: Path) -> None:
@@ -186,6 +195,13 @@ def test_train_stage_rerank_ships_the_structure_model_it_ranks_with(
     verify_model_dir(out)
     answer = _bash_ai("-m", str(out), "say hello", home=home)
     assert answer.returncode == 0 and answer.stdout.strip(), answer.stderr[-2000:]
+    assert reranker.structure_beams == 0
+    # Fitted on pools that hold the structure model's templates written out: the file says how many.
+    beams = _bash_ai(*args, "--structure", str(trained_model_dir), "--structure-beams", "2", "--name", "sb", home=home)
+    assert beams.returncode == 0, beams.stderr[-2000:]
+    (written,) = [p for p in home.rglob(RERANKER_FILE) if p.parent.parent.name == "sb"]
+    assert load_reranker(written.parent).structure_beams == 2  # type: ignore[union-attr]
+    assert json.loads((written.parent.parent / "rerank.json").read_text())["structure_beams"] == 2
     # A refit of that model keeps its structure model.
     again = _bash_ai("train", "--stage", "rerank", "--init", str(out), "--limit", "6", "--name", "t", home=home)
     assert again.returncode == 0, again.stderr[-2000:]
@@ -199,3 +215,63 @@ def test_train_stage_rerank_ships_the_structure_model_it_ranks_with(
     assert other.returncode == 2 and "another tokenizer" in other.stderr and other.stderr.count("\n") == 1
     misplaced = _bash_ai("train", "--structure", str(trained_model_dir), home=home)
     assert misplaced.returncode == 2 and "--stage rerank" in misplaced.stderr
+
+
+def test_structure_beams_join_the_pool_written_out_after_their_new_templates(
+    trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``DecodeConfig.structure_beams``: each of the structure model's templates that no candidate
+    has is written out by the model after the hinted prompt (``FILL_WIDTH`` beams), and the best
+    beam that keeps the template joins the pool as a beam scored under the request's own prompt; a
+    template no beam keeps adds nothing, and one the pool already has costs nothing."""
+    from bash_ai.engine import propose as module
+    from bash_ai.engine.beam import beam_search, sequence_logprobs
+    from bash_ai.engine.propose import FILL_WIDTH, DecodeConfig, propose
+
+    engine = load(str(trained_model_dir))
+    engine.set_index(RetrievalIndex.build([("say hello to the world", "echo hello world", "t")]))
+    engine.set_structure(Structure(load_numpy_model(trained_model_dir)))
+    config = DecodeConfig(retrieval_k=0, beam_width=2, pool=1, rerank=False, consensus=0.0, structure_beams=3)
+    plain = propose(engine, "say hello", config.replace(structure_beams=0))
+    assert "echo ARG" in {command_template(p.text) for p in plain} and "date" not in {p.text for p in plain}
+    templates = ["ls -S", "date", "echo ARG"]
+    asked: list[tuple[str, int]] = []
+    monkeypatch.setattr(
+        engine, "structure_templates", lambda request, width: asked.append((request, width)) or templates
+    )
+    prompts: list[list[int]] = []
+
+    def spy(model: Any, prompt: Any, *args: Any, **kwargs: Any) -> Any:
+        prompts.append(list(prompt))
+        return beam_search(model, prompt, *args, **kwargs)
+
+    monkeypatch.setattr(module, "beam_search", spy)
+    more = propose(engine, "say hello", config)
+    assert asked == [("say hello", 3)]
+    # The request's own beams, then the two new templates' (the pool has "echo ARG" already).
+    assert prompts[1:] == [engine.hinted_ids("say hello", "ls -S"), engine.hinted_ids("say hello", "date")]
+    written = {
+        hint: [
+            engine.tokenizer.decode(list(b.tokens)).strip()
+            for b in beam_search(engine.model, ids, engine.eot_id, width=FILL_WIDTH)
+        ]
+        for hint, ids in (("ls -S", prompts[1]), ("date", prompts[2]))
+    }
+    assert not any(command_template(t) == "ls -S" for t in written["ls -S"])  # no beam keeps it: nothing joins
+    assert written["date"][0] != "date" and "date" in written["date"]  # the best beam that keeps "date"
+    new = [p for p in more if p.text not in {q.text for q in plain}]
+    assert [p.text for p in new] == ["date"] and new[0].source == "beam"
+    prompt = engine.fit_prompt(engine.ask_ids("say hello"), config.max_tokens)[0]
+    expected = sequence_logprobs(engine.model, prompt, [engine.encode_text("date") + [engine.eot_id]])[0]
+    assert new[0].logprob == pytest.approx(expected, abs=1e-4)  # scored under the request's own prompt
+    with pytest.raises(UsageError, match="structure beams"):
+        DecodeConfig(structure_beams=-1)
+    # By default as many as the reranker was fitted with; none without a reranker.
+    prompts.clear()
+    assert [p.text for p in propose(engine, "say hello", config.replace(structure_beams=None))] == [
+        p.text for p in plain
+    ]
+    assert len(prompts) == 1
+    engine.set_reranker(replace(_reranker(FEATURE_SETS[1], structure=1.0), structure_beams=2))
+    reranked = propose(engine, "say hello", config.replace(structure_beams=None, rerank=True))
+    assert len(prompts) == 1 + 3 and "date" in {p.text for p in reranked}

@@ -207,11 +207,13 @@ def run_rerank(
     structure: str | None = None,
     pools: Path | None = None,
     review_top: int = 3,
+    structure_beams: int = 0,
 ) -> dict[str, Any]:
     """The ``rerank`` stage: ``init``'s model with a trained reranker, as run ``run_name``'s model;
     ``structure``: a model trained with ``--targets template`` that ranks with it (and ships in it);
     ``pools``: a previous rerank run's proposals (its ``pools.json.gz``) to fit on;
-    ``review_top``: the first stage's best candidates a review stage re-ranks (0: none).
+    ``review_top``: the first stage's best candidates a review stage re-ranks (0: none);
+    ``structure_beams``: the structure model's templates written out into each pool (``DecodeConfig``).
 
     The run directory keeps ``rerank.json`` (the figures of the fit) for the model card, and the
     proposals the fit was made on.
@@ -236,7 +238,7 @@ def run_rerank(
         structure=structure_dir,
         pools_in=pools,
         pools_out=run.path / POOLS_FILE,
-        spec=RerankSpec(review_top=review_top),
+        spec=RerankSpec(review_top=review_top, structure_beams=structure_beams),
     )
     summary["init"] = str(source)
     atomic_write_text(run.path / "rerank.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
@@ -268,7 +270,12 @@ def make_batches(
         if run is not None:
             run.model_files[INDEX_FILE] = retrieval.index.save(run.path / INDEX_FILE)
     arrays = build_tokenized(
-        cfg.datasets or [], tokenizer, val_fraction=cfg.val_fraction, retrieval=retrieval, targets=cfg.targets
+        cfg.datasets or [],
+        tokenizer,
+        val_fraction=cfg.val_fraction,
+        retrieval=retrieval,
+        targets=cfg.targets,
+        interleave=cfg.interleave,
     )
     aligned = bool(cfg.aligned_windows)
     rows, block, ratio = global_rows, model_config.context_length, cfg.language_ratio

@@ -90,6 +90,7 @@ class RerankSpec:
     seed: int = 0
     argument_weight: float = 0.25  # of the argument F1 in the linear model's target
     review_top: int = 3  # the first stage's best candidates the review stage re-ranks (0: no review stage)
+    structure_beams: int = 0  # the structure model's templates written out into each pool (``DecodeConfig``)
 
 
 # One training group: the candidates' lexicon slots (or features) and their NLC2CMD targets.
@@ -191,13 +192,18 @@ class Pool:
 
 
 def collect(
-    engine: Any, examples: Sequence[Any], report: Callable[[str], None] | None = None, reviewed: bool = False
+    engine: Any,
+    examples: Sequence[Any],
+    report: Callable[[str], None] | None = None,
+    reviewed: bool = False,
+    structure_beams: int = 0,
 ) -> list[Pool]:
     """The engine's proposals for each example, without any reranker, their templates'
-    log-probabilities when the engine has a structure model, and with ``reviewed`` their reviewer scores."""
+    log-probabilities when the engine has a structure model, and with ``reviewed`` their reviewer
+    scores; ``structure_beams``: the structure model's templates written out into each pool."""
     from bash_ai.engine.propose import DecodeConfig, propose
 
-    config = DecodeConfig(rerank=False)
+    config = DecodeConfig(rerank=False, structure_beams=structure_beams)
     scored = engine.structure is not None
     pools = []
     for i, ex in enumerate(examples, 1):
@@ -490,6 +496,8 @@ def train_reranker(
             "limit": limit,
             "bits": spec.bits,
         }
+        if spec.structure_beams:  # the key of pools proposed before there was a choice stays as it was
+            key["structure_beams"] = spec.structure_beams
         if pools_in is not None:
             # The structure model only scores the proposals: pools of another one are scored anew.
             pools, lexicon, recorded = load_pools(pools_in, {k: v for k, v in key.items() if k != "structure"})
@@ -510,10 +518,19 @@ def train_reranker(
             # the pools are collected with this lexicon in that place, as the fitted reranker will answer.
             d = len(FEATURES)
             engine.set_reranker(Reranker(lexicon, np.zeros(d), np.zeros(d), np.ones(d)))
-            pools = collect(engine, load_suite(suite, limit), report, reviewed=spec.review_top > 0)
+            if spec.structure_beams and engine.structure is None:
+                raise UsageError("--structure-beams needs a structure model (--structure, or one in the model)")
+            pools = collect(
+                engine,
+                load_suite(suite, limit),
+                report,
+                reviewed=spec.review_top > 0,
+                structure_beams=spec.structure_beams,
+            )
         if pools_out is not None:
             save_pools(pools_out, pools, lexicon, {**key, "lexicon_groups": groups_count})
         reranker, figures = fit_on_pools(pools, lexicon, spec)
+        reranker = replace(reranker, structure_beams=spec.structure_beams)
         if report is not None:
             if "first_top1" in figures:
                 report(
@@ -536,6 +553,7 @@ def train_reranker(
         "structure": str(structure) if structure is not None else None,
         "pools": str(pools_in) if pools_in is not None else None,
         "weights": dict(zip(reranker.names, reranker.weights.tolist(), strict=True)),
+        "structure_beams": spec.structure_beams,
         "review_weights": None
         if reranker.review is None
         else dict(zip([*reranker.names, REVIEWER], reranker.review.weights.tolist(), strict=True)),

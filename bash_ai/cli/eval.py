@@ -97,6 +97,14 @@ def eval_command(
             help="Swap a beam's copied files, paths and URLs for the ones the request names",
         ),
     ] = True,
+    structure_beams: Annotated[
+        int | None,
+        Opt(
+            "--structure-beams",
+            help="With a structure model: its N best new templates, written out by the model "
+            "(default: as the reranker was fitted; 0: off)",
+        ),
+    ] = None,
     matmul: Annotated[
         str,
         Opt("--matmul", help="The weights' matmuls: fp32 (as the CLI answers) | bf16 (as the shell helper may) | auto"),
@@ -142,6 +150,7 @@ def eval_command(
             missing_penalty=missing_penalty,
             rerank_consensus=rerank_consensus,
             adapt_beams=adapt_beams,
+            structure_beams=structure_beams,
             max_tokens=max_tokens,
         ),
     )

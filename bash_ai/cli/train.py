@@ -42,8 +42,19 @@ def train(
     ] = None,
     retrieval_k: Annotated[int, Opt(help="Neighbours retrieved into each pair's prompt (0: none)")] = 0,
     retrieval_variants: Annotated[int, Opt(help="Retrieval-augmented copies of each pair")] = 2,
+    interleave: Annotated[
+        bool,
+        Opt(
+            "--interleave/--no-interleave",
+            help="Write a pair's sequences far apart in the token stream, so no window holds two of one pair",
+        ),
+    ] = False,
     targets: Annotated[
-        str, Opt(help="What pairs train: command, or template (arguments abstracted: a structure model)")
+        str,
+        Opt(
+            help="What pairs train: command; template (arguments abstracted: a structure model); or hinted "
+            "(command, plus the command after its template as a hint)"
+        ),
     ] = "command",
     contrast: Annotated[
         int, Opt(help="With --targets template: rank each pair's template against N others (0: off)")
@@ -91,6 +102,15 @@ def train(
             help="rerank: the first stage's best candidates a review stage re-ranks by log p(request | command) (0: none)",
         ),
     ] = 3,
+    structure_beams: Annotated[
+        int,
+        Opt(
+            min=0,
+            max=16,
+            help="rerank: the structure model's N best new templates, written out by the model, join each pool "
+            "(a model trained with --targets hinted; 0: none)",
+        ),
+    ] = 0,
 ) -> None:
     from bash_ai.term.ui import info
 
@@ -111,6 +131,7 @@ def train(
             structure=structure,
             pools=pools,
             review_top=review_top,
+            structure_beams=structure_beams,
         )
         return
     for option, value in (("--structure", structure), ("--pools", pools)):
@@ -139,6 +160,7 @@ def train(
         init=init,
         retrieval_k=retrieval_k,
         retrieval_variants=retrieval_variants,
+        interleave=interleave,
         targets=targets,  # type: ignore[arg-type]
         contrast=contrast,
         precision=precision,  # type: ignore[arg-type]

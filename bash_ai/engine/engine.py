@@ -238,6 +238,44 @@ class Engine:
         templated = [replace(n, command=command_template(n.command)) for n in neighbors]
         return self.fit_prompt(self.ask_ids(request, templated, MAX_TEMPLATE_TOKENS), MAX_TEMPLATE_TOKENS)[0]
 
+    def structure_templates(self, request: str, width: int, neighbors: Sequence[Neighbor] | None = None) -> list[str]:
+        """The structure model's ``width`` best templates for ``request`` by beam search (those that
+        ended), best first; ``ModelError`` when the model has none."""
+        from bash_ai.engine.beam import beam_search
+        from bash_ai.engine.structure import MAX_TEMPLATE_TOKENS
+
+        structure = self.structure
+        if structure is None:
+            from bash_ai.model_files import STRUCTURE_FILE
+
+            raise ModelError(f"model {self.name!r}: it has no {STRUCTURE_FILE} to write templates with")
+        examples: Sequence[Neighbor] = ()
+        if structure.examples:
+            found = self.neighbors(request, structure.examples) if neighbors is None else neighbors
+            examples = found[: structure.examples]
+        never = np.array(sorted(self.special_ids - {self.eot_id}), dtype=np.int64)
+        beams = beam_search(
+            structure.model,
+            self.template_prompt(request, examples),
+            self.eot_id,
+            width=width,
+            max_tokens=MAX_TEMPLATE_TOKENS,
+            banned=never,
+        )
+        found_templates = (self.tokenizer.decode(list(b.tokens)).strip() for b in beams if b.finish_reason == "eos")
+        return [t for t in found_templates if t]
+
+    def hinted_ids(self, request: str, template: str) -> list[int]:
+        """The prompt that asks for a command of ``template``'s structure (``prompt.hinted_prompt``:
+        a model trained with ``--targets hinted`` writes it with the request's arguments)."""
+        return [
+            self._special(fmt.REQUEST),
+            *self.encode_text(request.strip()),
+            self._special(fmt.COMMAND),
+            *self.encode_text(template.strip()),
+            self._special(fmt.BASH),
+        ]
+
     def template_ids(self, commands: Sequence[str]) -> list[list[int]]:
         """Each command's template (``bash_ai.templates``) as ids ending in end-of-text."""
         from bash_ai.engine.structure import MAX_TEMPLATE_TOKENS

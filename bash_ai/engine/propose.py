@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 # The softmax temperature of the agreement after the reranker: the reranker's own probabilities
 # (it is fitted as a softmax over each pool; nl2bash-dev alike at 1 and 2, 0.5 worse).
 RERANK_CONSENSUS_TEMPERATURE = 1.0
+# Beams that write out one of the structure model's templates (``hinted_candidates``): the best
+# that keeps the template is kept. On 100 nl2bash-dev requests with their references' templates as
+# hints (a model trained with ``--targets hinted``, docs/benchmarks.md), greedy kept 22, 4 beams 43.
+FILL_WIDTH = 4
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,12 @@ class DecodeConfig:
     # say which are arguments (``adapt_by_examples``). Measured on everyday-dev and nl2bash-dev
     # (docs/benchmarks.md).
     adapt_beams: bool = True
+    # With a structure model: its this many best templates (beam search) that no candidate has yet,
+    # each written out by the model after the request with the template as a hint
+    # (``prompt.hinted_prompt``; a model trained with ``--targets hinted``), join the candidates as
+    # beams, scored under the same prompt. None: as many as the reranker was fitted with (its
+    # ``structure_beams``; 0 without a reranker). 0: off.
+    structure_beams: int | None = None
     max_tokens: int = 96
 
     def __post_init__(self) -> None:
@@ -93,6 +103,8 @@ class DecodeConfig:
         check_range("beam width", self.beam_width, 1, 16)
         check_range("the retrieval pool", self.pool, 0, 16)
         check_range("alpha", self.alpha, 0, 2)
+        if self.structure_beams is not None:
+            check_range("structure beams", self.structure_beams, 0, 16)
         for name in (
             "reviewer",
             "retrieval_weight",
@@ -195,6 +207,13 @@ def propose(
                 continue  # a beam wrote it too: the beam's entry stands
             score = normalised(lp, len(ids) - 1, config.alpha) + config.retrieval_bonus
             out[text] = Proposal(text, "retrieval", lp, len(ids) - 1, score, retrieval=relevance[text])
+    structure_beams = config.structure_beams
+    if structure_beams is None:
+        structure_beams = reranker.structure_beams if reranker is not None else 0
+    if structure_beams and engine.structure is not None and not (cancel is not None and cancel.is_set()):
+        written = hinted_candidates(engine, request, list(out), prompt, shared, config, never, structure_beams)
+        for text, proposal in written.items():
+            out.setdefault(text, proposal)
     if reranker is not None:
         templates = None
         if structure is not None:
@@ -221,6 +240,50 @@ def propose(
         proposals = agree(proposals, config.consensus)
     # A hypothesis cut at the token limit is a broken command: after every one that ended.
     return sorted(proposals, key=lambda p: (p.finish_reason != "eos", -p.score))
+
+
+def hinted_candidates(
+    engine: Engine,
+    request: str,
+    have: Sequence[str],
+    prompt: Sequence[int],
+    shared: tuple[object, np.ndarray],
+    config: DecodeConfig,
+    never: np.ndarray,
+    width: int,
+) -> dict[str, Proposal]:
+    """The structure model's ``width`` best templates for ``request`` that none of ``have``
+    shares, each written out by the model after the request with the template as a hint
+    (``Engine.hinted_ids``; beam search, ``FILL_WIDTH`` wide: the best command that keeps the
+    template, none when no beam does), its files swapped for the request's as a beam's are; each
+    scored under ``prompt`` (whose prefill is ``shared``) so that it ranks beside the beams."""
+    from bash_ai.templates import command_template
+
+    known = {command_template(text) for text in have}
+    room = engine.context_length - len(prompt)
+    written: dict[str, None] = {}
+    for template in engine.structure_templates(request, width):
+        if template in known:
+            continue
+        ids = engine.hinted_ids(request, template)
+        if len(ids) + 1 >= engine.context_length:
+            continue  # no room to write anything (beam search also stops at the context's end)
+        beams = beam_search(
+            engine.model, ids, engine.eot_id, width=FILL_WIDTH, max_tokens=config.max_tokens, banned=never
+        )
+        texts = (engine.tokenizer.decode(list(b.tokens)).strip() for b in beams if b.finish_reason == "eos")
+        text = next((t for t in texts if t and command_template(t) == template), "")
+        if text and config.adapt_beams:
+            text = adapt_by_examples(text, [], request)
+        if text and text not in have:
+            written[text] = None
+    fits = [(text, engine.encode_text(text) + [engine.eot_id]) for text in written]
+    fits = [(text, ids) for text, ids in fits if len(ids) <= room]
+    logprobs = sequence_logprobs(engine.model, prompt, [ids for _, ids in fits], shared)
+    return {
+        text: Proposal(text, "beam", lp, len(ids) - 1, normalised(lp, len(ids) - 1, config.alpha), "eos")
+        for (text, ids), lp in zip(fits, logprobs, strict=True)
+    }
 
 
 def adapt_by_examples(command: str, examples: Sequence[str], request: str) -> str:

@@ -214,6 +214,9 @@ class Reranker:
     std: np.ndarray
     names: tuple[str, ...] = FEATURES  # one of FEATURE_SETS
     review: Review | None = None
+    # The structure model's templates, written out by the model, that joined the pools it was
+    # fitted on (``DecodeConfig.structure_beams``): the answer path proposes them as it was fitted.
+    structure_beams: int = 0
 
     @property
     def bits(self) -> int:
@@ -271,6 +274,8 @@ class Reranker:
                 review_std=self.review.std.astype(np.float32),
             )
             meta.update(format_version=REVIEW_FORMAT_VERSION, review_top=str(self.review.top))
+        if self.structure_beams:
+            meta["structure_beams"] = str(self.structure_beams)
         atomic_write_bytes(Path(path), save(arrays, metadata=meta))
         return Path(path)
 
@@ -311,9 +316,12 @@ class Reranker:
                 raise ValueError("the lexicon's size is not a power of two")
             weights, mean, std = _stored_stage(arrays, "", len(names))
             lexicon = arrays["lexicon"].astype(np.float32) * float(arrays["lexicon_scale"][0])
+            beams = meta.get("structure_beams", "0")
+            if not beams.isdigit() or int(beams) > 16 or (int(beams) and STRUCTURE not in names):
+                raise ValueError(f"structure_beams {beams!r} is not a count of at most 16 with a structure model")
         except Exception as exc:  # noqa: BLE001 - safetensors raises its own errors
             raise ModelError(f"{path}: unreadable reranker ({exc})") from None
-        return cls(lexicon, weights, mean, std, names, review)
+        return cls(lexicon, weights, mean, std, names, review, int(beams))
 
 
 def _stored_stage(arrays: dict[str, np.ndarray], prefix: str, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
