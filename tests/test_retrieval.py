@@ -267,7 +267,6 @@ def test_aligned_windows_start_at_a_sequence(sources: Any) -> None:  # noqa: F81
 
 def test_template_targets_abstract_every_command_and_drop_the_reverse_pair(sources: Any) -> None:  # noqa: F811
     from trainer.data import to_sequences
-    from trainer.data.tokenized import build_tokenized
 
     doc = _pair(0, "delete txt files older than 7 days", "find /tmp -name '*.txt' -mtime +7 -delete")
     near = [("list files in /var", "ls -la /var")]
@@ -286,21 +285,28 @@ def test_template_targets_abstract_every_command_and_drop_the_reverse_pair(sourc
     assert forward == augmented[2:]
     assert [s.target for s in sequences[1]] == [False, True]
     # The same mix tokenized both ways gives two caches, each with its own sequences.
-    docs = [_pair(i, f"request number {i}", f"cmd{i} --flag /path/{i}") for i in range(10)]
-    sources("tmpl", docs)
-    tokenizer = ByteTokenizer()
-    commands = build_tokenized(["tmpl"], tokenizer, val_fraction=0.0)
-    templates = build_tokenized(["tmpl"], tokenizer, val_fraction=0.0, targets="template")
-    assert commands.key != templates.key
-    streams = commands.split("train")["bash"], templates.split("train")["bash"]
+    _, streams = _tokenized_both_ways(sources, "tmpl", "template")
     assert [len(s.starts) for s in streams] == [20, 10]  # forward + reverse, forward only
-    text = bytes(int(t) for t in templates.split("train")["bash"].tokens if t < 256).decode()
+    text = bytes(int(t) for t in streams[1].tokens if t < 256).decode()
     assert "cmd0 --flag ARG" in text and "/path/" not in text
+
+
+def _tokenized_both_ways(write: Any, name: str, targets: Any) -> tuple[Any, tuple[Any, Any]]:
+    """Ten pairs written by ``write`` (the ``sources`` fixture) and tokenized with command targets
+    and with ``targets``: the tokenizer and the two
+    caches' train streams (two caches: the key holds the choice)."""
+    from trainer.data.tokenized import build_tokenized
+
+    write(name, [_pair(i, f"request number {i}", f"cmd{i} --flag /path/{i}") for i in range(10)])
+    tokenizer = ByteTokenizer()
+    commands = build_tokenized([name], tokenizer, val_fraction=0.0)
+    other = build_tokenized([name], tokenizer, val_fraction=0.0, targets=targets)
+    assert commands.key != other.key
+    return tokenizer, (commands.split("train")["bash"], other.split("train")["bash"])
 
 
 def test_hinted_targets_add_the_command_after_its_template_and_keep_the_rest(sources: Any) -> None:  # noqa: F811
     from trainer.data import to_sequences
-    from trainer.data.tokenized import build_tokenized
 
     doc = _pair(0, "delete txt files older than 7 days", "find /tmp -name '*.txt' -mtime +7 -delete")
     near = [("list files in /var", "ls -la /var")]
@@ -314,13 +320,7 @@ def test_hinted_targets_add_the_command_after_its_template_and_keep_the_rest(sou
     assert "".join(s.text for s in hinted[1][:2]) == prompt.hinted_prompt(
         doc.request, "find ARG -name ARG -mtime ARG -delete"
     )
-    docs = [_pair(i, f"request number {i}", f"cmd{i} --flag /path/{i}") for i in range(10)]
-    sources("hint", docs)
-    tokenizer = ByteTokenizer()
-    commands = build_tokenized(["hint"], tokenizer, val_fraction=0.0)
-    both = build_tokenized(["hint"], tokenizer, val_fraction=0.0, targets="hinted")
-    assert commands.key != both.key
-    streams = commands.split("train")["bash"], both.split("train")["bash"]
+    tokenizer, streams = _tokenized_both_ways(sources, "hint", "hinted")
     assert [len(s.starts) for s in streams] == [20, 30]  # forward + reverse, and the hinted one
     text = bytes(int(t) for t in streams[1].tokens if t < 256).decode()
     assert "cmd0 --flag ARG" in text and "cmd0 --flag /path/0" in text and "<|" not in text

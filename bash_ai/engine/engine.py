@@ -210,16 +210,25 @@ class Engine:
         (``Structure.logprobs``), its prompt carrying ``neighbors`` (default: the request's own,
         by ``Engine.neighbors``) where that model trained with retrieved examples; ``ModelError``
         when the model has none."""
+        structure, prompt = self._structure_prompt(request, neighbors, "its reranker needs")
+        return structure.logprobs(prompt, self.template_ids(commands))
+
+    def _structure_prompt(
+        self, request: str, neighbors: Sequence[Neighbor] | None, needs: str
+    ) -> tuple[Structure, list[int]]:
+        """The structure model and its prompt for ``request`` (with ``neighbors``, default the
+        request's own, where it trained with retrieved examples); ``ModelError`` "model X:
+        ``needs`` structure.safetensors, ..." when the model has none."""
         structure = self.structure
         if structure is None:
             from bash_ai.model_files import STRUCTURE_FILE
 
-            raise ModelError(f"model {self.name!r}: its reranker needs {STRUCTURE_FILE}, which it does not have")
+            raise ModelError(f"model {self.name!r}: {needs} {STRUCTURE_FILE}, which it does not have")
         examples: Sequence[Neighbor] = ()
         if structure.examples:
             found = self.neighbors(request, structure.examples) if neighbors is None else neighbors
             examples = found[: structure.examples]
-        return structure.logprobs(self.template_prompt(request, examples), self.template_ids(commands))
+        return structure, self.template_prompt(request, examples)
 
     def review_logprobs(self, request: str, commands: Sequence[str]) -> np.ndarray:
         """The reviewer score of each command: log p(request | command) per request token, by the
@@ -244,19 +253,11 @@ class Engine:
         from bash_ai.engine.beam import beam_search
         from bash_ai.engine.structure import MAX_TEMPLATE_TOKENS
 
-        structure = self.structure
-        if structure is None:
-            from bash_ai.model_files import STRUCTURE_FILE
-
-            raise ModelError(f"model {self.name!r}: it has no {STRUCTURE_FILE} to write templates with")
-        examples: Sequence[Neighbor] = ()
-        if structure.examples:
-            found = self.neighbors(request, structure.examples) if neighbors is None else neighbors
-            examples = found[: structure.examples]
+        structure, prompt = self._structure_prompt(request, neighbors, "writing templates needs")
         never = np.array(sorted(self.special_ids - {self.eot_id}), dtype=np.int64)
         beams = beam_search(
             structure.model,
-            self.template_prompt(request, examples),
+            prompt,
             self.eot_id,
             width=width,
             max_tokens=MAX_TEMPLATE_TOKENS,
