@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -264,6 +265,13 @@ def test_structure_beams_join_the_pool_written_out_after_their_new_templates(
     prompt = engine.fit_prompt(engine.ask_ids("say hello"), config.max_tokens)[0]
     expected = sequence_logprobs(engine.model, prompt, [engine.encode_text("date") + [engine.eot_id]])[0]
     assert new[0].logprob == pytest.approx(expected, abs=1e-4)  # scored under the request's own prompt
+    stopped = threading.Event()
+    stopped.set()  # a cancelled answer writes nothing more out
+    prompts.clear()
+    shared = module.prefill(engine.model, prompt)
+    never = np.zeros(0, dtype=np.int64)
+    assert module.hinted_candidates(engine, "say hello", [], prompt, shared, config, never, 3, stopped) == {}
+    assert prompts == []
     with pytest.raises(UsageError, match="structure beams"):
         DecodeConfig(structure_beams=-1)
     # By default as many as the reranker was fitted with; none without a reranker.

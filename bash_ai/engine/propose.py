@@ -211,7 +211,7 @@ def propose(
     if structure_beams is None:
         structure_beams = reranker.structure_beams if reranker is not None else 0
     if structure_beams and engine.structure is not None and not (cancel is not None and cancel.is_set()):
-        written = hinted_candidates(engine, request, list(out), prompt, shared, config, never, structure_beams)
+        written = hinted_candidates(engine, request, list(out), prompt, shared, config, never, structure_beams, cancel)
         for text, proposal in written.items():
             out.setdefault(text, proposal)
     if reranker is not None:
@@ -251,25 +251,35 @@ def hinted_candidates(
     config: DecodeConfig,
     never: np.ndarray,
     width: int,
+    cancel: threading.Event | None = None,
 ) -> dict[str, Proposal]:
     """The structure model's ``width`` best templates for ``request`` that none of ``have``
     shares, each written out by the model after the request with the template as a hint
     (``Engine.hinted_ids``; beam search, ``FILL_WIDTH`` wide: the best command that keeps the
     template, none when no beam does), its files swapped for the request's as a beam's are; each
-    scored under ``prompt`` (whose prefill is ``shared``) so that it ranks beside the beams."""
+    scored under ``prompt`` (whose prefill is ``shared``) so that it ranks beside the beams. A set
+    ``cancel`` stops writing: what is written by then is scored."""
     from bash_ai.templates import command_template
 
     known = {command_template(text) for text in have}
     room = engine.context_length - len(prompt)
     written: dict[str, None] = {}
     for template in engine.structure_templates(request, width):
+        if cancel is not None and cancel.is_set():
+            break
         if template in known:
             continue
         ids = engine.hinted_ids(request, template)
         if len(ids) + 1 >= engine.context_length:
             continue  # no room to write anything (beam search also stops at the context's end)
         beams = beam_search(
-            engine.model, ids, engine.eot_id, width=FILL_WIDTH, max_tokens=config.max_tokens, banned=never
+            engine.model,
+            ids,
+            engine.eot_id,
+            width=FILL_WIDTH,
+            max_tokens=config.max_tokens,
+            banned=never,
+            cancel=cancel,
         )
         texts = (engine.tokenizer.decode(list(b.tokens)).strip() for b in beams if b.finish_reason == "eos")
         text = next((t for t in texts if t and command_template(t) == template), "")
