@@ -85,21 +85,24 @@ def retrieval_context(neighbors: Sequence[tuple[str, str]]) -> list[Segment]:
     return out
 
 
-def hinted_prompt(request: str, template: str) -> str:
-    """The prompt of a pair whose command's template (``bash_ai.templates``) is given: the request,
-    then the template after ``<|command|>``, then ``<|bash|>``: the model writes a command of that
+def hinted_parts(request: str, template: str) -> tuple[str, str, str, str, str]:
+    """(marker, request, marker, template, marker): the prompt of a pair whose command's template
+    (``bash_ai.templates``) is given, the one layout that training's hinted pairs and the engine's
+    token ids (``Engine.hinted_ids``) are both written from. The model writes a command of that
     structure with the request's arguments (candidates from a structure model's templates)."""
-    return REQUEST + request.strip() + COMMAND + template.strip() + BASH
+    return REQUEST, request.strip(), COMMAND, template.strip(), BASH
+
+
+def hinted_prompt(request: str, template: str) -> str:
+    """``hinted_parts`` as text (markers written out)."""
+    return "".join(hinted_parts(request, template))
 
 
 def hinted_pair(request: str, command: str, template: str) -> list[Segment]:
-    """A forward pair with its command's template as a hint (``hinted_prompt``; in two segments, as
+    """A forward pair with its command's template as a hint (``hinted_parts``; in two segments, as
     only a segment's edge markers are special tokens in training)."""
-    return [
-        Segment(REQUEST + request.strip() + COMMAND, False),
-        Segment(template.strip() + BASH, False),
-        Segment(command.strip() + EOT, True),
-    ]
+    head, body, middle, hint, tail = hinted_parts(request, template)
+    return [Segment(head + body + middle, False), Segment(hint + tail, False), Segment(command.strip() + EOT, True)]
 
 
 def reverse_pair(request: str, command: str) -> list[Segment]:

@@ -48,7 +48,7 @@ class Probe:
 
         self.engine = load(str(directory))
         self.structure = Structure(self.engine.model)
-        self.banned = np.array(sorted(self.engine.special_ids - {self.engine.eot_id}), dtype=np.int64)
+        self.banned = self.engine.never_ids
 
     def templates(self, request: str, width: int = 5) -> list[str]:
         e = self.engine

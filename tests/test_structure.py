@@ -238,7 +238,7 @@ def test_structure_beams_join_the_pool_written_out_after_their_new_templates(
     templates = ["ls -S", "date", "echo ARG"]
     asked: list[tuple[str, int]] = []
     monkeypatch.setattr(
-        engine, "structure_templates", lambda request, width: asked.append((request, width)) or templates
+        engine, "structure_templates", lambda request, width, found=None: asked.append((request, width)) or templates
     )
     prompts: list[list[int]] = []
 
@@ -270,7 +270,7 @@ def test_structure_beams_join_the_pool_written_out_after_their_new_templates(
     prompts.clear()
     shared = module.prefill(engine.model, prompt)
     never = np.zeros(0, dtype=np.int64)
-    assert module.hinted_candidates(engine, "say hello", [], prompt, shared, config, never, 3, stopped) == {}
+    assert module.hinted_candidates(engine, "say hello", [], [], prompt, shared, config, never, 3, stopped) == {}
     assert prompts == []
     with pytest.raises(UsageError, match="structure beams"):
         DecodeConfig(structure_beams=-1)

@@ -130,6 +130,9 @@ class Engine:
         self.eot_id = int(tokenizer.eot_id)
         specials = dict(tokenizer.special_tokens)
         self.special_ids = frozenset(int(i) for i in specials.values()) | {self.eot_id}
+        # The special tokens besides end-of-text: they would end a candidate mid-command.
+        self.never_ids = np.array(sorted(self.special_ids - {self.eot_id}), dtype=np.int64)
+        self.never_ids.setflags(write=False)  # shared by every answer
         self._special_by_text = {str(k): int(v) for k, v in specials.items()}
         self._bytes: dict[int, bytes] = {}
         self._last_only = _accepts(model.forward, "last_only")
@@ -254,27 +257,23 @@ class Engine:
         from bash_ai.engine.structure import MAX_TEMPLATE_TOKENS
 
         structure, prompt = self._structure_prompt(request, neighbors, "writing templates needs")
-        never = np.array(sorted(self.special_ids - {self.eot_id}), dtype=np.int64)
         beams = beam_search(
-            structure.model,
-            prompt,
-            self.eot_id,
-            width=width,
-            max_tokens=MAX_TEMPLATE_TOKENS,
-            banned=never,
+            structure.model, prompt, self.eot_id, width=width, max_tokens=MAX_TEMPLATE_TOKENS, banned=self.never_ids
         )
         found_templates = (self.tokenizer.decode(list(b.tokens)).strip() for b in beams if b.finish_reason == "eos")
         return [t for t in found_templates if t]
 
     def hinted_ids(self, request: str, template: str) -> list[int]:
-        """The prompt that asks for a command of ``template``'s structure (``prompt.hinted_prompt``:
-        a model trained with ``--targets hinted`` writes it with the request's arguments)."""
+        """The prompt that asks for a command of ``template``'s structure (``prompt.hinted_parts``'s
+        layout, markers as special tokens: a model trained with ``--targets hinted`` writes it with
+        the request's arguments)."""
+        head, body, middle, hint, tail = fmt.hinted_parts(request, template)
         return [
-            self._special(fmt.REQUEST),
-            *self.encode_text(request.strip()),
-            self._special(fmt.COMMAND),
-            *self.encode_text(template.strip()),
-            self._special(fmt.BASH),
+            self._special(head),
+            *self.encode_text(body),
+            self._special(middle),
+            *self.encode_text(hint),
+            self._special(tail),
         ]
 
     def template_ids(self, commands: Sequence[str]) -> list[list[int]]:

@@ -158,8 +158,7 @@ def propose(
     prompt, dropped = engine.fit_prompt(full, reserve)
     if on_event is not None:
         on_event(Started(prompt_tokens=len(prompt), truncated=dropped > 0, dropped_tokens=dropped, n=1))
-    # Other special tokens would end a candidate mid-command: never part of an answer.
-    never = np.array(sorted(engine.special_ids - {engine.eot_id}), dtype=np.int64)
+    never = engine.never_ids  # other special tokens would end a candidate mid-command
     # Terminal control bytes only when the request asks for them (bash_ai.safety.control).
     for extra in (engine.answer_bans(request), banned):
         if extra is not None:
@@ -211,7 +210,9 @@ def propose(
     if structure_beams is None:
         structure_beams = reranker.structure_beams if reranker is not None else 0
     if structure_beams and engine.structure is not None and not (cancel is not None and cancel.is_set()):
-        written = hinted_candidates(engine, request, list(out), prompt, shared, config, never, structure_beams, cancel)
+        written = hinted_candidates(
+            engine, request, found, list(out), prompt, shared, config, never, structure_beams, cancel
+        )
         for text, proposal in written.items():
             out.setdefault(text, proposal)
     if reranker is not None:
@@ -245,6 +246,7 @@ def propose(
 def hinted_candidates(
     engine: Engine,
     request: str,
+    found: Sequence[Neighbor],
     have: Sequence[str],
     prompt: Sequence[int],
     shared: tuple[object, np.ndarray],
@@ -253,8 +255,8 @@ def hinted_candidates(
     width: int,
     cancel: threading.Event | None = None,
 ) -> dict[str, Proposal]:
-    """The structure model's ``width`` best templates for ``request`` that none of ``have``
-    shares, each written out by the model after the request with the template as a hint
+    """The structure model's ``width`` best templates for ``request`` (its prompt carrying ``found``,
+    the request's neighbours, where it trained with examples) that none of ``have`` shares, each written out by the model after the request with the template as a hint
     (``Engine.hinted_ids``; beam search, ``FILL_WIDTH`` wide: the best command that keeps the
     template, none when no beam does), its files swapped for the request's as a beam's are; each
     scored under ``prompt`` (whose prefill is ``shared``) so that it ranks beside the beams. A set
@@ -264,7 +266,7 @@ def hinted_candidates(
     known = {command_template(text) for text in have}
     room = engine.context_length - len(prompt)
     written: dict[str, None] = {}
-    for template in engine.structure_templates(request, width):
+    for template in engine.structure_templates(request, width, found):
         if cancel is not None and cancel.is_set():
             break
         if template in known:
