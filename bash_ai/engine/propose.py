@@ -92,7 +92,7 @@ class DecodeConfig:
     adapt_beams: bool = True
     # With a structure model: its this many best templates (beam search) that no candidate has yet,
     # each written out by the model after the request with the template as a hint
-    # (``prompt.hinted_prompt``; a model trained with ``--targets hinted``), join the candidates as
+    # (``prompt.hinted_parts``; a model trained with ``--targets hinted``), join the candidates as
     # beams, scored under the same prompt. None: as many as the reranker was fitted with (its
     # ``structure_beams``; 0 without a reranker). 0: off.
     structure_beams: int | None = None
