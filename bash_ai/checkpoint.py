@@ -244,11 +244,21 @@ def stored_dtype(directory: Path) -> str:
 
 
 def load_numpy_model(directory: Path) -> NumpyGPT:
-    """The CLI's runtime for a model directory."""
+    """The CLI's runtime for a model directory (prepared weights from the cache where they are:
+    ``bash_ai.model.prepared``)."""
     from bash_ai.model.numpy_gpt import NumpyGPT
+    from bash_ai.model.prepared import load_prepared
 
-    config, weights = load_weights(directory, float32=False)  # NumpyGPT converts as it folds
-    return NumpyGPT(config, weights)
+    directory = Path(directory)
+    config = load_config(directory)
+
+    def build() -> NumpyGPT:
+        _, weights = load_weights(directory, config, float32=False)  # NumpyGPT converts as it folds
+        return NumpyGPT(config, weights)
+
+    if not (directory / WEIGHTS_FILE).is_file():
+        return build()  # its error names the directory
+    return load_prepared(directory / WEIGHTS_FILE, config, build)
 
 
 def _fsync_files(root: Path) -> None:

@@ -75,6 +75,7 @@ class Structure:
         from bash_ai.config import ModelConfig
         from bash_ai.io import sha256_file
         from bash_ai.model.numpy_gpt import NumpyGPT
+        from bash_ai.model.prepared import load_prepared
 
         try:
             with safe_open(str(path), framework="np") as handle:
@@ -82,7 +83,7 @@ class Structure:
             config = ModelConfig.from_dict(json.loads(meta["config"]))
             if meta.get("tokenizer_sha256") != sha256_file(tokenizer_path):
                 raise ValueError("it was trained with another tokenizer than the model's")
-            weights = read_weights(path, config, float32=False)
+            model = load_prepared(path, config, lambda: NumpyGPT(config, read_weights(path, config, float32=False)))
             examples = int(meta.get("examples", "0"))
             if not 0 <= examples <= 8:
                 raise ValueError(f"it names {examples} retrieved examples (0 to 8 expected)")
@@ -94,7 +95,7 @@ class Structure:
                 else f"{type(exc).__name__}: {exc}"
             )
             raise ModelError(f"{path}: unreadable structure model ({detail})") from None
-        return cls(NumpyGPT(config, weights), examples)
+        return cls(model, examples)
 
 
 def load_structure(model_dir: Path) -> Structure | None:

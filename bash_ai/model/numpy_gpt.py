@@ -102,51 +102,44 @@ class NumpyGPT:
     packs_sequences = True  # forward takes positions= and visible= (bash_ai.engine.beam.sequence_logprobs)
 
     def __init__(self, config: ModelConfig, weights: dict[str, np.ndarray]) -> None:
-        self.config = config
-        c = config
-        f32 = np.float32
+        self._setup(config, prepare_weights(config, weights))
 
-        def w(name: str) -> np.ndarray:
-            return np.asarray(weights[name], dtype=f32)
+    @classmethod
+    def from_prepared(cls, config: ModelConfig, arrays: dict[str, np.ndarray]) -> NumpyGPT:
+        """A runtime from ``prepared_arrays``' matrices as they are (memory-mapped ones too:
+        the runtime never writes its weights)."""
+        model = cls.__new__(cls)
+        model._setup(config, arrays)
+        return model
 
-        # Weights may come as stored (float16): each matrix becomes float32 in the one pass that
-        # also folds its scale in (a cold start writes 44 MB of float32 once, not twice).
-        self.tok_emb = np.ascontiguousarray(weights["tok_emb.weight"], dtype=f32)  # (V, C)
-        self.pos_table: np.ndarray | None = None  # (ctx, C) added to the embeddings
-        if c.pos_encoding == "learned":
-            self.pos_table = np.ascontiguousarray(weights["pos_emb.weight"], dtype=f32)
-        elif c.pos_encoding == "sinusoidal":
+    def prepared_arrays(self) -> dict[str, np.ndarray] | None:
+        """The runtime's float32 matrices, folded as ``prepare_weights`` names them (None once a
+        matrix is not an array: ``bash_ai.model.bf16`` swapped it)."""
+        arrays: dict[str, np.ndarray | Matrix] = {"tok_emb": self.tok_emb, "w_head": self.w_head}
+        if self.config.pos_encoding == "learned" and self.pos_table is not None:
+            arrays["pos_table"] = self.pos_table
+        for i, layer in enumerate(self.layers):
+            for field in LAYER_MATRICES:
+                arrays[f"{i}.{field}"] = getattr(layer, field)
+        if not all(isinstance(a, np.ndarray) for a in arrays.values()):
+            return None
+        return arrays  # type: ignore[return-value]
+
+    def _setup(self, config: ModelConfig, arrays: dict[str, np.ndarray]) -> None:
+        self.config = c = config
+        self.tok_emb = arrays["tok_emb"]  # (V, C)
+        self.pos_table: np.ndarray | None = arrays.get("pos_table")  # (ctx, C) added to the embeddings
+        if c.pos_encoding == "sinusoidal":
             self.pos_table = sinusoidal_table(c.context_length, c.d_model)
         self.layernorm = c.norm == "layernorm"
-        self.eps = f32(c.norm_eps)
+        self.eps = np.float32(c.norm_eps)
         d, kvd = c.head_dim, c.n_kv_head * c.head_dim
         self.n_q = c.d_model
         self.n_qk = c.d_model + kvd
-        qk_scale = f32(1.0 / math.sqrt(d))
-
-        self.layers: list[_Layer] = []
-        for i in range(c.n_layer):
-            p = f"blocks.{i}."
-            qkv = np.concatenate(
-                [
-                    weights[p + "attn.q_proj.weight"],
-                    weights[p + "attn.k_proj.weight"],
-                    weights[p + "attn.v_proj.weight"],
-                ],
-                dtype=f32,
-            )
-            qkv[: c.d_model] *= qk_scale  # (C + 2*KVD, C)
-            qkv *= w(p + "norm1.weight")
-            self.layers.append(
-                _Layer(
-                    w_qkv=qkv,
-                    w_o=np.ascontiguousarray(weights[p + "attn.o_proj.weight"], dtype=f32),
-                    w_fc=np.multiply(weights[p + "mlp.fc.weight"], w(p + "norm2.weight"), dtype=f32),
-                    w_proj=np.multiply(weights[p + "mlp.proj.weight"], f32(0.5), dtype=f32),
-                )
-            )
-        head = weights["tok_emb.weight" if c.tie_embeddings else "lm_head.weight"]  # (V, C)
-        self.w_head: np.ndarray | Matrix = np.multiply(head, w("norm_f.weight"), dtype=f32)  # (V, C)
+        self.layers: list[_Layer] = [
+            _Layer(**{field: arrays[f"{i}.{field}"] for field in LAYER_MATRICES}) for i in range(c.n_layer)
+        ]
+        self.w_head: np.ndarray | Matrix = arrays["w_head"]  # (V, C)
 
         self.rope_cos: np.ndarray | None = None
         if c.pos_encoding == "rope":
@@ -154,7 +147,7 @@ class NumpyGPT:
             heads = c.n_head + c.n_kv_head
             # Tiled over the q|k slab of all heads; sin carries rotate-half's sign.
             half = d // 2
-            sign = np.concatenate([-np.ones(half, f32), np.ones(half, f32)])
+            sign = np.concatenate([-np.ones(half, np.float32), np.ones(half, np.float32)])
             self.rope_cos = np.ascontiguousarray(np.tile(cos, heads))  # (ctx, (H+KV)*D)
             self.rope_sin = np.ascontiguousarray(np.tile(sin * sign, heads))
             within = np.concatenate([np.arange(half, d), np.arange(half)])  # rotate-half gather
@@ -309,6 +302,41 @@ class NumpyGPT:
         scale += self.eps
         np.sqrt(scale, out=scale)
         return x / scale
+
+
+LAYER_MATRICES = ("w_qkv", "w_o", "w_fc", "w_proj")  # _Layer's fields, prepared_arrays' names
+
+
+def prepare_weights(config: ModelConfig, weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The runtime's float32 matrices from a checkpoint's tensors (any float dtype; float32 ones
+    may be kept by reference), in one pass each that also folds the scales in (a cold start writes
+    44 MB of float32 once, not twice): ``tok_emb``, ``pos_table`` (learned positions), ``w_head``
+    and each layer's ``{i}.w_qkv`` / ``w_o`` / ``w_fc`` / ``w_proj`` (``_Layer``)."""
+    c = config
+    f32 = np.float32
+
+    def w(name: str) -> np.ndarray:
+        return np.asarray(weights[name], dtype=f32)
+
+    arrays = {"tok_emb": np.ascontiguousarray(weights["tok_emb.weight"], dtype=f32)}
+    if c.pos_encoding == "learned":
+        arrays["pos_table"] = np.ascontiguousarray(weights["pos_emb.weight"], dtype=f32)
+    qk_scale = f32(1.0 / math.sqrt(c.head_dim))
+    for i in range(c.n_layer):
+        p = f"blocks.{i}."
+        qkv = np.concatenate(
+            [weights[p + "attn.q_proj.weight"], weights[p + "attn.k_proj.weight"], weights[p + "attn.v_proj.weight"]],
+            dtype=f32,
+        )
+        qkv[: c.d_model] *= qk_scale  # (C + 2*KVD, C)
+        qkv *= w(p + "norm1.weight")
+        arrays[f"{i}.w_qkv"] = qkv
+        arrays[f"{i}.w_o"] = np.ascontiguousarray(weights[p + "attn.o_proj.weight"], dtype=f32)
+        arrays[f"{i}.w_fc"] = np.multiply(weights[p + "mlp.fc.weight"], w(p + "norm2.weight"), dtype=f32)
+        arrays[f"{i}.w_proj"] = np.multiply(weights[p + "mlp.proj.weight"], f32(0.5), dtype=f32)
+    head = weights["tok_emb.weight" if c.tie_embeddings else "lm_head.weight"]  # (V, C)
+    arrays["w_head"] = np.multiply(head, w("norm_f.weight"), dtype=f32)
+    return arrays
 
 
 GEMV_ROWS = (3, 10)  # row counts for which one (blocked) gemv per row beats one sgemm: 0.71-0.91x
