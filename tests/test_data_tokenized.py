@@ -252,3 +252,30 @@ def test_tokenizer_texts_round_robin_and_budget(sources: Any) -> None:
     assert 1000 <= sum(len(t) for t in texts) < 1100
     assert texts[0].startswith("e") and texts[1].startswith("r")
     assert all("<|" not in t for t in texts)
+
+
+def _sequences_digest() -> str:
+    """sha256 of what ``to_sequences`` writes for fixed documents, every target kind."""
+    import hashlib
+
+    from trainer.data.document import TARGETS, to_sequences
+
+    pair = Document(kind="pair", id="t:1", source="t", licence="MIT", request="list files", command="ls -l  /tmp")
+    text = Document(kind="text", id="t:2", source="t", licence="MIT", text="Once upon a time.")
+    neighbors = [[("show hidden files", "ls -a"), ("count lines in a.txt", "wc -l a.txt")]]
+    written = [
+        [(s.text, s.target) for s in sequence]
+        for targets in TARGETS
+        for doc in (pair, text)
+        for sequence in to_sequences(doc, neighbors, targets)  # type: ignore[arg-type]
+    ]
+    return hashlib.sha256(json.dumps(written).encode("utf-8")).hexdigest()
+
+
+def test_a_change_to_the_written_sequences_comes_with_a_new_cache_format() -> None:
+    """The tokenized cache's key hashes the data, the tokenizer and the options, not the code that
+    writes sequences: a change to ``to_sequences`` must bump ``tokenized.FORMAT``, or a training
+    run would silently reuse a cache written the old way. Record the new digest with the new FORMAT."""
+    from trainer.data.tokenized import FORMAT
+
+    assert (FORMAT, _sequences_digest()) == (2, "9ac0d18cbd4169002cf92a9e4751d37987882ca706fa3fff45f2aae8e4c30010")
