@@ -199,7 +199,8 @@ def reviewed_scores(first: np.ndarray, chosen: Sequence[int], second: np.ndarray
     ``second``; the others keep their order and spread (the agreement and the cover read it) and
     come after them."""
     out = np.asarray(first, dtype=np.float64).copy()
-    rest = np.setdiff1d(np.arange(len(out)), np.asarray(chosen, dtype=np.int64))
+    picked = set(chosen)  # not np.setdiff1d: its np.unique imports numpy.ma (~8 ms of a cold start)
+    rest = np.array([i for i in range(len(out)) if i not in picked], dtype=np.int64)
     if len(rest) and len(chosen):
         out[rest] += second.min() - REST_GAP - out[rest].max()
     out[list(chosen)] = second
