@@ -1,11 +1,16 @@
 """CLI latency: cold one-shot ``bash-ai "list files sorted by size"`` vs a torch import, and the
 REPL's warm suggestion latency.
 
-    python benchmarks/bench_cli.py [--runs 10] [--model DIR]
+    python benchmarks/bench_cli.py [--runs 10] [--model DIR] [--against CHECKOUT]
 
 Uses the bundled model when ``assets/model`` holds one, else the ``mini`` preset with random
 weights (same shapes, so the same cost per token; the report says which). Peak RSS per process is
 read with ``/usr/bin/time -f %M`` when available, else ``getrusage(RUSAGE_CHILDREN)``.
+
+``--against CHECKOUT`` (another checkout of bash-ai, e.g. a ``git worktree`` of the base commit) also
+times cold answers of that code and this one in alternating pairs (its package first on
+``PYTHONPATH``, the same model), so a drift in the machine's speed hits both sides alike: the paired
+difference is the change's cost, with its standard error.
 """
 
 from __future__ import annotations
@@ -66,6 +71,28 @@ def timed_runs(argv: list[str], runs: int, env: dict[str, str]) -> tuple[list[fl
     return seconds, rss
 
 
+def paired_runs(
+    argv: list[str], runs: int, env: dict[str, str], other: dict[str, str]
+) -> tuple[list[float], list[float]]:
+    """Wall seconds of ``runs`` cold processes each under ``env`` and ``other``, in alternating
+    order (AB, BA, ...), after one unmeasured run of each (which writes its caches)."""
+    timed: dict[str, list[float]] = {"this": [], "other": []}
+    envs = {"this": env, "other": other}
+
+    def run(side: str) -> float:
+        start = time.perf_counter()
+        result = subprocess.run(argv, env=envs[side], capture_output=True)
+        if result.returncode != 0:
+            raise SystemExit(f"{side}: {argv[:3]} failed ({result.returncode}): {result.stderr.decode()[-500:]}")
+        return time.perf_counter() - start
+
+    run("this"), run("other")
+    for i in range(runs):
+        for side in ("other", "this") if i % 2 else ("this", "other"):
+            timed[side].append(run(side))
+    return timed["this"], timed["other"]
+
+
 def summary(label: str, seconds: list[float], rss: list[int]) -> str:
     return (
         f"| {label} | {min(seconds):.3f} | {statistics.median(seconds):.3f} | {max(seconds):.3f} "
@@ -95,6 +122,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--against", type=Path, default=None, help="another checkout to time in pairs")
     args = parser.parse_args()
 
     from bash_ai.api import import_numpy_single_threaded
@@ -121,6 +149,10 @@ def main() -> None:
         bare_s, bare_rss = timed_runs([sys.executable, "-c", "pass"], args.runs, env)
         torch_s, torch_rss = timed_runs([sys.executable, "-c", "import torch"], args.runs, env)
         median_ms, max_ms, tokens = suggestion_latency(Path(model_dir))
+        pairs = None
+        if args.against is not None:
+            other = {**env, "BASH_AI_HOME": str(Path(tmp) / "other-home"), "PYTHONPATH": str(args.against.resolve())}
+            pairs = paired_runs(cli, args.runs * 3, env, other)
 
     print(f"Model: {which}: {describe(config)}")
     print(f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
@@ -136,6 +168,14 @@ def main() -> None:
     ratio = statistics.median(torch_s) / statistics.median(cli_s)
     print(f"\nA whole cold one-shot answer takes {1 / ratio:.2f}x the time of merely importing torch.")
     print(f"REPL suggestion for `{PREFIX}` (warm, {tokens} chars): median {median_ms:.1f} ms, max {max_ms:.1f} ms")
+    if pairs is not None:
+        this, that = pairs
+        diffs = [a - b for a, b in zip(this, that, strict=True)]
+        print(
+            f"\nIn {len(diffs)} alternating pairs against {args.against}: this {statistics.median(this):.3f} s, "
+            f"that {statistics.median(that):.3f} s (medians); this minus that {statistics.mean(diffs):+.3f} s "
+            f"± {statistics.stdev(diffs) / len(diffs) ** 0.5:.3f} (mean ± standard error)"
+        )
 
 
 if __name__ == "__main__":
