@@ -105,6 +105,50 @@ def test_the_answer_path_puts_a_harmful_candidate_after_the_harmless_ones(monkey
     ]
 
 
+def test_a_caller_that_shows_few_answers_gets_the_same_first_ones_from_fewer_checks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``want=n``: the first n harmless proposals are checked first, and when all are valid, they are
+    the answer (one ``bash -n`` each instead of one for every proposal); otherwise every proposal is
+    checked as before. Either way the first n are those of the whole list."""
+    import bash_ai.engine.propose as propose_module
+    from bash_ai import safety
+    from bash_ai.answer import propose_checked
+    from bash_ai.engine.propose import DecodeConfig
+
+    pool = [
+        Proposal("yes | head -n10 > notes.txt", "beam", -1.0, 3, 3.0, "eos"),
+        Proposal("echo 'unclosed", "beam", -1.0, 3, 2.5, "eos"),
+        Proposal("head -n 10 notes.txt", "beam", -1.0, 3, 2.0, "eos"),
+        Proposal("sed -n 1,10p notes.txt", "beam", -1.0, 3, 1.0, "eos"),
+    ]
+    monkeypatch.setattr(propose_module, "propose", lambda *args, **kwargs: list(pool))
+    checked: list[str] = []
+    real = safety.check_syntax_many
+
+    def counting(commands: list[str]) -> list[safety.SyntaxResult]:
+        checked.extend(commands)
+        return real(commands)
+
+    monkeypatch.setattr(safety, "check_syntax_many", counting)
+    engine = types.SimpleNamespace(reranker=None)
+
+    def texts(request: str, want: int | None = None) -> list[str]:
+        checked.clear()
+        return [c.text for c in propose_checked(engine, request, DecodeConfig(), want=want)]  # type: ignore[arg-type]
+
+    for request in ("show the first 10 lines of notes.txt", "write ten lines into notes.txt"):
+        whole = texts(request)
+        assert len(checked) == len(pool)
+        for want in range(1, len(pool) + 1):
+            assert texts(request, want)[:want] == whole[:want], (request, want)
+    assert texts("write ten lines into notes.txt", 1) == ["yes | head -n10 > notes.txt"]
+    assert checked == ["yes | head -n10 > notes.txt"]  # one check, not four
+    # The first harmless proposal of a read-only request is a syntax error: everything is checked.
+    assert texts("show the first 10 lines of notes.txt", 1)[0] == "head -n 10 notes.txt"
+    assert sorted(checked) == sorted(p.text for p in pool)
+
+
 def test_the_bundled_model_no_longer_overwrites_the_file_it_is_asked_to_show() -> None:
     """The bundled model's best-scored answer to this request was ``yes | head -n10 > notes.txt``."""
     from bash_ai.answer import answer
