@@ -115,8 +115,10 @@ def read_prepared(path: Path, key: str) -> dict[str, np.ndarray] | None:
             if handle.read(len(MAGIC)) != MAGIC:
                 return None
             (length,) = struct.unpack("<Q", handle.read(8))
-            header = json.loads(handle.read(length))
             size = os.fstat(handle.fileno()).st_size
+            if length > size:
+                return None
+            header = json.loads(handle.read(length))
         if header.get("key") != key:
             return None
         start = _aligned(len(MAGIC) + 8 + length)
