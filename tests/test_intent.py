@@ -71,6 +71,15 @@ def test_nothing_is_harmed_without_a_named_file_or_when_a_change_is_asked() -> N
     assert harming("show data/a.txt", ["rm ./data/a.txt", "cat data/a.txt"]) == {"rm ./data/a.txt": ["data/a.txt"]}
 
 
+# Proposals for "... notes.txt", best-scored first: one overwrites the file, one is a syntax error.
+NOTES_POOL = [
+    Proposal("yes | head -n10 > notes.txt", "beam", -1.0, 3, 3.0, "eos"),
+    Proposal("echo 'unclosed", "beam", -1.0, 3, 2.5, "eos"),
+    Proposal("head -n 10 notes.txt", "beam", -1.0, 3, 2.0, "eos"),
+    Proposal("sed -n 1,10p notes.txt", "beam", -1.0, 3, 1.0, "eos"),
+]
+
+
 def test_the_answer_path_puts_a_harmful_candidate_after_the_harmless_ones(monkeypatch: pytest.MonkeyPatch) -> None:
     """The best-scored proposal overwrites the file the request asks to read: it goes after every
     other valid one (still before syntax errors), and the order is otherwise the model's."""
@@ -78,13 +87,7 @@ def test_the_answer_path_puts_a_harmful_candidate_after_the_harmless_ones(monkey
     from bash_ai.answer import propose_checked
     from bash_ai.engine.propose import DecodeConfig
 
-    pool = [
-        Proposal("yes | head -n10 > notes.txt", "beam", -1.0, 3, 3.0, "eos"),
-        Proposal("echo 'unclosed", "beam", -1.0, 3, 2.5, "eos"),
-        Proposal("head -n 10 notes.txt", "beam", -1.0, 3, 2.0, "eos"),
-        Proposal("sed -n 1,10p notes.txt", "beam", -1.0, 3, 1.0, "eos"),
-    ]
-    monkeypatch.setattr(propose_module, "propose", lambda *args, **kwargs: list(pool))
+    monkeypatch.setattr(propose_module, "propose", lambda *args, **kwargs: list(NOTES_POOL))
     engine = types.SimpleNamespace(reranker=None)
 
     def texts(request: str) -> list[str]:
@@ -116,13 +119,7 @@ def test_a_caller_that_shows_few_answers_gets_the_same_first_ones_from_fewer_che
     from bash_ai.answer import propose_checked
     from bash_ai.engine.propose import DecodeConfig
 
-    pool = [
-        Proposal("yes | head -n10 > notes.txt", "beam", -1.0, 3, 3.0, "eos"),
-        Proposal("echo 'unclosed", "beam", -1.0, 3, 2.5, "eos"),
-        Proposal("head -n 10 notes.txt", "beam", -1.0, 3, 2.0, "eos"),
-        Proposal("sed -n 1,10p notes.txt", "beam", -1.0, 3, 1.0, "eos"),
-    ]
-    monkeypatch.setattr(propose_module, "propose", lambda *args, **kwargs: list(pool))
+    monkeypatch.setattr(propose_module, "propose", lambda *args, **kwargs: list(NOTES_POOL))
     checked: list[str] = []
     real = safety.check_syntax_many
 
@@ -139,14 +136,14 @@ def test_a_caller_that_shows_few_answers_gets_the_same_first_ones_from_fewer_che
 
     for request in ("show the first 10 lines of notes.txt", "write ten lines into notes.txt"):
         whole = texts(request)
-        assert len(checked) == len(pool)
-        for want in range(1, len(pool) + 1):
+        assert len(checked) == len(NOTES_POOL)
+        for want in range(1, len(NOTES_POOL) + 1):
             assert texts(request, want)[:want] == whole[:want], (request, want)
     assert texts("write ten lines into notes.txt", 1) == ["yes | head -n10 > notes.txt"]
     assert checked == ["yes | head -n10 > notes.txt"]  # one check, not four
     # The first harmless proposal of a read-only request is a syntax error: everything is checked.
     assert texts("show the first 10 lines of notes.txt", 1)[0] == "head -n 10 notes.txt"
-    assert sorted(checked) == sorted(p.text for p in pool)
+    assert sorted(checked) == sorted(p.text for p in NOTES_POOL)
 
 
 def test_the_bundled_model_no_longer_overwrites_the_file_it_is_asked_to_show() -> None:
