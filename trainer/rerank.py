@@ -372,7 +372,8 @@ def cross_validated(
 def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -> tuple[Reranker, dict[str, float]]:
     """The fitted reranker and its cross-validated figures beside the hand-set ranking's; with
     ``spec.review_top`` (and reviewer scores in the pools) a review stage too, the figures then
-    those of both stages, and the first stage's alone beside them."""
+    those of both stages, and the first stage's alone beside them. The reranker records
+    ``spec.structure_beams``, the written-out templates its pools hold."""
     from bash_ai.engine.propose import DecodeConfig
 
     feats = [candidate_features(p.request, p.proposals, lexicon, p.structure) for p in pools]
@@ -400,7 +401,7 @@ def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -
         figures["cv_top5"], figures["cv_top1"], figures["cv_args1"] = measure(pools, both, cover)
         review = Review(rw, rmean, rstd, spec.review_top)
     names = FEATURE_SETS[1] if pools and pools[0].structure is not None else FEATURES
-    return Reranker(lexicon, w, mean, std, names, review), figures
+    return Reranker(lexicon, w, mean, std, names, review, spec.structure_beams), figures
 
 
 def review_stage(
@@ -530,7 +531,6 @@ def train_reranker(
         if pools_out is not None:
             save_pools(pools_out, pools, lexicon, {**key, "lexicon_groups": groups_count})
         reranker, figures = fit_on_pools(pools, lexicon, spec)
-        reranker = replace(reranker, structure_beams=spec.structure_beams)
         if report is not None:
             if "first_top1" in figures:
                 report(
