@@ -114,10 +114,10 @@ class Decoder:
             missing = f" missing={c.missing_penalty}" if c.missing_penalty else ""
             agree = f" consensus={c.rerank_consensus}" if c.rerank_consensus else ""
             unreviewed = "" if c.review else " no-review"
-            unreviewed += f" structure-beams={c.structure_beams}" if c.structure_beams is not None else ""
+            written = f" structure-beams={c.structure_beams}" if c.structure_beams is not None else ""
             return (
                 f"beam {c.beam_width} k={c.retrieval_k} pool={c.pool} trained reranker{agree}{cover}{missing}{review}"
-                f"{same}{adapted}{unreviewed}"
+                f"{same}{adapted}{unreviewed}{written}"
             )
         rank = f" relevance={c.retrieval_weight}+{c.retrieval_bonus}" if c.retrieval_weight or c.retrieval_bonus else ""
         review = f" reviewer={c.reviewer}" if c.reviewer else ""
