@@ -57,7 +57,9 @@ class ListSource:
         self.docs = docs
 
     def fetch(self, dest_dir: Path, from_path: Path | None = None, **options: Any) -> Any:
-        rows = [{k: getattr(d, k) for k in ("kind", "id", "text", "request", "command", "split")} for d in self.docs]
+        rows = [
+            {k: getattr(d, k) for k in ("kind", "id", "text", "request", "command", "split", "meta")} for d in self.docs
+        ]
         (dest_dir / "docs.json").write_text(json.dumps(rows))
         return make_manifest(dest_dir, name=self.name, source=self.name, url="test:", licence=self.licence)
 

@@ -133,6 +133,61 @@ def test_index_round_trips_through_its_file(tmp_path: Path) -> None:
         load_index(tmp_path)
 
 
+# tldr pages leave their program out of their examples' descriptions.
+PAGES = [
+    ("Display system memory", "free", "tldr", "free"),
+    ("Display memory in human-readable units", "free -h", "tldr", "free"),
+    ("Display the memory use of each process", "ps aux --sort -rss", "tldr", "ps"),
+    ("Show the status of the working tree", "git status", "tldr", "git-status"),
+    ("Find files larger than 1MB", "find . -size +1M", "nl2bash", ""),
+]
+
+
+def test_a_pair_is_found_by_the_name_of_its_page_too(tmp_path: Path) -> None:
+    triples = [p[:3] for p in PAGES]
+    plain = RetrievalIndex.build(triples)
+    paged = RetrievalIndex.build(triples, [p[3] for p in PAGES])
+    assert plain.search("free", 3) == [] and plain.search("git status", 3)[0].row == 3
+    assert [h.command for h in paged.search("free", 3)] == ["free", "free -h"]
+    assert paged.search("show free memory", 1)[0].command == "free"
+    assert plain.search("show free memory", 1)[0].command != "free"
+    assert paged.search("git", 1)[0].command == "git status"  # "git-status": two words
+    # What the index stores and returns of a pair is unchanged; so is searching by command.
+    assert paged.search("free", 1)[0].request == "Display system memory"
+    assert [paged.requests[i] for i in range(len(paged))] == [p[0] for p in PAGES]
+    assert paged.search_command("free -h", 1)[0].row == plain.search_command("free -h", 1)[0].row
+    assert "topics" not in plain.meta
+    loaded = load_index(tmp_path) if paged.save(tmp_path / INDEX_FILE) else None
+    assert loaded is not None and loaded.meta["topics"] == "4" and loaded.search("free", 1)[0].command == "free"
+    with pytest.raises(ValueError, match="4 topics for 5 pairs"):
+        RetrievalIndex.build(triples, [p[3] for p in PAGES][:4])
+
+
+def test_training_pairs_carry_their_pages_name_into_the_index_only_when_asked(sources: Any) -> None:  # noqa: F811
+    from trainer.data.document import Document
+    from trainer.data.retrieval import RetrievalSpec, TrainingRetrieval
+
+    docs = [
+        Document(kind="pair", id=f"p:{i}", source="p", licence="MIT", request=r, command=c, meta={"page": page})
+        for i, (r, c, _, page) in enumerate(PAGES)
+    ]
+    sources("paged", docs)
+    plain = TrainingRetrieval.for_datasets(RetrievalSpec(k=1), ["paged"])
+    paged = TrainingRetrieval.for_datasets(RetrievalSpec(k=1, variants=1, topics=True), ["paged"])
+    assert plain.index.search("free", 2) == []
+    assert [h.command for h in paged.index.search("free", 2)] == ["free", "free -h"]
+    # A pair's neighbours change with the index; the tokenized cache key says which index made them,
+    # and a spec without topics keeps the key it had before there was a choice.
+    assert paged.neighbor_sets(docs[0]) == [[("Display memory in human-readable units", "free -h")]]
+    assert "topics" not in RetrievalSpec(k=3).facts() and RetrievalSpec(k=3, topics=True).facts()["topics"] is True
+    from bash_ai.errors import UsageError
+    from trainer.train_config import TrainConfig
+
+    assert TrainConfig(datasets=["paged"], retrieval_k=3, index_topics=True).index_topics
+    with pytest.raises(UsageError, match="--index-topics .* needs --retrieval-k"):
+        TrainConfig(datasets=["paged"], index_topics=True)
+
+
 def test_pair_texts_are_stored_in_compressed_chunks(tmp_path: Path) -> None:
     # 150 pairs: two full chunks of 64 and a short one; multi-byte text across the boundaries.
     pairs = [
@@ -352,3 +407,47 @@ def test_interleaved_streams_write_a_pairs_sequences_far_apart(sources: Any) -> 
     assert sorted(one) == sorted(two) and len(one) == 20  # the same sequences, forward and reverse
     assert [s.startswith(prompt.REQUEST) for s in two] == [True] * 10 + [False] * 10  # all forward ones first
     assert [s.startswith(prompt.REQUEST) for s in one] == [True, False] * 10  # each pair's two together
+
+
+def test_the_index_stage_gives_a_model_a_new_index_and_leaves_the_rest_as_it_was(
+    sources: Any,  # noqa: F811
+    tiny_model_dir: Path,
+    tmp_path: Path,
+) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from bash_ai.errors import UsageError
+    from bash_ai.model_files import WEIGHTS_FILE
+    from bash_ai.registry import load
+    from trainer.data.document import Document
+    from trainer.pipeline import run_index
+
+    docs = [
+        Document(kind="pair", id=f"p:{i}", source="p", licence="MIT", request=r, command=c, meta={"page": page})
+        for i, (r, c, _, page) in enumerate(PAGES)
+    ]
+    sources("paged", docs)
+    out = tmp_path / "out"
+    summary = run_index(str(tiny_model_dir), ["paged"], topics=True, run_name="ix", export_to=out)
+    run = Path(summary["run"])
+    assert json.loads((run / "index.json").read_text())["topics"] == 4 and summary["pairs"] == 5
+    assert (run / "model" / WEIGHTS_FILE).read_bytes() == (tiny_model_dir / WEIGHTS_FILE).read_bytes()
+    engine = load(str(out))
+    assert engine.index is not None and engine.index.search("free", 1)[0].command == "free"
+    with pytest.raises(UsageError, match="already has a model"):
+        run_index(str(tiny_model_dir), ["paged"], run_name="ix")
+    with pytest.raises(UsageError, match="needs --data"):
+        run_index(str(tiny_model_dir), [], run_name="other")
+    # From the command line, a missing --init is one clear line.
+    env = {**os.environ, "BASH_AI_HOME": str(tmp_path / "home")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bash_ai", "train", "--stage", "index", "--data", "paged"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and "needs --init" in proc.stderr and proc.stderr.count("\n") == 1

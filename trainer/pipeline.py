@@ -247,6 +247,59 @@ def run_rerank(
     return {**summary, "run": str(run.path)}
 
 
+def run_index(
+    init: str,
+    datasets: list[str],
+    topics: bool = False,
+    run_name: str | None = None,
+    export_to: Path | None = None,
+    export_dtype: str = "float32",
+    report: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """The ``index`` stage: ``init``'s model (its weights, tokenizer and parts copied as they are)
+    with a retrieval index built anew over the training pairs of ``datasets``, as run
+    ``run_name``'s model; ``topics``: each pair indexed with its page's name too
+    (``RetrievalIndex.build``). The run directory keeps ``index.json`` (what was built)."""
+    import json
+    import shutil
+
+    from bash_ai.io import atomic_write_text, staged_dir
+    from bash_ai.model_files import CONFIG_FILE, INDEX_FILE, PARTS, TOKENIZER_FILE, WEIGHTS_FILE
+    from bash_ai.registry import resolve_model_dir
+    from trainer.data.mixing import iter_training_documents
+    from trainer.data.retrieval import build_index
+
+    if not datasets:
+        raise UsageError("--stage index needs --data (the datasets whose training pairs it indexes)")
+    source = resolve_model_dir(init)
+    run = RunDir(_run_path(run_name or f"index-{time.strftime('%Y%m%d-%H%M%S')}"))
+    if run.final_model.exists():
+        raise UsageError(f"run {run.path} already has a model; choose another --name")
+    index, _ = build_index(iter_training_documents(datasets), topics=topics)
+    if not len(index):
+        raise UsageError(f"{', '.join(datasets)}: no training pairs to index")
+    run.path.mkdir(parents=True, exist_ok=True)
+    with staged_dir(run.final_model) as tmp:
+        for name in (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE, *PARTS):
+            if name != INDEX_FILE and (source / name).is_file():
+                shutil.copyfile(source / name, tmp / name)
+        index.save(tmp / INDEX_FILE)
+    summary = {
+        "init": str(source),
+        "datasets": list(datasets),
+        "pairs": len(index),
+        "topics": int(index.meta.get("topics", 0)),
+        **{k: int(v) for k, v in index.meta.items() if k.startswith("count.")},
+    }
+    atomic_write_text(run.path / "index.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    if report is not None:
+        with_topics = f", {summary['topics']} with their page's name" if topics else ""
+        report(f"index: {len(index)} training pairs of {', '.join(datasets)}{with_topics}; run {run.path}")
+    if export_to is not None:
+        export_model(run.final_model, Path(export_to), export_dtype)
+    return {**summary, "run": str(run.path)}
+
+
 def make_batches(
     cfg: TrainConfig, tokenizer: Any, model_config: ModelConfig, global_rows: int, run: RunDir | None = None
 ) -> tuple[Any, Any]:
@@ -265,7 +318,7 @@ def make_batches(
         from bash_ai.model_files import INDEX_FILE
         from trainer.data.retrieval import RetrievalSpec, TrainingRetrieval
 
-        spec = RetrievalSpec(k=cfg.retrieval_k, variants=cfg.retrieval_variants)
+        spec = RetrievalSpec(k=cfg.retrieval_k, variants=cfg.retrieval_variants, topics=cfg.index_topics)
         retrieval = TrainingRetrieval.for_datasets(spec, cfg.datasets or [])
         if run is not None:
             run.model_files[INDEX_FILE] = retrieval.index.save(run.path / INDEX_FILE)

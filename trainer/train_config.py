@@ -59,6 +59,8 @@ class TrainConfig:
     # A pair's sequences written far apart in the token stream, not one after another
     # (``build_tokenized``'s ``interleave``): a window then never holds two sequences of one pair.
     interleave: bool = False
+    # Each training pair indexed with its page's name too (``RetrievalSpec.topics``; with retrieval_k).
+    index_topics: bool = False
     # PyTorch matmul precision: bf16 autocast (fp32 master weights, loss and optimizer state),
     # fp32, or auto (bf16 where the CPU multiplies bf16 natively, else fp32).
     precision: Literal["auto", "bf16", "fp32"] = "auto"
@@ -113,6 +115,8 @@ class TrainConfig:
         if self.precision not in ("auto", "bf16", "fp32"):
             raise UsageError(f"--precision must be auto, bf16 or fp32 (got {self.precision!r})")
         check_range("--retrieval-k", self.retrieval_k, 0, 8)
+        if self.index_topics and not self.retrieval_k:
+            raise UsageError("--index-topics shapes the retrieval index: it needs --retrieval-k")
         if self.targets not in TARGETS:
             raise UsageError(f"--targets must be {', '.join(TARGETS[:-1])} or {TARGETS[-1]} (got {self.targets!r})")
         for name in ("dropout", "attention_dropout", "label_smoothing"):

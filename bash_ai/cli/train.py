@@ -19,7 +19,8 @@ def train(
     stage: Annotated[
         str,
         Opt(
-            help="pretrain (English, MLX) | finetune (bash, PyTorch) | bilingual | rerank (the --init model's reranker)"
+            help="pretrain (English, MLX) | finetune (bash, PyTorch) | bilingual | rerank (the --init model's "
+            "reranker) | index (the --init model with its retrieval index built anew over --data)"
         ),
     ] = "finetune",
     backend: Annotated[str | None, Opt(help="torch | mlx (default: the stage's)")] = None,
@@ -47,6 +48,14 @@ def train(
         Opt(
             "--interleave/--no-interleave",
             help="Write a pair's sequences far apart in the token stream, so no window holds two of one pair",
+        ),
+    ] = False,
+    index_topics: Annotated[
+        bool,
+        Opt(
+            "--index-topics/--no-index-topics",
+            help="Index each training pair with the name of the page it comes from too (a tldr example with "
+            "its program)",
         ),
     ] = False,
     targets: Annotated[
@@ -134,6 +143,23 @@ def train(
             structure_beams=structure_beams,
         )
         return
+    if stage == "index":
+        from trainer.pipeline import run_index
+
+        if not init:
+            from bash_ai.errors import UsageError
+
+            raise UsageError("--stage index needs --init MODEL (the model whose index it builds anew)")
+        run_index(
+            init,
+            data or [],
+            topics=index_topics,
+            run_name=name,
+            export_to=out,
+            export_dtype=out_dtype,
+            report=info,
+        )
+        return
     for option, value in (("--structure", structure), ("--pools", pools)):
         if value is not None:
             from bash_ai.errors import UsageError
@@ -161,6 +187,7 @@ def train(
         retrieval_k=retrieval_k,
         retrieval_variants=retrieval_variants,
         interleave=interleave,
+        index_topics=index_topics,
         targets=targets,  # type: ignore[arg-type]
         contrast=contrast,
         precision=precision,  # type: ignore[arg-type]

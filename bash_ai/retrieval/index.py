@@ -150,8 +150,16 @@ class RetrievalIndex:
         return len(self.requests)
 
     @classmethod
-    def build(cls, pairs: Sequence[tuple[str, str, str]]) -> RetrievalIndex:
-        """From ``(request, command, source)`` triples, in order (row i is pair i)."""
+    def build(cls, pairs: Sequence[tuple[str, str, str]], topics: Sequence[str] | None = None) -> RetrievalIndex:
+        """From ``(request, command, source)`` triples, in order (row i is pair i).
+
+        ``topics[i]``, where given, is indexed with request i though not part of it: the name of the
+        page a pair comes from. A tldr example's description leaves out the program its page is
+        about ("Display system memory" on the page ``free``), so "show free memory" could not find
+        it by its words alone. Searches and the stored request texts are unchanged.
+        """
+        if topics is not None and len(topics) != len(pairs):
+            raise ValueError(f"{len(topics)} topics for {len(pairs)} pairs")
         requests = [p[0].strip() for p in pairs]
         commands = [p[1].strip() for p in pairs]
         sources = sorted({p[2] for p in pairs})
@@ -161,7 +169,7 @@ class RetrievalIndex:
             _Texts.pack(commands),
             sources,
             source_of,
-            BM25.build(terms(r) for r in requests),
+            BM25.build(terms(r) + (terms(topics[i]) if topics else []) for i, r in enumerate(requests)),
             BM25.build(terms(c) for c in commands),
         )
         counts = np.bincount(source_of, minlength=len(sources)) if len(pairs) else np.zeros(0, dtype=np.int64)
@@ -169,6 +177,8 @@ class RetrievalIndex:
             "pairs": str(len(pairs)),
             **{f"count.{s}": str(int(c)) for s, c in zip(sources, counts, strict=True)},
         }
+        if topics is not None:
+            index.meta["topics"] = str(sum(1 for t in topics if t.strip()))
         return index
 
     def pair(self, row: int, score: float = 0.0) -> Neighbor:

@@ -28,19 +28,41 @@ class RetrievalSpec:
     """``k`` neighbours per prompt; ``variants`` augmented sequences per pair.
 
     Variant 0 holds the ``k`` nearest; each further variant a random ``k`` of the ``2k`` nearest
-    (seeded by the document id), still best first: the same pair with other examples.
+    (seeded by the document id), still best first: the same pair with other examples. ``topics``:
+    index each pair with the name of the page it comes from (``RetrievalIndex.build``; a tldr
+    example with its page's program).
     """
 
     k: int = 3
     variants: int = 2
+    topics: bool = False
 
     def __post_init__(self) -> None:
         check_range("--retrieval-k", self.k, 1, 8)
         check_range("--retrieval-variants", self.variants, 1, 8)
 
     def facts(self) -> dict[str, int | str]:
-        """What the tokenized cache key hashes: a new analyzer or spec re-tokenizes."""
-        return {"format": FORMAT, "analyzer": ANALYZER, **asdict(self)}
+        """What the tokenized cache key hashes: a new analyzer or spec re-tokenizes (``topics`` only
+        when set, so the caches written before it keep their keys)."""
+        facts: dict[str, int | str] = {"format": FORMAT, "analyzer": ANALYZER, **asdict(self)}
+        if not self.topics:
+            del facts["topics"]
+        return facts
+
+
+def build_index(docs: Iterable[tuple[str, Document]], topics: bool = False) -> tuple[RetrievalIndex, dict[str, int]]:
+    """The index over the trainable pairs of ``(dataset, document)`` items (``split == "train"``
+    only), and each pair's row by document id; ``topics``: each pair indexed with its page's name
+    (``meta["page"]``, where its source has pages)."""
+    pairs: list[tuple[str, str, str]] = []
+    names: list[str] = []
+    row_of: dict[str, int] = {}
+    for dataset, doc in docs:
+        if doc.kind == "pair" and doc.split == "train" and doc.request.strip() and doc.command.strip():
+            row_of[doc.id] = len(pairs)
+            pairs.append((doc.request, doc.command, dataset))
+            names.append(doc.meta.get("page", ""))
+    return RetrievalIndex.build(pairs, names if topics else None), row_of
 
 
 class TrainingRetrieval:
@@ -48,13 +70,7 @@ class TrainingRetrieval:
 
     def __init__(self, spec: RetrievalSpec, docs: Iterable[tuple[str, Document]]) -> None:
         self.spec = spec
-        pairs: list[tuple[str, str, str]] = []
-        self.row_of: dict[str, int] = {}
-        for dataset, doc in docs:
-            if doc.kind == "pair" and doc.split == "train" and doc.request.strip() and doc.command.strip():
-                self.row_of[doc.id] = len(pairs)
-                pairs.append((doc.request, doc.command, dataset))
-        self.index = RetrievalIndex.build(pairs)
+        self.index, self.row_of = build_index(docs, topics=spec.topics)
 
     @classmethod
     def for_datasets(cls, spec: RetrievalSpec, names: Iterable[str]) -> TrainingRetrieval:
