@@ -152,6 +152,11 @@ def test_argument_measures() -> None:
     )  # each named (as part of a path)
     assert named_share(request_arguments(request), "tail -n 10 log.txt") == 1 / 3
     assert named_share(request_arguments("list files"), "ls") == 1.0  # nothing to name
+    # A name the request gives is one of its arguments: the command that uses it names it.
+    wanted = request_arguments("create a directory called projects")
+    assert wanted == {"projects"} and named_share(wanted, "mkdir projects") == 1.0
+    assert named_share(wanted, "mkdir /etc/") == 0.0
+    assert request_arguments("kill all processes named firefox") == {"firefox"}
     assert invented(request, "tail -n 20 log.txt") == 0
     assert invented(request, "tail -n 10 path/to/file.txt") == 2  # the example's number and placeholder
     assert argument_f1("tail -n 20 log.txt", "tail -n 20 log.txt") == 1.0

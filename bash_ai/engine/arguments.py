@@ -353,8 +353,9 @@ def _literal_arguments(text: str) -> set[str]:
 
 
 def request_arguments(request: str) -> set[str]:
-    """What a request names: its URLs, files, paths, numbers and file kinds (as ``*.ext``)."""
-    return _literal_arguments(request) | {f"*.{e}" for e in extensions(request)}
+    """What a request names: its URLs, files, paths, numbers, file kinds (as ``*.ext``) and the names
+    it gives ("a directory called projects": ``projects``)."""
+    return _literal_arguments(request) | {f"*.{e}" for e in extensions(request)} | set(_names(request))
 
 
 def command_arguments(command: str) -> set[str]:
