@@ -216,7 +216,7 @@ def _flag(candidates: list[Candidate], lint: bool = True, request: str | None = 
         candidate.danger = list(safety.assess(candidate.text))
         if candidate.text in harmful:
             names = ", ".join(harmful[candidate.text])
-            message = f"removes or writes over {names}, which the request only reads"
+            message = f"removes, moves or writes over {names}; the request only asks to read"
             candidate.danger.insert(0, safety.DangerFlag("request-file", "high", message, (0, len(candidate.text))))
         candidate.shellcheck = list(findings[i]) if findings else []
         candidate.missing = missing_programs(candidate.text)
@@ -281,15 +281,17 @@ def cover_texts(shaped: dict[str, Proposal], texts: list[str], temperature: floa
 
 
 def harming(request: str, commands: Iterable[str]) -> dict[str, list[str]]:
-    """Each of ``commands`` that destroys a file ``request`` names and only asks to read, with those
-    files (``bash_ai.safety.intent``: "show the first 10 lines of notes.txt" -> ``... > notes.txt``)."""
+    """Each of ``commands`` that changes files although ``request`` only asks to read, with what it
+    harms (``bash_ai.safety.intent``): a file the request names that it overwrites, deletes, moves or
+    edits ("show the first 10 lines of notes.txt" -> ``... > notes.txt``), or else any file it
+    deletes, moves or edits in place ("list all files including hidden ones" -> ``mv ...``)."""
     from bash_ai.engine.arguments import files
-    from bash_ai.safety.intent import harmed_files, reads_only
+    from bash_ai.safety.intent import destroyed_files, harmed_files, reads_only
 
-    named = files(request) if reads_only(request) else []
-    if not named:
+    if not reads_only(request):
         return {}
-    harmed = {c: harmed_files(c, named) for c in commands}
+    named = files(request)
+    harmed = {c: (harmed_files(c, named) if named else []) or destroyed_files(c) for c in commands}
     return {c: names for c, names in harmed.items() if names}
 
 

@@ -1,4 +1,4 @@
-"""A candidate that destroys a file the request only asks to read goes after the others."""
+"""A candidate that destroys a file, or changes any, where the request only asks to read goes after the others."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from bash_ai.answer import harming
 from bash_ai.engine.proposal import Proposal
-from bash_ai.safety.intent import harmed_files, reads_only
+from bash_ai.safety.intent import destroyed_files, harmed_files, reads_only
 
 
 @pytest.mark.parametrize(
@@ -58,12 +58,44 @@ def test_reads_only(request_text: str, expected: bool) -> None:
 )
 def test_harmed_files(command: str, harmed: list[str]) -> None:
     assert harmed_files(command, ["notes.txt"]) == harmed
-    assert harming("show the first 10 lines of notes.txt", [command]) == ({command: harmed} if harmed else {})
+    # The answer path's verdict: the named file, or else whatever the command destroys.
+    expected = harmed or destroyed_files(command)
+    assert harming("show the first 10 lines of notes.txt", [command]) == ({command: expected} if expected else {})
 
 
-def test_nothing_is_harmed_without_a_named_file_or_when_a_change_is_asked() -> None:
-    assert harming("find large files", ["rm big.txt"]) == {}
+@pytest.mark.parametrize(
+    ("command", "destroyed"),
+    [
+        ("mv /path/subfolder/{.,}* /path/", ["/path/subfolder/{.,}*", "/path/"]),  # asked to list hidden files
+        ("rm -rf build", ["build"]),
+        ("rmdir empty", ["empty"]),
+        ("find . -name '*.tmp' -delete", ["."]),
+        ("find /var/log -mtime +7 -exec rm {} \\;", ["{}"]),
+        ("sed -i 's/a/b/' notes.txt", ["notes.txt"]),
+        ("perl -pi -e 's/a/b/' notes.txt", ["notes.txt"]),
+        ("ls -a", []),
+        ("find . -name '*.tmp'", []),
+        ("sed -n '1,10p' notes.txt", []),
+        ("ls -a | tee listing.txt", []),  # a new file written, nothing destroyed
+        ("cp a.txt b.txt", []),
+        ("ls 'unclosed", []),  # unparseable: no claim
+    ],
+)
+def test_destroyed_files(command: str, destroyed: list[str]) -> None:
+    assert destroyed_files(command) == destroyed
+
+
+def test_a_request_that_only_reads_changes_no_file_named_or_not() -> None:
+    assert harming("find large files", ["rm big.txt", "find . -size +100M"]) == {"rm big.txt": ["big.txt"]}
+    pool = ["mv /path/subfolder/{.,}* /path/", "ls -a"]
+    assert harming("list all files including hidden ones", pool) == {pool[0]: ["/path/subfolder/{.,}*", "/path/"]}
+    assert harming("move all files including hidden ones to /path/", pool) == {}  # asked for
+    assert harming("delete empty directories", ["find . -type d -empty -delete"]) == {}
+
+
+def test_nothing_is_harmed_when_a_change_is_asked() -> None:
     assert harming("replace foo with bar in config.txt", ["sed -i 's/foo/bar/' config.txt"]) == {}
+    assert harming("substitute foo with bar in config.txt", ["sed -i 's/foo/bar/' config.txt"]) == {}
     assert harmed_files("rm big.txt", []) == []
     # The same file under another directory is protected too (erring on the side of the file).
     assert harmed_files("rm ./data/a.txt", ["data/a.txt"]) == ["data/a.txt"]

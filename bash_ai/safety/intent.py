@@ -10,7 +10,12 @@ command alone, and truncating a file is ordinary bash; what makes it wrong is th
 - ``harmed_files``: the command overwrites, deletes, moves or edits in place a file the request names
   (``notes.txt``): a ``>`` / ``>|`` / ``&>`` redirect to it (appending with ``>>`` is left alone),
   ``rm`` / ``shred`` / ``unlink`` / ``truncate`` / ``mv`` naming it, ``tee`` (without ``-a``),
-  ``cp`` or ``dd of=`` writing it, or ``sed -i`` / ``perl -i`` editing it.
+  ``cp`` or ``dd of=`` writing it, or ``sed -i`` / ``perl -i`` editing it; or
+- ``destroyed_files``: whatever files it names, the command deletes, moves or edits them in place
+  (``rm``, ``rmdir``, ``shred``, ``unlink``, ``truncate``, ``mv``, ``sed -i``, ``perl -i``, ``find
+  -delete``). Asked "list all files including hidden ones", ``mv /path/subfolder/{.,}* /path/`` (a
+  retrieved answer to "move all files including hidden files ...") changes files the user only
+  wanted to see, named or not. Writing a new file (``tee out.txt``, ``cp a b``) is left alone here.
 
 The answer path puts such a candidate after the others (``bash_ai.answer.propose_checked``).
 """
@@ -37,7 +42,7 @@ _LEAD = frozenset(re.findall(r"\w+", "please can could would you i we do to the 
 _CHANGE = re.compile(
     r"\b(?:writ|sav|overwrit|replac|chang|edit|modif|delet|remov|eras|clear|empt|truncat|mov|renam"
     r"|append|add|insert|put|stor|redirect|creat|mak|convert|sort|compress|encrypt|decrypt|fix|updat"
-    r"|set|strip|split|join|merg|wip|shred|destroy|zero|into|in[- ]place|back ?up|cop(?:y|ies))",
+    r"|set|strip|split|join|merg|wip|shred|destroy|zero|into|in[- ]place|back ?up|cop(?:y|ies)|substitut|purg)",
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[a-z]+")
@@ -68,6 +73,26 @@ def harmed_files(command: str, files: Iterable[str]) -> list[str]:
             hit.extend(_named([target.value], named))
     for inv in invocations(script):
         hit.extend(_named(_written(inv.utility, inv.values), named))
+    return list(dict.fromkeys(hit))
+
+
+def destroyed_files(command: str) -> list[str]:
+    """What ``command`` deletes, moves or edits in place, whatever the request names: the operands
+    of ``rm``, ``rmdir``, ``shred``, ``unlink``, ``truncate`` and ``mv``, of ``sed -i`` / ``perl -i``,
+    and ``find``'s starting points where it has ``-delete``; empty for unparseable text."""
+    try:
+        script = parse(command)
+    except Exception:  # noqa: BLE001 - the parser's errors on broken model text
+        return []
+    hit: list[str] = []
+    for inv in invocations(script):
+        if inv.utility in _REMOVERS or inv.utility == "rmdir":
+            hit.extend(operands_of(inv.values) or [inv.utility])
+        elif inv.utility in _IN_PLACE and any(_in_place(inv.utility, v) for v in inv.values):
+            hit.extend(operands_of(inv.values)[-1:] or [inv.utility])
+        elif inv.utility == "find" and "-delete" in inv.values:
+            start = [v for v in inv.values[: inv.values.index("-delete")] if not v.startswith(("-", "(", "!"))]
+            hit.append(start[0] if start else ".")
     return list(dict.fromkeys(hit))
 
 
