@@ -59,7 +59,12 @@ def test_retrieval_section_counts_the_index(tmp_path: Path) -> None:
     assert _retrieval_lines(tmp_path) == []
     RetrievalIndex.build([("a", "ls", "nl2bash"), ("b", "du", "tldr"), ("c", "df", "tldr")]).save(tmp_path / INDEX_FILE)
     text = "\n".join(_retrieval_lines(tmp_path))
-    assert "3 training request/command pairs (nl2bash 1, tldr 2)" in text
+    assert "3 training request/command pairs (nl2bash 1, tldr 2)" in text and "name of their page" not in text
+    pairs = [("a", "ls", "nl2bash"), ("b", "du", "tldr"), ("c", "df", "tldr")]
+    RetrievalIndex.build(pairs, ["", "du", "df"]).save(tmp_path / INDEX_FILE)
+    assert "2 of the pairs (the tldr examples) are indexed with the name of their page" in "\n".join(
+        _retrieval_lines(tmp_path)
+    )
 
 
 def test_reranker_section_reports_its_fit(tmp_path: Path) -> None:

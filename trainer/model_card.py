@@ -67,13 +67,21 @@ def _retrieval_lines(model_dir: Path) -> list[str]:
     counts = ", ".join(
         f"{k.removeprefix('count.')} {int(v):,}" for k, v in sorted(index.meta.items()) if k.startswith("count.")
     )
+    topics = int(index.meta.get("topics", 0))
+    paged = (
+        f" {topics:,} of the pairs (the tldr examples) are indexed with the name of their page too, which their "
+        'descriptions leave out (`bash-ai train --stage index --index-topics`: "Display system memory" is found '
+        'by "free").'
+        if topics
+        else ""
+    )
     return [
         "## Retrieval index",
         "",
         f"`retrieval.safetensors`: BM25 over {len(index):,} training request/command pairs ({counts}), "
         "built by `bash-ai train --retrieval-k` from `split == train` documents only (NL2Bash dev/test and "
         f"tldr-holdout are never indexed). Every answer retrieves the {DecodeConfig.retrieval_k} nearest pairs "
-        f"into the prompt, and the {DecodeConfig.pool} nearest commands join the beam-search candidates.",
+        f"into the prompt, and the {DecodeConfig.pool} nearest commands join the beam-search candidates." + paged,
         "",
     ]
 
