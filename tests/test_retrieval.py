@@ -434,7 +434,8 @@ def test_the_index_stage_gives_a_model_a_new_index_and_leaves_the_rest_as_it_was
     summary = run_index(str(tiny_model_dir), ["paged"], topics=True, run_name="ix", export_to=out)
     run = Path(summary["run"])
     assert json.loads((run / "index.json").read_text())["topics"] == 4 and summary["pairs"] == 5
-    assert (run / "model" / WEIGHTS_FILE).read_bytes() == (tiny_model_dir / WEIGHTS_FILE).read_bytes()
+    for copy in (run / "model", out):  # the weights as they were, not stored again in another dtype
+        assert (copy / WEIGHTS_FILE).read_bytes() == (tiny_model_dir / WEIGHTS_FILE).read_bytes()
     engine = load(str(out))
     assert engine.index is not None and engine.index.search("free", 1)[0].command == "free"
     with pytest.raises(UsageError, match="already has a model"):
@@ -443,11 +444,15 @@ def test_the_index_stage_gives_a_model_a_new_index_and_leaves_the_rest_as_it_was
         run_index(str(tiny_model_dir), [], run_name="other")
     # From the command line, a missing --init is one clear line.
     env = {**os.environ, "BASH_AI_HOME": str(tmp_path / "home")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "bash_ai", "train", "--stage", "index", "--data", "paged"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-    assert proc.returncode == 2 and "needs --init" in proc.stderr and proc.stderr.count("\n") == 1
+    for args, message in (
+        (["--data", "paged"], "needs --init"),
+        (["--init", str(tiny_model_dir), "--data", "paged", "--out-dtype", "int8"], "as they are"),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "bash_ai", "train", "--stage", "index", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert proc.returncode == 2 and message in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr

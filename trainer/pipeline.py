@@ -253,13 +253,13 @@ def run_index(
     topics: bool = False,
     run_name: str | None = None,
     export_to: Path | None = None,
-    export_dtype: str = "float32",
     report: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """The ``index`` stage: ``init``'s model (its weights, tokenizer and parts copied as they are)
     with a retrieval index built anew over the training pairs of ``datasets``, as run
-    ``run_name``'s model; ``topics``: each pair indexed with its page's name too
-    (``RetrievalIndex.build``). The run directory keeps ``index.json`` (what was built)."""
+    ``run_name``'s model, and copied as it is to ``export_to``; ``topics``: each pair indexed with
+    its page's name too (``RetrievalIndex.build``). The run directory keeps ``index.json`` (what was
+    built)."""
     import json
     import shutil
 
@@ -296,7 +296,9 @@ def run_index(
         with_topics = f", {summary['topics']} with their page's name" if topics else ""
         report(f"index: {len(index)} training pairs of {', '.join(datasets)}{with_topics}; run {run.path}")
     if export_to is not None:
-        export_model(run.final_model, Path(export_to), export_dtype)
+        with staged_dir(Path(export_to)) as tmp:
+            for entry in run.final_model.iterdir():
+                shutil.copyfile(entry, tmp / entry.name)
     return {**summary, "run": str(run.path)}
 
 

@@ -150,15 +150,11 @@ def train(
             from bash_ai.errors import UsageError
 
             raise UsageError("--stage index needs --init MODEL (the model whose index it builds anew)")
-        run_index(
-            init,
-            data or [],
-            topics=index_topics,
-            run_name=name,
-            export_to=out,
-            export_dtype=out_dtype,
-            report=info,
-        )
+        if out_dtype != "float32":
+            from bash_ai.errors import UsageError
+
+            raise UsageError("--stage index copies the model's weights as they are: --out-dtype belongs to training")
+        run_index(init, data or [], topics=index_topics, run_name=name, export_to=out, report=info)
         return
     for option, value in (("--structure", structure), ("--pools", pools)):
         if value is not None:
