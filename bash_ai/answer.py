@@ -331,14 +331,10 @@ def propose_checked(
             shaped, harmful = {t: shaped[t] for t in first}, {}
     unchecked = [t for t in shaped if t not in checked]
     checked.update(zip(unchecked, safety.check_syntax_many(unchecked), strict=True))
-    valid_texts = [t for t in shaped if checked[t].ok]
-    if covering:
-        valid_texts = cover_texts(shaped, valid_texts, config.cover_temperature)
-    order = (
-        [t for t in valid_texts if t not in harmful]
-        + [t for t in valid_texts if t in harmful]
-        + [t for t in shaped if not checked[t].ok]
-    )
+    harmless = [t for t in shaped if checked[t].ok and t not in harmful]
+    if covering:  # from the first harmless answer, as the one-answer path (no covering) starts
+        harmless = cover_texts(shaped, harmless, config.cover_temperature)
+    order = harmless + [t for t in shaped if checked[t].ok and t in harmful] + [t for t in shaped if not checked[t].ok]
     valid: list[Candidate] = []
     invalid: list[Candidate] = []
     for text in order:

@@ -406,3 +406,28 @@ def test_the_checked_answers_are_covered_and_the_first_valid_one_stays_first(mon
     assert texts() == ["ls -l", "du -h", "ls -l -a", "echo 'unclosed"]
     assert texts(cover_temperature=0.0) == ["ls -l", "ls -l -a", "du -h", "echo 'unclosed"]
     assert texts(rerank=False) == ["ls -l", "ls -l -a", "du -h", "echo 'unclosed"]  # no reranker, no covering
+
+
+def test_covering_starts_from_the_first_harmless_answer_as_one_answer_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The best proposal moves files the request only asks to list: it goes after the valid ones,
+    and covering chooses the answers after the first harmless one. So the first of five answers is
+    the one answer a caller asking for one gets (that path skips covering)."""
+    import types
+
+    import bash_ai.engine.propose as propose_module
+    from bash_ai.answer import answer
+
+    pool = [
+        _proposal("mv /path/subfolder/{.,}* /path/", 3.0),
+        _proposal("find . -name '.*'", 2.0),
+        _proposal("find . -name '.*' -exec ls -l {} +", 1.99),
+        _proposal("ls -l", 1.98),
+        _proposal("ls -la", 1.97),
+    ]
+    monkeypatch.setattr(propose_module, "propose", lambda *args, **kwargs: list(pool))
+    engine = types.SimpleNamespace(reranker=object())
+    request = "list all files including hidden ones"
+    five = [c.text for c in answer(engine, request, 5, lint=False)]  # type: ignore[arg-type]
+    # (Covering from the harmful one first had put ls -l first: the best addition to mv.)
+    assert five[0] == "find . -name '.*'" and five[-1] == "mv /path/subfolder/{.,}* /path/"
+    assert [c.text for c in answer(engine, request, 1, lint=False)] == ["find . -name '.*'"]  # type: ignore[arg-type]
