@@ -205,19 +205,18 @@ def _syntax_checked(text: str, kind: Kind | None = None, finish_reason: str = "s
 
 def _flag(candidates: list[Candidate], lint: bool = True, request: str | None = None) -> None:
     """Danger rules, (``lint``) shellcheck, one process for all, and the programs this machine
-    lacks, on the candidates that will be shown; with the ``request``, a high flag on each that
-    destroys a file the request only asks to read (``harming``)."""
+    lacks, on the candidates that will be shown; with the ``request``, a high flag on each that does
+    what the request did not ask for (``unasked``)."""
     from bash_ai import safety
     from bash_ai.engine.installed import missing_programs
 
     findings = safety.shellcheck_many([c.text for c in candidates]) if candidates and lint else []
-    harmful = harming(request, [c.text for c in candidates]) if request else {}
+    misfits = unasked(request, [c.text for c in candidates]) if request else {}
     for i, candidate in enumerate(candidates):
         candidate.danger = list(safety.assess(candidate.text))
-        if candidate.text in harmful:
-            names = ", ".join(harmful[candidate.text])
-            message = f"removes, moves or writes over {names}; the request only asks to read"
-            candidate.danger.insert(0, safety.DangerFlag("request-file", "high", message, (0, len(candidate.text))))
+        if candidate.text in misfits:
+            rule, message = misfits[candidate.text]
+            candidate.danger.insert(0, safety.DangerFlag(rule, "high", message, (0, len(candidate.text))))
         candidate.shellcheck = list(findings[i]) if findings else []
         candidate.missing = missing_programs(candidate.text)
 
@@ -295,6 +294,31 @@ def harming(request: str, commands: Iterable[str]) -> dict[str, list[str]]:
     return {c: names for c, names in harmed.items() if names}
 
 
+def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """Each of ``commands`` that does what ``request`` did not ask for, with a danger rule id and
+    message: it changes files where the request only reads (``harming``) or runs a file the request
+    only asks to read (both ``request-file``), or it runs as another user where the request does not
+    ask for that (``request-user``)."""
+    from bash_ai.engine.arguments import files
+    from bash_ai.safety.intent import asks_for_another_user, reads_only, run_files, switches_user
+
+    commands = list(commands)
+    out = {
+        c: ("request-file", f"removes, moves or writes over {', '.join(names)}; the request only asks to read")
+        for c, names in harming(request, commands).items()
+    }
+    named = files(request) if reads_only(request) else []
+    for c in commands:
+        ran = run_files(c, named) if named and c not in out else []
+        if ran:
+            out[c] = ("request-file", f"runs {', '.join(ran)}, which the request only asks to read")
+    if not asks_for_another_user(request):
+        for c in commands:
+            if c not in out and switches_user(c):
+                out[c] = ("request-user", "runs as another user; the request does not ask for that")
+    return out
+
+
 def propose_checked(
     engine: Engine,
     request: str,
@@ -307,8 +331,8 @@ def propose_checked(
 ) -> list[Candidate]:
     """Beam search + retrieved commands (``bash_ai.engine.propose``), shaped as commands and
     checked with ``bash -n``: syntax-valid ones first, each group in the model's order, except that a
-    valid one destroying a file the request only asks to read (``bash_ai.safety.intent``) comes
-    after the other valid ones.
+    valid one doing what the request did not ask for (``unasked``: destroying files it only asks to
+    read, running as another user; ``bash_ai.safety.intent``) comes after the other valid ones.
 
     ``flag`` also runs the danger rules and shellcheck (the faces show them; eval does not need them).
     ``want``: the caller shows only the first ``want``. Without covering, those are the first
@@ -321,7 +345,7 @@ def propose_checked(
     config = config if config is not None else DecodeConfig()
     proposals = propose(engine, request, config, cancel=cancel, on_event=on_event)
     shaped = distinct_commands(proposals, config.distinct)
-    harmful = harming(request, shaped)  # after the rest
+    harmful = unasked(request, list(shaped))  # after the rest
     covering = config.rerank and engine.reranker is not None and config.cover_temperature > 0
     checked: dict[str, SyntaxResult] = {}
     if want is not None and not covering:

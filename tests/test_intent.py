@@ -8,7 +8,14 @@ import pytest
 
 from bash_ai.answer import harming
 from bash_ai.engine.proposal import Proposal
-from bash_ai.safety.intent import destroyed_files, harmed_files, reads_only
+from bash_ai.safety.intent import (
+    asks_for_another_user,
+    destroyed_files,
+    harmed_files,
+    reads_only,
+    run_files,
+    switches_user,
+)
 
 
 @pytest.mark.parametrize(
@@ -206,3 +213,81 @@ def test_a_harmful_candidate_that_is_shown_carries_a_high_danger_flag(monkeypatc
     # Asked to write it, the same command carries no such flag.
     written = propose_checked(engine, "write ten lines into notes.txt", DecodeConfig(), flag=True)  # type: ignore[arg-type]
     assert all(f.rule_id != "request-file" for f in written[0].danger)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "asks"),
+    [
+        ("show line numbers in script.sh", False),
+        ("run backup.sh in the background", False),
+        ('run command "createdb $DBNAME" as user postgres', True),
+        ("run it as root", True),
+        ("switch to another user", True),
+        ("open a root shell", True),
+        ("list the users logged in", False),
+    ],
+)
+def test_asks_for_another_user(request_text: str, asks: bool) -> None:
+    assert asks_for_another_user(request_text) is asks
+
+
+@pytest.mark.parametrize(
+    ("command", "switches"),
+    [
+        ("su - jetty script.sh", True),  # once the bundle's first answer to "show line numbers in script.sh"
+        ("sudo su - postgres -c 'createdb x'", True),
+        ("runuser -u www-data -- ls", True),
+        ("sudo apt update", False),  # root, but no other user's session: not this rule's
+        ("cat -n script.sh", False),
+        ("echo su", False),  # the word, not the program
+    ],
+)
+def test_switches_user(command: str, switches: bool) -> None:
+    assert switches_user(command) is switches
+
+
+def test_a_candidate_that_runs_as_another_user_goes_last_and_is_flagged_unless_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bash_ai.engine.propose as propose_module
+    from bash_ai.answer import propose_checked, unasked
+    from bash_ai.engine.propose import DecodeConfig
+
+    pool = [
+        Proposal("su - jetty script.sh", "beam", -1.0, 3, 3.0, "eos"),
+        Proposal("cat -n script.sh", "beam", -1.0, 3, 2.0, "eos"),
+    ]
+    monkeypatch.setattr(propose_module, "propose", lambda *args, **kwargs: list(pool))
+    engine = types.SimpleNamespace(reranker=None)
+    shown = propose_checked(engine, "show line numbers in script.sh", DecodeConfig(), flag=True)  # type: ignore[arg-type]
+    assert [c.text for c in shown] == ["cat -n script.sh", "su - jetty script.sh"]
+    assert (shown[1].danger[0].rule_id, shown[1].danger[0].severity) == ("request-user", "high")
+    asked = propose_checked(engine, "show line numbers in script.sh as user jetty", DecodeConfig())  # type: ignore[arg-type]
+    assert [c.text for c in asked] == ["su - jetty script.sh", "cat -n script.sh"]
+    assert unasked("show notes.txt", ["rm notes.txt"])["rm notes.txt"][0] == "request-file"
+
+
+@pytest.mark.parametrize(
+    ("command", "run"),
+    [
+        ("./script.sh", ["script.sh"]),  # once the bundle's first answer to "show line numbers in script.sh"
+        ("./script.sh | sort -u", ["script.sh"]),
+        ("bash script.sh", ["script.sh"]),
+        ("source ./script.sh", ["script.sh"]),
+        ("cat -n script.sh", []),
+        ("bash other.sh", []),
+        ("bash -n script.sh", []),  # a syntax check reads it only
+    ],
+)
+def test_run_files(command: str, run: list[str]) -> None:
+    assert run_files(command, ["script.sh"]) == run
+
+
+def test_a_file_the_request_only_reads_is_not_run() -> None:
+    from bash_ai.answer import unasked
+
+    pool = ["./script.sh", "cat -n script.sh"]
+    assert unasked("show line numbers in script.sh", pool) == {
+        "./script.sh": ("request-file", "runs script.sh, which the request only asks to read")
+    }
+    assert unasked("run script.sh", pool) == {}  # asked to run it

@@ -17,7 +17,11 @@ command alone, and truncating a file is ordinary bash; what makes it wrong is th
   retrieved answer to "move all files including hidden files ...") changes files the user only
   wanted to see, named or not. Writing a new file (``tee out.txt``, ``cp a b``) is left alone here.
 
-The answer path puts such a candidate after the others (``bash_ai.answer.propose_checked``).
+The answer path puts such a candidate after the others (``bash_ai.answer.propose_checked``), and so
+one that runs a file the request only asks to read (:func:`run_files`: ``./script.sh`` for "show line
+numbers in script.sh"), and one that runs as another user (``su``, ``runuser``: :func:`switches_user`) where the request does not
+ask for that (:func:`asks_for_another_user`): "show line numbers in script.sh" once got
+``su - jetty script.sh`` first.
 """
 
 from __future__ import annotations
@@ -49,6 +53,32 @@ _WORD = re.compile(r"[a-z]+")
 _TRUNCATE = re.compile(r"\d*(?:>|>\||&>)")  # redirects that empty their target first
 _REMOVERS = frozenset({"rm", "shred", "unlink", "truncate", "mv"})
 _IN_PLACE = {"sed": re.compile(r"-[nEsruz]*i"), "perl": re.compile(r"-[nplaws0-9]*i")}
+
+
+# A request that asks to act as another user (or as root).
+_ANOTHER_USER = re.compile(
+    r"\b(?:su|sudo|root|superuser|another user|other user|as (?:the )?user|as (?:user )?\$?\w+ user"
+    r"|switch(?:es|ing)? (?:to )?(?:the |another )?user|log(?:ging)? ?in as)\b",
+    re.IGNORECASE,
+)
+_SWITCHERS = frozenset({"su", "runuser"})
+_MAY_SWITCH = re.compile(r"\b(?:su|runuser)\b")
+
+
+def asks_for_another_user(request: str) -> bool:
+    """True when ``request`` asks to act as another user or as root ("run it as user postgres")."""
+    return _ANOTHER_USER.search(request) is not None
+
+
+def switches_user(command: str) -> bool:
+    """True when ``command`` runs something as another user (``su``, ``runuser``, also after
+    ``sudo``); False for unparseable text."""
+    if not _MAY_SWITCH.search(command):  # most commands: no parse
+        return False
+    try:
+        return any(inv.utility in _SWITCHERS for inv in invocations(parse(command)))
+    except Exception:  # noqa: BLE001 - the parser's errors on broken model text
+        return False
 
 
 def reads_only(request: str) -> bool:
@@ -93,6 +123,31 @@ def destroyed_files(command: str) -> list[str]:
         elif inv.utility == "find" and "-delete" in inv.values:
             start = [v for v in inv.values[: inv.values.index("-delete")] if not v.startswith(("-", "(", "!"))]
             hit.append(start[0] if start else ".")
+    return list(dict.fromkeys(hit))
+
+
+_RUNNERS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "source", ".", "python", "python3", "perl", "ruby", "node"})
+
+
+def run_files(command: str, files: Iterable[str]) -> list[str]:
+    """Which of ``files`` (the file names a request gives) ``command`` runs as a program: ``./x.sh``,
+    ``bash x.sh``, ``source x.sh``; empty for unparseable text. Asked "show line numbers in
+    script.sh", ``./script.sh`` runs what the user wanted to read."""
+    named = {_file_name(f) for f in files}
+    if not named:
+        return []
+    try:
+        script = parse(command)
+    except Exception:  # noqa: BLE001 - the parser's errors on broken model text
+        return []
+    hit: list[str] = []
+    for inv in invocations(script):
+        if _file_name(inv.utility) in named:
+            hit.append(_plain(inv.utility))
+        elif inv.utility in _RUNNERS and "-n" not in inv.values:  # ``bash -n``: a syntax check only
+            operands = operands_of(inv.values)
+            if operands and _file_name(operands[0]) in named:
+                hit.append(_plain(operands[0]))
     return list(dict.fromkeys(hit))
 
 
