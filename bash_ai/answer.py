@@ -300,14 +300,14 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     only asks to read (both ``request-file``), or it runs as another user where the request does not
     ask for that (``request-user``)."""
     from bash_ai.engine.arguments import files
-    from bash_ai.safety.intent import asks_for_another_user, reads_only, run_files, switches_user
+    from bash_ai.safety.intent import asks_for_another_user, asks_to_run, reads_only, run_files, switches_user
 
     commands = list(commands)
     out = {
         c: ("request-file", f"removes, moves or writes over {', '.join(names)}; the request only asks to read")
         for c, names in harming(request, commands).items()
     }
-    named = files(request) if reads_only(request) else []
+    named = files(request) if reads_only(request) and not asks_to_run(request) else []
     for c in commands:
         ran = run_files(c, named) if named and c not in out else []
         if ran:

@@ -291,3 +291,5 @@ def test_a_file_the_request_only_reads_is_not_run() -> None:
         "./script.sh": ("request-file", "runs script.sh, which the request only asks to read")
     }
     assert unasked("run script.sh", pool) == {}  # asked to run it
+    assert unasked("show the lines of script.sh and then execute it", pool) == {}
+    assert "./script.sh" in unasked("show the running processes of script.sh", pool)  # "running": no ask

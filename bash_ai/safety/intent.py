@@ -129,6 +129,15 @@ def destroyed_files(command: str) -> list[str]:
 _RUNNERS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "source", ".", "python", "python3", "perl", "ruby", "node"})
 
 
+# A request that asks to run something, whatever its first word ("display ... and then execute").
+_RUN_ASKED = re.compile(r"\b(?:run|runs|execut\w*|launch\w*|start|invok\w*|source)\b", re.IGNORECASE)
+
+
+def asks_to_run(request: str) -> bool:
+    """True when ``request`` asks to run something ("... and then execute myScript.sh")."""
+    return _RUN_ASKED.search(request) is not None
+
+
 def run_files(command: str, files: Iterable[str]) -> list[str]:
     """Which of ``files`` (the file names a request gives) ``command`` runs as a program: ``./x.sh``,
     ``bash x.sh``, ``source x.sh``; empty for unparseable text. Asked "show line numbers in
