@@ -31,7 +31,7 @@ from collections.abc import Iterable
 
 from bash_ai.safety.commands import file_redirects, invocations
 from bash_ai.safety.danger import normalize_path, operands_of
-from bash_ai.safety.shell import parse
+from bash_ai.safety.shell import Script, parse
 
 # The first word of a request that only reads (after "please", "how do I" and the like).
 READ_VERBS = frozenset(
@@ -65,6 +65,14 @@ _SWITCHERS = frozenset({"su", "runuser"})
 _MAY_SWITCH = re.compile(r"\b(?:su|runuser)\b")
 
 
+def _parsed(command: str) -> Script | None:
+    """``command`` parsed, or None for text the parser refuses (broken model text)."""
+    try:
+        return parse(command)
+    except Exception:  # noqa: BLE001 - the parser's errors on broken model text
+        return None
+
+
 def asks_for_another_user(request: str) -> bool:
     """True when ``request`` asks to act as another user or as root ("run it as user postgres")."""
     return _ANOTHER_USER.search(request) is not None
@@ -73,12 +81,8 @@ def asks_for_another_user(request: str) -> bool:
 def switches_user(command: str) -> bool:
     """True when ``command`` runs something as another user (``su``, ``runuser``, also after
     ``sudo``); False for unparseable text."""
-    if not _MAY_SWITCH.search(command):  # most commands: no parse
-        return False
-    try:
-        return any(inv.utility in _SWITCHERS for inv in invocations(parse(command)))
-    except Exception:  # noqa: BLE001 - the parser's errors on broken model text
-        return False
+    script = _parsed(command) if _MAY_SWITCH.search(command) else None  # most commands: no parse
+    return script is not None and any(inv.utility in _SWITCHERS for inv in invocations(script))
 
 
 def reads_only(request: str) -> bool:
@@ -91,11 +95,8 @@ def harmed_files(command: str, files: Iterable[str]) -> list[str]:
     """Which of ``files`` (the file names a request gives, ``notes.txt``) ``command`` would
     overwrite, delete, move or edit in place; empty for unparseable text."""
     named = {_file_name(f) for f in files}
-    if not named:
-        return []
-    try:
-        script = parse(command)
-    except Exception:  # noqa: BLE001 - the parser's errors on broken model text
+    script = _parsed(command) if named else None
+    if script is None:
         return []
     hit: list[str] = []
     for redirect, target in file_redirects(script):
@@ -110,9 +111,8 @@ def destroyed_files(command: str) -> list[str]:
     """What ``command`` deletes, moves or edits in place, whatever the request names: the operands
     of ``rm``, ``rmdir``, ``shred``, ``unlink``, ``truncate`` and ``mv``, of ``sed -i`` / ``perl -i``,
     and ``find``'s starting points where it has ``-delete``; empty for unparseable text."""
-    try:
-        script = parse(command)
-    except Exception:  # noqa: BLE001 - the parser's errors on broken model text
+    script = _parsed(command)
+    if script is None:
         return []
     hit: list[str] = []
     for inv in invocations(script):
@@ -143,11 +143,8 @@ def run_files(command: str, files: Iterable[str]) -> list[str]:
     ``bash x.sh``, ``source x.sh``; empty for unparseable text. Asked "show line numbers in
     script.sh", ``./script.sh`` runs what the user wanted to read."""
     named = {_file_name(f) for f in files}
-    if not named:
-        return []
-    try:
-        script = parse(command)
-    except Exception:  # noqa: BLE001 - the parser's errors on broken model text
+    script = _parsed(command) if named else None
+    if script is None:
         return []
     hit: list[str] = []
     for inv in invocations(script):
