@@ -259,14 +259,23 @@ def test_ddp_two_processes_match_one_process_with_the_same_global_batch(tmp_path
         timeout=120,
     )
     assert single.returncode == 0, single.stderr[-2000:]
-    double = subprocess.run(
-        [torchrun, "--standalone", "--nproc_per_node=2", str(HERE / "ddp_worker.py"), str(tmp_path / "two"), "4", "2"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=180,
-    )
-    assert double.returncode == 0, double.stderr[-2000:]
+
+    def run_two(out: Path) -> subprocess.CompletedProcess[str]:
+        command = [torchrun, "--standalone", "--nproc_per_node=2", str(HERE / "ddp_worker.py"), str(out), "4", "2"]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=180)
+
+    double = run_two(tmp_path / "two")
+    if double.returncode != 0 and "Signal 6 (SIGABRT)" in double.stderr:
+        # A rank aborted by gloo under a loaded machine (2026-12-06: once in a clean-clone CI run beside
+        # the other test worker; not reproduced in 11 runs alone or beside a CPU burner). One more run,
+        # in a fresh directory; a second failure fails with both runs' output.
+        first = double.stderr
+        double = run_two(tmp_path / "two-again")
+        if (tmp_path / "two").exists():
+            (tmp_path / "two").rename(tmp_path / "two-aborted")
+        (tmp_path / "two-again").rename(tmp_path / "two")
+        assert double.returncode == 0, f"first run:\n{first[:3000]}\nsecond run:\n{double.stderr[:3000]}"
+    assert double.returncode == 0, double.stderr[:3000] + "\n...\n" + double.stderr[-2000:]
     one = json.loads(single.stdout.strip().splitlines()[-1])
     two = json.loads(double.stdout.strip().splitlines()[-1])
     # Seen to fail once in ~20 full runs, not reproduced since: keep what a failure needs to be read.
