@@ -285,13 +285,20 @@ def harming(request: str, commands: Iterable[str]) -> dict[str, list[str]]:
     edits ("show the first 10 lines of notes.txt" -> ``... > notes.txt``), or else any file it
     deletes, moves or edits in place ("list all files including hidden ones" -> ``mv ...``)."""
     from bash_ai.engine.arguments import files
-    from bash_ai.safety.intent import destroyed_files, harmed_files, reads_only
+    from bash_ai.safety.intent import reads_only
 
     if not reads_only(request):
         return {}
     named = files(request)
-    harmed = {c: (harmed_files(c, named) if named else []) or destroyed_files(c) for c in commands}
+    harmed = {c: _harmed(c, named) for c in commands}
     return {c: names for c, names in harmed.items() if names}
+
+
+def _harmed(command: str, named: list[str]) -> list[str]:
+    """What ``command`` harms of a read-only request's files ``named``, or else of any files."""
+    from bash_ai.safety.intent import destroyed_files, harmed_files
+
+    return (harmed_files(command, named) if named else []) or destroyed_files(command)
 
 
 def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]:
@@ -302,20 +309,23 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     from bash_ai.engine.arguments import files
     from bash_ai.safety.intent import asks_for_another_user, asks_to_run, reads_only, run_files, switches_user
 
-    commands = list(commands)
-    out = {
-        c: ("request-file", f"removes, moves or writes over {', '.join(names)}; the request only asks to read")
-        for c, names in harming(request, commands).items()
-    }
-    named = files(request) if reads_only(request) and not asks_to_run(request) else []
+    reads = reads_only(request)
+    named = files(request) if reads else []
+    runnable = named if not asks_to_run(request) else []  # the files it must not run
+    other_user = asks_for_another_user(request)
+    out: dict[str, tuple[str, str]] = {}
     for c in commands:
-        ran = run_files(c, named) if named and c not in out else []
-        if ran:
+        harmed = _harmed(c, named) if reads else []
+        ran = run_files(c, runnable) if runnable and not harmed else []
+        if harmed:
+            out[c] = (
+                "request-file",
+                f"removes, moves or writes over {', '.join(harmed)}; the request only asks to read",
+            )
+        elif ran:
             out[c] = ("request-file", f"runs {', '.join(ran)}, which the request only asks to read")
-    if not asks_for_another_user(request):
-        for c in commands:
-            if c not in out and switches_user(c):
-                out[c] = ("request-user", "runs as another user; the request does not ask for that")
+        elif not other_user and switches_user(c):
+            out[c] = ("request-user", "runs as another user; the request does not ask for that")
     return out
 
 

@@ -296,9 +296,8 @@ def run_index(
         with_topics = f", {summary['topics']} with their page's name" if topics else ""
         report(f"index: {len(index)} training pairs of {', '.join(datasets)}{with_topics}; run {run.path}")
     if export_to is not None:
-        with staged_dir(Path(export_to)) as tmp:
-            for entry in run.final_model.iterdir():
-                shutil.copyfile(entry, tmp / entry.name)
+        with staged_dir(Path(export_to)) as tmp:  # as ``RunDir.finish`` publishes a model
+            shutil.copytree(run.final_model, tmp, dirs_exist_ok=True)
     return {**summary, "run": str(run.path)}
 
 
