@@ -144,15 +144,12 @@ def train(
         )
         return
     if stage == "index":
+        from bash_ai.errors import UsageError
         from trainer.pipeline import run_index
 
         if not init:
-            from bash_ai.errors import UsageError
-
             raise UsageError("--stage index needs --init MODEL (the model whose index it builds anew)")
         if out_dtype != "float32":
-            from bash_ai.errors import UsageError
-
             raise UsageError("--stage index copies the model's weights as they are: --out-dtype belongs to training")
         run_index(init, data or [], topics=index_topics, run_name=name, export_to=out, report=info)
         return
