@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,16 @@ def test_a_bf16_matrix_multiplies_the_rounded_values_and_sums_in_float32(rows: i
     # The product is rounded to bf16 once more on the way out: within one bf16 step of the value.
     np.testing.assert_allclose(got, expected, rtol=2**-7, atol=1e-3)
     assert np.abs(got - x @ weight.T).max() > 0  # not the float32 product: the rounding is real
+
+
+def test_a_read_only_weight_converts_without_a_warning() -> None:
+    """Prepared weights are memory-mapped read-only; converting one must not print PyTorch's warning."""
+    weight = np.ones((4, 3), dtype=np.float32)
+    weight.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = Bf16Matrix(weight)(np.ones((1, 3), dtype=np.float32))
+    np.testing.assert_allclose(got, np.full((1, 4), 3.0))
 
 
 def test_a_model_with_bf16_matmuls_answers_like_the_float32_one() -> None:

@@ -17,6 +17,7 @@ start.
 from __future__ import annotations
 
 import time
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,7 +39,11 @@ class Bf16Matrix:
 
         self.shape: tuple[int, ...] = weight.shape
         self._torch, self._bf16, self._linear = torch, torch.bfloat16, torch.nn.functional.linear
-        self.weight = torch.from_numpy(np.ascontiguousarray(weight, dtype=np.float32)).to(torch.bfloat16)
+        with warnings.catch_warnings():
+            # A memory-mapped (read-only) weight: PyTorch warns that the tensor sharing it must not
+            # be written, and it never is: ``.to`` copies it into the bfloat16 tensor kept.
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            self.weight = torch.from_numpy(np.ascontiguousarray(weight, dtype=np.float32)).to(torch.bfloat16)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         # No autograd context needed (nothing requires grad), and entering one per call costs more
