@@ -113,8 +113,8 @@ def _plain_file(word: Word) -> bool:
 
 def tidy(command: str) -> str:
     """``command`` as shown: a useless ``cat`` dropped, every ``find`` given its starting point
-    (``find_here``)."""
-    return find_here(drop_useless_cat(command))
+    (``find_here``) and its name patterns quoted (``quote_find_patterns``)."""
+    return quote_find_patterns(find_here(drop_useless_cat(command)))
 
 
 _ASSIGNED_OUTPUT = re.compile(r'[A-Za-z_]\w*=("?)(?:\$\((?P<paren>.+)\)|`(?P<tick>[^`]+)`)\1', re.DOTALL)
@@ -175,4 +175,31 @@ def find_here(command: str) -> str:
         found = find_start(item) if isinstance(item, Command) else None
         if found is not None and not found[1]:
             out = f"{out[: found[0].end]} .{out[found[0].end :]}"
+    return out
+
+
+# find's tests whose operand is a pattern for find itself, not for the shell.
+_FIND_PATTERN_TESTS = frozenset(
+    ["-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename", "-lname", "-ilname", "-regex", "-iregex"]
+)
+
+
+def quote_find_patterns(command: str) -> str:
+    """``find . -name *.py`` -> ``find . -name '*.py'``: the shell expands an unquoted pattern
+    before find sees it, so where files match it in the current directory find gets their names
+    instead (one: only that name is searched for; two or more: find stops with "paths must precede
+    expression"). Quoted, the pattern reaches find as written, which is what the command meant:
+    where nothing matches in the current directory, bash passes it unchanged and the two run alike.
+    Only a plain pattern of glob characters (no quote, ``$``, backslash or brace), after a name test
+    of every ``find`` the command runs as a program of its own."""
+    if "find" not in command:
+        return command
+    out = command
+    for item in reversed(parse(command).items):  # from the end: earlier offsets stay right
+        if not isinstance(item, Command) or find_start(item) is None:
+            continue
+        for test, word in reversed(list(zip(item.words, item.words[1:], strict=False))):
+            raw = word.raw
+            if test.value in _FIND_PATTERN_TESTS and set("*?[") & set(raw) and not set("'\"$\\{`") & set(raw):
+                out = f"{out[: word.start]}'{raw}'{out[word.end :]}"
     return out

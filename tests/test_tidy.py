@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bash_ai.tidy import drop_useless_cat, find_here, tidy, unwrap_assignment
+from bash_ai.tidy import drop_useless_cat, find_here, quote_find_patterns, tidy, unwrap_assignment
 
 REWRITTEN = {
     "cat notes.txt | wc -l": "wc -l notes.txt",
@@ -118,6 +118,44 @@ def test_a_find_without_a_starting_point_gets_dot_and_finds_the_same(before: str
 @pytest.mark.parametrize("command", FIND_KEPT)
 def test_a_find_with_its_starting_point_is_left_as_written(command: str) -> None:
     assert find_here(command) == command
+
+
+PATTERNS_QUOTED = {
+    "find . -name *.py": "find . -name '*.py'",
+    "find -name *.py -type f": "find . -name '*.py' -type f",  # then given its starting point too
+    "find . -iname A*.PY -o -path ./sub/*": "find . -iname 'A*.PY' -o -path './sub/*'",
+    "find . -name [ab].py | sort": "find . -name '[ab].py' | sort",
+    "ls; find . -name ?.py": "ls; find . -name '?.py'",
+}
+PATTERNS_KEPT = [
+    "find . -name '*.py'",
+    'find . -name "*.py"',
+    "find . -name \\*.py",  # escaped: find gets the pattern already
+    "find . -name $ext*",  # an expansion: what it means is the shell's
+    "find . -name *.{py,txt}",  # a brace list: bash makes two words of it
+    "find . -type f -exec ls *.py \\;",  # not a name test's operand
+    "ls *.py",
+    "echo $(find . -name *.py)",  # inside a substitution: left alone
+]
+
+
+@pytest.mark.parametrize(("before", "after"), sorted(PATTERNS_QUOTED.items()))
+def test_a_find_pattern_is_quoted_and_finds_what_it_meant(before: str, after: str, tmp_path: Path) -> None:
+    assert tidy(before) == after
+    (tmp_path / "sub").mkdir()
+    for name in ("a.py", "b.py", "sub/a.py", "sub/c.py", "sub/A1.PY", "notes.txt"):
+        (tmp_path / name).write_text("x\n", encoding="utf-8")
+    # The shell expands the unquoted pattern to the current directory's matches: find fails or
+    # searches for those names only; quoted, it finds every match in the tree.
+    unquoted = subprocess.run(["bash", "-c", before], cwd=tmp_path, capture_output=True, text=True)
+    found = sorted(bash_out(after, tmp_path).splitlines())
+    assert found and found != sorted(unquoted.stdout.splitlines())
+    assert any("sub/" in line for line in found)
+
+
+@pytest.mark.parametrize("command", PATTERNS_KEPT)
+def test_other_find_words_are_left_as_written(command: str) -> None:
+    assert quote_find_patterns(command) == command
 
 
 UNWRAPPED = {
