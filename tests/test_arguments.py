@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from bash_ai.engine.arguments import (
     adapt,
     argument_f1,
     command_arguments,
+    directories,
     extensions,
     files,
     invented,
@@ -163,3 +167,76 @@ def test_argument_measures() -> None:
     assert argument_f1("tail -n 10 log.txt", "tail -n 20 log.txt") == 0.5
     assert argument_f1("ls -S", "ls -lS") == 1.0  # neither has any
     assert argument_f1("ls /tmp", "ls") == 0.0
+
+
+def test_directories_a_request_names_by_a_word() -> None:
+    assert directories("compress the logs directory") == ["logs"]
+    assert directories("zip your docs folder and the 'src' dir") == ["docs", "src"]
+    assert directories("show the size of the home directory") == ["~"]
+    assert directories("go to the parent directory, then the temp folder") == ["..", "/tmp"]
+    # Words that describe a directory do not name one.
+    assert directories("files in the current directory and the given directory") == []
+    assert directories("copy it to the target folder") == []
+    assert "logs" in request_arguments("compress the logs directory")
+    assert request_arguments("search the root directory") == set()  # "/" would be in every path
+
+
+@pytest.mark.parametrize(
+    ("command", "asked", "expected"),
+    [
+        # A find's one starting point, an operand ".", a stand-in or a path of the example's.
+        ("find . -type f | wc -l", "count the files in the logs directory", "find logs -type f | wc -l"),
+        ("grep -r main .", "search recursively for main in the src directory", "grep -r main src"),
+        ("tar cvf - dir", "create a tar archive of the src directory", "tar cvf - src"),
+        ("du -hs /path/to/directory", "show the size of the home directory", "du -hs ~"),
+        ("cp file.txt /some/dir", "copy file.txt to the backup directory", "cp file.txt backup"),
+        ("zip -r archive.zip path/to/directory", "zip the docs folder", "zip -r archive.zip docs"),
+        ('cd "$DIR"', "go to the parent directory", "cd .."),
+        # Only a find's starting point: its -exec body's paths are not the place searched.
+        ("find . -exec cp {} /dest \\;", "copy files in the src directory", "find src -exec cp {} /dest \\;"),
+        # Nothing moves where two places could be meant, the directory is there already, the
+        # request names a path or the current directory, or the command has no place.
+        ("cp -r dir /mnt/x", "copy the photos directory", "cp -r dir /mnt/x"),
+        ("find ~/ -name '*.jpg'", "find jpg files in the home directory", "find ~/ -name '*.jpg'"),
+        ("rsync -a src/ dest", "sync the photos directory to /mnt/backup", "rsync -a src/ dest"),
+        ("du -sh /var", "show the size of the current directory", "du -sh /var"),
+        ("ls -l | wc -l", "count the files in the logs directory", "ls -l | wc -l"),
+        ("cp a b", "copy a to the backup directory", "cp a b"),
+    ],
+)
+def test_adapt_into_the_directory_the_request_names(command: str, asked: str, expected: str) -> None:
+    assert adapt(command, "", asked, swap_numbers=False) == expected
+
+
+@pytest.mark.parametrize(
+    ("command", "asked", "expected"),
+    [
+        # The field the request names, and a .csv file's comma.
+        ('cut -d " " -f 4 data.csv', "print the second column of data.csv", "cut -d, -f 2 data.csv"),
+        ('cut "-d " -f2 data.csv', "print the second column of data.csv", "cut -d, -f2 data.csv"),
+        ("cut -f 2 data.csv", "print column 3 of data.csv", "cut -d, -f 3 data.csv"),
+        ("cut --delimiter=' ' --fields=5 x.csv", "the 2nd field of x.csv", "cut -d, --fields=2 x.csv"),
+        ("awk '{print $1}' data.csv", "print the second column of data.csv", "awk -F, '{print $2}' data.csv"),
+        ("awk -F' ' '{print $3}' data.csv", "print the first column of data.csv", "awk -F, '{print $1}' data.csv"),
+        ("cut -d: -f1 /etc/passwd", "print the third field of /etc/passwd", "cut -d: -f3 /etc/passwd"),
+        ("awk '{s+=$2} END {print s}' n.txt", "sum the first column of n.txt", "awk '{s+=$1} END {print s}' n.txt"),
+        # Left as written: several fields, a field counted from the end, another separator named,
+        # no field read, or no field asked for and no comma-separated file.
+        ("awk '{print $1, $3}' data.txt", "print the second column of data.txt", "awk '{print $1, $3}' data.txt"),
+        ("cut -d, -f1,2 data.csv", "print the second column of data.csv", "cut -d, -f1,2 data.csv"),
+        ("rev f | cut -d, -f1 | rev", "print the second column of f", "rev f | cut -d, -f1 | rev"),
+        ("cut -d' ' -f1 data.csv", "print the first column of data.csv separated by spaces", "cut -d' ' -f1 data.csv"),
+        ("awk 'END {print NR}' data.csv", "count the rows of data.csv", "awk 'END {print NR}' data.csv"),
+        ("cut -c1-3 data.txt", "print the first 3 characters of data.txt", "cut -c1-3 data.txt"),
+    ],
+)
+def test_adapt_the_field_and_separator_the_request_names(command: str, asked: str, expected: str) -> None:
+    assert adapt(command, "", asked, swap_numbers=False) == expected
+
+
+def test_an_adapted_field_command_prints_that_column(tmp_path: Path) -> None:
+    (tmp_path / "data.csv").write_text("name,age,city\nann,31,oslo\n", encoding="utf-8")
+    for command in ('cut -d " " -f 4 data.csv', "awk '{print $1}' data.csv"):
+        adapted = adapt(command, "", "print the second column of data.csv", swap_numbers=False)
+        out = subprocess.run(["bash", "-c", adapted], cwd=tmp_path, capture_output=True, text=True, check=True)
+        assert out.stdout == "age\n31\n", adapted

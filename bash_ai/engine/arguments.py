@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from typing import Any
 
 _URL = re.compile(r"\b(?:https?|ftp)://[^\s'\"<>]*[^\s'\".,;:!?)<>]")
 _FILE = re.compile(r"(?<![\w./~$-])((?:[\w~.-]+/)*[\w-]+(?:\.[\w-]+)*\.[A-Za-z][\w]{0,5})(?![\w/-])")
@@ -44,6 +45,52 @@ _HERE = re.compile(r"\b(?:current|this|present)\s+(?:working\s+)?(?:directory|fo
 _NAMED = re.compile(r"\b(?:named|called)\s+[\"'`]?([\w+-][\w.+-]*)", re.IGNORECASE)
 _NOT_NAMES = frozenset({"a", "an", "the", "as", "like", "after", "by", "with", "in", "on", "from"})
 _DOT_WORD = re.compile(r"(?:^|[\s=])\.(?:/\S*)?(?=[\s;|&)]|$)")  # a word ".", "./" or "./x": here already
+# "the logs directory", "your docs folder": a directory the request names by a word of its own
+# (``directories``); words that describe a directory instead of naming one are left out.
+_DIRECTORY = re.compile(r"\b(?:the|my|your)\s+[\"'`]?([A-Za-z_][\w.+-]*)[\"'`]?\s+(?:directory|folder|dir)\b", re.I)
+_DIRECTORY_WORDS = {"home": "~", "root": "/", "parent": "..", "tmp": "/tmp", "temp": "/tmp", "temporary": "/tmp"}
+_NOT_DIRECTORIES = frozenset(
+    [
+        "current",
+        "this",
+        "present",
+        "working",
+        "specified",
+        "specific",
+        "given",
+        "sub",
+        "top",
+        "target",
+        "first",
+        "last",
+        "next",
+        "previous",
+        "entire",
+        "whole",
+        "original",
+        "output",
+        "input",
+        "same",
+        "new",
+        "empty",
+        "other",
+        "each",
+        "every",
+        "that",
+        "destination",
+        "source",
+        "base",
+        "main",
+        "own",
+        "user",
+    ]
+)
+# A directory an example stands in for: ``dir``, ``some_dir``, ``$DIR``, ``/path/to/directory``.
+_SOME_DIRECTORY = re.compile(
+    r"(?:some_?|my_?|target_?|source_?)?(?:dir|directory|folder)(?:_?name|_?folder|_?path)?|\$\{?(?:DIR|DIRECTORY|FOLDER)\}?"
+    r"|/?path/to/[\w./-]*",
+    re.IGNORECASE,
+)
 
 # Language names people use for file kinds ("python files" -> *.py).
 LANGUAGE_EXT = {
@@ -89,6 +136,13 @@ def _outside_urls(text: str) -> str:
 
 def files(text: str) -> list[str]:
     return _unique(m.group(1) for m in _FILE.finditer(_outside_urls(text)) if not m.group(1).startswith("*."))
+
+
+def directories(request: str) -> list[str]:
+    """Directories a request names by a word ("compress the logs directory" -> ``logs``), "home",
+    "root", "parent" and "temp" as the paths they mean (``~``, ``/``, ``..``, ``/tmp``)."""
+    words = (w for w in _DIRECTORY.findall(request) if w.lower() not in _NOT_DIRECTORIES)
+    return _unique(_DIRECTORY_WORDS.get(w.lower(), w) for w in words)
 
 
 def paths(text: str) -> list[str]:
@@ -142,8 +196,9 @@ def adapt(command: str, example_request: str, request: str, *, swap_numbers: boo
         if len(theirs) == 1:
             out = _replace_glob(out, theirs[0], f"*.{ours[0]}")
     out = _flags_asked(_count_unit(_count_from_the_end(_output(out, request), request), request), request)
+    out = _columns(out, request)
     out = _swap_word(_swap_name(out, example_request, request), example_request, request)
-    return fill_file(_here(out, request), request)
+    return fill_file(_here(_into_directory(out, request), request), request)
 
 
 # At most this many words of a request may differ from its example's for ``_swap_word``.
@@ -310,6 +365,44 @@ def _here(command: str, request: str) -> str:
     return out
 
 
+def _into_directory(command: str, request: str) -> str:
+    """``command`` working in the one directory the request names by a word (``directories``) where
+    it has exactly one place that stands for a directory of the example's: "count the files in the
+    logs directory" with ``find . -type f | wc -l`` -> ``find logs -type f | wc -l``; "search for main
+    in the src directory" with ``grep -r main .`` -> ``grep -r main src``; ``du -hs
+    /path/to/directory`` -> ``du -hs ~`` for "the home directory". A place is a ``find``'s one
+    starting point, an operand ``.`` or ``./``, a path the request does not name, or a stand-in
+    (``dir``, ``$DIR``); with two or more, which one is meant is a guess, and the command stays.
+    Not where the request names a path, asks for the current directory, or the command has the
+    directory already."""
+    named = directories(request)
+    if len(named) != 1 or paths(request) or _HERE.search(request) or _word_in(command, named[0]):
+        return command
+    from bash_ai.safety.shell import Command, parse
+    from bash_ai.tidy import find_start
+
+    places = []
+    for item in parse(command).items:
+        if not isinstance(item, Command) or item.kind != "simple" or len(item.words) < 2:
+            continue
+        found = find_start(item)
+        if found is not None:
+            places += (
+                [w for w in found[1] if not w.subs and not _word_in(request, w.value)] if len(found[1]) == 1 else []
+            )
+            continue
+        for word in item.words[1:]:
+            value = word.value.rstrip("/") or word.value
+            if word.subs or word.value.startswith("-") or _word_in(request, value):
+                continue
+            if value == "." or _SOME_DIRECTORY.fullmatch(value) or paths(value) == [value]:
+                places.append(word)
+    if len(places) != 1:
+        return command
+    place = places[0]
+    return f"{command[: place.start]}{named[0]}{command[place.end :]}"
+
+
 def _replace_glob(command: str, word: str, glob: str) -> str:
     """``word`` -> ``glob`` as a whole word; quoted after ``find``'s name tests, where the shell
     must not expand it."""
@@ -355,7 +448,8 @@ def _literal_arguments(text: str) -> set[str]:
 def request_arguments(request: str) -> set[str]:
     """What a request names: its URLs, files, paths, numbers, file kinds (as ``*.ext``) and the names
     it gives ("a directory called projects": ``projects``)."""
-    return _literal_arguments(request) | {f"*.{e}" for e in extensions(request)} | set(_names(request))
+    named = set(_names(request)) | {d for d in directories(request) if d != "/"}
+    return _literal_arguments(request) | {f"*.{e}" for e in extensions(request)} | named
 
 
 def command_arguments(command: str) -> set[str]:
@@ -541,6 +635,112 @@ def _flags_cued(request: str) -> tuple[tuple[tuple[frozenset[str], str, tuple[st
     cued = [(cue, programs, flag, long) for cue, programs, flag, long in FLAGS_ASKED if cue.search(request)]
     case = any(cue.pattern == _CASE for cue, *_ in cued)
     return tuple((programs, flag, long) for _, programs, flag, long in cued), case
+
+
+_ORDINAL = {
+    w: i
+    for i, w in enumerate("first second third fourth fifth sixth seventh eighth ninth tenth".split(), start=1)  # noqa: SIM905
+}
+# "the second column", "the 3rd field", "column 2": the one field a request asks for.
+_FIELD = re.compile(
+    rf"\b(?:({'|'.join(_ORDINAL)})|(\d+)(?:st|nd|rd|th))\s+(?:column|field)s?\b|\b(?:column|field)\s+(?:number\s+)?(\d+)\b",
+    re.IGNORECASE,
+)
+# A comma-separated file: a .csv file, "csv" or "comma-separated", and no word for another separator.
+_COMMA = re.compile(r"\.csv\b|\bcsv\b|\bcomma[- ]separated\b|\bby commas?\b", re.IGNORECASE)
+_OTHER_SEPARATOR = re.compile(
+    r"\b(?:tabs?|tab-separated|colons?|spaces?|semicolons?|pipes?|whitespace|delimit\w*|separat(?:ed|or)\s+by)\b|\.tsv\b",
+    re.IGNORECASE,
+)
+_AWK_FIELD = re.compile(r"\$(\d+)(?!\w)")
+
+
+def _columns(command: str, request: str) -> str:
+    """``cut`` and ``awk`` reading the field and the separator the request names: "print the second
+    column of data.csv" with ``cut -d ' ' -f 4 data.csv`` (its example's field and separator) ->
+    ``cut -d, -f 2 data.csv``; ``awk '{print $1}' data.csv`` -> ``awk -F, '{print $2}' data.csv``.
+    The field only where the request names one ("the third field", "column 2") and the command
+    selects one (a lone number after ``cut -f``, or one ``$N`` in the awk program), and not after a
+    ``rev`` (which counts fields from the end); the comma where the request names a .csv file, "csv"
+    or "comma-separated" and no other separator, for ``cut``'s ``-d`` and ``awk``'s ``-F`` (added
+    where a field is read and none is given)."""
+    asked = {int(m.group(2) or m.group(3) or _ORDINAL[m.group(1).lower()]) for m in _FIELD.finditer(request)}
+    comma = _COMMA.search(request) is not None and not _OTHER_SEPARATOR.search(request)
+    field = next(iter(asked)) if len(asked) == 1 and "rev" not in command.split() else None
+    if field is None and not comma:
+        return command
+    from bash_ai.safety.shell import Command, parse
+
+    edits: list[tuple[int, int, str]] = []
+    for item in parse(command).items:
+        if not isinstance(item, Command) or item.kind != "simple" or len(item.words) < 2:
+            continue
+        program, words = item.words[0], item.words[1:]
+        if program.value == "cut":
+            edits += _cut_edits(program, words, field, comma)
+        elif program.value in ("awk", "gawk", "mawk"):
+            edits += _awk_edits(program, words, field, comma)
+    for start, end, text in sorted(edits, reverse=True):
+        command = f"{command[:start]}{text}{command[end:]}"
+    return command
+
+
+def _cut_edits(program: Any, words: list[Any], field: int | None, comma: bool) -> list[tuple[int, int, str]]:
+    edits: list[tuple[int, int, str]] = []
+    delimited = False
+    fields = []  # (start, end, prefix) of each -f value
+    for i, word in enumerate(words):
+        value, after = word.value, words[i + 1] if i + 1 < len(words) else None
+        if value == "-d" and after is not None:
+            delimited = True
+            if comma and after.value != ",":
+                edits.append((word.start, after.end, "-d,"))
+        elif value.startswith("-d") or value.startswith("--delimiter="):
+            delimited = True
+            if comma and value.split("=", 1)[-1].removeprefix("-d") != ",":
+                edits.append((word.start, word.end, "-d,"))
+        elif value == "-f" and after is not None:
+            fields.append((after.start, after.end, "", after.value))
+        elif value.startswith("-f") or value.startswith("--fields="):
+            prefix = "--fields=" if value.startswith("--") else "-f"
+            fields.append((word.start, word.end, prefix, value.removeprefix(prefix)))
+    if field is not None and len(fields) == 1 and fields[0][3].isdigit() and int(fields[0][3]) != field:
+        start, end, prefix, _ = fields[0]
+        edits.append((start, end, f"{prefix}{field}"))
+    if comma and not delimited and fields:
+        edits.append((program.end, program.end, " -d,"))
+    return edits
+
+
+def _awk_edits(program: Any, words: list[Any], field: int | None, comma: bool) -> list[tuple[int, int, str]]:
+    edits: list[tuple[int, int, str]] = []
+    separated = False
+    text = None
+    for i, word in enumerate(words):
+        value, after = word.value, words[i + 1] if i + 1 < len(words) else None
+        if value == "-F" and after is not None:
+            separated = True
+            if comma and after.value != ",":
+                edits.append((word.start, after.end, "-F,"))
+        elif value.startswith("-F"):
+            separated = True
+            if comma and value != "-F,":
+                edits.append((word.start, word.end, "-F,"))
+        elif not value.startswith("-") and (i == 0 or words[i - 1].value not in ("-f", "-v", "-F")):
+            text = word
+            break
+    if text is None or text.subs:
+        return []
+    found = {int(m.group(1)) for m in _AWK_FIELD.finditer(text.raw)} - {0}
+    if "FS" in text.raw:
+        separated = True
+    if field is not None and len(found) == 1 and field not in found:
+        (old,) = found
+        raw = _AWK_FIELD.sub(lambda m: f"${field}" if int(m.group(1)) == old else m.group(0), text.raw)
+        edits.append((text.start, text.end, raw))
+    if comma and not separated and found:
+        edits.append((program.end, program.end, " -F,"))
+    return edits
 
 
 def _flags_asked(command: str, request: str) -> str:
