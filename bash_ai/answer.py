@@ -205,8 +205,8 @@ def _syntax_checked(text: str, kind: Kind | None = None, finish_reason: str = "s
 
 def _flag(candidates: list[Candidate], lint: bool = True, request: str | None = None) -> None:
     """Danger rules, (``lint``) shellcheck, one process for all, and the programs this machine
-    lacks, on the candidates that will be shown; with the ``request``, a high flag on each that does
-    what the request did not ask for (``unasked``)."""
+    lacks, on the candidates that will be shown; with the ``request``, a flag on each that does
+    what the request did not ask for (``unasked``): high, or medium where it only creates."""
     from bash_ai import safety
     from bash_ai.engine.installed import missing_programs
 
@@ -216,7 +216,11 @@ def _flag(candidates: list[Candidate], lint: bool = True, request: str | None = 
         candidate.danger = list(safety.assess(candidate.text))
         if candidate.text in misfits:
             rule, message = misfits[candidate.text]
-            candidate.danger.insert(0, safety.DangerFlag(rule, "high", message, (0, len(candidate.text))))
+            # A new file or directory harms nothing: medium; the others high.
+            flag = safety.DangerFlag(
+                rule, "medium" if rule == "request-create" else "high", message, (0, len(candidate.text))
+            )
+            candidate.danger.insert(0, flag)
         candidate.shellcheck = list(findings[i]) if findings else []
         candidate.missing = missing_programs(candidate.text)
 
@@ -304,19 +308,30 @@ def _harmed(command: str, named: list[str]) -> list[str]:
 def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]:
     """Each of ``commands`` that does what ``request`` did not ask for, with a danger rule id and
     message: it changes files where the request only reads (``harming``) or runs a file the request
-    only asks to read (both ``request-file``), or it runs as another user where the request does not
+    only asks to read (both ``request-file``), it only creates files or directories where the request
+    asks to create none (``request-create``), or it runs as another user where the request does not
     ask for that (``request-user``)."""
     from bash_ai.engine.arguments import files
-    from bash_ai.safety.intent import asks_for_another_user, asks_to_run, reads_only, run_files, switches_user
+    from bash_ai.safety.intent import (
+        asks_for_another_user,
+        asks_to_create,
+        asks_to_run,
+        only_creates,
+        reads_only,
+        run_files,
+        switches_user,
+    )
 
     reads = reads_only(request)
     named = files(request) if reads else []
     runnable = named if not asks_to_run(request) else []  # the files it must not run
     other_user = asks_for_another_user(request)
+    creating = asks_to_create(request)
     out: dict[str, tuple[str, str]] = {}
     for c in commands:
         harmed = _harmed(c, named) if reads else []
         ran = run_files(c, runnable) if runnable and not harmed else []
+        made = only_creates(c) if not creating and not harmed and not ran else []
         if harmed:
             out[c] = (
                 "request-file",
@@ -324,6 +339,8 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
             )
         elif ran:
             out[c] = ("request-file", f"runs {', '.join(ran)}, which the request only asks to read")
+        elif made:
+            out[c] = ("request-create", f"only creates {', '.join(made)}; the request does not ask to create anything")
         elif not other_user and switches_user(c):
             out[c] = ("request-user", "runs as another user; the request does not ask for that")
     return out

@@ -177,8 +177,10 @@ def test_directories_a_request_names_by_a_word() -> None:
     # Words that describe a directory do not name one.
     assert directories("files in the current directory and the given directory") == []
     assert directories("copy it to the target folder") == []
-    assert "logs" in request_arguments("compress the logs directory")
-    assert request_arguments("search the root directory") == set()  # "/" would be in every path
+    # Not among the arguments the reranker counts a candidate naming: any command can be given the
+    # directory (``mkdir ~/log`` -> ``mkdir logs`` for "compress the logs directory"), so naming it
+    # says little of the program; measured in docs/benchmarks.md.
+    assert request_arguments("compress the logs directory") == set()
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,10 @@ from bash_ai.answer import harming
 from bash_ai.engine.proposal import Proposal
 from bash_ai.safety.intent import (
     asks_for_another_user,
+    asks_to_create,
     destroyed_files,
     harmed_files,
+    only_creates,
     reads_only,
     run_files,
     switches_user,
@@ -293,3 +295,50 @@ def test_a_file_the_request_only_reads_is_not_run() -> None:
     assert unasked("run script.sh", pool) == {}  # asked to run it
     assert unasked("show the lines of script.sh and then execute it", pool) == {}
     assert "./script.sh" in unasked("show the running processes of script.sh", pool)  # "running": no ask
+
+
+@pytest.mark.parametrize(
+    ("command", "created"),
+    [
+        ("mkdir logs", ["logs"]),  # the bundle's first answer to "compress the logs directory", once
+        ("mkdir -p a/b && touch a/b/x", ["a/b", "a/b/x"]),
+        ("mkdir -p backup && cp file.txt backup/", []),  # it does more than create
+        ("tar -czf logs.tar.gz logs", []),
+        ("echo mkdir", []),
+    ],
+)
+def test_only_creates(command: str, created: list[str]) -> None:
+    assert only_creates(command) == created
+
+
+@pytest.mark.parametrize(
+    ("request_text", "asks"),
+    [
+        ("create a directory called projects", True),
+        ("make a new folder", True),
+        ("update the timestamp of notes.txt", True),
+        ("compress the logs directory", False),
+        ("show the size of the home directory", False),
+    ],
+)
+def test_asks_to_create(request_text: str, asks: bool) -> None:
+    assert asks_to_create(request_text) is asks
+
+
+def test_a_candidate_that_only_creates_goes_last_with_a_medium_flag_unless_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bash_ai.engine.propose as propose_module
+    from bash_ai.answer import propose_checked
+
+    pool = [
+        Proposal("mkdir logs", "retrieval", -1.0, 3, 3.0, "eos"),
+        Proposal("tar -czf logs.tar.gz logs", "beam", -1.0, 3, 2.0, "eos"),
+    ]
+    monkeypatch.setattr(propose_module, "propose", lambda *args, **kwargs: list(pool))
+    engine = types.SimpleNamespace(reranker=None)
+    shown = propose_checked(engine, "compress the logs directory", flag=True)  # type: ignore[arg-type]
+    assert [c.text for c in shown] == ["tar -czf logs.tar.gz logs", "mkdir logs"]
+    assert (shown[1].danger[0].rule_id, shown[1].danger[0].severity) == ("request-create", "medium")
+    asked = propose_checked(engine, "create the logs directory and compress it")  # type: ignore[arg-type]
+    assert [c.text for c in asked] == ["mkdir logs", "tar -czf logs.tar.gz logs"]

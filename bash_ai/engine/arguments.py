@@ -448,8 +448,7 @@ def _literal_arguments(text: str) -> set[str]:
 def request_arguments(request: str) -> set[str]:
     """What a request names: its URLs, files, paths, numbers, file kinds (as ``*.ext``) and the names
     it gives ("a directory called projects": ``projects``)."""
-    named = set(_names(request)) | {d for d in directories(request) if d != "/"}
-    return _literal_arguments(request) | {f"*.{e}" for e in extensions(request)} | named
+    return _literal_arguments(request) | {f"*.{e}" for e in extensions(request)} | set(_names(request))
 
 
 def command_arguments(command: str) -> set[str]:

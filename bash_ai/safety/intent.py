@@ -126,6 +126,35 @@ def destroyed_files(command: str) -> list[str]:
     return list(dict.fromkeys(hit))
 
 
+# A request that asks to create something, whatever its first word: NL2Bash's training requests
+# answered by ``mkdir`` say so in 128 of 130, by ``touch`` in 16 of 16.
+_CREATE_ASKED = re.compile(
+    r"\b(?:creat\w*|make|makes|making|mkdir|new|build\w*|set ?up|ensure|prepare\w*|touch\w*|timestamps?"
+    r"|updat\w*|access time|modification time)\b",
+    re.IGNORECASE,
+)
+_CREATORS = frozenset({"mkdir", "touch"})
+
+
+def asks_to_create(request: str) -> bool:
+    """True when ``request`` asks to create a file or directory, or to touch one ("make a directory
+    called projects", "update the timestamp of x")."""
+    return _CREATE_ASKED.search(request) is not None
+
+
+def only_creates(command: str) -> list[str]:
+    """What ``command`` creates when creating is all it does: the operands of its ``mkdir`` and
+    ``touch`` runs, where it runs no other program (``mkdir logs`` for "compress the logs
+    directory"); empty for unparseable text or a command that does more (``mkdir -p d && cp a d``)."""
+    script = _parsed(command) if any(p in command for p in _CREATORS) else None  # most: no parse
+    if script is None:
+        return []
+    runs = list(invocations(script))
+    if not runs or any(inv.utility not in _CREATORS for inv in runs):
+        return []
+    return list(dict.fromkeys(o for inv in runs for o in operands_of(inv.values) or [inv.utility]))
+
+
 _RUNNERS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "source", ".", "python", "python3", "perl", "ruby", "node"})
 
 
