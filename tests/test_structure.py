@@ -50,6 +50,30 @@ def test_a_structure_file_scores_as_its_source_model_and_int8_is_a_quarter(
     assert Structure.load(small, tokenizer).logprobs(prompt, []).shape == (0,)
 
 
+def test_each_distinct_template_is_scored_once_and_a_prompt_in_a_row_runs_once(
+    trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bash_ai.engine.beam as beam
+    from bash_ai.engine.beam import sequence_logprobs
+
+    engine = load(str(trained_model_dir))
+    model = load_numpy_model(trained_model_dir)
+    prompt = engine.template_prompt("say hello")
+    templates = engine.template_ids(COMMANDS + ["echo bye", "ls -la /var"])  # two repeat a template
+    assert templates[0] == templates[4] and templates[2] == templates[5]
+    plain = sequence_logprobs(model, prompt, templates)  # every row, its own prefill
+    prefills, rows = [], []
+    real_prefill, real_score = beam.prefill, beam.sequence_logprobs
+    monkeypatch.setattr(beam, "prefill", lambda *a, **k: prefills.append(1) or real_prefill(*a, **k))
+    monkeypatch.setattr(beam, "sequence_logprobs", lambda m, p, c, *r: rows.append(len(c)) or real_score(m, p, c, *r))
+    structure = Structure(model)
+    np.testing.assert_allclose(structure.logprobs(prompt, templates), plain, rtol=1e-6)
+    np.testing.assert_allclose(structure.logprobs(prompt, templates[:2]), plain[:2], rtol=1e-6)
+    assert rows == [4, 2] and len(prefills) == 1  # 4 distinct templates; the prompt ran once
+    structure.logprobs(engine.template_prompt("say bye"), templates[:1])
+    assert len(prefills) == 2  # another prompt runs anew
+
+
 def test_a_structure_model_trained_with_retrieved_examples_sees_them_as_templates(
     trained_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

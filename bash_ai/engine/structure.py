@@ -16,9 +16,10 @@ and how many retrieved pairs (their commands as templates) its prompt carries, a
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -55,15 +56,29 @@ class Structure:
     def __init__(self, model: NumpyGPT, examples: int = 0) -> None:
         self.model = model
         self.examples = examples  # retrieved pairs in its prompt (``Engine.template_prompt``)
+        # The last prompt's prefill: an answer scores its pooled commands' templates, then its
+        # beams' own under the same prompt (``propose``), and the second call reuses it.
+        self._last: tuple[tuple[int, ...], Any] | None = None
+        self._lock = threading.Lock()
 
     def logprobs(self, prompt: Sequence[int], templates: Sequence[Sequence[int]]) -> np.ndarray:
         """(len(templates),) total log-probability of each template's ids after ``prompt``'s
-        (``Engine.structure_logprobs`` builds both)."""
-        from bash_ai.engine.beam import sequence_logprobs
+        (``Engine.structure_logprobs`` builds both). Each distinct template is scored once (many
+        candidates differ only in their arguments), and the prompt runs once for calls in a row."""
+        from bash_ai.engine.beam import prefill, sequence_logprobs
 
         if not templates:
             return np.zeros(0)
-        return np.array(sequence_logprobs(self.model, prompt, templates), dtype=np.float64)
+        key = tuple(prompt)
+        with self._lock:
+            shared = self._last[1] if self._last is not None and self._last[0] == key else None
+        if shared is None:
+            shared = prefill(self.model, prompt)
+            with self._lock:
+                self._last = (key, shared)
+        distinct = list(dict.fromkeys(tuple(t) for t in templates))
+        scores = dict(zip(distinct, sequence_logprobs(self.model, prompt, distinct, shared), strict=True))
+        return np.array([scores[tuple(t)] for t in templates], dtype=np.float64)
 
     @classmethod
     def load(cls, path: Path, tokenizer_path: Path) -> Structure:
