@@ -28,7 +28,13 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bash_ai.safety.shell import Word
+
+# A text edit: replace command[start:end] with the text.
+Edit = tuple[int, int, str]
 
 _URL = re.compile(r"\b(?:https?|ftp)://[^\s'\"<>]*[^\s'\".,;:!?)<>]")
 _FILE = re.compile(r"(?<![\w./~$-])((?:[\w~.-]+/)*[\w-]+(?:\.[\w-]+)*\.[A-Za-z][\w]{0,5})(?![\w/-])")
@@ -670,7 +676,7 @@ def _columns(command: str, request: str) -> str:
         return command
     from bash_ai.safety.shell import Command, parse
 
-    edits: list[tuple[int, int, str]] = []
+    edits: list[Edit] = []
     for item in parse(command).items:
         if not isinstance(item, Command) or item.kind != "simple" or len(item.words) < 2:
             continue
@@ -684,20 +690,29 @@ def _columns(command: str, request: str) -> str:
     return command
 
 
-def _cut_edits(program: Any, words: list[Any], field: int | None, comma: bool) -> list[tuple[int, int, str]]:
-    edits: list[tuple[int, int, str]] = []
+def _separator(word: Word, after: Word | None, option: str, long: str = "") -> tuple[bool, Edit | None]:
+    """Whether ``word`` (and the word ``after`` it) sets a separator with ``option`` (``-d ,``,
+    ``-d,``, or ``long``: ``--delimiter=,``), and the edit that makes it a comma (None: one already)."""
+    value = word.value
+    if value == option and after is not None:
+        return True, None if after.value == "," else (word.start, after.end, f"{option},")
+    if value.startswith(option) or (long and value.startswith(long)):
+        given = value.removeprefix(long) if long and value.startswith(long) else value.removeprefix(option)
+        return True, None if given == "," else (word.start, word.end, f"{option},")
+    return False, None
+
+
+def _cut_edits(program: Word, words: list[Word], field: int | None, comma: bool) -> list[Edit]:
+    edits: list[Edit] = []
     delimited = False
-    fields = []  # (start, end, prefix) of each -f value
+    fields = []  # (start, end, prefix, value) of each -f value
     for i, word in enumerate(words):
         value, after = word.value, words[i + 1] if i + 1 < len(words) else None
-        if value == "-d" and after is not None:
+        sets, edit = _separator(word, after, "-d", "--delimiter=")
+        if sets:
             delimited = True
-            if comma and after.value != ",":
-                edits.append((word.start, after.end, "-d,"))
-        elif value.startswith("-d") or value.startswith("--delimiter="):
-            delimited = True
-            if comma and value.split("=", 1)[-1].removeprefix("-d") != ",":
-                edits.append((word.start, word.end, "-d,"))
+            if comma and edit is not None:
+                edits.append(edit)
         elif value == "-f" and after is not None:
             fields.append((after.start, after.end, "", after.value))
         elif value.startswith("-f") or value.startswith("--fields="):
@@ -711,20 +726,17 @@ def _cut_edits(program: Any, words: list[Any], field: int | None, comma: bool) -
     return edits
 
 
-def _awk_edits(program: Any, words: list[Any], field: int | None, comma: bool) -> list[tuple[int, int, str]]:
-    edits: list[tuple[int, int, str]] = []
+def _awk_edits(program: Word, words: list[Word], field: int | None, comma: bool) -> list[Edit]:
+    edits: list[Edit] = []
     separated = False
     text = None
     for i, word in enumerate(words):
         value, after = word.value, words[i + 1] if i + 1 < len(words) else None
-        if value == "-F" and after is not None:
+        sets, edit = _separator(word, after, "-F")
+        if sets:
             separated = True
-            if comma and after.value != ",":
-                edits.append((word.start, after.end, "-F,"))
-        elif value.startswith("-F"):
-            separated = True
-            if comma and value != "-F,":
-                edits.append((word.start, word.end, "-F,"))
+            if comma and edit is not None:
+                edits.append(edit)
         elif not value.startswith("-") and (i == 0 or words[i - 1].value not in ("-f", "-v", "-F")):
             text = word
             break
@@ -807,7 +819,7 @@ def _flags_asked(command: str, request: str) -> str:
     from bash_ai.safety.danger import flags_of
     from bash_ai.safety.shell import Command, parse
 
-    edits: list[tuple[int, int, str]] = []
+    edits: list[Edit] = []
     script = parse(command)
     for i, item in enumerate(script.items):
         if not isinstance(item, Command) or item.kind != "simple" or not item.words:
