@@ -255,14 +255,18 @@ def structure(command: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
         return (("", (command,)),)
 
 
-def distinct_commands(proposals: Iterable[Proposal], distinct: bool = True) -> dict[str, Proposal]:
-    """The proposals as cleaned commands (``shape``), in their order, keyed by text: empty and
-    repeated texts dropped and, with ``distinct``, all but the first of each structure (programs
-    and flags)."""
+def distinct_commands(proposals: Iterable[Proposal], distinct: bool = True, request: str = "") -> dict[str, Proposal]:
+    """The proposals as cleaned commands (``shape``) and, with the ``request``, settled for it
+    (``arguments.settle``: its directory, column and time window), in their order, keyed by text:
+    empty and repeated texts dropped and, with ``distinct``, all but the first of each structure
+    (programs and flags)."""
+    from bash_ai.engine.arguments import settle
+
     shaped: dict[str, Proposal] = {}
     structures: set[tuple[tuple[str, tuple[str, ...]], ...]] = set()
     for proposal in proposals:
         text = shape(clean(proposal.text), "command")
+        text = settle(text, request) if request and text else text
         if not text or text in shaped:
             continue
         if distinct:
@@ -371,7 +375,7 @@ def propose_checked(
 
     config = config if config is not None else DecodeConfig()
     proposals = propose(engine, request, config, cancel=cancel, on_event=on_event)
-    shaped = distinct_commands(proposals, config.distinct)
+    shaped = distinct_commands(proposals, config.distinct, request)
     harmful = unasked(request, list(shaped))  # after the rest
     covering = config.rerank and engine.reranker is not None and config.cover_temperature > 0
     checked: dict[str, SyntaxResult] = {}

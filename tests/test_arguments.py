@@ -20,6 +20,7 @@ from bash_ai.engine.arguments import (
     numbers,
     paths,
     request_arguments,
+    settle,
     urls,
 )
 
@@ -199,6 +200,13 @@ def test_directories_a_request_names_by_a_word() -> None:
         # Nothing moves where two places could be meant, the directory is there already, the
         # request names a path or the current directory, or the command has no place.
         ("cp -r dir /mnt/x", "copy the photos directory", "cp -r dir /mnt/x"),
+        # A directory things go to is not where a find searches.
+        (
+            "find /x -name '*.pdf' -exec mv {} . ';'",
+            "move report.pdf to the documents folder",
+            "find /x -name '*.pdf' -exec mv {} . ';'",
+        ),
+        ("mv report.pdf /some/dir", "move report.pdf to the documents folder", "mv report.pdf documents"),
         ("find ~/ -name '*.jpg'", "find jpg files in the home directory", "find ~/ -name '*.jpg'"),
         ("rsync -a src/ dest", "sync the photos directory to /mnt/backup", "rsync -a src/ dest"),
         ("du -sh /var", "show the size of the current directory", "du -sh /var"),
@@ -206,8 +214,8 @@ def test_directories_a_request_names_by_a_word() -> None:
         ("cp a b", "copy a to the backup directory", "cp a b"),
     ],
 )
-def test_adapt_into_the_directory_the_request_names(command: str, asked: str, expected: str) -> None:
-    assert adapt(command, "", asked, swap_numbers=False) == expected
+def test_settle_into_the_directory_the_request_names(command: str, asked: str, expected: str) -> None:
+    assert settle(command, asked) == expected
 
 
 @pytest.mark.parametrize(
@@ -232,14 +240,14 @@ def test_adapt_into_the_directory_the_request_names(command: str, asked: str, ex
         ("cut -c1-3 data.txt", "print the first 3 characters of data.txt", "cut -c1-3 data.txt"),
     ],
 )
-def test_adapt_the_field_and_separator_the_request_names(command: str, asked: str, expected: str) -> None:
-    assert adapt(command, "", asked, swap_numbers=False) == expected
+def test_settle_the_field_and_separator_the_request_names(command: str, asked: str, expected: str) -> None:
+    assert settle(command, asked) == expected
 
 
 def test_an_adapted_field_command_prints_that_column(tmp_path: Path) -> None:
     (tmp_path / "data.csv").write_text("name,age,city\nann,31,oslo\n", encoding="utf-8")
     for command in ('cut -d " " -f 4 data.csv', "awk '{print $1}' data.csv"):
-        adapted = adapt(command, "", "print the second column of data.csv", swap_numbers=False)
+        adapted = settle(command, "print the second column of data.csv")
         out = subprocess.run(["bash", "-c", adapted], cwd=tmp_path, capture_output=True, text=True, check=True)
         assert out.stdout == "age\n31\n", adapted
 
@@ -267,8 +275,8 @@ def test_an_adapted_field_command_prints_that_column(tmp_path: Path) -> None:
         ("find . -name x", "files modified in the last hour", "find . -name x"),
     ],
 )
-def test_adapt_the_time_window_the_request_names(command: str, asked: str, expected: str) -> None:
-    assert adapt(command, "", asked, swap_numbers=False) == expected
+def test_settle_the_time_window_the_request_names(command: str, asked: str, expected: str) -> None:
+    assert settle(command, asked) == expected
 
 
 def test_an_adapted_time_window_finds_those_files(tmp_path: Path) -> None:
@@ -277,10 +285,30 @@ def test_an_adapted_time_window_finds_those_files(tmp_path: Path) -> None:
         subprocess.run(["touch", "-d", age, name], cwd=tmp_path, check=True)
 
     def found(asked: str) -> list[str]:
-        command = adapt("find . -type f -mtime 1", "", asked, swap_numbers=False)
+        command = settle("find . -type f -mtime 1", asked)
         out = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=True)
         return sorted(out.stdout.split())
 
     assert found("files modified in the last hour") == ["./hour.txt"]
     assert found("files modified in the last week") == ["./hour.txt", "./week.txt"]
     assert found("files not modified in the last 30 days") == ["./old.txt"]
+
+
+def test_the_answer_path_settles_the_ranked_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``settle`` runs on the shown commands, after the ranking: ``adapt`` (before the scores) leaves
+    the directory, column and time window as the candidate wrote them."""
+    import types
+
+    import bash_ai.engine.propose as propose_module
+    from bash_ai.answer import propose_checked
+    from bash_ai.engine.proposal import Proposal
+
+    request = "count the files in the logs directory"
+    assert adapt("find . -type f | wc -l", "", request, swap_numbers=False) == "find . -type f | wc -l"
+    pool = [
+        Proposal("find . -type f | wc -l", "beam", -1.0, 3, 3.0, "eos"),
+        Proposal("ls logs | wc -l", "beam", -1.0, 3, 2.0, "eos"),
+    ]
+    monkeypatch.setattr(propose_module, "propose", lambda *args, **kwargs: list(pool))
+    shown = propose_checked(types.SimpleNamespace(reranker=None), request)  # type: ignore[arg-type]
+    assert [c.text for c in shown] == ["find logs -type f | wc -l", "ls logs | wc -l"]

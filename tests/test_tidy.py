@@ -120,6 +120,15 @@ def test_a_find_with_its_starting_point_is_left_as_written(command: str) -> None
     assert find_here(command) == command
 
 
+def test_typographic_quotes_become_quotes_and_the_pattern_matches(tmp_path: Path) -> None:
+    command = "find . -name \u201c*.pdf\u201d | sed \u2018s/x/y/\u2019"
+    assert tidy(command) == "find . -name \"*.pdf\" | sed 's/x/y/'"
+    (tmp_path / "a.pdf").write_text("x\n", encoding="utf-8")
+    found = "find . -name \u201c*.pdf\u201d"
+    assert bash_out(found, tmp_path) == ""  # the pattern's own quote characters match nothing
+    assert bash_out(tidy(found), tmp_path) == "./a.pdf\n"
+
+
 PATTERNS_QUOTED = {
     "find . -name *.py": "find . -name '*.py'",
     "find -name *.py -type f": "find . -name '*.py' -type f",  # then given its starting point too

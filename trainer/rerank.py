@@ -316,7 +316,7 @@ def top_k(pool: Pool, scores: Sequence[float], k: int = 5, cover_temperature: fl
         (replace(p, score=float(s)) for p, s in zip(pool.proposals, scores, strict=True)),
         key=lambda p: (p.finish_reason != "eos", -p.score),
     )
-    shaped = distinct_commands(ranked)
+    shaped = distinct_commands(ranked, request=pool.request)
     texts = list(shaped)
     if cover_temperature > 0:
         texts = cover_texts(shaped, texts, cover_temperature)

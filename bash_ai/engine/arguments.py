@@ -21,6 +21,11 @@ commands, the one name a request gives ("a directory called projects") takes the
 its example gave (``mkdir dir1`` -> ``mkdir projects``), and so do the one or two words in which
 the request differs from its example ("the manual page of grep" against "of find": ``man find`` ->
 ``man grep``). Measured in docs/benchmarks.md ("The request's file, directory and name").
+
+After the ranking, the shown commands are settled for the request (``settle``): a directory it
+names by a word ("the logs directory"), the field and separator of a column ("the second column of
+data.csv") and a ``find``'s time window ("in the last hour"). These read the request alone and are
+left out of the scores (docs/benchmarks.md, "The request's directory, column and time window").
 """
 
 from __future__ import annotations
@@ -53,7 +58,9 @@ _NOT_NAMES = frozenset({"a", "an", "the", "as", "like", "after", "by", "with", "
 _DOT_WORD = re.compile(r"(?:^|[\s=])\.(?:/\S*)?(?=[\s;|&)]|$)")  # a word ".", "./" or "./x": here already
 # "the logs directory", "your docs folder": a directory the request names by a word of its own
 # (``directories``); words that describe a directory instead of naming one are left out.
-_DIRECTORY = re.compile(r"\b(?:the|my|your)\s+[\"'`]?([A-Za-z_][\w.+-]*)[\"'`]?\s+(?:directory|folder|dir)\b", re.I)
+_DIRECTORY = re.compile(
+    r"\b(?:(to|into|onto)\s+)?(?:the|my|your)\s+[\"'`]?([A-Za-z_][\w.+-]*)[\"'`]?\s+(?:directory|folder|dir)\b", re.I
+)
 _DIRECTORY_WORDS = {"home": "~", "root": "/", "parent": "..", "tmp": "/tmp", "temp": "/tmp", "temporary": "/tmp"}
 _NOT_DIRECTORIES = frozenset(
     [
@@ -147,8 +154,14 @@ def files(text: str) -> list[str]:
 def directories(request: str) -> list[str]:
     """Directories a request names by a word ("compress the logs directory" -> ``logs``), "home",
     "root", "parent" and "temp" as the paths they mean (``~``, ``/``, ``..``, ``/tmp``)."""
-    words = (w for w in _DIRECTORY.findall(request) if w.lower() not in _NOT_DIRECTORIES)
-    return _unique(_DIRECTORY_WORDS.get(w.lower(), w) for w in words)
+    return _unique(name for name, _ in _directory_uses(request))
+
+
+def _directory_uses(request: str) -> list[tuple[str, bool]]:
+    """``directories`` in order, each with whether it is where something goes ("copy file.txt to
+    the backup directory") rather than where the command works ("the files in the logs directory")."""
+    found = ((w, bool(to)) for to, w in _DIRECTORY.findall(request) if w.lower() not in _NOT_DIRECTORIES)
+    return [(_DIRECTORY_WORDS.get(w.lower(), w), to) for w, to in found]
 
 
 def paths(text: str) -> list[str]:
@@ -202,9 +215,18 @@ def adapt(command: str, example_request: str, request: str, *, swap_numbers: boo
         if len(theirs) == 1:
             out = _replace_glob(out, theirs[0], f"*.{ours[0]}")
     out = _flags_asked(_count_unit(_count_from_the_end(_output(out, request), request), request), request)
-    out = _time_window(_columns(out, request), request)
     out = _swap_word(_swap_name(out, example_request, request), example_request, request)
-    return fill_file(_here(_into_directory(out, request), request), request)
+    return fill_file(_here(out, request), request)
+
+
+def settle(command: str, request: str) -> str:
+    """``command`` as shown for ``request``: the directory it names by a word (``_into_directory``),
+    the field and separator of a column (``_columns``) and a ``find``'s time window
+    (``_time_window``). Applied to the ranked candidates (``answer.distinct_commands``), not before
+    they are scored like ``adapt``'s swaps: these read the request alone, and a command rewritten
+    so is less likely under the model than the form it learnt (``du -hs ~`` against ``du -hs
+    /path/to/directory``), which would rank it anew (measured in docs/benchmarks.md)."""
+    return _time_window(_columns(_into_directory(command, request), request), request)
 
 
 # At most this many words of a request may differ from its example's for ``_swap_word``.
@@ -380,10 +402,13 @@ def _into_directory(command: str, request: str) -> str:
     starting point, an operand ``.`` or ``./``, a path the request does not name, or a stand-in
     (``dir``, ``$DIR``); with two or more, which one is meant is a guess, and the command stays.
     Not where the request names a path, asks for the current directory, or the command has the
-    directory already."""
-    named = directories(request)
+    directory already. A directory things go to ("move report.pdf to the documents folder") is not
+    where a ``find`` searches: its starting point stays."""
+    uses = _directory_uses(request)
+    named = _unique(name for name, _ in uses)
     if len(named) != 1 or paths(request) or _HERE.search(request) or _word_in(command, named[0]):
         return command
+    destination = all(to for _, to in uses)
     from bash_ai.safety.shell import Command, parse
     from bash_ai.tidy import find_start
 
@@ -393,9 +418,8 @@ def _into_directory(command: str, request: str) -> str:
             continue
         found = find_start(item)
         if found is not None:
-            places += (
-                [w for w in found[1] if not w.subs and not _word_in(request, w.value)] if len(found[1]) == 1 else []
-            )
+            if len(found[1]) == 1 and not destination:
+                places += [w for w in found[1] if not w.subs and not _word_in(request, w.value)]
             continue
         for word in item.words[1:]:
             value = word.value.rstrip("/") or word.value
