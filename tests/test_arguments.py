@@ -312,3 +312,36 @@ def test_the_answer_path_settles_the_ranked_candidates(monkeypatch: pytest.Monke
     monkeypatch.setattr(propose_module, "propose", lambda *args, **kwargs: list(pool))
     shown = propose_checked(types.SimpleNamespace(reranker=None), request)  # type: ignore[arg-type]
     assert [c.text for c in shown] == ["find logs -type f | wc -l", "ls logs | wc -l"]
+
+
+@pytest.mark.parametrize(
+    ("command", "asked", "expected"),
+    [
+        (
+            "find . -name 'config.ini' -exec sed -i 's/log_errors = Off/log_errors = On/g' \"{}\" \\;",
+            "replace every occurrence of foo with bar in config.ini, editing the file in place",
+            "find . -name 'config.ini' -exec sed -i 's/foo/bar/g' \"{}\" \\;",
+        ),
+        ("sed -e 's/a/b/' pets.txt", "substitute 'cat' with 'dog' in pets.txt", "sed -e 's/cat/dog/' pets.txt"),
+        ("sed -i 's#old#new#' v.txt", "replace 1.5 with 2.0 in v.txt", "sed -i 's#1\\.5#2.0#' v.txt"),
+        ("sed 's|x|y|' f", "replace a/b with c&d in f", "sed 's|a/b|c\\&d|' f"),
+        ("perl -pi -e 's/x/y/g' f", "replace a+b with c.", "perl -pi -e 's/a\\+b/c/g' f"),
+        # Left as written: the request describes the texts, names two replacements or none, or the
+        # command has no substitution of sed, perl or ed.
+        ("sed 's/\\n/ /g' f", "replace all newlines with spaces in f", "sed 's/\\n/ /g' f"),
+        ("sed 's/a/b/' f", "replace x with y and replace z with w in f", "sed 's/a/b/' f"),
+        ("sed 's/a/b/' f", "print f", "sed 's/a/b/' f"),
+        ("echo s/x/y/", "replace foo with bar", "echo s/x/y/"),
+        ("sed -e 's/a/b/' -e 's/c/d/' f", "replace foo with bar in f", "sed -e 's/a/b/' -e 's/c/d/' f"),
+    ],
+)
+def test_settle_the_substitution_the_request_names(command: str, asked: str, expected: str) -> None:
+    assert settle(command, asked) == expected
+
+
+@pytest.mark.parametrize("program", ["sed 's/x/y/g' data.txt", "perl -pe 's/x/y/g' data.txt"])
+def test_a_settled_substitution_replaces_the_literal_text(program: str, tmp_path: Path) -> None:
+    (tmp_path / "data.txt").write_text("a.b+c a.b+c axb+c\n", encoding="utf-8")
+    command = settle(program, "replace a.b+c with [&] in data.txt")
+    out = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert out.stdout == "[&] [&] axb+c\n", command  # the dot and plus are literal, the & too
