@@ -24,7 +24,8 @@ the request differs from its example ("the manual page of grep" against "of find
 
 After the ranking, the shown commands are settled for the request (``settle``): a directory it
 names by a word ("the logs directory"), the field and separator of a column ("the second column of
-data.csv") and a ``find``'s time window ("in the last hour"). These read the request alone and are
+data.csv"), a ``find``'s time window ("in the last hour") and the texts of a substitution ("replace
+foo with bar"). These read the request alone and are
 left out of the scores (docs/benchmarks.md, "The request's directory, column and time window").
 """
 
@@ -63,40 +64,8 @@ _DIRECTORY = re.compile(
 )
 _DIRECTORY_WORDS = {"home": "~", "root": "/", "parent": "..", "tmp": "/tmp", "temp": "/tmp", "temporary": "/tmp"}
 _NOT_DIRECTORIES = frozenset(
-    [
-        "current",
-        "this",
-        "present",
-        "working",
-        "specified",
-        "specific",
-        "given",
-        "sub",
-        "top",
-        "target",
-        "first",
-        "last",
-        "next",
-        "previous",
-        "entire",
-        "whole",
-        "original",
-        "output",
-        "input",
-        "same",
-        "new",
-        "empty",
-        "other",
-        "each",
-        "every",
-        "that",
-        "destination",
-        "source",
-        "base",
-        "main",
-        "own",
-        "user",
-    ]
+    "current this present working specified specific given sub top target first last next previous entire whole "  # noqa: SIM905
+    "original output input same new empty other each every that destination source base main own user".split()
 )
 # A directory an example stands in for: ``dir``, ``some_dir``, ``$DIR``, ``/path/to/directory``.
 _SOME_DIRECTORY = re.compile(
