@@ -10,9 +10,7 @@ from bash_ai.answer import harming
 from bash_ai.engine.proposal import Proposal
 from bash_ai.safety.intent import (
     asks_for_another_user,
-    asks_to_count,
     asks_to_create,
-    counts,
     destroyed_files,
     harmed_files,
     only_creates,
@@ -344,49 +342,3 @@ def test_a_candidate_that_only_creates_goes_last_with_a_medium_flag_unless_asked
     assert (shown[1].danger[0].rule_id, shown[1].danger[0].severity) == ("request-create", "medium")
     asked = propose_checked(engine, "create the logs directory and compress it")  # type: ignore[arg-type]
     assert [c.text for c in asked] == ["mkdir logs", "tar -czf logs.tar.gz logs"]
-
-
-@pytest.mark.parametrize(
-    ("command", "counting"),
-    [
-        ("find . -type f | wc -l", True),
-        ("grep -c error app.log", True),
-        ("sort access.log | uniq -c", True),
-        ("awk '{s+=$1} END {print s}' nums.txt", True),
-        ("find . -type f", False),
-        ("ls -l", False),
-        ("tar -cvf a.tar src", False),
-    ],
-)
-def test_counts(command: str, counting: bool) -> None:
-    assert counts(command) is counting
-
-
-@pytest.mark.parametrize(
-    ("request_text", "asks"),
-    [("count the regular files here", True), ("How many lines are in f", True), ("show the count column", False)],
-)
-def test_asks_to_count(request_text: str, asks: bool) -> None:
-    assert asks_to_count(request_text) is asks
-
-
-@pytest.mark.parametrize("want", [None, 1])
-def test_where_a_count_is_asked_the_answers_that_count_come_first(
-    monkeypatch: pytest.MonkeyPatch, want: int | None
-) -> None:
-    import bash_ai.engine.propose as propose_module
-    from bash_ai.answer import propose_checked
-
-    pool = [
-        Proposal("find . -type f", "beam", -1.0, 3, 3.0, "eos"),
-        Proposal("ls -R", "beam", -1.0, 3, 2.5, "eos"),
-        Proposal("find . -type f | wc -l", "beam", -1.0, 3, 2.0, "eos"),
-    ]
-    monkeypatch.setattr(propose_module, "propose", lambda *args, **kwargs: list(pool))
-    engine = types.SimpleNamespace(reranker=None)
-    shown = propose_checked(engine, "count the regular files in this directory tree", want=want)  # type: ignore[arg-type]
-    assert shown[0].text == "find . -type f | wc -l"
-    if want is None:
-        assert [c.text for c in shown[1:]] == ["find . -type f", "ls -R"]  # the rest in their order
-    other = propose_checked(engine, "list the regular files in this directory tree", want=want)  # type: ignore[arg-type]
-    assert other[0].text == "find . -type f"
