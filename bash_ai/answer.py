@@ -363,8 +363,7 @@ def propose_checked(
     """Beam search + retrieved commands (``bash_ai.engine.propose``), shaped as commands and
     checked with ``bash -n``: syntax-valid ones first, each group in the model's order, except that a
     valid one doing what the request did not ask for (``unasked``: destroying files it only asks to
-    read, running as another user; ``bash_ai.safety.intent``) comes after the other valid ones, and
-    where the request asks for a count, the ones that count come first (``intent.counts``).
+    read, running as another user; ``bash_ai.safety.intent``) comes after the other valid ones.
 
     ``flag`` also runs the danger rules and shellcheck (the faces show them; eval does not need them).
     ``want``: the caller shows only the first ``want``. Without covering, those are the first
@@ -373,28 +372,21 @@ def propose_checked(
     """
     from bash_ai import safety
     from bash_ai.engine.propose import DecodeConfig, propose
-    from bash_ai.safety.intent import asks_to_count, counts
 
     config = config if config is not None else DecodeConfig()
     proposals = propose(engine, request, config, cancel=cancel, on_event=on_event)
     shaped = distinct_commands(proposals, config.distinct, request)
     harmful = unasked(request, list(shaped))  # after the rest
-    counting = asks_to_count(request)
-
-    def ahead(texts: list[str]) -> list[str]:
-        """A count asked for: the answers that count first, each group in its order."""
-        return [t for t in texts if counts(t)] + [t for t in texts if not counts(t)] if counting else texts
-
     covering = config.rerank and engine.reranker is not None and config.cover_temperature > 0
     checked: dict[str, SyntaxResult] = {}
     if want is not None and not covering:
-        first = ahead([t for t in shaped if t not in harmful])[:want]
+        first = [t for t in shaped if t not in harmful][:want]
         checked = dict(zip(first, safety.check_syntax_many(first), strict=True))
         if len(first) == want and all(result.ok for result in checked.values()):
             shaped, harmful = {t: shaped[t] for t in first}, {}
     unchecked = [t for t in shaped if t not in checked]
     checked.update(zip(unchecked, safety.check_syntax_many(unchecked), strict=True))
-    harmless = ahead([t for t in shaped if checked[t].ok and t not in harmful])
+    harmless = [t for t in shaped if checked[t].ok and t not in harmful]
     if covering:  # from the first harmless answer, as the one-answer path (no covering) starts
         harmless = cover_texts(shaped, harmless, config.cover_temperature)
     order = harmless + [t for t in shaped if checked[t].ok and t in harmful] + [t for t in shaped if not checked[t].ok]

@@ -159,23 +159,6 @@ def only_creates(command: str) -> list[str]:
     return list(dict.fromkeys(o for inv in runs for o in operands_of(inv.values) or [inv.utility]))
 
 
-# A request that asks for a count: NL2Bash's training and dev requests that begin "count" or "how
-# many" are answered with ``wc``, a ``-c`` / ``--count`` option or ``uniq -c`` in 96 of 100.
-_COUNT_ASKED = re.compile(r"^\W*(?:please\s+)?(?:count|how\s+many)\b", re.IGNORECASE)
-_COUNTS = re.compile(r"(?<![\w-])wc(?![\w-])|\s-[a-zA-Z]*c\b|--count\b|\+\+|\+=|\bNR\b")
-
-
-def asks_to_count(request: str) -> bool:
-    """True when ``request`` begins by asking for a count ("count the files in ...", "how many ...")."""
-    return _COUNT_ASKED.search(request) is not None
-
-
-def counts(command: str) -> bool:
-    """True when ``command`` has something that counts: ``wc``, a ``-c`` option (``grep -c``,
-    ``uniq -c``, ``wc -c``), ``--count``, or an awk-style counter (``++``, ``+=``, ``NR``)."""
-    return _COUNTS.search(command) is not None
-
-
 _RUNNERS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "source", ".", "python", "python3", "perl", "ruby", "node"})
 
 
