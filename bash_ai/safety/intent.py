@@ -23,9 +23,6 @@ numbers in script.sh"), and one that runs as another user (``su``, ``runuser``: 
 ask for that (:func:`asks_for_another_user`): "show line numbers in script.sh" once got
 ``su - jetty script.sh`` first. So does one that only creates (:func:`only_creates`: ``mkdir logs``
 for "compress the logs directory") where the request asks to create nothing (:func:`asks_to_create`).
-
-The other way round, where a request asks for a count (:func:`asks_to_count`), the answers that
-count (:func:`counts`) come first.
 """
 
 from __future__ import annotations
