@@ -345,3 +345,27 @@ def test_a_settled_substitution_replaces_the_literal_text(program: str, tmp_path
     command = settle(program, "replace a.b+c with [&] in data.txt")
     out = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert out.stdout == "[&] [&] axb+c\n", command  # the dot and plus are literal, the & too
+
+
+@pytest.mark.parametrize(
+    ("command", "asked", "expected"),
+    [
+        ("find . -size +10M", "find files larger than 100MB", "find . -size +100M"),
+        ("find /tmp -type f -size +1k", "files smaller than 5 kilobytes", "find /tmp -type f -size -5k"),
+        ("find . -size 100", "files bigger than 100 bytes", "find . -size +100c"),  # not 512-byte blocks
+        # Left as written: no size, two sizes, or no single size test.
+        ("find . -size +1G", "find large files", "find . -size +1G"),
+        ("find . -size +1G", "files over 2GB and under 3GB", "find . -size +1G"),
+        ("find . -size +1M -size -5M", "files larger than 2MB", "find . -size +1M -size -5M"),
+    ],
+)
+def test_settle_the_size_the_request_names(command: str, asked: str, expected: str) -> None:
+    assert settle(command, asked) == expected
+
+
+def test_a_settled_size_finds_those_files(tmp_path: Path) -> None:
+    for name, size in (("small.bin", 2_000), ("big.bin", 3_000_000)):
+        (tmp_path / name).write_bytes(b"x" * size)
+    command = settle("find . -type f -size +1G", "find files larger than 1MB")
+    out = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["./big.bin"]
