@@ -257,7 +257,7 @@ def structure(command: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 def distinct_commands(proposals: Iterable[Proposal], distinct: bool = True, request: str = "") -> dict[str, Proposal]:
     """The proposals as cleaned commands (``shape``) and, with the ``request``, settled for it
-    (``arguments.settle``: its directory, column, time window and substitution), in their order, keyed by text:
+    (``arguments.settle``: its directory, column, time window, size and substitution), in their order, keyed by text:
     empty and repeated texts dropped and, with ``distinct``, all but the first of each structure
     (programs and flags)."""
     from bash_ai.engine.arguments import settle

@@ -24,8 +24,8 @@ the request differs from its example ("the manual page of grep" against "of find
 
 After the ranking, the shown commands are settled for the request (``settle``): a directory it
 names by a word ("the logs directory"), the field and separator of a column ("the second column of
-data.csv"), a ``find``'s time window ("in the last hour") and the texts of a substitution ("replace
-foo with bar"). These read the request alone and are
+data.csv"), a ``find``'s time window ("in the last hour") and size ("larger than 100MB"), and the
+texts of a substitution ("replace foo with bar"). These read the request alone and are
 left out of the scores (docs/benchmarks.md, "The request's directory, column and time window").
 """
 
