@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from bash_ai.engine.propose import DecodeConfig
     from bash_ai.engine.sampling import SamplingParams
     from bash_ai.retrieval import Neighbor
-    from bash_ai.safety.danger import DangerFlag
+    from bash_ai.safety.danger import DangerFlag, Severity
     from bash_ai.safety.syntax import Finding, SyntaxResult
 
 Kind = Literal["command", "script"]
@@ -216,10 +216,7 @@ def _flag(candidates: list[Candidate], lint: bool = True, request: str | None = 
         candidate.danger = list(safety.assess(candidate.text))
         if candidate.text in misfits:
             rule, message = misfits[candidate.text]
-            # A new file or directory harms nothing: medium; the others high.
-            flag = safety.DangerFlag(
-                rule, "medium" if rule == "request-create" else "high", message, (0, len(candidate.text))
-            )
+            flag = safety.DangerFlag(rule, UNASKED_SEVERITY[rule], message, (0, len(candidate.text)))
             candidate.danger.insert(0, flag)
         candidate.shellcheck = list(findings[i]) if findings else []
         candidate.missing = missing_programs(candidate.text)
@@ -307,6 +304,11 @@ def _harmed(command: str, named: list[str]) -> list[str]:
     from bash_ai.safety.intent import destroyed_files, harmed_files
 
     return (harmed_files(command, named) if named else []) or destroyed_files(command)
+
+
+# The flag each ``unasked`` rule carries where its candidate is shown: a new file or directory harms
+# nothing (medium); files changed or run, or another user's session, are high.
+UNASKED_SEVERITY: dict[str, Severity] = {"request-file": "high", "request-user": "high", "request-create": "medium"}
 
 
 def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]:
