@@ -369,3 +369,40 @@ def test_a_settled_size_finds_those_files(tmp_path: Path) -> None:
     command = settle("find . -type f -size +1G", "find files larger than 1MB")
     out = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["./big.bin"]
+
+
+@pytest.mark.parametrize(
+    ("command", "asked", "expected"),
+    [
+        # The end of the list and how many: one thing, a count, "top N".
+        ("du -a | sort -n | head -20", "show the largest file", "du -a | sort -r -n | head -n 1"),
+        ("ls -s | sort -rn | head", "list the 3 smallest files", "ls -s | sort -n | head -n 3"),
+        ("sort | uniq -c | sort -n | head -5", "the 10 most common words", "sort | uniq -c | sort -r -n | head -n 10"),
+        ("find . -ls | sort -nrk7 | head -5", "the oldest file", "find . -ls | sort -nk7 | head -n 1"),
+        ("du -s * | sort --reverse -n | head -n 3", "top 5 biggest dirs", "du -s * | sort --reverse -n | head -n 5"),
+        ("du -s * | sort -n | head -1", "print the newest file", "du -s * | sort -r -n | head -1"),
+        # Left as written: no end named or both, a bound ("at most"), keys with their own order,
+        # no sort piped into head, head's own 10 lines, or a plural without a count.
+        ("sort -n f | head", "sort the numbers in f", "sort -n f | head"),
+        ("sort -n f | head -3", "files of at most 10 lines", "sort -n f | head -3"),
+        ("sort -n f | head -3", "the largest and the smallest file", "sort -n f | head -3"),
+        ("ls -l | sort -k 5,5nr | head -3", "the smallest file", "ls -l | sort -k 5,5nr | head -3"),
+        ("ls -l | sort +4nr | head -3", "the smallest file", "ls -l | sort +4nr | head -3"),
+        ("sort -n f > g; head g", "the largest file", "sort -n f > g; head g"),
+        ("du -a . | sort -nr | head", "print top 10 largest files", "du -a . | sort -nr | head"),
+        ("du | sort -h | head -n 5", "display the biggest file sizes", "du | sort -r -h | head -n 5"),
+        ("du | sort -rh | head -c 5", "the largest file", "du | sort -rh | head -c 5"),
+    ],
+)
+def test_settle_the_end_of_a_sorted_list_the_request_asks_for(command: str, asked: str, expected: str) -> None:
+    assert settle(command, asked) == expected
+
+
+def test_a_settled_sorted_list_prints_the_largest_file(tmp_path: Path) -> None:
+    for name, size in (("small.txt", 10), ("big.txt", 5_000), ("mid.txt", 500)):
+        (tmp_path / name).write_bytes(b"x" * size)
+    command = settle(
+        "find . -type f -printf '%s %p\\n' | sort -n | head -20 | cut -d' ' -f2", "print the name of the largest file"
+    )
+    out = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["./big.txt"], command

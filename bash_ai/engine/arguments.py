@@ -24,8 +24,9 @@ the request differs from its example ("the manual page of grep" against "of find
 
 After the ranking, the shown commands are settled for the request (``settle``): a directory it
 names by a word ("the logs directory"), the field and separator of a column ("the second column of
-data.csv"), a ``find``'s time window ("in the last hour") and size ("larger than 100MB"), and the
-texts of a substitution ("replace foo with bar"). These read the request alone and are
+data.csv"), a ``find``'s time window ("in the last hour") and size ("larger than 100MB"), the
+texts of a substitution ("replace foo with bar"), and which end of a ``sort | head`` list and how
+many ("the largest file": ``sort -r ... | head -n 1``). These read the request alone and are
 left out of the scores (docs/benchmarks.md, "The request's directory, column and time window").
 """
 
@@ -191,12 +192,13 @@ def adapt(command: str, example_request: str, request: str, *, swap_numbers: boo
 def settle(command: str, request: str) -> str:
     """``command`` as shown for ``request``: the directory it names by a word (``_into_directory``),
     the field and separator of a column (``_columns``), a ``find``'s time window (``_time_window``)
-    and size (``_size_window``), and the words of a substitution (``_substitution``). Applied to the ranked candidates (``answer.distinct_commands``), not before
+    and size (``_size_window``), the words of a substitution (``_substitution``), and the end of a
+    sorted list and how many from it (``_extreme``). Applied to the ranked candidates (``answer.distinct_commands``), not before
     they are scored like ``adapt``'s swaps: these read the request alone, and a command rewritten
     so is less likely under the model than the form it learnt (``du -hs ~`` against ``du -hs
     /path/to/directory``), which would rank it anew (measured in docs/benchmarks.md)."""
     out = _time_window(_columns(_into_directory(command, request), request), request)
-    return _substitution(_size_window(out, request), request)
+    return _extreme(_substitution(_size_window(out, request), request), request)
 
 
 # At most this many words of a request may differ from its example's for ``_swap_word``.
@@ -845,6 +847,122 @@ _NOT_LITERAL = frozenset(
 # One sed substitution: s, its delimiter, the pattern and the replacement (escapes kept).
 _S_EXPR = re.compile(r"(?<![\w-])s([/|#,:@])((?:\\.|(?!\1).)*)\1((?:\\.|(?!\1).)*)\1")
 _SUBSTITUTERS = re.compile(r"(?<![\w./-])(sed|perl|ed)(?![\w.-])")
+
+
+# "the largest file", "the 5 newest files", "the 10 most common words": which end of a sorted list
+# the request asks for, and how many from it. "at most" and "at least" bound, they do not rank.
+_HIGH = r"largest|biggest|newest|latest|highest|greatest|longest|(?<!\bat\s)most"
+_LOW = r"smallest|oldest|earliest|lowest|shortest|fewest|(?<!\bat\s)least"
+_RANKED = re.compile(rf"\b(?:top\s+(\d+)\s+)?(?:(\d+)\s+)?({_HIGH}|{_LOW})\b", re.IGNORECASE)
+_SINGULAR = re.compile(
+    rf"\bthe\s+(?:{_HIGH}|{_LOW})(?:\s+(?:recently|frequently|commonly|used|recent|modified|accessed|changed|created|sized?))*"
+    r"\s+(?:\w+\s+)?(?:file|directory|folder|dir|process|line|word|entry|item|one|user|command|package|image|archive)\b"
+    r"(?!-|\s+(?:sizes?|names?|paths?|lists?|counts?|numbers?|types?|contents?|dates?|times?)\b)",
+    re.IGNORECASE,
+)
+HEAD_DEFAULT = 10  # the lines head prints when not told
+_TOP = re.compile(r"\btop\s+(\d+)\b", re.IGNORECASE)
+_SORT_VALUE_OPTIONS = frozenset({"-k", "-t", "-o", "-S", "-T", "--key", "--field-separator", "--output"})
+
+
+def _extreme(command: str, request: str) -> str:
+    """A ``sort ... | head`` taking the end of the list the request asks for: "the largest file" with
+    ``sort -n | head -20`` -> ``sort -r -n | head -n 1``; "the 3 oldest files" with ``sort -rn | head``
+    -> ``sort -n | head -n 3``. The direction where the request names one end only ("largest",
+    "newest", "most ..." against "smallest", "oldest", "least ..."); the count where it names one
+    ("top 5", "the 5 largest") or asks for one thing ("the largest file"). Only a ``sort`` piped
+    straight into ``head``, and no ``sort`` whose keys carry their own order (``-k 5,5nr``)."""
+    found = [m for m in _RANKED.finditer(request)]
+    if not found:
+        return command
+    high = any(re.fullmatch(_HIGH, m.group(3), re.IGNORECASE) for m in found)
+    low = any(re.fullmatch(_LOW, m.group(3), re.IGNORECASE) for m in found)
+    if high == low:
+        return command  # both ends: which one goes first is not said
+    counts = {int(n) for m in found for n in (m.group(1), m.group(2)) if n} | {int(n) for n in _TOP.findall(request)}
+    count = next(iter(counts)) if len(counts) == 1 else 1 if not counts and _SINGULAR.search(request) else None
+    from bash_ai.safety.shell import Command, parse
+
+    script = parse(command)
+    edits: list[Edit] = []
+    for i, item in enumerate(script.items[:-1]):
+        after = script.items[i + 1]
+        if (
+            script.ops[i] != "|"
+            or not isinstance(item, Command)
+            or not isinstance(after, Command)
+            or not item.words
+            or not after.words
+            or item.words[0].value != "sort"
+            or after.words[0].value != "head"
+        ):
+            continue
+        direction = _sort_direction(item.words, high)
+        if direction is None:
+            continue  # a key's own order: which end comes first is not plain
+        edits += direction
+        if count is not None:
+            edits += _head_count(after.words, count)
+    for start, end, text in sorted(edits, reverse=True):
+        command = f"{command[:start]}{text}{command[end:]}"
+    return command
+
+
+def _sort_direction(words: list[Word], descending: bool) -> list[Edit] | None:
+    """The edits that make ``sort`` (``words[0]``) sort descending or ascending (none if it does;
+    None if one of its keys sets its own order)."""
+    reversing: list[Word] = []
+    for i, word in enumerate(words[1:], start=1):
+        value = word.value
+        if words[i - 1].value in _SORT_VALUE_OPTIONS:
+            if re.search(r"\d[a-zA-Z]*r", value):
+                return None  # a key's own order (-k 5,5nr)
+            continue
+        if re.fullmatch(r"\+\d+.*", value) or value.startswith("--key="):
+            if re.search(r"\d[a-zA-Z]*r", value):
+                return None  # an old-style or long key's own order (+4nr, --key=5,5nr)
+            continue
+        cluster = re.fullmatch(r"-([a-zA-Z]+)(.*)", value)
+        if value == "--reverse":
+            reversing.append(word)
+        elif cluster is not None:
+            flags, _, key = cluster.group(1).partition("k")  # -nrk7: -n -r -k 7
+            if re.search(r"\d[a-zA-Z]*r", key + cluster.group(2)):
+                return None
+            if "r" in flags:
+                reversing.append(word)
+    if descending:
+        return [] if reversing else [(words[0].end, words[0].end, " -r")]
+    edits: list[Edit] = []
+    for word in reversing:
+        rest = "" if word.value == "--reverse" else word.value.replace("r", "", 1)
+        if rest in ("", "-"):
+            edits.append((word.start - 1 if word.start > 0 else word.start, word.end, ""))  # the word and its space
+        else:
+            edits.append((word.start, word.end, rest))
+    return edits
+
+
+def _head_count(words: list[Word], count: int) -> list[Edit]:
+    """The edits that make ``head`` (``words[0]``) print ``count`` lines (none if it does, or if it
+    counts bytes or from the end)."""
+    for i, word in enumerate(words[1:], start=1):
+        value = word.value
+        after = words[i + 1] if i + 1 < len(words) else None
+        if value in ("-n", "--lines") and after is not None:
+            given, span = after.value, (word.start, after.end)
+        elif m := re.fullmatch(r"(?:-n|--lines=|-)(\S+)", value):
+            given, span = m.group(1), (word.start, word.end)
+        else:
+            continue
+        if value.startswith("-c") or value.startswith("--bytes"):
+            return []
+        if not given.isdigit():
+            return []  # "-n -5": all but the last 5
+        return [] if int(given) == count else [(span[0], span[1], f"-n {count}")]
+    if count == HEAD_DEFAULT or any(w.value.startswith("-") for w in words[1:]):
+        return []  # head's own 10 lines; or -c, -q and the like: left as they are
+    return [(words[0].end, words[0].end, f" -n {count}")]
 
 
 def _substitution(command: str, request: str) -> str:
