@@ -80,6 +80,9 @@ class Candidate:
     confidence: float = 1.0  # the model's geometric-mean token probability, when it scored the text
     source: str = "model"  # "model" (generated) or "retrieval" (a training pair's command)
     missing: list[str] = field(default_factory=list)  # its programs this machine lacks (set with the danger flags)
+    # Whether the reranker's score of it reached ``DecodeConfig.unsure_below`` (None: no reranker
+    # ranked it). A first answer below it is right far less often (docs/benchmarks.md, "Unsure answers").
+    sure: bool | None = None
 
     @property
     def dangerous(self) -> bool:
@@ -97,6 +100,7 @@ class Candidate:
             "confidence": round(self.confidence, 6),
             "source": self.source,
             "missing": list(self.missing),
+            "sure": self.sure,
         }
 
 
@@ -392,6 +396,7 @@ def propose_checked(
     if covering:  # from the first harmless answer, as the one-answer path (no covering) starts
         harmless = cover_texts(shaped, harmless, config.cover_temperature)
     order = harmless + [t for t in shaped if checked[t].ok and t in harmful] + [t for t in shaped if not checked[t].ok]
+    ranked = config.rerank and engine.reranker is not None
     valid: list[Candidate] = []
     invalid: list[Candidate] = []
     for text in order:
@@ -405,6 +410,7 @@ def propose_checked(
             n_tokens=proposal.n_tokens,
             confidence=proposal.confidence,
             source="retrieval" if proposal.source == "retrieval" else "model",
+            sure=proposal.score >= config.unsure_below if ranked else None,
         )
         (valid if candidate.syntax_ok else invalid).append(candidate)
     result = valid + invalid

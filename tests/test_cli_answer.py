@@ -170,8 +170,10 @@ def test_candidates_are_distinct_valid_first_and_flag_danger() -> None:
         "confidence",
         "source",
         "missing",
+        "sure",
     }
     assert data["danger"][0]["rule_id"] and data["syntax"] == {"ok": True, "message": ""}
+    assert data["sure"] is None  # sampled: no reranker ranked it
 
 
 def test_script_request_is_shaped_and_checked() -> None:

@@ -523,3 +523,27 @@ def test_bm25_and_beam_decoders_on_a_model_with_an_index(
     assert suite["nlc2cmd"] == 1.0 and suite["decode"] == "beam 1 k=3 pool=1 alpha=0.6 relevance=4.0+1.0 consensus=4.0"
     run = run_cli([*args, "--decode", "greedy"], capsys)
     assert run.code == 2 and "unknown decoding" in one_error_line(run)
+
+
+def test_eval_reports_how_often_the_bundled_model_is_unsure_and_how_those_answers_score(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``unsure_rate``, ``top1_sure`` and ``top1_unsure`` agree with the predictions file's ``sure``
+    per request; the threshold moves them; the two partial means stay out of the overall figures."""
+    out = tmp_path / "predictions.jsonl"
+    args = ["eval", "--suite", "everyday-dev", "--limit", "8", "-k", "3", "--json", "--predictions", str(out)]
+    doc = json.loads(run_cli([*args, "--unsure-below", "1.0"], capsys).out)
+    (result,) = doc.values()
+    suite = result["suites"][0]
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    sure = [r for r in rows if r["sure"]]
+    unsure = [r for r in rows if r["sure"] is False]
+    assert sure and unsure and len(sure) + len(unsure) == len(rows) == 8
+    assert suite["unsure_rate"] == pytest.approx(len(unsure) / 8)
+    assert suite["top1_sure"] == pytest.approx(np.mean([r["nlc2cmd_top1"] for r in sure]))
+    assert suite["top1_unsure"] == pytest.approx(np.mean([r["nlc2cmd_top1"] for r in unsure]))
+    assert "unsure_rate" in result["overall"] and "top1_sure" not in result["overall"]
+    never = json.loads(run_cli([*args, "--unsure-below", "-100"], capsys).out)
+    assert next(iter(never.values()))["suites"][0]["unsure_rate"] == 0.0
+    bm25 = json.loads(run_cli([*args, "--decode", "bm25"], capsys).out)
+    assert "unsure_rate" not in next(iter(bm25.values()))["suites"][0]  # nothing ranked by the reranker

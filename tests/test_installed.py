@@ -107,3 +107,27 @@ def test_the_shell_words_are_this_bashs_builtins_and_keywords() -> None:
 
     real = subprocess.run(["bash", "-c", "compgen -b; compgen -k"], capture_output=True, text=True, check=True)
     assert set(real.stdout.split()) <= SHELL_WORDS
+
+
+def test_the_cli_says_when_the_model_is_unsure_of_its_answer(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real CLI on the bundled model: ``sure`` in the JSON is the reranker's verdict on each
+    answer, and a first answer marked unsure gets one note on stderr (a sure one none). The two
+    requests sit far on either side of the threshold (reranker scores ~4.3 and ~-1.9 against 0.5)."""
+    import json
+
+    from cli_run import run_cli
+
+    from bash_ai.term.render import unsure_text
+
+    for request, sure in (
+        ("find files larger than 100MB", True),
+        ("show lines of app.log that do not contain debug", False),
+    ):
+        doc = json.loads(run_cli(["--json", "-n", "3", request], capsys, monkeypatch=monkeypatch).out)
+        assert doc["candidates"][0]["sure"] is sure, request
+        assert all(isinstance(c["sure"], bool) for c in doc["candidates"])
+        plain = run_cli([request], capsys, monkeypatch=monkeypatch)
+        assert plain.out.strip() == doc["candidates"][0]["text"]
+        assert (unsure_text() in plain.err) is not sure, plain.err

@@ -24,7 +24,7 @@ from bash_ai.engine.rerank import (
     load_reranker,
     request_words,
 )
-from bash_ai.errors import ModelError
+from bash_ai.errors import ModelError, UsageError
 from bash_ai.nlc2cmd import utility_flags
 from bash_ai.retrieval import RetrievalIndex
 from trainer.rerank import RerankSpec, fit_linear, lexicon_groups, train_lexicon
@@ -431,3 +431,26 @@ def test_covering_starts_from_the_first_harmless_answer_as_one_answer_does(monke
     # (Covering from the harmful one first had put ls -l first: the best addition to mv.)
     assert five[0] == "find . -name '.*'" and five[-1] == "mv /path/subfolder/{.,}* /path/"
     assert [c.text for c in answer(engine, request, 1, lint=False)] == ["find . -name '.*'"]  # type: ignore[arg-type]
+
+
+def test_a_candidate_is_sure_when_the_rerankers_score_reaches_the_threshold() -> None:
+    """``Candidate.sure`` compares each candidate's final ranking score with ``unsure_below``;
+    without the reranker nothing is marked."""
+    from bash_ai.answer import propose_checked
+    from bash_ai.engine.propose import DecodeConfig, propose
+    from bash_ai.paths import bundled_model_dir
+    from bash_ai.registry import load
+
+    engine = load(str(bundled_model_dir()))
+    request = "list files sorted by size"
+    scores = {p.text: p.score for p in propose(engine, request, DecodeConfig())}
+    middle = float(np.median(list(scores.values())))
+    checked = propose_checked(engine, request, DecodeConfig(unsure_below=middle))
+    marked = {c.sure for c in checked}
+    assert marked == {True, False}  # the threshold splits the pool
+    for c in checked:
+        if c.text in scores:  # settled or tidied texts differ from the pool's
+            assert c.sure is (scores[c.text] >= middle), c.text
+    assert all(c.sure is None for c in propose_checked(engine, request, DecodeConfig(rerank=False)))
+    with pytest.raises(UsageError, match="unsure threshold"):
+        DecodeConfig(unsure_below=float("nan"))

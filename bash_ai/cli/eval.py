@@ -90,6 +90,14 @@ def eval_command(
             help="With the reranker: weight of the agreement with the other candidates before the first is chosen",
         ),
     ] = 1.0,
+    unsure_below: Annotated[
+        float,
+        Opt(
+            "--unsure-below",
+            help="With the reranker: a first answer it scores below this is marked unsure (the unsure_rate, "
+            "top1_sure and top1_unsure figures)",
+        ),
+    ] = 0.5,
     adapt_beams: Annotated[
         bool,
         Opt(
@@ -149,6 +157,7 @@ def eval_command(
             cover_temperature=cover,
             missing_penalty=missing_penalty,
             rerank_consensus=rerank_consensus,
+            unsure_below=unsure_below,
             adapt_beams=adapt_beams,
             structure_beams=structure_beams,
             max_tokens=max_tokens,

@@ -203,11 +203,13 @@ def turn_line(engine: Any, line: str, lint: bool = True) -> tuple[str, Any]:
 
 
 def _helper_notes(best: Any) -> str:
-    """What the helper's reply prints above the prompt: the answer's danger flags and the
-    programs it names that this machine lacks."""
+    """What the helper's reply prints above the prompt: the answer's danger flags, whether the
+    model is unsure of it, and the programs it names that this machine lacks."""
     from bash_ai.term import render
 
     lines = [render.danger_text(f) for f in best.danger]
+    if best.sure is False:
+        lines.append(f"warning: {render.unsure_text()}")
     if best.missing:
         lines.append(f"warning: {render.missing_text(best.missing)}")
     return "\n".join(lines)

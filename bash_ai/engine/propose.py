@@ -96,6 +96,11 @@ class DecodeConfig:
     # beams, scored under the same prompt. None: as many as the reranker was fitted with (its
     # ``structure_beams``; 0 without a reranker). 0: off.
     structure_beams: int | None = None
+    # With the reranker: a candidate it scores below this is marked unsure (``Candidate.sure``), and
+    # the faces say so beside a first answer. Tuned on nl2bash-dev for the bundled reranker: its first
+    # answers below 0.5 (one in five) have the right program in 16% against 53% above
+    # (docs/benchmarks.md, "Unsure answers"). The scale is the reranker's: refit, re-tune.
+    unsure_below: float = 0.5
     max_tokens: int = 96
 
     def __post_init__(self) -> None:
@@ -115,6 +120,7 @@ class DecodeConfig:
             "rerank_consensus",
         ):
             check_range(f"the {name.replace('_', ' ')}", getattr(self, name), 0, 10)
+        check_range("the unsure threshold", self.unsure_below, -100, 100)
         if self.max_tokens < 1:
             raise UsageError(f"max tokens must be at least 1 (got {self.max_tokens})")
 

@@ -61,6 +61,9 @@ METRICS: dict[str, str] = {
     "nlc2cmd_official_calibrated": "NLC2CMD, official rules, model confidences",
     "official_parseable": "references the official parser reads",
     "nlc2cmd_official_readable": "NLC2CMD, official rules, readable references only",
+    "unsure_rate": "first answers marked unsure",
+    "top1_sure": "NLC2CMD score (top-1), answers marked sure",
+    "top1_unsure": "NLC2CMD score (top-1), answers marked unsure",
     "pass_at_1": "exec pass@1",
     "pass_at_k": "exec pass@K",
     "syntax_valid": "syntax valid (bash -n)",
@@ -76,6 +79,8 @@ METRICS: dict[str, str] = {
     "rouge_l_parts": "summary ROUGE-L, from the man pages' words",
 }
 LOWER_IS_BETTER = frozenset({"danger_rate", "val_loss", "bits_per_byte"})
+# Means over a part of a suite's examples (those marked sure, or unsure): no mean across suites.
+PARTIAL = frozenset({"top1_sure", "top1_unsure"})
 
 SAMPLE_TEMPERATURE = 0.8
 SAMPLE_TOP_P = 0.95
@@ -242,25 +247,26 @@ def reference_nll(engine: EvalEngine, examples: Sequence[Example]) -> list[tuple
 
 def _answers(
     engine: EvalEngine, request: str, index: int, candidates: int, max_tokens: int, decoder: Decoder
-) -> tuple[list[str], list[float]]:
-    """The candidates for one request, best first, and a confidence in [0, 1] for each."""
+) -> tuple[list[str], list[float], bool | None]:
+    """The candidates for one request, best first, a confidence in [0, 1] for each, and whether the
+    first is marked sure (``Candidate.sure``; None where no reranker ranked it)."""
     if decoder.strategy == "bm25":
         hits = engine.neighbors(request, candidates, lexicon=False)  # BM25 alone
         if not hits:
-            return [""], [0.0]
+            return [""], [0.0], None
         best = max(hits[0].score, 1e-9)  # a hit's confidence: its BM25 score relative to the best's
-        return [n.command for n in hits], [min(1.0, max(0.0, n.score / best)) for n in hits]
+        return [n.command for n in hits], [min(1.0, max(0.0, n.score / best)) for n in hits], None
     if decoder.strategy == "beam":
         from bash_ai.answer import propose_checked
 
         config = decoder.config.replace(max_tokens=max_tokens)
         checked = propose_checked(_full(engine, "beam decoding"), request, config)[:candidates]
         if not checked:
-            return [""], [0.0]
-        return [c.text for c in checked], [c.confidence for c in checked]
+            return [""], [0.0], None
+        return [c.text for c in checked], [c.confidence for c in checked], checked[0].sure
     engine.retrieval_k = decoder.config.retrieval_k
     texts = _sampled(engine, request, index, candidates, max_tokens)
-    return texts, [1.0] * len(texts)
+    return texts, [1.0] * len(texts), None
 
 
 def _full(engine: EvalEngine, what: str) -> Engine:
@@ -295,6 +301,19 @@ def _rate(values: Sequence[bool | float]) -> float:
     return float(sum(values)) / len(values) if values else math.nan
 
 
+def _sureness(rows: Sequence[dict[str, Any]], score: str | None = None) -> dict[str, float]:
+    """The share of first answers marked unsure and, with a ``score`` key of the rows, its mean
+    over the sure and the unsure ones; nothing where no answer was marked (no reranker)."""
+    marked = [r for r in rows if r.get("sure") is not None]
+    if not marked:
+        return {}
+    out = {"unsure_rate": _rate([not r["sure"] for r in marked])}
+    if score is not None:
+        out["top1_sure"] = _rate([r[score] for r in marked if r["sure"]])
+        out["top1_unsure"] = _rate([r[score] for r in marked if not r["sure"]])
+    return out
+
+
 Judge = Callable[[Example, list[str], list[float]], dict[str, Any]]
 
 
@@ -313,7 +332,7 @@ def _answer_all(
 
     rows: list[dict[str, Any]] = []
     for i, ex in enumerate(examples):
-        preds, confidences = _answers(engine, ex.request, i, candidates, max_tokens, decoder)
+        preds, confidences, sure = _answers(engine, ex.request, i, candidates, max_tokens, decoder)
         confidences = [round(c, 6) for c in confidences]  # as the predictions file has them
         row: dict[str, Any] = {
             "id": ex.id,
@@ -321,6 +340,7 @@ def _answer_all(
             "reference": ex.reference,
             "predictions": preds,
             "confidences": confidences,
+            "sure": sure,
         }
         rows.append(row | judge(ex, preds, confidences) | {"dangerous": bool(assess(preds[0]))})
         if progress is not None:
@@ -391,7 +411,7 @@ def evaluate(
         "danger_rate": _rate([r["dangerous"] for r in rows]),
         "val_loss": nats / tokens if tokens else math.nan,
         "bits_per_byte": nats / (math.log(2) * nbytes) if nbytes else math.nan,
-    }
+    } | _sureness(rows, "nlc2cmd_top1")
     totals = {"nll_nats": float(nats), "nll_tokens": int(tokens), "nll_bytes": int(nbytes)}
     decode = decoder.describe(engine.reranker is not None)
     result = _result(suite, engine, rows, candidates, metrics, start, decode, **totals)
@@ -501,7 +521,7 @@ def _evaluate_exec(
     metrics |= {
         "syntax_valid": _rate([r["syntax_ok"] for r in rows]),
         "danger_rate": _rate([r["dangerous"] for r in rows]),
-    }
+    } | _sureness(rows)
     return _result(EXEC, engine, rows, candidates, metrics, start, decoder.describe(engine.reranker is not None))
 
 
@@ -528,7 +548,7 @@ def overall(results: Sequence[SuiteResult]) -> dict[str, float]:
     out: dict[str, float] = {}
     for key in METRICS:
         having = [r for r in results if key in r.metrics]
-        if not having:
+        if not having or key in PARTIAL:
             continue
         if key == "val_loss":
             tokens = sum(r.nll_tokens for r in having)

@@ -92,6 +92,11 @@ def show_danger(flags: list[Any]) -> None:
         _line("danger", text, "bold red", "red")
 
 
+def unsure_text(label: str = "the answer") -> str:
+    """The note beside an answer the reranker scored low (``Candidate.sure`` False)."""
+    return f"{label} may well be wrong (the model is unsure of it): read it before you run it"
+
+
 def show_notes(candidate: Any, label: str = "the answer") -> None:
     """Syntax warning, danger flags and shellcheck findings of one candidate."""
     if not candidate.syntax_ok:
@@ -99,6 +104,8 @@ def show_notes(candidate: Any, label: str = "the answer") -> None:
     if candidate.finish_reason == "length":
         warn(f"{label} was cut off at the token limit")
     show_danger(candidate.danger)
+    if getattr(candidate, "sure", None) is False:
+        warn(unsure_text(label))
     if candidate.missing:  # plain program names only (installed._PLAIN): nothing to escape
         warn(missing_text(candidate.missing, label))
     for finding in candidate.shellcheck:
