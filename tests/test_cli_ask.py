@@ -266,3 +266,32 @@ def test_a_request_builds_only_the_ask_command(tiny_model_dir: Path, capsys: pyt
     assert done.stderr.strip().splitlines()[-1] == "[('ask',)]"
     run = run_cli(["--help"], capsys)
     assert run.code == 0 and all(name in run.out for name in ("ask", "models", "shell-init", "serve"))
+
+
+def test_an_unsure_answer_on_a_terminal_comes_with_two_alternatives(tmp_path: Path) -> None:
+    """The bundled model in a real terminal: a first answer marked unsure gets the note and the next
+    two answers on stderr; a sure one comes alone; without a terminal the unsure one comes alone too
+    (stdout holds the answer in every case)."""
+    pexpect = pytest.importorskip("pexpect")
+    from bash_ai.term.render import unsure_text
+
+    env = {**_subprocess_env(tmp_path), "NO_COLOR": "1", "TERM": "xterm"}
+    env.pop("BASH_AI_MODEL", None)
+    unsure, sure = "show lines of app.log that do not contain debug", "find files larger than 100MB"
+    seen = {}
+    for request in (unsure, sure):
+        child = pexpect.spawn(
+            sys.executable, ["-m", "bash_ai", request], cwd=str(tmp_path), env=env, encoding="utf-8", timeout=60
+        )
+        child.expect(pexpect.EOF)
+        seen[request] = child.before.replace("\r\n", "\n")
+    assert (
+        "alternative 2:" in seen[unsure] and "alternative 3:" in seen[unsure] and "alternative 4:" not in seen[unsure]
+    )
+    assert unsure_text() in seen[unsure]
+    assert "alternative" not in seen[sure] and unsure_text() not in seen[sure]
+    piped = subprocess.run(
+        [sys.executable, "-m", "bash_ai", unsure], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert piped.returncode == 0 and "alternative" not in piped.stderr and unsure_text() in piped.stderr
+    assert piped.stdout.strip() and piped.stdout.strip() in seen[unsure]  # the same first answer

@@ -20,6 +20,8 @@ from bash_ai.safety.control import visible
 Opt = typer.Option
 
 JSON_SCHEMA_VERSION = 1
+# A first answer marked unsure (``Candidate.sure``) on a terminal: this many more are shown on stderr.
+UNSURE_ALTERNATIVES = 2
 
 
 def register(app: typer.Typer) -> None:
@@ -90,8 +92,13 @@ def ask(
     chosen = DEFAULT_TEMPERATURE if temperature is None else temperature
     params = sampling_params(chosen, seed, max_tokens) if sample else None
 
+    # One answer asked for on a terminal: the next ones too, shown only if the model is unsure of it.
+    wanted = candidates == 1 and not (sample or as_json or run) and sys.stderr.isatty()
+    extra = UNSURE_ALTERNATIVES if wanted else 0
     with render.Progress() as progress:
-        results = answer(engine, text, candidates, params, on_event=progress, decode=decode_config(max_tokens))
+        results = answer(engine, text, candidates + extra, params, on_event=progress, decode=decode_config(max_tokens))
+    if extra and results[0].sure is not False:
+        results = results[:1]
 
     if as_json:
         document = {
