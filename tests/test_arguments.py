@@ -406,3 +406,56 @@ def test_a_settled_sorted_list_prints_the_largest_file(tmp_path: Path) -> None:
     )
     out = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["./big.txt"], command
+
+
+@pytest.mark.parametrize(
+    ("command", "asked", "expected"),
+    [
+        (
+            "sed -n '/pattern/!p' app.log",
+            "show lines of app.log that do not contain debug",
+            "sed -n '/debug/!p' app.log",
+        ),
+        ("grep -i search_pattern server.log", "search for the word error in server.log", "grep -i error server.log"),
+        (
+            'find . -type f -exec grep -l "word" {} +',
+            'search for the word "x-1" in all files',
+            'find . -type f -exec grep -l "x-1" {} +',
+        ),
+        (
+            "find . -type f | xargs grep -l pattern",
+            "files containing the word v1.5",
+            "find . -type f | xargs grep -l 'v1\\.5'",
+        ),
+        ("awk '/pattern/' a.txt", "print the lines of a.txt containing TODO", "awk '/TODO/' a.txt"),
+        # Left as written: the stand-in is part of a longer text, or outside the pattern programs'
+        # arguments; the request names no text, two, or only a function word after "string".
+        ('grep "string to be searched" f', "search f for the word error", 'grep "string to be searched" f'),
+        (
+            "find . -name pattern -exec grep -l pattern {} \\;",
+            "files named x containing TODO",
+            "find . -name pattern -exec grep -l TODO {} \\;",
+        ),
+        ("grep pattern f", "search f for a pattern", "grep pattern f"),
+        ("grep pattern f", "lines containing the word foo and the word bar", "grep pattern f"),
+        ("grep -v pattern f", "remove strings with pattern from f", "grep -v pattern f"),
+        ("grep error f", "lines containing debug", "grep error f"),
+    ],
+)
+def test_settle_the_text_the_request_looks_for(command: str, asked: str, expected: str) -> None:
+    assert settle(command, asked) == expected
+
+
+def test_a_settled_pattern_finds_the_lines(tmp_path: Path) -> None:
+    (tmp_path / "app.log").write_text("start\ndebug: x\nv1.5 ok\nv105 no\n", encoding="utf-8")
+    for command, asked, lines in (
+        (
+            "sed -n '/pattern/!p' app.log",
+            "show lines of app.log that do not contain debug",
+            ["start", "v1.5 ok", "v105 no"],
+        ),
+        ("grep pattern app.log", "lines of app.log containing the word v1.5", ["v1.5 ok"]),  # the dot is literal
+    ):
+        settled = settle(command, asked)
+        out = subprocess.run(["bash", "-c", settled], cwd=tmp_path, capture_output=True, text=True, check=True)
+        assert out.stdout.splitlines() == lines, settled

@@ -25,8 +25,9 @@ the request differs from its example ("the manual page of grep" against "of find
 After the ranking, the shown commands are settled for the request (``settle``): a directory it
 names by a word ("the logs directory"), the field and separator of a column ("the second column of
 data.csv"), a ``find``'s time window ("in the last hour") and size ("larger than 100MB"), the
-texts of a substitution ("replace foo with bar"), and which end of a ``sort | head`` list and how
-many ("the largest file": ``sort -r ... | head -n 1``). These read the request alone and are
+texts of a substitution ("replace foo with bar"), which end of a ``sort | head`` list and how
+many ("the largest file": ``sort -r ... | head -n 1``), and the text a grep, sed or awk pattern
+stands in for ("lines that do not contain debug": ``sed -n '/pattern/!p'`` -> ``sed -n '/debug/!p'``). These read the request alone and are
 left out of the scores (docs/benchmarks.md, "The request's directory, column and time window").
 """
 
@@ -192,13 +193,14 @@ def adapt(command: str, example_request: str, request: str, *, swap_numbers: boo
 def settle(command: str, request: str) -> str:
     """``command`` as shown for ``request``: the directory it names by a word (``_into_directory``),
     the field and separator of a column (``_columns``), a ``find``'s time window (``_time_window``)
-    and size (``_size_window``), the words of a substitution (``_substitution``), and the end of a
-    sorted list and how many from it (``_extreme``). Applied to the ranked candidates (``answer.distinct_commands``), not before
+    and size (``_size_window``), the words of a substitution (``_substitution``), the end of a
+    sorted list and how many from it (``_extreme``), and the text a stand-in pattern looks for
+    (``_pattern``). Applied to the ranked candidates (``answer.distinct_commands``), not before
     they are scored like ``adapt``'s swaps: these read the request alone, and a command rewritten
     so is less likely under the model than the form it learnt (``du -hs ~`` against ``du -hs
     /path/to/directory``), which would rank it anew (measured in docs/benchmarks.md)."""
     out = _time_window(_columns(_into_directory(command, request), request), request)
-    return _extreme(_substitution(_size_window(out, request), request), request)
+    return _pattern(_extreme(_substitution(_size_window(out, request), request), request), request)
 
 
 # At most this many words of a request may differ from its example's for ``_swap_word``.
@@ -963,6 +965,87 @@ def _head_count(words: list[Word], count: int) -> list[Edit]:
     if count == HEAD_DEFAULT or any(w.value.startswith("-") for w in words[1:]):
         return []  # head's own 10 lines; or -c, -q and the like: left as they are
     return [(words[0].end, words[0].end, f" -n {count}")]
+
+
+_QUOTE = "\"'`\u2018\u2019\u201c\u201d"
+# What a request says to look for: "the word error", "the string 'foo'", "containing TODO", "that do
+# not contain debug", "matching 'x-1'". One such text and no other is what a grep, sed or awk pattern
+# standing in for it (``pattern``, ``search_pattern``, ``string``) should be.
+_LOOKED_FOR = (
+    re.compile(
+        rf"\b(?:word|string|text|pattern|term|phrase)\s+[{_QUOTE}]?([\w@:-][\w.@:-]*?)[{_QUOTE}]?(?=[\s,;:]|\.?$)", re.I
+    ),
+    re.compile(
+        rf"\b(?:contain(?:s|ing)?|match(?:es|ing)?|mention(?:s|ing)?)\s+[{_QUOTE}]([\w@:-][\w.@:-]*?)[{_QUOTE}]", re.I
+    ),
+    re.compile(
+        r"\b(?:contain(?:s|ing)?|mention(?:s|ing)?)\s+(?!(?:the|a|an|any|all|only|no|at|some|spaces?|numbers?|digits?|"
+        r"files?|lines?|words?|text|characters?|folders?|directories|directory)\b)([\w@:-][\w.@:-]*?)(?=[\s,;:]|\.?$)",
+        re.I,
+    ),
+)
+_STAND_IN = re.compile(
+    r"(?<![\w$-])(search_pattern|search_term|search_string|pattern|PATTERN|string|STRING|regex|word)(?![\w-])"
+)
+_STAND_IN_ADDRESS = re.compile(rf"/{_STAND_IN.pattern}/")
+_PATTERN_PROGRAMS = frozenset({"grep", "egrep", "fgrep", "sed", "awk"})
+
+
+# Words that follow "pattern", "string" or "containing" without being the text ("the string to be
+# searched", "a pattern from file", "containing here").
+_FUNCTION_WORDS = (
+    "a an the this that these those it its is are as or and of in into inside within on at by for from to with "
+    "here there match matches matching ignoring case only all any each every some search searched which"
+)
+_NOT_LOOKED_FOR = frozenset(_FUNCTION_WORDS.split())
+
+
+def _looked_for(request: str) -> str | None:
+    """The one text ``request`` says to look for (``_LOOKED_FOR``), if it names exactly one."""
+    found = {m.group(1) for cue in _LOOKED_FOR for m in cue.finditer(request)}
+    found = {text for text in found if text.lower() not in _NOT_LOOKED_FOR}
+    return next(iter(found)) if len(found) == 1 else None
+
+
+def _pattern(command: str, request: str) -> str:
+    """A grep, sed or awk pattern that stands in for a text (``pattern``, ``search_pattern``,
+    ``string``, ``word``) takes the one text the request says to look for: "show lines of app.log
+    that do not contain debug" with ``sed -n '/pattern/!p' app.log`` -> ``sed -n '/debug/!p'
+    app.log``. Only a text of letters, digits and ``_@:-`` (dots too, escaped), which needs no
+    shell quoting; only the stand-in words in those programs' arguments (run directly, or by
+    ``find -exec`` or ``xargs``); only one kind of stand-in in the command."""
+    wanted = _looked_for(request)
+    if wanted is None or _STAND_IN.fullmatch(wanted) or not _STAND_IN.search(command):
+        return command
+    from bash_ai.safety.shell import Command, parse
+
+    literal = wanted.replace(".", "\\.")
+    edits: list[Edit] = []
+    stand_ins: set[str] = set()
+    for item in parse(command).items:
+        if not isinstance(item, Command):
+            continue
+        running = False  # inside the arguments of a grep, sed or awk (its own, or run by find -exec or xargs)
+        for word in item.words:
+            if word.value in _PATTERN_PROGRAMS:
+                running = True
+                continue
+            if word.value in (";", "+", "\\;"):
+                running = False
+            if not running or word.subs or word.value.startswith("-"):
+                continue
+            whole = _STAND_IN.fullmatch(word.value)  # grep's pattern: the word is the stand-in
+            found = [whole.group(1)] if whole else _STAND_IN_ADDRESS.findall(word.value)  # sed/awk: /pattern/
+            if found:
+                stand_ins.update(found)
+                quoted = word.raw[:1] in "'\"" or "." not in wanted
+                raw = _STAND_IN.sub(literal if quoted else f"'{literal}'", word.raw)
+                edits.append((word.start, word.end, raw))
+    if len(stand_ins) != 1:
+        return command
+    for start, end, text in sorted(edits, reverse=True):
+        command = f"{command[:start]}{text}{command[end:]}"
+    return command
 
 
 def _substitution(command: str, request: str) -> str:
