@@ -44,6 +44,13 @@ if TYPE_CHECKING:
 # A text edit: replace command[start:end] with the text.
 Edit = tuple[int, int, str]
 
+
+def _applied(command: str, edits: list[Edit]) -> str:
+    """``command`` with ``edits`` (non-overlapping) made, from the end so earlier offsets stay right."""
+    for start, end, text in sorted(edits, reverse=True):
+        command = f"{command[:start]}{text}{command[end:]}"
+    return command
+
 _URL = re.compile(r"\b(?:https?|ftp)://[^\s'\"<>]*[^\s'\".,;:!?)<>]")
 _FILE = re.compile(r"(?<![\w./~$-])((?:[\w~.-]+/)*[\w-]+(?:\.[\w-]+)*\.[A-Za-z][\w]{0,5})(?![\w/-])")
 _PATH = re.compile(r"(?<![\w.$-])((?:~|\.{1,2})?/[\w./-]*[\w-]|[\w.-]+/[\w./-]*[\w-])(?![\w/-])")
@@ -683,9 +690,7 @@ def _columns(command: str, request: str) -> str:
             edits += _cut_edits(program, words, field, comma)
         elif program.value in ("awk", "gawk", "mawk"):
             edits += _awk_edits(program, words, field, comma)
-    for start, end, text in sorted(edits, reverse=True):
-        command = f"{command[:start]}{text}{command[end:]}"
-    return command
+    return _applied(command, edits)
 
 
 def _separator(word: Word, after: Word | None, option: str, long: str = "") -> tuple[bool, Edit | None]:
@@ -905,9 +910,7 @@ def _extreme(command: str, request: str) -> str:
         edits += direction
         if count is not None:
             edits += _head_count(after.words, count)
-    for start, end, text in sorted(edits, reverse=True):
-        command = f"{command[:start]}{text}{command[end:]}"
-    return command
+    return _applied(command, edits)
 
 
 def _sort_direction(words: list[Word], descending: bool) -> list[Edit] | None:
@@ -1043,9 +1046,7 @@ def _pattern(command: str, request: str) -> str:
                 edits.append((word.start, word.end, raw))
     if len(stand_ins) != 1:
         return command
-    for start, end, text in sorted(edits, reverse=True):
-        command = f"{command[:start]}{text}{command[end:]}"
-    return command
+    return _applied(command, edits)
 
 
 def _substitution(command: str, request: str) -> str:
@@ -1113,6 +1114,4 @@ def _flags_asked(command: str, request: str) -> str:
         ]
         if added:
             edits.append((program.end, program.end, "".join(f" {flag[:2]}" for flag in dict.fromkeys(added))))
-    for start, end, text in sorted(edits, reverse=True):
-        command = f"{command[:start]}{text}{command[end:]}"
-    return command
+    return _applied(command, edits)
