@@ -459,3 +459,26 @@ def test_a_settled_pattern_finds_the_lines(tmp_path: Path) -> None:
         settled = settle(command, asked)
         out = subprocess.run(["bash", "-c", settled], cwd=tmp_path, capture_output=True, text=True, check=True)
         assert out.stdout.splitlines() == lines, settled
+
+
+@pytest.mark.parametrize(
+    ("command", "asked", "expected"),
+    [
+        (
+            "ssh remote_user@server.example.com",
+            "connect to server.example.com as user bob",
+            "ssh bob@server.example.com",
+        ),
+        ("chown username:staff f", "change the owner of f to user alice", "chown alice:staff f"),
+        ("crontab -u user -l", "list the cron jobs of user deploy", "crontab -u deploy -l"),
+        ("find /home/user -user username", "files in /home/user owned by user bob", "find /home/user -user bob"),
+        # Left as written: the user named already, no user named (or two), or no stand-in word.
+        ("ssh bob@host", "ssh to host as user bob", "ssh bob@host"),
+        ("ssh user@host", "ssh to host", "ssh user@host"),
+        ("ssh user@host", "copy from user alice to user bob", "ssh user@host"),
+        ("ls /home/user", "list the files of user bob", "ls /home/user"),
+        ('ssh "$user"@host', "ssh as user bob", 'ssh "$user"@host'),
+    ],
+)
+def test_settle_the_user_the_request_names(command: str, asked: str, expected: str) -> None:
+    assert settle(command, asked) == expected

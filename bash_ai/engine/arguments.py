@@ -27,7 +27,8 @@ names by a word ("the logs directory"), the field and separator of a column ("th
 data.csv"), a ``find``'s time window ("in the last hour") and size ("larger than 100MB"), the
 texts of a substitution ("replace foo with bar"), which end of a ``sort | head`` list and how
 many ("the largest file": ``sort -r ... | head -n 1``), and the text a grep, sed or awk pattern
-stands in for ("lines that do not contain debug": ``sed -n '/pattern/!p'`` -> ``sed -n '/debug/!p'``). These read the request alone and are
+stands in for ("lines that do not contain debug": ``sed -n '/pattern/!p'`` -> ``sed -n '/debug/!p'``),
+and the user a stand-in user is ("as user bob": ``ssh remote_user@host`` -> ``ssh bob@host``). These read the request alone and are
 left out of the scores (docs/benchmarks.md, "The request's directory, column and time window").
 """
 
@@ -50,6 +51,7 @@ def _applied(command: str, edits: list[Edit]) -> str:
     for start, end, text in sorted(edits, reverse=True):
         command = f"{command[:start]}{text}{command[end:]}"
     return command
+
 
 _URL = re.compile(r"\b(?:https?|ftp)://[^\s'\"<>]*[^\s'\".,;:!?)<>]")
 _FILE = re.compile(r"(?<![\w./~$-])((?:[\w~.-]+/)*[\w-]+(?:\.[\w-]+)*\.[A-Za-z][\w]{0,5})(?![\w/-])")
@@ -201,13 +203,14 @@ def settle(command: str, request: str) -> str:
     """``command`` as shown for ``request``: the directory it names by a word (``_into_directory``),
     the field and separator of a column (``_columns``), a ``find``'s time window (``_time_window``)
     and size (``_size_window``), the words of a substitution (``_substitution``), the end of a
-    sorted list and how many from it (``_extreme``), and the text a stand-in pattern looks for
-    (``_pattern``). Applied to the ranked candidates (``answer.distinct_commands``), not before
+    sorted list and how many from it (``_extreme``), the text a stand-in pattern looks for
+    (``_pattern``), and the user a stand-in user is (``_user``). Applied to the ranked candidates (``answer.distinct_commands``), not before
     they are scored like ``adapt``'s swaps: these read the request alone, and a command rewritten
     so is less likely under the model than the form it learnt (``du -hs ~`` against ``du -hs
     /path/to/directory``), which would rank it anew (measured in docs/benchmarks.md)."""
     out = _time_window(_columns(_into_directory(command, request), request), request)
-    return _pattern(_extreme(_substitution(_size_window(out, request), request), request), request)
+    out = _extreme(_substitution(_size_window(out, request), request), request)
+    return _user(_pattern(out, request), request)
 
 
 # At most this many words of a request may differ from its example's for ``_swap_word``.
@@ -1046,6 +1049,41 @@ def _pattern(command: str, request: str) -> str:
                 edits.append((word.start, word.end, raw))
     if len(stand_ins) != 1:
         return command
+    return _applied(command, edits)
+
+
+# "as user bob", "owned by user alice", "for the user deploy": the one user a request names.
+_USER_NAMED = re.compile(
+    rf"\b(?:as|by|for|to|of|from|the)\s+user(?:name)?\s+[{_QUOTE}]?([a-z_][a-z0-9_.-]*?)[{_QUOTE}]?(?=[\s,;:]|\.?$)",
+    re.I,
+)
+_NOT_USERS = frozenset({"id", "ids", "name", "names", "group", "groups", "account", "accounts", "has", "who", "is"})
+# A user a command names for want of one: remote_user@host, chown username file, -u user.
+_USER_STAND_IN = r"(?:remote_|your_|local_)?(?:user(?:_?name)?|USER(?:NAME)?)"
+_USER_WORD = re.compile(rf"({_USER_STAND_IN})(:\S*)?|({_USER_STAND_IN})(@\S+)")
+
+
+def _user(command: str, request: str) -> str:
+    """The one user the request names ("connect to server.example.com as user bob") in place of a
+    stand-in for one: ``ssh remote_user@server.example.com`` -> ``ssh bob@server.example.com``;
+    ``chown username:staff f`` -> ``chown bob:staff f``. Only whole words (a path such as
+    ``/home/user`` stays), and not where the command names that user already."""
+    named = {m.group(1) for m in _USER_NAMED.finditer(request)} - _NOT_USERS - _NOT_LOOKED_FOR
+    if len(named) != 1:
+        return command
+    (user,) = named
+    if _word_in(command, user) or re.search(rf"(?<![\w/$.-]){_USER_STAND_IN}(?![\w/-])", command) is None:
+        return command
+    from bash_ai.safety.shell import Command, parse
+
+    edits: list[Edit] = []
+    for item in parse(command).items:
+        if not isinstance(item, Command):
+            continue
+        for word in item.words[1:]:
+            m = _USER_WORD.fullmatch(word.value)
+            if m is not None and not word.subs and word.raw == word.value:  # plain words only
+                edits.append((word.start, word.end, user + (m.group(2) or m.group(4) or "")))
     return _applied(command, edits)
 
 
