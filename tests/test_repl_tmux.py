@@ -274,3 +274,20 @@ def test_ctrl_c_stops_the_command_not_the_shell_or_the_repl(repl: Tmux) -> None:
     repl.send("C-c")
     at = repl.wait_for(r"\[exit 130\]", after=asked.end(), timeout=10).end()
     _run_confirmed(repl, "echo $kept", r"^still-here", at)
+
+
+def test_a_request_the_bundled_model_is_unsure_of_says_so_before_the_question(
+    tmp_path: Path, bash_ai_home: Path
+) -> None:
+    """The bundled model in the REPL: an answer marked unsure (``Candidate.sure``) carries the note
+    above the run question; the default (Abort) runs nothing."""
+    from bash_ai.paths import bundled_model_dir
+
+    with running_repl(tmp_path, bash_ai_home, bundled_model_dir()) as term:
+        term.wait_for(EMPTY_PROMPT)
+        term.send("# show lines of app.log that do not contain debug", literal=True)
+        term.send("Enter")
+        note = term.wait_for(r"unsure of it", timeout=60)
+        shown = term.wait_for(r"\[E\]xecute", after=note.end())
+        term.send("Enter")
+        term.wait_for(r"aborted", after=shown.end())
