@@ -482,3 +482,44 @@ def test_a_settled_pattern_finds_the_lines(tmp_path: Path) -> None:
 )
 def test_settle_the_user_the_request_names(command: str, asked: str, expected: str) -> None:
     assert settle(command, asked) == expected
+
+
+@pytest.mark.parametrize(
+    ("command", "asked", "expected"),
+    [
+        (
+            "sort f1 f2 | uniq -d",
+            "Count the number of unique duplicate lines in f1 and f2",
+            "sort f1 f2 | uniq -d | wc -l",
+        ),
+        ("find . -type f", "count the regular files in this directory tree", "find . -type f | wc -l"),
+        ("find . -type d", "display the count of all the directories", "find . -type d | wc -l"),
+        ("ls *.txt", "how many text files are here", "ls *.txt | wc -l"),
+        # Left as written: it counts already, a count for each thing, words not lines, a find that
+        # acts, more than a pipeline, output to a file, a program that does not list, tail -f.
+        ("find . -type f | wc -l", "count the files", "find . -type f | wc -l"),
+        ("grep -c x f", "count the lines with x in f", "grep -c x f"),
+        ("sort f | uniq -c", "count how many times each line appears in f", "sort f | uniq -c"),
+        ("cat essay.txt", "count the words in essay.txt", "cat essay.txt"),
+        (
+            "find . -perm 755 -exec chmod 644 {} \\;",
+            "count the files with 755 permission",
+            "find . -perm 755 -exec chmod 644 {} \\;",
+        ),
+        ("cd x; ls", "count the files in x", "cd x; ls"),
+        ("ls > list.txt", "count the files", "ls > list.txt"),
+        ("du -sh .", "count the disk usage", "du -sh ."),
+        ("tail -f log", "count the lines of log", "tail -f log"),
+        ("echo hi", "show the files", "echo hi"),
+    ],
+)
+def test_settle_a_count_the_request_asks_for(command: str, asked: str, expected: str) -> None:
+    assert settle(command, asked) == expected
+
+
+def test_a_settled_count_prints_one_number(tmp_path: Path) -> None:
+    for name in ("a.txt", "b.txt", "c.log"):
+        (tmp_path / name).write_text("x\n", encoding="utf-8")
+    command = settle("find . -type f -name '*.txt'", "count the text files in this directory")
+    out = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["2"], command

@@ -28,7 +28,8 @@ data.csv"), a ``find``'s time window ("in the last hour") and size ("larger than
 texts of a substitution ("replace foo with bar"), which end of a ``sort | head`` list and how
 many ("the largest file": ``sort -r ... | head -n 1``), and the text a grep, sed or awk pattern
 stands in for ("lines that do not contain debug": ``sed -n '/pattern/!p'`` -> ``sed -n '/debug/!p'``),
-and the user a stand-in user is ("as user bob": ``ssh remote_user@host`` -> ``ssh bob@host``). These read the request alone and are
+the user a stand-in user is ("as user bob": ``ssh remote_user@host`` -> ``ssh bob@host``), and a
+count where the request asks for one ("count the regular files": ``find . -type f | wc -l``). These read the request alone and are
 left out of the scores (docs/benchmarks.md, "The request's directory, column and time window").
 """
 
@@ -204,13 +205,14 @@ def settle(command: str, request: str) -> str:
     the field and separator of a column (``_columns``), a ``find``'s time window (``_time_window``)
     and size (``_size_window``), the words of a substitution (``_substitution``), the end of a
     sorted list and how many from it (``_extreme``), the text a stand-in pattern looks for
-    (``_pattern``), and the user a stand-in user is (``_user``). Applied to the ranked candidates (``answer.distinct_commands``), not before
+    (``_pattern``), the user a stand-in user is (``_user``), and a count of what a command lists
+    where the request asks for one number (``_count``). Applied to the ranked candidates (``answer.distinct_commands``), not before
     they are scored like ``adapt``'s swaps: these read the request alone, and a command rewritten
     so is less likely under the model than the form it learnt (``du -hs ~`` against ``du -hs
     /path/to/directory``), which would rank it anew (measured in docs/benchmarks.md)."""
     out = _time_window(_columns(_into_directory(command, request), request), request)
     out = _extreme(_substitution(_size_window(out, request), request), request)
-    return _user(_pattern(out, request), request)
+    return _count(_user(_pattern(out, request), request), request)
 
 
 # At most this many words of a request may differ from its example's for ``_swap_word``.
@@ -1085,6 +1087,61 @@ def _user(command: str, request: str) -> str:
             if m is not None and not word.subs and word.raw == word.value:  # plain words only
                 edits.append((word.start, word.end, user + (m.group(2) or m.group(4) or "")))
     return _applied(command, edits)
+
+
+# A request for one number: "count the ...", "how many ...", "print the number of ...". Not a
+# count for each thing ("the number of files in each directory"): that is a list of numbers.
+_COUNT_ASKED = re.compile(
+    r"^\W*(?:please\s+)?(?:count|how\s+many)\b"
+    r"|^\W*(?:print|show|display|get|output|find|return|calculate|tell)\s+(?:me\s+)?(?:the\s+)?(?:total\s+)?(?:number|count)\s+of\b",
+    re.IGNORECASE,
+)
+_EACH = re.compile(r"\b(?:each|every|per)\b|\bfor\s+all\b", re.IGNORECASE)
+# A command that counts already: wc, grep -c / uniq -c, --count, an awk counter.
+_COUNTS = re.compile(
+    r"(?<![\w-])wc(?![\w-])|--count\b|\+\+|\+=|\bNR\b|\blength\b"
+    r"|(?<![\w-])(?:[ef]?grep|uniq)(?![\w-])[^|;&]*\s-[a-zA-Z]*c"
+)
+# Programs whose output is one thing a line, the kind a count of lines counts.
+_LISTER_NAMES = (
+    "find ls grep egrep fgrep sort uniq cat ps who awk sed cut tr head tail locate comm lsof jobs history "
+    "xargs pgrep users env printenv seq"
+)
+_LISTERS = frozenset(_LISTER_NAMES.split())
+# A find that acts on what it finds (its output is the action's, or nothing).
+_FIND_ACTIONS = frozenset({"-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fprintf", "-fls"})
+
+
+def _count(command: str, request: str) -> str:
+    """A count of lines after a command that lists, where the request asks for one number and the
+    command counts nothing: "count the number of unique duplicate lines in file1 and file2" with
+    ``sort file1 file2 | uniq -d`` -> ``sort file1 file2 | uniq -d | wc -l``. Only a plain pipeline
+    (no ``;``, ``&&``, ``||``) whose last program lists (``find``, ``ls``, ``grep``, ``sort`` ...; not
+    ``tail -f``, nor a ``find`` that acts with ``-exec`` or ``-delete``) and writes to no file; not for
+    a count of each thing ("... in each directory"), nor of words, characters or bytes."""
+    if not _COUNT_ASKED.search(request) or _EACH.search(request) or _COUNTS.search(command):
+        return command
+    if {_UNITS[_stem(m.group(1))] for m in _UNIT_WORD.finditer(request)} - {"l"}:
+        return command  # words, characters or bytes: not a count of lines
+    from bash_ai.safety.shell import Command, parse
+
+    script = parse(command)
+    if not script.items or any(op not in ("|", "") for op in script.ops):
+        return command
+    last = script.items[-1]
+    if not isinstance(last, Command) or not last.words or last.redirects or last.words[0].value not in _LISTERS:
+        return command
+    if last.words[0].value == "tail" and any(w.value.startswith("-f") or w.value == "--follow" for w in last.words):
+        return command
+    if any(
+        isinstance(item, Command)
+        and item.words
+        and item.words[0].value == "find"
+        and _FIND_ACTIONS.intersection(w.value for w in item.words)
+        for item in script.items
+    ):
+        return command
+    return f"{command.rstrip()} | wc -l"
 
 
 def _substitution(command: str, request: str) -> str:
