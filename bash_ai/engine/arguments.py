@@ -884,7 +884,7 @@ def _extreme(command: str, request: str) -> str:
     "newest", "most ..." against "smallest", "oldest", "least ..."); the count where it names one
     ("top 5", "the 5 largest") or asks for one thing ("the largest file"). Only a ``sort`` piped
     straight into ``head``, and no ``sort`` whose keys carry their own order (``-k 5,5nr``)."""
-    found = [m for m in _RANKED.finditer(request)]
+    found = list(_RANKED.finditer(request))
     if not found:
         return command
     high = any(re.fullmatch(_HIGH, m.group(3), re.IGNORECASE) for m in found)
