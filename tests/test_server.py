@@ -54,6 +54,7 @@ def test_generate_returns_checked_candidates(client: httpx.Client) -> None:
         "shellcheck": cand["shellcheck"],
         "finish_reason": cand["finish_reason"],
         "missing": [],  # echo is a bash builtin
+        "sure": None,  # sampled: no reranker ranked it
     }
     usage = body["usage"]
     assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] >= len("echo hello") // 4

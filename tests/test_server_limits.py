@@ -109,7 +109,9 @@ def test_defaults_are_the_clis(engine: Any) -> None:
     params = SamplingParams(temperature=0.3, seed=7, max_tokens=96)
     assert [c["text"] for c in body["candidates"]] == [c.text for c in answer(engine, "list files", 2, params)]
     # No sampling option at all: the CLI's own answer path (beam search and pooled commands).
-    assert [c["text"] for c in plain["candidates"]] == [c.text for c in answer(engine, "list files", 2)]
+    cli = answer(engine, "list files", 2)
+    assert [c["text"] for c in plain["candidates"]] == [c.text for c in cli]
+    assert [c["sure"] for c in plain["candidates"]] == [c.sure for c in cli]  # the reranker's verdict, if any
 
 
 def test_validation_error_names_the_field(client: httpx.Client) -> None:
@@ -236,3 +238,18 @@ def test_client_disconnect_stops_generation(engine: Any) -> None:
         # 60 tokens x 0.05 s would run 3 s; a stopped worker finishes well before.
         assert wait_until(lambda: paced.running == 0, timeout=1.5)
         assert wait_until(lambda: c.get("/health").json()["running"] == 0, timeout=1.0)
+
+
+def test_the_server_says_when_the_bundled_model_is_unsure() -> None:
+    """``sure`` in /generate is the reranker's verdict, as the CLI's ``--json`` has it: false for a
+    request the bundled model is unsure of, true for one it is sure of (the pair of test_installed)."""
+    from bash_ai.paths import bundled_model_dir
+
+    engine = load_engine(bundled_model_dir())
+    with served(engine) as base:
+        for request, sure in (
+            ("find files larger than 100MB", True),
+            ("show lines of app.log that do not contain debug", False),
+        ):
+            body = httpx.post(base + "/generate", json={"request": request}, timeout=60).json()
+            assert body["candidates"][0]["sure"] is sure, body

@@ -55,6 +55,9 @@ class CandidateOut(BaseModel):
     shellcheck: list[dict[str, Any]]
     finish_reason: str
     missing: list[str] = Field(default_factory=list, description="its programs the server's machine lacks")
+    sure: bool | None = Field(
+        None, description="false where the model's reranker scores it low (likely wrong); null where none ranked it"
+    )
 
 
 class Usage(BaseModel):
