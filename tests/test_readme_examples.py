@@ -57,3 +57,14 @@ def test_readme_explain_example_is_what_explain_prints(bundled) -> None:  # type
     found = re.search(r"```console\n\$ bash-ai explain '([^']+)'\n(.*?)```", text, flags=re.S)
     assert found, "the README has no explain example with its output"
     assert explain(bundled, found.group(1)).to_text() == found.group(2)
+
+
+def test_the_readmes_wrong_examples_are_marked_unsure(bundled) -> None:  # type: ignore[no-untyped-def]
+    """The README owns up to two wrong answers and says the model marks both unsure: it does."""
+    from bash_ai.answer import answer
+
+    text = re.sub(r"\s+", " ", README.read_text(encoding="utf-8"))
+    assert "It marks both unsure" in text
+    for request in ("list files sorted by size", "kill the process with pid 1234"):
+        assert f'"{request}" gives' in text
+        assert answer(bundled, request, 1)[0].sure is False, request
