@@ -25,6 +25,11 @@ from bash_ai.engine.arguments import (
 )
 
 
+def _bash(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``command`` run by real bash in ``cwd`` (it must succeed), its output captured."""
+    return subprocess.run(["bash", "-c", command], cwd=cwd, capture_output=True, text=True, check=True)
+
+
 @pytest.mark.parametrize(
     ("command", "example", "asked", "expected"),
     [
@@ -248,7 +253,7 @@ def test_an_adapted_field_command_prints_that_column(tmp_path: Path) -> None:
     (tmp_path / "data.csv").write_text("name,age,city\nann,31,oslo\n", encoding="utf-8")
     for command in ('cut -d " " -f 4 data.csv', "awk '{print $1}' data.csv"):
         adapted = settle(command, "print the second column of data.csv")
-        out = subprocess.run(["bash", "-c", adapted], cwd=tmp_path, capture_output=True, text=True, check=True)
+        out = _bash(adapted, tmp_path)
         assert out.stdout == "age\n31\n", adapted
 
 
@@ -286,7 +291,7 @@ def test_an_adapted_time_window_finds_those_files(tmp_path: Path) -> None:
 
     def found(asked: str) -> list[str]:
         command = settle("find . -type f -mtime 1", asked)
-        out = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=True)
+        out = _bash(command, tmp_path)
         return sorted(out.stdout.split())
 
     assert found("files modified in the last hour") == ["./hour.txt"]
@@ -343,7 +348,7 @@ def test_settle_the_substitution_the_request_names(command: str, asked: str, exp
 def test_a_settled_substitution_replaces_the_literal_text(program: str, tmp_path: Path) -> None:
     (tmp_path / "data.txt").write_text("a.b+c a.b+c axb+c\n", encoding="utf-8")
     command = settle(program, "replace a.b+c with [&] in data.txt")
-    out = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=True)
+    out = _bash(command, tmp_path)
     assert out.stdout == "[&] [&] axb+c\n", command  # the dot and plus are literal, the & too
 
 
@@ -367,7 +372,7 @@ def test_a_settled_size_finds_those_files(tmp_path: Path) -> None:
     for name, size in (("small.bin", 2_000), ("big.bin", 3_000_000)):
         (tmp_path / name).write_bytes(b"x" * size)
     command = settle("find . -type f -size +1G", "find files larger than 1MB")
-    out = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=True)
+    out = _bash(command, tmp_path)
     assert out.stdout.split() == ["./big.bin"]
 
 
@@ -404,7 +409,7 @@ def test_a_settled_sorted_list_prints_the_largest_file(tmp_path: Path) -> None:
     command = settle(
         "find . -type f -printf '%s %p\\n' | sort -n | head -20 | cut -d' ' -f2", "print the name of the largest file"
     )
-    out = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=True)
+    out = _bash(command, tmp_path)
     assert out.stdout.split() == ["./big.txt"], command
 
 
@@ -457,7 +462,7 @@ def test_a_settled_pattern_finds_the_lines(tmp_path: Path) -> None:
         ("grep pattern app.log", "lines of app.log containing the word v1.5", ["v1.5 ok"]),  # the dot is literal
     ):
         settled = settle(command, asked)
-        out = subprocess.run(["bash", "-c", settled], cwd=tmp_path, capture_output=True, text=True, check=True)
+        out = _bash(settled, tmp_path)
         assert out.stdout.splitlines() == lines, settled
 
 
@@ -521,5 +526,5 @@ def test_a_settled_count_prints_one_number(tmp_path: Path) -> None:
     for name in ("a.txt", "b.txt", "c.log"):
         (tmp_path / name).write_text("x\n", encoding="utf-8")
     command = settle("find . -type f -name '*.txt'", "count the text files in this directory")
-    out = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=True)
+    out = _bash(command, tmp_path)
     assert out.stdout.split() == ["2"], command
