@@ -65,6 +65,11 @@ _OWN_ERROR_HANDLING = re.compile(r"(^|\s|;)set\s+[-+][a-zA-Z]*[eu]|set\s+-o\s+(e
 _FENCE = re.compile(r"^\s*```[\w-]*\s*$")
 
 
+# A first answer marked unsure (``Candidate.sure``) where one was asked for on a terminal (the CLI,
+# the REPL): this many more answers are shown beside it.
+UNSURE_ALTERNATIVES = 2
+
+
 @dataclass
 class Candidate:
     """One checked answer. ``text`` is exactly what goes to stdout (scripts end with a newline)."""

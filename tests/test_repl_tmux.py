@@ -279,15 +279,17 @@ def test_ctrl_c_stops_the_command_not_the_shell_or_the_repl(repl: Tmux) -> None:
 def test_a_request_the_bundled_model_is_unsure_of_says_so_before_the_question(
     tmp_path: Path, bash_ai_home: Path
 ) -> None:
-    """The bundled model in the REPL: an answer marked unsure (``Candidate.sure``) carries the note
-    above the run question; the default (Abort) runs nothing."""
+    """The bundled model in the REPL: an answer marked unsure (``Candidate.sure``) comes with its next
+    two answers and the note above the run question; the default (Abort) runs nothing."""
     from bash_ai.paths import bundled_model_dir
 
     with running_repl(tmp_path, bash_ai_home, bundled_model_dir()) as term:
         term.wait_for(EMPTY_PROMPT)
         term.send("# show lines of app.log that do not contain debug", literal=True)
         term.send("Enter")
-        note = term.wait_for(r"unsure of it", timeout=60)
+        alternatives = term.wait_for(r"alternative 2:(?s:.*)alternative 3:", timeout=60)
+        assert "alternative 4:" not in term.screen()
+        note = term.wait_for(r"unsure of it", after=alternatives.end())
         shown = term.wait_for(r"\[E\]xecute", after=note.end())
         term.send("Enter")
         term.wait_for(r"aborted", after=shown.end())

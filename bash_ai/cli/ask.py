@@ -20,8 +20,6 @@ from bash_ai.safety.control import visible
 Opt = typer.Option
 
 JSON_SCHEMA_VERSION = 1
-# A first answer marked unsure (``Candidate.sure``) on a terminal: this many more are shown on stderr.
-UNSURE_ALTERNATIVES = 2
 
 
 def register(app: typer.Typer) -> None:
@@ -67,7 +65,7 @@ def ask(
     run: Annotated[bool, Opt("--run", help="Offer to run the answer after confirmation.")] = False,
     yes: Annotated[bool, Opt("--yes", "-y", help="With --run: no confirmation, unless flagged dangerous.")] = False,
 ) -> None:
-    from bash_ai.answer import answer, validate_request
+    from bash_ai.answer import UNSURE_ALTERNATIVES, answer, validate_request
     from bash_ai.term import render
 
     if as_json and run:

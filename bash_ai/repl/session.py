@@ -78,7 +78,7 @@ class Repl:
             raise Aborted("cancelled") from None
 
     def ask(self, request: str) -> None:
-        from bash_ai.answer import DEFAULT_TEMPERATURE, answer, default_max_tokens, wants_script
+        from bash_ai.answer import DEFAULT_TEMPERATURE, UNSURE_ALTERNATIVES, answer, default_max_tokens, wants_script
         from bash_ai.api import decode_config, sampling_params
         from bash_ai.term.render import Progress
 
@@ -93,13 +93,19 @@ class Repl:
         decode = decode_config(max_tokens)
         engine = self.engine
         progress = Progress("thinking")  # also warns when the request is cut to fit the context
+        # Beam search: the next answers too, shown only if the model is unsure of the first (as the CLI).
+        n = 1 if params is not None else 1 + UNSURE_ALTERNATIVES
         job = self.worker.submit(
-            lambda cancel: answer(engine, request, 1, params, cancel=cancel, on_event=progress, decode=decode),
+            lambda cancel: answer(engine, request, n, params, cancel=cancel, on_event=progress, decode=decode),
             key="answer",
         )
         results = self.wait(job, progress)
         if not results:
             raise Aborted("cancelled")
+        if results[0].sure is False and len(results) > 1:
+            from bash_ai.term import render
+
+            render.show_alternatives(results[1:])
         self.offer(results[0])
 
     def describe(self, command: str) -> str:
