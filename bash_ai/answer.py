@@ -402,6 +402,7 @@ def propose_checked(
         harmless = cover_texts(shaped, harmless, config.cover_temperature)
     order = harmless + [t for t in shaped if checked[t].ok and t in harmful] + [t for t in shaped if not checked[t].ok]
     ranked = config.rerank and engine.reranker is not None
+    threshold = config.unsure_threshold(engine.reranker)
     valid: list[Candidate] = []
     invalid: list[Candidate] = []
     for text in order:
@@ -415,7 +416,7 @@ def propose_checked(
             n_tokens=proposal.n_tokens,
             confidence=proposal.confidence,
             source="retrieval" if proposal.source == "retrieval" else "model",
-            sure=proposal.score >= config.unsure_below if ranked else None,
+            sure=proposal.score >= threshold if ranked else None,
         )
         (valid if candidate.syntax_ok else invalid).append(candidate)
     result = valid + invalid

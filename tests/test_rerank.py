@@ -4,9 +4,11 @@ file, it ranks the engine's pool, and ``bash-ai train --stage rerank`` writes a 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -211,6 +213,8 @@ def rerank_setup(trained_model_dir: Path, shared_data: Path, tmp_path: Path) -> 
 def test_train_stage_rerank_writes_a_model_that_answers_with_it(
     trained_model_dir: Path, shared_data: Path, tmp_path: Path
 ) -> None:
+    import json
+
     from bash_ai.registry import load
 
     home, model = rerank_setup(trained_model_dir, shared_data, tmp_path)
@@ -223,11 +227,14 @@ def test_train_stage_rerank_writes_a_model_that_answers_with_it(
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "lexicon pass" in proc.stderr and "5-fold" in proc.stderr
+    assert "are marked unsure" in proc.stderr or "right too often to mark" in proc.stderr  # the threshold's line
     (run,) = {p.parent for p in home.rglob("rerank.json")}
     assert run.name == "r"
     assert (run / "model" / RERANKER_FILE).is_file()
     engine = load(str(out))
     assert engine.reranker is not None and engine.index is not None and len(engine.index) == len(PAIRS)
+    figures = json.loads((run / "rerank.json").read_text())
+    assert engine.reranker.unsure_below == figures.get("unsure_below")  # the file keeps what the fit found
     again = _bash_ai("train", "--stage", "rerank", "--init", str(model), "--name", "r", "--limit", "6", home=home)
     assert again.returncode == 2 and "already has a model" in again.stderr
 
@@ -454,3 +461,68 @@ def test_a_candidate_is_sure_when_the_rerankers_score_reaches_the_threshold() ->
     assert all(c.sure is None for c in propose_checked(engine, request, DecodeConfig(rerank=False)))
     with pytest.raises(UsageError, match="unsure threshold"):
         DecodeConfig(unsure_below=float("nan"))
+
+
+def test_a_rerankers_unsure_threshold_is_stored_and_a_bad_one_refused(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from safetensors.numpy import load_file, save_file
+
+    from bash_ai.engine.propose import DEFAULT_UNSURE_BELOW, DecodeConfig
+
+    n = len(FEATURES)
+    plain = Reranker(np.zeros(1 << 8, dtype=np.float32), np.zeros(n), np.zeros(n), np.ones(n))
+    plain.save(tmp_path / RERANKER_FILE)
+    loaded = load_reranker(tmp_path)
+    assert loaded is not None and loaded.unsure_below is None  # a file without one (as the bundle's)
+    assert DecodeConfig().unsure_threshold(loaded) == DEFAULT_UNSURE_BELOW
+    replace(plain, unsure_below=-0.75).save(tmp_path / RERANKER_FILE)
+    loaded = load_reranker(tmp_path)
+    assert loaded is not None and loaded.unsure_below == -0.75
+    assert DecodeConfig().unsure_threshold(loaded) == -0.75  # the reranker's own
+    assert DecodeConfig(unsure_below=2.0).unsure_threshold(loaded) == 2.0  # the config's, when given
+    assert DecodeConfig().unsure_threshold(None) == DEFAULT_UNSURE_BELOW
+    arrays = load_file(str(tmp_path / RERANKER_FILE))
+    with safe_metadata(tmp_path / RERANKER_FILE) as meta:
+        meta["unsure_below"] = "nan"
+        save_file(arrays, str(tmp_path / RERANKER_FILE), metadata=meta)
+    with pytest.raises(ModelError, match="unsure_below"):
+        load_reranker(tmp_path)
+
+
+@contextlib.contextmanager
+def safe_metadata(path: Path) -> Iterator[dict[str, str]]:
+    """A saved file's metadata, to change and write back."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as handle:
+        meta = dict(handle.metadata() or {})
+    yield meta
+
+
+def test_the_unsure_threshold_is_the_highest_under_which_first_answers_are_mostly_wrong() -> None:
+    """``unsure_threshold``: the first answers below it have the right program at most
+    UNSURE_RIGHT_SHARE of the time, with at least UNSURE_MIN_SHARE of them below."""
+    from trainer.rerank import UNSURE_RIGHT_SHARE, Pool, unsure_threshold
+
+    # 40 one-candidate pools scored -2.9 ... 2.95: up to 0.0 one in ten is right, above it all are;
+    # below 0.25, 3 of 21 are right (14%), below 0.5, 5 of 23 (22%).
+    pools, scores = [], []
+    for i in range(40):
+        score = -2.9 + 0.15 * i
+        right = score > 0 or i % 10 == 0
+        pools.append(Pool(f"request {i}", "ls -l", [Proposal("ls -l" if right else "pwd", "beam", -1.0, 2, score)]))
+        scores.append([score])
+    found = unsure_threshold(pools, scores)
+    assert found == 0.25
+    below = [p for p, s in zip(pools, scores, strict=True) if s[0] < found]
+    assert sum(p.proposals[0].text == "ls -l" for p in below) <= UNSURE_RIGHT_SHARE * len(below)
+    # Every first answer right: nothing is unsure enough to mark.
+    good = [Pool(p.request, "pwd", [replace_text(p.proposals[0], "pwd")]) for p in pools]
+    assert unsure_threshold(good, scores) is None
+
+
+def replace_text(proposal: Proposal, text: str) -> Proposal:
+    from dataclasses import replace
+
+    return replace(proposal, text=text)

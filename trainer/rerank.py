@@ -337,6 +337,42 @@ def measure(pools: Sequence[Pool], scores: Sequence[Any], cover_temperature: flo
     return top5 / n, top1 / n, args1 / n
 
 
+# A first answer is marked unsure below the highest score under which the tuning pools' first answers
+# have the right program (NLC2CMD top-1 > 0) at most this often, counting only thresholds with at
+# least UNSURE_MIN_SHARE of the pools below them (a few answers say little about a rate).
+UNSURE_RIGHT_SHARE = 0.2
+UNSURE_MIN_SHARE = 0.05
+UNSURE_GRID = tuple(float(t) for t in np.round(np.arange(-3.0, 3.01, 0.25), 2))
+
+
+def unsure_threshold(pools: Sequence[Pool], scores: Sequence[Any]) -> float | None:
+    """``Reranker.unsure_below`` from held-out ``scores`` of the tuning ``pools``: each pool's first
+    answer scored as the answer path scores it (the agreement term ``DecodeConfig.rerank_consensus``
+    added), then the highest threshold of ``UNSURE_GRID`` under which at least ``UNSURE_MIN_SHARE`` of
+    them fall and have the right program at most ``UNSURE_RIGHT_SHARE`` of the time (None: no such
+    threshold)."""
+    from bash_ai.engine.proposal import agree
+    from bash_ai.engine.propose import RERANK_CONSENSUS_TEMPERATURE, DecodeConfig
+    from bash_ai.nlc2cmd import nlc2cmd_score
+
+    consensus = DecodeConfig().rerank_consensus
+    firsts: list[tuple[float, bool]] = []
+    for pool, s in zip(pools, scores, strict=True):
+        ranked = [replace(p, score=float(x)) for p, x in zip(pool.proposals, s, strict=True)]
+        if consensus > 0 and len(ranked) > 1:
+            ranked = agree(ranked, consensus, temperature=RERANK_CONSENSUS_TEMPERATURE)
+        ended = [p.score for p in ranked if p.finish_reason == "eos"]
+        shown = top_k(pool, [p.score for p in ranked], k=1)
+        if ended and shown:
+            firsts.append((max(ended), nlc2cmd_score(shown[0], pool.reference) > 0))
+    found = None
+    for threshold in UNSURE_GRID:
+        below = [right for score, right in firsts if score < threshold]
+        if len(below) >= max(1, UNSURE_MIN_SHARE * len(firsts)) and sum(below) <= UNSURE_RIGHT_SHARE * len(below):
+            found = threshold
+    return found
+
+
 def pool_targets(pools: Sequence[Pool], spec: RerankSpec) -> list[np.ndarray]:
     """What the linear model learns to rank by: each candidate's NLC2CMD score against the
     reference plus ``spec.argument_weight`` x the F1 of its arguments."""
@@ -400,8 +436,12 @@ def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -
         figures.update(first_top5=first5, first_top1=first1, first_args1=first_args, review_top=spec.review_top)
         figures["cv_top5"], figures["cv_top1"], figures["cv_args1"] = measure(pools, both, cover)
         review = Review(rw, rmean, rstd, spec.review_top)
+        held = both
+    unsure = unsure_threshold(pools, held)
+    if unsure is not None:
+        figures["unsure_below"] = unsure
     names = FEATURE_SETS[1] if pools and pools[0].structure is not None else FEATURES
-    return Reranker(lexicon, w, mean, std, names, review, spec.structure_beams), figures
+    return Reranker(lexicon, w, mean, std, names, review, spec.structure_beams, unsure), figures
 
 
 def review_stage(
@@ -541,6 +581,15 @@ def train_reranker(
                 f"{suite}, {figures['requests']} requests, 5-fold: NLC2CMD top-5 {figures['hand_top5']:.3f} -> "
                 f"{figures['cv_top5']:.3f}, top-1 {figures['hand_top1']:.3f} -> {figures['cv_top1']:.3f}, "
                 f"argument F1 at 1 {figures['hand_args1']:.3f} -> {figures['cv_args1']:.3f}"
+            )
+            unsure = figures.get("unsure_below")
+            report(
+                "first answers scored below "
+                + (
+                    f"{unsure:.2f} are marked unsure"
+                    if unsure is not None
+                    else "any threshold are right too often to mark"
+                )
             )
         config, weights = load_weights(model_dir)
         dtype = {"f16": "float16", "i8": "int8"}.get(stored_dtype(model_dir), "float32")  # as the source stores it

@@ -91,13 +91,13 @@ def eval_command(
         ),
     ] = 1.0,
     unsure_below: Annotated[
-        float,
+        float | None,
         Opt(
             "--unsure-below",
             help="With the reranker: a first answer it scores below this is marked unsure (the unsure_rate, "
-            "top1_sure and top1_unsure figures)",
+            "top1_sure and top1_unsure figures; default: the reranker's own, else 0.5)",
         ),
-    ] = 0.5,
+    ] = None,
     adapt_beams: Annotated[
         bool,
         Opt(

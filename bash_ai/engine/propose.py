@@ -31,11 +31,16 @@ from bash_ai.model import blas
 
 if TYPE_CHECKING:
     from bash_ai.engine.engine import Engine
+    from bash_ai.engine.rerank import Reranker
     from bash_ai.retrieval import Neighbor
 
 # The softmax temperature of the agreement after the reranker: the reranker's own probabilities
 # (it is fitted as a softmax over each pool; nl2bash-dev alike at 1 and 2, 0.5 worse).
 RERANK_CONSENSUS_TEMPERATURE = 1.0
+# The unsure threshold of a reranker whose file has none (``DecodeConfig.unsure_below``). Tuned on
+# nl2bash-dev for the bundled reranker, which predates the field: its first answers below 0.5 (one in
+# five) have the right program in 16% against 53% above (docs/benchmarks.md, "Unsure answers").
+DEFAULT_UNSURE_BELOW = 0.5
 # Beams that write out one of the structure model's templates (``hinted_candidates``): the best
 # that keeps the template is kept. On 100 nl2bash-dev requests with their references' templates as
 # hints (a model trained with ``--targets hinted``, docs/benchmarks.md), greedy kept 22, 4 beams 43.
@@ -97,10 +102,9 @@ class DecodeConfig:
     # ``structure_beams``; 0 without a reranker). 0: off.
     structure_beams: int | None = None
     # With the reranker: a candidate it scores below this is marked unsure (``Candidate.sure``), and
-    # the faces say so beside a first answer. Tuned on nl2bash-dev for the bundled reranker: its first
-    # answers below 0.5 (one in five) have the right program in 16% against 53% above
-    # (docs/benchmarks.md, "Unsure answers"). The scale is the reranker's: refit, re-tune.
-    unsure_below: float = 0.5
+    # the faces say so beside a first answer. None: the reranker's own (``Reranker.unsure_below``,
+    # found by ``train --stage rerank`` on its tuning pools), else ``DEFAULT_UNSURE_BELOW``.
+    unsure_below: float | None = None
     max_tokens: int = 96
 
     def __post_init__(self) -> None:
@@ -120,9 +124,17 @@ class DecodeConfig:
             "rerank_consensus",
         ):
             check_range(f"the {name.replace('_', ' ')}", getattr(self, name), 0, 10)
-        check_range("the unsure threshold", self.unsure_below, -100, 100)
+        if self.unsure_below is not None:
+            check_range("the unsure threshold", self.unsure_below, -100, 100)
         if self.max_tokens < 1:
             raise UsageError(f"max tokens must be at least 1 (got {self.max_tokens})")
+
+    def unsure_threshold(self, reranker: Reranker | None) -> float:
+        """The unsure threshold in force with ``reranker``: this config's, the reranker's own, or the default."""
+        if self.unsure_below is not None:
+            return self.unsure_below
+        own = getattr(reranker, "unsure_below", None)  # None for no reranker, or one without a threshold
+        return own if own is not None else DEFAULT_UNSURE_BELOW
 
     def replace(self, **changes: object) -> DecodeConfig:
         return replace(self, **changes)  # type: ignore[arg-type]

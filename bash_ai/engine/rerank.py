@@ -218,6 +218,10 @@ class Reranker:
     # The structure model's templates, written out by the model, that joined the pools it was
     # fitted on (``DecodeConfig.structure_beams``): the answer path proposes them as it was fitted.
     structure_beams: int = 0
+    # The score below which a first answer is marked unsure (``Candidate.sure``), found on its
+    # tuning pools by ``train --stage rerank`` (``trainer.rerank.unsure_threshold``); None: not
+    # found (an older file), and ``DecodeConfig``'s default stands.
+    unsure_below: float | None = None
 
     @property
     def bits(self) -> int:
@@ -277,6 +281,8 @@ class Reranker:
             meta.update(format_version=REVIEW_FORMAT_VERSION, review_top=str(self.review.top))
         if self.structure_beams:
             meta["structure_beams"] = str(self.structure_beams)
+        if self.unsure_below is not None:
+            meta["unsure_below"] = repr(float(self.unsure_below))
         atomic_write_bytes(Path(path), save(arrays, metadata=meta))
         return Path(path)
 
@@ -320,9 +326,20 @@ class Reranker:
             beams = meta.get("structure_beams", "0")
             if not beams.isdigit() or int(beams) > 16 or (int(beams) and STRUCTURE not in names):
                 raise ValueError(f"structure_beams {beams!r} is not a count of at most 16 with a structure model")
+            unsure = _stored_threshold(meta.get("unsure_below"))
         except Exception as exc:  # noqa: BLE001 - safetensors raises its own errors
             raise ModelError(f"{path}: unreadable reranker ({exc})") from None
-        return cls(lexicon, weights, mean, std, names, review, int(beams))
+        return cls(lexicon, weights, mean, std, names, review, int(beams), unsure)
+
+
+def _stored_threshold(text: str | None) -> float | None:
+    """A file's ``unsure_below`` (None when it has none); ``ValueError`` for one that is not a finite number."""
+    if text is None:
+        return None
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"unsure_below {text!r} is not a finite number")
+    return value
 
 
 def _stored_stage(arrays: dict[str, np.ndarray], prefix: str, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
