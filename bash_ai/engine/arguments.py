@@ -281,12 +281,17 @@ _UNIT_WORD = re.compile(r"\b(lines?|words?|characters?|chars?|letters?|bytes?)\b
 _WC_UNIT = re.compile(r"(\bwc\s+-)([lwmc])(?=[\s|;&)]|$)")
 
 
+def _units_named(request: str) -> set[str]:
+    """The ``wc`` flags of the units a request names ("the words" -> ``w``, "characters" -> ``mc``)."""
+    return {_UNITS[_stem(m.group(1))] for m in _UNIT_WORD.finditer(request)}
+
+
 def _count_unit(command: str, request: str) -> str:
     """``wc`` counting what the request counts: "count the words in essay.txt" with ``wc -l
     essay.txt`` (its example counted lines) -> ``wc -w essay.txt``. Only where the request names one
     kind of unit (lines, words, characters or bytes) and the command has one ``wc`` with one unit
     flag; for characters ``-c`` stays (``-m`` replaces ``-l`` or ``-w``)."""
-    kinds = {_UNITS[_stem(m.group(1))] for m in _UNIT_WORD.finditer(request)}
+    kinds = _units_named(request)
     found = _WC_UNIT.findall(command)
     if len(kinds) != 1 or len(found) != 1:
         return command
@@ -1001,11 +1006,10 @@ _PATTERN_PROGRAMS = frozenset({"grep", "egrep", "fgrep", "sed", "awk"})
 
 # Words that follow "pattern", "string" or "containing" without being the text ("the string to be
 # searched", "a pattern from file", "containing here").
-_FUNCTION_WORDS = (
-    "a an the this that these those it its is are as or and of in into inside within on at by for from to with "
-    "here there match matches matching ignoring case only all any each every some search searched which"
+_NOT_LOOKED_FOR = frozenset(
+    "a an the this that these those it its is are as or and of in into inside within on at by for from to with "  # noqa: SIM905
+    "here there match matches matching ignoring case only all any each every some search searched which".split()
 )
-_NOT_LOOKED_FOR = frozenset(_FUNCTION_WORDS.split())
 
 
 def _looked_for(request: str) -> str | None:
@@ -1038,7 +1042,7 @@ def _pattern(command: str, request: str) -> str:
             if word.value in _PATTERN_PROGRAMS:
                 running = True
                 continue
-            if word.value in (";", "+", "\\;"):
+            if word.value in (";", "+"):  # the end of a find -exec (``\;`` reads as ``;``)
                 running = False
             if not running or word.subs or word.value.startswith("-"):
                 continue
@@ -1103,11 +1107,10 @@ _COUNTS = re.compile(
     r"|(?<![\w-])(?:[ef]?grep|uniq)(?![\w-])[^|;&]*\s-[a-zA-Z]*c"
 )
 # Programs whose output is one thing a line, the kind a count of lines counts.
-_LISTER_NAMES = (
-    "find ls grep egrep fgrep sort uniq cat ps who awk sed cut tr head tail locate comm lsof jobs history "
-    "xargs pgrep users env printenv seq"
+_LISTERS = frozenset(
+    "find ls grep egrep fgrep sort uniq cat ps who awk sed cut tr head tail locate comm lsof jobs history "  # noqa: SIM905
+    "xargs pgrep users env printenv seq".split()
 )
-_LISTERS = frozenset(_LISTER_NAMES.split())
 # A find that acts on what it finds (its output is the action's, or nothing).
 _FIND_ACTIONS = frozenset({"-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fprintf", "-fls"})
 
@@ -1121,7 +1124,7 @@ def _count(command: str, request: str) -> str:
     a count of each thing ("... in each directory"), nor of words, characters or bytes."""
     if not _COUNT_ASKED.search(request) or _EACH.search(request) or _COUNTS.search(command):
         return command
-    if {_UNITS[_stem(m.group(1))] for m in _UNIT_WORD.finditer(request)} - {"l"}:
+    if _units_named(request) - {"l"}:
         return command  # words, characters or bytes: not a count of lines
     from bash_ai.safety.shell import Command, parse
 
