@@ -85,8 +85,8 @@ class Candidate:
     confidence: float = 1.0  # the model's geometric-mean token probability, when it scored the text
     source: str = "model"  # "model" (generated) or "retrieval" (a training pair's command)
     missing: list[str] = field(default_factory=list)  # its programs this machine lacks (set with the danger flags)
-    # Whether the reranker's score of it reached ``DecodeConfig.unsure_below`` (None: no reranker
-    # ranked it). A first answer below it is right far less often (docs/benchmarks.md, "Unsure answers").
+    # Whether the reranker's score of it reached the unsure threshold (``DecodeConfig.unsure_threshold``;
+    # None: no reranker ranked it). A first answer below it is right far less often (docs/benchmarks.md, "Unsure answers").
     sure: bool | None = None
 
     @property
@@ -263,9 +263,8 @@ def structure(command: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 def distinct_commands(proposals: Iterable[Proposal], distinct: bool = True, request: str = "") -> dict[str, Proposal]:
     """The proposals as cleaned commands (``shape``) and, with the ``request``, settled for it
-    (``arguments.settle``: its directory, column, time window, size and substitution), in their order, keyed by text:
-    empty and repeated texts dropped and, with ``distinct``, all but the first of each structure
-    (programs and flags)."""
+    (``arguments.settle``), in their order, keyed by text: empty and repeated texts dropped and,
+    with ``distinct``, all but the first of each structure (programs and flags)."""
     from bash_ai.engine.arguments import settle
 
     shaped: dict[str, Proposal] = {}
@@ -388,7 +387,8 @@ def propose_checked(
     proposals = propose(engine, request, config, cancel=cancel, on_event=on_event)
     shaped = distinct_commands(proposals, config.distinct, request)
     harmful = unasked(request, list(shaped))  # after the rest
-    covering = config.rerank and engine.reranker is not None and config.cover_temperature > 0
+    ranked = config.rerank and engine.reranker is not None
+    covering = ranked and config.cover_temperature > 0
     checked: dict[str, SyntaxResult] = {}
     if want is not None and not covering:
         first = [t for t in shaped if t not in harmful][:want]
@@ -401,7 +401,6 @@ def propose_checked(
     if covering:  # from the first harmless answer, as the one-answer path (no covering) starts
         harmless = cover_texts(shaped, harmless, config.cover_temperature)
     order = harmless + [t for t in shaped if checked[t].ok and t in harmful] + [t for t in shaped if not checked[t].ok]
-    ranked = config.rerank and engine.reranker is not None
     threshold = config.unsure_threshold(engine.reranker)
     valid: list[Candidate] = []
     invalid: list[Candidate] = []
