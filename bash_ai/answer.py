@@ -66,8 +66,14 @@ _FENCE = re.compile(r"^\s*```[\w-]*\s*$")
 
 
 # A first answer marked unsure (``Candidate.sure``) where one was asked for on a terminal (the CLI,
-# the REPL): this many more answers are shown beside it.
+# the REPL): this many more answers are shown beside it (``alternatives_beside``).
 UNSURE_ALTERNATIVES = 2
+
+
+def alternatives_beside(results: list[Candidate]) -> list[Candidate]:
+    """Of ``results`` (one answer asked for, ``UNSURE_ALTERNATIVES`` more computed), those to show
+    beside the first: the others when it is marked unsure, else none."""
+    return results[1:] if results and results[0].sure is False else []
 
 
 @dataclass

@@ -65,7 +65,7 @@ def ask(
     run: Annotated[bool, Opt("--run", help="Offer to run the answer after confirmation.")] = False,
     yes: Annotated[bool, Opt("--yes", "-y", help="With --run: no confirmation, unless flagged dangerous.")] = False,
 ) -> None:
-    from bash_ai.answer import UNSURE_ALTERNATIVES, answer, validate_request
+    from bash_ai.answer import UNSURE_ALTERNATIVES, alternatives_beside, answer, validate_request
     from bash_ai.term import render
 
     if as_json and run:
@@ -95,8 +95,8 @@ def ask(
     extra = UNSURE_ALTERNATIVES if wanted else 0
     with render.Progress() as progress:
         results = answer(engine, text, candidates + extra, params, on_event=progress, decode=decode_config(max_tokens))
-    if extra and results[0].sure is not False:
-        results = results[:1]
+    if extra:
+        results = results[:1] + alternatives_beside(results)
 
     if as_json:
         document = {

@@ -78,7 +78,14 @@ class Repl:
             raise Aborted("cancelled") from None
 
     def ask(self, request: str) -> None:
-        from bash_ai.answer import DEFAULT_TEMPERATURE, UNSURE_ALTERNATIVES, answer, default_max_tokens, wants_script
+        from bash_ai.answer import (
+            DEFAULT_TEMPERATURE,
+            UNSURE_ALTERNATIVES,
+            alternatives_beside,
+            answer,
+            default_max_tokens,
+            wants_script,
+        )
         from bash_ai.api import decode_config, sampling_params
         from bash_ai.term.render import Progress
 
@@ -102,10 +109,10 @@ class Repl:
         results = self.wait(job, progress)
         if not results:
             raise Aborted("cancelled")
-        if results[0].sure is False and len(results) > 1:
+        if beside := alternatives_beside(results):
             from bash_ai.term import render
 
-            render.show_alternatives(results[1:])
+            render.show_alternatives(beside)
         self.offer(results[0])
 
     def describe(self, command: str) -> str:

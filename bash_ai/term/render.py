@@ -98,7 +98,8 @@ def unsure_text(label: str = "the answer") -> str:
 
 
 def show_notes(candidate: Any, label: str = "the answer") -> None:
-    """Syntax warning, danger flags and shellcheck findings of one candidate."""
+    """Syntax warning, cut-off, danger flags, the unsure mark, missing programs and shellcheck
+    findings of one candidate."""
     if not candidate.syntax_ok:
         warn(f"{label} is not valid bash: {candidate.syntax_message or 'bash -n failed'}")
     if candidate.finish_reason == "length":
