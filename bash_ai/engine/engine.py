@@ -231,7 +231,7 @@ class Engine:
         if structure.examples:
             found = self.neighbors(request, structure.examples) if neighbors is None else neighbors
             examples = found[: structure.examples]
-        return structure, self.template_prompt(request, examples)
+        return structure, self.template_prompt(request, examples, int(structure.model.config.context_length))
 
     def review_logprobs(self, request: str, commands: Sequence[str]) -> np.ndarray:
         """The reviewer score of each command: log p(request | command) per request token, by the
@@ -240,15 +240,19 @@ class Engine:
         pairs = [(self.task_ids("explain", command), target) for command in commands]
         return np.array(self.continuation_logprobs(pairs), dtype=np.float64) / len(target)
 
-    def template_prompt(self, request: str, neighbors: Sequence[Neighbor] = ()) -> list[int]:
+    def template_prompt(
+        self, request: str, neighbors: Sequence[Neighbor] = (), context: int | None = None
+    ) -> list[int]:
         """``request``'s "ask" prompt for a template, after ``neighbors`` as worked examples with
         their commands as templates (``ask_ids``' layout; a structure model trained with
-        ``--retrieval-k`` saw them so, one trained without sees none)."""
+        ``--retrieval-k`` saw them so, one trained without sees none), fitted to ``context`` (the
+        structure model's own context length; default the model's)."""
         from bash_ai.engine.structure import MAX_TEMPLATE_TOKENS
         from bash_ai.templates import command_template
 
         templated = [replace(n, command=command_template(n.command)) for n in neighbors]
-        return self.fit_prompt(self.ask_ids(request, templated, MAX_TEMPLATE_TOKENS), MAX_TEMPLATE_TOKENS)[0]
+        ids = self.ask_ids(request, templated, MAX_TEMPLATE_TOKENS, context)
+        return self.fit_prompt(ids, MAX_TEMPLATE_TOKENS, context)[0]
 
     def structure_templates(self, request: str, width: int, neighbors: Sequence[Neighbor] | None = None) -> list[str]:
         """The structure model's ``width`` best templates for ``request`` by beam search (those that
@@ -304,15 +308,18 @@ class Engine:
                 return reranker.order(request, found, LEXICON_WEIGHT)[:k]
         return index.search(request, k, source_weights=SOURCE_WEIGHTS)
 
-    def ask_ids(self, request: str, neighbors: Sequence[Neighbor] = (), reserve: int = 96) -> list[int]:
+    def ask_ids(
+        self, request: str, neighbors: Sequence[Neighbor] = (), reserve: int = 96, context: int | None = None
+    ) -> list[int]:
         """An "ask" prompt with its worked examples, nearest last (``prompt.retrieval_pair``'s layout).
 
         The farthest examples are dropped until the prompt leaves ``reserve`` tokens (at most half
-        the context) for the answer; the request itself is never cut here.
+        the ``context``, default the model's) for the answer; the request itself is never cut here.
         """
         request_ids = self.task_ids("ask", request)
         examples = [self._example_ids(n.request, n.command) for n in neighbors]  # best first
-        budget = self.context_length - min(reserve, self.context_length // 2)
+        context = self.context_length if context is None else context
+        budget = context - min(reserve, context // 2)
         while examples and len(request_ids) + sum(map(len, examples)) > budget:
             examples.pop()
         return [i for ex in reversed(examples) for i in ex] + request_ids
@@ -338,14 +345,16 @@ class Engine:
             data = self._bytes[token_id] = bytes(self.tokenizer.decode_bytes([token_id]))
         return data
 
-    def fit_prompt(self, ids: Sequence[int], max_tokens: int) -> tuple[list[int], int]:
-        """Trim ``ids`` from the left to leave room for ``max_tokens``; returns (ids, dropped).
+    def fit_prompt(self, ids: Sequence[int], max_tokens: int, context: int | None = None) -> tuple[list[int], int]:
+        """Trim ``ids`` from the left to leave room for ``max_tokens`` in ``context`` (default the
+        model's context length); returns (ids, dropped).
 
         A leading special token (the task marker) is kept. At most half the context is reserved
         for the answer, so a huge ``max_tokens`` cannot squeeze the prompt to nothing.
         """
         ids = list(ids) or [self.eot_id]  # an empty prompt starts a fresh document
-        budget = self.context_length - min(max_tokens, self.context_length // 2)
+        context = self.context_length if context is None else context
+        budget = context - min(max_tokens, context // 2)
         if len(ids) <= budget:
             return ids, 0
         dropped = len(ids) - budget
