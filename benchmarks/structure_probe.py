@@ -1,12 +1,12 @@
 """What a structure model (``bash-ai train --targets template``) is worth, before the engine uses it.
 
-    python benchmarks/structure_probe.py STRUCTURE_DIR [--model bundled] [--pools pools.pkl] [--limit N]
+    python benchmarks/structure_probe.py STRUCTURE_DIR [--alone] [--model bundled] [--pools pools.pkl] [--limit N]
 
 Two measurements, on nl2bash-dev (the tuning split) and the everyday suites:
 
-1. **alone**: the structure model's 5 best templates by beam search (width 5), no retrieval in the
-   prompt, scored with NLC2CMD against the reference (the metric reads programs and flags only, so
-   a template scores as its filled command would).
+1. **alone** (``--alone``: this only): the structure model's 5 best templates by beam search
+   (width 5), no retrieval in the prompt, scored with NLC2CMD against the reference (the metric
+   reads programs and flags only, so a template scores as its filled command would).
 2. **as a ranking feature**: ``--model``'s own pool for each request (beams and retrieved commands,
    ``trainer.rerank.collect``), the reranker's features (``candidate_features``, the model's
    lexicon), plus the structure model's log-probability of each candidate's template after the
@@ -47,19 +47,25 @@ class Probe:
         from bash_ai.registry import load
 
         self.engine = load(str(directory))
-        self.structure = Structure(self.engine.model)
+        shipped = self.engine.structure  # a model directory that ships a structure model: that one
+        self.structure = shipped if shipped is not None else Structure(self.engine.model)  # type: ignore[arg-type]
+        self.context = int(self.structure.model.config.context_length)
         self.banned = self.engine.never_ids
 
+    def prompt(self, request: str) -> list[int]:
+        return self.engine.template_prompt(request, context=self.context)
+
     def templates(self, request: str, width: int = 5) -> list[str]:
-        e = self.engine
-        prompt = e.template_prompt(request)
-        beams = beam_search(e.model, prompt, e.eot_id, width=width, max_tokens=MAX_TEMPLATE_TOKENS, banned=self.banned)
+        e, model = self.engine, self.structure.model
+        beams = beam_search(
+            model, self.prompt(request), e.eot_id, width=width, max_tokens=MAX_TEMPLATE_TOKENS, banned=self.banned
+        )
         return [e.tokenizer.decode(list(b.tokens)).strip() for b in beams if b.finish_reason == "eos"]
 
     def logprobs(self, request: str, commands: list[str]) -> np.ndarray:
         """(len(commands), 1): each template's total log-probability (the answer path's feature)."""
-        e = self.engine
-        return self.structure.logprobs(e.template_prompt(request), e.template_ids(commands)).reshape(len(commands), 1)
+        templates = self.engine.template_ids(commands)
+        return self.structure.logprobs(self.prompt(request), templates).reshape(len(commands), 1)
 
 
 def alone(structure: Probe, examples: list[Any]) -> tuple[float, float]:
@@ -104,7 +110,12 @@ def fit_and_measure(pools: dict[str, list[Any]], extra: dict[str, list[np.ndarra
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("structure", type=Path, help="a model directory trained with --targets template")
+    parser.add_argument(
+        "structure",
+        type=Path,
+        help="a model directory trained with --targets template, or one that ships a structure model (bundled)",
+    )
+    parser.add_argument("--alone", action="store_true", help="measure it alone only (no pools, no ranking)")
     parser.add_argument("--model", default="bundled", help="the answering model whose pools are ranked")
     parser.add_argument("--pools", type=Path, help="read the pools from this pickle, or write them there")
     parser.add_argument("--limit", type=int, help="the first N requests of each suite only")
@@ -114,7 +125,9 @@ def main() -> None:
 
     import_numpy_single_threaded()
     structure = Probe(args.structure)
-    if args.pools is not None and args.pools.is_file():
+    if args.alone:
+        pools: dict[str, list[Any]] = {}
+    elif args.pools is not None and args.pools.is_file():
         pools = pickle.loads(args.pools.read_bytes())
     else:
         started = time.perf_counter()
@@ -133,8 +146,13 @@ def main() -> None:
             f"alone, {suite}: NLC2CMD top-5 {top5:.3f}, top-1 {top1:+.3f} ({time.perf_counter() - started:.0f} s)",
             flush=True,
         )
+    if args.alone:
+        return
     extra = {s: [structure.logprobs(p.request, [q.text for q in p.proposals]) for p in pools[s]] for s in SUITES}
-    lexicon = load(args.model).reranker.lexicon
+    reranker = load(args.model).reranker
+    if reranker is None:
+        raise SystemExit(f"{args.model} has no reranker, whose lexicon the ranking needs")
+    lexicon = reranker.lexicon
     print("as a ranking feature:")
     print(f"  base:       {fit_and_measure(pools, None, lexicon)}")
     print(f"  + template: {fit_and_measure(pools, extra, lexicon)}")
