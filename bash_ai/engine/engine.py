@@ -318,8 +318,7 @@ class Engine:
         """
         request_ids = self.task_ids("ask", request)
         examples = [self._example_ids(n.request, n.command) for n in neighbors]  # best first
-        context = self.context_length if context is None else context
-        budget = context - min(reserve, context // 2)
+        budget = self._prompt_budget(reserve, context)
         while examples and len(request_ids) + sum(map(len, examples)) > budget:
             examples.pop()
         return [i for ex in reversed(examples) for i in ex] + request_ids
@@ -345,6 +344,12 @@ class Engine:
             data = self._bytes[token_id] = bytes(self.tokenizer.decode_bytes([token_id]))
         return data
 
+    def _prompt_budget(self, reserve: int, context: int | None) -> int:
+        """The tokens a prompt may take in ``context`` (default the model's context length) so that
+        ``reserve`` are left for the answer, at most half of it."""
+        context = self.context_length if context is None else context
+        return context - min(reserve, context // 2)
+
     def fit_prompt(self, ids: Sequence[int], max_tokens: int, context: int | None = None) -> tuple[list[int], int]:
         """Trim ``ids`` from the left to leave room for ``max_tokens`` in ``context`` (default the
         model's context length); returns (ids, dropped).
@@ -353,8 +358,7 @@ class Engine:
         for the answer, so a huge ``max_tokens`` cannot squeeze the prompt to nothing.
         """
         ids = list(ids) or [self.eot_id]  # an empty prompt starts a fresh document
-        context = self.context_length if context is None else context
-        budget = context - min(max_tokens, context // 2)
+        budget = self._prompt_budget(max_tokens, context)
         if len(ids) <= budget:
             return ids, 0
         dropped = len(ids) - budget
