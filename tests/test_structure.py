@@ -20,7 +20,6 @@ from bash_ai.checkpoint import TOKENIZER_FILE, load_numpy_model
 from bash_ai.engine.rerank import FEATURE_SETS, FEATURES, RERANKER_FILE, STRUCTURE, Reranker, load_reranker
 from bash_ai.engine.structure import STRUCTURE_FILE, Structure, load_structure, save_structure
 from bash_ai.errors import ModelError, UsageError
-from bash_ai.io import sha256_file
 from bash_ai.registry import load, verify_model_dir
 from bash_ai.retrieval import RetrievalIndex
 from bash_ai.templates import command_template
@@ -121,17 +120,18 @@ def test_a_structure_model_trained_with_retrieved_examples_sees_them_as_template
 def test_a_structure_model_with_a_shorter_context_gets_a_prompt_that_fits_it(
     trained_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bash_ai.checkpoint import load_weights, save_weights
+    from bash_ai.checkpoint import load_weights, save_model_dir
     from bash_ai.engine import structure
+    from bash_ai.tokenizer import load_tokenizer
 
     monkeypatch.setattr(structure, "MAX_TEMPLATE_TOKENS", 8)
     config, weights = load_weights(trained_model_dir)
     short = replace(config, context_length=24)  # the answering model's is 64: room for a 16-token prompt
     weights["pos_emb.weight"] = weights["pos_emb.weight"][: short.context_length]
-    meta = {"config": json.dumps(short.to_dict()), "tokenizer_sha256": sha256_file(trained_model_dir / TOKENIZER_FILE)}
-    save_weights(tmp_path / "short.safetensors", short, weights, "float32", meta)
+    save_model_dir(tmp_path / "short", short, weights, load_tokenizer(trained_model_dir))
+    path = save_structure(tmp_path / "short", tmp_path / "short.safetensors", "float32")
     engine = load(str(trained_model_dir))
-    engine.set_structure(Structure.load(tmp_path / "short.safetensors", trained_model_dir / TOKENIZER_FILE))
+    engine.set_structure(Structure.load(path, trained_model_dir / TOKENIZER_FILE))
     request = "say hello " * 20  # ~60 tokens: more than the 16 the short model leaves a prompt
     assert len(engine.template_prompt(request)) > 16
     prompt = engine.template_prompt(request, context=short.context_length)
