@@ -16,6 +16,8 @@ Probes (one or more):
   token by model DIR's explain direction (the candidate's arguments abstracted, as NLC2CMD reads it).
 - ``lexicon:bigrams`` / ``lexicon:epochs=N``: the lexicon trained anew on the model's index with
   adjacent request-word pairs as words too, or for N passes (10 ships); then both stages refitted.
+- ``stored:PATH`` / ``stored-first:PATH``: a column computed elsewhere (a pickled list of one array
+  per pool, e.g. ``judge_probe.py pools``), in the review stage, or in the first stage (and so both).
 - ``tune:SUITE=W,W...``: the pools of a second tuning split (everyday-dev), proposed by ``--model``,
   in the fit with weight W (each pool counted W times). Measured 5-fold on both splits (the other
   split always wholly in the fit), and on ``--report-on`` (everyday-test) by the fit on all.
@@ -49,10 +51,23 @@ def cover() -> float:
 
 
 def prepare(
-    pools: Sequence[T.Pool], lexicon: np.ndarray, spec: T.RerankSpec, extra: Sequence[list[np.ndarray]] = ()
+    pools: Sequence[T.Pool],
+    lexicon: np.ndarray,
+    spec: T.RerankSpec,
+    extra: Sequence[list[np.ndarray]] = (),
+    first_extra: Sequence[list[np.ndarray]] = (),
 ) -> Data:
-    """Both stages' features (the review stage's with ``extra`` columns after the reviewer's)."""
-    first = [candidate_features(p.request, p.proposals, lexicon, p.structure) for p in pools]
+    """Both stages' features (the review stage's with ``extra`` columns after the reviewer's; the
+    first stage's, and so the review stage's too, with ``first_extra`` columns after its own)."""
+    first = [
+        np.hstack(
+            [
+                candidate_features(p.request, p.proposals, lexicon, p.structure),
+                *(np.asarray(c[i]).reshape(len(p.proposals), -1) for c in first_extra),
+            ]
+        )
+        for i, p in enumerate(pools)
+    ]
     second = [
         np.hstack([review_rows(f, p.review), *(np.asarray(c[i]).reshape(len(f), -1) for c in extra)])
         for i, (f, p) in enumerate(zip(first, pools, strict=True))
@@ -203,6 +218,12 @@ def main() -> None:
                     cached.parent.mkdir(parents=True, exist_ok=True)
                     cached.write_bytes(pickle.dumps(col))
             show(f"+ {probe}", both_stages(pools, prepare(pools, lexicon, spec, [col]), spec))
+        elif kind in ("stored", "stored-first"):
+            col = pickle.loads(Path(value).read_bytes())
+            extra = {"extra": [col]} if kind == "stored" else {"first_extra": [col]}
+            show(f"+ {probe}", both_stages(pools, prepare(pools, lexicon, spec, **extra), spec))
+            alone = T.measure(pools, [np.asarray(c).reshape(-1) for c in col], cover())
+            show("  the column alone", alone)
         elif kind == "lexicon":
             epochs = int(value.split("=")[1]) if value.startswith("epochs=") else spec.epochs
             probe_lexicon(model, pools, T.RerankSpec(epochs=epochs), value == "bigrams")
