@@ -18,7 +18,8 @@ whether a discriminative reader of both together, trained on many more requests,
     python benchmarks/judge_probe.py train --model bundled --out RUN_DIR [--steps N]
     python benchmarks/judge_probe.py pools --judge RUN_DIR --pools POOLS --out COLUMN.pkl
 
-``pools`` writes each pool's judge scores (one column) for ``pool_probe.py column:judge``.
+``pools`` writes each pool's judge scores (one column) for ``pool_probe.py stored:COLUMN`` (or
+``stored-first:COLUMN``).
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-TAU = 0.1
 MAX_TOKENS = 128
 
 
@@ -47,7 +47,9 @@ def build_groups(
     from bash_ai.engine.arguments import argument_f1
     from bash_ai.engine.propose import adapt_by_examples
     from bash_ai.nlc2cmd import nlc2cmd_score
+    from trainer.rerank import RerankSpec
 
+    weight = RerankSpec().argument_weight
     index = engine.index
     out = []
     for i, row in enumerate(rows, 1):
@@ -60,7 +62,7 @@ def build_groups(
                 texts.append(text)
             if len(texts) == size:
                 break
-        targets = [nlc2cmd_score(t, command) + 0.25 * argument_f1(t, command) for t in texts]
+        targets = [nlc2cmd_score(t, command) + weight * argument_f1(t, command) for t in texts]
         if len(texts) > 1 and max(targets) > min(targets):
             out.append((request, texts, targets))
         if i % 2000 == 0:
@@ -147,6 +149,8 @@ def load_judge(run: Path) -> Any:
 def batch_loss(judge: Any, engine: Any, groups: Sequence[tuple[str, list[str], list[float]]], dropout: float) -> Any:
     import torch
 
+    from trainer.rerank import TAU
+
     encoded = [encode(engine, r, c) for r, c, _ in groups]
     width = max(x.shape[1] for x, _ in encoded)
     idx = torch.from_numpy(np.concatenate([np.pad(x, ((0, 0), (0, width - x.shape[1]))) for x, _ in encoded]))
@@ -157,7 +161,7 @@ def batch_loss(judge: Any, engine: Any, groups: Sequence[tuple[str, list[str], l
         s = scores[start : start + len(commands)]
         t = torch.softmax(torch.tensor(targets, dtype=torch.float32) / TAU, 0)
         loss = loss - (t * torch.log_softmax(s, 0)).sum()
-        right += targets[int(s.argmax())]
+        right += targets[int(s.detach().argmax())]
         start += len(commands)
     return loss / len(groups), right / len(groups)
 
