@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import pickle
 import sys
 import time
@@ -121,19 +120,14 @@ def make_judge(model_dir: str, train_layers: int) -> Any:
 
 
 def save_judge(judge: Any, path: Path, meta: dict[str, Any]) -> None:
+    """The trained parameters (``make_judge`` says which) and ``meta``, atomically."""
     import torch
 
-    state = {k: v for k, v in judge.state_dict().items() if k.startswith("head.") or _trained(judge, k)}
-    tmp = path.with_suffix(".tmp")
-    torch.save({"state": state, "meta": meta}, tmp)
-    os.replace(tmp, path)
+    from bash_ai.io import atomic_open
 
-
-def _trained(judge: Any, name: str) -> bool:
-    parts = name.split(".")
-    if parts[:2] == ["gpt", "norm_f"]:
-        return True
-    return parts[:2] == ["gpt", "blocks"] and int(parts[2]) >= judge.split
+    state = {name: p.detach() for name, p in judge.named_parameters() if p.requires_grad}
+    with atomic_open(path, "wb") as handle:
+        torch.save({"state": state, "meta": meta}, handle)
 
 
 def load_judge(run: Path) -> Any:
@@ -170,6 +164,7 @@ def train(args: argparse.Namespace) -> None:
     import torch
 
     from bash_ai.api import load_engine
+    from bash_ai.io import atomic_write_bytes
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -190,9 +185,7 @@ def train(args: argparse.Namespace) -> None:
         nl_requests = {index.requests[r] for r in nl}
         held = [g for g in every[: args.held * 3] if g[0] in nl_requests][: args.held]
         groups = [g for g in every if g not in held]
-        tmp = cache.with_suffix(".tmp")
-        tmp.write_bytes(pickle.dumps((groups, held)))
-        os.replace(tmp, cache)
+        atomic_write_bytes(cache, pickle.dumps((groups, held)))
     print(f"{len(groups)} training groups, {len(held)} held-out NL2Bash groups", flush=True)
     held_first = float(np.mean([t[0] for _, _, t in held]))
     held_best = float(np.mean([max(t) for _, _, t in held]))
@@ -248,6 +241,7 @@ def score_pools(args: argparse.Namespace) -> None:
 
     import trainer.rerank as T
     from bash_ai.api import load_engine
+    from bash_ai.io import atomic_write_bytes
 
     torch.set_num_threads(args.threads)
     judge, meta = load_judge(Path(args.judge))
@@ -260,7 +254,7 @@ def score_pools(args: argparse.Namespace) -> None:
             column.append(judge(torch.from_numpy(x), torch.from_numpy(last)).numpy().astype(np.float64))
             if i % 100 == 0:
                 print(f"scored {i}/{len(pools)}", flush=True)
-    Path(args.out).write_bytes(pickle.dumps(column))
+    atomic_write_bytes(Path(args.out), pickle.dumps(column))
     print(f"judge step {meta['step']}: {len(column)} pools scored -> {args.out}")
 
 
