@@ -102,6 +102,27 @@ def _bash(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         ),
         ("ls /path/to/dir/*", "list /path/to/dir/*", "list everything in /path/to/dir", "ls /path/to/dir/*"),
         ("ping www.google.com", "ping google", "ping google.com", "ping www.google.com"),
+        # A file asked for by name takes the place of a file the command names by its whole path...
+        (
+            "find /etc/logs/Server.log -exec grep Error {} \\; -print",
+            'Search file /etc/logs/Server.log for lines containing "Error"',
+            "search for the word error in server.log",
+            "find server.log -exec grep Error {} \\; -print",
+        ),
+        (
+            "cp /home/user/file.txt /tmp",
+            "Copy /home/user/file.txt to /tmp",
+            "copy notes.md to /backup",
+            "cp notes.md /backup",
+        ),
+        # ...not of a path that is the tail of a longer word, nor where the command names a file alone.
+        (
+            'source "$(dirname "$0")/incl.sh"',
+            "source incl.sh from the script's directory",
+            "show line numbers in script.sh",
+            'source "$(dirname "$0")/incl.sh"',
+        ),
+        ("cp file.txt /backup/old.txt", "copy file.txt", "copy a.txt", "cp a.txt /backup/old.txt"),
     ],
 )
 def test_adapt(command: str, example: str, asked: str, expected: str) -> None:

@@ -439,11 +439,20 @@ def mentions(text: str, argument: str) -> bool:
     return re.search(rf"(?<![\w-]){re.escape(argument)}", text) is not None
 
 
+def _file_paths(text: str) -> list[str]:
+    """The paths in ``text`` that end in a file's name (``/etc/logs/server.log``) and are a word of
+    their own, not the tail of one (``"$(dirname "$0")/lib.sh"``)."""
+    words = (m for m in _PATH.finditer(_outside_urls(text)) if m.start() == 0 or text[m.start() - 1] in " \t'\"=")
+    return _unique(m.group(1) for m in words if _FILE.fullmatch(m.group(1).rsplit("/", 1)[-1]))
+
+
 def _swap(command: str, example_request: str, request: str, find: Callable[[str], list[str]]) -> str:
     wanted = [a for a in find(request) if not mentions(command, a)]
     if not wanted:
         return command
-    theirs = [a for a in find(command) if not mentions(request, a)]
+    # A file asked for by its name alone takes the place of a file the command names by its path
+    # ("server.log" for /etc/logs/Server.log), where the command names no file alone.
+    theirs = [a for a in find(command) or (_file_paths(command) if find is files else []) if not mentions(request, a)]
     named = [a for a in theirs if a in example_request]
     slots = named if named else theirs
     if len(slots) == len(wanted) or (len(wanted) == 1 and len(slots) == 1):
