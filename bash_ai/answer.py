@@ -274,19 +274,27 @@ def distinct_commands(proposals: Iterable[Proposal], distinct: bool = True, requ
     from bash_ai.engine.arguments import settle
 
     shaped: dict[str, Proposal] = {}
-    structures: set[tuple[tuple[str, tuple[str, ...]], ...]] = set()
     for proposal in proposals:
         text = shape(clean(proposal.text), "command")
         text = settle(text, request) if request and text else text
-        if not text or text in shaped:
-            continue
-        if distinct:
-            key = structure(text)
-            if key in structures:
-                continue
-            structures.add(key)
-        shaped[text] = proposal
-    return shaped
+        if text and text not in shaped:
+            shaped[text] = proposal
+    if not distinct:
+        return shaped
+    kept = one_per_structure(shaped)
+    return {t: shaped[t] for t in kept}
+
+
+def one_per_structure(texts: Iterable[str]) -> list[str]:
+    """The first of ``texts`` of each structure (programs and flags), in their order."""
+    seen: set[tuple[tuple[str, tuple[str, ...]], ...]] = set()
+    out = []
+    for text in texts:
+        key = structure(text)
+        if key not in seen:
+            seen.add(key)
+            out.append(text)
+    return out
 
 
 def cover_texts(shaped: dict[str, Proposal], texts: list[str], temperature: float) -> list[str]:
@@ -321,17 +329,23 @@ def _harmed(command: str, named: list[str]) -> list[str]:
 
 
 # The flag each ``unasked`` rule carries where its candidate is shown: a new file or directory harms
-# nothing (medium); files changed or run, or another user's session, are high.
-UNASKED_SEVERITY: dict[str, Severity] = {"request-file": "high", "request-user": "high", "request-create": "medium"}
+# nothing (medium); files changed or run, another user's session, or everything here deleted are high.
+UNASKED_SEVERITY: dict[str, Severity] = {
+    "request-file": "high",
+    "request-user": "high",
+    "request-scope": "high",
+    "request-create": "medium",
+}
 
 
 def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]:
     """Each of ``commands`` that does what ``request`` did not ask for, with a danger rule id and
     message: it changes files where the request only reads (``harming``) or runs a file the request
     only asks to read (both ``request-file``), it only creates files or directories where the request
-    asks to create none (``request-create``), or it runs as another user where the request does not
-    ask for that (``request-user``)."""
-    from bash_ai.engine.arguments import files
+    asks to create none (``request-create``), it runs as another user where the request does not
+    ask for that (``request-user``), or it deletes everything in the working directory where the
+    request names what to act on and the command names none of it (``request-scope``)."""
+    from bash_ai.engine.arguments import files, mentions, targets
     from bash_ai.safety.intent import (
         asks_for_another_user,
         asks_to_create,
@@ -339,6 +353,7 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
         only_creates,
         reads_only,
         run_files,
+        sweeping_deletes,
         switches_user,
     )
 
@@ -347,8 +362,16 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     runnable = named if not asks_to_run(request) else []  # the files it must not run
     other_user = asks_for_another_user(request)
     creating = asks_to_create(request)
+    aimed = targets(request)
     out: dict[str, tuple[str, str]] = {}
     for c in commands:
+        swept = sweeping_deletes(c) if aimed else []
+        if swept and not any(mentions(c, t) for t in aimed):
+            out[c] = (
+                "request-scope",
+                f"deletes everything here ({' '.join(swept)}); the request names {', '.join(aimed)}",
+            )
+            continue
         harmed = _harmed(c, named) if reads else []
         ran = run_files(c, runnable) if runnable and not harmed else []
         made = only_creates(c) if not creating and not harmed and not ran else []
@@ -379,7 +402,8 @@ def propose_checked(
     """Beam search + retrieved commands (``bash_ai.engine.propose``), shaped as commands and
     checked with ``bash -n``: syntax-valid ones first, each group in the model's order, except that a
     valid one doing what the request did not ask for (``unasked``: destroying files it only asks to
-    read, running as another user; ``bash_ai.safety.intent``) comes after the other valid ones.
+    read, running as another user; ``bash_ai.safety.intent``) comes after the other valid ones, and
+    never takes the place of one of its structure that does not.
 
     ``flag`` also runs the danger rules and shellcheck (the faces show them; eval does not need them).
     ``want``: the caller shows only the first ``want``. Without covering, those are the first
@@ -391,8 +415,14 @@ def propose_checked(
 
     config = config if config is not None else DecodeConfig()
     proposals = propose(engine, request, config, cancel=cancel, on_event=on_event)
-    shaped = distinct_commands(proposals, config.distinct, request)
+    shaped = distinct_commands(proposals, False, request)
     harmful = unasked(request, list(shaped))  # after the rest
+    if config.distinct:
+        # One per structure, the harmless first: a harmful candidate never hides its harmless twin
+        # (``rm -rf *`` ranked above ``rm -rf build`` for "delete the directory build").
+        kept = set(one_per_structure([t for t in shaped if t not in harmful] + [t for t in shaped if t in harmful]))
+        shaped = {t: p for t, p in shaped.items() if t in kept}
+        harmful = {t: why for t, why in harmful.items() if t in kept}
     ranked = config.rerank and engine.reranker is not None
     covering = ranked and config.cover_temperature > 0
     checked: dict[str, SyntaxResult] = {}

@@ -16,6 +16,7 @@ from bash_ai.safety.intent import (
     only_creates,
     reads_only,
     run_files,
+    sweeping_deletes,
     switches_user,
 )
 
@@ -342,3 +343,70 @@ def test_a_candidate_that_only_creates_goes_last_with_a_medium_flag_unless_asked
     assert (shown[1].danger[0].rule_id, shown[1].danger[0].severity) == ("request-create", "medium")
     asked = propose_checked(engine, "create the logs directory and compress it")  # type: ignore[arg-type]
     assert [c.text for c in asked] == ["mkdir logs", "tar -czf logs.tar.gz logs"]
+
+
+@pytest.mark.parametrize(
+    ("command", "swept"),
+    [
+        ("rm -rf *", ["*"]),  # once the bundle's first answer to "delete the directory build and everything in it"
+        ("rm -rf ./* .*", ["./*", ".*"]),
+        ("rm -rf build", []),
+        ("rm -rf build/*", []),  # the named directory's contents: asked for
+        ("rm -f *.tmp", []),
+        ("ls *", []),  # reads only
+        ("echo 'rm -rf *'", []),  # the words, not the program
+        ("find . -mindepth 1 -maxdepth 1 -print0 | xargs -0 rm -rf", ["find ."]),  # then its first answer
+        ("find . -type f -exec rm {} +", ["find ."]),
+        ("find -delete", ["find ."]),
+        ("find . -name '*.tmp' -delete", []),  # a test chooses what goes
+        ("find build -type d -exec rm -rf {} +", []),  # a named place
+        ("find . -maxdepth 1 -print0 | xargs -0 ls -l", []),  # lists only
+    ],
+)
+def test_sweeping_deletes(command: str, swept: list[str]) -> None:
+    assert sweeping_deletes(command) == swept
+
+
+@pytest.mark.parametrize(
+    ("request_text", "named"),
+    [
+        ("delete the directory build and everything in it", ["build"]),
+        ("delete everything in the build directory", ["build"]),
+        ("remove the folder called old_logs", ["old_logs"]),
+        ("delete all .tmp files", ["*.tmp"]),
+        ("remove notes.txt and /tmp/x.log", ["notes.txt", "/tmp/x.log"]),
+        ("delete all files in the current directory", []),
+        ("delete the directory tree", []),  # "tree" describes, it does not name
+    ],
+)
+def test_targets(request_text: str, named: list[str]) -> None:
+    from bash_ai.engine.arguments import targets
+
+    assert sorted(targets(request_text)) == sorted(named)
+
+
+def test_a_candidate_that_deletes_everything_here_goes_last_where_the_request_names_what_to_delete(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bash_ai.engine.propose as propose_module
+    from bash_ai.answer import propose_checked, unasked
+    from bash_ai.engine.propose import DecodeConfig
+
+    pool = [
+        Proposal("rm -rf *", "beam", -1.0, 3, 3.0, "eos"),
+        Proposal("rm -rf build", "retrieval", -1.0, 3, 2.0, "eos"),
+    ]
+    monkeypatch.setattr(propose_module, "propose", lambda *args, **kwargs: list(pool))
+    engine = types.SimpleNamespace(reranker=None)
+    asked = "delete the directory build and everything in it"
+    # One per structure: the twin that deletes what was named is kept, not the better-ranked sweep.
+    assert [c.text for c in propose_checked(engine, asked)] == ["rm -rf build"]  # type: ignore[arg-type]
+    shown = propose_checked(engine, asked, DecodeConfig(distinct=False), flag=True)  # type: ignore[arg-type]
+    assert [c.text for c in shown] == ["rm -rf build", "rm -rf *"]
+    assert (shown[1].danger[0].rule_id, shown[1].danger[0].severity) == ("request-scope", "high")
+    here = "delete all files in the current directory"  # names nothing: the order stands
+    assert [c.text for c in propose_checked(engine, here)] == ["rm -rf *"]  # type: ignore[arg-type]
+    assert [c.text for c in propose_checked(engine, here, DecodeConfig(distinct=False))] == ["rm -rf *", "rm -rf build"]  # type: ignore[arg-type]
+    assert unasked("delete all .tmp files", ["rm -rf *", "rm -f *.tmp"]) == {
+        "rm -rf *": ("request-scope", "deletes everything here (*); the request names *.tmp")
+    }

@@ -481,6 +481,54 @@ def request_arguments(request: str) -> set[str]:
     return _literal_arguments(request) | {f"*.{e}" for e in extensions(request)} | set(_names(request))
 
 
+# "the directory build", "folder old_logs": a directory named after the word for one.
+_DIRECTORY_FIRST = re.compile(r"\b(?:directory|folder|dir)\s+[\"'`]?([A-Za-z_][\w.+-]*[\w+-])", re.IGNORECASE)
+_NOT_DIRECTORY_NAMES = _NOT_DIRECTORIES | frozenset(
+    [
+        "and",
+        "or",
+        "but",
+        "with",
+        "without",
+        "containing",
+        "contains",
+        "where",
+        "which",
+        "that",
+        "tree",
+        "trees",
+        "structure",
+        "structures",
+        "name",
+        "names",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "into",
+        "from",
+        "for",
+        "if",
+        "is",
+        "are",
+        "as",
+        "called",
+        "named",
+    ]
+)
+
+
+def targets(request: str) -> list[str]:
+    """The files, paths and directories a request names to act on: ``files``, ``paths``,
+    ``directories``, the names it gives ("a directory called projects"), a directory named after
+    the word for one ("delete the directory build") and the file kinds it names, as globs ("all .tmp
+    files": ``*.tmp``)."""
+    after = [m.group(1) for m in _DIRECTORY_FIRST.finditer(request) if m.group(1).lower() not in _NOT_DIRECTORY_NAMES]
+    kinds = [f"*.{e}" for e in extensions(request)]
+    return _unique([*files(request), *paths(request), *directories(request), *_names(request), *after, *kinds])
+
+
 def command_arguments(command: str) -> set[str]:
     """The same kinds of argument in a command: URLs, files, paths, numbers and ``*.ext`` globs."""
     return _literal_arguments(command) | {f"*.{e}" for e in _GLOB.findall(command)}
