@@ -377,6 +377,9 @@ def test_sweeping_deletes(command: str, swept: list[str]) -> None:
         ("remove notes.txt and /tmp/x.log", ["notes.txt", "/tmp/x.log"]),
         ("delete all files in the current directory", []),
         ("delete the directory tree", []),  # "tree" describes, it does not name
+        ("delete all files in current directory downwards", []),
+        ("remove the folder old and the directory cache.", ["old", "cache"]),
+        ('search for the directory "ora10" in the entire file system', ["ora10"]),
     ],
 )
 def test_targets(request_text: str, named: list[str]) -> None:

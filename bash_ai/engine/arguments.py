@@ -481,42 +481,14 @@ def request_arguments(request: str) -> set[str]:
     return _literal_arguments(request) | {f"*.{e}" for e in extensions(request)} | set(_names(request))
 
 
-# "the directory build", "folder old_logs": a directory named after the word for one.
-_DIRECTORY_FIRST = re.compile(r"\b(?:directory|folder|dir)\s+[\"'`]?([A-Za-z_][\w.+-]*[\w+-])", re.IGNORECASE)
-_NOT_DIRECTORY_NAMES = _NOT_DIRECTORIES | frozenset(
-    [
-        "and",
-        "or",
-        "but",
-        "with",
-        "without",
-        "containing",
-        "contains",
-        "where",
-        "which",
-        "that",
-        "tree",
-        "trees",
-        "structure",
-        "structures",
-        "name",
-        "names",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "into",
-        "from",
-        "for",
-        "if",
-        "is",
-        "are",
-        "as",
-        "called",
-        "named",
-    ]
+# "the directory build", 'folder "old_logs"': a directory named after the word for one, quoted, or
+# unquoted after "the directory" where the sentence or clause ends there ("... build and everything").
+_DIRECTORY_FIRST = re.compile(
+    r"\b(?:directory|folder|dir)\s+[\"'`]([\w.+-]+)[\"'`]"
+    r"|\bthe\s+(?:directory|folder|dir)\s+([A-Za-z_][\w.+-]*[\w+-])(?=\s*(?:$|[,.;:!?]|\s(?:and|with|too|as well)\b))",
+    re.IGNORECASE,
 )
+_NOT_DIRECTORY_NAMES = _NOT_DIRECTORIES | frozenset(["tree", "trees", "structure", "hierarchy", "path"])
 
 
 def targets(request: str) -> list[str]:
@@ -524,7 +496,11 @@ def targets(request: str) -> list[str]:
     ``directories``, the names it gives ("a directory called projects"), a directory named after
     the word for one ("delete the directory build") and the file kinds it names, as globs ("all .tmp
     files": ``*.tmp``)."""
-    after = [m.group(1) for m in _DIRECTORY_FIRST.finditer(request) if m.group(1).lower() not in _NOT_DIRECTORY_NAMES]
+    after = [
+        n
+        for m in _DIRECTORY_FIRST.finditer(request)
+        if (n := m.group(1) or m.group(2)).lower() not in _NOT_DIRECTORY_NAMES
+    ]
     kinds = [f"*.{e}" for e in extensions(request)]
     return _unique([*files(request), *paths(request), *directories(request), *_names(request), *after, *kinds])
 
