@@ -32,6 +32,9 @@ from bash_ai.safety.intent import (
         ("sort names.txt alphabetically", False),  # sorting in place is a fair reading
         ("delete old logs", False),
         ("compress file.txt with gzip", False),
+        ("find all files, calculate their md5sum and print each to filename-hash.md5 files", False),  # writes it
+        ("print the lines of notes.txt to the file out.txt", False),
+        ("show the path to the home directory", True),  # "to", but no file the output goes to
         ("", False),
     ],
 )

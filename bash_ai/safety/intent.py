@@ -89,10 +89,15 @@ def switches_user(command: str) -> bool:
     return script is not None and any(inv.utility in _SWITCHERS for inv in invocations(script))
 
 
+# "... print each hash to filename-hash.md5": a file the output goes to.
+_TO_FILE = re.compile(r"\bto\s+(?:the\s+|a\s+)?(?:files?\s+)?[\"'`]?[\w~./-]*\w\.[A-Za-z]\w{0,5}\b", re.IGNORECASE)
+
+
 def reads_only(request: str) -> bool:
-    """True when ``request`` asks only to read: a reading verb first, no word asking for a change."""
+    """True when ``request`` asks only to read: a reading verb first, no word asking for a change,
+    and no file named as where the output goes ("print ... to out.txt")."""
     words = [w for w in _WORD.findall(request.lower()) if w not in _LEAD]
-    return bool(words) and words[0] in READ_VERBS and _CHANGE.search(request) is None
+    return bool(words) and words[0] in READ_VERBS and _CHANGE.search(request) is None and not _TO_FILE.search(request)
 
 
 def harmed_files(command: str, files: Iterable[str]) -> list[str]:
