@@ -15,7 +15,7 @@ whether a discriminative reader of both together, trained on many more requests,
   new scalar head trained on the hidden state at the candidate's end-of-text token, behind the
   plain "ask" prompt; a listwise loss (softmax of the scores against softmax(target / 0.1)).
 
-    python benchmarks/judge_probe.py train --model bundled --out RUN_DIR [--steps N]
+    python benchmarks/judge_probe.py train --model bundled --out RUN_DIR [--steps N] [--init EARLIER_RUN_DIR]
     python benchmarks/judge_probe.py pools --judge RUN_DIR --pools POOLS --out COLUMN.pkl
 
 ``pools`` writes each pool's judge scores (one column) for ``pool_probe.py stored:COLUMN`` (or
@@ -191,6 +191,13 @@ def train(args: argparse.Namespace) -> None:
     held_best = float(np.mean([max(t) for _, _, t in held]))
     print(f"held-out: BM25's first {held_first:.3f}, the best {held_best:.3f}", flush=True)
     judge = make_judge(args.model, args.train_layers)
+    if args.init:  # more passes from an earlier run's trained parameters (its optimizer state is not kept)
+        earlier, earlier_meta = load_judge(Path(args.init))
+        if (earlier_meta["model"], earlier_meta["train_layers"]) != (args.model, args.train_layers):
+            raise SystemExit(
+                f"--init {args.init}: a judge of {earlier_meta['model']} training {earlier_meta['train_layers']} layers"
+            )
+        judge.load_state_dict(earlier.state_dict())
     trained = [p for n, p in judge.named_parameters() if p.requires_grad and not n.startswith("head.")]
     optimizer = torch.optim.AdamW(
         [{"params": trained, "lr": args.lr}, {"params": list(judge.head.parameters()), "lr": args.lr * 10}],
@@ -275,6 +282,9 @@ def main() -> None:
     t.add_argument("--eval-every", type=int, default=250)
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument(
+        "--init", default="", help="a judge run to go on from (its groups are built again unless --out has them)"
+    )
     p = sub.add_parser("pools")
     p.add_argument("--judge", required=True)
     p.add_argument("--pools", required=True)
