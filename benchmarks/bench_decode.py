@@ -4,6 +4,7 @@
     python benchmarks/bench_decode.py --part threads [--model assets/model]  # two decodes at once
     python benchmarks/bench_decode.py --part propose [--model assets/model] [--rounds 3]  # pooled scoring
     python benchmarks/bench_decode.py --part rows [--model assets/model]  # sgemm or gemv per row
+    python benchmarks/bench_decode.py --part flops [--model assets/model]  # an answer's arithmetic, its floor
 
 Raw runtime part (this file's first half):
 - warm decode: batch 1, a 16-token prompt prefilled, then one token per step through the KV cache,
@@ -400,6 +401,70 @@ PROPOSE_REQUESTS = (
 )
 
 
+_FLOPS = r"""
+import os, sys, threading, time, statistics
+from collections import Counter
+from bash_ai.api import import_numpy_single_threaded, load_engine, decode_config
+import_numpy_single_threaded()
+import numpy as np
+import bash_ai.model.numpy_gpt as G
+from bash_ai.engine.propose import propose
+from bash_ai.model import blas
+engine, requests = load_engine(sys.argv[1]), sys.argv[2].split("|")
+config = decode_config(96)
+PARTS = ("hinted_candidates", "structure_logprobs", "review_logprobs", "sequence_logprobs", "beam_search", "prefill")
+INNER = ("sequence_logprobs", "prefill")  # also called from inside the parts above them
+counts, plain = Counter(), G._linear
+def counted(x, weight):
+    out = plain(x, weight)
+    frame, part = sys._getframe(1), "other"
+    while frame is not None:  # the outermost part on the stack
+        if frame.f_code.co_name in PARTS and part in ("other", *INNER):
+            part = frame.f_code.co_name
+        frame = frame.f_back
+    counts[part] += 2 * x.shape[0] * x.shape[-1] * out.shape[-1]
+    return out
+times = []
+for request in requests:
+    propose(engine, request, config)  # warm up
+    start = time.perf_counter()
+    propose(engine, request, config)
+    times.append(time.perf_counter() - start)
+G._linear = counted
+for request in requests:
+    propose(engine, request, config)
+G._linear = plain
+# the machine's fp32 rate on a prefill-sized product (100 tokens x d 384 -> 1536), 1 and 2 BLAS threads
+a, w = np.random.rand(100, 384).astype(np.float32), np.random.rand(1536, 384).astype(np.float32)
+def rate(n_threads):
+    with blas.threads(n_threads):
+        best = float("inf")
+        for _ in range(5):
+            start = time.perf_counter()
+            for _ in range(200):
+                (w @ a.T)
+            best = min(best, time.perf_counter() - start)
+    return 200 * 2 * 100 * 384 * 1536 / best
+one = rate(1)
+total = sum(counts.values()) / len(requests)
+print(f"answer in-process: median {statistics.median(times) * 1e3:.0f} ms (10 requests, after a warm-up)")
+print(f"arithmetic per answer: {total / 1e9:.2f} GFLOP (mean of the 10)")
+for part, n in counts.most_common():
+    print(f"  {part}: {n / len(requests) / 1e9:.2f} GFLOP")
+cores = os.cpu_count() or 1
+print(f"fp32 rate, a prefill-sized product on one thread: {one / 1e9:.0f} GFLOP/s")
+print(f"floor, every product at that rate on all {cores} cores at once: {total / (one * cores) * 1e3:.0f} ms")
+"""
+
+
+def flops_part(model_dir: Path) -> str:
+    """Where an answer's time goes: the multiply-adds of each part of ``propose`` for the 10 requests
+    (counted in ``numpy_gpt._linear``; attention and the rest are left out), this machine's fp32 rate
+    on one thread for a product of a prefill's size, and the time the arithmetic alone would take
+    with every core at that rate (a floor: the parts wait on each other)."""
+    return _child(_FLOPS, str(model_dir), "|".join(PROPOSE_REQUESTS))
+
+
 def propose_part(model_dir: Path, rounds: int) -> str:
     """One answer (``bash_ai.answer.answer``: beam search, pooled commands scored, checks) per
     request, with the pooled commands scored in a second thread beside the beams (as shipped) or
@@ -413,7 +478,9 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--cold-runs", type=int, default=5)
     parser.add_argument("--cold-preset", default="mini")
-    parser.add_argument("--part", choices=["all", "runtime", "engine", "threads", "propose", "rows"], default="all")
+    parser.add_argument(
+        "--part", choices=["all", "runtime", "engine", "threads", "propose", "rows", "flops"], default="all"
+    )
     parser.add_argument("--model", type=Path, default=Path(__file__).resolve().parents[1] / "assets" / "model")
     parser.add_argument("--rounds", type=int, default=3, help="--part propose: passes over its 10 requests")
     args = parser.parse_args()
@@ -425,6 +492,9 @@ def main() -> None:
         return
     if args.part == "propose":
         print(propose_part(args.model, args.rounds))
+        return
+    if args.part == "flops":
+        print(flops_part(args.model))
         return
     if args.part in ("all", "runtime"):
         print("warm decode (batch 1, KV cache):", flush=True)
