@@ -121,8 +121,11 @@ def destroyed_files(command: str) -> list[str]:
     of ``rm``, ``rmdir``, ``shred``, ``unlink``, ``truncate`` and ``mv``, of ``sed -i`` / ``perl -i``,
     and ``find``'s starting points where it has ``-delete``; empty for unparseable text."""
     script = _parsed(command)
-    if script is None:
-        return []
+    return [] if script is None else _destroyed(script)
+
+
+def _destroyed(script: Script) -> list[str]:
+    """``destroyed_files`` of a parsed command."""
     hit: list[str] = []
     for inv in invocations(script):
         if inv.utility in _REMOVERS or inv.utility == "rmdir":
@@ -150,11 +153,11 @@ def sweeping_deletes(command: str) -> list[str]:
     its deletions (``destroyed_files``) such as ``*``, ``./*`` or ``.*``, and a ``find .`` that
     selects everything (no test but depth and type) and deletes what it finds (``-delete``, or
     ``rm`` fed by ``-exec`` or ``xargs``); empty for unparseable text."""
-    if "*" not in command and "find" not in command:
+    script = _parsed(command) if "*" in command or "find" in command else None  # most: no parse
+    if script is None:
         return []
-    swept = [f for f in destroyed_files(command) if f in _EVERYTHING]
-    script = _parsed(command) if "find" in command else None
-    runs = list(invocations(script)) if script is not None else []
+    swept = [f for f in _destroyed(script) if f in _EVERYTHING]
+    runs = list(invocations(script)) if "find" in command else []
     removes = any(inv.utility in _DELETERS and set(operands_of(inv.values)) <= {"{}"} for inv in runs)
     for inv in runs:
         if inv.utility != "find":
