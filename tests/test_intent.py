@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import types
+from typing import Any
 
 import pytest
 
@@ -125,15 +126,21 @@ NOTES_POOL = [
 ]
 
 
+def _proposing(monkeypatch: pytest.MonkeyPatch, pool: list[Proposal]) -> Any:
+    """A stand-in engine (no reranker) whose ``propose`` gives ``pool``: the answer path's checks alone."""
+    import bash_ai.engine.propose as propose_module
+
+    monkeypatch.setattr(propose_module, "propose", lambda *args, **kwargs: list(pool))
+    return types.SimpleNamespace(reranker=None)
+
+
 def test_the_answer_path_puts_a_harmful_candidate_after_the_harmless_ones(monkeypatch: pytest.MonkeyPatch) -> None:
     """The best-scored proposal overwrites the file the request asks to read: it goes after every
     other valid one (still before syntax errors), and the order is otherwise the model's."""
-    import bash_ai.engine.propose as propose_module
     from bash_ai.answer import propose_checked
     from bash_ai.engine.propose import DecodeConfig
 
-    monkeypatch.setattr(propose_module, "propose", lambda *args, **kwargs: list(NOTES_POOL))
-    engine = types.SimpleNamespace(reranker=None)
+    engine = _proposing(monkeypatch, NOTES_POOL)
 
     def texts(request: str) -> list[str]:
         return [c.text for c in propose_checked(engine, request, DecodeConfig())]  # type: ignore[arg-type]
@@ -159,12 +166,11 @@ def test_a_caller_that_shows_few_answers_gets_the_same_first_ones_from_fewer_che
     """``want=n``: the first n harmless proposals are checked first, and when all are valid, they are
     the answer (one ``bash -n`` each instead of one for every proposal); otherwise every proposal is
     checked as before. Either way the first n are those of the whole list."""
-    import bash_ai.engine.propose as propose_module
     from bash_ai import safety
     from bash_ai.answer import propose_checked
     from bash_ai.engine.propose import DecodeConfig
 
-    monkeypatch.setattr(propose_module, "propose", lambda *args, **kwargs: list(NOTES_POOL))
+    engine = _proposing(monkeypatch, NOTES_POOL)
     checked: list[str] = []
     real = safety.check_syntax_many
 
@@ -173,7 +179,6 @@ def test_a_caller_that_shows_few_answers_gets_the_same_first_ones_from_fewer_che
         return real(commands)
 
     monkeypatch.setattr(safety, "check_syntax_many", counting)
-    engine = types.SimpleNamespace(reranker=None)
 
     def texts(request: str, want: int | None = None) -> list[str]:
         checked.clear()
@@ -204,13 +209,11 @@ def test_the_bundled_model_no_longer_overwrites_the_file_it_is_asked_to_show() -
 
 def test_a_harmful_candidate_that_is_shown_carries_a_high_danger_flag(monkeypatch: pytest.MonkeyPatch) -> None:
     """When it is shown anyway (here the only valid one), it is flagged, so `--yes` will not run it."""
-    import bash_ai.engine.propose as propose_module
     from bash_ai.answer import propose_checked
     from bash_ai.engine.propose import DecodeConfig
 
     pool = [Proposal("yes | head -n10 > notes.txt", "beam", -1.0, 3, 3.0, "eos")]
-    monkeypatch.setattr(propose_module, "propose", lambda *args, **kwargs: list(pool))
-    engine = types.SimpleNamespace(reranker=None)
+    engine = _proposing(monkeypatch, pool)
     shown = propose_checked(engine, "show the first 10 lines of notes.txt", DecodeConfig(), flag=True)  # type: ignore[arg-type]
     assert [c.text for c in shown] == ["yes | head -n10 > notes.txt"]
     flag = shown[0].danger[0]
@@ -255,7 +258,6 @@ def test_switches_user(command: str, switches: bool) -> None:
 def test_a_candidate_that_runs_as_another_user_goes_last_and_is_flagged_unless_asked(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import bash_ai.engine.propose as propose_module
     from bash_ai.answer import propose_checked, unasked
     from bash_ai.engine.propose import DecodeConfig
 
@@ -263,8 +265,7 @@ def test_a_candidate_that_runs_as_another_user_goes_last_and_is_flagged_unless_a
         Proposal("su - jetty script.sh", "beam", -1.0, 3, 3.0, "eos"),
         Proposal("cat -n script.sh", "beam", -1.0, 3, 2.0, "eos"),
     ]
-    monkeypatch.setattr(propose_module, "propose", lambda *args, **kwargs: list(pool))
-    engine = types.SimpleNamespace(reranker=None)
+    engine = _proposing(monkeypatch, pool)
     shown = propose_checked(engine, "show line numbers in script.sh", DecodeConfig(), flag=True)  # type: ignore[arg-type]
     assert [c.text for c in shown] == ["cat -n script.sh", "su - jetty script.sh"]
     assert (shown[1].danger[0].rule_id, shown[1].danger[0].severity) == ("request-user", "high")
@@ -332,15 +333,13 @@ def test_asks_to_create(request_text: str, asks: bool) -> None:
 def test_a_candidate_that_only_creates_goes_last_with_a_medium_flag_unless_asked(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import bash_ai.engine.propose as propose_module
     from bash_ai.answer import propose_checked
 
     pool = [
         Proposal("mkdir logs", "retrieval", -1.0, 3, 3.0, "eos"),
         Proposal("tar -czf logs.tar.gz logs", "beam", -1.0, 3, 2.0, "eos"),
     ]
-    monkeypatch.setattr(propose_module, "propose", lambda *args, **kwargs: list(pool))
-    engine = types.SimpleNamespace(reranker=None)
+    engine = _proposing(monkeypatch, pool)
     shown = propose_checked(engine, "compress the logs directory", flag=True)  # type: ignore[arg-type]
     assert [c.text for c in shown] == ["tar -czf logs.tar.gz logs", "mkdir logs"]
     assert (shown[1].danger[0].rule_id, shown[1].danger[0].severity) == ("request-create", "medium")
@@ -394,7 +393,6 @@ def test_targets(request_text: str, named: list[str]) -> None:
 def test_a_candidate_that_deletes_everything_here_goes_last_where_the_request_names_what_to_delete(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import bash_ai.engine.propose as propose_module
     from bash_ai.answer import propose_checked, unasked
     from bash_ai.engine.propose import DecodeConfig
 
@@ -402,8 +400,7 @@ def test_a_candidate_that_deletes_everything_here_goes_last_where_the_request_na
         Proposal("rm -rf *", "beam", -1.0, 3, 3.0, "eos"),
         Proposal("rm -rf build", "retrieval", -1.0, 3, 2.0, "eos"),
     ]
-    monkeypatch.setattr(propose_module, "propose", lambda *args, **kwargs: list(pool))
-    engine = types.SimpleNamespace(reranker=None)
+    engine = _proposing(monkeypatch, pool)
     asked = "delete the directory build and everything in it"
     # One per structure: the twin that deletes what was named is kept, not the better-ranked sweep.
     assert [c.text for c in propose_checked(engine, asked)] == ["rm -rf build"]  # type: ignore[arg-type]
