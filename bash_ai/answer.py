@@ -335,6 +335,8 @@ UNASKED_SEVERITY: dict[str, Severity] = {
     "request-user": "high",
     "request-scope": "high",
     "request-create": "medium",
+    "request-kind": "medium",
+    "request-stop": "medium",
 }
 
 
@@ -343,16 +345,22 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     message: it changes files where the request only reads (``harming``) or runs a file the request
     only asks to read (both ``request-file``), it only creates files or directories where the request
     asks to create none (``request-create``), it runs as another user where the request does not
-    ask for that (``request-user``), or it deletes everything in the working directory where the
-    request names what to act on and the command names none of it (``request-scope``)."""
+    ask for that (``request-user``), it deletes everything in the working directory where the
+    request names what to act on and the command names none of it (``request-scope``), it looks in
+    a place named after the kind of files the request asks for (``request-kind``: ``find large``
+    for "find large files"), or it stops no program where the request asks to stop one (``request-stop``)."""
     from bash_ai.engine.arguments import files, mentions, targets
     from bash_ai.safety.intent import (
         asks_for_another_user,
         asks_to_create,
         asks_to_run,
+        asks_to_stop,
+        file_kinds,
+        kinds_as_places,
         only_creates,
         reads_only,
         run_files,
+        stops_nothing,
         sweeping_deletes,
         switches_user,
     )
@@ -363,6 +371,8 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     other_user = asks_for_another_user(request)
     creating = asks_to_create(request)
     aimed = targets(request)
+    kinds = file_kinds(request) - {t.lower() for t in aimed}
+    stop = asks_to_stop(request)
     out: dict[str, tuple[str, str]] = {}
     for c in commands:
         swept = sweeping_deletes(c) if aimed else []
@@ -386,6 +396,13 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
             out[c] = ("request-create", f"only creates {', '.join(made)}; the request does not ask to create anything")
         elif not other_user and switches_user(c):
             out[c] = ("request-user", "runs as another user; the request does not ask for that")
+        elif places := kinds_as_places(c, kinds):
+            out[c] = (
+                "request-kind",
+                f"looks in {', '.join(places)}, a kind of files in the request, not a place it names",
+            )
+        elif stop and stops_nothing(c):
+            out[c] = ("request-stop", f"stops nothing; the request asks to {stop} a program")
     return out
 
 

@@ -413,3 +413,102 @@ def test_a_candidate_that_deletes_everything_here_goes_last_where_the_request_na
     assert unasked("delete all .tmp files", ["rm -rf *", "rm -f *.tmp"]) == {
         "rm -rf *": ("request-scope", "deletes everything here (*); the request names *.tmp")
     }
+
+
+@pytest.mark.parametrize(
+    ("request_text", "kinds"),
+    [
+        ("find large files", {"large"}),
+        ("find python files containing TODO", {"python"}),
+        ("list all text files and log files", {"text", "log"}),
+        ("find files in python, then count the python files", set()),  # also a place: not only a kind
+        ("show the config file", set()),  # one file may be named so
+        ("find all *.py files under src", set()),
+    ],
+)
+def test_file_kinds(request_text: str, kinds: set[str]) -> None:
+    from bash_ai.safety.intent import file_kinds
+
+    assert file_kinds(request_text) == kinds
+
+
+@pytest.mark.parametrize(
+    ("command", "places"),
+    [
+        ("find large", ["large"]),
+        ('find python -type f -name "*.py"', ["python"]),
+        ('find . python -name "*.py"', ["python"]),
+        ("ls -l python | wc -l", ["python"]),
+        ("du -sh large/", []),  # a path, not a bare word
+        ("find . -name python -type d", []),  # a test's value, not a starting point
+        ("grep -r python .", []),
+        ("find ./large -size +100M", []),
+        ("find (", []),  # unparseable
+    ],
+)
+def test_kinds_as_places(command: str, places: list[str]) -> None:
+    from bash_ai.safety.intent import kinds_as_places
+
+    assert kinds_as_places(command, {"large", "python"}) == places
+
+
+@pytest.mark.parametrize(
+    ("request_text", "verb"),
+    [
+        ("stop firefox", "stop"),
+        ("please kill the process with pid 1234", "kill"),
+        ("Close chrome", "close"),
+        ("shut down the machine now", "shut down"),
+        ("close the file descriptor 3", None),
+        ("find the first match and stop", None),  # not its first word
+        ("show running processes", None),
+    ],
+)
+def test_asks_to_stop(request_text: str, verb: str | None) -> None:
+    from bash_ai.safety.intent import asks_to_stop
+
+    assert asks_to_stop(request_text) == verb
+
+
+@pytest.mark.parametrize(
+    ("command", "nothing"),
+    [
+        ("firefox https://www.duckduckgo.com", True),
+        ("jobs -p 1234", True),
+        ("split -n 1000 /usr/bin/firefox", True),
+        ("kill 1234", False),
+        ("ps -ef | grep firefox | awk '{print $2}' | xargs kill -9", False),
+        ("pkill firefox", False),
+        ("systemctl stop nginx", False),
+        ("nginx -s stop", False),
+        ("screen -X quit", False),
+        ("sudo shutdown -h now", False),
+        ("echo 'unterminated", False),  # unparseable: no verdict
+    ],
+)
+def test_stops_nothing(command: str, nothing: bool) -> None:
+    from bash_ai.safety.intent import stops_nothing
+
+    assert stops_nothing(command) is nothing
+
+
+def test_a_candidate_that_misreads_the_request_goes_after_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bash_ai.answer import propose_checked, unasked
+
+    pool = [
+        Proposal("find large", "beam", -1.0, 2, 3.0, "eos"),
+        Proposal("firefox https://www.duckduckgo.com", "retrieval", -1.0, 3, 2.5, "eos"),
+        Proposal("find . -type f -size +100M", "beam", -1.0, 6, 2.0, "eos"),
+        Proposal("pkill firefox", "retrieval", -1.0, 3, 1.0, "eos"),
+    ]
+    engine = _proposing(monkeypatch, pool)
+    shown = propose_checked(engine, "find large files", flag=True)  # type: ignore[arg-type]
+    assert [c.text for c in shown][:2] == ["firefox https://www.duckduckgo.com", "find . -type f -size +100M"]
+    assert shown[-1].text == "find large"
+    assert (shown[-1].danger[0].rule_id, shown[-1].danger[0].severity) == ("request-kind", "medium")
+    assert [c.text for c in propose_checked(engine, "stop firefox")][:2] == ["pkill firefox", "find large"]  # type: ignore[arg-type]
+    assert unasked("stop firefox", ["firefox --safe-mode", "pkill firefox"]) == {
+        "firefox --safe-mode": ("request-stop", "stops nothing; the request asks to stop a program")
+    }
+    # Where the request names the place, the word is a place.
+    assert unasked("find large files in the directory large", ["find large -size +100M"]) == {}

@@ -25,12 +25,17 @@ ask for that (:func:`asks_for_another_user`): "show line numbers in script.sh" o
 for "compress the logs directory") where the request asks to create nothing (:func:`asks_to_create`),
 and one that deletes everything in the working directory (:func:`sweeping_deletes`: ``rm -rf *``)
 where the request names what to delete ("delete the directory build and everything in it") and the
-command names none of it.
+command names none of it. Two misreadings of the request go after the others too: a place named
+after the kind of files asked for (:func:`kinds_as_places`: ``find large`` for "find large files";
+:func:`file_kinds`), and a command that stops nothing (:func:`stops_nothing`: ``jobs -p 1234``)
+where the request asks to stop a program (:func:`asks_to_stop`: "kill the process with pid 1234").
 """
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections import Counter
 from collections.abc import Iterable
 
 from bash_ai.safety.commands import file_redirects, invocations
@@ -198,6 +203,81 @@ def only_creates(command: str) -> list[str]:
     if not runs or any(inv.utility not in _CREATORS for inv in runs):
         return []
     return list(dict.fromkeys(o for inv in runs for o in operands_of(inv.values) or [inv.utility]))
+
+
+# A word right before "files" says what kind of files they are ("python files", "large files"), not
+# where they are: ``find python -name "*.py"`` for "find python files containing TODO" searches a
+# directory the request never named.
+_KIND_OF_FILES = re.compile(r"(?<![\w.*/$-])([a-z][\w-]*)\s+(files?)\b", re.IGNORECASE)
+_PLACE_TAKERS = frozenset({"find", "ls", "du", "tree"})
+_BARE_WORD = re.compile(r"[A-Za-z][\w-]*")
+
+
+def file_kinds(request: str) -> set[str]:
+    """The words ``request`` uses only right before "files" (lower case): kinds of file, never a
+    place ("find large files": ``large``); a word it also uses elsewhere may name a place."""
+    found = [(m.group(1).lower(), m.group(2).lower() == "files") for m in _KIND_OF_FILES.finditer(request)]
+    kinds = {w for w, plural in found if plural and not _not_a_kind(w)}
+    uses = Counter(w.lower() for w in re.findall(r"[\w-]+", request))
+    return {word for word in kinds if uses[word] == sum(1 for w, _ in found if w == word)}
+
+
+_DETERMINERS = frozenset(
+    {"all", "any", "some", "these", "those", "my", "your", "our", "and", "or", "of", "in", "for", "with"}
+)
+
+
+def _not_a_kind(word: str) -> bool:
+    """A verb or a determiner before "files" ("find files", "delete all files", "the files")."""
+    return word in READ_VERBS or word in _LEAD or word in _DETERMINERS or _CHANGE.match(word) is not None
+
+
+def kinds_as_places(command: str, kinds: set[str]) -> list[str]:
+    """The starting points of ``command``'s ``find`` runs, and the operands of its ``ls``, ``du`` and
+    ``tree`` runs, that are one of ``kinds`` (``file_kinds``) as a bare word: ``find large`` for
+    "find large files"; empty for unparseable text."""
+    script = _parsed(command) if kinds and any(p in command for p in _PLACE_TAKERS) else None
+    if script is None:
+        return []
+    hit: list[str] = []
+    for inv in invocations(script):
+        if inv.utility == "find":
+            places = list(itertools.takewhile(lambda v: not v.startswith(("-", "(", "!")), inv.values))
+        elif inv.utility in _PLACE_TAKERS:
+            places = operands_of(inv.values)
+        else:
+            continue
+        hit.extend(v for v in places if _BARE_WORD.fullmatch(v) and v.lower() in kinds)
+    return list(dict.fromkeys(hit))
+
+
+# A request whose first word asks to stop a program ("stop firefox", "kill the process with pid
+# 1234", "close chrome"), and a program run that stops one: ``kill``, ``pkill``, ``systemctl stop``,
+# ``nginx -s stop``, ``screen -X quit``. Not "close the file descriptor 3".
+_STOP_VERBS = frozenset({"stop", "kill", "close", "quit", "terminate", "shutdown", "shut"})
+_NOT_PROGRAMS = frozenset({"file", "files", "descriptor", "descriptors", "fd", "connection", "connections", "socket"})
+_STOPS = re.compile(r"stop|quit|kill|exit|shutdown|halt|terminate|poweroff", re.IGNORECASE)
+
+
+def asks_to_stop(request: str) -> str | None:
+    """The verb when ``request`` asks to stop a program with its first word ("kill", for "kill
+    the process with pid 1234"); None otherwise, and for closing a file or connection."""
+    words = [w for w in _WORD.findall(request.lower()) if w not in _LEAD]
+    if not words or words[0] not in _STOP_VERBS or _NOT_PROGRAMS.intersection(words[1:4]):
+        return None
+    return "shut down" if words[0] == "shut" else words[0]
+
+
+def stops_nothing(command: str) -> bool:
+    """True when no program run of ``command`` stops anything: neither its name nor a word of it
+    says stop, quit, kill, exit, shut down, halt, terminate or power off (``jobs -p 1234``, ``firefox
+    https://example.com``); False for unparseable text."""
+    script = _parsed(command)
+    if script is None:
+        return False
+    return not any(
+        _STOPS.search(inv.utility) or any(_STOPS.search(v) for v in inv.values) for inv in invocations(script)
+    )
 
 
 _RUNNERS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "source", ".", "python", "python3", "perl", "ruby", "node"})
