@@ -466,6 +466,16 @@ def test_a_settled_sorted_list_prints_the_largest_file(tmp_path: Path) -> None:
         ("grep pattern f", "lines containing the word foo and the word bar", "grep pattern f"),
         ("grep -v pattern f", "remove strings with pattern from f", "grep -v pattern f"),
         ("grep error f", "lines containing debug", "grep error f"),
+        # The text itself in another case takes the request's: grep is case-sensitive.
+        (
+            "find server.log -exec grep Error {} \\; -print",
+            "search for the word error in server.log",
+            "find server.log -exec grep error {} \\; -print",
+        ),
+        ('grep "ERROR" app.log', "show lines of app.log that contain error", 'grep "error" app.log'),
+        ('grep "Error$" app.log', "show lines of app.log that contain error", 'grep "Error$" app.log'),
+        ("grep Error f | grep pattern", "lines of f containing error", "grep Error f | grep pattern"),
+        ("Error=1; echo $Error", "lines of f containing error", "Error=1; echo $Error"),
     ],
 )
 def test_settle_the_text_the_request_looks_for(command: str, asked: str, expected: str) -> None:
@@ -481,6 +491,7 @@ def test_a_settled_pattern_finds_the_lines(tmp_path: Path) -> None:
             ["start", "v1.5 ok", "v105 no"],
         ),
         ("grep pattern app.log", "lines of app.log containing the word v1.5", ["v1.5 ok"]),  # the dot is literal
+        ("grep Debug app.log", "show lines of app.log that contain debug", ["debug: x"]),
     ):
         settled = settle(command, asked)
         out = _bash(settled, tmp_path)

@@ -1058,9 +1058,14 @@ def _pattern(command: str, request: str) -> str:
     that do not contain debug" with ``sed -n '/pattern/!p' app.log`` -> ``sed -n '/debug/!p'
     app.log``. Only a text of letters, digits and ``_@:-`` (dots too, escaped), which needs no
     shell quoting; only the stand-in words in those programs' arguments (run directly, or by
-    ``find -exec`` or ``xargs``); only one kind of stand-in in the command."""
+    ``find -exec`` or ``xargs``); only one kind of stand-in in the command. A pattern that is the
+    text in another case takes the request's case too: grep is case-sensitive, so ``grep Error``
+    (an example's) misses the "error" of "search for the word error in server.log"."""
     wanted = _looked_for(request)
-    if wanted is None or _STAND_IN.fullmatch(wanted) or not _STAND_IN.search(command):
+    if wanted is None or _STAND_IN.fullmatch(wanted):
+        return command
+    recased = re.compile(rf"(?<![\w$-]){re.escape(wanted)}(?![\w-])", re.IGNORECASE)
+    if not _STAND_IN.search(command) and not any(m.group(0) != wanted for m in recased.finditer(command)):
         return command
     from bash_ai.safety.shell import Command, parse
 
@@ -1081,7 +1086,12 @@ def _pattern(command: str, request: str) -> str:
                 continue
             whole = _STAND_IN.fullmatch(word.value)  # grep's pattern: the word is the stand-in
             found = [whole.group(1)] if whole else _STAND_IN_ADDRESS.findall(word.value)  # sed/awk: /pattern/
-            if found:
+            quotes = word.raw[:1] + word.raw[-1:] if word.raw[:1] in "'\"" and len(word.raw) > 1 else ""
+            plain = word.raw == word.value or word.raw == f"{quotes[:1]}{word.value}{quotes[1:]}"
+            if not found and plain and word.value != wanted and word.value.lower() == wanted.lower():
+                stand_ins.add(word.value)  # the text itself, in another case
+                edits.append((word.start, word.end, f"{quotes[:1]}{wanted}{quotes[1:]}"))
+            elif found:
                 stand_ins.update(found)
                 quoted = word.raw[:1] in "'\"" or "." not in wanted
                 raw = _STAND_IN.sub(literal if quoted else f"'{literal}'", word.raw)
