@@ -337,6 +337,7 @@ UNASKED_SEVERITY: dict[str, Severity] = {
     "request-create": "medium",
     "request-kind": "medium",
     "request-stop": "medium",
+    "request-output": "medium",
 }
 
 
@@ -348,7 +349,9 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     ask for that (``request-user``), it deletes everything in the working directory where the
     request names what to act on and the command names none of it (``request-scope``), it looks in
     a place named after the kind of files the request asks for (``request-kind``: ``find large``
-    for "find large files"), or it stops no program where the request asks to stop one (``request-stop``)."""
+    for "find large files"), it stops no program where the request asks to stop one
+    (``request-stop``), or it only sets variables where the request asks to see something
+    (``request-output``)."""
     from bash_ai.engine.arguments import files, mentions, targets
     from bash_ai.safety.intent import (
         asks_for_another_user,
@@ -360,6 +363,7 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
         only_creates,
         reads_only,
         run_files,
+        shows_nothing,
         stops_nothing,
         sweeping_deletes,
         switches_user,
@@ -403,6 +407,8 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
             )
         elif stop and stops_nothing(c):
             out[c] = ("request-stop", f"stops nothing; the request asks to {stop} a program")
+        elif reads and shows_nothing(c):
+            out[c] = ("request-output", "only sets a variable, so it shows nothing; the request asks to see something")
     return out
 
 

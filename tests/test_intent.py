@@ -512,3 +512,39 @@ def test_a_candidate_that_misreads_the_request_goes_after_the_others(monkeypatch
     }
     # Where the request names the place, the word is a place.
     assert unasked("find large files in the directory large", ["find large -size +100M"]) == {}
+
+
+@pytest.mark.parametrize(
+    ("command", "nothing"),
+    [
+        ("ip=$(hostname -I)", True),
+        ("path=`which oracle`", True),
+        ("export A=1 B=2", True),
+        ("a=1; b=2", True),
+        ("hostname -I", False),
+        ("ip=$(hostname -I); echo $ip", False),
+        ("a=1 env", False),  # runs env with a in its environment
+        ("x=1 > out.txt", False),  # creates a file
+        ("export PATH", False),
+        ("echo 'unterminated", False),
+    ],
+)
+def test_shows_nothing(command: str, nothing: bool) -> None:
+    from bash_ai.safety.intent import shows_nothing
+
+    assert shows_nothing(command) is nothing
+
+
+def test_a_request_naming_ip_addresses_still_only_reads() -> None:
+    from bash_ai.answer import unasked
+    from bash_ai.safety.intent import reads_only
+
+    assert reads_only("show my ip addresses")  # "addresses" is not "add"
+    assert not reads_only("add the address to hosts")
+    assert unasked("show my ip addresses", ["ip=$(hostname -I)", "ip addr"]) == {
+        "ip=$(hostname -I)": (
+            "request-output",
+            "only sets a variable, so it shows nothing; the request asks to see something",
+        )
+    }
+    assert unasked("save my ip address in the variable ip", ["ip=$(hostname -I)"]) == {}

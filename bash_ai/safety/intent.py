@@ -28,7 +28,9 @@ where the request names what to delete ("delete the directory build and everythi
 command names none of it. Two misreadings of the request go after the others too: a place named
 after the kind of files asked for (:func:`kinds_as_places`: ``find large`` for "find large files";
 :func:`file_kinds`), and a command that stops nothing (:func:`stops_nothing`: ``jobs -p 1234``)
-where the request asks to stop a program (:func:`asks_to_stop`: "kill the process with pid 1234").
+where the request asks to stop a program (:func:`asks_to_stop`: "kill the process with pid 1234"),
+and one that only sets variables (:func:`shows_nothing`: ``ip=$(hostname -I)``) where the request
+only asks to read ("show my ip addresses").
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from collections.abc import Iterable
 
 from bash_ai.safety.commands import file_redirects, invocations
 from bash_ai.safety.danger import normalize_path, operands_of
-from bash_ai.safety.shell import Script, parse
+from bash_ai.safety.shell import Command, Script, parse
 
 # The first word of a request that only reads (after "please", "how do I" and the like).
 READ_VERBS = frozenset(
@@ -54,7 +56,7 @@ _LEAD = frozenset(re.findall(r"\w+", "please can could would you i we do to the 
 # Any of these word stems asks for a change, whatever the first word is.
 _CHANGE = re.compile(
     r"\b(?:writ|sav|overwrit|replac|chang|edit|modif|delet|remov|eras|clear|empt|truncat|mov|renam"
-    r"|append|add|insert|put|stor|redirect|creat|mak|convert|sort|compress|encrypt|decrypt|fix|updat"
+    r"|append|add(?!ress)|insert|put|stor|redirect|creat|mak|convert|sort|compress|encrypt|decrypt|fix|updat"
     r"|set|strip|split|join|merg|wip|shred|destroy|zero|into|in[- ]place|back ?up|cop(?:y|ies)|substitut|purg)",
     re.IGNORECASE,
 )
@@ -249,6 +251,23 @@ def kinds_as_places(command: str, kinds: set[str]) -> list[str]:
             continue
         hit.extend(v for v in places if _BARE_WORD.fullmatch(v) and v.lower() in kinds)
     return list(dict.fromkeys(hit))
+
+
+def shows_nothing(command: str) -> bool:
+    """True when ``command`` only sets variables (``ip=$(hostname -I)``, ``export A=1``): it prints
+    nothing, which a request to show something did not ask for; False for unparseable text."""
+    script = _parsed(command) if "=" in command else None
+    if script is None or not script.items:
+        return False
+    for item in script.items:
+        if not isinstance(item, Command) or item.redirects or item.kind != "simple":
+            return False
+        words = [w.value for w in item.words]
+        if words and not (words[0] == "export" and len(words) > 1 and all("=" in w for w in words[1:])):
+            return False
+        if not words and not item.assignments:
+            return False
+    return True
 
 
 # A request whose first word asks to stop a program ("stop firefox", "kill the process with pid
