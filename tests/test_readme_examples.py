@@ -65,6 +65,6 @@ def test_the_readmes_wrong_examples_are_marked_unsure(bundled) -> None:  # type:
 
     text = re.sub(r"\s+", " ", README.read_text(encoding="utf-8"))
     assert "It marks both unsure" in text
-    for request in ("list files sorted by size", "kill the process with pid 1234"):
+    for request in ("list files sorted by size", "compress the logs directory"):
         assert f'"{request}" gives' in text
         assert answer(bundled, request, 1)[0].sure is False, request
