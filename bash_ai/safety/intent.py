@@ -238,7 +238,8 @@ def kinds_as_places(command: str, kinds: set[str]) -> list[str]:
     """The starting points of ``command``'s ``find`` runs, and the operands of its ``ls``, ``du`` and
     ``tree`` runs, that are one of ``kinds`` (``file_kinds``) as a bare word: ``find large`` for
     "find large files"; empty for unparseable text."""
-    script = _parsed(command) if kinds and any(p in command for p in _PLACE_TAKERS) else None
+    lowered = command.lower()
+    script = _parsed(command) if any(k in lowered for k in kinds) and any(p in command for p in _PLACE_TAKERS) else None
     if script is None:
         return []
     hit: list[str] = []
