@@ -560,3 +560,47 @@ def test_a_settled_count_prints_one_number(tmp_path: Path) -> None:
     command = settle("find . -type f -name '*.txt'", "count the text files in this directory")
     out = _bash(command, tmp_path)
     assert out.stdout.split() == ["2"], command
+
+
+@pytest.mark.parametrize(
+    ("command", "asked", "expected"),
+    [
+        ("ps aux | grep postgres | wc -l", "how many chrome processes are running", "ps aux | grep chrome | wc -l"),
+        (
+            "ps -ef | grep myProcessName | grep -v grep | awk '{print $2}' | xargs kill -9",
+            "terminate all python processes",
+            "ps -ef | grep python | grep -v grep | awk '{print $2}' | xargs kill -9",
+        ),
+        ("pm2 stop application_name", "stop all node processes", "pm2 stop node"),
+        ("kill `pidof firefox`", "kill the chrome process", "kill `pidof chrome`"),
+        ("kill -9 $(pgrep myprocess)", "kill all processes named python", "kill -9 $(pgrep python)"),
+        ("pgrep -f myprocess", "find the pid of nginx", "pgrep -f nginx"),
+        ("killall firefox", "kill chrome", "killall chrome"),
+        # Left as written: the process is named already, or none / two are named, or not a slot.
+        ("killall firefox", "kill all processes named firefox", "killall firefox"),
+        ("ps aux | grep postgres", "show all postgres processes", "ps aux | grep postgres"),
+        ("ps -ef | grep -v grep", "list all running processes", "ps -ef | grep -v grep"),
+        ("kill -9 1234", "kill process 1234", "kill -9 1234"),
+        ("pkill firefox", "kill the firefox and chrome processes", "pkill firefox"),
+        ("grep postgres log.txt", "show the chrome processes", "grep postgres log.txt"),
+        (
+            "pstree -ap `pidof cron`",
+            "Prints full process tree with id number of each process.",
+            "pstree -ap `pidof cron`",
+        ),
+        ("top -p $(pgrep -d',' http)", "Monitor process activity", "top -p $(pgrep -d',' http)"),
+        (
+            'top -p `pgrep process-name | tr "\\n" ","`',
+            "monitor the activity of the nginx processes",
+            'top -p `pgrep nginx | tr "\\n" ","`',
+        ),
+        (
+            'top -p `pgrep process-name | tr "\\\\n" ","`',  # an escaped backslash in backquotes: left alone
+            "monitor the activity of the nginx processes",
+            'top -p `pgrep process-name | tr "\\\\n" ","`',
+        ),
+        ("ps aux | grep -v postgres", "show the chrome processes", "ps aux | grep -v chrome"),
+    ],
+)
+def test_settle_the_process_the_request_names(command: str, asked: str, expected: str) -> None:
+    assert settle(command, asked) == expected

@@ -41,7 +41,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bash_ai.safety.shell import Word
+    from bash_ai.safety.shell import Script, Word
 
 # A text edit: replace command[start:end] with the text.
 Edit = tuple[int, int, str]
@@ -205,14 +205,15 @@ def settle(command: str, request: str) -> str:
     the field and separator of a column (``_columns``), a ``find``'s time window (``_time_window``)
     and size (``_size_window``), the words of a substitution (``_substitution``), the end of a
     sorted list and how many from it (``_extreme``), the text a stand-in pattern looks for
-    (``_pattern``), the user a stand-in user is (``_user``), and a count of what a command lists
+    (``_pattern``), the user a stand-in user is (``_user``), the process a command names
+    (``_process``), and a count of what a command lists
     where the request asks for one number (``_count``). Applied to the ranked candidates (``answer.distinct_commands``), not before
     they are scored like ``adapt``'s swaps: these read the request alone, and a command rewritten
     so is less likely under the model than the form it learnt (``du -hs ~`` against ``du -hs
     /path/to/directory``), which would rank it anew (measured in docs/benchmarks.md)."""
     out = _time_window(_columns(_into_directory(command, request), request), request)
     out = _extreme(_substitution(_size_window(out, request), request), request)
-    return _count(_user(_pattern(out, request), request), request)
+    return _count(_process(_user(_pattern(out, request), request), request), request)
 
 
 # At most this many words of a request may differ from its example's for ``_swap_word``.
@@ -1134,6 +1135,85 @@ def _user(command: str, request: str) -> str:
             if m is not None and not word.subs and word.raw == word.value:  # plain words only
                 edits.append((word.start, word.end, user + (m.group(2) or m.group(4) or "")))
     return _applied(command, edits)
+
+
+# "process" as a word for what follows it: "the full process tree", "the process id".
+_PROCESS_NOUNS = (
+    r"(?:trees?|ids?|list|table|groups?|names?|numbers?|count|status|info|information|state|priority"
+    r"|activity|activities|usage|details|output|memory)"
+)
+# The one process a request names: "all python processes", "the firefox process", "processes named
+# nginx", "the pid of nginx", "kill firefox".
+_PROCESS_NAMED = re.compile(
+    rf"(?<![\w.-])(?<!^)([a-z][\w.+-]*)(?=\s+process(?:es)?\b(?!\s+{_PROCESS_NOUNS}\b))"
+    rf"|\bprocess(?:es)?\s+(?:named|called)\s+[{_QUOTE}]?([a-z][\w.+-]*)"
+    rf"|\b(?:pids?|process\s+ids?)\s+of\s+(?:the\s+|all\s+)?[{_QUOTE}]?([a-z][\w.+-]*)"
+    rf"|^\W*(?:please\s+)?(?:kill|stop|terminate|quit|close)\s+(?:all\s+|the\s+|every\s+)?[{_QUOTE}]?([a-z][\w.+-]*)[{_QUOTE}]?\W*$",
+    re.IGNORECASE,
+)
+_NOT_PROCESSES = frozenset(
+    "a an the all any each every this that these those its my your our their which what other new old "  # noqa: SIM905
+    "running stopped sleeping zombie background foreground child children parent current active idle "
+    "kill stop show list find count print display get terminate user users root system my process "
+    "processes with named called same given specific several many".split()
+)
+# Names a command gives a process for want of one, replaced wherever they stand as a plain word.
+_PROCESS_STAND_INS = frozenset(
+    "myprocess myProcessName process_name processname PROCESS_NAME ProgramName programname program_name "  # noqa: SIM905
+    "MyApp myapp myprog app_name application_name BINARY-NAME your_process".split()
+)
+# Programs whose operands are process names (pgrep's and pkill's first only: the pattern).
+_BY_NAME = frozenset({"pgrep", "pkill", "pidof", "killall"})
+
+
+def _process(command: str, request: str) -> str:
+    """The one process the request names in place of the one a command names: ``ps aux | grep
+    postgres | wc -l`` -> ``... grep chrome ...`` for "how many chrome processes are running", ``pm2
+    stop application_name`` -> ``pm2 stop node`` for "stop all node processes". The process slots
+    are the operands of ``pgrep``/``pkill`` (the pattern), ``pidof`` and ``killall``, and the pattern
+    of the first ``grep`` after a ``ps`` in a pipeline; a slot's word is replaced when it is a
+    stand-in (``myprocess``, ``MyApp`` ...) or a name the request does not use. A stand-in
+    elsewhere is replaced too. Only plain words; not where the command names that process already."""
+    named = {next(g for g in m.groups() if g).lower() for m in _PROCESS_NAMED.finditer(request)} - _NOT_PROCESSES
+    named = {n for n in named if not n.isdigit()}
+    if len(named) != 1:
+        return command
+    (name,) = named
+    if _word_in(command, name):
+        return command
+    from bash_ai.safety.shell import parse
+
+    return _applied(command, _process_edits(command, parse(command), request, name))
+
+
+def _process_edits(command: str, script: Script, request: str, name: str) -> list[Edit]:
+    """``_process``'s edits in one parsed ``script`` of ``command``, and in the command substitutions
+    of its words; only where the word is in ``command`` where the parser says (inside backquotes
+    with escapes it may not be)."""
+    from bash_ai.safety.shell import Command
+
+    edits: list[Edit] = []
+    after_ps = False  # the previous item of this pipeline is a ps
+    for i, item in enumerate(script.items):
+        piped = i > 0 and script.ops[i - 1] == "|"
+        if not isinstance(item, Command) or not item.words:
+            after_ps = False
+            continue
+        program, words = item.words[0].value, item.words[1:]
+        operands = [w for w in words if not w.value.startswith("-")]
+        slots: list[Word] = []
+        if program in _BY_NAME:
+            slots = operands[:1] if program in ("pgrep", "pkill") else operands
+        elif program in ("grep", "egrep") and piped and after_ps:
+            slots = operands[:1]
+        for word in words:
+            for sub in word.subs:
+                edits.extend(_process_edits(command, sub, request, name))
+            plain = word.raw == word.value == command[word.start : word.end] and not word.subs
+            if plain and (word.value in _PROCESS_STAND_INS or (word in slots and not _word_in(request, word.value))):
+                edits.append((word.start, word.end, name))
+        after_ps = program == "ps"
+    return edits
 
 
 # A request for one number: "count the ...", "how many ...", "print the number of ...". Not a
