@@ -1154,7 +1154,7 @@ _PROCESS_NAMED = re.compile(
 _NOT_PROCESSES = frozenset(
     "a an the all any each every this that these those its my your our their which what other new old "  # noqa: SIM905
     "running stopped sleeping zombie background foreground child children parent current active idle "
-    "kill stop show list find count print display get terminate user users root system my process "
+    "kill stop show list find count print display get terminate user users root system process "
     "processes with named called same given specific several many".split()
 )
 # Names a command gives a process for want of one, replaced wherever they stand as a plain word.

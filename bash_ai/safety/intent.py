@@ -25,11 +25,11 @@ ask for that (:func:`asks_for_another_user`): "show line numbers in script.sh" o
 for "compress the logs directory") where the request asks to create nothing (:func:`asks_to_create`),
 and one that deletes everything in the working directory (:func:`sweeping_deletes`: ``rm -rf *``)
 where the request names what to delete ("delete the directory build and everything in it") and the
-command names none of it. Two misreadings of the request go after the others too: a place named
+command names none of it. Three misreadings of the request go after the others too: a place named
 after the kind of files asked for (:func:`kinds_as_places`: ``find large`` for "find large files";
 :func:`file_kinds`), and a command that stops nothing (:func:`stops_nothing`: ``jobs -p 1234``)
 where the request asks to stop a program (:func:`asks_to_stop`: "kill the process with pid 1234"),
-and one that only sets variables (:func:`shows_nothing`: ``ip=$(hostname -I)``) where the request
+and a command that only sets variables (:func:`shows_nothing`: ``ip=$(hostname -I)``) where the request
 only asks to read ("show my ip addresses").
 """
 
