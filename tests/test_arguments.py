@@ -589,6 +589,7 @@ def test_a_settled_count_prints_one_number(tmp_path: Path) -> None:
             "pstree -ap `pidof cron`",
         ),
         ("top -p $(pgrep -d',' http)", "Monitor process activity", "top -p $(pgrep -d',' http)"),
+        ("top -p $(pgrep -d',' http)", "Monitor only processes whose command contains x", "top -p $(pgrep -d',' http)"),
         (
             'top -p `pgrep process-name | tr "\\n" ","`',
             "monitor the activity of the nginx processes",

@@ -1153,9 +1153,10 @@ _PROCESS_NAMED = re.compile(
 )
 _NOT_PROCESSES = frozenset(
     "a an the all any each every this that these those its my your our their which what other new old "  # noqa: SIM905
-    "running stopped sleeping zombie background foreground child children parent current active idle "
+    "running stopped sleeping zombie background foreground child children parent parents current active idle "
     "kill stop show list find count print display get terminate user users root system process "
-    "processes with named called same given specific several many".split()
+    "processes with named called same given specific several many only just also both even still whose where "
+    "than then remaining top long heavy defunct orphan orphaned suspended hung frozen unused".split()
 )
 # Names a command gives a process for want of one, replaced wherever they stand as a plain word.
 _PROCESS_STAND_INS = frozenset(
