@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 
+from bash_ai.safety.commands import find_starts
 from bash_ai.safety.shell import Command, Word, parse
 
 # Programs for which `cat FILE | prog ARGS` and `prog ARGS FILE` print the same, for one plain FILE
@@ -148,27 +149,12 @@ def unwrap_assignment(command: str) -> str:
     return inner if inner and parse(inner).items else command
 
 
-_FIND_OPTIONS = frozenset({"-L", "-H", "-P"})
-
-
 def find_start(item: Command) -> tuple[Word, list[Word]] | None:
-    """A ``find`` command's starting points: the word they follow (``find``, or its last ``-L``,
-    ``-H``, ``-P`` or ``-O<level>`` option) and the starting points themselves (none where it names
-    none); None for another program, or where ``-D`` or a bare ``-O`` (an option with a value of
-    its own) comes first."""
+    """A ``find`` command's starting points (``bash_ai.safety.commands.find_starts``); None for
+    another program."""
     if item.kind != "simple" or not item.words or item.words[0].value != "find":
         return None
-    last, rest = item.words[0], item.words[1:]
-    while rest and (rest[0].value in _FIND_OPTIONS or rest[0].value.startswith(("-O", "-D"))):
-        if rest[0].value in ("-D", "-O"):
-            return None  # a value follows: not worth reading
-        last, rest = rest[0], rest[1:]
-    starts = []
-    for word in rest:
-        if word.value.startswith("-") or word.value in ("(", "!", ","):
-            break  # the expression begins
-        starts.append(word)
-    return last, starts
+    return find_starts(item.words)
 
 
 def find_here(command: str) -> str:

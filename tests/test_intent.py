@@ -438,6 +438,8 @@ def test_file_kinds(request_text: str, kinds: set[str]) -> None:
         ("find large", ["large"]),
         ('find python -type f -name "*.py"', ["python"]),
         ('find . python -name "*.py"', ["python"]),
+        ("find -L python -type f", ["python"]),  # after find's own options, as tidy reads them
+        ("sudo find large -size +1M", ["large"]),
         ("ls -l python | wc -l", ["python"]),
         ("du -sh large/", []),  # a path, not a bare word
         ("find . -name python -type d", []),  # a test's value, not a starting point

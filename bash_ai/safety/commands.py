@@ -9,7 +9,7 @@ because the competition's parser saw such strings as plain arguments).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from bash_ai.safety.shell import Command, Group, Redirect, Script, Word, parse
@@ -275,3 +275,24 @@ def split_find_exec(args: list[Word]) -> tuple[list[Word], list[list[Word]]]:
                 i += 1
             segments.append(seg)
     return own, segments
+
+
+_FIND_OPTIONS = frozenset({"-L", "-H", "-P"})
+
+
+def find_starts(words: Sequence[Word]) -> tuple[Word, list[Word]] | None:
+    """A ``find`` run's starting points, from its words (``find`` first): the word they follow
+    (``find``, or its last ``-L``, ``-H``, ``-P`` or ``-O<level>`` option) and the starting points
+    themselves (none where it names none); None where ``-D`` or a bare ``-O`` (an option with a
+    value of its own) comes first."""
+    last, rest = words[0], list(words[1:])
+    while rest and (rest[0].value in _FIND_OPTIONS or rest[0].value.startswith(("-O", "-D"))):
+        if rest[0].value in ("-D", "-O"):
+            return None  # a value follows: not worth reading
+        last, rest = rest[0], rest[1:]
+    starts = []
+    for word in rest:
+        if word.value.startswith("-") or word.value in ("(", "!", ","):
+            break  # the expression begins
+        starts.append(word)
+    return last, starts

@@ -35,12 +35,11 @@ only asks to read ("show my ip addresses").
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable
 
-from bash_ai.safety.commands import file_redirects, invocations
+from bash_ai.safety.commands import file_redirects, find_starts, invocations
 from bash_ai.safety.danger import normalize_path, operands_of
 from bash_ai.safety.shell import Command, Script, parse
 
@@ -96,6 +95,11 @@ def switches_user(command: str) -> bool:
     return script is not None and any(inv.utility in _SWITCHERS for inv in invocations(script))
 
 
+def _request_words(request: str) -> list[str]:
+    """The request's words in lower case, without the lead words ("please", "how do I")."""
+    return [w for w in _WORD.findall(request.lower()) if w not in _LEAD]
+
+
 # "... print each hash to filename-hash.md5": a file the output goes to.
 _TO_FILE = re.compile(r"\bto\s+(?:the\s+|a\s+)?(?:files?\s+)?[\"'`]?[\w~./-]*\w\.[A-Za-z]\w{0,5}\b", re.IGNORECASE)
 
@@ -103,7 +107,7 @@ _TO_FILE = re.compile(r"\bto\s+(?:the\s+|a\s+)?(?:files?\s+)?[\"'`]?[\w~./-]*\w\
 def reads_only(request: str) -> bool:
     """True when ``request`` asks only to read: a reading verb first, no word asking for a change,
     and no file named as where the output goes ("print ... to out.txt")."""
-    words = [w for w in _WORD.findall(request.lower()) if w not in _LEAD]
+    words = _request_words(request)
     return bool(words) and words[0] in READ_VERBS and _CHANGE.search(request) is None and not _TO_FILE.search(request)
 
 
@@ -220,8 +224,9 @@ def file_kinds(request: str) -> set[str]:
     place ("find large files": ``large``); a word it also uses elsewhere may name a place."""
     found = [(m.group(1).lower(), m.group(2).lower() == "files") for m in _KIND_OF_FILES.finditer(request)]
     kinds = {w for w, plural in found if plural and not _not_a_kind(w)}
+    before = Counter(w for w, _ in found)
     uses = Counter(w.lower() for w in re.findall(r"[\w-]+", request))
-    return {word for word in kinds if uses[word] == sum(1 for w, _ in found if w == word)}
+    return {word for word in kinds if uses[word] == before[word]}
 
 
 _DETERMINERS = frozenset(
@@ -245,7 +250,8 @@ def kinds_as_places(command: str, kinds: set[str]) -> list[str]:
     hit: list[str] = []
     for inv in invocations(script):
         if inv.utility == "find":
-            places = list(itertools.takewhile(lambda v: not v.startswith(("-", "(", "!")), inv.values))
+            found = find_starts((inv.word, *inv.args))
+            places = [w.value for w in found[1]] if found else []
         elif inv.utility in _PLACE_TAKERS:
             places = operands_of(inv.values)
         else:
@@ -282,7 +288,7 @@ _STOPS = re.compile(r"stop|quit|kill|exit|shutdown|halt|terminate|poweroff", re.
 def asks_to_stop(request: str) -> str | None:
     """The verb when ``request`` asks to stop a program with its first word ("kill", for "kill
     the process with pid 1234"); None otherwise, and for closing a file or connection."""
-    words = [w for w in _WORD.findall(request.lower()) if w not in _LEAD]
+    words = _request_words(request)
     if not words or words[0] not in _STOP_VERBS or _NOT_PROGRAMS.intersection(words[1:4]):
         return None
     return "shut down" if words[0] == "shut" else words[0]
