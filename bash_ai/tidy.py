@@ -122,7 +122,42 @@ def tidy(command: str) -> str:
     pages, and bash would pass them on as part of the pattern), a useless ``cat`` dropped, every
     ``find`` given its starting point (``find_here``) and its name patterns quoted
     (``quote_find_patterns``)."""
-    return _tidy_finds(drop_useless_cat(command.translate(_PLAIN_QUOTES)), here=True, quote=True)
+    plain = unescape_backquotes(command.translate(_PLAIN_QUOTES))
+    return _tidy_finds(drop_useless_cat(plain), here=True, quote=True)
+
+
+def unescape_backquotes(command: str) -> str:
+    r"""``kill -9 \`pgrep x\``` -> ``kill -9 $(pgrep x)``: a command substitution whose backquotes
+    were escaped where the command was copied out of a quoted string (5 of NL2Bash's training
+    commands). Unquoted, bash reads an escaped backquote as a letter, so the command would pass
+    ``\`pgrep`` on as an argument instead of running it. Only where every backquote of the command
+    is escaped, outside quotes, and they pair up; anything else is left as written."""
+    if "\\`" not in command:
+        return command
+    marks: list[int] = []
+    quote = ""
+    i = 0
+    while i < len(command):
+        c = command[i]
+        if quote == "'":
+            quote = "" if c == "'" else quote
+        elif c == "\\":
+            if command[i + 1 : i + 2] == "`":
+                if quote:
+                    return command  # a literal backquote inside double quotes
+                marks.append(i)
+            i += 1
+        elif c == "`":
+            return command  # a real substitution beside them: not a copy of a quoted string
+        elif c in "'\"" and quote in ("", c):
+            quote = "" if quote else c
+        i += 1
+    if not marks or len(marks) % 2:
+        return command
+    out = command
+    for opening, closing in reversed(list(zip(marks[::2], marks[1::2], strict=True))):
+        out = f"{out[:opening]}$({out[opening + 2 : closing]}){out[closing + 2 :]}"
+    return out
 
 
 _ASSIGNED_OUTPUT = re.compile(r'[A-Za-z_]\w*=("?)(?:\$\((?P<paren>.+)\)|`(?P<tick>[^`]+)`)\1', re.DOTALL)

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from bash_ai.tidy import drop_useless_cat, find_here, quote_find_patterns, tidy, unwrap_assignment
+from bash_ai.tidy import (
+    drop_useless_cat,
+    find_here,
+    quote_find_patterns,
+    tidy,
+    unescape_backquotes,
+    unwrap_assignment,
+)
 
 REWRITTEN = {
     "cat notes.txt | wc -l": "wc -l notes.txt",
@@ -201,3 +208,33 @@ def test_a_lone_assignment_of_output_prints_that_output(before: str, after: str,
 @pytest.mark.parametrize("command", NOT_UNWRAPPED)
 def test_other_assignments_are_left_as_written(command: str) -> None:
     assert unwrap_assignment(command) == command
+
+
+# Backquotes escaped where the command was copied out of a quoted string: bash passes them on as letters.
+UNESCAPED = {
+    r"echo \`wc -l notes.txt\`": "echo $(wc -l notes.txt)",
+    r"echo \`head -n 1 notes.txt\` \`tail -n 1 notes.txt\`": "echo $(head -n 1 notes.txt) $(tail -n 1 notes.txt)",
+    r"printf '%s\n' \`sort -r notes.txt\`": "printf '%s\\n' $(sort -r notes.txt)",
+}
+STILL_ESCAPED = [
+    r'echo "\`date\`"',  # inside double quotes: a backquote meant as a letter
+    r"echo '\`date\`'",
+    r"echo \`date",  # one alone: nothing to pair
+    r"echo \`date\` `pwd`",  # a real substitution beside them
+    "echo `date`",
+]
+
+
+@pytest.mark.parametrize(("before", "after"), sorted(UNESCAPED.items()))
+def test_escaped_backquotes_become_the_substitution_they_were_meant_as(before: str, after: str, tmp_path: Path) -> None:
+    assert unescape_backquotes(before) == after
+    assert tidy(before) == after
+    (tmp_path / "notes.txt").write_text("first\nlast\n", encoding="utf-8")
+    assert "`" in bash_out(before, tmp_path)  # as written, bash prints the backquotes it was given
+    substituted = bash_out(after, tmp_path)
+    assert "`" not in substituted and substituted.strip()
+
+
+@pytest.mark.parametrize("command", STILL_ESCAPED)
+def test_other_backquotes_are_left_as_written(command: str) -> None:
+    assert unescape_backquotes(command) == command
