@@ -468,9 +468,9 @@ def test_a_settled_sorted_list_prints_the_largest_file(tmp_path: Path) -> None:
         ("grep error f", "lines containing debug", "grep error f"),
         # The text itself in another case takes the request's: grep is case-sensitive.
         (
-            "find server.log -exec grep Error {} \\; -print",
+            "grep Error server.log",
             "search for the word error in server.log",
-            "find server.log -exec grep error {} \\; -print",
+            "grep error server.log",
         ),
         ('grep "ERROR" app.log', "show lines of app.log that contain error", 'grep "error" app.log'),
         ('grep "Error$" app.log', "show lines of app.log that contain error", 'grep "Error$" app.log'),
@@ -605,3 +605,73 @@ def test_a_settled_count_prints_one_number(tmp_path: Path) -> None:
 )
 def test_settle_the_process_the_request_names(command: str, asked: str, expected: str) -> None:
     assert settle(command, asked) == expected
+
+
+ONE_FILE = [
+    (r"find app.log -exec grep error {} \; -print", "search for the word error in app.log", "grep error app.log"),
+    (
+        r"find app.log -exec grep error {} \;",
+        "show the lines of app.log that contain error, ignoring case",
+        "grep -i error app.log",
+    ),
+    (r"find app.log -type f -exec grep -n error {} +", "find error in app.log", "grep -n error app.log"),
+    (r"find app.log -print -exec wc -l {} \;", "count the lines of app.log", "wc -l app.log"),
+]
+NOT_ONE_FILE = [
+    (r"find . -exec grep error {} \;", "search for error in app.log"),  # starts at a directory
+    (r"find logs -exec grep error {} \;", "search for error in the logs directory"),
+    (r"find app.log -exec grep error {} \;", "search for error in every log"),  # names no file
+    (r"find app.log other.log -exec grep error {} \;", "search for error in app.log and other.log"),
+    (r"find app.log -exec grep error {} foo.log \;", "search for error in app.log"),  # {} not last
+    (r"find app.log -name '*.log' -exec grep error {} \;", "search for error in app.log"),  # a test it may fail
+    (r"find app.log -exec grep error {} \; | wc -l", "count the errors in app.log"),  # not the whole command
+    (r"find app.log -exec grep error {} \; > out.txt", "search for error in app.log"),
+]
+
+
+@pytest.mark.parametrize(("command", "asked", "expected"), ONE_FILE)
+def test_a_find_over_one_named_file_is_the_program_it_runs(
+    command: str, asked: str, expected: str, tmp_path: Path
+) -> None:
+    assert settle(command, asked) == expected
+    (tmp_path / "app.log").write_text("ok\nerror: disk\nERROR: net\n", encoding="utf-8")
+    lines = [line for line in _bash(command, tmp_path).stdout.splitlines() if line != "app.log"]
+    shown = _bash(expected, tmp_path).stdout.splitlines()
+    if "-i" in expected.split():  # the flag the request asked for adds the other case's line
+        assert (lines, shown) == (["error: disk"], ["error: disk", "ERROR: net"])
+    else:
+        assert shown == lines
+
+
+@pytest.mark.parametrize(("command", "asked"), NOT_ONE_FILE)
+def test_any_other_find_over_a_file_is_left_as_written(command: str, asked: str) -> None:
+    assert settle(command, asked) == command
+
+
+@pytest.mark.parametrize(
+    ("command", "asked", "expected"),
+    [
+        ("kill -9 $(pgrep myprocess)", "kill the process with pid 1234", "kill -9 1234"),
+        ("kill `pidof firefox`", "terminate process 77", "kill 77"),
+        ("kill -INT $(jobs -p)", "stop the process id 5", "kill -INT 5"),
+        ("kill $(ps aux | grep x | awk '{print $2}')", "kill PID 9", "kill 9"),
+        # Left as written: no id or two, a kill of something else, or no kill.
+        ("kill $(pgrep foo)", "kill all foo processes", "kill $(pgrep foo)"),
+        ("kill $(pgrep foo)", "kill process 1 and process 2", "kill $(pgrep foo)"),
+        ("kill $(cat app.pid)", "kill the process with pid 1234", "kill $(cat app.pid)"),
+        ("pkill -f myprocess", "kill the process with pid 1234", "pkill -f myprocess"),
+    ],
+)
+def test_settle_the_process_id_the_request_gives(command: str, asked: str, expected: str) -> None:
+    assert settle(command, asked) == expected
+
+
+def test_the_settled_kill_stops_the_process_with_that_id(tmp_path: Path) -> None:
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        command = settle("kill -9 $(pgrep myprocess)", f"kill the process with pid {sleeper.pid}")
+        assert command == f"kill -9 {sleeper.pid}"
+        _bash(command, tmp_path)
+        assert sleeper.wait(timeout=10) == -9
+    finally:
+        sleeper.kill()

@@ -211,9 +211,86 @@ def settle(command: str, request: str) -> str:
     they are scored like ``adapt``'s swaps: these read the request alone, and a command rewritten
     so is less likely under the model than the form it learnt (``du -hs ~`` against ``du -hs
     /path/to/directory``), which would rank it anew (measured in docs/benchmarks.md)."""
-    out = _time_window(_columns(_into_directory(command, request), request), request)
+    out = _time_window(_columns(_into_directory(_one_file(command, request), request), request), request)
     out = _extreme(_substitution(_size_window(out, request), request), request)
-    return _count(_process(_user(_pattern(out, request), request), request), request)
+    return _pid(_count(_process(_user(_pattern(out, request), request), request), request), request)
+
+
+# "the process with pid 1234", "process id 1234", "PID 1234", "process 1234".
+_PID_NAMED = re.compile(r"\b(?:pid|process(?:\s+(?:with\s+)?(?:the\s+)?(?:id|pid))?)\s+(\d+)\b", re.IGNORECASE)
+# Programs that look processes up by name and print their ids (a kill's operand substitutes one).
+_PID_LOOKUPS = frozenset(["pgrep", "pidof", "jobs", "ps"])
+
+
+def _pid(command: str, request: str) -> str:
+    """``kill -9 $(pgrep myprocess)`` -> ``kill -9 1234`` for "kill the process with pid 1234": a
+    ``kill`` whose process is looked up (a substitution that runs ``pgrep``, ``pidof``, ``jobs`` or
+    ``ps``) gets the one process id the request gives instead. Only the operands of a ``kill`` the
+    command runs as a program of its own; signals and everything else stay."""
+    given = {m.group(1) for m in _PID_NAMED.finditer(request)}
+    if len(given) != 1 or "kill" not in command:
+        return command
+    (pid,) = given
+    from bash_ai.safety.shell import Command, parse
+
+    edits: list[Edit] = []
+    for item in parse(command).items:
+        if not isinstance(item, Command) or not item.words or item.words[0].value != "kill":
+            continue
+        for word in item.words[1:]:
+            looked_up = [
+                inner.words[0].value
+                for sub in word.subs
+                for inner in sub.items
+                if isinstance(inner, Command) and inner.words
+            ]
+            if looked_up and looked_up[0] in _PID_LOOKUPS and command[word.start : word.end] == word.raw:
+                edits.append((word.start, word.end, pid))
+    return _applied(command, edits)
+
+
+# What may stand beside the one -exec of a find over one file: tests that a regular file passes.
+_ONE_FILE_TESTS = (("-type", "f"), ("-print",))
+
+
+def _one_file(command: str, request: str) -> str:
+    """``find server.log -exec grep error {} \\;`` -> ``grep error server.log``, for a request that
+    names ``server.log`` as a file: a ``find`` whose only starting point is one file runs its
+    ``-exec`` once, on that file (``-type f`` passes it; a trailing ``-print`` only adds its name
+    after grep's lines), so the program run on the file is the command. A flag the request asks for
+    is then added to it as to any program (``_flags_asked``: "ignoring case" -> ``grep -i``). Only a
+    whole command that is that one ``find``, and only for a file the request names."""
+    if "find" not in command or "{}" not in command:
+        return command
+    from bash_ai.safety.shell import Command, parse
+    from bash_ai.tidy import find_start
+
+    script = parse(command)
+    if len(script.items) != 1 or script.ops[0]:
+        return command
+    item = script.items[0]
+    if not isinstance(item, Command) or item.redirects or item.assignments or item.keywords:
+        return command
+    found = find_start(item)
+    if found is None or len(found[1]) != 1 or found[1][0].value not in files(request):
+        return command
+    start = found[1][0]
+    rest = [w.value for w in item.words if w.start > start.start]
+    if "-exec" not in rest:
+        return command
+    at = rest.index("-exec")
+    end = next((i for i in range(at + 1, len(rest)) if rest[i] in (";", "+")), None)
+    if end is None:
+        return command
+    body, around = rest[at + 1 : end], rest[:at] + rest[end + 1 :]
+    if body.count("{}") != 1 or body[-1] != "{}" or len(body) < 2:
+        return command
+    pairs = [tuple(around[i : i + 2]) for i in range(0, len(around), 2)]
+    if any(pair not in _ONE_FILE_TESTS and pair[:1] != ("-print",) for pair in pairs) or around.count("-print") > 1:
+        return command
+    words = [w for w in item.words if w.start > start.start]
+    program = words[at + 1 : at + len(body)]
+    return _flags_asked(f"{command[program[0].start : program[-1].end]} {start.raw}", request)
 
 
 # At most this many words of a request may differ from its example's for ``_swap_word``.
@@ -1156,7 +1233,8 @@ _NOT_PROCESSES = frozenset(
     "running stopped sleeping zombie background foreground child children parent parents current active idle "
     "kill stop show list find count print display get terminate user users root system process "
     "processes with named called same given specific several many only just also both even still whose where "
-    "than then remaining top long heavy defunct orphan orphaned suspended hung frozen unused".split()
+    "than then remaining top long heavy defunct orphan orphaned suspended hung frozen unused "
+    "and or nor but of for to from in on at by as into".split()
 )
 # Names a command gives a process for want of one, replaced wherever they stand as a plain word.
 _PROCESS_STAND_INS = frozenset(
