@@ -113,13 +113,6 @@ def eval_command(
             "(default: as the reranker was fitted; 0: off)",
         ),
     ] = None,
-    prefixes: Annotated[
-        bool,
-        Opt(
-            "--prefixes/--no-prefixes",
-            help="For a short request: the first stages of each pipeline candidate join the pool",
-        ),
-    ] = False,
     matmul: Annotated[
         str,
         Opt("--matmul", help="The weights' matmuls: fp32 (as the CLI answers) | bf16 (as the shell helper may) | auto"),
@@ -167,7 +160,6 @@ def eval_command(
             unsure_below=unsure_below,
             adapt_beams=adapt_beams,
             structure_beams=structure_beams,
-            prefixes=prefixes,
             max_tokens=max_tokens,
         ),
     )

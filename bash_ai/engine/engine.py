@@ -300,17 +300,13 @@ class Engine:
         if index is None:
             return []
         reranker = self.reranker if lexicon else None
-        if reranker is not None and self.short_request(request):
-            found = index.search(request, max(k, NEIGHBOR_POOL), source_weights=SOURCE_WEIGHTS)
-            return reranker.order(request, found, LEXICON_WEIGHT)[:k]
+        if reranker is not None:
+            from bash_ai.engine.rerank import request_words  # loaded with the reranker
+
+            if len(request_words(request)) <= LEXICON_MAX_WORDS:
+                found = index.search(request, max(k, NEIGHBOR_POOL), source_weights=SOURCE_WEIGHTS)
+                return reranker.order(request, found, LEXICON_WEIGHT)[:k]
         return index.search(request, k, source_weights=SOURCE_WEIGHTS)
-
-    @staticmethod
-    def short_request(request: str) -> bool:
-        """At most ``LEXICON_MAX_WORDS`` words besides stop words: an everyday request, not a task."""
-        from bash_ai.engine.rerank import request_words
-
-        return len(request_words(request)) <= LEXICON_MAX_WORDS
 
     def ask_ids(
         self, request: str, neighbors: Sequence[Neighbor] = (), reserve: int = 96, context: int | None = None

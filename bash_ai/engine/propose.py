@@ -101,10 +101,6 @@ class DecodeConfig:
     # beams, scored under the same prompt. None: as many as the reranker was fitted with (its
     # ``structure_beams``; 0 without a reranker). 0: off.
     structure_beams: int | None = None
-    # For a short request (``LEXICON_MAX_WORDS`` words or fewer): the first stages of each pipeline
-    # candidate join the pool (``pwd`` beside ``pwd | awk -F/ '{print $NF}'``), scored under the
-    # same prompt, so that a stage the request does not ask for can lose to the command without it.
-    prefixes: bool = False
     # With the reranker: a candidate it scores below this is marked unsure (``Candidate.sure``), and
     # the faces say so beside a first answer. None: the reranker's own (``Reranker.unsure_below``,
     # found by ``train --stage rerank`` on its tuning pools), else ``DEFAULT_UNSURE_BELOW``.
@@ -229,14 +225,6 @@ def propose(
                 continue  # a beam wrote it too: the beam's entry stands
             score = normalised(lp, len(ids) - 1, config.alpha) + config.retrieval_bonus
             out[text] = Proposal(text, "retrieval", lp, len(ids) - 1, score, retrieval=relevance[text])
-    if config.prefixes and not (cancel is not None and cancel.is_set()) and engine.short_request(request):
-        shorter = [text for text in pipeline_prefixes(out) if len(text) and text not in out]
-        fitting = [(text, engine.encode_text(text) + [engine.eot_id]) for text in shorter]
-        fitting = [(text, ids) for text, ids in fitting if len(ids) <= room]
-        for (text, ids), lp in zip(
-            fitting, sequence_logprobs(engine.model, prompt, [ids for _, ids in fitting], shared), strict=True
-        ):
-            out[text] = Proposal(text, "beam", lp, len(ids) - 1, normalised(lp, len(ids) - 1, config.alpha), "eos")
     structure_beams = config.structure_beams
     if structure_beams is None:
         structure_beams = reranker.structure_beams if reranker is not None else 0
@@ -272,24 +260,6 @@ def propose(
         proposals = agree(proposals, config.consensus)
     # A hypothesis cut at the token limit is a broken command: after every one that ended.
     return sorted(proposals, key=lambda p: (p.finish_reason != "eos", -p.score))
-
-
-def pipeline_prefixes(commands: Sequence[str]) -> list[str]:
-    """The first stages of each pipeline among ``commands``: ``a | b | c`` gives ``a`` and ``a | b``
-    (a command whose stages are joined by anything but ``|`` gives none). Distinct, in order."""
-    from bash_ai.safety.shell import parse
-
-    out: dict[str, None] = {}
-    for command in commands:
-        script = parse(command)
-        if (
-            len(script.items) < 2
-            or any(op != "|" for op in script.ops[: len(script.items) - 1])
-            or any(script.ops[len(script.items) - 1 :])
-        ):
-            continue
-        out.setdefault(command[: script.items[0].end].strip(), None)
-    return list(out)
 
 
 def hinted_candidates(
