@@ -285,7 +285,7 @@ def test_an_adapted_field_command_prints_that_column(tmp_path: Path) -> None:
         ("find . -type f -mtime -30", "find files not modified in the last 30 days", "find . -type f -mtime +30"),
         ("find . -mtime +7 -delete", "delete files older than 2 weeks", "find . -mtime +14 -delete"),
         ("find . -mtime -1", "files accessed in the last 10 minutes", "find . -amin -10"),
-        ("find /tmp -cmin -5", "find files changed in the last 48 hours", "find /tmp -ctime -2"),
+        ("find /tmp -cmin -5", "find files changed in /tmp in the last 48 hours", "find /tmp -ctime -2"),
         ("find . -mtime -1", "files modified in the last 12 hours", "find . -mmin -720"),
         ("find . -mmin +5", "files less than 5 minutes old", "find . -mmin -5"),
         # "changed": the status change time, as in 80 of NL2Bash's 89 such references.
@@ -377,7 +377,7 @@ def test_a_settled_substitution_replaces_the_literal_text(program: str, tmp_path
     ("command", "asked", "expected"),
     [
         ("find . -size +10M", "find files larger than 100MB", "find . -size +100M"),
-        ("find /tmp -type f -size +1k", "files smaller than 5 kilobytes", "find /tmp -type f -size -5k"),
+        ("find /tmp -type f -size +1k", "files in /tmp smaller than 5 kilobytes", "find /tmp -type f -size -5k"),
         ("find . -size 100", "files bigger than 100 bytes", "find . -size +100c"),  # not 512-byte blocks
         # Left as written: no size, two sizes, or no single size test.
         ("find . -size +1G", "find large files", "find . -size +1G"),
@@ -675,3 +675,33 @@ def test_the_settled_kill_stops_the_process_with_that_id(tmp_path: Path) -> None
         assert sleeper.wait(timeout=10) == -9
     finally:
         sleeper.kill()
+
+
+@pytest.mark.parametrize(
+    ("command", "asked", "expected"),
+    [
+        ("find / -name config.yaml", "find files named config.yaml", "find . -name config.yaml"),
+        (
+            "find /etc/ -type f -exec ls -s {} + | sort -n",
+            "list files sorted by size",
+            "find . -type f -exec ls -s {} + | sort -n",
+        ),
+        ("find ~ -type f -size +100M", "find large files", "find . -type f -size +100M"),
+        # Left as written: the request says where, or the command starts here or names no absolute place.
+        ("find / -name config.yaml", "find config.yaml anywhere on the system", "find / -name config.yaml"),
+        (
+            "find / -name '*.old' -delete",
+            "delete the .old files of the entire file hierarchy",
+            "find / -name '*.old' -delete",
+        ),
+        ("find ~ -name '*.py'", "find python files in my home directory", "find ~ -name '*.py'"),
+        ("find /var/log -name '*.gz'", "find gz files under /var/log", "find /var/log -name '*.gz'"),
+        ("find /tmp -size 0", "list the empty temp files", "find /tmp -size 0"),
+        ("find / -name a -o -name b", "find files named a or b", "find . -name a -o -name b"),
+        ("find /a /b -name x", "find files named x", "find /a /b -name x"),  # two places: chosen on purpose
+        ("find . -name x; ls /etc", "find files named x", "find . -name x; ls /etc"),
+        ("ls /etc", "list the files", "ls /etc"),
+    ],
+)
+def test_settle_a_find_that_searches_where_the_request_names_no_place(command: str, asked: str, expected: str) -> None:
+    assert settle(command, asked) == expected

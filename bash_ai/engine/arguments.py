@@ -211,7 +211,8 @@ def settle(command: str, request: str) -> str:
     they are scored like ``adapt``'s swaps: these read the request alone, and a command rewritten
     so is less likely under the model than the form it learnt (``du -hs ~`` against ``du -hs
     /path/to/directory``), which would rank it anew (measured in docs/benchmarks.md)."""
-    out = _time_window(_columns(_into_directory(_one_file(command, request), request), request), request)
+    out = _into_directory(_nowhere(_one_file(command, request), request), request)
+    out = _time_window(_columns(out, request), request)
     out = _extreme(_substitution(_size_window(out, request), request), request)
     return _pid(_count(_process(_user(_pattern(out, request), request), request), request), request)
 
@@ -448,7 +449,36 @@ def _here(command: str, request: str) -> str:
     "delete all .tmp files in this directory tree" -> ``find /tmp -name '*.tmp' -delete`` becomes
     ``find . -name '*.tmp' -delete``. Only a ``find``'s single starting point, and no command that
     uses ``.`` already; other programs' paths may be where output goes, and stay."""
-    if not _HERE.search(request) or paths(request) or _DOT_WORD.search(command):
+    if not _HERE.search(request) or paths(request):
+        return command
+    return _find_here(command, request)
+
+
+# A request that says where to look: a place, a path, or the whole system.
+_PLACE = re.compile(
+    r"[/~]|\b(?:system|root|everywhere|anywhere|entire|whole|hierarchy|file\s*systems?|partitions?|disks?|drives?"
+    r"|mount\w*|machine|computer|server|host|home|user'?s?|director(?:y|ies)|folders?|dirs?|tree|under|below"
+    r"|within|inside|in\s+(?:there|here)|parent|te?mp|temporary)\b",
+    re.IGNORECASE,
+)
+
+
+def _nowhere(command: str, request: str) -> str:
+    """``find / -name config.yaml`` -> ``find . -name config.yaml`` for "find files named
+    config.yaml": a request that names no place searches where the user is, as ``find`` itself
+    does when given none, not the whole disk or a directory of the example's (``find /etc/ -type f
+    ...`` for "list files sorted by size"). Only a ``find``'s single absolute starting point, and
+    only where the request says nothing of where to look (``_PLACE``: "the entire system", "my home
+    directory", a path, "under", ...)."""
+    if _PLACE.search(request) or paths(request):
+        return command
+    return _find_here(command, request)
+
+
+def _find_here(command: str, request: str) -> str:
+    """Each ``find`` of ``command`` that starts at one absolute path the request does not name,
+    starting at ``.`` instead; a command that uses ``.`` already is left as written."""
+    if _DOT_WORD.search(command) or "find" not in command:
         return command
     from bash_ai.safety.shell import Command, parse
     from bash_ai.tidy import find_start
