@@ -216,7 +216,7 @@ def test_directories_a_request_names_by_a_word() -> None:
         # A find's one starting point, an operand ".", a stand-in or a path of the example's.
         ("find . -type f | wc -l", "count the files in the logs directory", "find logs -type f | wc -l"),
         ("grep -r main .", "search recursively for main in the src directory", "grep -r main src"),
-        ("tar cvf - dir", "create a tar archive of the src directory", "tar cvf - src"),
+        ("tar cvf - dir | ssh host tar xf -", "send the src directory to host", "tar cvf - src | ssh host tar xf -"),
         ("du -hs /path/to/directory", "show the size of the home directory", "du -hs ~"),
         ("cp file.txt /some/dir", "copy file.txt to the backup directory", "cp file.txt backup"),
         ("zip -r archive.zip path/to/directory", "zip the docs folder", "zip -r archive.zip docs"),
@@ -705,3 +705,44 @@ def test_the_settled_kill_stops_the_process_with_that_id(tmp_path: Path) -> None
 )
 def test_settle_a_find_that_searches_where_the_request_names_no_place(command: str, asked: str, expected: str) -> None:
     assert settle(command, asked) == expected
+
+
+ARCHIVED = [
+    ("tar cvf logs", "compress the logs directory", "tar cvzf logs.tar.gz logs"),
+    ("tar cvf - logs", "create a tar archive of the logs directory", "tar cvf logs.tar logs"),
+    ("tar -cvf backup.tar", "archive the logs directory", "tar -cvf backup.tar logs"),
+    ("tar czf - logs", "compress the logs folder into logs.tgz", "tar czf logs.tgz logs"),
+    ("tar cjf logs", "compress the logs directory", "tar cjf logs.tar.bz2 logs"),
+]
+NOT_ARCHIVED = [
+    ("tar -czf logs.tar.gz logs", "compress the logs directory"),  # right already
+    ("tar cvf logs", "compress the logs and src directories"),  # two things named
+    ("tar xvf logs.tar", "extract logs.tar"),
+    ("tar cvf - logs | gzip > a.gz", "archive the logs directory"),  # the archive goes somewhere
+    ("tar cjf x", "compress the logs directory"),
+    ("tar cvf a.tar other", "archive the logs directory"),
+]
+
+
+@pytest.mark.parametrize(("command", "asked", "expected"), ARCHIVED)
+def test_settle_a_tar_of_nothing_archives_what_the_request_names(
+    command: str, asked: str, expected: str, tmp_path: Path
+) -> None:
+    assert settle(command, asked) == expected
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "app.log").write_text("line\n", encoding="utf-8")
+    _bash(expected, tmp_path)
+    archive = tmp_path / expected.split()[2]
+    listed = subprocess.run(["tar", "taf", archive], capture_output=True, text=True, check=True).stdout
+    assert "logs/app.log" in listed.split()
+
+
+def test_the_tar_of_nothing_fails_as_written(tmp_path: Path) -> None:
+    (tmp_path / "logs").mkdir()
+    failed = subprocess.run(["bash", "-c", "tar cvf logs"], cwd=tmp_path, capture_output=True, text=True)
+    assert failed.returncode != 0 and "empty archive" in failed.stderr
+
+
+@pytest.mark.parametrize(("command", "asked"), NOT_ARCHIVED)
+def test_settle_leaves_any_other_tar_as_written(command: str, asked: str) -> None:
+    assert settle(command, asked) == command

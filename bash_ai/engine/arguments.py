@@ -214,7 +214,57 @@ def settle(command: str, request: str) -> str:
     out = _into_directory(_nowhere(_one_file(command, request), request), request)
     out = _time_window(_columns(out, request), request)
     out = _extreme(_substitution(_size_window(out, request), request), request)
-    return _pid(_count(_process(_user(_pattern(out, request), request), request), request), request)
+    out = _count(_process(_user(_pattern(out, request), request), request), request)
+    return _archive(_pid(out, request), request)
+
+
+_ARCHIVE_NAME = re.compile(r"\.(?:tar(?:\.(?:gz|bz2|xz|zst))?|tgz|tbz2?|txz)$")
+_COMPRESS_ASKED = re.compile(r"\b(?:compress\w*|gzip\w*|zip(?:ped)?)\b|\.(?:tgz|gz)\b", re.IGNORECASE)
+_TAR_CREATE = re.compile(r"-?[A-Za-z]*c[A-Za-z]*f")  # a bundle that creates, its archive next: cvf, -czf
+# Each compression letter of tar and the ending of the archive it writes.
+_TAR_ENDINGS = {"z": ".tar.gz", "j": ".tar.bz2", "J": ".tar.xz"}
+
+
+def _archive(command: str, request: str) -> str:
+    """A ``tar`` that creates an archive of nothing, or writes it to the terminal, archives the one
+    directory or file the request names, into the archive the request names or one named after it:
+    "compress the logs directory" turns ``tar cvf logs`` (an empty archive called ``logs``, which
+    tar refuses to create) into ``tar czvf logs.tar.gz logs``, and ``tar cvf - src`` (the archive's
+    bytes on the terminal) for "create a tar archive of the src directory" into ``tar cvf src.tar
+    src``. "compress" or "gzip" adds ``z`` where the bundle has no compression letter. Only a whole
+    command that is one ``tar`` whose first word is its bundle of letters ending in ``f``."""
+    if not command.startswith("tar "):
+        return command
+    from bash_ai.safety.shell import Command, parse
+
+    script = parse(command)
+    item = script.items[0] if len(script.items) == 1 and not script.ops[0] else None
+    if not isinstance(item, Command) or item.redirects or item.assignments or len(item.words) < 3:
+        return command
+    bundle, archive, members = item.words[1].value, item.words[2].value, [w.value for w in item.words[3:]]
+    if not _TAR_CREATE.fullmatch(bundle) or any(m.startswith("-") for m in members):
+        return command
+    named = targets(request)
+    wanted = [t for t in named if _ARCHIVE_NAME.search(t)]
+    sources = [t.rstrip("/") for t in named if t not in wanted]
+    if len(sources) != 1 or len(wanted) > 1:
+        return command
+    (source,) = sources
+    if members and not (archive == "-" and members == [source]):
+        return command
+    if not members and archive not in ("-", source) and not _ARCHIVE_NAME.search(archive):
+        return command
+    letters = bundle
+    if _COMPRESS_ASKED.search(request) and not set(_TAR_ENDINGS) & set(bundle):
+        letters = f"{bundle[:-1]}z{bundle[-1]}"
+    if wanted:
+        into = wanted[0]
+    elif archive not in ("-", source):
+        into = archive
+    else:
+        ending = next((e for letter, e in _TAR_ENDINGS.items() if letter in letters), ".tar")
+        into = f"{source}{ending}"
+    return f"tar {letters} {into} {source}"
 
 
 # "the process with pid 1234", "process id 1234", "PID 1234", "process 1234".
