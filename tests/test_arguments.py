@@ -474,7 +474,7 @@ def test_a_settled_sorted_list_prints_the_largest_file(tmp_path: Path) -> None:
         ),
         ('grep "ERROR" app.log', "show lines of app.log that contain error", 'grep "error" app.log'),
         ('grep "Error$" app.log', "show lines of app.log that contain error", 'grep "Error$" app.log'),
-        ("grep Error f | grep pattern", "lines of f containing error", "grep Error f | grep pattern"),
+        ("grep Error f | grep -v pattern", "lines of f containing error", "grep Error f | grep -v pattern"),
         ("Error=1; echo $Error", "lines of f containing error", "Error=1; echo $Error"),
     ],
 )
@@ -746,3 +746,23 @@ def test_the_tar_of_nothing_fails_as_written(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("command", "asked"), NOT_ARCHIVED)
 def test_settle_leaves_any_other_tar_as_written(command: str, asked: str) -> None:
     assert settle(command, asked) == command
+
+
+@pytest.mark.parametrize(
+    ("command", "asked", "expected"),
+    [
+        ("ps aux | grep postgres", "show running processes", "ps aux"),
+        ("env | grep -i DUALCASE", "show the environment variables", "env"),
+        ("ls -la | sort | grep backup", "list the files sorted", "ls -la | sort"),
+        # Left as written: the request says the word, the grep does more, or it is not the last stage.
+        ("ps aux | grep nginx", "search the process list for nginx", "ps aux | grep nginx"),
+        ("env | grep PATH", "show the path variable", "env | grep PATH"),
+        ("ps aux | grep -v grep", "show processes", "ps aux | grep -v grep"),
+        ("ps aux | grep -c postgres", "count processes", "ps aux | grep -c postgres"),
+        ("ps aux | grep '[p]ostgres'", "show processes", "ps aux | grep '[p]ostgres'"),
+        ("ps aux | grep postgres | wc -l", "count the processes", "ps aux | grep postgres | wc -l"),
+        ("grep postgres log.txt", "show the log", "grep postgres log.txt"),
+    ],
+)
+def test_settle_drops_a_last_grep_for_a_word_the_request_never_says(command: str, asked: str, expected: str) -> None:
+    assert settle(command, asked) == expected

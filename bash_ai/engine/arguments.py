@@ -215,7 +215,43 @@ def settle(command: str, request: str) -> str:
     out = _time_window(_columns(out, request), request)
     out = _extreme(_substitution(_size_window(out, request), request), request)
     out = _count(_process(_user(_pattern(out, request), request), request), request)
-    return _archive(_pid(out, request), request)
+    return _unasked_filter(_archive(_pid(out, request), request), request)
+
+
+_FILTER_WORD = re.compile(r"[\w.-]+")
+
+
+def _unasked_filter(command: str, request: str) -> str:
+    """A pipeline's last stage that greps for a word the request never says, dropped: ``ps aux |
+    grep postgres`` -> ``ps aux`` for "show running processes", ``env | grep DUALCASE`` -> ``env``
+    for "show the environment variables" (the example's own search, copied). Only a plain ``grep``
+    (``-i``/``-w`` at most) of one plain word at the end of a pipeline of two or more programs; a
+    request that says the word, in any case, keeps it (``_process`` and ``_pattern`` put the
+    request's own word there first where it names one)."""
+    if "grep" not in command or "|" not in command:
+        return command
+    from bash_ai.safety.shell import Command, parse
+
+    script = parse(command)
+    n = len(script.items)
+    if n < 2 or script.ops[n - 2] != "|" or any(script.ops[n - 1 :]):
+        return command
+    last, before = script.items[-1], script.items[-2]
+    if (
+        not isinstance(last, Command)
+        or last.redirects
+        or not last.words
+        or last.words[0].value not in ("grep", "egrep")
+    ):
+        return command
+    args = [w.value for w in last.words[1:]]
+    options = [a for a in args if a.startswith("-")]
+    (pattern, *more) = [a for a in args if not a.startswith("-")] or [""]
+    if more or not _FILTER_WORD.fullmatch(pattern) or any(o not in ("-i", "-w", "-iw", "-wi") for o in options):
+        return command
+    if mentions(request, pattern) or pattern.lower() in request.lower():
+        return command
+    return command[: before.end].rstrip()
 
 
 _ARCHIVE_NAME = re.compile(r"\.(?:tar(?:\.(?:gz|bz2|xz|zst))?|tgz|tbz2?|txz)$")
