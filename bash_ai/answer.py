@@ -334,6 +334,7 @@ UNASKED_SEVERITY: dict[str, Severity] = {
     "request-file": "high",
     "request-user": "high",
     "request-scope": "high",
+    "request-kill": "high",
     "request-create": "medium",
     "request-kind": "medium",
     "request-stop": "medium",
@@ -346,7 +347,9 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     message: it changes files where the request only reads (``harming``) or runs a file the request
     only asks to read (both ``request-file``), it only creates files or directories where the request
     asks to create none (``request-create``), it runs as another user where the request does not
-    ask for that (``request-user``), it deletes everything in the working directory where the
+    ask for that (``request-user``), it stops processes or the machine where the request only reads
+    (``request-kill``: ``kill $(lsof -t -i:8080)`` for "show which process uses port 8080"), it
+    deletes everything in the working directory where the
     request names what to act on and the command names none of it (``request-scope``), it looks in
     a place named after the kind of files the request asks for (``request-kind``: ``find large``
     for "find large files"), it stops no program where the request asks to stop one
@@ -364,6 +367,7 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
         reads_only,
         run_files,
         shows_nothing,
+        stopped_programs,
         stops_nothing,
         sweeping_deletes,
         switches_user,
@@ -398,6 +402,8 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
             out[c] = ("request-file", f"runs {', '.join(ran)}, which the request only asks to read")
         elif made:
             out[c] = ("request-create", f"only creates {', '.join(made)}; the request does not ask to create anything")
+        elif reads and (stopping := stopped_programs(c)):
+            out[c] = ("request-kill", f"stops processes ({', '.join(stopping)}); the request only asks to see")
         elif not other_user and switches_user(c):
             out[c] = ("request-user", "runs as another user; the request does not ask for that")
         elif places := kinds_as_places(c, kinds):

@@ -506,8 +506,9 @@ def test_a_candidate_that_misreads_the_request_goes_after_the_others(monkeypatch
     engine = _proposing(monkeypatch, pool)
     shown = propose_checked(engine, "find large files", flag=True)  # type: ignore[arg-type]
     assert [c.text for c in shown][:2] == ["firefox https://www.duckduckgo.com", "find . -type f -size +100M"]
-    assert shown[-1].text == "find large"
-    assert (shown[-1].danger[0].rule_id, shown[-1].danger[0].severity) == ("request-kind", "medium")
+    # After them, in the ranking's order: the misreading, then what stops processes (request-kill).
+    assert [c.text for c in shown][2:] == ["find large", "pkill firefox"]
+    assert (shown[2].danger[0].rule_id, shown[2].danger[0].severity) == ("request-kind", "medium")
     assert [c.text for c in propose_checked(engine, "stop firefox")][:2] == ["pkill firefox", "find large"]  # type: ignore[arg-type]
     assert unasked("stop firefox", ["firefox --safe-mode", "pkill firefox"]) == {
         "firefox --safe-mode": ("request-stop", "stops nothing; the request asks to stop a program")
@@ -550,3 +551,45 @@ def test_a_request_naming_ip_addresses_still_only_reads() -> None:
         )
     }
     assert unasked("save my ip address in the variable ip", ["ip=$(hostname -I)"]) == {}
+
+
+@pytest.mark.parametrize(
+    ("command", "stopping"),
+    [
+        ("kill $(lsof -t -i:8080)", ["kill"]),
+        ("lsof -t -i:8080 | xargs kill -9", ["kill"]),
+        ("pkill firefox && killall chrome", ["pkill", "killall"]),
+        ("sudo systemctl restart nginx", ["systemctl"]),
+        ("service nginx stop", ["service"]),
+        ("fuser -k 8080/tcp", ["fuser"]),
+        ("sudo shutdown -h now", ["shutdown"]),
+        ("kill -l", []),  # lists the signals
+        ("kill -0 1234", []),  # only checks that it runs
+        ("systemctl status nginx", []),
+        ("fuser 8080/tcp", []),
+        ("lsof -i :8080", []),
+        ("echo 'unterminated", []),
+    ],
+)
+def test_stopped_programs(command: str, stopping: list[str]) -> None:
+    from bash_ai.safety.intent import stopped_programs
+
+    assert stopped_programs(command) == stopping
+
+
+def test_a_candidate_that_stops_processes_for_a_read_only_request_goes_after_the_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bash_ai.answer import propose_checked, unasked
+
+    pool = [
+        Proposal("kill $(lsof -t -i:8080)", "beam", -1.0, 6, 3.0, "eos"),
+        Proposal("lsof -i :8080", "retrieval", -1.0, 4, 2.0, "eos"),
+    ]
+    engine = _proposing(monkeypatch, pool)
+    shown = propose_checked(engine, "show which process uses port 8080", flag=True)  # type: ignore[arg-type]
+    assert [c.text for c in shown] == ["lsof -i :8080", "kill $(lsof -t -i:8080)"]
+    assert (shown[-1].danger[-1].rule_id, shown[-1].danger[-1].severity) == ("request-kill", "high")
+    # A request that asks to stop, or does not only read, keeps it where the ranking put it.
+    assert [c.text for c in propose_checked(engine, "kill the process on port 8080")][0] == "kill $(lsof -t -i:8080)"  # type: ignore[arg-type]
+    assert unasked("free port 8080", ["kill $(lsof -t -i:8080)"]) == {}

@@ -306,6 +306,32 @@ def stops_nothing(command: str) -> bool:
     )
 
 
+# Programs that stop processes or the machine whatever their operands; and the service managers'
+# subcommands that do.
+_STOPPERS = frozenset({"kill", "pkill", "killall", "skill", "xkill", "shutdown", "reboot", "halt", "poweroff"})
+_SERVICE_STOPS = frozenset({"stop", "kill", "restart", "reboot", "poweroff", "halt"})
+_KILL_ONLY_LOOKS = frozenset({"-l", "-L", "--list", "-0"})  # kill -l lists signals; kill -0 only checks
+
+
+def stopped_programs(command: str) -> list[str]:
+    """The programs of ``command`` that stop processes or the machine: ``kill`` (not ``kill -l`` or
+    ``-0``, which only look), ``pkill``, ``killall``, ``xkill``, ``shutdown``, ``reboot`` ...,
+    ``systemctl``/``service`` told to stop, kill or restart, ``fuser -k``; run anywhere in it
+    (``lsof -t -i:8080 | xargs kill``). Empty for unparseable text."""
+    script = _parsed(command)
+    if script is None:
+        return []
+    return list(dict.fromkeys(inv.utility for inv in invocations(script) if _stops(inv.utility, list(inv.values))))
+
+
+def _stops(utility: str, values: list[str]) -> bool:
+    if utility in _STOPPERS:
+        return not (utility == "kill" and _KILL_ONLY_LOOKS.intersection(values))
+    if utility in ("systemctl", "service"):
+        return bool(_SERVICE_STOPS.intersection(values))
+    return utility == "fuser" and any(v.startswith("-") and not v.startswith("--") and "k" in v for v in values)
+
+
 _RUNNERS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "source", ".", "python", "python3", "perl", "ruby", "node"})
 
 
