@@ -330,21 +330,43 @@ def test_asks_to_create(request_text: str, asks: bool) -> None:
     assert asks_to_create(request_text) is asks
 
 
-def test_a_candidate_that_only_creates_goes_last_with_a_medium_flag_unless_asked(
+# (the best-scored candidate, the one after it, a request it misreads, the flag, a request that asks for it)
+UNASKED_FIRST = [
+    (
+        "mkdir logs",
+        "tar -czf logs.tar.gz logs",
+        "compress the logs directory",
+        ("request-create", "medium"),
+        "create the logs directory and compress it",
+    ),
+    (
+        "kill $(lsof -t -i:8080)",
+        "lsof -i :8080",
+        "show which process uses port 8080",
+        ("request-kill", "high"),
+        "kill the process on port 8080",
+    ),
+]
+
+
+@pytest.mark.parametrize(("unasked_text", "other", "request_text", "flagged", "asking"), UNASKED_FIRST)
+def test_a_candidate_the_request_did_not_ask_for_goes_last_with_its_flag_unless_asked(
     monkeypatch: pytest.MonkeyPatch,
+    unasked_text: str,
+    other: str,
+    request_text: str,
+    flagged: tuple[str, str],
+    asking: str,
 ) -> None:
     from bash_ai.answer import propose_checked
 
-    pool = [
-        Proposal("mkdir logs", "retrieval", -1.0, 3, 3.0, "eos"),
-        Proposal("tar -czf logs.tar.gz logs", "beam", -1.0, 3, 2.0, "eos"),
-    ]
+    pool = [Proposal(unasked_text, "beam", -1.0, 3, 3.0, "eos"), Proposal(other, "retrieval", -1.0, 3, 2.0, "eos")]
     engine = _proposing(monkeypatch, pool)
-    shown = propose_checked(engine, "compress the logs directory", flag=True)  # type: ignore[arg-type]
-    assert [c.text for c in shown] == ["tar -czf logs.tar.gz logs", "mkdir logs"]
-    assert (shown[1].danger[0].rule_id, shown[1].danger[0].severity) == ("request-create", "medium")
-    asked = propose_checked(engine, "create the logs directory and compress it")  # type: ignore[arg-type]
-    assert [c.text for c in asked] == ["mkdir logs", "tar -czf logs.tar.gz logs"]
+    shown = propose_checked(engine, request_text, flag=True)  # type: ignore[arg-type]
+    assert [c.text for c in shown] == [other, unasked_text]
+    assert (shown[1].danger[-1].rule_id, shown[1].danger[-1].severity) == flagged
+    asked = propose_checked(engine, asking)  # type: ignore[arg-type]
+    assert [c.text for c in asked] == [unasked_text, other]
 
 
 @pytest.mark.parametrize(
@@ -577,19 +599,7 @@ def test_stopped_programs(command: str, stopping: list[str]) -> None:
     assert stopped_programs(command) == stopping
 
 
-def test_a_candidate_that_stops_processes_for_a_read_only_request_goes_after_the_others(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from bash_ai.answer import propose_checked, unasked
+def test_a_request_that_does_not_only_read_may_stop_processes() -> None:
+    from bash_ai.answer import unasked
 
-    pool = [
-        Proposal("kill $(lsof -t -i:8080)", "beam", -1.0, 6, 3.0, "eos"),
-        Proposal("lsof -i :8080", "retrieval", -1.0, 4, 2.0, "eos"),
-    ]
-    engine = _proposing(monkeypatch, pool)
-    shown = propose_checked(engine, "show which process uses port 8080", flag=True)  # type: ignore[arg-type]
-    assert [c.text for c in shown] == ["lsof -i :8080", "kill $(lsof -t -i:8080)"]
-    assert (shown[-1].danger[-1].rule_id, shown[-1].danger[-1].severity) == ("request-kill", "high")
-    # A request that asks to stop, or does not only read, keeps it where the ranking put it.
-    assert [c.text for c in propose_checked(engine, "kill the process on port 8080")][0] == "kill $(lsof -t -i:8080)"  # type: ignore[arg-type]
     assert unasked("free port 8080", ["kill $(lsof -t -i:8080)"]) == {}
