@@ -1,5 +1,7 @@
 """Rewrites of a proposed command as it is shown (``tidy``), each keeping what the command does: a
-useless ``cat`` dropped, and a ``find`` with no starting point given ``.`` (``find_here``). Beside
+useless ``cat`` dropped, and a ``find`` with no starting point given ``.`` (``find_here``); and one
+that makes it do what it was written to do: backquotes escaped in a copy out of a quoted string made
+a substitution again (``unescape_backquotes``). Beside
 them, for the candidates of a request that asks for no variable, a lone ``x=$(cmd)`` unwrapped to
 ``cmd`` (``unwrap_assignment``, called from ``bash_ai.engine.arguments.adapt``), which prints what
 the assignment only stored.

@@ -28,9 +28,16 @@ data.csv"), a ``find``'s time window ("in the last hour") and size ("larger than
 texts of a substitution ("replace foo with bar"), which end of a ``sort | head`` list and how
 many ("the largest file": ``sort -r ... | head -n 1``), and the text a grep, sed or awk pattern
 stands in for ("lines that do not contain debug": ``sed -n '/pattern/!p'`` -> ``sed -n '/debug/!p'``),
-the user a stand-in user is ("as user bob": ``ssh remote_user@host`` -> ``ssh bob@host``), and a
-count where the request asks for one ("count the regular files": ``find . -type f | wc -l``). These read the request alone and are
-left out of the scores (docs/benchmarks.md, "The request's directory, column and time window").
+the user a stand-in user is ("as user bob": ``ssh remote_user@host`` -> ``ssh bob@host``), a
+count where the request asks for one ("count the regular files": ``find . -type f | wc -l``), a
+``find`` over the one file the request names made the program it runs (``find server.log -exec grep
+error {} \\;`` -> ``grep error server.log``), a ``find`` started at ``.`` where the request names no
+place (not ``/``), the process id it gives ("kill the process with pid 1234": ``kill -9 $(pgrep x)``
+-> ``kill -9 1234``), what a ``tar`` of nothing archives ("compress the logs directory": ``tar cvf
+logs`` -> ``tar cvzf logs.tar.gz logs``), and a last ``grep`` for a word the request never says
+dropped (``ps aux | grep postgres`` -> ``ps aux`` for "show running processes"). These read the
+request alone and are left out of the scores (docs/benchmarks.md, "The request's directory, column
+and time window", and "a find over one file, a kill's process id ...").
 """
 
 from __future__ import annotations
@@ -201,13 +208,17 @@ def adapt(command: str, example_request: str, request: str, *, swap_numbers: boo
 
 
 def settle(command: str, request: str) -> str:
-    """``command`` as shown for ``request``: the directory it names by a word (``_into_directory``),
+    """``command`` as shown for ``request``: first a ``find`` over the one file it names made the
+    program it runs (``_one_file``) and a ``find`` started at ``.`` where it names no place
+    (``_nowhere``); then the directory it names by a word (``_into_directory``),
     the field and separator of a column (``_columns``), a ``find``'s time window (``_time_window``)
     and size (``_size_window``), the words of a substitution (``_substitution``), the end of a
     sorted list and how many from it (``_extreme``), the text a stand-in pattern looks for
     (``_pattern``), the user a stand-in user is (``_user``), the process a command names
-    (``_process``), and a count of what a command lists
-    where the request asks for one number (``_count``). Applied to the ranked candidates (``answer.distinct_commands``), not before
+    (``_process``), a count of what a command lists
+    where the request asks for one number (``_count``), the process id it gives (``_pid``), what a
+    ``tar`` of nothing archives (``_archive``), and a last ``grep`` for a word it never says dropped
+    (``_unasked_filter``). Applied to the ranked candidates (``answer.distinct_commands``), not before
     they are scored like ``adapt``'s swaps: these read the request alone, and a command rewritten
     so is less likely under the model than the form it learnt (``du -hs ~`` against ``du -hs
     /path/to/directory``), which would rank it anew (measured in docs/benchmarks.md)."""
@@ -265,7 +276,7 @@ def _archive(command: str, request: str) -> str:
     """A ``tar`` that creates an archive of nothing, or writes it to the terminal, archives the one
     directory or file the request names, into the archive the request names or one named after it:
     "compress the logs directory" turns ``tar cvf logs`` (an empty archive called ``logs``, which
-    tar refuses to create) into ``tar czvf logs.tar.gz logs``, and ``tar cvf - src`` (the archive's
+    tar refuses to create) into ``tar cvzf logs.tar.gz logs``, and ``tar cvf - src`` (the archive's
     bytes on the terminal) for "create a tar archive of the src directory" into ``tar cvf src.tar
     src``. "compress" or "gzip" adds ``z`` where the bundle has no compression letter. Only a whole
     command that is one ``tar`` whose first word is its bundle of letters ending in ``f``."""
