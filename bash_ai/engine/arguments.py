@@ -572,10 +572,14 @@ def _nowhere(command: str, request: str) -> str:
     return _find_here(command, request)
 
 
+# A find with an absolute path or ~ after it: only such a command is parsed for ``_find_here``.
+_FIND_FROM_ROOT = re.compile(r"\bfind\b[^|;&]*?\s[\"']?[/~]")
+
+
 def _find_here(command: str, request: str) -> str:
     """Each ``find`` of ``command`` that starts at one absolute path the request does not name,
     starting at ``.`` instead; a command that uses ``.`` already is left as written."""
-    if _DOT_WORD.search(command) or "find" not in command:
+    if _DOT_WORD.search(command) or not _FIND_FROM_ROOT.search(command):
         return command
     from bash_ai.safety.shell import Command, parse
     from bash_ai.tidy import find_start

@@ -311,6 +311,8 @@ def stops_nothing(command: str) -> bool:
 _STOPPERS = frozenset({"kill", "pkill", "killall", "skill", "xkill", "shutdown", "reboot", "halt", "poweroff"})
 _SERVICE_STOPS = frozenset({"stop", "kill", "restart", "reboot", "poweroff", "halt"})
 _KILL_ONLY_LOOKS = frozenset({"-l", "-L", "--list", "-0"})  # kill -l lists signals; kill -0 only checks
+# Only a command naming one of them is parsed (most candidates name none).
+_MAY_STOP = re.compile(r"kill|shutdown|reboot|halt|poweroff|systemctl|service|fuser")
 
 
 def stopped_programs(command: str) -> list[str]:
@@ -318,7 +320,7 @@ def stopped_programs(command: str) -> list[str]:
     ``-0``, which only look), ``pkill``, ``killall``, ``xkill``, ``shutdown``, ``reboot`` ...,
     ``systemctl``/``service`` told to stop, kill or restart, ``fuser -k``; run anywhere in it
     (``lsof -t -i:8080 | xargs kill``). Empty for unparseable text."""
-    script = _parsed(command)
+    script = _parsed(command) if _MAY_STOP.search(command) else None
     if script is None:
         return []
     return list(dict.fromkeys(inv.utility for inv in invocations(script) if _stops(inv.utility, list(inv.values))))
