@@ -74,3 +74,5 @@ def test_the_readmes_wrong_examples_are_marked_as_it_says(bundled) -> None:  # t
     for request, sure in marked.items():
         assert f'"{request}" gives' in text
         assert answer(bundled, request, 1)[0].sure is sure, request
+    assert "its second answer is `tar cvf src.tar src`" in text
+    assert answer(bundled, "create a tar archive of the src directory", 2)[1].text == "tar cvf src.tar src"
