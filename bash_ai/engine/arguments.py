@@ -230,6 +230,8 @@ def settle(command: str, request: str) -> str:
 
 
 _FILTER_WORD = re.compile(r"[\w.-]+")
+# A pipeline that ends in a grep: only such a command is parsed for ``_unasked_filter``.
+_LAST_GREP = re.compile(r"\|\s*e?grep\s[^|;&]*$")
 
 
 def _unasked_filter(command: str, request: str) -> str:
@@ -239,7 +241,7 @@ def _unasked_filter(command: str, request: str) -> str:
     (``-i``/``-w`` at most) of one plain word at the end of a pipeline of two or more programs; a
     request that says the word, in any case, keeps it (``_process`` and ``_pattern`` put the
     request's own word there first where it names one)."""
-    if "grep" not in command or "|" not in command:
+    if not _LAST_GREP.search(command):
         return command
     from bash_ai.safety.shell import Command, parse
 
@@ -358,7 +360,10 @@ def _one_file(command: str, request: str) -> str:
     after grep's lines), so the program run on the file is the command. A flag the request asks for
     is then added to it as to any program (``_flags_asked``: "ignoring case" -> ``grep -i``). Only a
     whole command that is that one ``find``, and only for a file the request names."""
-    if "find" not in command or "{}" not in command:
+    if "-exec" not in command or "{}" not in command or not command.lstrip().startswith("find"):
+        return command
+    named = files(request)
+    if not named:
         return command
     from bash_ai.safety.shell import Command, parse
     from bash_ai.tidy import find_start
@@ -370,7 +375,7 @@ def _one_file(command: str, request: str) -> str:
     if not isinstance(item, Command) or item.redirects or item.assignments or item.keywords:
         return command
     found = find_start(item)
-    if found is None or len(found[1]) != 1 or found[1][0].value not in files(request):
+    if found is None or len(found[1]) != 1 or found[1][0].value not in named:
         return command
     start = found[1][0]
     rest = [w.value for w in item.words if w.start > start.start]
