@@ -107,6 +107,16 @@ def _plain(item: Command, outputs: bool = False) -> bool:
     return not item.redirects
 
 
+def lone_command(command: str) -> Command | None:
+    """The one plain simple command (``_plain``: words, no redirection, assignment or reserved word)
+    that the whole of ``command`` is; None for anything else (a pipeline, a list, ``x=1 cmd``)."""
+    script = parse(command)
+    if len(script.items) != 1 or script.ops[0]:
+        return None
+    item = script.items[0]
+    return item if isinstance(item, Command) and _plain(item) else None
+
+
 def _plain_file(word: Word) -> bool:
     """One file name: no option, substitution, expansion or (unquoted) glob."""
     if word.subs or word.kind != "word" or not word.value or word.value.startswith("-"):

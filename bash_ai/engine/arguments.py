@@ -262,7 +262,7 @@ def _unasked_filter(command: str, request: str) -> str:
     (pattern, *more) = [a for a in args if not a.startswith("-")] or [""]
     if more or not _FILTER_WORD.fullmatch(pattern) or any(o not in ("-i", "-w", "-iw", "-wi") for o in options):
         return command
-    if mentions(request, pattern) or pattern.lower() in request.lower():
+    if pattern.lower() in request.lower():  # said as itself (``mentions``) or in another case
         return command
     return command[: before.end].rstrip()
 
@@ -284,11 +284,10 @@ def _archive(command: str, request: str) -> str:
     command that is one ``tar`` whose first word is its bundle of letters ending in ``f``."""
     if not command.startswith("tar "):
         return command
-    from bash_ai.safety.shell import Command, parse
+    from bash_ai.tidy import lone_command
 
-    script = parse(command)
-    item = script.items[0] if len(script.items) == 1 and not script.ops[0] else None
-    if not isinstance(item, Command) or item.redirects or item.assignments or len(item.words) < 3:
+    item = lone_command(command)
+    if item is None or len(item.words) < 3:
         return command
     bundle, archive, members = item.words[1].value, item.words[2].value, [w.value for w in item.words[3:]]
     if not _TAR_CREATE.fullmatch(bundle) or any(m.startswith("-") for m in members):
@@ -365,20 +364,15 @@ def _one_file(command: str, request: str) -> str:
     named = files(request)
     if not named:
         return command
-    from bash_ai.safety.shell import Command, parse
-    from bash_ai.tidy import find_start
+    from bash_ai.tidy import find_start, lone_command
 
-    script = parse(command)
-    if len(script.items) != 1 or script.ops[0]:
-        return command
-    item = script.items[0]
-    if not isinstance(item, Command) or item.redirects or item.assignments or item.keywords:
-        return command
-    found = find_start(item)
-    if found is None or len(found[1]) != 1 or found[1][0].value not in named:
+    item = lone_command(command)
+    found = find_start(item) if item is not None else None
+    if item is None or found is None or len(found[1]) != 1 or found[1][0].value not in named:
         return command
     start = found[1][0]
-    rest = [w.value for w in item.words if w.start > start.start]
+    words = [w for w in item.words if w.start > start.start]
+    rest = [w.value for w in words]
     if "-exec" not in rest:
         return command
     at = rest.index("-exec")
@@ -391,7 +385,6 @@ def _one_file(command: str, request: str) -> str:
     pairs = [tuple(around[i : i + 2]) for i in range(0, len(around), 2)]
     if any(pair not in _ONE_FILE_TESTS and pair[:1] != ("-print",) for pair in pairs) or around.count("-print") > 1:
         return command
-    words = [w for w in item.words if w.start > start.start]
     program = words[at + 1 : at + len(body)]
     return _flags_asked(f"{command[program[0].start : program[-1].end]} {start.raw}", request)
 
