@@ -35,6 +35,7 @@ only asks to read ("show my ip addresses").
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -75,8 +76,10 @@ _SWITCHERS = frozenset({"su", "runuser"})
 _MAY_SWITCH = re.compile(r"\b(?:su|runuser)\b")
 
 
+@functools.lru_cache(maxsize=256)
 def _parsed(command: str) -> Script | None:
-    """``command`` parsed, or None for text the parser refuses (broken model text)."""
+    """``command`` parsed, or None for text the parser refuses (broken model text). Cached: the
+    ``unasked`` rules each read every candidate of a pool, and none changes what it is given."""
     try:
         return parse(command)
     except Exception:  # noqa: BLE001 - the parser's errors on broken model text
