@@ -37,6 +37,7 @@ LICENCE_NOTES = {
     "tinystories": "share-alike for the data",
     "local": "scripts and man pages installed on the training machine; each keeps its package's licence",
     "manpairs": "pairs from the man pages of the programs installed on the training machine; each keeps its package's licence",
+    "howto": "everyday requests with their commands, written for bash-ai; none is a request of an evaluation suite",
 }
 
 

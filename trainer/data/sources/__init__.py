@@ -46,6 +46,7 @@ BUILTIN: dict[str, str] = {
     "local": "trainer.data.sources.local",
     "manpairs": "trainer.data.sources.manpairs",
     "github": "trainer.data.sources.github",
+    "howto": "trainer.data.sources.howto",
 }
 
 _registered: dict[str, Source] = {}
