@@ -48,6 +48,13 @@ def terms(text: str) -> list[str]:
     return [stem(w) for w in words(text)]
 
 
+def word_overlap(said: set[str], text: str) -> float:
+    """The Jaccard similarity of a text's :func:`terms` and ``said`` (another text's, as a set):
+    1.0 for the same words in any order, 0.0 for none shared."""
+    mine = set(terms(text))
+    return len(said & mine) / len(said | mine) if said or mine else 0.0
+
+
 @dataclass(frozen=True)
 class BM25:
     """A built index. ``offsets[t]:offsets[t+1]`` slices term ``t``'s postings."""
