@@ -62,7 +62,7 @@ def prepare(
     first = [
         np.hstack(
             [
-                candidate_features(p.request, p.proposals, lexicon, p.structure),
+                candidate_features(p.request, p.proposals, lexicon, p.structure, match=spec.match),
                 *(np.asarray(c[i]).reshape(len(p.proposals), -1) for c in first_extra),
             ]
         )

@@ -17,9 +17,13 @@ import pytest
 from bash_ai.engine.proposal import Proposal
 from bash_ai.engine.propose import cover
 from bash_ai.engine.rerank import (
+    FEATURE_SETS,
     FEATURES,
+    MATCH,
     RERANKER_FILE,
+    STRUCTURE,
     Reranker,
+    candidate_features,
     command_parts,
     hashed_ids,
     lexicon_score,
@@ -136,6 +140,47 @@ def test_the_engine_ranks_its_pool_with_the_reranker(trained_model_dir: Path) ->
     assert {p.text: p.score for p in agreed} != pytest.approx({p.text: p.score for p in plain})
 
 
+def test_the_match_column_tells_a_request_said_in_the_same_words_from_a_weak_match(trained_model_dir: Path) -> None:
+    """``Proposal.match``: the Jaccard of the request's terms and those of the training request that
+    asked for a retrieved command. ``retrieval`` is relative to the best hit, 1.0 however weak it is."""
+    from bash_ai.engine.propose import DecodeConfig, propose
+    from bash_ai.registry import load
+
+    engine = load(str(trained_model_dir))
+    engine.set_index(
+        RetrievalIndex.build(
+            [("show hidden files", "ls -a", "t"), ("find the hidden files under /tmp", "find /tmp -name '.*'", "t")]
+        )
+    )
+    config = DecodeConfig(retrieval_k=0, beam_width=2, pool=2, rerank_consensus=0.0, missing_penalty=0.0)
+    by_text = {p.text: p for p in propose(engine, "Show hidden files", config)}
+    assert by_text["ls -a"].match == 1.0  # the same terms, case aside
+    assert by_text["find /tmp -name '.*'"].match == pytest.approx(2 / 7)  # hidden, file of 7
+    assert all(p.match == 0.0 for p in by_text.values() if p.source == "beam" and p.retrieval == 0.0)
+    n = len(FEATURES) + 1
+    names = (*FEATURES, MATCH)
+    trusting = Reranker(np.zeros(1 << 8, np.float32), np.eye(n)[-1] * 3.0, np.zeros(n), np.ones(n), names)
+    engine.set_reranker(trusting)
+    ranked = propose(engine, "Show hidden files", config)
+    assert ranked[0].text == "ls -a" and ranked[0].score == pytest.approx(3.0)
+    # an older reranker without the column ranks as it did
+    features = candidate_features("Show hidden files", ranked, trusting.lexicon)
+    assert features.shape == (len(ranked), len(FEATURES))
+
+
+@pytest.mark.parametrize("names", FEATURE_SETS)
+def test_every_feature_set_round_trips(tmp_path: Path, names: tuple[str, ...]) -> None:
+    n = len(names)
+    saved = Reranker(np.ones(1 << 8, np.float32), np.arange(n, dtype=np.float64), np.zeros(n), np.ones(n), names)
+    saved.save(tmp_path / RERANKER_FILE)
+    loaded = load_reranker(tmp_path)
+    assert loaded is not None and loaded.names == names and np.allclose(loaded.weights, saved.weights)
+    pool = [Proposal("ls -a", "retrieval", -2.0, 3, 0.0, retrieval=1.0, match=0.75)]
+    structure = np.array([-1.5]) if STRUCTURE in names else None
+    row = loaded.features("show hidden files", pool, structure)[0]
+    assert len(row) == n and (MATCH not in names or row[names.index(MATCH)] == 0.75)
+
+
 def test_the_lexicon_reorders_the_retrieved_pairs_by_the_program_the_words_call_for() -> None:
     """``Reranker.order``: BM25 relative to the best plus weight x the lexicon's score of each
     command; weight 0 (or a flat lexicon) keeps BM25's order, ties included."""
@@ -242,6 +287,7 @@ def test_train_stage_rerank_writes_a_model_that_answers_with_it(
 def test_a_refit_on_a_runs_pools_reproduces_its_fit_and_refuses_other_models_pools(
     trained_model_dir: Path, shared_data: Path, tmp_path: Path
 ) -> None:
+    import base64
     import gzip
     import json
 
@@ -257,13 +303,13 @@ def test_a_refit_on_a_runs_pools_reproduces_its_fit_and_refuses_other_models_poo
 
     refit = _bash_ai(*args, "--pools", str(pools), "--name", "again", home=home)
     assert refit.returncode == 0, refit.stderr[-2000:]
-    assert "6 pools and their lexicon from" in refit.stderr
+    assert "6 pools of nl2bash-dev and their lexicon from" in refit.stderr
     assert "proposed 6/6" not in refit.stderr and "lexicon pass" not in refit.stderr  # neither done again
     assert "structure scored" not in refit.stderr  # the same structure model: its scores are kept
     figures = [json.loads((run / "rerank.json").read_text()) for run in (first, first.parent / "again")]
     for key in ("cv_top5", "cv_top1", "cv_args1", "hand_top5", "weights", "lexicon_groups"):
         assert figures[0][key] == figures[1][key]
-    assert figures[1]["pools"] == str(pools)
+    assert figures[1]["pools"] == [str(pools)]
 
     doc = json.loads(gzip.decompress(pools.read_bytes()))
     doc["key"]["weights"] = "0" * 64
@@ -280,6 +326,33 @@ def test_a_refit_on_a_runs_pools_reproduces_its_fit_and_refuses_other_models_poo
     plain = _bash_ai(*args[:-2], "--pools", str(pools), "--name", "plain", home=home)  # no structure model
     assert plain.returncode == 0, plain.stderr[-2000:]
     assert "structure" not in json.loads((first.parent / "plain" / "rerank.json").read_text())["weights"]
+
+    # Two tuning suites' pools fitted on together (the same model, index and lexicon); each suite
+    # once, and never a test suite.
+    def pools_of(suite: str, name: str) -> Path:
+        doc = json.loads(gzip.decompress(pools.read_bytes()))
+        doc["key"]["suite"] = suite
+        path = tmp_path / name
+        path.write_bytes(gzip.compress(json.dumps(doc).encode()))
+        return path
+
+    everyday = pools_of("everyday-dev", "everyday.json.gz")
+    both = _bash_ai(*args, "--pools", str(pools), "--pools", str(everyday), "--name", "both", home=home)
+    assert both.returncode == 0, both.stderr[-2000:]
+    assert "12 pools of nl2bash-dev+everyday-dev" in both.stderr
+    joint = json.loads((first.parent / "both" / "rerank.json").read_text())
+    assert joint["requests"] == 12 and joint["suite"] == "nl2bash-dev+everyday-dev"
+    for suites in ((pools, pools), (pools, pools_of("nl2bash-test", "test.json.gz"))):
+        refused = _bash_ai(*args, *(w for p in suites for w in ("--pools", str(p))), "--name", "x", home=home)
+        assert refused.returncode == 2 and "each tuning suite once, never a test suite" in refused.stderr
+        assert refused.stderr.count("\n") == 1
+    doc = json.loads(gzip.decompress(everyday.read_bytes()))
+    doc["lexicon"] = base64.b64encode(np.zeros(1 << 19, "<f4").tobytes()).decode()
+    everyday.write_bytes(gzip.compress(json.dumps(doc).encode()))
+    other_words = _bash_ai(*args, "--pools", str(pools), "--pools", str(everyday), "--name", "y", home=home)
+    assert other_words.returncode == 2 and "another lexicon" in other_words.stderr
+    test_suite = _bash_ai(*args, "--tune-suite", "nl2bash-test", "--name", "z", home=home)
+    assert test_suite.returncode == 2 and "never on nl2bash-test" in test_suite.stderr
 
 
 def test_pools_of_another_structure_model_are_scored_as_a_fresh_run_scores_them(

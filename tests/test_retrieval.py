@@ -456,3 +456,12 @@ def test_the_index_stage_gives_a_model_a_new_index_and_leaves_the_rest_as_it_was
             timeout=120,
         )
         assert proc.returncode == 2 and message in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+
+
+def test_word_overlap_is_the_jaccard_of_the_terms() -> None:
+    from bash_ai.retrieval.bm25 import terms, word_overlap
+
+    said = set(terms("Show the hidden files"))
+    assert word_overlap(said, "show hidden file, the") == 1.0  # stems, any order, punctuation
+    assert word_overlap(said, "find the hidden files under /tmp") == pytest.approx(3 / 7)
+    assert word_overlap(said, "reboot now") == 0.0 and word_overlap(set(), "") == 0.0

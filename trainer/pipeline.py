@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -205,15 +205,19 @@ def run_rerank(
     limit: int | None = None,
     report: Callable[[str], None] | None = None,
     structure: str | None = None,
-    pools: Path | None = None,
+    pools: Sequence[Path] | None = None,
     review_top: int = 3,
     structure_beams: int = 0,
+    suite: str = "nl2bash-dev",
+    match: bool = False,
 ) -> dict[str, Any]:
     """The ``rerank`` stage: ``init``'s model with a trained reranker, as run ``run_name``'s model;
     ``structure``: a model trained with ``--targets template`` that ranks with it (and ships in it);
-    ``pools``: a previous rerank run's proposals (its ``pools.json.gz``) to fit on;
+    ``pools``: previous rerank runs' proposals (their ``pools.json.gz``, one per tuning suite) to fit
+    on, instead of proposing for ``suite``'s requests;
     ``review_top``: the first stage's best candidates a review stage re-ranks (0: none);
-    ``structure_beams``: the structure model's templates written out into each pool (``DecodeConfig``).
+    ``structure_beams``: the structure model's templates written out into each pool (``DecodeConfig``);
+    ``match``: the ``MATCH`` column (``RerankSpec.match``).
 
     The run directory keeps ``rerank.json`` (the figures of the fit) for the model card, and the
     proposals the fit was made on.
@@ -236,9 +240,10 @@ def run_rerank(
         limit=limit,
         report=report,
         structure=structure_dir,
-        pools_in=pools,
+        suite=suite,
+        pools_in=list(pools or []),
         pools_out=run.path / POOLS_FILE,
-        spec=RerankSpec(review_top=review_top, structure_beams=structure_beams),
+        spec=RerankSpec(review_top=review_top, structure_beams=structure_beams, match=match),
     )
     summary["init"] = str(source)
     atomic_write_text(run.path / "rerank.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")

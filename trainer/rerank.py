@@ -57,8 +57,10 @@ from bash_ai.engine.arguments import argument_f1
 from bash_ai.engine.rerank import (
     FEATURE_SETS,
     FEATURES,
+    MATCH,
     RERANKER_FILE,
     REVIEWER,
+    STRUCTURE,
     Reranker,
     Review,
     best_finished,
@@ -91,7 +93,14 @@ class RerankSpec:
     argument_weight: float = 0.25  # of the argument F1 in the linear model's target
     review_top: int = 3  # the first stage's best candidates the review stage re-ranks (0: no review stage)
     structure_beams: int = 0  # the structure model's templates written out into each pool (``DecodeConfig``)
+    # The ``MATCH`` column (how nearly a training request asking for a candidate says the request).
+    # Measured, not kept: 5-fold on nl2bash-dev 0.339 / 0.049 with it, 0.339 / 0.045 without; the
+    # fit gives it ~0.05 (docs/benchmarks.md, "bash-ai's own how-to pairs").
+    match: bool = False
 
+
+# The suites a reranker may be fitted on: never a test suite.
+TUNING_SUITES = ("nl2bash-dev", "everyday-dev")
 
 # One training group: the candidates' lexicon slots (or features) and their NLC2CMD targets.
 Group = tuple[list[np.ndarray], np.ndarray]
@@ -306,6 +315,30 @@ def load_pools(path: Path, key: dict[str, Any]) -> tuple[list[Pool], np.ndarray,
         raise UsageError(f"{path}: unreadable rerank pools ({exc})") from None
 
 
+def load_all_pools(paths: Sequence[Path], key: dict[str, Any]) -> tuple[list[Pool], np.ndarray, dict[str, Any]]:
+    """The pools of several ``save_pools`` files, one per tuning suite, proposed with the same
+    model, index and lexicon (``key`` without its suite); the record's ``suite`` joins theirs
+    with ``+``."""
+    from bash_ai.errors import UsageError
+
+    pools: list[Pool] = []
+    lexicon: np.ndarray | None = None
+    suites: list[str] = []
+    recorded: dict[str, Any] = {}
+    for path in paths:
+        mine, words, recorded = load_pools(path, {k: v for k, v in key.items() if k != "suite"})
+        parts = str(recorded.get("suite", "")).split("+")
+        if not all(part in TUNING_SUITES for part in parts) or set(parts) & set(suites):
+            raise UsageError(f"{path}: pools of {recorded.get('suite')}; each tuning suite once, never a test suite")
+        if lexicon is not None and not np.array_equal(lexicon, words):
+            raise UsageError(f"{path}: proposed with another lexicon than {paths[0]}; propose them in one run")
+        pools.extend(mine)
+        lexicon = words
+        suites.extend(parts)
+    assert lexicon is not None
+    return pools, lexicon, {**recorded, "suite": "+".join(suites)}
+
+
 def top_k(pool: Pool, scores: Sequence[float], k: int = 5, cover_temperature: float = 0.0) -> list[str]:
     """The answer path's top ``k`` (without its syntax check): cut hypotheses last, cleaned, one
     per structure, then the answers after the first chosen to cover the pool when
@@ -412,7 +445,7 @@ def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -
     ``spec.structure_beams``, the written-out templates its pools hold."""
     from bash_ai.engine.propose import DecodeConfig
 
-    feats = [candidate_features(p.request, p.proposals, lexicon, p.structure) for p in pools]
+    feats = [candidate_features(p.request, p.proposals, lexicon, p.structure, match=spec.match) for p in pools]
     targets = pool_targets(pools, spec)
     held, (w, mean, std) = cross_validated(feats, targets, spec)
     hand = [[p.score for p in pool.proposals] for pool in pools]
@@ -440,7 +473,9 @@ def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -
     unsure = unsure_threshold(pools, held)
     if unsure is not None:
         figures["unsure_below"] = unsure
-    names = FEATURE_SETS[1] if pools and pools[0].structure is not None else FEATURES
+    structured = pools and pools[0].structure is not None
+    names = (*FEATURES, *([STRUCTURE] if structured else []), *([MATCH] if spec.match else []))
+    assert names in FEATURE_SETS
     return Reranker(lexicon, w, mean, std, names, review, spec.structure_beams, unsure), figures
 
 
@@ -496,13 +531,14 @@ def train_reranker(
     limit: int | None = None,
     report: Callable[[str], None] | None = None,
     structure: Path | None = None,
-    pools_in: Path | None = None,
+    pools_in: Sequence[Path] = (),
     pools_out: Path | None = None,
 ) -> dict[str, Any]:
     """Train ``model_dir``'s reranker and write the model with it to ``dest`` (atomically);
     ``structure``: a model directory trained with ``--targets template`` to rank with (default: the
-    structure model ``model_dir`` has, if any). The proposals are written to ``pools_out``, or
-    read from ``pools_in`` (``save_pools``) instead of proposed."""
+    structure model ``model_dir`` has, if any). The proposals for ``suite`` (a tuning suite) are
+    written to ``pools_out``, or read from ``pools_in`` (``save_pools``; one file per tuning suite,
+    fitted on together) instead of proposed."""
     from bash_ai.checkpoint import load_weights, save_model_dir, stored_dtype
     from bash_ai.engine.structure import Structure, save_structure
     from bash_ai.errors import UsageError
@@ -513,6 +549,8 @@ def train_reranker(
     from trainer.data.suites import load_suite
 
     spec = spec or RerankSpec()
+    if suite not in TUNING_SUITES:
+        raise UsageError(f"the reranker is tuned on {' or '.join(TUNING_SUITES)}, never on {suite}")
     engine = load(str(model_dir))
     engine.set_reranker(None)
     if engine.index is None:
@@ -539,12 +577,13 @@ def train_reranker(
         }
         if spec.structure_beams:  # the key of pools proposed before there was a choice stays as it was
             key["structure_beams"] = spec.structure_beams
-        if pools_in is not None:
+        if pools_in:
             # The structure model only scores the proposals: pools of another one are scored anew.
-            pools, lexicon, recorded = load_pools(pools_in, {k: v for k, v in key.items() if k != "structure"})
+            pools, lexicon, recorded = load_all_pools(pools_in, {k: v for k, v in key.items() if k != "structure"})
+            key["suite"] = suite = recorded["suite"]
             groups_count = int(recorded.get("lexicon_groups", 0))
             if report is not None:
-                report(f"{len(pools)} pools and their lexicon from {pools_in}")
+                report(f"{len(pools)} pools of {suite} and their lexicon from {', '.join(map(str, pools_in))}")
             if recorded.get("structure") != key["structure"]:
                 pools = rescore_structure(engine, pools, report)
             if spec.review_top > 0 and any(p.review is None for p in pools):
@@ -600,7 +639,7 @@ def train_reranker(
         "suite": suite,
         "lexicon_groups": groups_count,
         "structure": str(structure) if structure is not None else None,
-        "pools": str(pools_in) if pools_in is not None else None,
+        "pools": [str(p) for p in pools_in] or None,
         "weights": dict(zip(reranker.names, reranker.weights.tolist(), strict=True)),
         "structure_beams": spec.structure_beams,
         "review_weights": None

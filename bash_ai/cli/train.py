@@ -98,11 +98,20 @@ def train(
         int | None, Opt(min=1, help="rerank: fit on the first N requests of nl2bash-dev only (tests)", hidden=True)
     ] = None,
     pools: Annotated[
-        Path | None,
+        list[Path] | None,
         Opt(
-            help="rerank: fit on a rerank run's proposals (its pools.json.gz) instead of proposing (same model and index; another structure model scores them anew)"
+            help="rerank: fit on rerank runs' proposals (their pools.json.gz; repeat to fit on several tuning "
+            "suites' at once) instead of proposing (same model and index; another structure model scores them anew)"
         ),
     ] = None,
+    tune_suite: Annotated[
+        str,
+        Opt(help="rerank: the tuning suite whose requests it proposes for (nl2bash-dev or everyday-dev)"),
+    ] = "nl2bash-dev",
+    match_column: Annotated[
+        bool,
+        Opt(help="rerank: rank with how nearly a training request asking for a candidate says the request"),
+    ] = False,
     review_top: Annotated[
         int,
         Opt(
@@ -141,6 +150,8 @@ def train(
             pools=pools,
             review_top=review_top,
             structure_beams=structure_beams,
+            suite=tune_suite,
+            match=match_column,
         )
         return
     if stage == "index":
@@ -153,7 +164,7 @@ def train(
             raise UsageError("--stage index copies the model's weights as they are: --out-dtype belongs to training")
         run_index(init, data or [], topics=index_topics, run_name=name, export_to=out, report=info)
         return
-    for option, value in (("--structure", structure), ("--pools", pools)):
+    for option, value in (("--structure", structure), ("--pools", pools or None)):
         if value is not None:
             from bash_ai.errors import UsageError
 

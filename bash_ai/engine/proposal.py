@@ -29,6 +29,10 @@ class Proposal:
     score: float  # the ranking score (length-normalised log-probability, then the rerank terms)
     finish_reason: str = "eos"
     retrieval: float = 0.0  # BM25 score relative to the best hit's, when a retrieved command
+    # When a retrieved command: the most of its words the request shares with a training request
+    # that asked for it (Jaccard of the index's terms; 1.0 for the same words). ``retrieval`` is
+    # relative to the best hit, so it cannot tell a request said in other words from a weak match.
+    match: float = 0.0
 
     @property
     def confidence(self) -> float:

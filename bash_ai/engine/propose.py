@@ -28,6 +28,7 @@ from bash_ai.engine.events import Started
 from bash_ai.engine.proposal import Proposal, agree, normalised
 from bash_ai.errors import UsageError, check_range
 from bash_ai.model import blas
+from bash_ai.retrieval.bm25 import terms, word_overlap
 
 if TYPE_CHECKING:
     from bash_ai.engine.engine import Engine
@@ -164,10 +165,13 @@ def propose(
     examples: dict[str, list[Neighbor]] = {}
     for n in found[: config.pool]:
         examples.setdefault(n.command.strip(), []).append(n)
+    match: dict[str, float] = {}
+    said = set(terms(request))
     for command, asked in examples.items():
         text = adapt_by_examples(command, [n.request for n in asked], request)
         if text:
             relevance.setdefault(text, asked[0].score / max(best, 1e-6))
+            match[text] = max(match.get(text, 0.0), *(word_overlap(said, n.request) for n in asked))
     pooled = list(relevance)
     encoded = {text: engine.encode_text(text) + [engine.eot_id] for text in pooled}
     # Room for the longest answer: the beams' budget, or a pooled command if longer.
@@ -217,14 +221,23 @@ def propose(
         if text and text not in out:
             score = beam.score(config.alpha)
             out[text] = Proposal(
-                text, "beam", beam.logprob, len(beam.tokens), score, beam.finish_reason, relevance.get(text, 0.0)
+                text,
+                "beam",
+                beam.logprob,
+                len(beam.tokens),
+                score,
+                beam.finish_reason,
+                relevance.get(text, 0.0),
+                match.get(text, 0.0),
             )
     if not (cancel is not None and cancel.is_set()):
         for (text, ids), lp in zip(fits, logprobs, strict=True):
             if text in out:
                 continue  # a beam wrote it too: the beam's entry stands
             score = normalised(lp, len(ids) - 1, config.alpha) + config.retrieval_bonus
-            out[text] = Proposal(text, "retrieval", lp, len(ids) - 1, score, retrieval=relevance[text])
+            out[text] = Proposal(
+                text, "retrieval", lp, len(ids) - 1, score, retrieval=relevance[text], match=match[text]
+            )
     structure_beams = config.structure_beams
     if structure_beams is None:
         structure_beams = reranker.structure_beams if reranker is not None else 0

@@ -61,7 +61,10 @@ FEATURES = (
 # With a structure model in the model directory (``bash_ai.engine.structure``), one more feature:
 # the log-probability of the candidate's template after the request.
 STRUCTURE = "structure"
-FEATURE_SETS = (FEATURES, (*FEATURES, STRUCTURE))
+# And after it, where the fit asked for it (``RerankSpec.match``): how nearly a training request that
+# asked for the candidate says the request's words (``Proposal.match``).
+MATCH = "match"
+FEATURE_SETS = (FEATURES, (*FEATURES, STRUCTURE), (*FEATURES, MATCH), (*FEATURES, STRUCTURE, MATCH))
 # The review stage's one more feature: log p(request | candidate) per request token.
 REVIEWER = "reviewer"
 # The reviewer score of a candidate too long to review (lower than any measured on nl2bash-dev).
@@ -235,7 +238,8 @@ class Reranker:
     def features(self, request: str, proposals: Sequence[Proposal], structure: np.ndarray | None = None) -> np.ndarray:
         """(len(proposals), len(names)); ``structure``: each proposal's template log-probability,
         needed when the reranker wants it."""
-        return candidate_features(request, proposals, self.lexicon, structure if self.wants_structure else None)
+        wanted = structure if self.wants_structure else None
+        return candidate_features(request, proposals, self.lexicon, wanted, match=MATCH in self.names)
 
     def rescore(
         self,
@@ -372,10 +376,16 @@ def load_reranker(model_dir: Path) -> Reranker | None:
 
 
 def candidate_features(
-    request: str, proposals: Sequence[Proposal], lexicon: np.ndarray, structure: np.ndarray | None = None
+    request: str,
+    proposals: Sequence[Proposal],
+    lexicon: np.ndarray,
+    structure: np.ndarray | None = None,
+    *,
+    match: bool = False,
 ) -> np.ndarray:
-    """(len(proposals), len(FEATURES)) features of a pool, in ``FEATURES`` order, and one more column
-    when ``structure`` (each proposal's template log-probability) is given."""
+    """(len(proposals), len(FEATURES)) features of a pool, in ``FEATURES`` order; one more column
+    when ``structure`` (each proposal's template log-probability) is given, and after it ``MATCH``
+    (each proposal's ``match``) when ``match``."""
     from bash_ai.engine.proposal import agree, normalised
     from bash_ai.nlc2cmd import utility_flags
 
@@ -411,7 +421,9 @@ def candidate_features(
                 min(invented(request, p.text), MAX_INVENTED),
             ]
         )
-    base = np.array(rows, dtype=np.float64).reshape(len(proposals), len(FEATURES))
-    if structure is None:
-        return base
-    return np.hstack([base, np.asarray(structure, dtype=np.float64).reshape(len(proposals), 1)])
+    columns = [np.array(rows, dtype=np.float64).reshape(len(proposals), len(FEATURES))]
+    if structure is not None:
+        columns.append(np.asarray(structure, dtype=np.float64).reshape(len(proposals), 1))
+    if match:
+        columns.append(np.array([p.match for p in proposals], dtype=np.float64).reshape(len(proposals), 1))
+    return columns[0] if len(columns) == 1 else np.hstack(columns)
