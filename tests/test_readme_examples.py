@@ -60,16 +60,19 @@ def test_readme_explain_example_is_what_explain_prints(bundled) -> None:  # type
 
 
 def test_the_readmes_wrong_examples_are_marked_as_it_says(bundled) -> None:  # type: ignore[no-untyped-def]
-    """The README owns up to three wrong answers, says the model marks two unsure and is sure of the
-    third: it does."""
+    """The README owns up to six wrong answers, says the model marks four unsure and is sure of the
+    other two: it does."""
     from bash_ai.answer import answer
 
     text = re.sub(r"\s+", " ", README.read_text(encoding="utf-8"))
-    assert "It marks both unsure" in text and "with no warning" in text
+    assert "It marks these unsure" in text and "with no warning" in text
     marked = {
         "list files sorted by size": False,
         "check if google.com is reachable": False,
+        "show free memory": False,
+        "compress the logs directory": False,
         "create a tar archive of the src directory": True,
+        "count the number of lines in all python files": True,
     }
     for request, sure in marked.items():
         assert f'"{request}" gives' in text

@@ -97,3 +97,14 @@ bash-ai train --stage rerank --init "$out" --structure "$runs/structure3/model" 
 # measured and not kept (docs/benchmarks.md, "A tldr example's page among its index terms").
 bash-ai train --stage index --init "$out" --data nl2bash --data tldr --index-topics --name bundled-index \
   --out "$out"
+
+# Stage 8: bash-ai's own how-to pairs (trainer/data/sources/howto.jsonl: everyday requests in the
+# words users type, written for bash-ai, none an evaluation request) join the index beside NL2Bash
+# and tldr; the weights and the structure model are copied as they are. The reranker is then
+# fitted anew on the new index's candidates for nl2bash-dev (its lexicon learnt from the 41,069
+# pairs); the bundled fit was the same command's fit on the pools of a run that had proposed them
+# (docs/benchmarks.md, "bash-ai's own how-to pairs").
+bash-ai data fetch howto
+bash-ai train --stage index --init "$out" --data nl2bash --data tldr --data howto --index-topics \
+  --name bundled-howto-index --out "$out"
+bash-ai train --stage rerank --init "$out" --name bundled-howto-rerank --out "$out" --out-dtype int8
