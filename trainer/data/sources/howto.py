@@ -58,8 +58,8 @@ def fetch(dest_dir: Path, from_path: Path | None = None, **options: Any) -> Mani
 
 def parse_pairs(text: str, where: str) -> list[dict[str, str]]:
     """The pairs of a JSON Lines text, checked: each line an object with non-empty ``request`` and
-    ``command`` strings (``task`` optional, the request by default), no request twice (ignoring
-    case and spaces). Raises ``DataError`` naming the first bad line."""
+    ``command`` strings (``task`` optional, the request by default), no request twice (as
+    ``normalize`` compares them). Raises ``DataError`` naming the first bad line."""
     pairs: list[dict[str, str]] = []
     seen: dict[str, int] = {}
     for number, line in enumerate(text.split("\n"), 1):
@@ -92,7 +92,7 @@ def normalize(request: str) -> str:
 
 
 def iter_documents(dataset_dir: Path) -> Iterator[Document]:
-    """Every pair as a training pair; ids are ``howto:<line>``, ``meta["task"]`` its task."""
+    """Every pair as a training pair; ids are ``howto:<n>`` (the n-th pair, from 0), ``meta["task"]`` its task."""
     path = Path(dataset_dir) / PAIRS_FILE
     try:
         text = path.read_text(encoding="utf-8")
