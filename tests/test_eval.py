@@ -272,6 +272,22 @@ def test_everyday_suites_are_bundled_disjoint_and_valid() -> None:
     assert len(trained & {r.lower() for r in requests}) <= 3
 
 
+def test_the_everyday_tuning_split_is_apart_from_dev_and_test() -> None:
+    """everyday-tune, which a reranker may be fitted on: a few hundred valid pairs, no request of
+    dev or test among them (case, spacing, a final stop), ids apart from theirs."""
+    from bash_ai.nlc2cmd import utility_flags
+    from bash_ai.safety.syntax import check_syntax_many
+    from trainer.data.sources.howto import normalize
+
+    tune, held_out = load_suite("everyday-tune"), load_suite("everyday-dev") + load_suite("everyday-test")
+    assert len(tune) >= 200
+    assert {normalize(e.request) for e in tune}.isdisjoint(normalize(e.request) for e in held_out)
+    assert len({normalize(e.request) for e in tune}) == len(tune)
+    assert {e.id for e in tune}.isdisjoint(e.id for e in held_out)
+    assert all(result.ok for result in check_syntax_many([e.reference for e in tune]))
+    assert all(utility_flags(e.reference) for e in tune)
+
+
 def test_everyday_suite_scores_its_own_references_perfectly() -> None:
     examples = load_suite("everyday-dev")
     good = evaluate(FakeEngine(answers_from({e.request: e.reference for e in examples})), "everyday-dev", examples)

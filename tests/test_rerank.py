@@ -255,6 +255,19 @@ def rerank_setup(trained_model_dir: Path, shared_data: Path, tmp_path: Path) -> 
     return home, model
 
 
+def test_a_weighted_fit_is_the_fit_on_the_groups_repeated() -> None:
+    rng = np.random.default_rng(1)
+    groups = [(rng.normal(size=(5, len(FEATURES))), rng.normal(size=5)) for _ in range(30)]
+    spec = RerankSpec(iters=200)
+    weights = [3 if i % 4 == 0 else 1 for i in range(len(groups))]
+    repeated = [g for g, w in zip(groups, weights, strict=True) for _ in range(w)]
+    for got, want in zip(fit_linear(groups, spec, weights), fit_linear(repeated, spec), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
+    plain = fit_linear(groups, spec)
+    assert not np.allclose(fit_linear(groups, spec, weights)[0], plain[0])
+    np.testing.assert_allclose(fit_linear(groups, spec, [1.0] * len(groups))[0], plain[0])
+
+
 def test_train_stage_rerank_writes_a_model_that_answers_with_it(
     trained_model_dir: Path, shared_data: Path, tmp_path: Path
 ) -> None:
@@ -332,6 +345,8 @@ def test_a_refit_on_a_runs_pools_reproduces_its_fit_and_refuses_other_models_poo
     def pools_of(suite: str, name: str) -> Path:
         doc = json.loads(gzip.decompress(pools.read_bytes()))
         doc["key"]["suite"] = suite
+        for pool in doc["pools"]:
+            pool["suite"] = suite
         path = tmp_path / name
         path.write_bytes(gzip.compress(json.dumps(doc).encode()))
         return path
@@ -342,6 +357,46 @@ def test_a_refit_on_a_runs_pools_reproduces_its_fit_and_refuses_other_models_poo
     assert "12 pools of nl2bash-dev+everyday-dev" in both.stderr
     joint = json.loads((first.parent / "both" / "rerank.json").read_text())
     assert joint["requests"] == 12 and joint["suite"] == "nl2bash-dev+everyday-dev"
+    assert {s: f["requests"] for s, f in joint["suites"].items()} == {"nl2bash-dev": 6, "everyday-dev": 6}
+    # A suite's weight is recorded with its figures, and the fit's pools keep their suites for the
+    # next refit (what a weight does to the fit: test_a_weighted_fit_is_the_fit_on_the_groups_repeated).
+    heavier = _bash_ai(
+        *args,
+        "--pools",
+        str(pools),
+        "--pools",
+        str(everyday),
+        "--suite-weight",
+        "everyday-dev=3",
+        "--name",
+        "w3",
+        home=home,
+    )
+    assert heavier.returncode == 0, heavier.stderr[-2000:]
+    assert (
+        "everyday-dev, 6 requests, weight 3" in heavier.stderr and "nl2bash-dev, 6 requests, weight 1" in heavier.stderr
+    )
+    weighted = json.loads((first.parent / "w3" / "rerank.json").read_text())
+    assert weighted["suite_weights"] == {"everyday-dev": 3.0} and weighted["suites"]["everyday-dev"]["weight"] == 3.0
+    saved = json.loads(gzip.decompress((first.parent / "w3" / POOLS_FILE).read_bytes()))
+    assert [p["suite"] for p in saved["pools"]] == ["nl2bash-dev"] * 6 + ["everyday-dev"] * 6
+    for bad, message in (
+        ("nl2bash-test=2", "is not a tuning suite"),
+        ("everyday-dev=0", "W a positive number"),
+        ("everyday-dev", "W a positive number"),
+        ("everyday-dev=nan", "W a positive number"),
+    ):
+        refused = _bash_ai(*args, "--pools", str(pools), "--suite-weight", bad, "--name", "b", home=home)
+        assert refused.returncode == 2 and message in refused.stderr and refused.stderr.count("\n") == 1, bad
+    twice = _bash_ai(*args, "--suite-weight", "everyday-dev=2", "--suite-weight", "everyday-dev=3", home=home)
+    assert twice.returncode == 2 and "named twice" in twice.stderr
+    elsewhere = _bash_ai("train", "--suite-weight", "everyday-dev=2", home=home)
+    assert elsewhere.returncode == 2 and "--suite-weight belongs to --stage rerank" in elsewhere.stderr
+    mislabelled = json.loads(gzip.decompress(everyday.read_bytes()))
+    mislabelled["pools"][0]["suite"] = "nl2bash-test"
+    (tmp_path / "mislabelled.json.gz").write_bytes(gzip.compress(json.dumps(mislabelled).encode()))
+    wrong = _bash_ai(*args, "--pools", str(tmp_path / "mislabelled.json.gz"), "--name", "m", home=home)
+    assert wrong.returncode == 2 and "a pool of a suite the file is not of" in wrong.stderr
     for suites in ((pools, pools), (pools, pools_of("nl2bash-test", "test.json.gz"))):
         refused = _bash_ai(*args, *(w for p in suites for w in ("--pools", str(p))), "--name", "x", home=home)
         assert refused.returncode == 2 and "each tuning suite once, never a test suite" in refused.stderr

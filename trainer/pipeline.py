@@ -210,6 +210,7 @@ def run_rerank(
     structure_beams: int = 0,
     suite: str = "nl2bash-dev",
     match: bool = False,
+    suite_weights: Sequence[tuple[str, float]] = (),
 ) -> dict[str, Any]:
     """The ``rerank`` stage: ``init``'s model with a trained reranker, as run ``run_name``'s model;
     ``structure``: a model trained with ``--targets template`` that ranks with it (and ships in it);
@@ -217,7 +218,8 @@ def run_rerank(
     on, instead of proposing for ``suite``'s requests;
     ``review_top``: the first stage's best candidates a review stage re-ranks (0: none);
     ``structure_beams``: the structure model's templates written out into each pool (``DecodeConfig``);
-    ``match``: the ``MATCH`` column (``RerankSpec.match``).
+    ``match``: the ``MATCH`` column (``RerankSpec.match``); ``suite_weights``: (suite, weight) of
+    the tuning suites whose pools count more or less in the fit (``RerankSpec.suite_weights``).
 
     The run directory keeps ``rerank.json`` (the figures of the fit) for the model card, and the
     proposals the fit was made on.
@@ -243,7 +245,9 @@ def run_rerank(
         suite=suite,
         pools_in=list(pools or []),
         pools_out=run.path / POOLS_FILE,
-        spec=RerankSpec(review_top=review_top, structure_beams=structure_beams, match=match),
+        spec=RerankSpec(
+            review_top=review_top, structure_beams=structure_beams, match=match, suite_weights=tuple(suite_weights)
+        ),
     )
     summary["init"] = str(source)
     atomic_write_text(run.path / "rerank.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")

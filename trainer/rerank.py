@@ -38,6 +38,13 @@ lexicon size; the features are computed anew by today's code. A structure model 
 proposals, so pools scored by another one (named by the SHA-256 of its int8 tensors, whether
 ``--structure`` gave it or the model directory has it) have their templates scored anew (a few
 minutes): a new structure model is measured on the same candidates.
+
+Pools of several tuning suites (``--pools A --pools B``) are fitted on together, each pool tagged
+with its suite; ``--suite-weight SUITE=W`` counts a suite's pools W times in every fit (the same
+fit as on the pools repeated), and the figures are given per suite too. everyday-tune (more
+everyday requests, written apart from everyday-dev and -test) exists for this: NL2Bash's 779 dev
+requests, whose retrieved commands are never the reference, would otherwise decide alone how much
+a retrieved how-to command counts, and everyday-dev stays held out to decide on.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import math
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -97,10 +105,39 @@ class RerankSpec:
     # Measured, not kept: 5-fold on nl2bash-dev 0.339 / 0.049 with it, 0.339 / 0.045 without; the
     # fit gives it ~0.05 (docs/benchmarks.md, "bash-ai's own how-to pairs").
     match: bool = False
+    # Each tuning suite's weight in the fit (a pool of that suite counts this many times; 1 when not
+    # named), so that a small suite of everyday requests is not drowned by NL2Bash's 779.
+    suite_weights: tuple[tuple[str, float], ...] = ()
+
+    def weight_of(self, suite: str) -> float:
+        return dict(self.suite_weights).get(suite, 1.0)
 
 
 # The suites a reranker may be fitted on: never a test suite.
-TUNING_SUITES = ("nl2bash-dev", "everyday-dev")
+TUNING_SUITES = ("nl2bash-dev", "everyday-dev", "everyday-tune")
+
+
+def parse_suite_weights(items: Sequence[str]) -> tuple[tuple[str, float], ...]:
+    """``SUITE=W`` items (``--suite-weight``) as ``RerankSpec.suite_weights``; a clear error for a
+    suite that is not a tuning suite, a weight that is not a positive number, or a suite named twice."""
+    from bash_ai.errors import UsageError
+
+    out: dict[str, float] = {}
+    for item in items:
+        suite, sep, value = item.partition("=")
+        try:
+            weight = float(value)
+        except ValueError:
+            weight = float("nan")
+        if not sep or not math.isfinite(weight) or weight <= 0:
+            raise UsageError(f"--suite-weight {item!r}: give SUITE=W with W a positive number")
+        if suite not in TUNING_SUITES:
+            raise UsageError(f"--suite-weight {item!r}: {suite!r} is not a tuning suite ({', '.join(TUNING_SUITES)})")
+        if suite in out:
+            raise UsageError(f"--suite-weight: {suite} named twice")
+        out[suite] = weight
+    return tuple(out.items())
+
 
 # One training group: the candidates' lexicon slots (or features) and their NLC2CMD targets.
 Group = tuple[list[np.ndarray], np.ndarray]
@@ -170,19 +207,32 @@ def train_lexicon(
 Linear = tuple[np.ndarray, np.ndarray, np.ndarray]  # weights, mean, std of the features
 
 
-def fit_linear(groups: Sequence[tuple[np.ndarray, np.ndarray]], spec: RerankSpec) -> Linear:
-    """Weights over standardised features by Adam on the listwise loss, with the mean and std."""
+def fit_linear(
+    groups: Sequence[tuple[np.ndarray, np.ndarray]], spec: RerankSpec, weights: Sequence[float] | None = None
+) -> Linear:
+    """Weights over standardised features by Adam on the listwise loss, with the mean and std;
+    ``weights``: each group's weight (the fit is the one on the groups repeated that many times)."""
+    weights = [1.0] * len(groups) if weights is None else list(weights)
     width = next((f.shape[1] for f, _ in groups if len(f)), len(FEATURES))  # FEATURES, or a probe's own columns
-    rows = np.concatenate([f for f, _ in groups if len(f)]) if groups else np.zeros((0, width))
-    mean = rows.mean(0) if len(rows) else np.zeros(width)
-    std = (rows.std(0) if len(rows) else np.zeros(width)) + 1e-6
-    usable = [((f - mean) / std, _softmax(y / TAU)) for f, y in groups if len(f) > 1 and y.max() > y.min()]
+    kept = [(f, g) for (f, _), g in zip(groups, weights, strict=True) if len(f)]
+    rows = np.concatenate([f for f, _ in kept]) if kept else np.zeros((0, width))
+    row_weights = np.concatenate([np.full(len(f), g) for f, g in kept]) if kept else np.zeros(0)
+    mean = np.average(rows, axis=0, weights=row_weights) if len(rows) else np.zeros(width)
+    std = (
+        np.sqrt(np.average((rows - mean) ** 2, axis=0, weights=row_weights)) if len(rows) else np.zeros(width)
+    ) + 1e-6
+    usable = [
+        ((f - mean) / std, _softmax(y / TAU), g)
+        for (f, y), g in zip(groups, weights, strict=True)
+        if len(f) > 1 and y.max() > y.min() and g > 0
+    ]
+    total = sum(g for _, _, g in usable)
     w = np.zeros(width)
     m, v = np.zeros_like(w), np.zeros_like(w)
     for it in range(1, spec.iters + 1):
         grad = spec.l2 * w
-        for x, t in usable:
-            grad += x.T @ (_softmax(x @ w) - t) / len(usable)
+        for x, t, g in usable:
+            grad += g * (x.T @ (_softmax(x @ w) - t)) / total
         m = 0.9 * m + 0.1 * grad
         v = 0.999 * v + 0.001 * grad * grad
         w -= 0.1 * (m / (1 - 0.9**it)) / (np.sqrt(v / (1 - 0.999**it)) + 1e-8)
@@ -198,6 +248,7 @@ class Pool:
     proposals: list[Any]
     structure: np.ndarray | None = None  # each proposal's template log-probability, with a structure model
     review: np.ndarray | None = None  # each proposal's reviewer score (``Engine.review_logprobs``)
+    suite: str = ""  # the tuning suite the request is from
 
 
 def collect(
@@ -206,6 +257,7 @@ def collect(
     report: Callable[[str], None] | None = None,
     reviewed: bool = False,
     structure_beams: int = 0,
+    suite: str = "",
 ) -> list[Pool]:
     """The engine's proposals for each example, without any reranker, their templates'
     log-probabilities when the engine has a structure model, and with ``reviewed`` their reviewer
@@ -220,7 +272,7 @@ def collect(
         texts = [p.text for p in proposals]
         structure = engine.structure_logprobs(ex.request, texts) if scored else None
         review = engine.review_logprobs(ex.request, texts) if reviewed else None
-        pools.append(Pool(ex.request, ex.reference, proposals, structure, review))
+        pools.append(Pool(ex.request, ex.reference, proposals, structure, review, suite))
         if report is not None and (i % 100 == 0 or i == len(examples)):
             report(f"proposed {i}/{len(examples)}")
     return pools
@@ -277,6 +329,7 @@ def save_pools(path: Path, pools: Sequence[Pool], lexicon: np.ndarray, key: dict
                 "proposals": [asdict(q) for q in p.proposals],
                 "structure": None if p.structure is None else p.structure.tolist(),
                 "review": None if p.review is None else finite_reviews(p.review).tolist(),
+                "suite": p.suite,
             }
             for p in pools
         ],
@@ -307,9 +360,13 @@ def load_pools(path: Path, key: dict[str, Any]) -> tuple[list[Pool], np.ndarray,
                 [Proposal(**q) for q in p["proposals"]],
                 None if p["structure"] is None else np.array(p["structure"], dtype=np.float64),
                 None if p.get("review") is None else np.array(p["review"], dtype=np.float64),
+                p.get("suite") or str(doc["key"].get("suite", "")),
             )
             for p in doc["pools"]
         ]
+        parts = str(doc["key"].get("suite", "")).split("+")
+        if any(p.suite not in parts for p in pools):
+            raise ValueError(f"a pool of a suite the file is not of ({doc['key'].get('suite')})")
         return pools, lexicon, dict(doc["key"])
     except (OSError, ValueError, EOFError, KeyError, TypeError, AttributeError) as exc:
         raise UsageError(f"{path}: unreadable rerank pools ({exc})") from None
@@ -423,37 +480,44 @@ def pool_targets(pools: Sequence[Pool], spec: RerankSpec) -> list[np.ndarray]:
 
 
 def cross_validated(
-    feats: Sequence[np.ndarray], targets: Sequence[np.ndarray], spec: RerankSpec
+    feats: Sequence[np.ndarray],
+    targets: Sequence[np.ndarray],
+    spec: RerankSpec,
+    weights: Sequence[float] | None = None,
 ) -> tuple[list[np.ndarray], Linear]:
     """Each pool's scores by a fit on the other folds (``spec.folds``, shuffled by ``spec.seed``),
-    and the fit on every pool."""
+    and the fit on every pool; ``weights``: each pool's weight in the fits (``fit_linear``)."""
     order = np.random.default_rng(spec.seed).permutation(len(feats))
     folds = np.array_split(order, spec.folds)
+    weights = [1.0] * len(feats) if weights is None else list(weights)
     held: dict[int, np.ndarray] = {}
     for k, fold in enumerate(folds):
         train = [i for j, other in enumerate(folds) if j != k for i in other]
-        w, mean, std = fit_linear([(feats[i], targets[i]) for i in train], spec)
+        w, mean, std = fit_linear([(feats[i], targets[i]) for i in train], spec, [weights[i] for i in train])
         for i in fold:
             held[int(i)] = linear_scores(feats[i], w, mean, std) if len(feats[i]) else np.zeros(0)
-    return [held[i] for i in range(len(feats))], fit_linear(list(zip(feats, targets, strict=True)), spec)
+    return [held[i] for i in range(len(feats))], fit_linear(list(zip(feats, targets, strict=True)), spec, weights)
 
 
-def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -> tuple[Reranker, dict[str, float]]:
+def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -> tuple[Reranker, dict[str, Any]]:
     """The fitted reranker and its cross-validated figures beside the hand-set ranking's; with
     ``spec.review_top`` (and reviewer scores in the pools) a review stage too, the figures then
     those of both stages, and the first stage's alone beside them. The reranker records
-    ``spec.structure_beams``, the written-out templates its pools hold."""
+    ``spec.structure_beams``, the written-out templates its pools hold. Each pool weighs
+    ``spec.weight_of`` its suite in every fit; pools of several suites get each suite's figures too
+    (``figures["suites"]``)."""
     from bash_ai.engine.propose import DecodeConfig
 
     feats = [candidate_features(p.request, p.proposals, lexicon, p.structure, match=spec.match) for p in pools]
     targets = pool_targets(pools, spec)
-    held, (w, mean, std) = cross_validated(feats, targets, spec)
+    weights = [spec.weight_of(p.suite) for p in pools]
+    held, (w, mean, std) = cross_validated(feats, targets, spec, weights)
     hand = [[p.score for p in pool.proposals] for pool in pools]
     base5, base1, base_args = measure(pools, hand)
     # The reranked answers as the answer path shows them: after the first, covering the pool.
     cover = DecodeConfig().cover_temperature
     first5, first1, first_args = measure(pools, held, cover)
-    figures = {
+    figures: dict[str, Any] = {
         "requests": len(pools),
         "hand_top5": base5,
         "hand_top1": base1,
@@ -465,11 +529,29 @@ def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -
     review = None
     if spec.review_top > 0 and pools and all(p.review is not None for p in pools):
         reviewed = [review_rows(f, p.review) for f, p in zip(feats, pools, strict=True)]  # type: ignore[arg-type]
-        both, (rw, rmean, rstd) = review_stage(pools, held, reviewed, targets, spec)
+        both, (rw, rmean, rstd) = review_stage(pools, held, reviewed, targets, spec, weights)
         figures.update(first_top5=first5, first_top1=first1, first_args1=first_args, review_top=spec.review_top)
         figures["cv_top5"], figures["cv_top1"], figures["cv_args1"] = measure(pools, both, cover)
         review = Review(rw, rmean, rstd, spec.review_top)
         held = both
+    suites = sorted({p.suite for p in pools})
+    if len(suites) > 1:
+        per_suite: dict[str, dict[str, float]] = {}
+        figures["suites"] = per_suite
+        for suite in suites:
+            rows = [i for i, p in enumerate(pools) if p.suite == suite]
+            mine = [pools[i] for i in rows]
+            hand5, hand1, _ = measure(mine, [hand[i] for i in rows])
+            cv5, cv1, cv_args = measure(mine, [held[i] for i in rows], cover)
+            per_suite[suite] = {
+                "requests": len(rows),
+                "weight": spec.weight_of(suite),
+                "hand_top5": hand5,
+                "hand_top1": hand1,
+                "cv_top5": cv5,
+                "cv_top1": cv1,
+                "cv_args1": cv_args,
+            }
     unsure = unsure_threshold(pools, held)
     if unsure is not None:
         figures["unsure_below"] = unsure
@@ -485,11 +567,13 @@ def review_stage(
     reviewed: Sequence[np.ndarray],
     targets: Sequence[np.ndarray],
     spec: RerankSpec,
+    weights: Sequence[float] | None = None,
 ) -> tuple[list[np.ndarray], Linear]:
     """Each pool's held-out scores of both stages, ranked as ``Review.apply`` ranks (the first
     stage's held-out ``held_first``, then the review stage over its ``spec.review_top`` best by a
-    fit on the other folds of the ``reviewed`` features), and the review stage's fit on every pool."""
-    held_review, fit = cross_validated(reviewed, targets, spec)
+    fit on the other folds of the ``reviewed`` features), and the review stage's fit on every pool
+    (``weights``: each pool's, as ``cross_validated``)."""
+    held_review, fit = cross_validated(reviewed, targets, spec, weights)
     both = [
         _two_stage(spec.review_top, pool, first, second)
         for pool, first, second in zip(pools, held_first, held_review, strict=True)
@@ -606,6 +690,7 @@ def train_reranker(
                 report,
                 reviewed=spec.review_top > 0,
                 structure_beams=spec.structure_beams,
+                suite=suite,
             )
         if pools_out is not None:
             save_pools(pools_out, pools, lexicon, {**key, "lexicon_groups": groups_count})
@@ -621,6 +706,12 @@ def train_reranker(
                 f"{figures['cv_top5']:.3f}, top-1 {figures['hand_top1']:.3f} -> {figures['cv_top1']:.3f}, "
                 f"argument F1 at 1 {figures['hand_args1']:.3f} -> {figures['cv_args1']:.3f}"
             )
+            for name, mine in figures.get("suites", {}).items():
+                report(
+                    f"  {name}, {mine['requests']} requests, weight {mine['weight']:g}: NLC2CMD top-5 "
+                    f"{mine['hand_top5']:.3f} -> {mine['cv_top5']:.3f}, top-1 {mine['hand_top1']:.3f} -> "
+                    f"{mine['cv_top1']:.3f}"
+                )
             unsure = figures.get("unsure_below")
             report(
                 "first answers scored below "
@@ -642,6 +733,7 @@ def train_reranker(
         "pools": [str(p) for p in pools_in] or None,
         "weights": dict(zip(reranker.names, reranker.weights.tolist(), strict=True)),
         "structure_beams": spec.structure_beams,
+        "suite_weights": dict(spec.suite_weights),
         "review_weights": None
         if reranker.review is None
         else dict(zip([*reranker.names, REVIEWER], reranker.review.weights.tolist(), strict=True)),

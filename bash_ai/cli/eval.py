@@ -30,7 +30,8 @@ def eval_command(
         list[str] | None,
         Opt(
             "--suite",
-            help="nl2bash-dev | nl2bash-test | tldr-holdout | everyday-dev | everyday-test | exec (repeatable)",
+            help="nl2bash-dev | nl2bash-test | tldr-holdout | everyday-dev | everyday-test | everyday-tune | exec | "
+            "explain (repeatable)",
         ),
     ] = None,
     model: Annotated[

@@ -106,8 +106,16 @@ def train(
     ] = None,
     tune_suite: Annotated[
         str,
-        Opt(help="rerank: the tuning suite whose requests it proposes for (nl2bash-dev or everyday-dev)"),
+        Opt(
+            help="rerank: the tuning suite whose requests it proposes for (nl2bash-dev, everyday-dev or everyday-tune)"
+        ),
     ] = "nl2bash-dev",
+    suite_weight: Annotated[
+        list[str] | None,
+        Opt(
+            help="rerank: SUITE=W, a tuning suite's pools counted W times in the fit (default 1; repeatable)",
+        ),
+    ] = None,
     match_column: Annotated[
         bool,
         Opt(help="rerank: rank with how nearly a training request asking for a candidate says the request"),
@@ -134,6 +142,7 @@ def train(
 
     if stage == "rerank":
         from trainer.pipeline import run_rerank
+        from trainer.rerank import parse_suite_weights
 
         if not init:
             from bash_ai.errors import UsageError
@@ -152,6 +161,7 @@ def train(
             structure_beams=structure_beams,
             suite=tune_suite,
             match=match_column,
+            suite_weights=parse_suite_weights(suite_weight or []),
         )
         return
     if stage == "index":
@@ -164,7 +174,7 @@ def train(
             raise UsageError("--stage index copies the model's weights as they are: --out-dtype belongs to training")
         run_index(init, data or [], topics=index_topics, run_name=name, export_to=out, report=info)
         return
-    for option, value in (("--structure", structure), ("--pools", pools or None)):
+    for option, value in (("--structure", structure), ("--pools", pools or None), ("--suite-weight", suite_weight)):
         if value is not None:
             from bash_ai.errors import UsageError
 

@@ -5,6 +5,8 @@ Suites:
 - ``tldr-holdout``: the tldr pages the data layer never trains on (dataset ``tldr``).
 - ``everyday-dev`` / ``everyday-test``: short everyday requests as users type them ("show disk
   usage"), each with one canonical command (``everyday.json``, written for bash-ai; bundled).
+  ``everyday-tune``: more of them, written apart from both, that a reranker may be fitted on, so
+  that everyday-dev stays a held-out split to decide on.
 - ``explain``: ``tldr-holdout`` the other way round: each command explained (``bash-ai explain``),
   its parts' man page coverage and its summary's ROUGE-L against the page's description.
 - ``exec``: the curated execution tasks (``tasks.json``); each candidate runs in the bubblewrap
@@ -47,7 +49,7 @@ DATASET_SUITES: dict[str, tuple[str, str]] = {
     "tldr-holdout": ("tldr", "holdout"),
 }
 # suite -> split of the everyday pairs bundled with bash-ai (``everyday.json``).
-EVERYDAY_SUITES: dict[str, str] = {"everyday-dev": "dev", "everyday-test": "test"}
+EVERYDAY_SUITES: dict[str, str] = {"everyday-dev": "dev", "everyday-test": "test", "everyday-tune": "tune"}
 SUITES: tuple[str, ...] = (*DATASET_SUITES, *EVERYDAY_SUITES, EXEC, EXPLAIN)
 
 # Every metric a suite may report, in display order. A suite reports only those that apply.
@@ -209,7 +211,7 @@ def exec_examples() -> list[Example]:
 
 
 def everyday_examples(split: str) -> list[Example]:
-    """One split (``dev`` or ``test``) of the everyday pairs bundled with bash-ai, in file order."""
+    """One split (``dev``, ``test`` or ``tune``) of the everyday pairs bundled with bash-ai, in file order."""
     import json
     from importlib.resources import files
 
