@@ -181,6 +181,33 @@ def test_every_feature_set_round_trips(tmp_path: Path, names: tuple[str, ...]) -
     assert len(row) == n and (MATCH not in names or row[names.index(MATCH)] == 0.75)
 
 
+def test_the_short_columns_repeat_every_column_for_a_short_request_only() -> None:
+    from bash_ai.engine.rerank import SHORT_PREFIX, SHORT_WORDS
+
+    pool = [
+        Proposal("ls -a", "retrieval", -2.0, 3, 0.0, retrieval=1.0, match=0.75),
+        Proposal("ls -la", "beam", -1.0, 4, 0.0),
+    ]
+    lexicon = np.ones(1 << 8, np.float32)
+    short, long = "show hidden files", " ".join(["show", "the", "hidden", "files"] * 3)
+    assert len(short.split()) <= SHORT_WORDS < len(long.split())
+    for request, factor in ((short, 1.0), (long, 0.0)):
+        plain = candidate_features(request, pool, lexicon, match=True)
+        both = candidate_features(request, pool, lexicon, match=True, short=True)
+        assert both.shape == (2, 2 * plain.shape[1])
+        np.testing.assert_array_equal(both[:, : plain.shape[1]], plain)
+        np.testing.assert_array_equal(both[:, plain.shape[1] :], plain * factor)
+    names = (*FEATURES, MATCH, *(SHORT_PREFIX + n for n in (*FEATURES, MATCH)))
+    assert names in FEATURE_SETS
+    n = len(names)
+    # A reranker that trusts a retrieved command for short requests only.
+    weights = np.zeros(n)
+    weights[names.index(SHORT_PREFIX + "retrieved")] = 1.0
+    ranker = Reranker(lexicon, weights, np.zeros(n), np.ones(n), names)
+    assert [p.text for p in sorted(ranker.rescore(short, pool), key=lambda p: -p.score)][0] == "ls -a"
+    assert {p.score for p in ranker.rescore(long, pool)} == {0.0}
+
+
 def test_the_lexicon_reorders_the_retrieved_pairs_by_the_program_the_words_call_for() -> None:
     """``Reranker.order``: BM25 relative to the best plus weight x the lexicon's score of each
     command; weight 0 (or a flat lexicon) keeps BM25's order, ties included."""
@@ -378,6 +405,11 @@ def test_a_refit_on_a_runs_pools_reproduces_its_fit_and_refuses_other_models_poo
     )
     weighted = json.loads((first.parent / "w3" / "rerank.json").read_text())
     assert weighted["suite_weights"] == {"everyday-dev": 3.0} and weighted["suites"]["everyday-dev"]["weight"] == 3.0
+    short = _bash_ai(*args, "--pools", str(pools), "--short-columns", "--name", "short", home=home)
+    assert short.returncode == 0, short.stderr[-2000:]
+    names = list(json.loads((first.parent / "short" / "rerank.json").read_text())["weights"])
+    plain = {n for n in names if not n.startswith("short*")}
+    assert len(plain) == len(names) / 2 and {"short*" + n for n in plain} == set(names) - plain
     saved = json.loads(gzip.decompress((first.parent / "w3" / POOLS_FILE).read_bytes()))
     assert [p["suite"] for p in saved["pools"]] == ["nl2bash-dev"] * 6 + ["everyday-dev"] * 6
     for bad, message in (

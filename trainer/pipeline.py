@@ -211,6 +211,7 @@ def run_rerank(
     suite: str = "nl2bash-dev",
     match: bool = False,
     suite_weights: Sequence[tuple[str, float]] = (),
+    short: bool = False,
 ) -> dict[str, Any]:
     """The ``rerank`` stage: ``init``'s model with a trained reranker, as run ``run_name``'s model;
     ``structure``: a model trained with ``--targets template`` that ranks with it (and ships in it);
@@ -219,7 +220,8 @@ def run_rerank(
     ``review_top``: the first stage's best candidates a review stage re-ranks (0: none);
     ``structure_beams``: the structure model's templates written out into each pool (``DecodeConfig``);
     ``match``: the ``MATCH`` column (``RerankSpec.match``); ``suite_weights``: (suite, weight) of
-    the tuning suites whose pools count more or less in the fit (``RerankSpec.suite_weights``).
+    the tuning suites whose pools count more or less in the fit (``RerankSpec.suite_weights``);
+    ``short``: every column again for short requests (``RerankSpec.short``).
 
     The run directory keeps ``rerank.json`` (the figures of the fit) for the model card, and the
     proposals the fit was made on.
@@ -246,7 +248,11 @@ def run_rerank(
         pools_in=list(pools or []),
         pools_out=run.path / POOLS_FILE,
         spec=RerankSpec(
-            review_top=review_top, structure_beams=structure_beams, match=match, suite_weights=tuple(suite_weights)
+            review_top=review_top,
+            structure_beams=structure_beams,
+            match=match,
+            suite_weights=tuple(suite_weights),
+            short=short,
         ),
     )
     summary["init"] = str(source)

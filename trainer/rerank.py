@@ -68,6 +68,7 @@ from bash_ai.engine.rerank import (
     MATCH,
     RERANKER_FILE,
     REVIEWER,
+    SHORT_PREFIX,
     STRUCTURE,
     Reranker,
     Review,
@@ -108,6 +109,8 @@ class RerankSpec:
     # Each tuning suite's weight in the fit (a pool of that suite counts this many times; 1 when not
     # named), so that a small suite of everyday requests is not drowned by NL2Bash's 779.
     suite_weights: tuple[tuple[str, float], ...] = ()
+    # Every column again for short requests (``bash_ai.engine.rerank.SHORT_PREFIX``).
+    short: bool = False
 
     def weight_of(self, suite: str) -> float:
         return dict(self.suite_weights).get(suite, 1.0)
@@ -508,7 +511,10 @@ def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -
     (``figures["suites"]``)."""
     from bash_ai.engine.propose import DecodeConfig
 
-    feats = [candidate_features(p.request, p.proposals, lexicon, p.structure, match=spec.match) for p in pools]
+    feats = [
+        candidate_features(p.request, p.proposals, lexicon, p.structure, match=spec.match, short=spec.short)
+        for p in pools
+    ]
     targets = pool_targets(pools, spec)
     weights = [spec.weight_of(p.suite) for p in pools]
     held, (w, mean, std) = cross_validated(feats, targets, spec, weights)
@@ -557,6 +563,8 @@ def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -
         figures["unsure_below"] = unsure
     structured = pools and pools[0].structure is not None
     names = (*FEATURES, *([STRUCTURE] if structured else []), *([MATCH] if spec.match else []))
+    if spec.short:
+        names = (*names, *(SHORT_PREFIX + name for name in names))
     assert names in FEATURE_SETS
     return Reranker(lexicon, w, mean, std, names, review, spec.structure_beams, unsure), figures
 

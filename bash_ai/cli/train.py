@@ -120,6 +120,10 @@ def train(
         bool,
         Opt(help="rerank: rank with how nearly a training request asking for a candidate says the request"),
     ] = False,
+    short_columns: Annotated[
+        bool,
+        Opt(help="rerank: every column again for short requests (at most 8 words), weighed apart from long ones"),
+    ] = False,
     review_top: Annotated[
         int,
         Opt(
@@ -161,6 +165,7 @@ def train(
             structure_beams=structure_beams,
             suite=tune_suite,
             match=match_column,
+            short=short_columns,
             suite_weights=parse_suite_weights(suite_weight or []),
         )
         return

@@ -64,7 +64,20 @@ STRUCTURE = "structure"
 # And after it, where the fit asked for it (``RerankSpec.match``): how nearly a training request that
 # asked for the candidate says the request's words (``Proposal.match``).
 MATCH = "match"
-FEATURE_SETS = (FEATURES, (*FEATURES, STRUCTURE), (*FEATURES, MATCH), (*FEATURES, STRUCTURE, MATCH))
+# And last, where the fit asked for it (``RerankSpec.short``): every column above again, times 1 for a
+# short request (at most ``SHORT_WORDS`` words) and 0 for a longer one. NL2Bash's long requests never
+# have a retrieved command as their reference (its split keeps commands apart), everyday requests
+# often do: with these columns one fit weighs the same evidence differently for each.
+SHORT_PREFIX = "short*"
+SHORT_WORDS = 8  # everyday-tune: 93% of requests at most 8 words; nl2bash-dev: 20%
+
+
+def _with_short(names: tuple[str, ...]) -> tuple[str, ...]:
+    return (*names, *(SHORT_PREFIX + name for name in names))
+
+
+_PLAIN_SETS = (FEATURES, (*FEATURES, STRUCTURE), (*FEATURES, MATCH), (*FEATURES, STRUCTURE, MATCH))
+FEATURE_SETS = (*_PLAIN_SETS, *(_with_short(names) for names in _PLAIN_SETS))
 # The review stage's one more feature: log p(request | candidate) per request token.
 REVIEWER = "reviewer"
 # The reviewer score of a candidate too long to review (lower than any measured on nl2bash-dev).
@@ -239,7 +252,8 @@ class Reranker:
         """(len(proposals), len(names)); ``structure``: each proposal's template log-probability,
         needed when the reranker wants it."""
         wanted = structure if self.wants_structure else None
-        return candidate_features(request, proposals, self.lexicon, wanted, match=MATCH in self.names)
+        short = any(name.startswith(SHORT_PREFIX) for name in self.names)
+        return candidate_features(request, proposals, self.lexicon, wanted, match=MATCH in self.names, short=short)
 
     def rescore(
         self,
@@ -382,10 +396,12 @@ def candidate_features(
     structure: np.ndarray | None = None,
     *,
     match: bool = False,
+    short: bool = False,
 ) -> np.ndarray:
     """(len(proposals), len(FEATURES)) features of a pool, in ``FEATURES`` order; one more column
     when ``structure`` (each proposal's template log-probability) is given, and after it ``MATCH``
-    (each proposal's ``match``) when ``match``."""
+    (each proposal's ``match``) when ``match``; with ``short`` all of them again, times
+    ``short_request``."""
     from bash_ai.engine.proposal import agree, normalised
     from bash_ai.nlc2cmd import utility_flags
 
@@ -426,4 +442,10 @@ def candidate_features(
         columns.append(np.asarray(structure, dtype=np.float64).reshape(len(proposals), 1))
     if match:
         columns.append(np.array([p.match for p in proposals], dtype=np.float64).reshape(len(proposals), 1))
-    return columns[0] if len(columns) == 1 else np.hstack(columns)
+    out = columns[0] if len(columns) == 1 else np.hstack(columns)
+    return np.hstack([out, out * short_request(request)]) if short else out
+
+
+def short_request(request: str) -> float:
+    """1.0 for a request of at most ``SHORT_WORDS`` words, else 0.0 (the ``SHORT_PREFIX`` columns)."""
+    return float(len(request.split()) <= SHORT_WORDS)
