@@ -89,7 +89,7 @@ def _retrieval_lines(model_dir: Path) -> list[str]:
 
 def _reranker_lines(model_dir: Path) -> list[str]:
     """What ``reranker.safetensors`` is and what its fit measured (``training/*/rerank.json``)."""
-    from bash_ai.engine.rerank import load_reranker
+    from bash_ai.engine.rerank import SHORT_PREFIX, SHORT_WORDS, load_reranker
     from bash_ai.model_files import RERANKER_FILE, STRUCTURE_FILE
 
     reranker = load_reranker(model_dir)
@@ -102,14 +102,21 @@ def _reranker_lines(model_dir: Path) -> list[str]:
         if reranker.wants_structure
         else ""
     )
+    short = (
+        f" The `{SHORT_PREFIX}` features are the others again, times 1 for a request of at most {SHORT_WORDS} words "
+        "and 0 for a longer one: the fit weighs each piece of evidence apart for short everyday requests and "
+        "NL2Bash's long ones."
+        if any(name.startswith(SHORT_PREFIX) for name in reranker.names)
+        else ""
+    )
     lines = [
         "## Reranker",
         "",
         f"`{RERANKER_FILE}` (`bash-ai train --stage rerank`): a lexicon of {1 << reranker.bits:,} hashed "
         "(request word, program / flag) weights learnt from the retrieval index's training pairs alone, "
         f"and a linear model over {len(reranker.names)} features of each candidate ({', '.join(reranker.names)}) "
-        "fitted on the model's own candidates for NL2Bash dev (the tuning split; test is never used). "
-        "It replaces the hand-set ranking weights." + structure + _review_line(reranker),
+        "fitted on the model's own candidates for its tuning suites (named with each fit below; a test split is "
+        "never used). It replaces the hand-set ranking weights." + short + structure + _review_line(reranker),
         "",
     ]
     for record in sorted(model_dir.glob("training/*/rerank.json")):
@@ -128,6 +135,11 @@ def _reranker_lines(model_dir: Path) -> list[str]:
                 f" Both stages; the first alone: top-5 {fit['first_top5']:.3f}, top-1 {fit['first_top1']:.3f}."
                 if "first_top1" in fit
                 else ""
+            )
+            + "".join(
+                f" {suite} ({mine['requests']} requests, weight {mine['weight']:g}): top-5 {mine['hand_top5']:.3f} -> "
+                f"{mine['cv_top5']:.3f}, top-1 {mine['hand_top1']:.3f} -> {mine['cv_top1']:.3f}."
+                for suite, mine in sorted(fit.get("suites", {}).items())
             ),
             "",
         ]
