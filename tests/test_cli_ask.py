@@ -277,7 +277,7 @@ def test_an_unsure_answer_on_a_terminal_comes_with_two_alternatives(tmp_path: Pa
 
     env = {**_subprocess_env(tmp_path), "NO_COLOR": "1", "TERM": "xterm"}
     env.pop("BASH_AI_MODEL", None)
-    unsure, sure = "show lines of app.log that do not contain debug", "find files larger than 100MB"
+    unsure, sure = "show free memory", "find files larger than 100MB"
     seen = {}
     for request in (unsure, sure):
         child = pexpect.spawn(

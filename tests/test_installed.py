@@ -123,7 +123,7 @@ def test_the_cli_says_when_the_model_is_unsure_of_its_answer(
 
     for request, sure in (
         ("find files larger than 100MB", True),
-        ("show lines of app.log that do not contain debug", False),
+        ("show free memory", False),
     ):
         doc = json.loads(run_cli(["--json", "-n", "3", request], capsys, monkeypatch=monkeypatch).out)
         assert doc["candidates"][0]["sure"] is sure, request
