@@ -439,7 +439,7 @@ def test_a_settled_sorted_list_prints_the_largest_file(tmp_path: Path) -> None:
     [
         (
             "sed -n '/pattern/!p' app.log",
-            "show free memory",
+            "show lines of app.log that do not contain debug",
             "sed -n '/debug/!p' app.log",
         ),
         ("grep -i search_pattern server.log", "search for the word error in server.log", "grep -i error server.log"),
@@ -487,7 +487,7 @@ def test_a_settled_pattern_finds_the_lines(tmp_path: Path) -> None:
     for command, asked, lines in (
         (
             "sed -n '/pattern/!p' app.log",
-            "show free memory",
+            "show lines of app.log that do not contain debug",
             ["start", "v1.5 ok", "v105 no"],
         ),
         ("grep pattern app.log", "lines of app.log containing the word v1.5", ["v1.5 ok"]),  # the dot is literal
