@@ -420,6 +420,8 @@ def test_a_refit_on_a_runs_pools_reproduces_its_fit_and_refuses_other_models_poo
     ):
         refused = _bash_ai(*args, "--pools", str(pools), "--suite-weight", bad, "--name", "b", home=home)
         assert refused.returncode == 2 and message in refused.stderr and refused.stderr.count("\n") == 1, bad
+    unfitted = _bash_ai(*args, "--pools", str(pools), "--suite-weight", "everyday-dev=2", "--name", "u", home=home)
+    assert unfitted.returncode == 2 and "no pools of it in this fit (nl2bash-dev)" in unfitted.stderr
     twice = _bash_ai(*args, "--suite-weight", "everyday-dev=2", "--suite-weight", "everyday-dev=3", home=home)
     assert twice.returncode == 2 and "named twice" in twice.stderr
     elsewhere = _bash_ai("train", "--suite-weight", "everyday-dev=2", home=home)

@@ -595,6 +595,16 @@ def _two_stage(top: int, pool: Pool, first: np.ndarray, second: np.ndarray) -> n
     return reviewed_scores(first, chosen, second[chosen])
 
 
+def _weights_name_fitted_suites(spec: RerankSpec, suites: str) -> None:
+    """A clear error for a ``--suite-weight`` of a suite whose pools are not in the fit (``suites``:
+    the fit's, joined with ``+``): it would change nothing."""
+    from bash_ai.errors import UsageError
+
+    missing = [name for name, _ in spec.suite_weights if name not in suites.split("+")]
+    if missing:
+        raise UsageError(f"--suite-weight {', '.join(missing)}: no pools of it in this fit ({suites})")
+
+
 def structure_examples(model_dir: Path) -> int:
     """The retrieved pairs a structure model trained with in its prompt: ``retrieval_k`` of the
     training run that wrote ``model_dir`` (``<run>/model`` or ``<run>/latest/model``), 0 when no
@@ -673,6 +683,7 @@ def train_reranker(
             # The structure model only scores the proposals: pools of another one are scored anew.
             pools, lexicon, recorded = load_all_pools(pools_in, {k: v for k, v in key.items() if k != "structure"})
             key["suite"] = suite = recorded["suite"]
+            _weights_name_fitted_suites(spec, suite)
             groups_count = int(recorded.get("lexicon_groups", 0))
             if report is not None:
                 report(f"{len(pools)} pools of {suite} and their lexicon from {', '.join(map(str, pools_in))}")
@@ -681,6 +692,7 @@ def train_reranker(
             if spec.review_top > 0 and any(p.review is None for p in pools):
                 pools = rescore_review(engine, pools, report)
         else:
+            _weights_name_fitted_suites(spec, suite)
             groups = lexicon_groups(engine.index, spec)
             groups_count = len(groups)
             if report is not None:
