@@ -95,7 +95,7 @@ def train(
         str | None, Opt(help="rerank: a model trained with --targets template to rank with (shipped inside)")
     ] = None,
     limit: Annotated[
-        int | None, Opt(min=1, help="rerank: fit on the first N requests of nl2bash-dev only (tests)", hidden=True)
+        int | None, Opt(min=1, help="rerank: fit on the first N requests of the tuning suite only (tests)", hidden=True)
     ] = None,
     pools: Annotated[
         list[Path] | None,

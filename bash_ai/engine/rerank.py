@@ -11,9 +11,11 @@ Two parts, both trained by ``bash-ai train --stage rerank`` (``trainer/rerank.py
 - a **linear model** over each candidate's features (its log-probability two ways, where it came
   from, its BM25 relevance, the hand-set ranking score and its agreement term, the lexicon
   score, how many of the request's own arguments it names and how many it makes up), fitted on
-  the proposals for nl2bash-dev (the tuning split; test is never seen). With a structure model
-  in the model directory (``bash_ai.engine.structure``), one more feature: how likely the
-  candidate's template is for the request; the file lists the features it was fitted on.
+  the proposals for the tuning suites (nl2bash-dev, and everyday-tune where the fit was given its
+  pools; a test split is never seen). With a structure model in the model directory
+  (``bash_ai.engine.structure``), one more feature: how likely the candidate's template is for the
+  request; with ``SHORT_PREFIX`` columns, every feature again for short requests; the file lists
+  the features it was fitted on.
 - optionally a **review stage**: a second linear model over the same features plus the reviewer
   score, log p(request | candidate) per request token by the model's own reverse (explain)
   direction, that re-ranks the first model's ``top`` best finished candidates (Coder-Reviewer
