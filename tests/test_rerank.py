@@ -426,6 +426,12 @@ def test_a_refit_on_a_runs_pools_reproduces_its_fit_and_refuses_other_models_poo
     assert twice.returncode == 2 and "named twice" in twice.stderr
     elsewhere = _bash_ai("train", "--suite-weight", "everyday-dev=2", home=home)
     assert elsewhere.returncode == 2 and "--suite-weight belongs to --stage rerank" in elsewhere.stderr
+    legacy = json.loads(gzip.decompress(pools.read_bytes()))  # written before pools kept their suite
+    for pool in legacy["pools"]:
+        del pool["suite"]
+    (tmp_path / "legacy.json.gz").write_bytes(gzip.compress(json.dumps(legacy).encode()))
+    old = _bash_ai(*args, "--pools", str(tmp_path / "legacy.json.gz"), "--name", "legacy", home=home)
+    assert old.returncode == 0 and "6 pools of nl2bash-dev and their lexicon" in old.stderr, old.stderr[-2000:]
     mislabelled = json.loads(gzip.decompress(everyday.read_bytes()))
     mislabelled["pools"][0]["suite"] = "nl2bash-test"
     (tmp_path / "mislabelled.json.gz").write_bytes(gzip.compress(json.dumps(mislabelled).encode()))

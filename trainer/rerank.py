@@ -367,8 +367,10 @@ def load_pools(path: Path, key: dict[str, Any]) -> tuple[list[Pool], np.ndarray,
             )
             for p in doc["pools"]
         ]
+        # A file written before pools kept their suite has none: its pools take the file's (joined with
+        # ``+`` for a fit on several suites, so weighed as 1).
         parts = str(doc["key"].get("suite", "")).split("+")
-        if any(p.suite not in parts for p in pools):
+        if any(p.get("suite") and p["suite"] not in parts for p in doc["pools"]):
             raise ValueError(f"a pool of a suite the file is not of ({doc['key'].get('suite')})")
         return pools, lexicon, dict(doc["key"])
     except (OSError, ValueError, EOFError, KeyError, TypeError, AttributeError) as exc:
