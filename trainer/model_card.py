@@ -106,7 +106,7 @@ def _reranker_lines(model_dir: Path) -> list[str]:
         f" The `{SHORT_PREFIX}` features are the others again, times 1 for a request of at most {SHORT_WORDS} words "
         "and 0 for a longer one: the fit weighs each piece of evidence apart for short everyday requests and "
         "NL2Bash's long ones."
-        if any(name.startswith(SHORT_PREFIX) for name in reranker.names)
+        if reranker.wants_short
         else ""
     )
     lines = [

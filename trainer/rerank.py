@@ -63,18 +63,15 @@ import numpy as np
 
 from bash_ai.engine.arguments import argument_f1
 from bash_ai.engine.rerank import (
-    FEATURE_SETS,
     FEATURES,
-    MATCH,
     RERANKER_FILE,
     REVIEWER,
-    SHORT_PREFIX,
-    STRUCTURE,
     Reranker,
     Review,
     best_finished,
     candidate_features,
     command_parts,
+    feature_names,
     finite_reviews,
     hashed_ids,
     linear_scores,
@@ -563,11 +560,7 @@ def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -
     unsure = unsure_threshold(pools, held)
     if unsure is not None:
         figures["unsure_below"] = unsure
-    structured = pools and pools[0].structure is not None
-    names = (*FEATURES, *([STRUCTURE] if structured else []), *([MATCH] if spec.match else []))
-    if spec.short:
-        names = (*names, *(SHORT_PREFIX + name for name in names))
-    assert names in FEATURE_SETS
+    names = feature_names(bool(pools) and pools[0].structure is not None, spec.match, spec.short)
     return Reranker(lexicon, w, mean, std, names, review, spec.structure_beams, unsure), figures
 
 

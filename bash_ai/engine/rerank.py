@@ -74,12 +74,18 @@ SHORT_PREFIX = "short*"
 SHORT_WORDS = 8  # everyday-tune: 93% of requests at most 8 words; nl2bash-dev: 20%
 
 
-def _with_short(names: tuple[str, ...]) -> tuple[str, ...]:
-    return (*names, *(SHORT_PREFIX + name for name in names))
+def feature_names(structure: bool = False, match: bool = False, short: bool = False) -> tuple[str, ...]:
+    """The columns ``candidate_features`` writes with these options, in its order."""
+    names = (*FEATURES, *([STRUCTURE] if structure else []), *([MATCH] if match else []))
+    return (*names, *(SHORT_PREFIX + name for name in names)) if short else names
 
 
-_PLAIN_SETS = (FEATURES, (*FEATURES, STRUCTURE), (*FEATURES, MATCH), (*FEATURES, STRUCTURE, MATCH))
-FEATURE_SETS = (*_PLAIN_SETS, *(_with_short(names) for names in _PLAIN_SETS))
+FEATURE_SETS = tuple(
+    feature_names(structure, match, short)
+    for short in (False, True)
+    for match in (False, True)
+    for structure in (False, True)
+)
 # The review stage's one more feature: log p(request | candidate) per request token.
 REVIEWER = "reviewer"
 # The reviewer score of a candidate too long to review (lower than any measured on nl2bash-dev).
@@ -250,12 +256,18 @@ class Reranker:
         """Whether it ranks with the structure model's scores (``rescore``'s ``structure``)."""
         return STRUCTURE in self.names
 
+    @property
+    def wants_short(self) -> bool:
+        """Whether it has every column again for short requests (``SHORT_PREFIX``)."""
+        return any(name.startswith(SHORT_PREFIX) for name in self.names)
+
     def features(self, request: str, proposals: Sequence[Proposal], structure: np.ndarray | None = None) -> np.ndarray:
         """(len(proposals), len(names)); ``structure``: each proposal's template log-probability,
         needed when the reranker wants it."""
         wanted = structure if self.wants_structure else None
-        short = any(name.startswith(SHORT_PREFIX) for name in self.names)
-        return candidate_features(request, proposals, self.lexicon, wanted, match=MATCH in self.names, short=short)
+        return candidate_features(
+            request, proposals, self.lexicon, wanted, match=MATCH in self.names, short=self.wants_short
+        )
 
     def rescore(
         self,
