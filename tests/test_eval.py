@@ -288,6 +288,28 @@ def test_the_everyday_tuning_split_is_apart_from_dev_and_test() -> None:
     assert all(utility_flags(e.reference) for e in tune)
 
 
+def test_the_second_everyday_dev_split_is_apart_from_the_others_and_from_the_how_to_pairs() -> None:
+    """everyday-dev2, a second split to decide on: a few hundred valid pairs, none a request of
+    dev, test or tune, nor a request of bash-ai's how-to pairs that the index holds (case,
+    spacing, a final stop), ids apart."""
+    from bash_ai.nlc2cmd import utility_flags
+    from bash_ai.safety.syntax import check_syntax_many
+    from trainer.data.sources import howto
+    from trainer.data.sources.howto import normalize
+
+    dev2 = load_suite("everyday-dev2")
+    others = load_suite("everyday-dev") + load_suite("everyday-test") + load_suite("everyday-tune")
+    assert len(dev2) >= 250
+    mine = [normalize(e.request) for e in dev2]
+    assert len(set(mine)) == len(mine)
+    assert set(mine).isdisjoint(normalize(e.request) for e in others)
+    lines = (Path(howto.__file__).parent / howto.SHIPPED).read_text(encoding="utf-8").splitlines()
+    assert len(lines) > 2000 and set(mine).isdisjoint(normalize(json.loads(line)["request"]) for line in lines)
+    assert {e.id for e in dev2}.isdisjoint(e.id for e in others)
+    assert all(result.ok for result in check_syntax_many([e.reference for e in dev2]))
+    assert all(utility_flags(e.reference) for e in dev2)
+
+
 def test_everyday_suite_scores_its_own_references_perfectly() -> None:
     examples = load_suite("everyday-dev")
     good = evaluate(FakeEngine(answers_from({e.request: e.reference for e in examples})), "everyday-dev", examples)

@@ -114,7 +114,7 @@ class RerankSpec:
 
 
 # The suites a reranker may be fitted on: never a test suite.
-TUNING_SUITES = ("nl2bash-dev", "everyday-dev", "everyday-tune")
+TUNING_SUITES = ("nl2bash-dev", "everyday-dev", "everyday-tune", "everyday-dev2")
 
 
 def parse_suite_weights(items: Sequence[str]) -> tuple[tuple[str, float], ...]:

@@ -30,7 +30,7 @@ def eval_command(
         list[str] | None,
         Opt(
             "--suite",
-            help="nl2bash-dev | nl2bash-test | tldr-holdout | everyday-dev | everyday-test | everyday-tune | exec | "
+            help="nl2bash-dev | nl2bash-test | tldr-holdout | everyday-dev | everyday-test | everyday-tune | everyday-dev2 | exec | "
             "explain (repeatable)",
         ),
     ] = None,

@@ -107,7 +107,7 @@ def train(
     tune_suite: Annotated[
         str,
         Opt(
-            help="rerank: the tuning suite whose requests it proposes for (nl2bash-dev, everyday-dev or everyday-tune)"
+            help="rerank: the tuning suite whose requests it proposes for (nl2bash-dev, everyday-dev, everyday-tune or everyday-dev2)"
         ),
     ] = "nl2bash-dev",
     suite_weight: Annotated[

@@ -6,7 +6,9 @@ Suites:
 - ``everyday-dev`` / ``everyday-test``: short everyday requests as users type them ("show disk
   usage"), each with one canonical command (``everyday.json``, written for bash-ai; bundled).
   ``everyday-tune``: more of them, written apart from both, that a reranker may be fitted on, so
-  that everyday-dev stays a held-out split to decide on.
+  that everyday-dev stays a held-out split to decide on; ``everyday-dev2``: 267 more, written apart
+  from all three and from bash-ai's how-to pairs, a second split to decide on (dev's 65 requests
+  cannot tell close variants apart).
 - ``explain``: ``tldr-holdout`` the other way round: each command explained (``bash-ai explain``),
   its parts' man page coverage and its summary's ROUGE-L against the page's description.
 - ``exec``: the curated execution tasks (``tasks.json``); each candidate runs in the bubblewrap
@@ -49,7 +51,12 @@ DATASET_SUITES: dict[str, tuple[str, str]] = {
     "tldr-holdout": ("tldr", "holdout"),
 }
 # suite -> split of the everyday pairs bundled with bash-ai (``everyday.json``).
-EVERYDAY_SUITES: dict[str, str] = {"everyday-dev": "dev", "everyday-test": "test", "everyday-tune": "tune"}
+EVERYDAY_SUITES: dict[str, str] = {
+    "everyday-dev": "dev",
+    "everyday-test": "test",
+    "everyday-tune": "tune",
+    "everyday-dev2": "dev2",
+}
 SUITES: tuple[str, ...] = (*DATASET_SUITES, *EVERYDAY_SUITES, EXEC, EXPLAIN)
 
 # Every metric a suite may report, in display order. A suite reports only those that apply.
@@ -211,7 +218,7 @@ def exec_examples() -> list[Example]:
 
 
 def everyday_examples(split: str) -> list[Example]:
-    """One split (``dev``, ``test`` or ``tune``) of the everyday pairs bundled with bash-ai, in file order."""
+    """One split (``dev``, ``test``, ``tune`` or ``dev2``) of the everyday pairs bundled with bash-ai, in file order."""
     import json
     from importlib.resources import files
 
