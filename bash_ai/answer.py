@@ -349,18 +349,20 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     asks to create none (``request-create``), it runs as another user where the request does not
     ask for that (``request-user``), it stops processes or the machine where the request only reads
     (``request-kill``: ``kill $(lsof -t -i:8080)`` for "show which process uses port 8080"), it
-    deletes everything in the working directory where the
-    request names what to act on and the command names none of it (``request-scope``), it looks in
+    deletes everything in the working directory, or deletes anything at all, where the request names
+    what to act on and the command names none of it (``request-scope``: ``find . -mtime +7 -delete``
+    for "delete all .tmp files older than 7 days"), it looks in
     a place named after the kind of files the request asks for (``request-kind``: ``find large``
     for "find large files"), it stops no program where the request asks to stop one
     (``request-stop``), or it only sets variables where the request asks to see something
     (``request-output``)."""
-    from bash_ai.engine.arguments import files, mentions, targets
+    from bash_ai.engine.arguments import files, mentions, names_target, targets
     from bash_ai.safety.intent import (
         asks_for_another_user,
         asks_to_create,
         asks_to_run,
         asks_to_stop,
+        deletes,
         file_kinds,
         kinds_as_places,
         only_creates,
@@ -382,6 +384,9 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     kinds = file_kinds(request) - {t.lower() for t in aimed}
     stop = asks_to_stop(request)
     out: dict[str, tuple[str, str]] = {}
+    # What a deletion must name: a relative path such as "files/directories" or "regular/normal" is
+    # as often a phrase of the request as a place, and does not count.
+    scope = [t for t in aimed if "/" not in t or t.startswith(("/", "~", "."))]
     for c in commands:
         swept = sweeping_deletes(c) if aimed else []
         if swept and not any(mentions(c, t) for t in aimed):
@@ -389,6 +394,9 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
                 "request-scope",
                 f"deletes everything here ({' '.join(swept)}); the request names {', '.join(aimed)}",
             )
+            continue
+        if scope and deletes(c) and not any(names_target(c, t) for t in scope):
+            out[c] = ("request-scope", f"deletes files without naming {', '.join(scope)}, which the request names")
             continue
         harmed = _harmed(c, named) if reads else []
         ran = run_files(c, runnable) if runnable and not harmed else []

@@ -400,6 +400,53 @@ def test_a_settled_size_finds_those_files(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("command", "asked", "expected"),
     [
+        # The bundle's first answer once: every file older than 7 days, .tmp or not.
+        (
+            "find ./ -mtime +7 -delete",
+            "delete all .tmp files older than 7 days",
+            "find ./ -name '*.tmp' -mtime +7 -delete",
+        ),
+        (
+            "find /var/www -size 50k",
+            "List HTML files under /var/www that are 50k",
+            "find /var/www -name '*.html' -size 50k",
+        ),
+        (
+            "find . -type f -mtime +3 -print0 | xargs -0 rm",
+            "remove python files older than 3 days",
+            "find . -name '*.py' -type f -mtime +3 -print0 | xargs -0 rm",
+        ),
+        ("find -L /src -mtime 0", "list c files under /src changed today", "find -L /src -name '*.c' -mtime 0"),
+        # Left as written: a name test already, the kind said elsewhere, one file named, no kind of
+        # files (one "log file" is where output goes), two kinds, or no find.
+        ('find . -name "t*.sh" -delete', "delete .sh files whose names begin with t", 'find . -name "t*.sh" -delete'),
+        ("find . -iname '*.JPG'", "list jpg files", "find . -iname '*.JPG'"),
+        ("find . -type f | grep '\\.py$'", "list python files", "find . -type f | grep '\\.py$'"),
+        ("find . -mtime -1", "find python files changed today except main.py", "find . -mtime -1"),
+        (
+            "find . -type f 2> errors.log",
+            "list the files and save errors to a log file",
+            "find . -type f 2> errors.log",
+        ),
+        ("find . -mtime -1", "list python files and text files changed today", "find . -mtime -1"),
+        ("rm -f old", "delete the .tmp files", "rm -f old"),
+    ],
+)
+def test_settle_the_kind_of_files_the_request_names(command: str, asked: str, expected: str) -> None:
+    assert settle(command, asked) == expected
+
+
+def test_a_settled_kind_of_files_deletes_only_those(tmp_path: Path) -> None:
+    for name in ("a.tmp", "b.tmp", "keep.txt", "notes.md"):
+        (tmp_path / name).write_text("x")
+    command = settle("find . -type f -delete", "delete all .tmp files")
+    _bash(command, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt", "notes.md"]
+
+
+@pytest.mark.parametrize(
+    ("command", "asked", "expected"),
+    [
         # The end of the list and how many: one thing, a count, "top N".
         ("du -a | sort -n | head -20", "show the largest file", "du -a | sort -r -n | head -n 1"),
         ("ls -s | sort -rn | head", "list the 3 smallest files", "ls -s | sort -n | head -n 3"),

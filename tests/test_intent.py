@@ -392,6 +392,56 @@ def test_sweeping_deletes(command: str, swept: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("find ./ -mtime +7 -delete", True),
+        ("find . -type f -exec rm -f {} \\;", True),
+        ("find . -print0 | xargs -0 rm", True),
+        ("rm -rf build", True),
+        ("rmdir empty", True),
+        ("shred -u secret.txt", True),
+        ("find . -mtime +7", False),  # lists only
+        ("mv a b", False),  # moves: not a deletion here
+        ("echo rm -rf x", False),  # the words, not the program
+        ("grep -r unlink src", False),
+    ],
+)
+def test_deletes(command: str, expected: bool) -> None:
+    from bash_ai.safety.intent import deletes
+
+    assert deletes(command) is expected
+
+
+def test_a_deletion_that_names_nothing_the_request_names_goes_last_and_is_flagged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bash_ai.answer import propose_checked, unasked
+    from bash_ai.engine.propose import DecodeConfig
+
+    asked = "delete the old .bak files in /srv/data"
+    pool = [
+        Proposal("rm -f /tmp/*.log", "beam", -1.0, 3, 3.0, "eos"),
+        Proposal("find /srv/data -name '*.bak' -mtime +30 -delete", "beam", -1.0, 3, 2.0, "eos"),
+    ]
+    engine = _proposing(monkeypatch, pool)
+    shown = propose_checked(engine, asked, DecodeConfig(distinct=False), flag=True)  # type: ignore[arg-type]
+    assert [c.text for c in shown] == [pool[1].text, pool[0].text]
+    assert (shown[1].danger[0].rule_id, shown[1].danger[0].severity) == ("request-scope", "high")
+    assert shown[0].danger == []
+    expected = ("request-scope", "deletes files without naming /srv/data, *.bak, which the request names")
+    assert unasked(asked, [pool[0].text])[pool[0].text] == expected
+    # Named in another form: a glob with the kind's ending, a path by its last part.
+    assert unasked("remove the .sh files that begin with t", ["find . -name 't*.sh' -delete"]) == {}
+    assert unasked("delete ~/.cache/thumbs", ['rm -rf "$HOME/.cache/thumbs"']) == {}
+    # A relative "path" that is a phrase of the request does not count; with nothing else named the order stands.
+    assert (
+        unasked("delete all hidden files/directories under $some_directory", ["find \"$d\" -name '.*' -delete"]) == {}
+    )
+    assert unasked("delete old files", ["find . -mtime +7 -delete"]) == {}  # names nothing
+    assert unasked("delete notes.txt", ["ls -l"]) == {}  # deletes nothing
+
+
+@pytest.mark.parametrize(
     ("request_text", "named"),
     [
         ("delete the directory build and everything in it", ["build"]),

@@ -35,7 +35,10 @@ error {} \\;`` -> ``grep error server.log``), a ``find`` started at ``.`` where 
 place (not ``/``), the process id it gives ("kill the process with pid 1234": ``kill -9 $(pgrep x)``
 -> ``kill -9 1234``), what a ``tar`` of nothing archives ("compress the logs directory": ``tar cvf
 logs`` -> ``tar cvzf logs.tar.gz logs``), and a last ``grep`` for a word the request never says
-dropped (``ps aux | grep postgres`` -> ``ps aux`` for "show running processes"). These read the
+dropped (``ps aux | grep postgres`` -> ``ps aux`` for "show running processes"), and a ``find``
+that selects no files by name given the one kind of files the request names ("delete all .tmp
+files older than 7 days": ``find ./ -mtime +7 -delete`` -> ``find ./ -name '*.tmp' -mtime +7
+-delete``). These read the
 request alone and are left out of the scores (docs/benchmarks.md, "The request's directory, column
 and time window", and "a find over one file, a kill's process id ...").
 """
@@ -160,10 +163,14 @@ def numbers(text: str) -> list[str]:
     return _unique(m.group(1) for m in _NUMBER.finditer(_outside_urls(text)))
 
 
-def extensions(request: str) -> list[str]:
-    """File kinds a request names: ".log files" -> log, "python files" -> py."""
+def extensions(request: str, *, plural: bool = False) -> list[str]:
+    """File kinds a request names: ".log files" -> log, "python files" -> py. ``plural``: only kinds
+    of "files", not of one "file" ("save errors to a log file" names one file, not a kind to look
+    for)."""
     out = []
     for m in _EXT_WORD.finditer(request):
+        if plural and not m.group(0).lower().endswith("files"):
+            continue
         if m.group(1):
             out.append(m.group(1).lower())
         else:
@@ -217,8 +224,9 @@ def settle(command: str, request: str) -> str:
     (``_pattern``), the user a stand-in user is (``_user``), the process a command names
     (``_process``), a count of what a command lists
     where the request asks for one number (``_count``), the process id it gives (``_pid``), what a
-    ``tar`` of nothing archives (``_archive``), and a last ``grep`` for a word it never says dropped
-    (``_unasked_filter``). Applied to the ranked candidates (``answer.distinct_commands``), not before
+    ``tar`` of nothing archives (``_archive``), a last ``grep`` for a word it never says dropped
+    (``_unasked_filter``), and the kind of files it names in a ``find`` that selects none by name
+    (``_kind_filter``). Applied to the ranked candidates (``answer.distinct_commands``), not before
     they are scored like ``adapt``'s swaps: these read the request alone, and a command rewritten
     so is less likely under the model than the form it learnt (``du -hs ~`` against ``du -hs
     /path/to/directory``), which would rank it anew (measured in docs/benchmarks.md)."""
@@ -226,7 +234,46 @@ def settle(command: str, request: str) -> str:
     out = _time_window(_columns(out, request), request)
     out = _extreme(_substitution(_size_window(out, request), request), request)
     out = _count(_process(_user(_pattern(out, request), request), request), request)
-    return _unasked_filter(_archive(_pid(out, request), request), request)
+    return _kind_filter(_unasked_filter(_archive(_pid(out, request), request), request), request)
+
+
+# find's tests that select files by name: a find with one of them chose its files already.
+_NAME_TESTS = frozenset(["-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename", "-regex", "-iregex"])
+
+
+def names_target(command: str, target: str) -> bool:
+    """Whether ``command`` names ``target`` (one of ``targets``): a file kind ``*.ext`` counts as
+    named by any glob or pattern with its ending (``t*.sh``, ``'*.[sS][hH]'`` does not), a path by
+    itself or its last part (``$HOME/.ssh/known_hosts`` names ``~/.ssh/known_hosts``), everything
+    else as ``mentions`` has it."""
+    if target.startswith("*."):
+        return re.search(rf"\.{re.escape(target[2:])}(?![\w-])", command) is not None
+    last = target.rstrip("/").rsplit("/", 1)[-1]
+    return mentions(command, target) or (last not in ("", ".", "..", "~") and mentions(command, last))
+
+
+def _kind_filter(command: str, request: str) -> str:
+    """Each ``find`` of ``command`` that selects no files by name, given the one kind of files the
+    request names: "delete all .tmp files older than 7 days" with ``find ./ -mtime +7 -delete``
+    (every file older than 7 days) -> ``find ./ -name '*.tmp' -mtime +7 -delete``; "list HTML files
+    ... that are 50k" with ``find ~ -size 50k`` -> ``find ~ -name '*.html' -size 50k``. Only where the
+    request names one kind of "files" (``extensions(plural=True)``) and no file, and the command
+    says that kind nowhere (a ``grep`` for ``.py`` after the find selects them already); a ``find``
+    run as a program of its own (not inside ``-exec`` or a substitution)."""
+    kinds = extensions(request, plural=True)
+    if len(kinds) != 1 or "find" not in command or files(request) or names_target(command, "*." + kinds[0]):
+        return command
+    from bash_ai.safety.shell import Command, parse
+    from bash_ai.tidy import find_start
+
+    out = command
+    for item in reversed(parse(command).items):  # from the end: earlier offsets stay right
+        found = find_start(item) if isinstance(item, Command) else None
+        if found is None or any(word.value in _NAME_TESTS for word in item.words):
+            continue
+        after = found[1][-1] if found[1] else found[0]
+        out = f"{out[: after.end]} -name '*.{kinds[0]}'{out[after.end :]}"
+    return out
 
 
 _FILTER_WORD = re.compile(r"[\w.-]+")

@@ -23,9 +23,10 @@ numbers in script.sh"), and one that runs as another user (``su``, ``runuser``: 
 ask for that (:func:`asks_for_another_user`): "show line numbers in script.sh" once got
 ``su - jetty script.sh`` first. So does one that only creates (:func:`only_creates`: ``mkdir logs``
 for "compress the logs directory") where the request asks to create nothing (:func:`asks_to_create`),
-and one that deletes everything in the working directory (:func:`sweeping_deletes`: ``rm -rf *``)
-where the request names what to delete ("delete the directory build and everything in it") and the
-command names none of it. Three misreadings of the request go after the others too: a place named
+and one that deletes everything in the working directory (:func:`sweeping_deletes`: ``rm -rf *``),
+or deletes anything at all (:func:`deletes`: ``find . -type f -mtime +7 -delete``), where the
+request names what to act on ("delete the directory build and everything in it", "delete all .tmp
+files older than 7 days") and the command names none of it. Three misreadings of the request go after the others too: a place named
 after the kind of files asked for (:func:`kinds_as_places`: ``find large`` for "find large files";
 :func:`file_kinds`), and a command that stops nothing (:func:`stops_nothing`: ``jobs -p 1234``)
 where the request asks to stop a program (:func:`asks_to_stop`: "kill the process with pid 1234"),
@@ -183,6 +184,17 @@ def sweeping_deletes(command: str) -> list[str]:
         if everything and ("-delete" in tests or removes):
             swept.append(f"find {' '.join(starts) or '.'}")
     return list(dict.fromkeys(swept))
+
+
+def deletes(command: str) -> bool:
+    """Whether ``command`` deletes files: ``rm``, ``rmdir``, ``shred`` or ``unlink`` anywhere (also
+    under ``-exec`` or ``xargs``), or a ``find`` with ``-delete``; False for unparseable text."""
+    script = _parsed(command) if any(w in command for w in ("rm", "shred", "unlink", "-delete")) else None
+    if script is None:
+        return False
+    return any(
+        inv.utility in _DELETERS or (inv.utility == "find" and "-delete" in inv.values) for inv in invocations(script)
+    )
 
 
 # A request that asks to create something, whatever its first word: NL2Bash's training requests
