@@ -557,6 +557,8 @@ def test_asks_to_stop(request_text: str, verb: str | None) -> None:
         ("nginx -s stop", False),
         ("screen -X quit", False),
         ("sudo shutdown -h now", False),
+        ("fuser -k 3000/tcp", False),  # stops what uses the port, in none of the words (once put last)
+        ("fuser 3000/tcp", True),  # only shows who uses it
         ("echo 'unterminated", False),  # unparseable: no verdict
     ],
 )

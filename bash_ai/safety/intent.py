@@ -312,9 +312,10 @@ def asks_to_stop(request: str) -> str | None:
 def stops_nothing(command: str) -> bool:
     """True when no program run of ``command`` stops anything: neither its name nor a word of it
     says stop, quit, kill, exit, shut down, halt, terminate or power off (``jobs -p 1234``, ``firefox
-    https://example.com``); False for unparseable text."""
+    https://example.com``), and none stops processes as ``stopped_programs`` reads it (``fuser -k
+    3000/tcp`` says none of those words); False for unparseable text."""
     script = _parsed(command)
-    if script is None:
+    if script is None or stopped_programs(command):
         return False
     return not any(
         _STOPS.search(inv.utility) or any(_STOPS.search(v) for v in inv.values) for inv in invocations(script)
