@@ -20,6 +20,8 @@ from bash_ai.engine.rerank import (
     FEATURE_SETS,
     FEATURES,
     MATCH,
+    PROGRAM_MISSED,
+    PROGRAM_NAMED,
     RERANKER_FILE,
     STRUCTURE,
     Reranker,
@@ -28,6 +30,8 @@ from bash_ai.engine.rerank import (
     hashed_ids,
     lexicon_score,
     load_reranker,
+    program_columns,
+    program_table,
     request_words,
 )
 from bash_ai.errors import ModelError, UsageError
@@ -171,14 +175,66 @@ def test_the_match_column_tells_a_request_said_in_the_same_words_from_a_weak_mat
 @pytest.mark.parametrize("names", FEATURE_SETS)
 def test_every_feature_set_round_trips(tmp_path: Path, names: tuple[str, ...]) -> None:
     n = len(names)
-    saved = Reranker(np.ones(1 << 8, np.float32), np.arange(n, dtype=np.float64), np.zeros(n), np.ones(n), names)
+    programs = {"ls": 0.59, "show": 0.01} if PROGRAM_NAMED in names else None
+    ones = np.ones(1 << 8, np.float32)
+    saved = Reranker(ones, np.arange(n, dtype=np.float64), np.zeros(n), np.ones(n), names, programs=programs)
     saved.save(tmp_path / RERANKER_FILE)
     loaded = load_reranker(tmp_path)
     assert loaded is not None and loaded.names == names and np.allclose(loaded.weights, saved.weights)
+    assert loaded.programs == programs
     pool = [Proposal("ls -a", "retrieval", -2.0, 3, 0.0, retrieval=1.0, match=0.75)]
     structure = np.array([-1.5]) if STRUCTURE in names else None
-    row = loaded.features("show hidden files", pool, structure)[0]
+    row = loaded.features("show hidden files with ls", pool, structure)[0]
     assert len(row) == n and (MATCH not in names or row[names.index(MATCH)] == 0.75)
+    if programs is not None:
+        assert (row[names.index(PROGRAM_NAMED)], row[names.index(PROGRAM_MISSED)]) == (0.59, 0.01)
+        # Program columns without their table, or a table that is not one: refused with the file named.
+        Reranker(ones, np.zeros(n), np.zeros(n), np.ones(n), names).save(tmp_path / RERANKER_FILE)
+        with pytest.raises(ModelError, match="program table is missing or malformed"):
+            load_reranker(tmp_path)
+        Reranker(ones, np.zeros(n), np.zeros(n), np.ones(n), names, programs={"ls": 2.0}).save(tmp_path / RERANKER_FILE)
+        with pytest.raises(ModelError, match=f"{RERANKER_FILE}: unreadable reranker"):
+            load_reranker(tmp_path)
+
+
+def test_the_program_table_says_how_often_naming_a_program_asks_for_it() -> None:
+    pairs = [
+        ("find files named a.txt", "find . -name a.txt"),
+        ("find big files", "find . -size +1M"),
+        ("the last line of a file", "tail -n 1 f"),
+        ("the last 3 lines of a file", "tail -n 3 f"),
+        ("who is logged in", "who"),
+        ("show the disk usage", "df -h"),
+    ]
+    table = program_table(pairs)
+    # find: named twice, run twice, (2 + 1) / (2 + 2); tail and df: never named, 0.5.
+    assert table == {"df": 0.5, "find": 0.75, "tail": 0.5, "who": 0.67}
+    words = request_words("find the last file")
+    assert program_columns(words, utility_flags("find . -newer x"), table) == (0.75, 0.0)
+    assert program_columns(words, utility_flags("ls -t | head -1"), table) == (0.0, 0.75)
+    assert program_columns(request_words("list my files"), utility_flags("ls"), table) == (0.0, 0.0)
+    assert program_table([]) == {}
+
+
+def test_the_program_columns_rank_the_program_the_request_names_first() -> None:
+    """The bundle's first answer to "whois example.com" was ``dig +short NS example.com``, with
+    ``whois example.com`` in the pool: a reranker that trusts the program named ranks it first."""
+    names = (*FEATURES, PROGRAM_NAMED, PROGRAM_MISSED)
+    assert names in FEATURE_SETS
+    weights = np.zeros(len(names))
+    weights[names.index(PROGRAM_NAMED)] = 1.0
+    n = len(names)
+    ranker = Reranker(np.zeros(1 << 8, np.float32), weights, np.zeros(n), np.ones(n), names, programs={"whois": 0.5})
+    pool = [
+        Proposal("dig +short NS example.com", "beam", -1.0, 6, 0.0),
+        Proposal("whois example.com", "beam", -3.0, 3, 0.0),
+    ]
+    ranked = sorted(ranker.rescore("whois example.com", pool), key=lambda p: -p.score)
+    assert [p.text for p in ranked] == ["whois example.com", "dig +short NS example.com"]
+    with pytest.raises(UsageError, match="program table"):
+        from trainer.rerank import fit_on_pools
+
+        fit_on_pools([], np.zeros(1 << 8, np.float32), RerankSpec(programs=True))
 
 
 def test_the_short_columns_repeat_every_column_for_a_short_request_only() -> None:
@@ -410,6 +466,15 @@ def test_a_refit_on_a_runs_pools_reproduces_its_fit_and_refuses_other_models_poo
     names = list(json.loads((first.parent / "short" / "rerank.json").read_text())["weights"])
     plain = {n for n in names if not n.startswith("short*")}
     assert len(plain) == len(names) / 2 and {"short*" + n for n in plain} == set(names) - plain
+    named = _bash_ai(*args, "--pools", str(pools), "--program-columns", "--name", "programs", home=home)
+    assert named.returncode == 0, named.stderr[-2000:]
+    assert "program table: " in named.stderr
+    assert {PROGRAM_NAMED, PROGRAM_MISSED} <= set(
+        json.loads((first.parent / "programs" / "rerank.json").read_text())["weights"]
+    )
+    fitted = load_reranker(first.parent / "programs" / "model")
+    assert fitted is not None and fitted.names[-2:] == (PROGRAM_NAMED, PROGRAM_MISSED)
+    assert fitted.programs and all(0 < v < 1 for v in fitted.programs.values())
     saved = json.loads(gzip.decompress((first.parent / "w3" / POOLS_FILE).read_bytes()))
     assert [p["suite"] for p in saved["pools"]] == ["nl2bash-dev"] * 6 + ["everyday-dev"] * 6
     for bad, message in (
@@ -426,6 +491,9 @@ def test_a_refit_on_a_runs_pools_reproduces_its_fit_and_refuses_other_models_poo
     assert twice.returncode == 2 and "named twice" in twice.stderr
     elsewhere = _bash_ai("train", "--suite-weight", "everyday-dev=2", home=home)
     assert elsewhere.returncode == 2 and "--suite-weight belongs to --stage rerank" in elsewhere.stderr
+    for flag in ("--program-columns", "--short-columns", "--match-column"):
+        misplaced = _bash_ai("train", flag, home=home)
+        assert misplaced.returncode == 2 and f"{flag} belongs to --stage rerank" in misplaced.stderr, flag
     legacy = json.loads(gzip.decompress(pools.read_bytes()))  # written before pools kept their suite
     for pool in legacy["pools"]:
         del pool["suite"]

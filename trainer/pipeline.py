@@ -212,6 +212,7 @@ def run_rerank(
     match: bool = False,
     suite_weights: Sequence[tuple[str, float]] = (),
     short: bool = False,
+    programs: bool = False,
 ) -> dict[str, Any]:
     """The ``rerank`` stage: ``init``'s model with a trained reranker, as run ``run_name``'s model;
     ``structure``: a model trained with ``--targets template`` that ranks with it (and ships in it);
@@ -253,6 +254,7 @@ def run_rerank(
             match=match,
             suite_weights=tuple(suite_weights),
             short=short,
+            programs=programs,
         ),
     )
     summary["init"] = str(source)

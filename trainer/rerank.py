@@ -54,7 +54,7 @@ import gzip
 import json
 import math
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,7 @@ from bash_ai.engine.rerank import (
     finite_reviews,
     hashed_ids,
     linear_scores,
+    program_table,
     request_words,
     review_rows,
     reviewed_scores,
@@ -108,6 +109,9 @@ class RerankSpec:
     suite_weights: tuple[tuple[str, float], ...] = ()
     # Every column again for short requests (``bash_ai.engine.rerank.SHORT_PREFIX``).
     short: bool = False
+    # The ``PROGRAMS`` columns: whether a candidate runs a program the request names by its name
+    # (``bash_ai.engine.rerank.program_table`` of the model's index).
+    programs: bool = False
 
     def weight_of(self, suite: str) -> float:
         return dict(self.suite_weights).get(suite, 1.0)
@@ -501,17 +505,26 @@ def cross_validated(
     return [held[i] for i in range(len(feats))], fit_linear(list(zip(feats, targets, strict=True)), spec, weights)
 
 
-def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -> tuple[Reranker, dict[str, Any]]:
+def fit_on_pools(
+    pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec, programs: Mapping[str, float] | None = None
+) -> tuple[Reranker, dict[str, Any]]:
     """The fitted reranker and its cross-validated figures beside the hand-set ranking's; with
     ``spec.review_top`` (and reviewer scores in the pools) a review stage too, the figures then
     those of both stages, and the first stage's alone beside them. The reranker records
     ``spec.structure_beams``, the written-out templates its pools hold. Each pool weighs
     ``spec.weight_of`` its suite in every fit; pools of several suites get each suite's figures too
-    (``figures["suites"]``)."""
+    (``figures["suites"]``). ``programs``: the model index's ``program_table``, which ``spec.programs``
+    needs."""
     from bash_ai.engine.propose import DecodeConfig
+    from bash_ai.errors import UsageError
 
+    if spec.programs and programs is None:
+        raise UsageError("the program columns need the program table of the model's index")
+    table = programs if spec.programs else None
     feats = [
-        candidate_features(p.request, p.proposals, lexicon, p.structure, match=spec.match, short=spec.short)
+        candidate_features(
+            p.request, p.proposals, lexicon, p.structure, match=spec.match, short=spec.short, programs=table
+        )
         for p in pools
     ]
     targets = pool_targets(pools, spec)
@@ -560,8 +573,8 @@ def fit_on_pools(pools: Sequence[Pool], lexicon: np.ndarray, spec: RerankSpec) -
     unsure = unsure_threshold(pools, held)
     if unsure is not None:
         figures["unsure_below"] = unsure
-    names = feature_names(bool(pools) and pools[0].structure is not None, spec.match, spec.short)
-    return Reranker(lexicon, w, mean, std, names, review, spec.structure_beams, unsure), figures
+    names = feature_names(bool(pools) and pools[0].structure is not None, spec.match, spec.short, spec.programs)
+    return Reranker(lexicon, w, mean, std, names, review, spec.structure_beams, unsure, table), figures
 
 
 def review_stage(
@@ -709,7 +722,13 @@ def train_reranker(
             )
         if pools_out is not None:
             save_pools(pools_out, pools, lexicon, {**key, "lexicon_groups": groups_count})
-        reranker, figures = fit_on_pools(pools, lexicon, spec)
+        programs = None
+        if spec.programs:
+            index = engine.index
+            programs = program_table((index.requests[i], index.commands[i]) for i in range(len(index)))
+            if report is not None:
+                report(f"program table: {len(programs)} programs of the index's {len(index)} pairs")
+        reranker, figures = fit_on_pools(pools, lexicon, spec, programs)
         if report is not None:
             if "first_top1" in figures:
                 report(

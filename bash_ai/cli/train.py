@@ -124,6 +124,10 @@ def train(
         bool,
         Opt(help="rerank: every column again for short requests (at most 8 words), weighed apart from long ones"),
     ] = False,
+    program_columns: Annotated[
+        bool,
+        Opt(help="rerank: rank with whether a candidate runs a program the request names by its name"),
+    ] = False,
     review_top: Annotated[
         int,
         Opt(
@@ -166,6 +170,7 @@ def train(
             suite=tune_suite,
             match=match_column,
             short=short_columns,
+            programs=program_columns,
             suite_weights=parse_suite_weights(suite_weight or []),
         )
         return
@@ -179,7 +184,15 @@ def train(
             raise UsageError("--stage index copies the model's weights as they are: --out-dtype belongs to training")
         run_index(init, data or [], topics=index_topics, run_name=name, export_to=out, report=info)
         return
-    for option, value in (("--structure", structure), ("--pools", pools or None), ("--suite-weight", suite_weight)):
+    rerank_only = (
+        ("--structure", structure),
+        ("--pools", pools or None),
+        ("--suite-weight", suite_weight),
+        ("--match-column", match_column or None),
+        ("--short-columns", short_columns or None),
+        ("--program-columns", program_columns or None),
+    )
+    for option, value in rerank_only:
         if value is not None:
             from bash_ai.errors import UsageError
 

@@ -14,8 +14,9 @@ Two parts, both trained by ``bash-ai train --stage rerank`` (``trainer/rerank.py
   the proposals for the tuning suites (nl2bash-dev, and everyday-tune where the fit was given its
   pools; a test split is never seen). With a structure model in the model directory
   (``bash_ai.engine.structure``), one more feature: how likely the candidate's template is for the
-  request; with ``SHORT_PREFIX`` columns, every feature again for short requests; the file lists
-  the features it was fitted on.
+  request; with ``PROGRAMS`` columns, whether the candidate runs a program the request names by its
+  name (the model index's ``program_table``, stored in the file); with ``SHORT_PREFIX`` columns,
+  every feature again for short requests; the file lists the features it was fitted on.
 - optionally a **review stage**: a second linear model over the same features plus the reviewer
   score, log p(request | candidate) per request token by the model's own reverse (explain)
   direction, that re-ranks the first model's ``top`` best finished candidates (Coder-Reviewer
@@ -26,10 +27,12 @@ Numpy only: loading costs a few milliseconds and scoring a pool under one.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import zlib
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,6 +69,14 @@ STRUCTURE = "structure"
 # And after it, where the fit asked for it (``RerankSpec.match``): how nearly a training request that
 # asked for the candidate says the request's words (``Proposal.match``).
 MATCH = "match"
+# And after it, where the fit asked for them (``RerankSpec.programs``): whether the candidate runs a
+# program the request names by its name ("whois example.com", "curl a url and follow redirects"),
+# and whether it runs none of those the request names, each weighed by how often a training request
+# that says the program's name has a command that runs it (``program_table``: "find" 0.93, "sort"
+# 0.74, "file" and "last" 0.01, since "the last line of a file" asks for neither).
+PROGRAM_NAMED = "program_named"
+PROGRAM_MISSED = "program_missed"
+PROGRAMS = (PROGRAM_NAMED, PROGRAM_MISSED)
 # And last, where the fit asked for it (``RerankSpec.short``): every column above again, times 1 for a
 # short request (at most ``SHORT_WORDS`` words) and 0 for a longer one. NL2Bash's long requests never
 # have a retrieved command as their reference (its split keeps commands apart), everyday requests
@@ -74,14 +85,22 @@ SHORT_PREFIX = "short*"
 SHORT_WORDS = 8  # everyday-tune: 93% of requests at most 8 words; nl2bash-dev: 20%
 
 
-def feature_names(structure: bool = False, match: bool = False, short: bool = False) -> tuple[str, ...]:
+def feature_names(
+    structure: bool = False, match: bool = False, short: bool = False, programs: bool = False
+) -> tuple[str, ...]:
     """The columns ``candidate_features`` writes with these options, in its order."""
-    names = (*FEATURES, *([STRUCTURE] if structure else []), *([MATCH] if match else []))
+    names = (
+        *FEATURES,
+        *([STRUCTURE] if structure else []),
+        *([MATCH] if match else []),
+        *(PROGRAMS if programs else ()),
+    )
     return (*names, *(SHORT_PREFIX + name for name in names)) if short else names
 
 
 FEATURE_SETS = tuple(
-    feature_names(structure, match, short)
+    feature_names(structure, match, short, programs)
+    for programs in (False, True)
     for short in (False, True)
     for match in (False, True)
     for structure in (False, True)
@@ -94,6 +113,7 @@ UNREVIEWED = -20.0
 PRIOR_ALPHA, PRIOR_RELEVANCE, PRIOR_BONUS, PRIOR_CONSENSUS = 0.6, 4.0, 1.0, 4.0
 
 _WORD = re.compile(r"[a-z][a-z0-9]*|\d+")
+_NAME = re.compile(r"[a-z][a-z0-9]*")  # a program's name that can be a request word
 _STOP = frozenset(
     [
         "the",
@@ -142,6 +162,34 @@ def command_parts(parsed: Parsed) -> list[str]:
             out.append("FIRST:" + utility)
     out.append(f"N:{min(len(parsed), 4)}")
     return out
+
+
+def program_table(pairs: Iterable[tuple[str, str]]) -> dict[str, float]:
+    """For every program the ``pairs``' commands run whose name is a request word (``request_words``),
+    how often a request that says its name has a command that runs it, smoothed: (runs + 1) /
+    (says + 2), so 0.5 for a program no request names ("whois"), 0.01 for "file". Two decimals."""
+    from bash_ai.nlc2cmd import utility_flags
+
+    rows = [(request_words(request), {utility for utility, _ in utility_flags(command)}) for request, command in pairs]
+    programs = set().union(*(ran for _, ran in rows)) if rows else set()
+    says: Counter[str] = Counter()
+    runs: Counter[str] = Counter()
+    for words, ran in rows:
+        for word in programs.intersection(words):
+            says[word] += 1
+            runs[word] += word in ran
+    return {p: round((runs[p] + 1) / (says[p] + 2), 2) for p in sorted(programs) if _NAME.fullmatch(p)}
+
+
+def program_columns(words: Sequence[str], parsed: Parsed | None, programs: Mapping[str, float]) -> tuple[float, float]:
+    """``PROGRAMS`` of a candidate (parsed by ``nlc2cmd.utility_flags``) for a request's ``words``:
+    the largest ``program_table`` share of the programs the request names that it runs, and of those
+    it names and the candidate does not run (0.0 where there are none)."""
+    named = [(programs[w], w) for w in words if w in programs]
+    if not named:
+        return 0.0, 0.0
+    ran = {utility for utility, _ in parsed or ()}
+    return max((p for p, w in named if w in ran), default=0.0), max((p for p, w in named if w not in ran), default=0.0)
 
 
 def hashed_ids(words: Sequence[str], parts: Sequence[str], bits: int) -> np.ndarray:
@@ -246,6 +294,8 @@ class Reranker:
     # tuning pools by ``train --stage rerank`` (``trainer.rerank.unsure_threshold``); None: not
     # found (an older file), and ``DecodeConfig``'s default stands.
     unsure_below: float | None = None
+    # ``program_table`` of its model's index, where it ranks with the ``PROGRAMS`` columns.
+    programs: Mapping[str, float] | None = None
 
     @property
     def bits(self) -> int:
@@ -266,7 +316,13 @@ class Reranker:
         needed when the reranker wants it."""
         wanted = structure if self.wants_structure else None
         return candidate_features(
-            request, proposals, self.lexicon, wanted, match=MATCH in self.names, short=self.wants_short
+            request,
+            proposals,
+            self.lexicon,
+            wanted,
+            match=MATCH in self.names,
+            short=self.wants_short,
+            programs=self.programs if PROGRAM_NAMED in self.names else None,
         )
 
     def rescore(
@@ -315,6 +371,8 @@ class Reranker:
             meta["structure_beams"] = str(self.structure_beams)
         if self.unsure_below is not None:
             meta["unsure_below"] = repr(float(self.unsure_below))
+        if self.programs is not None:
+            meta["programs"] = json.dumps(dict(self.programs), separators=(",", ":"), sort_keys=True)
         atomic_write_bytes(Path(path), save(arrays, metadata=meta))
         return Path(path)
 
@@ -359,9 +417,23 @@ class Reranker:
             if not beams.isdigit() or int(beams) > 16 or (int(beams) and STRUCTURE not in names):
                 raise ValueError(f"structure_beams {beams!r} is not a count of at most 16 with a structure model")
             unsure = _stored_threshold(meta.get("unsure_below"))
+            programs = _stored_programs(meta.get("programs"), PROGRAM_NAMED in names)
         except Exception as exc:  # noqa: BLE001 - safetensors raises its own errors
             raise ModelError(f"{path}: unreadable reranker ({exc})") from None
-        return cls(lexicon, weights, mean, std, names, review, int(beams), unsure)
+        return cls(lexicon, weights, mean, std, names, review, int(beams), unsure, programs)
+
+
+def _stored_programs(text: str | None, wanted: bool) -> dict[str, float] | None:
+    """A file's ``program_table`` (None where its features have no ``PROGRAMS``); ``ValueError`` for
+    one missing where they have, or not a mapping of names to shares in [0, 1]."""
+    if not wanted:
+        return None
+    table = json.loads(text) if text is not None else None
+    if not isinstance(table, dict) or not all(
+        isinstance(k, str) and isinstance(v, (int, float)) and 0 <= v <= 1 for k, v in table.items()
+    ):
+        raise ValueError("its program table is missing or malformed")
+    return {k: float(v) for k, v in table.items()}
 
 
 def _stored_threshold(text: str | None) -> float | None:
@@ -411,11 +483,12 @@ def candidate_features(
     *,
     match: bool = False,
     short: bool = False,
+    programs: Mapping[str, float] | None = None,
 ) -> np.ndarray:
     """(len(proposals), len(FEATURES)) features of a pool, in ``FEATURES`` order; one more column
     when ``structure`` (each proposal's template log-probability) is given, and after it ``MATCH``
-    (each proposal's ``match``) when ``match``; with ``short`` all of them again, times
-    ``short_request``."""
+    (each proposal's ``match``) when ``match``, then the two ``PROGRAMS`` columns given a
+    ``program_table``; with ``short`` all of them again, times ``short_request``."""
     from bash_ai.engine.proposal import agree, normalised
     from bash_ai.nlc2cmd import utility_flags
 
@@ -456,6 +529,9 @@ def candidate_features(
         columns.append(np.asarray(structure, dtype=np.float64).reshape(len(proposals), 1))
     if match:
         columns.append(np.array([p.match for p in proposals], dtype=np.float64).reshape(len(proposals), 1))
+    if programs is not None:
+        named = [program_columns(words, parsed[p.text], programs) for p in proposals]
+        columns.append(np.array(named, dtype=np.float64).reshape(len(proposals), len(PROGRAMS)))
     out = columns[0] if len(columns) == 1 else np.hstack(columns)
     return np.hstack([out, out * short_request(request)]) if short else out
 
