@@ -268,8 +268,9 @@ def _kind_filter(command: str, request: str) -> str:
 
     out = command
     for item in reversed(parse(command).items):  # from the end: earlier offsets stay right
-        found = find_start(item) if isinstance(item, Command) else None
-        if found is None or any(word.value in _NAME_TESTS for word in item.words):
+        if not isinstance(item, Command) or (found := find_start(item)) is None:
+            continue
+        if any(word.value in _NAME_TESTS for word in item.words):
             continue
         after = found[1][-1] if found[1] else found[0]
         out = f"{out[: after.end]} -name '*.{kinds[0]}'{out[after.end :]}"
