@@ -359,11 +359,13 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     from bash_ai.engine.arguments import files, mentions, names_target, targets
     from bash_ai.safety.intent import (
         asks_for_another_user,
+        asks_for_no_change,
         asks_to_create,
         asks_to_run,
         asks_to_stop,
         deletes,
         file_kinds,
+        harmed_files,
         kinds_as_places,
         only_creates,
         reads_only,
@@ -377,6 +379,10 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
 
     reads = reads_only(request)
     named = files(request) if reads else []
+    # Asked for no change at all without a reading verb first ("first 20 lines of data.csv"): the
+    # files it names must not be written over, edited or deleted (any others may be: "kill
+    # whatever is on port 3000" is not a request that only reads).
+    kept = files(request) if not reads and asks_for_no_change(request) else []
     runnable = named if not asks_to_run(request) else []  # the files it must not run
     other_user = asks_for_another_user(request)
     creating = asks_to_create(request)
@@ -398,13 +404,14 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
         if scope and deletes(c) and not any(names_target(c, t) for t in scope):
             out[c] = ("request-scope", f"deletes files without naming {', '.join(scope)}, which the request names")
             continue
-        harmed = _harmed(c, named) if reads else []
+        harmed = _harmed(c, named) if reads else harmed_files(c, kept) if kept else []
         ran = run_files(c, runnable) if runnable and not harmed else []
         made = only_creates(c) if not creating and not harmed and not ran else []
         if harmed:
             out[c] = (
                 "request-file",
-                f"removes, moves or writes over {', '.join(harmed)}; the request only asks to read",
+                f"removes, moves or writes over {', '.join(harmed)}; the request "
+                + ("only asks to read" if reads else "does not ask to change it"),
             )
         elif ran:
             out[c] = ("request-file", f"runs {', '.join(ran)}, which the request only asks to read")

@@ -392,6 +392,50 @@ def test_sweeping_deletes(command: str, swept: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        ("first 20 lines of data.csv", True),
+        ("skip the header line of data.csv", True),
+        ("md5 checksum of file.iso", True),
+        ("kill whatever is on port 3000", True),  # no file to change (its programs are another matter)
+        ("show the first 10 lines of notes.txt", True),  # reads_only too
+        ("replace foo with bar in config.txt", False),
+        ("comment out the PermitRootLogin line in sshd_config", False),  # an edit _CHANGE does not say
+        ("prepend a header row to data.csv", False),
+        ("unpack image.xz", False),  # unxz replaces image.xz: asked for
+        ("generate a requirements.txt for a project", False),
+        ("make a directory called logs", False),
+        ("print the hashes to sums.md5", False),  # where the output goes
+    ],
+)
+def test_asks_for_no_change(request_text: str, expected: bool) -> None:
+    from bash_ai.safety.intent import asks_for_no_change
+
+    assert asks_for_no_change(request_text) is expected
+
+
+def test_a_candidate_that_writes_over_a_file_of_a_request_that_asks_no_change_is_flagged() -> None:
+    """Without a reading verb first, a request may still ask for no change: once the bundle's first
+    answer to "first 20 lines of data.csv" was ``sed -i '1d' data.csv`` (the first line deleted in
+    place), and its fifth to "md5 checksum of file.iso" wrote the sums over the ISO."""
+    from bash_ai.answer import unasked
+
+    assert unasked("first 20 lines of data.csv", ["sed -i '1d' data.csv", "head -n 20 data.csv"]) == {
+        "sed -i '1d' data.csv": (
+            "request-file",
+            "removes, moves or writes over data.csv; the request does not ask to change it",
+        )
+    }
+    assert list(unasked("md5 checksum of file.iso", ["md5sum -- *.iso > file.iso", "md5sum file.iso"])) == [
+        "md5sum -- *.iso > file.iso"
+    ]
+    # Other files than the request's may change, and a change asked for stands.
+    assert unasked("md5 checksum of file.iso", ["md5sum file.iso > /tmp/sums.txt"]) == {}
+    assert unasked("prepend a header row to data.csv", ["sed -i '1i name,age' data.csv"]) == {}
+    assert unasked("unpack image.xz", ["unxz image.xz", "rm image.xz"]) == {}
+
+
+@pytest.mark.parametrize(
     ("command", "expected"),
     [
         ("find ./ -mtime +7 -delete", True),

@@ -115,6 +115,27 @@ def reads_only(request: str) -> bool:
     return bool(words) and words[0] in READ_VERBS and _CHANGE.search(request) is None and not _TO_FILE.search(request)
 
 
+# Edits that ``_CHANGE`` leaves out, so that "show the comments" stays a request that only reads:
+# NL2Bash's and tldr's in-place edits (``sed -i``) are asked for with one of these where no ``_CHANGE``
+# word is said (7 of 177 in the bundle's index: "trim", "prepend", "comment out", "uncomment").
+_EDIT = re.compile(
+    r"\b(?:trim|prepend|(?:un)?comment|indent|pad|format|clean|dedup|normali[sz]|fill|swap|lower|upper|capitali[sz]"
+    r"|generat|extract|unpack|decompress|unzip|gunzip|untar|unxz|bunzip|encod|decod|sign|patch|apply)",
+    re.IGNORECASE,
+)
+
+
+def asks_for_no_change(request: str) -> bool:
+    """True when nothing in ``request`` asks to change, create or write a file: no word asking for a
+    change (``_CHANGE``), an edit (``_EDIT``: "trim", "comment out", "extract") or something new
+    (``asks_to_create``), and no file named as where the output goes. Wider than ``reads_only``
+    (which wants a reading verb first): "first 20 lines of data.csv", "skip the header line of
+    data.csv", "md5 checksum of file.iso". Its files must stay as they are."""
+    return not (
+        _CHANGE.search(request) or _EDIT.search(request) or _TO_FILE.search(request) or asks_to_create(request)
+    )
+
+
 def harmed_files(command: str, files: Iterable[str]) -> list[str]:
     """Which of ``files`` (the file names a request gives, ``notes.txt``) ``command`` would
     overwrite, delete, move or edit in place; empty for unparseable text."""
