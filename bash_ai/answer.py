@@ -346,7 +346,8 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     """Each of ``commands`` that does what ``request`` did not ask for, with a danger rule id and
     message: it changes files where the request only reads (``harming``) or runs a file the request
     only asks to read (both ``request-file``), it only creates files or directories where the request
-    asks to create none (``request-create``), it runs as another user where the request does not
+    asks to create none, or none of its kind (``request-create``: ``mkdir x`` for "create a tar archive
+    of the src directory"), it runs as another user where the request does not
     ask for that (``request-user``), it stops processes or the machine where the request only reads
     (``request-kill``: ``kill $(lsof -t -i:8080)`` for "show which process uses port 8080"), it
     deletes everything in the working directory, or deletes anything at all, where the request names
@@ -360,14 +361,13 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     from bash_ai.safety.intent import (
         asks_for_another_user,
         asks_for_no_change,
-        asks_to_create,
         asks_to_run,
         asks_to_stop,
+        creates_unasked,
         deletes,
         file_kinds,
         harmed_files,
         kinds_as_places,
-        only_creates,
         reads_only,
         run_files,
         shows_nothing,
@@ -385,7 +385,6 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     kept = files(request) if not reads and asks_for_no_change(request) else []
     runnable = named if not asks_to_run(request) else []  # the files it must not run
     other_user = asks_for_another_user(request)
-    creating = asks_to_create(request)
     aimed = targets(request)
     kinds = file_kinds(request) - {t.lower() for t in aimed}
     stop = asks_to_stop(request)
@@ -406,7 +405,7 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
             continue
         harmed = _harmed(c, named) if reads else harmed_files(c, kept) if kept else []
         ran = run_files(c, runnable) if runnable and not harmed else []
-        made = only_creates(c) if not creating and not harmed and not ran else []
+        made, unasked_kind = creates_unasked(c, request) if not harmed and not ran else ([], "")
         if harmed:
             out[c] = (
                 "request-file",
@@ -416,7 +415,10 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
         elif ran:
             out[c] = ("request-file", f"runs {', '.join(ran)}, which the request only asks to read")
         elif made:
-            out[c] = ("request-create", f"only creates {', '.join(made)}; the request does not ask to create anything")
+            out[c] = (
+                "request-create",
+                f"only creates {', '.join(made)}; the request does not ask to create {unasked_kind}",
+            )
         elif reads and (stopping := stopped_programs(c)):
             out[c] = ("request-kill", f"stops processes ({', '.join(stopping)}); the request only asks to see")
         elif not other_user and switches_user(c):

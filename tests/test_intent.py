@@ -330,6 +330,28 @@ def test_asks_to_create(request_text: str, asks: bool) -> None:
     assert asks_to_create(request_text) is asks
 
 
+@pytest.mark.parametrize(
+    ("command", "request_text", "expected"),
+    [
+        ("mkdir logs", "compress the logs directory", (["logs"], "anything")),
+        # The bundle's first answer once, a directory where an archive was asked for.
+        ("mkdir ${archive%.tar*}", "create a tar archive of the src directory", (["${archive%.tar*}"], "a directory")),
+        ("mkdir latest", "create a symlink called latest pointing to release-2.3", (["latest"], "a directory")),
+        ("touch index.html", "create a new account", (["index.html"], "a file")),
+        ("mkdir jan feb mar", "make folders jan feb and mar", ([], "")),
+        ("mkdir -p a/b/c", "create a/b/c with its parents", ([], "")),  # a path named
+        ("mkdir projects", "create a new directory called projects", ([], "")),
+        ("touch notes.txt", "create notes.txt", ([], "")),  # a file named
+        ("touch -d yesterday x", "set the timestamp of x to yesterday", ([], "")),
+        ("tar -czf src.tar.gz src", "create a tar archive of the src directory", ([], "")),  # does more
+    ],
+)
+def test_creates_unasked(command: str, request_text: str, expected: tuple[list[str], str]) -> None:
+    from bash_ai.safety.intent import creates_unasked
+
+    assert creates_unasked(command, request_text) == expected
+
+
 # (the best-scored candidate, the one after it, a request it misreads, the flag, a request that asks for it)
 UNASKED_FIRST = [
     (
@@ -338,6 +360,13 @@ UNASKED_FIRST = [
         "compress the logs directory",
         ("request-create", "medium"),
         "create the logs directory and compress it",
+    ),
+    (
+        "mkdir backup",
+        "tar -czf src.tar.gz src",
+        "create a tar archive of the src directory",
+        ("request-create", "medium"),
+        "create a backup directory",
     ),
     (
         "kill $(lsof -t -i:8080)",

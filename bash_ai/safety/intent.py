@@ -23,6 +23,8 @@ numbers in script.sh"), and one that runs as another user (``su``, ``runuser``: 
 ask for that (:func:`asks_for_another_user`): "show line numbers in script.sh" once got
 ``su - jetty script.sh`` first. So does one that only creates (:func:`only_creates`: ``mkdir logs``
 for "compress the logs directory") where the request asks to create nothing (:func:`asks_to_create`),
+or nothing of that kind (:func:`creates_unasked`: ``mkdir ${archive%.tar*}`` for "create a tar
+archive of the src directory"),
 and one that deletes everything in the working directory (:func:`sweeping_deletes`: ``rm -rf *``),
 or deletes anything at all (:func:`deletes`: ``find . -type f -mtime +7 -delete``), where the
 request names what to act on ("delete the directory build and everything in it", "delete all .tmp
@@ -131,9 +133,7 @@ def asks_for_no_change(request: str) -> bool:
     (``asks_to_create``), and no file named as where the output goes. Wider than ``reads_only``
     (which wants a reading verb first): "first 20 lines of data.csv", "skip the header line of
     data.csv", "md5 checksum of file.iso". Its files must stay as they are."""
-    return not (
-        _CHANGE.search(request) or _EDIT.search(request) or _TO_FILE.search(request) or asks_to_create(request)
-    )
+    return not (_CHANGE.search(request) or _EDIT.search(request) or _TO_FILE.search(request) or asks_to_create(request))
 
 
 def harmed_files(command: str, files: Iterable[str]) -> list[str]:
@@ -232,6 +232,39 @@ def asks_to_create(request: str) -> bool:
     """True when ``request`` asks to create a file or directory, or to touch one ("make a directory
     called projects", "update the timestamp of x")."""
     return _CREATE_ASKED.search(request) is not None
+
+
+# What a request asks to create, where a creating word comes at most four words before it: "make
+# folders jan feb and mar", "create an empty file", not "create a tar archive of the src directory"
+# (which asks for an archive). Of the bundle's index's 157 pairs whose command only creates, 4 do not
+# say so ("create intermediate directoriy path2", "create a subgroup").
+_MAKE = r"\b(?:creat\w*|make|makes|making|new|build\w*|set ?up|ensure|prepare\w*|add)\s+(?:[\w./'-]+\s+){0,3}?"
+_DIRECTORY_ASKED = re.compile(
+    _MAKE + r"(?:sub)?(?:director(?:y|ies)|folders?|dirs?|paths?|tree|hierarch\w*|structure)\b|\bmkdir\b", re.I
+)
+_FILE_ASKED = re.compile(_MAKE + r"files?\b|\b(?:touch\w*|timestamps?|access time|modification time)\b", re.I)
+
+
+def creates_unasked(command: str, request: str) -> tuple[list[str], str]:
+    """What ``command`` creates (``only_creates``) where ``request`` asks to create nothing, or
+    asks to create no directory and it runs ``mkdir`` ("create a tar archive of the src directory"
+    -> ``mkdir ${archive%.tar*}``), or no file and it runs ``touch``; with what the request does not
+    ask for ("anything", "a directory", "a file"). A path or a file the request names counts as
+    asking for one ("create src/main", "create notes.txt"). Empty for a command that does more."""
+    made = only_creates(command)
+    if not made:
+        return [], ""
+    if not asks_to_create(request):
+        return made, "anything"
+    from bash_ai.engine.arguments import files, paths
+
+    script = _parsed(command)
+    programs = {inv.utility for inv in invocations(script)} if script is not None else set()
+    if "mkdir" in programs and not (_DIRECTORY_ASKED.search(request) or paths(request)):
+        return made, "a directory"
+    if "touch" in programs and not (_FILE_ASKED.search(request) or files(request)):
+        return made, "a file"
+    return [], ""
 
 
 def only_creates(command: str) -> list[str]:
