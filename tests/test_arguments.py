@@ -760,6 +760,9 @@ ARCHIVED = [
     ("tar -cvf backup.tar", "archive the logs directory", "tar -cvf backup.tar logs"),
     ("tar czf - logs", "compress the logs folder into logs.tgz", "tar czf logs.tgz logs"),
     ("tar cjf logs", "compress the logs directory", "tar cjf logs.tar.bz2 logs"),
+    # An example's stand-in name (the bundle's first answer, once) takes the source's.
+    ("tar -cvzf filename.tar.gz logs", "create a tar archive of the logs directory", "tar -cvzf logs.tar.gz logs"),
+    ("tar cjf archive.tar.bz2 logs", "compress the logs directory", "tar cjf logs.tar.bz2 logs"),
 ]
 NOT_ARCHIVED = [
     ("tar -czf logs.tar.gz logs", "compress the logs directory"),  # right already
@@ -768,6 +771,8 @@ NOT_ARCHIVED = [
     ("tar cvf - logs | gzip > a.gz", "archive the logs directory"),  # the archive goes somewhere
     ("tar cjf x", "compress the logs directory"),
     ("tar cvf a.tar other", "archive the logs directory"),
+    ("tar -czf backup.tar.gz logs", "compress the logs directory"),  # a name of its own
+    ("tar -czf filename.tar.gz logs", "compress the logs directory into keep.tar.gz"),  # the request names it
 ]
 
 

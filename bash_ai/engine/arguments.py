@@ -322,13 +322,21 @@ _TAR_CREATE = re.compile(r"-?[A-Za-z]*c[A-Za-z]*f")  # a bundle that creates, it
 _TAR_ENDINGS = {"z": ".tar.gz", "j": ".tar.bz2", "J": ".tar.xz"}
 
 
+# An example's stand-in for the archive's name (``filename.tar.gz``), with its ending.
+_STAND_IN_ARCHIVE = re.compile(
+    r"(?:file_?name|file|archive(?:[_-]?name)?|my_?archive|name|output|out|foo|example|tarball)"
+    r"(\.(?:tar(?:\.(?:gz|bz2|xz|zst))?|tgz|tbz2?|txz))"
+)
+
+
 def _archive(command: str, request: str) -> str:
     """A ``tar`` that creates an archive of nothing, or writes it to the terminal, archives the one
     directory or file the request names, into the archive the request names or one named after it:
     "compress the logs directory" turns ``tar cvf logs`` (an empty archive called ``logs``, which
     tar refuses to create) into ``tar cvzf logs.tar.gz logs``, and ``tar cvf - src`` (the archive's
     bytes on the terminal) for "create a tar archive of the src directory" into ``tar cvf src.tar
-    src``. "compress" or "gzip" adds ``z`` where the bundle has no compression letter. Only a whole
+    src``; an example's stand-in for the archive's name takes the source's (``tar -cvzf
+    filename.tar.gz src`` -> ``tar -cvzf src.tar.gz src``). "compress" or "gzip" adds ``z`` where the bundle has no compression letter. Only a whole
     command that is one ``tar`` whose first word is its bundle of letters ending in ``f``."""
     if not command.startswith("tar "):
         return command
@@ -346,7 +354,8 @@ def _archive(command: str, request: str) -> str:
     if len(sources) != 1 or len(wanted) > 1:
         return command
     (source,) = sources
-    if members and not (archive == "-" and members == [source]):
+    stand_in = _STAND_IN_ARCHIVE.fullmatch(archive) if members == [source] and not wanted else None
+    if members and not (archive == "-" and members == [source]) and not stand_in:
         return command
     if not members and archive not in ("-", source) and not _ARCHIVE_NAME.search(archive):
         return command
@@ -355,6 +364,8 @@ def _archive(command: str, request: str) -> str:
         letters = f"{bundle[:-1]}z{bundle[-1]}"
     if wanted:
         into = wanted[0]
+    elif stand_in:
+        into = f"{source}{stand_in.group(1)}"
     elif archive not in ("-", source):
         into = archive
     else:
