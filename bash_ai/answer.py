@@ -339,6 +339,7 @@ UNASKED_SEVERITY: dict[str, Severity] = {
     "request-kind": "medium",
     "request-stop": "medium",
     "request-output": "medium",
+    "request-format": "medium",
 }
 
 
@@ -348,7 +349,8 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     only asks to read (both ``request-file``), it only creates files or directories where the request
     asks to create none, or none of its kind (``request-create``: ``mkdir x`` for "create a tar archive
     of the src directory"), it runs as another user where the request does not
-    ask for that (``request-user``), it stops processes or the machine where the request only reads
+    ask for that (``request-user``), it gives a file the request names to an archiver of another
+    format (``request-format``: ``tar -tzf release.zip``), it stops processes or the machine where the request only reads
     (``request-kill``: ``kill $(lsof -t -i:8080)`` for "show which process uses port 8080"), it
     deletes everything in the working directory, or deletes anything at all, where the request names
     what to act on and the command names none of it (``request-scope``: ``find . -mtime +7 -delete``
@@ -375,6 +377,7 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
         stops_nothing,
         sweeping_deletes,
         switches_user,
+        wrong_formats,
     )
 
     reads = reads_only(request)
@@ -383,6 +386,7 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     # files it names must not be written over, edited or deleted (any others may be: "kill
     # whatever is on port 3000" is not a request that only reads).
     kept = files(request) if not reads and asks_for_no_change(request) else []
+    archives = files(request)  # the archiver must fit each one's format
     runnable = named if not asks_to_run(request) else []  # the files it must not run
     other_user = asks_for_another_user(request)
     aimed = targets(request)
@@ -432,6 +436,8 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
             out[c] = ("request-stop", f"stops nothing; the request asks to {stop} a program")
         elif reads and shows_nothing(c):
             out[c] = ("request-output", "only sets a variable, so it shows nothing; the request asks to see something")
+        elif mismatched := wrong_formats(c, archives):
+            out[c] = ("request-format", f"runs {', '.join(mismatched)}, a file of another format")
     return out
 
 

@@ -352,8 +352,41 @@ def test_creates_unasked(command: str, request_text: str, expected: tuple[list[s
     assert creates_unasked(command, request_text) == expected
 
 
+@pytest.mark.parametrize(
+    ("command", "named", "expected"),
+    [
+        # The bundle's first answers once.
+        ("tar -tzf release.zip", ["release.zip"], ["tar release.zip"]),
+        ("tar -xJf image.xz", ["image.xz"], ["tar image.xz"]),
+        ("unzip backup.tar.gz", ["backup.tar.gz"], ["unzip backup.tar.gz"]),
+        ("bunzip2 files.rar", ["files.rar"], ["bunzip2 files.rar"]),
+        ("cd /tmp && tar xf ~/dl/image.xz", ["image.xz"], ["tar image.xz"]),  # by its path too
+        # Fitting formats, every ending counted: a .tar.gz is a tar archive and a gzip file.
+        ("unzip -l release.zip", ["release.zip"], []),
+        ("gunzip backup.tar.gz", ["backup.tar.gz"], []),
+        ("tar -xzf backup.tar.gz", ["backup.tar.gz"], []),
+        ("tar -xf bundle.tgz", ["bundle.tgz"], []),
+        ("7z x release.zip", ["release.zip"], []),  # reads them all
+        ("cp release.zip /tmp", ["release.zip"], []),  # no archiver
+        ("tar -cf notes.txt.tar notes.txt", ["notes.txt"], []),  # no archive named
+        ("tar -tzf other.zip", ["release.zip"], []),  # not the request's file
+    ],
+)
+def test_wrong_formats(command: str, named: list[str], expected: list[str]) -> None:
+    from bash_ai.safety.intent import wrong_formats
+
+    assert wrong_formats(command, named) == expected
+
+
 # (the best-scored candidate, the one after it, a request it misreads, the flag, a request that asks for it)
 UNASKED_FIRST = [
+    (
+        "tar -tzf release.zip",
+        "unzip -l release.zip",
+        "what's inside release.zip",
+        ("request-format", "medium"),
+        "list what is in the release archive",  # names no file: the order stands
+    ),
     (
         "mkdir logs",
         "tar -czf logs.tar.gz logs",

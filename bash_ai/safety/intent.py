@@ -329,6 +329,56 @@ def kinds_as_places(command: str, kinds: set[str]) -> list[str]:
     return list(dict.fromkeys(hit))
 
 
+# Each archiver and the endings of the files it reads or writes. A file with an ending of another
+# archiver's is the wrong format for it: ``tar -tzf release.zip`` for "what's inside release.zip",
+# ``tar -xJf image.xz`` for "unpack image.xz" (an xz file, not a tar archive).
+_FORMATS: dict[str, tuple[str, ...]] = {
+    "tar": (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tbz2", ".tar.xz", ".txz", ".tar.zst", ".tar.lz"),
+    "zip": (".zip", ".jar", ".war", ".apk"),
+    "gzip": (".gz", ".tgz", ".z"),
+    "xz": (".xz", ".txz", ".lzma"),
+    "bzip2": (".bz2", ".tbz", ".tbz2"),
+    "zstd": (".zst",),
+    "rar": (".rar",),
+    "7z": (".7z",),
+}
+_ARCHIVERS = {
+    "tar": "tar",
+    **dict.fromkeys(("unzip", "zip", "zipinfo"), "zip"),
+    **dict.fromkeys(("gzip", "gunzip", "zcat", "zgrep", "zless", "zmore", "zdiff"), "gzip"),
+    **dict.fromkeys(("xz", "unxz", "xzcat"), "xz"),
+    **dict.fromkeys(("bzip2", "bunzip2", "bzcat"), "bzip2"),
+    **dict.fromkeys(("zstd", "unzstd", "zstdcat"), "zstd"),
+    "unrar": "rar",
+}
+
+
+def _format_of(name: str) -> set[str]:
+    """The archivers whose format a file's name says it is, by any of its endings (``x.tar.gz``: tar
+    and gzip); empty for a name with no archive ending."""
+    lowered = name.lower()
+    return {kind for kind, endings in _FORMATS.items() if lowered.endswith(endings)}
+
+
+def wrong_formats(command: str, files: Iterable[str]) -> list[str]:
+    """Where ``command`` gives one of ``files`` (the request's) to an archiver of another format:
+    ``tar release.zip`` for ``tar -tzf release.zip``; ``7z``, which reads them all, and programs that
+    are no archivers never count. Empty for unparseable text."""
+    archives = {f: kinds for f in files if (kinds := _format_of(f))}
+    script = _parsed(command) if archives and any(a in command for a in _ARCHIVERS) else None
+    if script is None:
+        return []
+    hit = []
+    for inv in invocations(script):
+        kind = _ARCHIVERS.get(inv.utility)
+        if kind is None:
+            continue
+        for name, kinds in archives.items():
+            if kind not in kinds and any(v == name or v.endswith("/" + name) for v in inv.values):
+                hit.append(f"{inv.utility} {name}")
+    return list(dict.fromkeys(hit))
+
+
 def shows_nothing(command: str) -> bool:
     """True when ``command`` only sets variables (``ip=$(hostname -I)``, ``export A=1``): it prints
     nothing, which a request to show something did not ask for; False for unparseable text."""
