@@ -103,6 +103,23 @@ def test_reranker_section_names_the_structure_feature(tmp_path: Path) -> None:
     assert "under `structure.safetensors`" in text
 
 
+def test_reranker_section_names_the_program_features_and_their_table(tmp_path: Path) -> None:
+    import numpy as np
+
+    from bash_ai.engine.rerank import RERANKER_FILE, Reranker, feature_names
+    from trainer.model_card import _reranker_lines
+
+    names = feature_names(programs=True)
+    n = len(names)
+    table = {"find": 0.93, "whois": 0.5}
+    Reranker(np.zeros(1 << 8, np.float32), np.ones(n), np.zeros(n), np.ones(n), names, programs=table).save(
+        tmp_path / RERANKER_FILE
+    )
+    text = "\n".join(_reranker_lines(tmp_path))
+    assert f"over {n} features" in text and ", program_named, program_missed)" in text
+    assert "a table of 2 programs from the retrieval index's pairs" in text
+
+
 def test_a_structure_stage_says_what_it_trained_on(tmp_path: Path) -> None:
     from trainer.model_card import _stage_lines
 

@@ -89,7 +89,7 @@ def _retrieval_lines(model_dir: Path) -> list[str]:
 
 def _reranker_lines(model_dir: Path) -> list[str]:
     """What ``reranker.safetensors`` is and what its fit measured (``training/*/rerank.json``)."""
-    from bash_ai.engine.rerank import SHORT_PREFIX, SHORT_WORDS, load_reranker
+    from bash_ai.engine.rerank import PROGRAM_MISSED, PROGRAM_NAMED, SHORT_PREFIX, SHORT_WORDS, load_reranker
     from bash_ai.model_files import RERANKER_FILE, STRUCTURE_FILE
 
     reranker = load_reranker(model_dir)
@@ -109,6 +109,14 @@ def _reranker_lines(model_dir: Path) -> list[str]:
         if reranker.wants_short
         else ""
     )
+    programs = (
+        f" The `{PROGRAM_NAMED}` and `{PROGRAM_MISSED}` features say whether the candidate runs a program the "
+        "request names by its name, and whether it runs none of those, each weighed by how often a training "
+        f"request that says the name has a command that runs it (a table of {len(reranker.programs or {}):,} "
+        "programs from the retrieval index's pairs, stored in the file)."
+        if reranker.programs is not None
+        else ""
+    )
     lines = [
         "## Reranker",
         "",
@@ -116,7 +124,11 @@ def _reranker_lines(model_dir: Path) -> list[str]:
         "(request word, program / flag) weights learnt from the retrieval index's training pairs alone, "
         f"and a linear model over {len(reranker.names)} features of each candidate ({', '.join(reranker.names)}) "
         "fitted on the model's own candidates for its tuning suites (named with each fit below; a test split is "
-        "never used). It replaces the hand-set ranking weights." + short + structure + _review_line(reranker),
+        "never used). It replaces the hand-set ranking weights."
+        + short
+        + structure
+        + programs
+        + _review_line(reranker),
         "",
     ]
     for record in sorted(model_dir.glob("training/*/rerank.json")):
