@@ -359,7 +359,7 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     for "find large files"), it stops no program where the request asks to stop one
     (``request-stop``), or it only sets variables where the request asks to see something
     (``request-output``)."""
-    from bash_ai.engine.arguments import files, mentions, names_target, targets
+    from bash_ai.engine.arguments import files, mentions, names_target, paths, targets
     from bash_ai.safety.intent import (
         asks_for_another_user,
         asks_for_no_change,
@@ -387,6 +387,7 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     # whatever is on port 3000" is not a request that only reads).
     kept = files(request) if not reads and asks_for_no_change(request) else []
     archives = files(request)  # the archiver must fit each one's format
+    places = paths(request)
     runnable = named if not asks_to_run(request) else []  # the files it must not run
     other_user = asks_for_another_user(request)
     aimed = targets(request)
@@ -409,7 +410,7 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
             continue
         harmed = _harmed(c, named) if reads else harmed_files(c, kept) if kept else []
         ran = run_files(c, runnable) if runnable and not harmed else []
-        made, unasked_kind = creates_unasked(c, request) if not harmed and not ran else ([], "")
+        made, unasked_kind = creates_unasked(c, request, archives, places) if not harmed and not ran else ([], "")
         if harmed:
             out[c] = (
                 "request-file",

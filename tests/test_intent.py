@@ -347,9 +347,10 @@ def test_asks_to_create(request_text: str, asks: bool) -> None:
     ],
 )
 def test_creates_unasked(command: str, request_text: str, expected: tuple[list[str], str]) -> None:
+    from bash_ai.engine.arguments import files, paths
     from bash_ai.safety.intent import creates_unasked
 
-    assert creates_unasked(command, request_text) == expected
+    assert creates_unasked(command, request_text, files(request_text), paths(request_text)) == expected
 
 
 @pytest.mark.parametrize(

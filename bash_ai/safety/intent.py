@@ -41,7 +41,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from bash_ai.safety.commands import file_redirects, find_starts, invocations
 from bash_ai.safety.danger import normalize_path, operands_of
@@ -245,24 +245,25 @@ _DIRECTORY_ASKED = re.compile(
 _FILE_ASKED = re.compile(_MAKE + r"files?\b|\b(?:touch\w*|timestamps?|access time|modification time)\b", re.I)
 
 
-def creates_unasked(command: str, request: str) -> tuple[list[str], str]:
+def creates_unasked(
+    command: str, request: str, files: Sequence[str] = (), paths: Sequence[str] = ()
+) -> tuple[list[str], str]:
     """What ``command`` creates (``only_creates``) where ``request`` asks to create nothing, or
     asks to create no directory and it runs ``mkdir`` ("create a tar archive of the src directory"
     -> ``mkdir ${archive%.tar*}``), or no file and it runs ``touch``; with what the request does not
-    ask for ("anything", "a directory", "a file"). A path or a file the request names counts as
-    asking for one ("create src/main", "create notes.txt"). Empty for a command that does more."""
+    ask for ("anything", "a directory", "a file"). A path or a file the request names (``paths``,
+    ``files``: the caller's ``bash_ai.engine.arguments``) counts as asking for one ("create
+    src/main", "create notes.txt"). Empty for a command that does more."""
     made = only_creates(command)
     if not made:
         return [], ""
     if not asks_to_create(request):
         return made, "anything"
-    from bash_ai.engine.arguments import files, paths
-
     script = _parsed(command)
     programs = {inv.utility for inv in invocations(script)} if script is not None else set()
-    if "mkdir" in programs and not (_DIRECTORY_ASKED.search(request) or paths(request)):
+    if "mkdir" in programs and not (_DIRECTORY_ASKED.search(request) or paths):
         return made, "a directory"
-    if "touch" in programs and not (_FILE_ASKED.search(request) or files(request)):
+    if "touch" in programs and not (_FILE_ASKED.search(request) or files):
         return made, "a file"
     return [], ""
 
