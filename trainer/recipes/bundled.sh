@@ -124,3 +124,13 @@ bash-ai train --stage rerank --init "$out" --tune-suite nl2bash-dev --name bundl
 bash-ai train --stage rerank --init "$out" --pools "$runs/bundled-pools-nl2bash-dev/pools.json.gz" \
   --pools "$runs/bundled-pools-everyday-tune/pools.json.gz" --short-columns --name bundled-everyday-rerank \
   --out "$out" --out-dtype int8
+
+# Stage 10: the reranker fitted again on stage 9's pools, with two more columns (and their short
+# copies): whether a candidate runs a program the request names by its name ("whois example.com",
+# "grep for foo or bar"), and whether it runs none of them, each weighed by how often a training
+# request that says the name asks for it (the index's program table, stored in the reranker file).
+# Chosen on everyday-dev2 (267 everyday requests held out of every fit; docs/benchmarks.md,
+# "A deletion's scope, the files a request keeps, and the programs it names").
+bash-ai train --stage rerank --init "$out" --pools "$runs/bundled-pools-nl2bash-dev/pools.json.gz" \
+  --pools "$runs/bundled-pools-everyday-tune/pools.json.gz" --short-columns --program-columns \
+  --name bundled-program-rerank --out "$out" --out-dtype int8
