@@ -381,13 +381,12 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     )
 
     reads = reads_only(request)
-    named = files(request) if reads else []
+    given, places = files(request), paths(request)
+    named = given if reads else []
     # Asked for no change at all without a reading verb first ("first 20 lines of data.csv"): the
     # files it names must not be written over, edited or deleted (any others may be: "kill
     # whatever is on port 3000" is not a request that only reads).
-    kept = files(request) if not reads and asks_for_no_change(request) else []
-    archives = files(request)  # the archiver must fit each one's format
-    places = paths(request)
+    kept = given if not reads and asks_for_no_change(request) else []
     runnable = named if not asks_to_run(request) else []  # the files it must not run
     other_user = asks_for_another_user(request)
     aimed = targets(request)
@@ -410,7 +409,7 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
             continue
         harmed = _harmed(c, named) if reads else harmed_files(c, kept) if kept else []
         ran = run_files(c, runnable) if runnable and not harmed else []
-        made, unasked_kind = creates_unasked(c, request, archives, places) if not harmed and not ran else ([], "")
+        made, unasked_kind = creates_unasked(c, request, given, places) if not harmed and not ran else ([], "")
         if harmed:
             out[c] = (
                 "request-file",
@@ -437,7 +436,7 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
             out[c] = ("request-stop", f"stops nothing; the request asks to {stop} a program")
         elif reads and shows_nothing(c):
             out[c] = ("request-output", "only sets a variable, so it shows nothing; the request asks to see something")
-        elif mismatched := wrong_formats(c, archives):
+        elif mismatched := wrong_formats(c, given):
             out[c] = ("request-format", f"runs {', '.join(mismatched)}, a file of another format")
     return out
 

@@ -122,7 +122,7 @@ def reads_only(request: str) -> bool:
 # word is said (7 of 177 in the bundle's index: "trim", "prepend", "comment out", "uncomment").
 _EDIT = re.compile(
     r"\b(?:trim|prepend|(?:un)?comment|indent|pad|format|clean|dedup|normali[sz]|fill|swap|lower|upper|capitali[sz]"
-    r"|generat|extract|unpack|decompress|unzip|gunzip|untar|unxz|bunzip|encod|decod|sign|patch|apply)",
+    r"|generat|extract|unpack|decompress|unzip|gunzip|untar|unxz|bunzip|encod|decod|sign(?:s|ed)?\b|patch|apply)",
     re.IGNORECASE,
 )
 
