@@ -315,7 +315,8 @@ def _unasked_filter(command: str, request: str) -> str:
     return command[: before.end].rstrip()
 
 
-_ARCHIVE_NAME = re.compile(r"\.(?:tar(?:\.(?:gz|bz2|xz|zst))?|tgz|tbz2?|txz)$")
+_ARCHIVE_ENDING = r"\.(?:tar(?:\.(?:gz|bz2|xz|zst))?|tgz|tbz2?|txz)"
+_ARCHIVE_NAME = re.compile(_ARCHIVE_ENDING + "$")
 _COMPRESS_ASKED = re.compile(r"\b(?:compress\w*|gzip\w*|zip(?:ped)?)\b|\.(?:tgz|gz)\b", re.IGNORECASE)
 _TAR_CREATE = re.compile(r"-?[A-Za-z]*c[A-Za-z]*f")  # a bundle that creates, its archive next: cvf, -czf
 # Each compression letter of tar and the ending of the archive it writes.
@@ -325,7 +326,7 @@ _TAR_ENDINGS = {"z": ".tar.gz", "j": ".tar.bz2", "J": ".tar.xz"}
 # An example's stand-in for the archive's name (``filename.tar.gz``), with its ending.
 _STAND_IN_ARCHIVE = re.compile(
     r"(?:file_?name|file|archive(?:[_-]?name)?|my_?archive|name|output|out|foo|example|tarball)"
-    r"(\.(?:tar(?:\.(?:gz|bz2|xz|zst))?|tgz|tbz2?|txz))"
+    rf"({_ARCHIVE_ENDING})"
 )
 
 
