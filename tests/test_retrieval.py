@@ -465,3 +465,39 @@ def test_word_overlap_is_the_jaccard_of_the_terms() -> None:
     assert word_overlap(said, "show hidden file, the") == 1.0  # stems, any order, punctuation
     assert word_overlap(said, "find the hidden files under /tmp") == pytest.approx(3 / 7)
     assert word_overlap(said, "reboot now") == 0.0 and word_overlap(set(), "") == 0.0
+
+
+def test_question_core_drops_a_questions_opening_words_only() -> None:
+    from bash_ai.retrieval.bm25 import question_core
+
+    cases = {
+        "how do i delete all empty directories recursively": "delete all empty directories recursively",
+        "How can I list open ports?": "list open ports?",
+        "how to untar a file": "untar a file",
+        "please, how do I see memory": "see memory",
+        "is there a way to count lines in a.txt": "count lines in a.txt",
+        "what's the bash command to list files": "list files",
+        "I want to find big files": "find big files",
+        "can you please compress logs": "compress logs",
+        # Not a question's opening: kept whole.
+        "how much memory do i have": "how much memory do i have",
+        "how long has this machine been up": "how long has this machine been up",
+        "show how to use tar": "show how to use tar",
+        "how do i": "how do i",  # nothing else to search for
+    }
+    assert {request: question_core(request) for request in cases} == cases
+
+
+def test_a_question_is_answered_as_its_request_by_the_bundled_model() -> None:
+    """Its opening words once found other questions ("how much memory do i have" -> `free -h` for
+    "how do i delete all empty directories recursively"); now they change nothing."""
+    from bash_ai.answer import answer
+    from bash_ai.registry import load
+
+    engine = load("bundled")
+    for question in ("how do i delete all empty directories recursively", "how can I set key.pem permissions to 600"):
+        found = engine.neighbors(question, 3)
+        assert [n.row for n in found] == [n.row for n in engine.neighbors(question.split(" ", 3)[3], 3)]
+        first = answer(engine, question, 1)[0].text
+        assert first == answer(engine, question.split(" ", 3)[3], 1)[0].text
+        assert first.startswith(("find", "chmod 600")), first

@@ -299,6 +299,9 @@ class Engine:
         index = self.index if k > 0 else None
         if index is None:
             return []
+        from bash_ai.retrieval.bm25 import question_core  # loaded with the index
+
+        request = question_core(request)
         reranker = self.reranker if lexicon else None
         if reranker is not None:
             from bash_ai.engine.rerank import request_words  # loaded with the reranker
@@ -481,7 +484,10 @@ class Engine:
 
         No newline stop: scripts are multi-line; the model ends at EOT.
         """
+        from bash_ai.retrieval.bm25 import question_core
+
         params = params if params is not None else SamplingParams()
+        request = question_core(request)  # as the beam search's answers (bash_ai.engine.propose)
         ids = self.ask_ids(request, self.neighbors(request), reserve=params.max_tokens)
         return self.stream(ids, params, n, cancel=cancel, banned=self.answer_bans(request))
 

@@ -28,7 +28,7 @@ from bash_ai.engine.events import Started
 from bash_ai.engine.proposal import Proposal, agree, normalised
 from bash_ai.errors import UsageError, check_range
 from bash_ai.model import blas
-from bash_ai.retrieval.bm25 import terms, word_overlap
+from bash_ai.retrieval.bm25 import question_core, terms, word_overlap
 
 if TYPE_CHECKING:
     from bash_ai.engine.engine import Engine
@@ -155,6 +155,7 @@ def propose(
     ``on_event`` gets one ``Started`` event (its ``truncated`` says the request was cut to fit).
     """
     config = config if config is not None else DecodeConfig()
+    request = question_core(request)  # "how do i list open ports" is answered as "list open ports"
     index_k = max(config.retrieval_k, config.pool)
     found = engine.neighbors(request, index_k) if index_k else []
     # The example's arguments swapped for the ones the request names (bash_ai.engine.arguments).

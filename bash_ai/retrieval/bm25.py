@@ -48,6 +48,27 @@ def terms(text: str) -> list[str]:
     return [stem(w) for w in words(text)]
 
 
+# A question's opening words ("how do i", "is there a way to"): in a corpus of imperative requests
+# they are rare, so BM25 weighs them like content words and a question finds other questions
+# ("how do i delete all empty directories" -> "how much memory do i have" -> `free -h`).
+_QUESTION = re.compile(
+    r"^\s*(?:(?:please|so|ok|okay|hey)\b[\s,]*)*"
+    r"(?:how\s+(?:do|can|could|would|should|might)\s+(?:i|you|we|one)"
+    r"|how\s+to|is\s+there\s+(?:a|any)\s+(?:way|command)\s+to"
+    r"|what(?:'s|\s+is)\s+the\s+(?:bash\s+|shell\s+|linux\s+|unix\s+)?(?:command|way)\s+to"
+    r"|(?:i|we)\s+(?:want|need|would\s+like)\s+to|(?:can|could|would)\s+you"
+    r")\b[\s,]*(?:please\b\s*)?",
+    re.IGNORECASE,
+)
+
+
+def question_core(request: str) -> str:
+    """The request without a question's opening words, for searching: ``"how do i list open
+    ports?"`` -> ``"list open ports?"``. A request that is nothing else is kept whole."""
+    core = _QUESTION.sub("", request, count=1)
+    return core if words(core) else request
+
+
 def word_overlap(said: set[str], text: str) -> float:
     """The Jaccard similarity of a text's :func:`terms` and ``said`` (another text's, as a set):
     1.0 for the same words in any order, 0.0 for none shared."""
