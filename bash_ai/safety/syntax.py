@@ -1,4 +1,6 @@
-"""Is it valid bash? Asked of the real ``bash -n`` (parse only, never execute) and of shellcheck.
+"""Is it valid bash? Asked of the real ``bash -n`` (parse only, never execute) and of shellcheck;
+a command ``bash -n`` passes is also read for a ``find`` expression that find would refuse
+(``bash_ai.safety.find_expression``: ``find . -type -f``), which is no more use than a syntax error.
 
 ``bash -n`` reads the command on stdin and stops after parsing, so nothing in the command can
 run. ``extglob`` is switched on first because interactive bash users have it and patterns such as
@@ -77,14 +79,18 @@ def _check(command: str, timeout: float) -> SyntaxResult:
     except subprocess.TimeoutExpired:
         return SyntaxResult(False, f"bash -n did not finish within {timeout:g}s")
     if proc.returncode == 0:
-        return SyntaxResult(True)
+        from bash_ai.safety.find_expression import find_error
+
+        error = find_error(command)  # valid bash that find itself would refuse
+        return SyntaxResult(error is None, error)
     lines = [ln.strip() for ln in proc.stderr.decode("utf-8", errors="replace").splitlines() if ln.strip()]
     message = lines[0] if lines else f"bash -n exited with status {proc.returncode}"
     return SyntaxResult(False, message.removeprefix("bash: "))
 
 
 def check_syntax(command: str, *, timeout: float = SYNTAX_TIMEOUT) -> SyntaxResult:
-    """Parse ``command`` with ``bash -n``. Whitespace-only input is not a command (ok=False)."""
+    """Parse ``command`` with ``bash -n`` (and its ``find`` expressions). Whitespace-only input is not
+    a command (ok=False)."""
     return _check(command, timeout)
 
 
