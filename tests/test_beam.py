@@ -301,6 +301,25 @@ def test_pooled_commands_are_scored_beside_the_beams_with_the_same_result(
     assert sources["echo hello"] == "beam" and sources["echo bye"] == "retrieval"  # the beam's entry stands
 
 
+def test_a_pooled_command_knows_the_sources_of_the_pairs_that_asked_for_it(trained_model_dir: Path) -> None:
+    from bash_ai.engine.propose import DecodeConfig, propose
+    from bash_ai.registry import load
+    from bash_ai.retrieval import RetrievalIndex
+
+    engine = load(str(trained_model_dir))
+    pairs = [
+        ("say hello to the world", "echo hello world", "howto"),
+        ("say hello to everyone", "echo hello world", "tldr"),  # the same command, asked twice
+        ("say goodbye", "echo bye", "nl2bash"),
+        ("say hello", "echo hello", "howto"),  # one a beam writes too
+    ]
+    engine.set_index(RetrievalIndex.build(pairs))
+    found = {p.text: p for p in propose(engine, "say hello", DecodeConfig(retrieval_k=0, beam_width=3, pool=4))}
+    assert found["echo hello world"].origins == ("howto", "tldr") and found["echo bye"].origins == ("nl2bash",)
+    assert found["echo hello"].source == "beam" and found["echo hello"].origins == ("howto",)
+    assert all(p.origins == () for p in found.values() if p.source == "beam" and p.retrieval == 0)
+
+
 def test_ask_prompt_holds_neighbours_nearest_last_and_fits(tiny_model_dir: Path) -> None:
     from bash_ai import prompt as fmt
     from bash_ai.registry import load

@@ -120,6 +120,19 @@ def test_reranker_section_names_the_program_features_and_their_table(tmp_path: P
     assert "a table of 2 programs from the retrieval index's pairs" in text
 
 
+def test_reranker_section_names_the_source_features(tmp_path: Path) -> None:
+    import numpy as np
+
+    from bash_ai.engine.rerank import RERANKER_FILE, Reranker, feature_names
+    from trainer.model_card import _reranker_lines
+
+    names = feature_names(sources=True)
+    n = len(names)
+    Reranker(np.zeros(1 << 8, np.float32), np.ones(n), np.zeros(n), np.ones(n), names).save(tmp_path / RERANKER_FILE)
+    text = "\n".join(_reranker_lines(tmp_path))
+    assert ", from_howto, from_tldr)" in text and "The `from_howto` and `from_tldr` features say" in text
+
+
 def test_a_structure_stage_says_what_it_trained_on(tmp_path: Path) -> None:
     from trainer.model_card import _stage_lines
 

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -235,6 +236,35 @@ def test_the_program_columns_rank_the_program_the_request_names_first() -> None:
         from trainer.rerank import fit_on_pools
 
         fit_on_pools([], np.zeros(1 << 8, np.float32), RerankSpec(programs=True))
+
+
+def test_the_source_columns_say_which_sources_asked_for_a_candidate() -> None:
+    from bash_ai.engine.rerank import SOURCE_COLUMNS, feature_names
+
+    pool = [
+        Proposal("ls -a", "retrieval", -2.0, 3, 0.0, retrieval=1.0, origins=("howto", "nl2bash")),
+        Proposal("ls -la", "retrieval", -1.0, 4, 0.0, retrieval=0.9, origins=("tldr",)),
+        Proposal("ls -A", "beam", -0.5, 4, 0.0),
+    ]
+    lexicon = np.zeros(1 << 8, np.float32)
+    plain = candidate_features("show hidden files", pool, lexicon)
+    both = candidate_features("show hidden files", pool, lexicon, sources=True)
+    np.testing.assert_array_equal(both[:, : plain.shape[1]], plain)
+    np.testing.assert_array_equal(both[:, plain.shape[1] :], [[1, 0], [0, 1], [0, 0]])
+    names = feature_names(programs=True, sources=True, short=True)
+    assert names in FEATURE_SETS and names[len(names) // 2 - 2 : len(names) // 2] == tuple(SOURCE_COLUMNS)
+    # A reranker that trusts the how-to pairs ranks their command first, from the file it was saved to.
+    names = feature_names(sources=True)
+    weights = np.zeros(len(names))
+    weights[names.index("from_howto")] = 1.0
+    n = len(names)
+    ranker = Reranker(lexicon, weights, np.zeros(n), np.ones(n), names)
+    assert [p.text for p in sorted(ranker.rescore("show hidden files", pool), key=lambda p: -p.score)][0] == "ls -a"
+    with pytest.raises(UsageError, match="pools that record where each candidate came from"):
+        from trainer.rerank import Pool, fit_on_pools
+
+        old = [Pool("show hidden files", "ls -a", [replace(p, origins=()) for p in pool])]
+        fit_on_pools(old, lexicon, RerankSpec(sources=True))
 
 
 def test_the_short_columns_repeat_every_column_for_a_short_request_only() -> None:
@@ -472,6 +502,10 @@ def test_a_refit_on_a_runs_pools_reproduces_its_fit_and_refuses_other_models_poo
     assert {PROGRAM_NAMED, PROGRAM_MISSED} <= set(
         json.loads((first.parent / "programs" / "rerank.json").read_text())["weights"]
     )
+    sourced = _bash_ai(*args, "--pools", str(pools), "--source-columns", "--name", "sources", home=home)
+    assert sourced.returncode == 0, sourced.stderr[-2000:]
+    by_source = load_reranker(first.parent / "sources" / "model")
+    assert by_source is not None and by_source.names[-2:] == ("from_howto", "from_tldr")
     fitted = load_reranker(first.parent / "programs" / "model")
     assert fitted is not None and fitted.names[-2:] == (PROGRAM_NAMED, PROGRAM_MISSED)
     assert fitted.programs and all(0 < v < 1 for v in fitted.programs.values())
@@ -491,7 +525,7 @@ def test_a_refit_on_a_runs_pools_reproduces_its_fit_and_refuses_other_models_poo
     assert twice.returncode == 2 and "named twice" in twice.stderr
     elsewhere = _bash_ai("train", "--suite-weight", "everyday-dev=2", home=home)
     assert elsewhere.returncode == 2 and "--suite-weight belongs to --stage rerank" in elsewhere.stderr
-    for flag in ("--program-columns", "--short-columns", "--match-column"):
+    for flag in ("--program-columns", "--short-columns", "--match-column", "--source-columns"):
         misplaced = _bash_ai("train", flag, home=home)
         assert misplaced.returncode == 2 and f"{flag} belongs to --stage rerank" in misplaced.stderr, flag
     legacy = json.loads(gzip.decompress(pools.read_bytes()))  # written before pools kept their suite

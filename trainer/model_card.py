@@ -89,7 +89,14 @@ def _retrieval_lines(model_dir: Path) -> list[str]:
 
 def _reranker_lines(model_dir: Path) -> list[str]:
     """What ``reranker.safetensors`` is and what its fit measured (``training/*/rerank.json``)."""
-    from bash_ai.engine.rerank import PROGRAM_MISSED, PROGRAM_NAMED, SHORT_PREFIX, SHORT_WORDS, load_reranker
+    from bash_ai.engine.rerank import (
+        PROGRAM_MISSED,
+        PROGRAM_NAMED,
+        SHORT_PREFIX,
+        SHORT_WORDS,
+        SOURCE_COLUMNS,
+        load_reranker,
+    )
     from bash_ai.model_files import RERANKER_FILE, STRUCTURE_FILE
 
     reranker = load_reranker(model_dir)
@@ -117,6 +124,14 @@ def _reranker_lines(model_dir: Path) -> list[str]:
         if reranker.programs is not None
         else ""
     )
+    sources = (
+        " The "
+        + " and ".join(f"`{name}`" for name in SOURCE_COLUMNS)
+        + " features say whether a training pair of that source (bash-ai's own how-to pairs, tldr) asked for "
+        "the candidate, when it is a retrieved command; NL2Bash's pairs are the rest."
+        if next(iter(SOURCE_COLUMNS)) in reranker.names
+        else ""
+    )
     lines = [
         "## Reranker",
         "",
@@ -128,6 +143,7 @@ def _reranker_lines(model_dir: Path) -> list[str]:
         + short
         + structure
         + programs
+        + sources
         + _review_line(reranker),
         "",
     ]

@@ -213,6 +213,7 @@ def run_rerank(
     suite_weights: Sequence[tuple[str, float]] = (),
     short: bool = False,
     programs: bool = False,
+    sources: bool = False,
 ) -> dict[str, Any]:
     """The ``rerank`` stage: ``init``'s model with a trained reranker, as run ``run_name``'s model;
     ``structure``: a model trained with ``--targets template`` that ranks with it (and ships in it);
@@ -222,7 +223,8 @@ def run_rerank(
     ``structure_beams``: the structure model's templates written out into each pool (``DecodeConfig``);
     ``match``: the ``MATCH`` column (``RerankSpec.match``); ``suite_weights``: (suite, weight) of
     the tuning suites whose pools count more or less in the fit (``RerankSpec.suite_weights``);
-    ``short``: every column again for short requests (``RerankSpec.short``).
+    ``short``: every column again for short requests (``RerankSpec.short``); ``programs`` and
+    ``sources``: the ``PROGRAMS`` and ``SOURCE_COLUMNS`` (``RerankSpec``).
 
     The run directory keeps ``rerank.json`` (the figures of the fit) for the model card, and the
     proposals the fit was made on.
@@ -255,6 +257,7 @@ def run_rerank(
             suite_weights=tuple(suite_weights),
             short=short,
             programs=programs,
+            sources=sources,
         ),
     )
     summary["init"] = str(source)

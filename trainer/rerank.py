@@ -112,6 +112,9 @@ class RerankSpec:
     # The ``PROGRAMS`` columns: whether a candidate runs a program the request names by its name
     # (``bash_ai.engine.rerank.program_table`` of the model's index).
     programs: bool = False
+    # The ``SOURCE_COLUMNS``: whether a how-to or a tldr pair asked for a candidate (pools proposed
+    # since ``Proposal.origins`` was recorded).
+    sources: bool = False
 
     def weight_of(self, suite: str) -> float:
         return dict(self.suite_weights).get(suite, 1.0)
@@ -361,7 +364,7 @@ def load_pools(path: Path, key: dict[str, Any]) -> tuple[list[Pool], np.ndarray,
             Pool(
                 p["request"],
                 p["reference"],
-                [Proposal(**q) for q in p["proposals"]],
+                [Proposal(**{**q, "origins": tuple(q.get("origins", ()))}) for q in p["proposals"]],
                 None if p["structure"] is None else np.array(p["structure"], dtype=np.float64),
                 None if p.get("review") is None else np.array(p["review"], dtype=np.float64),
                 p.get("suite") or str(doc["key"].get("suite", "")),
@@ -520,10 +523,19 @@ def fit_on_pools(
 
     if spec.programs and programs is None:
         raise UsageError("the program columns need the program table of the model's index")
+    if spec.sources and not any(q.origins for p in pools for q in p.proposals):
+        raise UsageError("the source columns need pools that record where each candidate came from; propose them anew")
     table = programs if spec.programs else None
     feats = [
         candidate_features(
-            p.request, p.proposals, lexicon, p.structure, match=spec.match, short=spec.short, programs=table
+            p.request,
+            p.proposals,
+            lexicon,
+            p.structure,
+            match=spec.match,
+            short=spec.short,
+            programs=table,
+            sources=spec.sources,
         )
         for p in pools
     ]
@@ -573,7 +585,9 @@ def fit_on_pools(
     unsure = unsure_threshold(pools, held)
     if unsure is not None:
         figures["unsure_below"] = unsure
-    names = feature_names(bool(pools) and pools[0].structure is not None, spec.match, spec.short, spec.programs)
+    names = feature_names(
+        bool(pools) and pools[0].structure is not None, spec.match, spec.short, spec.programs, spec.sources
+    )
     return Reranker(lexicon, w, mean, std, names, review, spec.structure_beams, unsure, table), figures
 
 

@@ -128,6 +128,10 @@ def train(
         bool,
         Opt(help="rerank: rank with whether a candidate runs a program the request names by its name"),
     ] = False,
+    source_columns: Annotated[
+        bool,
+        Opt(help="rerank: rank with whether a how-to or a tldr pair asked for a candidate (pools proposed anew)"),
+    ] = False,
     review_top: Annotated[
         int,
         Opt(
@@ -171,6 +175,7 @@ def train(
             match=match_column,
             short=short_columns,
             programs=program_columns,
+            sources=source_columns,
             suite_weights=parse_suite_weights(suite_weight or []),
         )
         return
@@ -191,6 +196,7 @@ def train(
         ("--match-column", match_column or None),
         ("--short-columns", short_columns or None),
         ("--program-columns", program_columns or None),
+        ("--source-columns", source_columns or None),
     )
     for option, value in rerank_only:
         if value is not None:

@@ -33,6 +33,9 @@ class Proposal:
     # that asked for it (Jaccard of the index's terms; 1.0 for the same words). ``retrieval`` is
     # relative to the best hit, so it cannot tell a request said in other words from a weak match.
     match: float = 0.0
+    # The index sources ("howto", "tldr", "nl2bash") of the training pairs that asked for it, when a
+    # retrieved command (or a beam that wrote one out): the ``SOURCE_COLUMNS`` of the reranker.
+    origins: tuple[str, ...] = ()
 
     @property
     def confidence(self) -> float:

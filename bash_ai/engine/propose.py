@@ -167,12 +167,14 @@ def propose(
     for n in found[: config.pool]:
         examples.setdefault(n.command.strip(), []).append(n)
     match: dict[str, float] = {}
+    origins: dict[str, tuple[str, ...]] = {}
     said = set(terms(request))
     for command, asked in examples.items():
         text = adapt_by_examples(command, [n.request for n in asked], request)
         if text:
             relevance.setdefault(text, asked[0].score / max(best, 1e-6))
             match[text] = max(match.get(text, 0.0), *(word_overlap(said, n.request) for n in asked))
+            origins[text] = tuple(sorted({*origins.get(text, ()), *(n.source for n in asked)}))
     pooled = list(relevance)
     encoded = {text: engine.encode_text(text) + [engine.eot_id] for text in pooled}
     # Room for the longest answer: the beams' budget, or a pooled command if longer.
@@ -230,6 +232,7 @@ def propose(
                 beam.finish_reason,
                 relevance.get(text, 0.0),
                 match.get(text, 0.0),
+                origins.get(text, ()),
             )
     if not (cancel is not None and cancel.is_set()):
         for (text, ids), lp in zip(fits, logprobs, strict=True):
@@ -237,7 +240,14 @@ def propose(
                 continue  # a beam wrote it too: the beam's entry stands
             score = normalised(lp, len(ids) - 1, config.alpha) + config.retrieval_bonus
             out[text] = Proposal(
-                text, "retrieval", lp, len(ids) - 1, score, retrieval=relevance[text], match=match[text]
+                text,
+                "retrieval",
+                lp,
+                len(ids) - 1,
+                score,
+                retrieval=relevance[text],
+                match=match[text],
+                origins=origins[text],
             )
     structure_beams = config.structure_beams
     if structure_beams is None:

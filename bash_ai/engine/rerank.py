@@ -15,7 +15,8 @@ Two parts, both trained by ``bash-ai train --stage rerank`` (``trainer/rerank.py
   pools; a test split is never seen). With a structure model in the model directory
   (``bash_ai.engine.structure``), one more feature: how likely the candidate's template is for the
   request; with ``PROGRAMS`` columns, whether the candidate runs a program the request names by its
-  name (the model index's ``program_table``, stored in the file); with ``SHORT_PREFIX`` columns,
+  name (the model index's ``program_table``, stored in the file); with ``SOURCE_COLUMNS``, whether a
+  how-to or a tldr pair asked for the candidate; with ``SHORT_PREFIX`` columns,
   every feature again for short requests; the file lists the features it was fitted on.
 - optionally a **review stage**: a second linear model over the same features plus the reviewer
   score, log p(request | candidate) per request token by the model's own reverse (explain)
@@ -77,6 +78,11 @@ MATCH = "match"
 PROGRAM_NAMED = "program_named"
 PROGRAM_MISSED = "program_missed"
 PROGRAMS = (PROGRAM_NAMED, PROGRAM_MISSED)
+# And after them, where the fit asked for them (``RerankSpec.sources``): whether a training pair of
+# bash-ai's own how-to pairs, or of tldr, asked for the candidate (``Proposal.origins``; NL2Bash's
+# pairs are the rest). On everyday-dev2 a first answer retrieved from NL2Bash scored -0.03, one from
+# the how-to pairs 0.45; on nl2bash-dev the other way round.
+SOURCE_COLUMNS = {"from_howto": "howto", "from_tldr": "tldr"}
 # And last, where the fit asked for it (``RerankSpec.short``): every column above again, times 1 for a
 # short request (at most ``SHORT_WORDS`` words) and 0 for a longer one. NL2Bash's long requests never
 # have a retrieved command as their reference (its split keeps commands apart), everyday requests
@@ -86,7 +92,7 @@ SHORT_WORDS = 8  # everyday-tune: 93% of requests at most 8 words; nl2bash-dev: 
 
 
 def feature_names(
-    structure: bool = False, match: bool = False, short: bool = False, programs: bool = False
+    structure: bool = False, match: bool = False, short: bool = False, programs: bool = False, sources: bool = False
 ) -> tuple[str, ...]:
     """The columns ``candidate_features`` writes with these options, in its order."""
     names = (
@@ -94,12 +100,14 @@ def feature_names(
         *([STRUCTURE] if structure else []),
         *([MATCH] if match else []),
         *(PROGRAMS if programs else ()),
+        *(SOURCE_COLUMNS if sources else ()),
     )
     return (*names, *(SHORT_PREFIX + name for name in names)) if short else names
 
 
 FEATURE_SETS = tuple(
-    feature_names(structure, match, short, programs)
+    feature_names(structure, match, short, programs, sources)
+    for sources in (False, True)
     for programs in (False, True)
     for short in (False, True)
     for match in (False, True)
@@ -323,6 +331,7 @@ class Reranker:
             match=MATCH in self.names,
             short=self.wants_short,
             programs=self.programs if PROGRAM_NAMED in self.names else None,
+            sources=next(iter(SOURCE_COLUMNS)) in self.names,
         )
 
     def rescore(
@@ -484,11 +493,13 @@ def candidate_features(
     match: bool = False,
     short: bool = False,
     programs: Mapping[str, float] | None = None,
+    sources: bool = False,
 ) -> np.ndarray:
     """(len(proposals), len(FEATURES)) features of a pool, in ``FEATURES`` order; one more column
     when ``structure`` (each proposal's template log-probability) is given, and after it ``MATCH``
     (each proposal's ``match``) when ``match``, then the two ``PROGRAMS`` columns given a
-    ``program_table``; with ``short`` all of them again, times ``short_request``."""
+    ``program_table``, then with ``sources`` the ``SOURCE_COLUMNS``; with ``short`` all of them
+    again, times ``short_request``."""
     from bash_ai.engine.proposal import agree, normalised
     from bash_ai.nlc2cmd import utility_flags
 
@@ -532,6 +543,9 @@ def candidate_features(
     if programs is not None:
         named = [program_columns(words, parsed[p.text], programs) for p in proposals]
         columns.append(np.array(named, dtype=np.float64).reshape(len(proposals), len(PROGRAMS)))
+    if sources:
+        origin = [[float(source in p.origins) for source in SOURCE_COLUMNS.values()] for p in proposals]
+        columns.append(np.array(origin, dtype=np.float64).reshape(len(proposals), len(SOURCE_COLUMNS)))
     out = columns[0] if len(columns) == 1 else np.hstack(columns)
     return np.hstack([out, out * short_request(request)]) if short else out
 
