@@ -45,6 +45,8 @@ def test_command_from_stdin_and_syntax_warning(trained_model_dir: Path, capsys: 
     run = run_cli(["explain", "--model", str(trained_model_dir)], capsys, stdin=b"echo 'unterminated\n")
     assert run.code == 0 and run.out.strip()
     assert "not valid bash" in run.err
+    refused = run_cli(["explain", "--model", str(trained_model_dir)], capsys, stdin=b"find . -type -f\n")
+    assert refused.code == 0 and "will not run: find: invalid argument `-f' to `-type'" in refused.err
 
 
 def test_empty_command_exit_2(tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

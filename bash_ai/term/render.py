@@ -101,7 +101,9 @@ def show_notes(candidate: Any, label: str = "the answer") -> None:
     """Syntax warning, cut-off, danger flags, the unsure mark, missing programs and shellcheck
     findings of one candidate."""
     if not candidate.syntax_ok:
-        warn(f"{label} is not valid bash: {candidate.syntax_message or 'bash -n failed'}")
+        message = candidate.syntax_message or "bash -n failed"
+        # bash -n's verdict, or find's about an expression (``bash_ai.safety.find_expression``)
+        warn(f"{label} {'will not run' if message.startswith('find: ') else 'is not valid bash'}: {message}")
     if candidate.finish_reason == "length":
         warn(f"{label} was cut off at the token limit")
     show_danger(candidate.danger)
