@@ -60,6 +60,9 @@ def test_retrieval_section_counts_the_index(tmp_path: Path) -> None:
     RetrievalIndex.build([("a", "ls", "nl2bash"), ("b", "du", "tldr"), ("c", "df", "tldr")]).save(tmp_path / INDEX_FILE)
     text = "\n".join(_retrieval_lines(tmp_path))
     assert "3 training request/command pairs (nl2bash 1, tldr 2)" in text and "name of their page" not in text
+    assert "built by `bash-ai train --stage index`" in text and "howto pairs" not in text
+    RetrievalIndex.build([("a", "ls", "nl2bash"), ("b", "du", "howto")]).save(tmp_path / INDEX_FILE)
+    assert "The 1 howto pairs are everyday requests written for bash-ai" in "\n".join(_retrieval_lines(tmp_path))
     pairs = [("a", "ls", "nl2bash"), ("b", "du", "tldr"), ("c", "df", "tldr")]
     RetrievalIndex.build(pairs, ["", "du", "df"]).save(tmp_path / INDEX_FILE)
     assert "2 of the pairs (the tldr examples) are indexed with the name of their page" in "\n".join(

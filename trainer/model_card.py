@@ -76,13 +76,23 @@ def _retrieval_lines(model_dir: Path) -> list[str]:
         if topics
         else ""
     )
+    howto = int(index.meta.get("count.howto", 0))
+    own = (
+        f" The {howto:,} howto pairs are everyday requests written for bash-ai, each with its command: retrieved, "
+        "and none of them a request of an evaluation suite (`tests/test_howto.py`)."
+        if howto
+        else ""
+    )
     return [
         "## Retrieval index",
         "",
         f"`retrieval.safetensors`: BM25 over {len(index):,} training request/command pairs ({counts}), "
-        "built by `bash-ai train --retrieval-k` from `split == train` documents only (NL2Bash dev/test and "
-        f"tldr-holdout are never indexed). Every answer retrieves the {DecodeConfig.retrieval_k} nearest pairs "
-        f"into the prompt, and the {DecodeConfig.pool} nearest commands join the beam-search candidates." + paged,
+        "built by `bash-ai train --stage index` (or a training run with `--retrieval-k`) from `split == train` "
+        "documents only (NL2Bash dev/test and tldr-holdout are never indexed)."
+        + own
+        + f" Every answer retrieves the {DecodeConfig.retrieval_k} nearest pairs into the prompt, and the "
+        f"{DecodeConfig.pool} nearest commands join the beam-search candidates."
+        + paged,
         "",
     ]
 
