@@ -354,12 +354,13 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     (``request-kill``: ``kill $(lsof -t -i:8080)`` for "show which process uses port 8080"), it
     deletes everything in the working directory, or deletes anything at all, where the request names
     what to act on and the command names none of it (``request-scope``: ``find . -mtime +7 -delete``
-    for "delete all .tmp files older than 7 days"), it looks in
+    for "delete all .tmp files older than 7 days"), or deletes in a path where the request says no
+    place at all (``request-scope``: ``find /tmp/cache ... -delete`` for the same request), it looks in
     a place named after the kind of files the request asks for (``request-kind``: ``find large``
     for "find large files"), it stops no program where the request asks to stop one
     (``request-stop``), or it only sets variables where the request asks to see something
     (``request-output``)."""
-    from bash_ai.engine.arguments import files, mentions, names_target, paths, targets
+    from bash_ai.engine.arguments import directories, files, mentions, names_target, paths, targets
     from bash_ai.safety.intent import (
         asks_for_another_user,
         asks_for_no_change,
@@ -367,11 +368,13 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
         asks_to_stop,
         creates_unasked,
         deletes,
+        deleting_places,
         file_kinds,
         harmed_files,
         kinds_as_places,
         reads_only,
         run_files,
+        says_a_place,
         shows_nothing,
         stopped_programs,
         stops_nothing,
@@ -396,6 +399,8 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     # What a deletion must name: a relative path such as "files/directories" or "regular/normal" is
     # as often a phrase of the request as a place, and does not count.
     scope = [t for t in aimed if "/" not in t or t.startswith(("/", "~", "."))]
+    # A request that says no place at all means here: a deletion elsewhere is not what it asked for.
+    placeless = not places and not directories(request) and not says_a_place(request)
     for c in commands:
         swept = sweeping_deletes(c) if aimed else []
         if swept and not any(mentions(c, t) for t in aimed):
@@ -406,6 +411,10 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
             continue
         if scope and deletes(c) and not any(names_target(c, t) for t in scope):
             out[c] = ("request-scope", f"deletes files without naming {', '.join(scope)}, which the request names")
+            continue
+        elsewhere = [p for p in deleting_places(c) if not mentions(request, p)] if placeless else []
+        if elsewhere:
+            out[c] = ("request-scope", f"deletes in {', '.join(elsewhere)}, a place the request does not name")
             continue
         harmed = _harmed(c, named) if reads else harmed_files(c, kept) if kept else []
         ran = run_files(c, runnable) if runnable and not harmed else []

@@ -594,6 +594,43 @@ def test_a_candidate_that_deletes_everything_here_goes_last_where_the_request_na
     }
 
 
+def test_a_deletion_in_a_place_the_request_never_says_is_flagged() -> None:
+    """A how-to pair's ``find /tmp/cache ... -delete`` was the bundle's first answer (with the kind
+    of files put in) to "delete all .tmp files older than 7 days": the files here were never asked
+    about, and the ones in /tmp/cache were."""
+    from bash_ai.answer import unasked
+    from bash_ai.safety.intent import deleting_places, says_a_place
+
+    assert deleting_places("find /tmp/cache -name '*.tmp' -mtime +7 -delete") == ["/tmp/cache"]
+    assert deleting_places("find ~/Downloads /srv -type f -exec rm -f {} \\;") == ["~/Downloads", "/srv"]
+    assert deleting_places("rm -f /var/tmp/*.tmp notes.txt build/") == ["/var/tmp/*.tmp"]
+    for here in ("find ./ -mtime +7 -delete", "find . -exec rm {} +", 'rm -rf "$DIR"/*', "find /var/www -name x"):
+        assert deleting_places(here) == [], here
+    assert says_a_place("delete files in the temp folder") and says_a_place("clean the cache")
+    assert not says_a_place("delete all .tmp files older than 7 days")  # a kind of files, not a place
+    asked = "delete all .tmp files older than 7 days"
+    commands = ["find /tmp/cache -name '*.tmp' -mtime +7 -delete", "find ./ -name '*.tmp' -mtime +7 -delete"]
+    assert unasked(asked, commands) == {
+        commands[0]: ("request-scope", "deletes in /tmp/cache, a place the request does not name")
+    }
+    # A request that says where, by a path, a directory or a word for a place, is left to the others.
+    for placed in (
+        "delete all .tmp files in /tmp/cache",
+        "delete .tmp files in the cache directory",
+        "empty the cache",
+    ):
+        assert unasked(placed, commands[:1]) == {}, placed
+
+
+def test_the_bundled_model_deletes_old_files_here_when_no_place_is_named() -> None:
+    from bash_ai.answer import answer
+    from bash_ai.registry import load
+
+    for request in ("delete all .tmp files older than 7 days", "delete files older than 30 days"):
+        for candidate in answer(load("bundled"), request, 3):
+            assert "/tmp/cache" not in candidate.text or candidate.danger, (request, candidate.text)
+
+
 @pytest.mark.parametrize(
     ("request_text", "kinds"),
     [

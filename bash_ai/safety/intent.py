@@ -207,6 +207,43 @@ def sweeping_deletes(command: str) -> list[str]:
     return list(dict.fromkeys(swept))
 
 
+# Words that say where without a path: a request with one of them names a place, and a deletion's
+# path may be what it means ("the temp folder" -> /tmp, "my home" -> ~); ".tmp" is a kind of files.
+_PLACE_WORDS = re.compile(
+    r"(?<![.\w])(?:home|tmp|temp|root|roots?|folders?|director(?:y|ies)|dirs?|desktop|downloads|documents|"
+    r"everywhere|anywhere|system|disks?|drives?|partitions?|mount\w*|volumes?|trash|cache)\b",
+    re.IGNORECASE,
+)
+
+
+def says_a_place(request: str) -> bool:
+    """Whether ``request`` says where by a word ("in the temp folder", "under my home", "the
+    cache"), beside the paths and directories it names."""
+    return _PLACE_WORDS.search(request) is not None
+
+
+def deleting_places(command: str) -> list[str]:
+    """The paths ``command`` deletes in, where it names one: the starting points of a ``find`` that
+    deletes (``-delete``, or ``rm`` under ``-exec``), and the operands of ``rm``, ``rmdir``,
+    ``shred`` and ``unlink`` with a directory part (``/tmp/cache/*.tmp``, ``build/``); never ``.``,
+    ``./`` or an expansion (``$DIR``); empty for unparseable text."""
+    script = _parsed(command) if any(w in command for w in ("rm", "shred", "unlink", "-delete")) else None
+    if script is None:
+        return []
+    runs = list(invocations(script))
+    out: list[str] = []
+    for inv in runs:
+        if inv.utility == "find":
+            removes = "-delete" in inv.values or any(
+                r.utility in _DELETERS and r.via == "find -exec" and r.command is inv.command for r in runs
+            )
+            found = find_starts([inv.word, *inv.args]) if removes else None
+            out += [w.value for w in found[1]] if found else []
+        elif inv.utility in _DELETERS and inv.via != "find -exec":
+            out += [v for v in operands_of(inv.values) if "/" in v.rstrip("/") or v.startswith(("/", "~"))]
+    return list(dict.fromkeys(v for v in out if v.rstrip("/") not in ("", ".", "..") and "$" not in v and v != "{}"))
+
+
 def deletes(command: str) -> bool:
     """Whether ``command`` deletes files: ``rm``, ``rmdir``, ``shred`` or ``unlink`` anywhere (also
     under ``-exec`` or ``xargs``), or a ``find`` with ``-delete``; False for unparseable text."""
