@@ -211,7 +211,8 @@ def sweeping_deletes(command: str) -> list[str]:
 # path may be what it means ("the temp folder" -> /tmp, "my home" -> ~); ".tmp" is a kind of files.
 _PLACE_WORDS = re.compile(
     r"(?<![.\w])(?:home|tmp|temp|root|roots?|folders?|director(?:y|ies)|dirs?|desktop|downloads|documents|"
-    r"everywhere|anywhere|system|disks?|drives?|partitions?|mount\w*|volumes?|trash|cache)\b",
+    r"everywhere|anywhere|entire|whole|system|filesystems?|hierarchy|disks?|drives?|partitions?|mount\w*|"
+    r"volumes?|trash|cache)\b",
     re.IGNORECASE,
 )
 
@@ -225,8 +226,8 @@ def says_a_place(request: str) -> bool:
 def deleting_places(command: str) -> list[str]:
     """The paths ``command`` deletes in, where it names one: the starting points of a ``find`` that
     deletes (``-delete``, or ``rm`` under ``-exec``), and the operands of ``rm``, ``rmdir``,
-    ``shred`` and ``unlink`` with a directory part (``/tmp/cache/*.tmp``, ``build/``); never ``.``,
-    ``./`` or an expansion (``$DIR``); empty for unparseable text."""
+    ``shred`` and ``unlink`` with a directory part (``/tmp/cache/*.tmp``, ``/``); never ``.``,
+    ``..`` or an expansion (``$DIR``); empty for unparseable text."""
     script = _parsed(command) if any(w in command for w in ("rm", "shred", "unlink", "-delete")) else None
     if script is None:
         return []
@@ -241,7 +242,7 @@ def deleting_places(command: str) -> list[str]:
             out += [w.value for w in found[1]] if found else []
         elif inv.utility in _DELETERS and inv.via != "find -exec":
             out += [v for v in operands_of(inv.values) if "/" in v.rstrip("/") or v.startswith(("/", "~"))]
-    return list(dict.fromkeys(v for v in out if v.rstrip("/") not in ("", ".", "..") and "$" not in v and v != "{}"))
+    return list(dict.fromkeys(v for v in out if v not in (".", "./", "..", "../", "{}") and "$" not in v))
 
 
 def deletes(command: str) -> bool:
