@@ -77,9 +77,14 @@ def test_the_readmes_wrong_examples_are_marked_as_it_says(bundled) -> None:  # t
         assert answer(bundled, request, 1)[0].sure is sure, request
     assert "its third answer is `gzip -r logs`" in text
     assert [c.text for c in answer(bundled, "compress the logs directory", 3)][2] == "gzip -r logs"
+    assert "its third answer, was the answer before" in text and "its third answer is `free`" in text
+    assert [c.text for c in answer(bundled, "list files sorted by size", 3)][2] == "ls -lhS"
+    assert [c.text for c in answer(bundled, "show free memory", 3)][2] == "free"
+    tar = [c.text for c in answer(bundled, "create a tar archive of the src directory", 2)]
+    assert tar == ["tar cvf - dir | tar cvf - dir", "tar -cvzf src.tar.gz src"]
+    assert "second answer is `tar -cvzf src.tar.gz src`" in text
     now = {
         "first 20 lines of data.csv": "head -n 20 data.csv",
-        "create a tar archive of the src directory": "tar -cvzf src.tar.gz src",
         "delete all .tmp files older than 7 days": "find ./ -name '*.tmp' -mtime +7 -delete",
     }
     for request, command in now.items():
