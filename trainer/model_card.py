@@ -91,8 +91,7 @@ def _retrieval_lines(model_dir: Path) -> list[str]:
         "documents only (NL2Bash dev/test and tldr-holdout are never indexed)."
         + own
         + f" Every answer retrieves the {DecodeConfig.retrieval_k} nearest pairs into the prompt, and the "
-        f"{DecodeConfig.pool} nearest commands join the beam-search candidates."
-        + paged,
+        f"{DecodeConfig.pool} nearest commands join the beam-search candidates." + paged,
         "",
     ]
 
