@@ -210,7 +210,7 @@ def sweeping_deletes(command: str) -> list[str]:
 # Words that say where without a path: a request with one of them names a place, and a deletion's
 # path may be what it means ("the temp folder" -> /tmp, "my home" -> ~); ".tmp" is a kind of files.
 _PLACE_WORDS = re.compile(
-    r"(?<![.\w])(?:home|tmp|temp|root|roots?|folders?|director(?:y|ies)|dirs?|desktop|downloads|documents|"
+    r"(?<![.\w])(?:home|tmp|temp|roots?|folders?|director(?:y|ies)|dirs?|desktop|downloads|documents|"
     r"everywhere|anywhere|entire|whole|system|filesystems?|hierarchy|disks?|drives?|partitions?|mount\w*|"
     r"volumes?|trash|cache)\b",
     re.IGNORECASE,
