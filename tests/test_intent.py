@@ -603,7 +603,7 @@ def test_a_deletion_in_a_place_the_request_never_says_is_flagged() -> None:
 
     assert deleting_places("find /tmp/cache -name '*.tmp' -mtime +7 -delete") == ["/tmp/cache"]
     assert deleting_places("find ~/Downloads /srv -type f -exec rm -f {} \\;") == ["~/Downloads", "/srv"]
-    assert deleting_places("rm -f /var/tmp/*.tmp notes.txt build/") == ["/var/tmp/*.tmp"]
+    assert deleting_places("rm -f /var/tmp/*.tmp notes.txt build/ ./* ./old/ src/*.o") == ["/var/tmp/*.tmp", "src/*.o"]
     assert deleting_places("find project / -name '*.o' -exec rm -f {} \\;") == ["project", "/"]
     for here in ("find ./ -mtime +7 -delete", "find . -exec rm {} +", 'rm -rf "$DIR"/*', "find /var/www -name x"):
         assert deleting_places(here) == [], here

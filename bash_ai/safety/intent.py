@@ -226,8 +226,8 @@ def says_a_place(request: str) -> bool:
 def deleting_places(command: str) -> list[str]:
     """The paths ``command`` deletes in, where it names one: the starting points of a ``find`` that
     deletes (``-delete``, or ``rm`` under ``-exec``), and the operands of ``rm``, ``rmdir``,
-    ``shred`` and ``unlink`` with a directory part (``/tmp/cache/*.tmp``, ``/``); never ``.``,
-    ``..`` or an expansion (``$DIR``); empty for unparseable text."""
+    ``shred`` and ``unlink`` with a directory part (``/tmp/cache/*.tmp``, ``/``, not ``./*``); never
+    ``.``, ``..`` or an expansion (``$DIR``); empty for unparseable text."""
     script = _parsed(command) if any(w in command for w in ("rm", "shred", "unlink", "-delete")) else None
     if script is None:
         return []
@@ -241,7 +241,8 @@ def deleting_places(command: str) -> list[str]:
             found = find_starts([inv.word, *inv.args]) if removes else None
             out += [w.value for w in found[1]] if found else []
         elif inv.utility in _DELETERS and inv.via != "find -exec":
-            out += [v for v in operands_of(inv.values) if "/" in v.rstrip("/") or v.startswith(("/", "~"))]
+            # ``./*`` and ``./build`` are here; ``src/*.o``, ``/tmp/x`` and ``~/x`` are not
+            out += [v for v in operands_of(inv.values) if "/" in v.removeprefix("./").rstrip("/") or v[:1] in "/~"]
     return list(dict.fromkeys(v for v in out if v not in (".", "./", "..", "../", "{}") and "$" not in v))
 
 
