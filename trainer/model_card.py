@@ -138,7 +138,7 @@ def _reranker_lines(model_dir: Path) -> list[str]:
         + " and ".join(f"`{name}`" for name in SOURCE_COLUMNS)
         + " features say whether a training pair of that source (bash-ai's own how-to pairs, tldr) asked for "
         "the candidate, when it is a retrieved command; NL2Bash's pairs are the rest."
-        if next(iter(SOURCE_COLUMNS)) in reranker.names
+        if reranker.wants_sources
         else ""
     )
     lines = [

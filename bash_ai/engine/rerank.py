@@ -315,6 +315,11 @@ class Reranker:
         return STRUCTURE in self.names
 
     @property
+    def wants_sources(self) -> bool:
+        """Whether it ranks with the ``SOURCE_COLUMNS`` (``Proposal.origins``)."""
+        return any(name in self.names for name in SOURCE_COLUMNS)
+
+    @property
     def wants_short(self) -> bool:
         """Whether it has every column again for short requests (``SHORT_PREFIX``)."""
         return any(name.startswith(SHORT_PREFIX) for name in self.names)
@@ -331,7 +336,7 @@ class Reranker:
             match=MATCH in self.names,
             short=self.wants_short,
             programs=self.programs if PROGRAM_NAMED in self.names else None,
-            sources=next(iter(SOURCE_COLUMNS)) in self.names,
+            sources=self.wants_sources,
         )
 
     def rescore(
