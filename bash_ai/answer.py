@@ -306,6 +306,19 @@ def cover_texts(shaped: dict[str, Proposal], texts: list[str], temperature: floa
     return [text_of[id(p)] for p in cover([shaped[t] for t in texts], temperature)]
 
 
+def wasted_last(shaped: dict[str, Proposal]) -> dict[str, Proposal]:
+    """``shaped`` with the pipelines that waste a stage's output (``wasted_stages``: a stage repeated
+    word for word, or a program that never reads its input after a pipe) after the others, each
+    group in its order: ``tar cvf - dir | tar cvf - dir`` is a beam that looped."""
+    from bash_ai.safety.commands import wasted_stages
+    from bash_ai.safety.shell import parse
+
+    wasted = {t for t in shaped if "|" in t and wasted_stages(parse(t))}
+    if not wasted:
+        return shaped
+    return {t: p for t, p in shaped.items() if t not in wasted} | {t: shaped[t] for t in shaped if t in wasted}
+
+
 def harming(request: str, commands: Iterable[str]) -> dict[str, list[str]]:
     """Each of ``commands`` that changes files although ``request`` only asks to read, with what it
     harms (``bash_ai.safety.intent``): a file the request names that it overwrites, deletes, moves or
@@ -462,6 +475,7 @@ def propose_checked(
 ) -> list[Candidate]:
     """Beam search + retrieved commands (``bash_ai.engine.propose``), shaped as commands and
     checked with ``bash -n``: syntax-valid ones first, each group in the model's order, except that a
+    pipeline that wastes a stage's output comes after the others (``wasted_last``), and that a
     valid one doing what the request did not ask for (``unasked``: destroying files it only asks to
     read, running as another user; ``bash_ai.safety.intent``) comes after the other valid ones, and
     never takes the place of one of its structure that does not.
@@ -476,7 +490,7 @@ def propose_checked(
 
     config = config if config is not None else DecodeConfig()
     proposals = propose(engine, request, config, cancel=cancel, on_event=on_event)
-    shaped = distinct_commands(proposals, False, request)
+    shaped = wasted_last(distinct_commands(proposals, False, request))
     harmful = unasked(request, list(shaped))  # after the rest
     if config.distinct:
         # One per structure, the harmless first: a harmful candidate never hides its harmless twin

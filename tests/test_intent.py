@@ -800,3 +800,58 @@ def test_a_request_that_does_not_only_read_may_stop_processes() -> None:
     from bash_ai.answer import unasked
 
     assert unasked("free port 8080", ["kill $(lsof -t -i:8080)"]) == {}
+
+
+@pytest.mark.parametrize(
+    ("command", "wasted"),
+    [
+        ("tar cvf - dir | tar cvf - dir", ["tar cvf - dir"]),  # the bundled model's beam, README
+        ("tar cvf - src | tar cvf - dir.tar", ["tar cvf - dir.tar"]),  # tar creating reads no input
+        ("pgrep nginx | kill", ["kill"]),
+        ("cat notes.txt | echo", ["echo"]),
+        ("grep -v ':0' f | grep -v ':0' f", ["grep -v ':0' f"]),
+        ("echo $(ps aux | ps aux)", ["ps aux"]),  # inside a substitution; repeated and deaf, named once
+        # Each of these reads what the stage before it writes.
+        ("tar cf - src | tar xf - -C /dst", []),
+        ("find . -name '*.c' | tar czf src.tgz -T -", []),
+        ("find . -name '*.c' | tar --create -f src.tar --files-from=-", []),
+        ("find . -print0 | du -ch --files0-from=- | tail -n 1", []),
+        ("pgrep nginx | xargs kill", []),
+        ("rev | cut -c 1-3 | rev", []),
+        ("grep a f | grep b", []),
+        ("true | true | false", []),  # exit statuses shown, no arguments repeated
+        ("ls | sort | sort -r", []),
+        ("echo hi > out.txt | echo < out.txt", []),  # its input is a file
+        ("ls; ls", []),
+    ],
+)
+def test_a_pipeline_stage_that_wastes_the_one_before_it_is_found(command: str, wasted: list[str]) -> None:
+    from bash_ai.safety.commands import wasted_stages
+    from bash_ai.safety.shell import parse
+
+    assert wasted_stages(parse(command)) == wasted
+
+
+def test_a_pipeline_that_wastes_a_stage_goes_after_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bundled model's best-scored beam for "create a tar archive of the src directory" was
+    ``tar cvf - dir | tar cvf - dir``: it goes after every other valid answer, before syntax errors."""
+    from bash_ai.answer import propose_checked
+    from bash_ai.engine.propose import DecodeConfig
+
+    pool = [
+        Proposal("tar cvf - dir | tar cvf - dir", "beam", -1.0, 3, 3.0, "eos"),
+        Proposal("tar cvf - src | tar cvf - dir.tar", "beam", -1.0, 3, 2.8, "eos"),
+        Proposal("tar -cvzf src.tar.gz src", "retrieval", -1.0, 3, 2.5, "eos"),
+        Proposal("echo 'unclosed", "beam", -1.0, 3, 2.2, "eos"),
+        Proposal("zip -r src.zip src", "retrieval", -1.0, 3, 2.0, "eos"),
+    ]
+    engine = _proposing(monkeypatch, pool)
+    for want in (None, 1, 2):
+        shown = [
+            c.text
+            for c in propose_checked(engine, "create a tar archive of the src directory", DecodeConfig(), want=want)  # type: ignore[arg-type]
+        ]
+        first = want or 2
+        assert shown[:first] == ["tar -cvzf src.tar.gz src", "zip -r src.zip src"][:first], want
+    # One per structure (``one_per_structure``): the two looping tars are one.
+    assert shown == ["tar -cvzf src.tar.gz src", "zip -r src.zip src", "tar cvf - dir | tar cvf - dir", "echo 'unclosed"]

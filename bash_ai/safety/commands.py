@@ -101,6 +101,68 @@ def walk_commands(script: Script) -> Iterator[Command]:
                 yield from walk_commands(sub)
 
 
+# Programs that never read their standard input (cp, mv, ln and rm can, to confirm; tar only to
+# extract or list, or for its file names with ``-T -``). A stage of one after a pipe loses what it
+# was given, unless an argument names the input (``-``, ``--files0-from=-``, ``/dev/stdin``).
+DEAF = frozenset(
+    "ls echo printf mkdir rmdir touch chmod chown chgrp pwd date whoami ps df du find uname hostname id"
+    " groups free uptime which mktemp basename dirname realpath readlink stat lsblk ping kill".split()
+)
+
+
+def wasted_stages(script: Script) -> list[str]:
+    """The stages of ``script``'s pipelines (nested ones included) that make the stage before them
+    pointless: one that repeats it word for word, arguments and all (``grep -v x | grep -v x``; a
+    beam that loops writes these, a person almost never: ``xargs dirname | xargs dirname`` is the
+    exception, and ``true | true`` shows exit statuses), and one whose
+    program never reads its input (``pgrep x | kill``, ``tar cvf - dir | tar cvf - dir``)."""
+    out: list[str] = []
+    for nested in _scripts(script):
+        for (a, op), b in zip(zip(nested.items, nested.ops, strict=False), nested.items[1:], strict=False):
+            if op not in ("|", "|&") or not isinstance(b, Command) or not b.words:
+                continue
+            if (isinstance(a, Command) and len(b.words) > 1 and _same(a, b)) or _deaf(b):
+                out.append(" ".join(w.raw for w in b.words))
+    return out
+
+
+def _deaf(stage: Command) -> bool:
+    """Whether a pipeline stage reads nothing of its standard input (``DEAF``, tar creating)."""
+    if any(r.op.lstrip("0123456789") in ("<", "<<", "<<<", "<<-", "<>") for r in stage.redirects):
+        return False  # its input is another
+    name, values = utility_name(stage.words[0]), [w.value for w in stage.words[1:]]
+    if name == "tar":  # creating, its ``-f -`` is where the archive goes: only ``-T`` reads names
+        first = values[0] if values else ""
+        creates = (not first.startswith("--") and "c" in first.lstrip("-")) or "--create" in values
+        return creates and not any(v.startswith(("-T", "--files-from")) for v in values)
+    return name in DEAF and not any(v == "-" or v.endswith("=-") or v == "/dev/stdin" for v in values)
+
+
+def _scripts(script: Script) -> Iterator[Script]:
+    """``script`` and every script nested in it: groups and substitutions."""
+    yield script
+    for item in script.items:
+        if isinstance(item, Group):
+            yield from _scripts(item.body)
+            continue
+        for word in _words_of(item):
+            for sub in word.subs:
+                yield from _scripts(sub)
+
+
+def _same(a: Command, b: Command) -> bool:
+    """Whether two simple commands are written alike: words, assignments and redirects."""
+    def shape(c: Command) -> tuple[object, ...]:
+        return (
+            [w.raw for w in c.words],
+            [w.raw for w in c.assignments],
+            [(r.op, r.target.raw if r.target else None) for r in c.redirects],
+            c.keywords,
+        )
+
+    return shape(a) == shape(b)
+
+
 def file_redirects(script: Script) -> Iterator[tuple[Redirect, Word]]:
     """Every redirect that opens a file (``> out``, not ``2>&1``), with its target, substitutions included."""
     for cmd in walk_commands(script):
