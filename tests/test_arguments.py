@@ -168,6 +168,16 @@ def test_finders() -> None:
     assert paths("go to /var/log and a/b/c, not notes.txt") == ["/var/log", "a/b/c"]
     assert numbers("last 2 lines of 10 files, not v1.2 or x3") == ["2", "10"]
     assert extensions("all .log files and python files and text file") == ["log", "py", "txt"]
+    # A word between the kind and "files" ("delete all .o object files" got ``-name '*.tmp'``).
+    assert extensions("delete all .o object files recursively", plural=True) == ["o"]
+    assert (
+        adapt(
+            "find . -type f -name '*.tmp' -delete",
+            "delete all .tmp files recursively",
+            "delete all .o object files recursively",
+        )
+        == "find . -type f -name '*.o' -delete"
+    )
     url = "fetch https://example.com:8443/v1/a.tar.gz?x=2, then http://b.org."
     assert urls(url) == ["https://example.com:8443/v1/a.tar.gz?x=2", "http://b.org"]
     assert (files(url), paths(url), numbers(url)) == ([], [], [])

@@ -69,7 +69,7 @@ _FILE = re.compile(r"(?<![\w./~$-])((?:[\w~.-]+/)*[\w-]+(?:\.[\w-]+)*\.[A-Za-z][
 _PATH = re.compile(r"(?<![\w.$-])((?:~|\.{1,2})?/[\w./-]*[\w-]|[\w.-]+/[\w./-]*[\w-])(?![\w/-])")
 _NUMBER = re.compile(r"(?<![\w.$-])(\d+)(?![\w.])")
 _EXT_WORD = re.compile(
-    r"(?<![\w*])\.([A-Za-z][\w]{0,5})\s+files?\b|\b([A-Za-z]+)\s+(?:source\s+)?files?\b", re.IGNORECASE
+    r"(?<![\w*])\.([A-Za-z][\w]{0,5})\s+(?:[A-Za-z]+\s+)?files?\b|\b([A-Za-z]+)\s+(?:source\s+)?files?\b", re.IGNORECASE
 )
 _PLACEHOLDER = re.compile(r"(?<![\w./-])path/to/[\w./-]*[\w-]")
 _GLOB = re.compile(r"\*\.([A-Za-z][\w]{0,5})\b")
