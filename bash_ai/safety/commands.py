@@ -105,8 +105,8 @@ def walk_commands(script: Script) -> Iterator[Command]:
 # extract or list, or for its file names with ``-T -``). A stage of one after a pipe loses what it
 # was given, unless an argument names the input (``-``, ``--files0-from=-``, ``/dev/stdin``).
 DEAF = frozenset(
-    "ls echo printf mkdir rmdir touch chmod chown chgrp pwd date whoami ps df du find uname hostname id"
-    " groups free uptime which mktemp basename dirname realpath readlink stat lsblk ping kill".split()
+    "ls echo printf mkdir rmdir touch chmod chown chgrp pwd date whoami ps df du find uname hostname id "  # noqa: SIM905
+    "groups free uptime which mktemp basename dirname realpath readlink stat lsblk ping kill".split()
 )
 
 
@@ -152,6 +152,7 @@ def _scripts(script: Script) -> Iterator[Script]:
 
 def _same(a: Command, b: Command) -> bool:
     """Whether two simple commands are written alike: words, assignments and redirects."""
+
     def shape(c: Command) -> tuple[object, ...]:
         return (
             [w.raw for w in c.words],
