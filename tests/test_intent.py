@@ -68,6 +68,10 @@ def test_reads_only(request_text: str, expected: bool) -> None:
         ("find . -name notes.txt -exec rm {} \\;", []),  # the file is named only as a pattern; {} is not its name
         ("echo $(rm notes.txt)", ["notes.txt"]),  # inside a substitution too
         ("head -n 10 'notes.txt", []),  # unparseable: no claim
+        ("gzip notes.txt", ["notes.txt"]),  # replaced by notes.txt.gz
+        ("gzip -c notes.txt > notes.gz", []),
+        ("bzip2 -kv notes.txt", []),
+        ("xz --keep notes.txt", []),
     ],
 )
 def test_harmed_files(command: str, harmed: list[str]) -> None:
@@ -75,6 +79,42 @@ def test_harmed_files(command: str, harmed: list[str]) -> None:
     # The answer path's verdict: the named file, or else whatever the command destroys.
     expected = harmed or destroyed_files(command)
     assert harming("show the first 10 lines of notes.txt", [command]) == ({command: expected} if expected else {})
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "gzip notes.txt",
+        "gzip -k notes.txt",
+        "gzip -c notes.txt > out.gz",
+        "gzip -t notes.txt.gz",
+        "gzip -l notes.txt.gz",
+        "gunzip notes.txt.gz",
+        "gzip -dc notes.txt.gz",
+        "bzip2 notes.txt",
+        "bzip2 -kv notes.txt",
+        "xz notes.txt",
+        "xz --keep notes.txt",
+        "xz -d --stdout notes.txt.xz",
+        "unxz notes.txt.xz",
+    ],
+)
+def test_a_compressor_harms_the_file_it_replaces_as_the_real_one_does(command: str, tmp_path: Any) -> None:
+    """Each command run for real on notes.txt (and its compressed copies): the file it names is
+    harmed exactly when it is gone afterwards."""
+    import shutil
+    import subprocess
+
+    program = command.split()[0]
+    if shutil.which(program) is None:
+        pytest.skip(f"{program} is not installed")
+    named = next(w for w in command.split()[1:] if w.startswith("notes"))
+    (tmp_path / "notes.txt").write_text("ten lines\n" * 10)
+    if named != "notes.txt":  # only the compressed copy the command is given
+        packer = {"notes.txt.gz": "gzip", "notes.txt.xz": "xz"}[named]
+        subprocess.run([packer, "notes.txt"], cwd=tmp_path, check=True)
+    subprocess.run(["bash", "-c", command], cwd=tmp_path, check=True, capture_output=True)
+    assert bool(harmed_files(command, [named])) is not (tmp_path / named).exists()
 
 
 @pytest.mark.parametrize(
@@ -115,6 +155,12 @@ def test_nothing_is_harmed_when_a_change_is_asked() -> None:
     assert harmed_files("rm ./data/a.txt", ["data/a.txt"]) == ["data/a.txt"]
     assert harmed_files("rm backup/a.txt", ["data/a.txt"]) == ["backup/a.txt"]
     assert harming("show data/a.txt", ["rm ./data/a.txt", "cat data/a.txt"]) == {"rm ./data/a.txt": ["data/a.txt"]}
+    # A compressor named as the verb asks for the change; reading a compressed file does not.
+    from bash_ai.answer import unasked
+
+    assert unasked("bzip2 data.csv", ["bzip2 data.csv"]) == {}
+    read = unasked("view notes.txt.gz without decompressing it", ["gunzip notes.txt.gz", "zcat notes.txt.gz"])
+    assert list(read) == ["gunzip notes.txt.gz"] and read["gunzip notes.txt.gz"][0] == "request-file"
 
 
 # Proposals for "... notes.txt", best-scored first: one overwrites the file, one is a syntax error.
@@ -854,4 +900,9 @@ def test_a_pipeline_that_wastes_a_stage_goes_after_the_others(monkeypatch: pytes
         first = want or 2
         assert shown[:first] == ["tar -cvzf src.tar.gz src", "zip -r src.zip src"][:first], want
     # One per structure (``one_per_structure``): the two looping tars are one.
-    assert shown == ["tar -cvzf src.tar.gz src", "zip -r src.zip src", "tar cvf - dir | tar cvf - dir", "echo 'unclosed"]
+    assert shown == [
+        "tar -cvzf src.tar.gz src",
+        "zip -r src.zip src",
+        "tar cvf - dir | tar cvf - dir",
+        "echo 'unclosed",
+    ]

@@ -67,6 +67,11 @@ _WORD = re.compile(r"[a-z]+")
 _TRUNCATE = re.compile(r"\d*(?:>|>\||&>)")  # redirects that empty their target first
 _REMOVERS = frozenset({"rm", "shred", "unlink", "truncate", "mv"})
 _IN_PLACE = {"sed": re.compile(r"-[nEsruz]*i"), "perl": re.compile(r"-[nplaws0-9]*i")}
+# Compressors that replace each file they are given by its (de)compressed copy, unless told to keep
+# it (``-k``), to write to standard output (``-c``) or only to list or test it (``-l``, ``-t``):
+# ``gunzip notes.txt.gz`` leaves no notes.txt.gz.
+_REPLACERS = frozenset({"gzip", "gunzip", "pigz", "unpigz", "bzip2", "bunzip2", "xz", "unxz", "lzma", "unlzma"})
+_KEEPS = frozenset({"--keep", "--stdout", "--to-stdout", "--list", "--test"})
 
 
 # A request that asks to act as another user (or as root).
@@ -119,10 +124,12 @@ def reads_only(request: str) -> bool:
 
 # Edits that ``_CHANGE`` leaves out, so that "show the comments" stays a request that only reads:
 # NL2Bash's and tldr's in-place edits (``sed -i``) are asked for with one of these where no ``_CHANGE``
-# word is said (7 of 177 in the bundle's index: "trim", "prepend", "comment out", "uncomment").
+# word is said (7 of 177 in the bundle's index: "trim", "prepend", "comment out", "uncomment"); and a
+# compressor named as the verb ("bzip2 data.csv": the file is to be replaced by data.csv.bz2).
 _EDIT = re.compile(
     r"\b(?:trim|prepend|(?:un)?comment|indent|pad|format|clean|dedup|normali[sz]|fill|swap|lower|upper|capitali[sz]"
-    r"|generat|extract|unpack|decompress|unzip|gunzip|untar|unxz|bunzip|encod|decod|sign(?:s|ed)?\b|patch|apply)",
+    r"|generat|extract|unpack|decompress|unzip|gunzip|untar|unxz|bunzip|encod|decod|sign(?:s|ed)?\b|patch|apply"
+    r"|gzip|bzip|pigz|zip\b|xz\b|lzma|zstd)",
     re.IGNORECASE,
 )
 
@@ -538,7 +545,14 @@ def _written(utility: str, values: list[str]) -> list[str]:
         return [v[3:] for v in values if v.startswith("of=")]
     if utility in ("sed", "perl") and any(_in_place(utility, v) for v in values):
         return operands
+    if utility in _REPLACERS and not any(v in _KEEPS or _short_keep(v) for v in values):
+        return operands
     return []
+
+
+def _short_keep(value: str) -> bool:
+    """``-k``, ``-c``, ``-l``, ``-t`` (or help, version, licence) alone or among short options (``-dc``, ``-kv``)."""
+    return value.startswith("-") and not value.startswith("--") and bool(set(value[1:]) & set("kcltLVh"))
 
 
 def _named(values: Iterable[str], named: set[str]) -> list[str]:
