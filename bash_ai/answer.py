@@ -306,17 +306,14 @@ def cover_texts(shaped: dict[str, Proposal], texts: list[str], temperature: floa
     return [text_of[id(p)] for p in cover([shaped[t] for t in texts], temperature)]
 
 
-def wasted_last(shaped: dict[str, Proposal]) -> dict[str, Proposal]:
-    """``shaped`` with the pipelines that waste a stage's output (``wasted_stages``: a stage repeated
-    word for word, or a program that never reads its input after a pipe) after the others, each
-    group in its order: ``tar cvf - dir | tar cvf - dir`` is a beam that looped."""
+def wasting(commands: Iterable[str]) -> set[str]:
+    """The ``commands`` whose pipelines waste a stage's output (``wasted_stages``: a stage repeated
+    word for word, or a program that never reads its input after a pipe): ``tar cvf - dir | tar cvf
+    - dir`` is a beam that looped."""
     from bash_ai.safety.commands import wasted_stages
     from bash_ai.safety.shell import parse
 
-    wasted = {t for t in shaped if "|" in t and wasted_stages(parse(t))}
-    if not wasted:
-        return shaped
-    return {t: p for t, p in shaped.items() if t not in wasted} | {t: shaped[t] for t in shaped if t in wasted}
+    return {t for t in commands if "|" in t and wasted_stages(parse(t))}
 
 
 def harming(request: str, commands: Iterable[str]) -> dict[str, list[str]]:
@@ -475,7 +472,7 @@ def propose_checked(
 ) -> list[Candidate]:
     """Beam search + retrieved commands (``bash_ai.engine.propose``), shaped as commands and
     checked with ``bash -n``: syntax-valid ones first, each group in the model's order, except that a
-    pipeline that wastes a stage's output comes after the others (``wasted_last``), and that a
+    pipeline that wastes a stage's output comes after the others (``wasting``), and that a
     valid one doing what the request did not ask for (``unasked``: destroying files it only asks to
     read, running as another user; ``bash_ai.safety.intent``) comes after the other valid ones, and
     never takes the place of one of its structure that does not.
@@ -490,28 +487,37 @@ def propose_checked(
 
     config = config if config is not None else DecodeConfig()
     proposals = propose(engine, request, config, cancel=cancel, on_event=on_event)
-    shaped = wasted_last(distinct_commands(proposals, False, request))
+    shaped = distinct_commands(proposals, False, request)
     harmful = unasked(request, list(shaped))  # after the rest
+    wasted = wasting(shaped)  # after the rest, before the harmful
     if config.distinct:
         # One per structure, the harmless first: a harmful candidate never hides its harmless twin
         # (``rm -rf *`` ranked above ``rm -rf build`` for "delete the directory build").
-        kept = set(one_per_structure([t for t in shaped if t not in harmful] + [t for t in shaped if t in harmful]))
+        first = [t for t in shaped if t not in harmful and t not in wasted]
+        kept = set(one_per_structure(first + [t for t in shaped if t in wasted - set(harmful)] + list(harmful)))
         shaped = {t: p for t, p in shaped.items() if t in kept}
         harmful = {t: why for t, why in harmful.items() if t in kept}
+        wasted &= kept
     ranked = config.rerank and engine.reranker is not None
     covering = ranked and config.cover_temperature > 0
     checked: dict[str, SyntaxResult] = {}
     if want is not None and not covering:
-        first = [t for t in shaped if t not in harmful][:want]
+        first = [t for t in shaped if t not in harmful and t not in wasted][:want]
         checked = dict(zip(first, safety.check_syntax_many(first), strict=True))
         if len(first) == want and all(result.ok for result in checked.values()):
-            shaped, harmful = {t: shaped[t] for t in first}, {}
+            shaped, harmful, wasted = {t: shaped[t] for t in first}, {}, set()
     unchecked = [t for t in shaped if t not in checked]
     checked.update(zip(unchecked, safety.check_syntax_many(unchecked), strict=True))
-    harmless = [t for t in shaped if checked[t].ok and t not in harmful]
+    passed = [t for t in shaped if checked[t].ok]
+    harmless = [t for t in passed if t not in harmful and t not in wasted]
     if covering:  # from the first harmless answer, as the one-answer path (no covering) starts
         harmless = cover_texts(shaped, harmless, config.cover_temperature)
-    order = harmless + [t for t in shaped if checked[t].ok and t in harmful] + [t for t in shaped if not checked[t].ok]
+    order = (
+        harmless
+        + [t for t in passed if t in wasted and t not in harmful]
+        + [t for t in passed if t in harmful]
+        + [t for t in shaped if not checked[t].ok]
+    )
     threshold = config.unsure_threshold(engine.reranker)
     valid: list[Candidate] = []
     invalid: list[Candidate] = []
