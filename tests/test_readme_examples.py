@@ -61,7 +61,8 @@ def test_readme_explain_example_is_what_explain_prints(bundled) -> None:  # type
 
 def test_the_readmes_wrong_examples_are_marked_as_it_says(bundled) -> None:  # type: ignore[no-untyped-def]
     """The README owns up to four wrong answers, says the model marks two unsure and is sure of the
-    other two: it does; and the answers it says the checks gave now are the answers."""
+    other two: it does; and the answers it says the checks gave now are the answers (the wasted
+    stage's ``tar`` among them)."""
     from bash_ai.answer import answer
 
     text = re.sub(r"\s+", " ", README.read_text(encoding="utf-8"))
@@ -80,9 +81,9 @@ def test_the_readmes_wrong_examples_are_marked_as_it_says(bundled) -> None:  # t
     assert "its third answer, was the answer before" in text and "its third answer is `free`" in text
     assert [c.text for c in answer(bundled, "list files sorted by size", 3)][2] == "ls -lhS"
     assert [c.text for c in answer(bundled, "show free memory", 3)][2] == "free"
-    tar = [c.text for c in answer(bundled, "create a tar archive of the src directory", 2)]
-    assert tar == ["tar cvf - dir | tar cvf - dir", "tar -cvzf src.tar.gz src"]
-    assert "second answer is `tar -cvzf src.tar.gz src`" in text
+    tar = [c.text for c in answer(bundled, "create a tar archive of the src directory", 3)]
+    assert tar[0] == "tar -cvzf src.tar.gz src" and "tar cvf - dir | tar cvf - dir" not in tar
+    assert "now gives `tar -cvzf src.tar.gz src`" in text
     now = {
         "first 20 lines of data.csv": "head -n 20 data.csv",
         "delete all .tmp files older than 7 days": "find ./ -name '*.tmp' -mtime +7 -delete",
