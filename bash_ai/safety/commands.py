@@ -112,10 +112,10 @@ DEAF = frozenset(
 
 def wasted_stages(script: Script) -> list[str]:
     """The stages of ``script``'s pipelines (nested ones included) that make the stage before them
-    pointless: one that repeats it word for word, arguments and all (``grep -v x | grep -v x``; a
-    beam that loops writes these, a person almost never: ``xargs dirname | xargs dirname`` is the
-    exception, and ``true | true`` shows exit statuses), and one whose
-    program never reads its input (``pgrep x | kill``, ``tar cvf - dir | tar cvf - dir``)."""
+    pointless, each named once: one that repeats it word for word, arguments and all (``grep -v x |
+    grep -v x``; a beam that loops writes these, a person almost never: ``xargs dirname | xargs
+    dirname`` is the exception, and ``true | true`` shows exit statuses), and one whose program
+    never reads its input (``pgrep x | kill``, ``tar cvf - dir | tar cvf - dir``)."""
     out: list[str] = []
     for nested in _scripts(script):
         for (a, op), b in zip(zip(nested.items, nested.ops, strict=False), nested.items[1:], strict=False):
@@ -151,7 +151,7 @@ def _scripts(script: Script) -> Iterator[Script]:
 
 
 def _same(a: Command, b: Command) -> bool:
-    """Whether two simple commands are written alike: words, assignments and redirects."""
+    """Whether two simple commands are written alike: words, assignments, redirects and keywords."""
 
     def shape(c: Command) -> tuple[object, ...]:
         return (
