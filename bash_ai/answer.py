@@ -307,13 +307,12 @@ def cover_texts(shaped: dict[str, Proposal], texts: list[str], temperature: floa
 
 
 def wasting(commands: Iterable[str]) -> set[str]:
-    """The ``commands`` whose pipelines waste a stage's output (``wasted_stages``: a stage repeated
+    """The ``commands`` whose pipelines waste a stage's output (``intent.wasted``: a stage repeated
     word for word, or a program that never reads its input after a pipe): ``tar cvf - dir | tar cvf
-    - dir`` is a beam that looped."""
-    from bash_ai.safety.commands import wasted_stages
-    from bash_ai.safety.shell import parse
+    - dir`` is a beam that looped. Each is parsed once for this and the ``unasked`` rules."""
+    from bash_ai.safety.intent import wasted
 
-    return {t for t in commands if "|" in t and wasted_stages(parse(t))}
+    return {t for t in commands if wasted(t)}
 
 
 def harming(request: str, commands: Iterable[str]) -> dict[str, list[str]]:

@@ -43,7 +43,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from bash_ai.safety.commands import file_redirects, find_starts, invocations
+from bash_ai.safety.commands import file_redirects, find_starts, invocations, wasted_stages
 from bash_ai.safety.danger import normalize_path, operands_of
 from bash_ai.safety.shell import Command, Script, parse
 
@@ -424,6 +424,13 @@ def wrong_formats(command: str, files: Iterable[str]) -> list[str]:
             if kind not in kinds and any(v == name or v.endswith("/" + name) for v in inv.values):
                 hit.append(f"{inv.utility} {name}")
     return list(dict.fromkeys(hit))
+
+
+def wasted(command: str) -> list[str]:
+    """``wasted_stages`` of ``command``, parsed once with the ``unasked`` rules (``_parsed``); empty
+    for text without a pipe or that the parser refuses."""
+    script = _parsed(command) if "|" in command else None
+    return [] if script is None else wasted_stages(script)
 
 
 def shows_nothing(command: str) -> bool:
