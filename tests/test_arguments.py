@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -780,7 +781,6 @@ NOT_ARCHIVED = [
     ("tar xvf logs.tar", "extract logs.tar"),
     ("tar cvf - logs | gzip > a.gz", "archive the logs directory"),  # the archive goes somewhere
     ("tar cjf x", "compress the logs directory"),
-    ("tar cvf a.tar other", "archive the logs directory"),
     ("tar -czf backup.tar.gz logs", "compress the logs directory"),  # a name of its own
     ("tar -czf filename.tar.gz logs", "compress the logs directory into keep.tar.gz"),  # the request names it
 ]
@@ -807,6 +807,56 @@ def test_the_tar_of_nothing_fails_as_written(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("command", "asked"), NOT_ARCHIVED)
 def test_settle_leaves_any_other_tar_as_written(command: str, asked: str) -> None:
+    assert settle(command, asked) == command
+
+
+# An archive of an example's one member archives what the request names (the first two were the
+# bundle's first answers on everyday-dev and everyday-tune).
+MEMBERS = [
+    ("zip -er secret.zip documents", "password protected zip of the logs folder", "zip -er secret.zip logs"),
+    (
+        "tar -czf project.tar.gz --exclude=node_modules project",
+        "tar up the logs folder but leave out node_modules",
+        "tar -czf logs.tar.gz --exclude=node_modules logs",
+    ),
+    ("tar cvf a.tar other", "archive the logs directory", "tar cvf a.tar logs"),  # its own name stays
+    ("zip -r -P secret site.zip site", "zip the logs folder", "zip -r -P secret logs.zip logs"),
+]
+NOT_MEMBERS = [
+    ("zip -r site.zip site -x '*.git*'", "zip the logs folder"),  # a list of patterns follows
+    ("zip -r site.zip site other", "zip the logs folder"),  # two members
+    ("zip -r site.zip site", "zip the logs and src folders"),  # two named
+    ("zip -r site.zip site", "zip the site folder"),  # the request's own
+    ("tar xvf site.tar site", "extract the logs folder"),  # extracts
+    # The bundle's answers to requests that ask for something else (a new archive would write over theirs).
+    ("tar cvf - dir", "append newfile.txt to archive.tar"),
+    ("tar cf -C dir", "add newfile.txt to existing.zip"),
+    ("tar -czf backup.tar.gz project", "pull just etc/hosts out of backup.tar.gz"),
+    ("tar -czf backup.tar.gz project", "copy backup.tar.gz to /srv/backups on host db1"),
+    ("tar -cJf logs.tar.xz logs", "how do i open a tar.xz file"),
+    ("tar -czf backup.tar.gz project", "search for all tar.gz compress files in the current folder"),
+    ("tar cvf foo.tar bar", "archive the logs directory into keep.tar"),  # names its archive
+]
+
+
+@pytest.mark.parametrize(("command", "asked", "expected"), MEMBERS)
+def test_settle_an_archive_of_an_examples_member_archives_what_the_request_names(
+    command: str, asked: str, expected: str, tmp_path: Path
+) -> None:
+    assert settle(command, asked) == expected
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "app.log").write_text("line\n", encoding="utf-8")
+    if expected.startswith("zip") and shutil.which("zip") is None:
+        pytest.skip("zip is not installed")
+    _bash(expected.replace(" -er ", " -r -P pw ") if " -er " in expected else expected, tmp_path)
+    archive = tmp_path / next(w for w in expected.split() if w.endswith((".zip", ".tar", ".tar.gz")))
+    lister = ["unzip", "-Z1", str(archive)] if archive.suffix == ".zip" else ["tar", "taf", str(archive)]
+    listed = subprocess.run(lister, capture_output=True, text=True, check=True).stdout
+    assert "logs/app.log" in listed.split()
+
+
+@pytest.mark.parametrize(("command", "asked"), NOT_MEMBERS)
+def test_settle_leaves_any_other_archive_of_one_member_as_written(command: str, asked: str) -> None:
     assert settle(command, asked) == command
 
 

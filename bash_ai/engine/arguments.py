@@ -224,7 +224,8 @@ def settle(command: str, request: str) -> str:
     (``_pattern``), the user a stand-in user is (``_user``), the process a command names
     (``_process``), a count of what a command lists
     where the request asks for one number (``_count``), the process id it gives (``_pid``), what a
-    ``tar`` of nothing archives (``_archive``), a last ``grep`` for a word it never says dropped
+    ``tar`` of nothing archives (``_archive``), what an archive of an example's one member archives
+    (``_archive_source``), a last ``grep`` for a word it never says dropped
     (``_unasked_filter``), and the kind of files it names in a ``find`` that selects none by name
     (``_kind_filter``). Applied to the ranked candidates (``answer.distinct_commands``), not before
     they are scored like ``adapt``'s swaps: these read the request alone, and a command rewritten
@@ -234,7 +235,8 @@ def settle(command: str, request: str) -> str:
     out = _time_window(_columns(out, request), request)
     out = _extreme(_substitution(_size_window(out, request), request), request)
     out = _count(_process(_user(_pattern(out, request), request), request), request)
-    return _kind_filter(_unasked_filter(_archive(_pid(out, request), request), request), request)
+    out = _archive_source(_archive(_pid(out, request), request), request)
+    return _kind_filter(_unasked_filter(out, request), request)
 
 
 # find's tests that select files by name: a find with one of them chose its files already.
@@ -373,6 +375,85 @@ def _archive(command: str, request: str) -> str:
         ending = next((e for letter, e in _TAR_ENDINGS.items() if letter in letters), ".tar")
         into = f"{source}{ending}"
     return f"tar {letters} {into} {source}"
+
+
+_ZIP_ENDING = r"\.zip"
+_ANY_ARCHIVE = re.compile(f"(?:{_ARCHIVE_ENDING}|{_ZIP_ENDING})$")
+_ZIP_VALUED = frozenset({"-P", "--password", "-b", "--temp-path", "-n", "--suffixes", "-t", "-tt", "-Z"})
+_ZIP_LISTS = frozenset({"-x", "--exclude", "-i", "--include", "-@", "--names-stdin"})
+_SOURCE_NAME = re.compile(r"[\w.+-]*\w")
+# A request that asks for a new archive ("zip the docs folder", "tar up the app folder", "back up
+# src"), and one that asks to do something else with an archive, which a new one would write over
+# ("append newfile.txt to archive.tar", "add notes.txt to existing.zip", "pull etc/hosts out of ...").
+_ARCHIVE_ASKED = re.compile(
+    r"\b(?:compress\w*|archiv\w*|zip(?:s|ped)?|tar(?:s|red)?|tarball|pack|bundle|back\s*up)\b", re.I
+)
+_OTHER_USE = re.compile(
+    r"\b(?:append\w*|add\w*|extract\w*|open\w*|pull\w*|list\w*|updat\w*|unpack\w*|decompress\w*|uncompress\w*|"
+    r"unzip\w*|untar\w*|cop(?:y|ies)|send\w*|upload\w*|mov\w*|show\w*|view\w*|read\w*|search\w*|find\w*|"
+    r"delet\w*|remov\w*|inspect\w*|test\w*|check\w*|verif\w*|split\w*|encrypt\w*)\b",
+    re.I,
+)
+_ENDING_WORD = re.compile(r"(?:tar\.)?(?:gz|bz2|xz|zst|tar|tgz|zip|7z|rar)", re.I)  # "a tar.gz file": a kind
+
+
+def _archive_source(command: str, request: str) -> str:
+    """An archive created of one member the request never names (an example's), where the request
+    names one thing to archive: the member becomes that, and an archive named after the member, or
+    an example's stand-in, is named after it too. "password protected zip of the private folder"
+    turns ``zip -er secret.zip documents`` into ``zip -er secret.zip private``, and "tar up the app
+    folder but leave out node_modules" ``tar -czf project.tar.gz --exclude=node_modules project``
+    into ``tar -czf app.tar.gz --exclude=node_modules app``. Only a whole command that is one ``tar``
+    creating (its bundle of letters first, ending in ``f``, the archive next) or one ``zip``, for a
+    request that asks for a new archive and names none (an archive it names may be one to keep:
+    "append newfile.txt to archive.tar"); a member that is a glob, a variable or a place such as
+    ``.`` stays."""
+    if not command.startswith(("tar ", "zip ")):
+        return command
+    from bash_ai.tidy import lone_command
+
+    item = lone_command(command)
+    if item is None or len(item.words) < 3:
+        return command
+    words = item.words[1:]
+    if item.words[0].value == "tar":
+        if not _TAR_CREATE.fullmatch(words[0].value):
+            return command
+        archive, rest = words[1], words[2:]
+    else:
+        if any(w.value in _ZIP_LISTS for w in words):
+            return command
+        operands = [
+            w
+            for i, w in enumerate(words)
+            if not w.value.startswith("-") and (i == 0 or words[i - 1].value not in _ZIP_VALUED)
+        ]
+        if len(operands) < 2:
+            return command
+        archive, rest = operands[0], operands[1:]
+    members = [w for w in rest if not w.value.startswith("-")]
+    if not _ARCHIVE_ASKED.search(request) or _OTHER_USE.search(request):
+        return command
+    named = targets(request)
+    if any(_ANY_ARCHIVE.search(t) for t in named):  # an archive of its own: new, or one to keep
+        return command
+    sources = [t.rstrip("/") for t in named if not t.startswith("*.") and not _ENDING_WORD.fullmatch(t)]
+    if len(members) != 1 or len(sources) != 1:
+        return command
+    (member,), (source,) = members, sources
+    if not _SOURCE_NAME.fullmatch(member.value) or mentions(request, member.value):
+        return command
+    edits = [(member, source)]
+    ending = _ANY_ARCHIVE.search(archive.value)
+    base = source.rsplit("/", 1)[-1]
+    if ending and _SOURCE_NAME.fullmatch(base):
+        stem = archive.value[: ending.start()].rsplit("/", 1)[-1]
+        if stem == member.value or _STAND_IN_ARCHIVE.fullmatch(archive.value.rsplit("/", 1)[-1]):
+            edits.append((archive, base + ending.group(0)))
+    out = command
+    for word, value in sorted(edits, key=lambda e: e[0].start, reverse=True):
+        out = f"{out[: word.start]}{value}{out[word.end :]}"
+    return out
 
 
 # "the process with pid 1234", "process id 1234", "PID 1234", "process 1234".
