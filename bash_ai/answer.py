@@ -344,11 +344,14 @@ UNASKED_SEVERITY: dict[str, Severity] = {
     "request-user": "high",
     "request-scope": "high",
     "request-kill": "high",
+    "request-undo": "high",
     "request-create": "medium",
     "request-kind": "medium",
     "request-stop": "medium",
     "request-output": "medium",
     "request-format": "medium",
+    "request-count": "medium",
+    "request-topic": "medium",
 }
 
 
@@ -367,20 +370,28 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     place at all (``request-scope``: ``find /tmp/cache ... -delete`` for the same request), it looks in
     a place named after the kind of files the request asks for (``request-kind``: ``find large``
     for "find large files"), it stops no program where the request asks to stop one
-    (``request-stop``), or it only sets variables where the request asks to see something
-    (``request-output``)."""
+    (``request-stop``), it only sets variables where the request asks to see something
+    (``request-output``), it counts file names where the request asks how many lines
+    (``request-count``: ``find . -name '*.py' | wc -l`` for "count the number of lines in all python
+    files"), or it reports disk space where the request asks about memory, or the reverse
+    (``request-topic``: ``df -h`` for "show free memory"), or it undoes what the request asks to set
+    up (``request-undo``: ``sudo userdel -r bob`` for "add user bob with a home directory")."""
     from bash_ai.engine.arguments import directories, files, mentions, names_target, paths, targets
     from bash_ai.safety.intent import (
         asks_for_another_user,
+        asks_for_line_count,
         asks_for_no_change,
         asks_to_run,
         asks_to_stop,
+        copied,
+        counts_names,
         creates_unasked,
         deletes,
         deleting_places,
         file_kinds,
         harmed_files,
         kinds_as_places,
+        other_topic,
         reads_only,
         run_files,
         says_a_place,
@@ -389,6 +400,7 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
         stops_nothing,
         sweeping_deletes,
         switches_user,
+        undoes,
         wrong_formats,
     )
 
@@ -398,12 +410,14 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     # Asked for no change at all without a reading verb first ("first 20 lines of data.csv"): the
     # files it names must not be written over, edited or deleted (any others may be: "kill
     # whatever is on port 3000" is not a request that only reads).
-    kept = given if not reads and asks_for_no_change(request) else []
+    # And what a copy starts from ("copy backup.tar.gz to /srv/backups"): the copy must not write it.
+    kept = given if not reads and asks_for_no_change(request) else files(copied(request))
     runnable = named if not asks_to_run(request) else []  # the files it must not run
     other_user = asks_for_another_user(request)
     aimed = targets(request)
     kinds = file_kinds(request) - {t.lower() for t in aimed}
     stop = asks_to_stop(request)
+    lines = asks_for_line_count(request)
     out: dict[str, tuple[str, str]] = {}
     # What a deletion must name: a relative path such as "files/directories" or "regular/normal" is
     # as often a phrase of the request as a place, and does not count.
@@ -424,6 +438,9 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
         elsewhere = [p for p in deleting_places(c) if not mentions(request, p)] if placeless else []
         if elsewhere:
             out[c] = ("request-scope", f"deletes in {', '.join(elsewhere)}, a place the request does not name")
+            continue
+        if undone := undoes(request, c):
+            out[c] = ("request-undo", f"undoes what the request asks for ({undone})")
             continue
         harmed = _harmed(c, named) if reads else harmed_files(c, kept) if kept else []
         ran = run_files(c, runnable) if runnable and not harmed else []
@@ -456,6 +473,11 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
             out[c] = ("request-output", "only sets a variable, so it shows nothing; the request asks to see something")
         elif mismatched := wrong_formats(c, given):
             out[c] = ("request-format", f"runs {', '.join(mismatched)}, a file of another format")
+        elif lines and counts_names(c):
+            out[c] = ("request-count", "counts file names, not lines; the request asks how many lines")
+        elif topic := other_topic(request, c):
+            asked = "disk space" if topic == "memory" else "memory"
+            out[c] = ("request-topic", f"reports {topic}; the request asks about {asked}")
     return out
 
 

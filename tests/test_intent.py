@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 import types
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,6 +38,7 @@ from bash_ai.safety.intent import (
         ("find all files, calculate their md5sum and print each to filename-hash.md5 files", False),  # writes it
         ("print the lines of notes.txt to the file out.txt", False),
         ("show the path to the home directory", True),  # "to", but no file the output goes to
+        ("get rid of .DS_Store files everywhere under here", False),  # everyday-dev's, once read as reading
         ("", False),
     ],
 )
@@ -454,6 +457,41 @@ UNASKED_FIRST = [
         "show which process uses port 8080",
         ("request-kill", "high"),
         "kill the process on port 8080",
+    ),
+    (  # the bundle's first answer once: it counts the files
+        'find . -name "*.py" -exec wc -l {} \\; | wc -l',
+        "cat *.py | wc -l",
+        "count the number of lines in all python files",
+        ("request-count", "medium"),
+        "count the python files",
+    ),
+    (  # the bundle's first answer once (on everyday-dev2)
+        "sudo userdel -r bob",
+        "sudo useradd -m bob",
+        "add user bob with a home directory",
+        ("request-undo", "high"),
+        "delete user bob and his home directory",
+    ),
+    (  # the bundle's first answer once (on everyday-tune): it empties the archive to copy
+        "tar -czf backup.tar.gz project",
+        "scp backup.tar.gz db1:/srv/backups/",
+        "copy backup.tar.gz to /srv/backups on host db1",
+        ("request-file", "high"),
+        "create backup.tar.gz from the project folder",
+    ),
+    (
+        "df -h",
+        "free -h",
+        "show free memory",
+        ("request-topic", "medium"),
+        "show free disk space",
+    ),
+    (
+        "free -h",
+        "df -h",
+        "how much disk space is left",
+        ("request-topic", "medium"),
+        "how much memory is left",
     ),
 ]
 
@@ -906,3 +944,163 @@ def test_a_pipeline_that_wastes_a_stage_goes_after_the_others(monkeypatch: pytes
         "tar cvf - dir | tar cvf - dir",
         "echo 'unclosed",
     ]
+
+
+@pytest.mark.parametrize(
+    ("request_text", "asks"),
+    [
+        ("count the number of lines in all python files", True),
+        ("how many lines are in notes.txt", True),
+        ("count lines in file.txt", True),
+        ("total lines of all .log files", True),
+        ("count the non-empty lines of data.csv", True),
+        ("show the line count of every file", True),
+        ("count the python files", False),
+        ("count files with more than 100 lines", False),
+        ("number of files in this directory", False),
+        ("show the first 10 lines of notes.txt", False),
+    ],
+)
+def test_asks_for_line_count(request_text: str, asks: bool) -> None:
+    from bash_ai.safety.intent import asks_for_line_count
+
+    assert asks_for_line_count(request_text) is asks
+
+
+# (command, whether its wc -l counts file names), each run for real below.
+LINE_COUNTS = [
+    ('find . -name "*.py" -exec wc -l {} \\; | wc -l', True),  # the bundle's first answer once
+    ('find . -name "*.py" | wc -l', True),
+    ('find . -name "*.py" | xargs -I {} wc -l {} | wc -l', True),
+    ("ls *.py | wc -l", True),
+    ("grep -l x *.py | wc -l", True),
+    ("wc -l *.py | wc -l", True),
+    ("cat *.py | wc -l", False),
+    ('find . -name "*.py" | xargs cat | wc -l', False),
+    ('find . -name "*.py" -exec cat {} + | wc -l', False),
+    ("grep x *.py | wc -l", False),  # the matching lines
+    ("wc -l *.py", False),  # no pipe
+    ('find . -name "*.py" | xargs wc -l', False),
+]
+
+
+@pytest.mark.parametrize(("command", "names"), LINE_COUNTS)
+def test_counts_names_is_true_exactly_when_the_count_is_the_number_of_files(
+    tmp_path: Path, command: str, names: bool
+) -> None:
+    """Real bash over three python files of 1, 2 and 4 lines (one line holds an x): a command that
+    counts names prints 3, the files' count (or 1, the file grep -l names); one that counts lines, 7
+    (or 1, the line grep x prints; or wc's own lines)."""
+    from bash_ai.safety.intent import counts_names
+
+    for name, lines in (("a.py", 1), ("b.py", 2), ("c.py", 4)):
+        (tmp_path / name).write_text("".join("x\n" if name == "c.py" and i == 0 else f"{i}\n" for i in range(lines)))
+    out = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    assert counts_names(command) is names
+    if names:
+        assert out.split()[0] in ("3", "4", "1")  # wc -l *.py prints a total line too: 4
+    elif "|" in command and "xargs wc" not in command and "grep" not in command:
+        assert out.split()[0] == "7"
+
+
+@pytest.mark.parametrize(
+    ("request_text", "command", "topic"),
+    [
+        ("show free memory", "df -h", "disk space"),
+        ("how much ram is used", "du -sh /", "disk space"),
+        ("show free memory", "free -h", None),
+        ("show free memory", "cat /proc/meminfo", None),
+        ("show memory usage of each process", "ps aux --sort=-%mem", None),
+        ("show free memory", "top -b -n1 | head; df -h", None),  # it reads memory too
+        ("how much disk space is left", "free -h", "memory"),
+        ("how much disk space is left", "df -h", None),
+        ("check disk space and memory", "df -h", None),  # asks about both
+        ("how much memory do the files in this folder take", "du -sh .", None),  # files: disk words
+        ("list the files", "df -h", None),  # asks about neither
+    ],
+)
+def test_other_topic(request_text: str, command: str, topic: str | None) -> None:
+    from bash_ai.safety.intent import other_topic
+
+    assert other_topic(request_text, command) == topic
+
+
+@pytest.mark.parametrize(
+    ("request_text", "command", "undone"),
+    [
+        ("add user bob with a home directory", "sudo userdel -r bob", "userdel deletes a user or group"),
+        ("create the group devs", "groupdel devs", "groupdel deletes a user or group"),
+        ("start nginx", "sudo systemctl stop nginx", "systemctl stop"),
+        ("enable sshd at boot", "systemctl disable sshd", "systemctl disable"),
+        ("start the apache service", "service apache2 stop", "service stop"),
+        ("install htop", "sudo apt-get purge htop", "apt-get removes packages"),
+        ("install requests", "pip uninstall requests", "pip removes packages"),
+        ("install the deb", "sudo dpkg -r app", "dpkg removes packages"),
+        ("mount /dev/sdb1 on /mnt", "sudo umount /mnt", "umount"),
+        # NL2Bash dev: a drive "mounted at" a place, the first answer unmounted it.
+        ("Create a report of the contents of a USB drive mounted at /mnt", "sudo umount /mnt", "umount"),
+        ("allow port 22", "sudo ufw deny 22", "ufw deny"),
+        # Set-ups the command does, or a request that says undoing or a negation in so many words.
+        ("add user bob", "sudo useradd -m bob", None),
+        ("delete user bob", "sudo userdel -r bob", None),
+        ("replace nginx: remove it and install caddy", "sudo apt remove nginx", None),
+        ("don't start cups at boot", "sudo systemctl disable cups", None),  # NL2Bash-train's own pair
+        ("completely prevent bluetooth from starting", "sudo systemctl mask bluetooth", None),
+        ("restart nginx", "sudo systemctl stop nginx && sudo systemctl start nginx", None),
+        ("install htop", "sudo apt install htop", None),
+        ("add extra.txt to archive.zip", "zip -d archive.zip extra.txt", None),  # not a program listed
+        ("show the users", "userdel bob", None),  # asks to set nothing up (other checks see it)
+    ],
+)
+def test_undoes(request_text: str, command: str, undone: str | None) -> None:
+    from bash_ai.safety.intent import undoes
+
+    assert undoes(request_text, command) == undone
+
+
+@pytest.mark.parametrize(
+    ("request_text", "source"),
+    [
+        ("copy backup.tar.gz to /srv/backups on host db1", "backup.tar.gz"),
+        ("scp report.pdf over to the server", "report.pdf"),
+        ("upload data.csv into the bucket", "data.csv"),
+        ("rsync my photos folder to /media/usb/photos", "my photos folder"),
+        ("list files", ""),
+        ("compress backup.tar", ""),
+    ],
+)
+def test_copied(request_text: str, source: str) -> None:
+    from bash_ai.safety.intent import copied
+
+    assert copied(request_text) == source
+
+
+@pytest.mark.parametrize(
+    ("command", "written"),
+    [
+        ("tar -czf backup.tar.gz project", ["backup.tar.gz"]),
+        ("tar czf backup.tar.gz project", ["backup.tar.gz"]),
+        ("tar -c -z -f backup.tar.gz project", ["backup.tar.gz"]),
+        ("tar --create --file=backup.tar.gz project", ["backup.tar.gz"]),
+        ("tar -xzf backup.tar.gz", []),  # extracts
+        ("tar -tzf backup.tar.gz", []),  # lists
+        ("tar -rf backup.tar.gz new.txt", []),  # appends
+    ],
+)
+def test_a_tar_that_creates_writes_over_its_archive_as_the_real_one_does(
+    tmp_path: Path, command: str, written: list[str]
+) -> None:
+    """``harmed_files`` names the archive exactly when real tar empties it first (its old member gone)."""
+    from bash_ai.safety.intent import harmed_files
+
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "a.txt").write_text("a\n", encoding="utf-8")
+    (tmp_path / "old.txt").write_text("old\n", encoding="utf-8")
+    (tmp_path / "new.txt").write_text("new\n", encoding="utf-8")
+    subprocess.run(["tar", "-czf", "backup.tar.gz", "old.txt"], cwd=tmp_path, check=True)
+    if "-r" in command:  # tar appends to an uncompressed archive only
+        subprocess.run(["tar", "-cf", "backup.tar.gz", "old.txt"], cwd=tmp_path, check=True)
+    subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, check=True)
+    listed = subprocess.run(["tar", "-tf", "backup.tar.gz"], cwd=tmp_path, capture_output=True, text=True).stdout
+    assert harmed_files(command, ["backup.tar.gz"]) == written
+    assert ("old.txt" not in listed.split()) == bool(written)

@@ -60,27 +60,33 @@ def test_readme_explain_example_is_what_explain_prints(bundled) -> None:  # type
 
 
 def test_the_readmes_wrong_examples_are_marked_as_it_says(bundled) -> None:  # type: ignore[no-untyped-def]
-    """The README owns up to four wrong answers, says the model marks two unsure and is sure of the
-    other two: it does; and the answers it says the checks gave now are the answers (the wasted
-    stage's ``tar`` among them)."""
+    """The README owns up to two wrong answers, says the model marks one unsure and is sure of the
+    other: it does; it says a right answer is marked unsure: it is; and the answers it says the
+    checks gave now are the answers (the wasted stage's ``tar`` among them)."""
     from bash_ai.answer import answer
 
     text = re.sub(r"\s+", " ", README.read_text(encoding="utf-8"))
-    assert "It marks these unsure" in text and "with no warning" in text
+    assert "It marks this unsure" in text and "with no warning" in text and "some right answers unsure" in text
     marked = {
         "check if google.com is reachable": False,
-        "show free memory": False,
         "compress the logs directory": True,
-        "count the number of lines in all python files": True,
+        "show free memory": False,
     }
     for request, sure in marked.items():
         assert f'"{request}" gives' in text
         assert answer(bundled, request, 1)[0].sure is sure, request
     assert "its third answer is `gzip -r logs`" in text
     assert [c.text for c in answer(bundled, "compress the logs directory", 3)][2] == "gzip -r logs"
-    assert "its third answer, was the answer before" in text and "its third answer is `free`" in text
+    assert "its third answer, was the answer before" in text
     assert [c.text for c in answer(bundled, "list files sorted by size", 3)][2] == "ls -lhS"
-    assert [c.text for c in answer(bundled, "show free memory", 3)][2] == "free"
+    # What the checks moved after the others (``request-topic``, ``request-count``, ``request-undo``).
+    for request, moved in (
+        ("show free memory", "df -h"),
+        ("count the number of lines in all python files", 'find . -name "*.py" -exec wc -l {} \\; | wc -l'),
+        ("add user bob with a home directory", "sudo userdel -r bob"),
+    ):
+        assert f"gave `{moved}`" in text
+        assert answer(bundled, request, 1)[0].text != moved
     tar = [c.text for c in answer(bundled, "create a tar archive of the src directory", 3)]
     assert tar[0] == "tar -cvzf src.tar.gz src" and "tar cvf - dir | tar cvf - dir" not in tar
     assert "now gives `tar -cvzf src.tar.gz src`" in text

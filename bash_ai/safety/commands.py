@@ -117,13 +117,57 @@ def wasted_stages(script: Script) -> list[str]:
     dirname`` is the exception, and ``true | true`` shows exit statuses), and one whose program
     never reads its input (``pgrep x | kill``, ``tar cvf - dir | tar cvf - dir``)."""
     out: list[str] = []
+    for a, b in piped(script):
+        if (isinstance(a, Command) and len(b.words) > 1 and _same(a, b)) or _deaf(b):
+            out.append(" ".join(w.raw for w in b.words))
+    return out
+
+
+def piped(script: Script) -> Iterator[tuple[Command | Group, Command]]:
+    """Each pipe of ``script`` and its nested scripts, as (the stage before it, the simple command
+    after it that reads it); a stage after it that is a group or has no words is left out."""
     for nested in _scripts(script):
         for (a, op), b in zip(zip(nested.items, nested.ops, strict=False), nested.items[1:], strict=False):
-            if op not in ("|", "|&") or not isinstance(b, Command) or not b.words:
-                continue
-            if (isinstance(a, Command) and len(b.words) > 1 and _same(a, b)) or _deaf(b):
-                out.append(" ".join(w.raw for w in b.words))
-    return out
+            if op in ("|", "|&") and isinstance(b, Command) and b.words:
+                yield a, b
+
+
+# Programs that print a line per file they are given or find, not the files' contents: a ``wc -l``
+# after one counts the files (``find . -name '*.py' -exec wc -l {} \; | wc -l``).
+NAMERS = frozenset(
+    "ls locate tree du wc basename dirname stat file echo printf realpath readlink md5sum sha1sum sha256sum".split()  # noqa: SIM905
+)
+_PER_FILE_GREP = re.compile(r"-[A-Za-z]*[lLc][A-Za-z]*|--files-with(?:out)?-match(?:es)?|--count")
+
+
+def counted_names(script: Script) -> bool:
+    """Whether a ``wc -l`` of ``script`` that reads a pipe (no file of its own) counts a list of
+    file names: the stage before it is a ``find`` that runs no program or only ``NAMERS``, one of
+    ``NAMERS`` itself (``ls``, ``wc`` given files), an ``xargs`` running one, or a ``grep -l``/``-c``."""
+    for before, stage in piped(script):
+        values = [w.value for w in stage.words[1:]]
+        if utility_name(stage.words[0]) != "wc" or not {"-l", "--lines"} & set(values):
+            continue
+        if all(v.startswith("-") for v in values) and isinstance(before, Command) and _names_files(before):
+            return True
+    return False
+
+
+def _names_files(stage: Command) -> bool:
+    """Whether a pipeline stage prints a line per file rather than what the files hold."""
+    if not stage.words:
+        return False
+    name, values = utility_name(stage.words[0]), [w.value for w in stage.words[1:]]
+    if name == "find":
+        return all(body and utility_name(body[0]) in NAMERS for body in split_find_exec(stage.words[1:])[1])
+    if name == "xargs":
+        start = wrapped_start(name, stage.words[1:])
+        return start < len(values) and utility_name(stage.words[1 + start]) in NAMERS
+    if name in ("grep", "egrep", "fgrep"):
+        return any(_PER_FILE_GREP.fullmatch(v) for v in values)
+    if name == "wc":
+        return any(not v.startswith("-") for v in values)
+    return name in NAMERS
 
 
 def _deaf(stage: Command) -> bool:

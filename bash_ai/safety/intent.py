@@ -43,7 +43,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from bash_ai.safety.commands import file_redirects, find_starts, invocations, wasted_stages
+from bash_ai.safety.commands import counted_names, file_redirects, find_starts, invocations, wasted_stages
 from bash_ai.safety.danger import normalize_path, operands_of
 from bash_ai.safety.shell import Command, Script, parse
 
@@ -60,7 +60,8 @@ _LEAD = frozenset(re.findall(r"\w+", "please can could would you i we do to the 
 _CHANGE = re.compile(
     r"\b(?:writ|sav|overwrit|replac|chang|edit|modif|delet|remov|eras|clear|empt|truncat|mov|renam"
     r"|append|add(?!ress)|insert|put|stor|redirect|creat|mak|convert|sort|compress|encrypt|decrypt|fix|updat"
-    r"|set|strip|split|join|merg|wip|shred|destroy|zero|into|in[- ]place|back ?up|cop(?:y|ies)|substitut|purg)",
+    r"|set|strip|split|join|merg|wip|shred|destroy|zero|into|in[- ]place|back ?up|cop(?:y|ies)|substitut|purg"
+    r"|rid\s+of)",
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[a-z]+")
@@ -141,6 +142,20 @@ def asks_for_no_change(request: str) -> bool:
     (which wants a reading verb first): "first 20 lines of data.csv", "skip the header line of
     data.csv", "md5 checksum of file.iso". Its files must stay as they are."""
     return not (_CHANGE.search(request) or _EDIT.search(request) or _TO_FILE.search(request) or asks_to_create(request))
+
+
+# "copy backup.tar.gz to /srv/backups on host db1": what a copy starts from, which the copy must not
+# write over (``tar -czf backup.tar.gz project`` once came first for that request).
+_COPIED = re.compile(
+    r"\b(?:cop(?:y|ies)|cp|scp|rsync|send|upload|transfer|sync)\s+(.+?)\s+(?:to|into|onto|over\s+to)\b", re.IGNORECASE
+)
+
+
+def copied(request: str) -> str:
+    """The words naming what ``request`` asks to copy, send or upload somewhere ("backup.tar.gz" for
+    "copy backup.tar.gz to /srv/backups"); empty where it asks for no copy."""
+    found = _COPIED.search(request)
+    return found.group(1) if found else ""
 
 
 def harmed_files(command: str, files: Iterable[str]) -> list[str]:
@@ -433,6 +448,123 @@ def wasted(command: str) -> list[str]:
     return [] if script is None else wasted_stages(script)
 
 
+# A request that asks how many lines ("count the number of lines in all python files", "how many
+# lines of code", "the total line count"): not how many files, nor "files with more than 10 lines".
+_LINE_COUNT = re.compile(
+    r"\b(?:count(?:s|ing)?|number\s+of|how\s+many|total)\s+(?:the\s+|all\s+)?(?:number\s+of\s+|total\s+)?"
+    r"(?:(?:non-?)?(?:empty|blank|code|source)\s+)?lines\b|\bline\s+counts?\b|\bcount\s+lines\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_line_count(request: str) -> bool:
+    """Whether ``request`` asks how many lines there are (in files, of output)."""
+    return _LINE_COUNT.search(request) is not None
+
+
+def counts_names(command: str) -> bool:
+    """Whether ``command`` counts file names with ``wc -l`` (``commands.counted_names``: ``find .
+    -name '*.py' | wc -l``), which answers how many files, not how many lines they hold."""
+    script = _parsed(command) if "wc" in command and "|" in command else None
+    return script is not None and counted_names(script)
+
+
+# What a request asks about, memory or disk space, and the programs that report each: "show free
+# memory" is not answered by ``df -h`` (the free space on the disks), nor "how much disk space is
+# left" by ``free -h``. A request that says words of both (or files and folders) is left alone.
+_MEMORY_ASKED = re.compile(r"\b(?:memory|ram|swap)\b", re.IGNORECASE)
+_DISK_ASKED = re.compile(r"\b(?:disks?|space|storage)\b", re.IGNORECASE)
+_DISK_WORDS = re.compile(
+    r"\b(?:file\s?systems?|partitions?|drives?|mount\w*|volumes?|director(?:y|ies)|folders?|files?|du|df)\b",
+    re.IGNORECASE,
+)
+_DISK_TOOLS = frozenset({"df", "du", "ncdu", "lsblk", "fdisk", "duf", "dust"})
+_MEMORY_TOOLS = frozenset({"free", "vmstat", "smem", "swapon"})
+_PROCESS_TOOLS = frozenset({"top", "htop", "atop", "ps", "pmap", "sar"})  # these report memory too
+
+
+def other_topic(request: str, command: str) -> str | None:
+    """What ``command`` reports instead of what ``request`` asks about: "disk space" for a request
+    about memory answered only by disk tools (``df -h`` for "show free memory"), "memory" for one
+    about disk space answered only by memory tools; None otherwise, and for unparseable text."""
+    memory = _MEMORY_ASKED.search(request) is not None
+    disk = _DISK_ASKED.search(request) is not None
+    if memory == disk or (memory and _DISK_WORDS.search(request)):
+        return None
+    script = _parsed(command)
+    if script is None:
+        return None
+    programs = {inv.utility for inv in invocations(script)}
+    reads_memory = bool(programs & (_MEMORY_TOOLS | _PROCESS_TOOLS)) or "/proc/meminfo" in command
+    if memory and programs & _DISK_TOOLS and not reads_memory:
+        return "disk space"
+    if disk and programs & _MEMORY_TOOLS and not programs & _DISK_TOOLS:
+        return "memory"
+    return None
+
+
+# What a request asks to set up, and the programs that undo each: "add user bob with a home
+# directory" once got ``sudo userdel -r bob`` first (bob and his home deleted). A request that says
+# any word of undoing or a negation ("don't start cups at boot": ``systemctl disable cups``) is left
+# alone; so is every other pairing (a request to delete answered by ``useradd`` harms nothing).
+_SET_UP = {
+    "add": re.compile(r"\b(?:add\w*|creat\w*|make|new|set\s?up)\b", re.IGNORECASE),
+    "start": re.compile(r"\b(?:start\w*|enabl\w*|launch\w*|run|turn\s+on|bring\s+up)\b", re.IGNORECASE),
+    "install": re.compile(r"\binstall\w*\b", re.IGNORECASE),
+    "mount": re.compile(r"\bmount\w*\b", re.IGNORECASE),
+    "allow": re.compile(r"\b(?:allow\w*|open\w*|permit\w*)\b", re.IGNORECASE),
+}
+_UNDO_WORDS = re.compile(
+    r"\b(?:remov\w*|delet\w*|del|stop\w*|disabl\w*|uninstall\w*|unmount\w*|umount|deny|denied|block\w*|reject\w*|"
+    r"kill\w*|purg\w*|drop\w*|clos\w*|mask\w*|restart\w*|reload\w*|prevent\w*|never|not|don'?t)\b",
+    re.IGNORECASE,
+)
+_USER_REMOVERS = frozenset({"userdel", "groupdel", "deluser", "delgroup"})
+_PACKAGERS = frozenset({"apt", "apt-get", "dnf", "yum", "zypper", "pacman", "snap", "brew"})
+_PACKAGE_REMOVES = frozenset({"remove", "purge", "autoremove", "erase", "uninstall", "-R", "-Rs", "-Rns"})
+_LANGUAGE_PACKAGERS = frozenset({"pip", "pip3", "npm", "gem", "cargo"})
+
+
+def _undone(utility: str, values: list[str]) -> tuple[str, str] | None:
+    """What one program run undoes (a key of ``_SET_UP``), and how it says so; None for the rest."""
+    if utility in _USER_REMOVERS:
+        return "add", f"{utility} deletes a user or group"
+    if utility == "systemctl" and (verb := next((v for v in values if v in ("stop", "disable", "mask")), None)):
+        return "start", f"systemctl {verb}"
+    if utility == "service" and len(values) >= 2 and values[1] == "stop":
+        return "start", "service stop"
+    if utility in _PACKAGERS and _PACKAGE_REMOVES.intersection(values):
+        return "install", f"{utility} removes packages"
+    if (utility in _LANGUAGE_PACKAGERS and "uninstall" in values) or (
+        utility == "dpkg" and {"-r", "-P", "--remove", "--purge"}.intersection(values)
+    ):
+        return "install", f"{utility} removes packages"
+    if utility == "umount":
+        return "mount", "umount"
+    if utility == "ufw" and {"deny", "reject"}.intersection(values):
+        return "allow", "ufw deny"
+    return None
+
+
+def undoes(request: str, command: str) -> str | None:
+    """How ``command`` undoes what ``request`` asks to set up ("userdel deletes a user or group" for
+    ``sudo userdel -r bob`` asked "add user bob with a home directory"); None otherwise."""
+    if _UNDO_WORDS.search(request) or not _MAY_UNDO.search(command):
+        return None
+    asked = {action for action, said in _SET_UP.items() if said.search(request)}
+    script = _parsed(command) if asked else None
+    if script is None:
+        return None
+    for inv in invocations(script):
+        found = _undone(inv.utility, inv.values)
+        if found is not None and found[0] in asked:
+            return found[1]
+    return None
+
+
+_MAY_UNDO = re.compile(r"del|systemctl|service|remove|purge|erase|uninstall|-R|-r|-P|umount|ufw")
+
+
 def shows_nothing(command: str) -> bool:
     """True when ``command`` only sets variables (``ip=$(hostname -I)``, ``export A=1``): it prints
     nothing, which a request to show something did not ask for; False for unparseable text."""
@@ -554,6 +686,24 @@ def _written(utility: str, values: list[str]) -> list[str]:
         return operands
     if utility in _REPLACERS and not any(v in _KEEPS or _short_keep(v) for v in values):
         return operands
+    if utility == "tar":
+        return _tar_created(values)
+    return []
+
+
+def _tar_created(values: list[str]) -> list[str]:
+    """The archive a ``tar`` that creates writes (``tar -czf out.tar.gz src``: ``out.tar.gz``), which
+    it empties first; nothing for a ``tar`` that extracts, lists or appends."""
+    first = values[0] if values else ""
+    bundle = first if not first.startswith("--") else ""
+    if "c" not in bundle.lstrip("-") and "--create" not in values and not any(v == "-c" for v in values):
+        return []
+    for i, value in enumerate(values):
+        if value.startswith("--file="):
+            return [value[len("--file=") :]]
+        short = value.startswith("-") and not value.startswith("--") or i == 0
+        if (short and value.endswith("f")) or value == "--file":
+            return values[i + 1 : i + 2]
     return []
 
 
