@@ -318,6 +318,10 @@ def test_a_pooled_command_knows_the_sources_of_the_pairs_that_asked_for_it(train
     assert found["echo hello world"].origins == ("howto", "tldr") and found["echo bye"].origins == ("nl2bash",)
     assert found["echo hello"].source == "beam" and found["echo hello"].origins == ("howto",)
     assert all(p.origins == () for p in found.values() if p.source == "beam" and p.retrieval == 0)
+    # The fewest words a request that asked for it says and "say hello" does not: "to the world",
+    # "to everyone" (one word each, "to" a stop word; the fewer counts), "goodbye".
+    assert found["echo hello world"].excess == 1 and found["echo bye"].excess == 1
+    assert found["echo hello"].excess == 0
 
 
 def test_ask_prompt_holds_neighbours_nearest_last_and_fits(tiny_model_dir: Path) -> None:

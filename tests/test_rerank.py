@@ -18,6 +18,7 @@ import pytest
 from bash_ai.engine.proposal import Proposal
 from bash_ai.engine.propose import cover
 from bash_ai.engine.rerank import (
+    EXCESS,
     FEATURE_SETS,
     FEATURES,
     MATCH,
@@ -267,6 +268,36 @@ def test_the_source_columns_say_which_sources_asked_for_a_candidate() -> None:
         fit_on_pools(old, lexicon, RerankSpec(sources=True))
 
 
+def test_the_excess_column_counts_the_words_an_asking_request_says_and_the_request_does_not() -> None:
+    from bash_ai.engine.rerank import EXCESS, MAX_EXCESS, feature_names
+    from bash_ai.retrieval.bm25 import extra_terms, terms
+
+    said = set(terms("show the first 15 lines of notes.txt"))
+    assert extra_terms(said, "print lines 5 to 15 of file") == 3  # print, 5, file
+    assert extra_terms(said, "show the first 15 lines of notes.txt") == 0
+    assert extra_terms(said, "Show all the first lines") == 0  # stop words and stems
+    pool = [
+        Proposal("sed -n '5,15p' notes.txt", "retrieval", -1.0, 6, 0.0, retrieval=1.0, excess=3),
+        Proposal("head -n 15 notes.txt", "retrieval", -2.0, 6, 0.0, retrieval=0.8, excess=0),
+        Proposal("awk 1 notes.txt", "retrieval", -2.0, 6, 0.0, retrieval=0.5, excess=9),
+    ]
+    lexicon = np.zeros(1 << 8, np.float32)
+    plain = candidate_features("show the first 15 lines of notes.txt", pool, lexicon)
+    more = candidate_features("show the first 15 lines of notes.txt", pool, lexicon, excess=True)
+    np.testing.assert_array_equal(more[:, :-1], plain)
+    np.testing.assert_array_equal(more[:, -1], [3, 0, MAX_EXCESS])
+    names = feature_names(programs=True, sources=True, short=True, excess=True)
+    assert names in FEATURE_SETS and names[len(names) // 2 - 1] == EXCESS and names[-1] == "short*" + EXCESS
+    # A reranker that distrusts the extra words ranks the pair said in the request's own words first.
+    names = feature_names(excess=True)
+    weights = np.zeros(len(names))
+    weights[names.index(EXCESS)] = -1.0
+    n = len(names)
+    ranker = Reranker(lexicon, weights, np.zeros(n), np.ones(n), names)
+    ranked = sorted(ranker.rescore("show the first 15 lines of notes.txt", pool), key=lambda p: -p.score)
+    assert [p.text for p in ranked] == ["head -n 15 notes.txt", "sed -n '5,15p' notes.txt", "awk 1 notes.txt"]
+
+
 def test_the_short_columns_repeat_every_column_for_a_short_request_only() -> None:
     from bash_ai.engine.rerank import SHORT_PREFIX, SHORT_WORDS
 
@@ -502,6 +533,16 @@ def test_a_refit_on_a_runs_pools_reproduces_its_fit_and_refuses_other_models_poo
     assert {PROGRAM_NAMED, PROGRAM_MISSED} <= set(
         json.loads((first.parent / "programs" / "rerank.json").read_text())["weights"]
     )
+    # Pools saved without ``excess`` (as every pool proposed before it was recorded): counted anew.
+    for pool in (stale := json.loads(gzip.decompress(pools.read_bytes())))["pools"]:
+        for proposal in pool["proposals"]:
+            proposal.pop("excess", None)
+    (tmp_path / "stale.json.gz").write_bytes(gzip.compress(json.dumps(stale).encode()))
+    counted = _bash_ai(*args, "--pools", str(tmp_path / "stale.json.gz"), "--excess-column", "--name", "ex", home=home)
+    assert counted.returncode == 0, counted.stderr[-2000:]
+    assert "excess words counted 6/6" in counted.stderr
+    by_excess = load_reranker(first.parent / "ex" / "model")
+    assert by_excess is not None and by_excess.names[-1] == EXCESS
     sourced = _bash_ai(*args, "--pools", str(pools), "--source-columns", "--name", "sources", home=home)
     assert sourced.returncode == 0, sourced.stderr[-2000:]
     by_source = load_reranker(first.parent / "sources" / "model")
@@ -525,7 +566,7 @@ def test_a_refit_on_a_runs_pools_reproduces_its_fit_and_refuses_other_models_poo
     assert twice.returncode == 2 and "named twice" in twice.stderr
     elsewhere = _bash_ai("train", "--suite-weight", "everyday-dev=2", home=home)
     assert elsewhere.returncode == 2 and "--suite-weight belongs to --stage rerank" in elsewhere.stderr
-    for flag in ("--program-columns", "--short-columns", "--match-column", "--source-columns"):
+    for flag in ("--program-columns", "--short-columns", "--match-column", "--source-columns", "--excess-column"):
         misplaced = _bash_ai("train", flag, home=home)
         assert misplaced.returncode == 2 and f"{flag} belongs to --stage rerank" in misplaced.stderr, flag
     legacy = json.loads(gzip.decompress(pools.read_bytes()))  # written before pools kept their suite

@@ -214,6 +214,7 @@ def run_rerank(
     short: bool = False,
     programs: bool = False,
     sources: bool = False,
+    excess: bool = False,
 ) -> dict[str, Any]:
     """The ``rerank`` stage: ``init``'s model with a trained reranker, as run ``run_name``'s model;
     ``structure``: a model trained with ``--targets template`` that ranks with it (and ships in it);
@@ -258,6 +259,7 @@ def run_rerank(
             short=short,
             programs=programs,
             sources=sources,
+            excess=excess,
         ),
     )
     summary["init"] = str(source)

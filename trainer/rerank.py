@@ -115,6 +115,9 @@ class RerankSpec:
     # The ``SOURCE_COLUMNS``: whether a how-to or a tldr pair asked for a candidate (pools proposed
     # since ``Proposal.origins`` was recorded).
     sources: bool = False
+    # The ``EXCESS`` column: how many words a training request asking for a candidate says that the
+    # request does not (``Proposal.excess``; computed anew for pools proposed before it was recorded).
+    excess: bool = False
 
     def weight_of(self, suite: str) -> float:
         return dict(self.suite_weights).get(suite, 1.0)
@@ -302,6 +305,33 @@ def rescore_review(engine: Any, pools: Sequence[Pool], report: Callable[[str], N
     return _each_pool(
         pools, lambda pool: replace(pool, review=engine.review_logprobs(pool.request, _texts(pool))), "reviewed", report
     )
+
+
+def rescore_excess(
+    engine: Any, pools: Sequence[Pool], lexicon: np.ndarray, report: Callable[[str], None] | None = None
+) -> list[Pool]:
+    """``pools`` with each candidate's ``excess`` computed anew from ``engine``'s index (pools read
+    with ``--pools``, some proposed before ``Proposal.excess`` was recorded): the neighbours are found again as they were
+    (BM25, ordered with the pools' ``lexicon``) and pooled as ``propose`` pools them; a candidate
+    today's code no longer adapts a neighbour into keeps 0."""
+    from bash_ai.engine.propose import DecodeConfig, pooled_commands
+    from bash_ai.retrieval.bm25 import question_core
+
+    config = DecodeConfig()
+    before = engine.reranker
+    d = len(FEATURES)
+    engine.set_reranker(Reranker(lexicon, np.zeros(d), np.zeros(d), np.ones(d)))
+
+    def step(pool: Pool) -> Pool:
+        request = question_core(pool.request)
+        found = engine.neighbors(request, max(config.retrieval_k, config.pool))
+        excess = pooled_commands(request, found[: config.pool]).excess
+        return replace(pool, proposals=[replace(q, excess=excess.get(q.text, 0)) for q in pool.proposals])
+
+    try:
+        return _each_pool(pools, step, "excess words counted", report)
+    finally:
+        engine.set_reranker(before)
 
 
 def _texts(pool: Pool) -> list[str]:
@@ -536,6 +566,7 @@ def fit_on_pools(
             short=spec.short,
             programs=table,
             sources=spec.sources,
+            excess=spec.excess,
         )
         for p in pools
     ]
@@ -586,7 +617,7 @@ def fit_on_pools(
     if unsure is not None:
         figures["unsure_below"] = unsure
     names = feature_names(
-        bool(pools) and pools[0].structure is not None, spec.match, spec.short, spec.programs, spec.sources
+        bool(pools) and pools[0].structure is not None, spec.match, spec.short, spec.programs, spec.sources, spec.excess
     )
     return Reranker(lexicon, w, mean, std, names, review, spec.structure_beams, unsure, table), figures
 
@@ -713,6 +744,8 @@ def train_reranker(
                 pools = rescore_structure(engine, pools, report)
             if spec.review_top > 0 and any(p.review is None for p in pools):
                 pools = rescore_review(engine, pools, report)
+            if spec.excess:  # pools proposed before it was recorded have none (seconds for 1,000 pools)
+                pools = rescore_excess(engine, pools, lexicon, report)
         else:
             _weights_name_fitted_suites(spec, suite)
             groups = lexicon_groups(engine.index, spec)

@@ -132,6 +132,12 @@ def train(
         bool,
         Opt(help="rerank: rank with whether a how-to or a tldr pair asked for a candidate (pools proposed anew)"),
     ] = False,
+    excess_column: Annotated[
+        bool,
+        Opt(
+            help="rerank: rank with how many words a training request asking for a candidate says that the request does not"
+        ),
+    ] = False,
     review_top: Annotated[
         int,
         Opt(
@@ -176,6 +182,7 @@ def train(
             short=short_columns,
             programs=program_columns,
             sources=source_columns,
+            excess=excess_column,
             suite_weights=parse_suite_weights(suite_weight or []),
         )
         return
@@ -197,6 +204,7 @@ def train(
         ("--short-columns", short_columns or None),
         ("--program-columns", program_columns or None),
         ("--source-columns", source_columns or None),
+        ("--excess-column", excess_column or None),
     )
     for option, value in rerank_only:
         if value is not None:

@@ -36,6 +36,10 @@ class Proposal:
     # The index sources ("howto", "tldr", "nl2bash") of the training pairs that asked for it, when a
     # retrieved command (or a beam that wrote one out): the ``SOURCE_COLUMNS`` of the reranker.
     origins: tuple[str, ...] = ()
+    # When a retrieved command (or a beam that wrote one out): the fewest content words a training
+    # request that asked for it says and the request does not (``bm25.extra_terms``); the
+    # reranker's ``EXCESS`` column.
+    excess: int = 0
 
     @property
     def confidence(self) -> float:

@@ -28,7 +28,7 @@ from bash_ai.engine.events import Started
 from bash_ai.engine.proposal import Proposal, agree, normalised
 from bash_ai.errors import UsageError, check_range
 from bash_ai.model import blas
-from bash_ai.retrieval.bm25 import question_core, terms, word_overlap
+from bash_ai.retrieval.bm25 import extra_terms, question_core, terms, word_overlap
 
 if TYPE_CHECKING:
     from bash_ai.engine.engine import Engine
@@ -161,20 +161,10 @@ def propose(
     # The example's arguments swapped for the ones the request names (bash_ai.engine.arguments).
     relevance: dict[str, float] = {}
     best = max([n.score for n in found], default=0.0)  # the lexicon may have put another first
-    # The requests each pooled command answers, best first: a command is adapted by the first of
-    # them that changes it, and so is a beam that writes the command out.
-    examples: dict[str, list[Neighbor]] = {}
-    for n in found[: config.pool]:
-        examples.setdefault(n.command.strip(), []).append(n)
-    match: dict[str, float] = {}
-    origins: dict[str, tuple[str, ...]] = {}
-    said = set(terms(request))
-    for command, asked in examples.items():
-        text = adapt_by_examples(command, [n.request for n in asked], request)
-        if text:
-            relevance.setdefault(text, asked[0].score / max(best, 1e-6))
-            match[text] = max(match.get(text, 0.0), *(word_overlap(said, n.request) for n in asked))
-            origins[text] = tuple(sorted({*origins.get(text, ()), *(n.source for n in asked)}))
+    retrieved = pooled_commands(request, found[: config.pool])
+    examples, match, excess, origins = retrieved.examples, retrieved.match, retrieved.excess, retrieved.origins
+    for text, asked in retrieved.adapted:
+        relevance.setdefault(text, asked[0].score / max(best, 1e-6))
     pooled = list(relevance)
     encoded = {text: engine.encode_text(text) + [engine.eot_id] for text in pooled}
     # Room for the longest answer: the beams' budget, or a pooled command if longer.
@@ -233,6 +223,7 @@ def propose(
                 relevance.get(text, 0.0),
                 match.get(text, 0.0),
                 origins.get(text, ()),
+                excess.get(text, 0),
             )
     if not (cancel is not None and cancel.is_set()):
         for (text, ids), lp in zip(fits, logprobs, strict=True):
@@ -248,6 +239,7 @@ def propose(
                 retrieval=relevance[text],
                 match=match[text],
                 origins=origins[text],
+                excess=excess[text],
             )
     structure_beams = config.structure_beams
     if structure_beams is None:
@@ -339,6 +331,45 @@ def hinted_candidates(
         text: Proposal(text, "beam", lp, len(ids) - 1, normalised(lp, len(ids) - 1, config.alpha), "eos")
         for (text, ids), lp in zip(fits, logprobs, strict=True)
     }
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """The pool's retrieved commands for a request, and what their training requests say."""
+
+    # Each command with the requests it answers, best first: a command is adapted by the first of
+    # them that changes it, and so is a beam that writes the command out.
+    examples: dict[str, list[Neighbor]]
+    adapted: list[tuple[str, list[Neighbor]]]  # each command adapted to the request, in the pool's order
+    # For each adapted command: how nearly a request that asked for it says the request
+    # (``Proposal.match``), how many words one says that the request does not (``Proposal.excess``),
+    # and the sources of those requests (``Proposal.origins``).
+    match: dict[str, float]
+    excess: dict[str, int]
+    origins: dict[str, tuple[str, ...]]
+
+
+def pooled_commands(request: str, found: Sequence[Neighbor]) -> Pooled:
+    """The pool's retrieved commands for ``request`` (``question_core`` already taken) from its
+    neighbours ``found``; commands that adapt to nothing are left out."""
+    examples: dict[str, list[Neighbor]] = {}
+    for n in found:
+        examples.setdefault(n.command.strip(), []).append(n)
+    adapted = []
+    for command, asked in examples.items():
+        text = adapt_by_examples(command, [n.request for n in asked], request)
+        if text:
+            adapted.append((text, asked))
+    match: dict[str, float] = {}
+    excess: dict[str, int] = {}
+    origins: dict[str, tuple[str, ...]] = {}
+    said = set(terms(request))
+    for text, asked in adapted:
+        match[text] = max(match.get(text, 0.0), *(word_overlap(said, n.request) for n in asked))
+        fewest = min(extra_terms(said, n.request) for n in asked)
+        excess[text] = min(excess.get(text, fewest), fewest)
+        origins[text] = tuple(sorted({*origins.get(text, ()), *(n.source for n in asked)}))
+    return Pooled(examples, adapted, match, excess, origins)
 
 
 def adapt_by_examples(command: str, examples: Sequence[str], request: str) -> str:

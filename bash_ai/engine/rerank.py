@@ -43,6 +43,7 @@ import numpy as np
 from bash_ai.engine.arguments import invented, named_share, request_arguments
 from bash_ai.errors import ModelError
 from bash_ai.model_files import RERANKER_FILE
+from bash_ai.retrieval.bm25 import STOP_WORDS
 
 if TYPE_CHECKING:
     from bash_ai.engine.proposal import Proposal
@@ -83,6 +84,12 @@ PROGRAMS = (PROGRAM_NAMED, PROGRAM_MISSED)
 # pairs are the rest). On everyday-dev2 a first answer retrieved from NL2Bash scored -0.03, one from
 # the how-to pairs 0.45; on nl2bash-dev the other way round.
 SOURCE_COLUMNS = {"from_howto": "howto", "from_tldr": "tldr"}
+# And after them, where the fit asked for it (``RerankSpec.excess``): how many words a training
+# request that asked for the candidate says and the request does not (``Proposal.excess``, at most
+# ``MAX_EXCESS``): "show the first 15 lines of notes.txt" is not "print lines 5 to 15 of file"
+# (``sed -n '5,15p'``), "how many lines does main.c have" not "count the blank lines ...".
+EXCESS = "excess"
+MAX_EXCESS = 6
 # And last, where the fit asked for it (``RerankSpec.short``): every column above again, times 1 for a
 # short request (at most ``SHORT_WORDS`` words) and 0 for a longer one. NL2Bash's long requests never
 # have a retrieved command as their reference (its split keeps commands apart), everyday requests
@@ -92,7 +99,12 @@ SHORT_WORDS = 8  # everyday-tune: 93% of requests at most 8 words; nl2bash-dev: 
 
 
 def feature_names(
-    structure: bool = False, match: bool = False, short: bool = False, programs: bool = False, sources: bool = False
+    structure: bool = False,
+    match: bool = False,
+    short: bool = False,
+    programs: bool = False,
+    sources: bool = False,
+    excess: bool = False,
 ) -> tuple[str, ...]:
     """The columns ``candidate_features`` writes with these options, in its order."""
     names = (
@@ -101,12 +113,14 @@ def feature_names(
         *([MATCH] if match else []),
         *(PROGRAMS if programs else ()),
         *(SOURCE_COLUMNS if sources else ()),
+        *([EXCESS] if excess else []),
     )
     return (*names, *(SHORT_PREFIX + name for name in names)) if short else names
 
 
 FEATURE_SETS = tuple(
-    feature_names(structure, match, short, programs, sources)
+    feature_names(structure, match, short, programs, sources, excess)
+    for excess in (False, True)
     for sources in (False, True)
     for programs in (False, True)
     for short in (False, True)
@@ -122,34 +136,7 @@ PRIOR_ALPHA, PRIOR_RELEVANCE, PRIOR_BONUS, PRIOR_CONSENSUS = 0.6, 4.0, 1.0, 4.0
 
 _WORD = re.compile(r"[a-z][a-z0-9]*|\d+")
 _NAME = re.compile(r"[a-z][a-z0-9]*")  # a program's name that can be a request word
-_STOP = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "of",
-        "in",
-        "to",
-        "and",
-        "or",
-        "for",
-        "with",
-        "all",
-        "that",
-        "this",
-        "is",
-        "are",
-        "be",
-        "by",
-        "on",
-        "from",
-        "as",
-        "it",
-        "its",
-        "into",
-        "which",
-    ]
-)
+_STOP = STOP_WORDS
 # The score of a candidate the lexicon cannot read (no program in it).
 UNREADABLE = -5.0
 MAX_INVENTED = 4
@@ -337,6 +324,7 @@ class Reranker:
             short=self.wants_short,
             programs=self.programs if PROGRAM_NAMED in self.names else None,
             sources=self.wants_sources,
+            excess=EXCESS in self.names,
         )
 
     def rescore(
@@ -499,12 +487,14 @@ def candidate_features(
     short: bool = False,
     programs: Mapping[str, float] | None = None,
     sources: bool = False,
+    excess: bool = False,
 ) -> np.ndarray:
     """(len(proposals), len(FEATURES)) features of a pool, in ``FEATURES`` order; one more column
     when ``structure`` (each proposal's template log-probability) is given, and after it ``MATCH``
     (each proposal's ``match``) when ``match``, then the two ``PROGRAMS`` columns given a
-    ``program_table``, then with ``sources`` the ``SOURCE_COLUMNS``; with ``short`` all of them
-    again, times ``short_request``."""
+    ``program_table``, then with ``sources`` the ``SOURCE_COLUMNS``, then with ``excess`` the
+    ``EXCESS`` column (each proposal's ``excess``, at most ``MAX_EXCESS``); with ``short`` all of
+    them again, times ``short_request``."""
     from bash_ai.engine.proposal import agree, normalised
     from bash_ai.nlc2cmd import utility_flags
 
@@ -551,6 +541,9 @@ def candidate_features(
     if sources:
         origin = [[float(source in p.origins) for source in SOURCE_COLUMNS.values()] for p in proposals]
         columns.append(np.array(origin, dtype=np.float64).reshape(len(proposals), len(SOURCE_COLUMNS)))
+    if excess:
+        extra = [min(p.excess, MAX_EXCESS) for p in proposals]
+        columns.append(np.array(extra, dtype=np.float64).reshape(len(proposals), 1))
     out = columns[0] if len(columns) == 1 else np.hstack(columns)
     return np.hstack([out, out * short_request(request)]) if short else out
 

@@ -69,6 +69,19 @@ def question_core(request: str) -> str:
     return core if words(core) else request
 
 
+# Words that say nothing of what a request asks for (the reranker's lexicon leaves them out too).
+STOP_WORDS = frozenset(
+    "the a an of in to and or for with all that this is are be by on from as it its into which".split()  # noqa: SIM905
+)
+
+
+def extra_terms(said: set[str], text: str) -> int:
+    """How many distinct content terms of ``text`` (stemmed, stop words left out) ``said`` (another
+    text's :func:`terms`, as a set) lacks: "print lines 5 to 15 of file" has 3 that "show the first
+    15 lines of notes.txt" does not say (print, 5, file)."""
+    return len({stem(w) for w in words(text) if w not in STOP_WORDS} - said)
+
+
 def word_overlap(said: set[str], text: str) -> float:
     """The Jaccard similarity of a text's :func:`terms` and ``said`` (another text's, as a set):
     1.0 for the same words in any order, 0.0 for none shared."""
