@@ -345,6 +345,7 @@ UNASKED_SEVERITY: dict[str, Severity] = {
     "request-scope": "high",
     "request-kill": "high",
     "request-undo": "high",
+    "request-port": "high",
     "request-create": "medium",
     "request-kind": "medium",
     "request-stop": "medium",
@@ -375,7 +376,9 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     (``request-count``: ``find . -name '*.py' | wc -l`` for "count the number of lines in all python
     files"), or it reports disk space where the request asks about memory, or the reverse
     (``request-topic``: ``df -h`` for "show free memory"), or it undoes what the request asks to set
-    up (``request-undo``: ``sudo userdel -r bob`` for "add user bob with a home directory")."""
+    up (``request-undo``: ``sudo userdel -r bob`` for "add user bob with a home directory"), or it
+    gives ``kill`` a port the request names as a process id (``request-port``: ``kill 8080`` for
+    "kill the process on port 8080")."""
     from bash_ai.engine.arguments import directories, files, mentions, names_target, paths, targets
     from bash_ai.safety.intent import (
         asks_for_another_user,
@@ -390,6 +393,7 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
         deleting_places,
         file_kinds,
         harmed_files,
+        killed_ports,
         kinds_as_places,
         other_topic,
         reads_only,
@@ -438,6 +442,9 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
         elsewhere = [p for p in deleting_places(c) if not mentions(request, p)] if placeless else []
         if elsewhere:
             out[c] = ("request-scope", f"deletes in {', '.join(elsewhere)}, a place the request does not name")
+            continue
+        if ports := killed_ports(request, c):
+            out[c] = ("request-port", f"kills process id {', '.join(ports)}, a port the request names")
             continue
         if undone := undoes(request, c):
             out[c] = ("request-undo", f"undoes what the request asks for ({undone})")

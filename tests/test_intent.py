@@ -479,6 +479,13 @@ UNASKED_FIRST = [
         ("request-file", "high"),
         "create backup.tar.gz from the project folder",
     ),
+    (  # the bundle's first answer once (on everyday-tune): it signals process 8080
+        "kill 8080",
+        "fuser -k 8080/tcp",
+        "kill the process on port 8080",
+        ("request-port", "high"),
+        "kill the process with pid 8080",  # names no port
+    ),
     (
         "df -h",
         "free -h",
@@ -1104,3 +1111,22 @@ def test_a_tar_that_creates_writes_over_its_archive_as_the_real_one_does(
     listed = subprocess.run(["tar", "-tf", "backup.tar.gz"], cwd=tmp_path, capture_output=True, text=True).stdout
     assert harmed_files(command, ["backup.tar.gz"]) == written
     assert ("old.txt" not in listed.split()) == bool(written)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "command", "ports"),
+    [
+        ("kill the process on port 8080", "kill 8080", ["8080"]),
+        ("kill the process on port 8080", "kill -9 8080", ["8080"]),
+        ("stop whatever listens on localhost:3000", "sudo kill 3000", ["3000"]),
+        ("kill the process on port 8080", "kill -9 $(lsof -t -i:8080)", []),  # looks the id up
+        ("kill the process on port 8080", "fuser -k 8080/tcp", []),
+        ("kill the process with pid 8080", "kill 8080", []),  # names no port
+        ("kill the process on port 8080", "kill 1234", []),
+        ("kill the job started at 10:30", "kill 30", []),  # a time, not a port
+    ],
+)
+def test_killed_ports(request_text: str, command: str, ports: list[str]) -> None:
+    from bash_ai.safety.intent import killed_ports
+
+    assert killed_ports(request_text, command) == ports

@@ -565,6 +565,23 @@ def undoes(request: str, command: str) -> str | None:
 _MAY_UNDO = re.compile(r"del|systemctl|service|remove|purge|erase|uninstall|-R|-r|-P|umount|ufw")
 
 
+# A port a request names ("the process on port 8080", "localhost:3000"; not a time, "10:30"), and
+# ``kill`` given it: kill
+# takes process ids, so ``kill 8080`` signals whatever process has id 8080, not what listens on the
+# port (the bundle's first answer once, for "kill the process on port 8080").
+_PORT = re.compile(r"\bports?\s+(?:number\s+)?(\d{1,5})\b|(?<!\d):(\d{1,5})\b", re.IGNORECASE)
+
+
+def killed_ports(request: str, command: str) -> list[str]:
+    """The ports ``request`` names that ``command`` gives ``kill`` as process ids; empty otherwise."""
+    ports = {a or b for a, b in _PORT.findall(request)}
+    script = _parsed(command) if ports and "kill" in command else None
+    if script is None:
+        return []
+    hit = [v for inv in invocations(script) if inv.utility == "kill" for v in inv.values if v in ports]
+    return list(dict.fromkeys(hit))
+
+
 def shows_nothing(command: str) -> bool:
     """True when ``command`` only sets variables (``ip=$(hostname -I)``, ``export A=1``): it prints
     nothing, which a request to show something did not ask for; False for unparseable text."""
