@@ -84,6 +84,7 @@ def test_the_readmes_wrong_examples_are_marked_as_it_says(bundled) -> None:  # t
         ("show free memory", "df -h"),
         ("count the number of lines in all python files", 'find . -name "*.py" -exec wc -l {} \\; | wc -l'),
         ("add user bob with a home directory", "sudo userdel -r bob"),
+        ("kill the process on port 8080", "kill 8080"),
     ):
         assert f"gave `{moved}`" in text
         assert answer(bundled, request, 1)[0].text != moved
