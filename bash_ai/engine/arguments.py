@@ -408,7 +408,7 @@ def _archive_source(command: str, request: str) -> str:
     request that asks for a new archive and names none (an archive it names may be one to keep:
     "append newfile.txt to archive.tar"); a member that is a glob, a variable or a place such as
     ``.`` stays."""
-    if not command.startswith(("tar ", "zip ")):
+    if not command.startswith(("tar ", "zip ")) or not _ARCHIVE_ASKED.search(request) or _OTHER_USE.search(request):
         return command
     from bash_ai.tidy import lone_command
 
@@ -432,8 +432,6 @@ def _archive_source(command: str, request: str) -> str:
             return command
         archive, rest = operands[0], operands[1:]
     members = [w for w in rest if not w.value.startswith("-")]
-    if not _ARCHIVE_ASKED.search(request) or _OTHER_USE.search(request):
-        return command
     named = targets(request)
     if any(_ANY_ARCHIVE.search(t) for t in named):  # an archive of its own: new, or one to keep
         return command

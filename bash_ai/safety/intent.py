@@ -546,6 +546,10 @@ def _undone(utility: str, values: list[str]) -> tuple[str, str] | None:
     return None
 
 
+# Text that may run one of ``_undone``'s programs: any other command is not parsed.
+_MAY_UNDO = re.compile(r"del|systemctl|service|remove|purge|erase|uninstall|-R|-r|-P|umount|ufw")
+
+
 def undoes(request: str, command: str) -> str | None:
     """How ``command`` undoes what ``request`` asks to set up ("userdel deletes a user or group" for
     ``sudo userdel -r bob`` asked "add user bob with a home directory"); None otherwise."""
@@ -562,13 +566,9 @@ def undoes(request: str, command: str) -> str | None:
     return None
 
 
-_MAY_UNDO = re.compile(r"del|systemctl|service|remove|purge|erase|uninstall|-R|-r|-P|umount|ufw")
-
-
 # A port a request names ("the process on port 8080", "localhost:3000"; not a time, "10:30"), and
-# ``kill`` given it: kill
-# takes process ids, so ``kill 8080`` signals whatever process has id 8080, not what listens on the
-# port (the bundle's first answer once, for "kill the process on port 8080").
+# ``kill`` given it: kill takes process ids, so ``kill 8080`` signals whatever process has id 8080,
+# not what listens on the port (the bundle's first answer once, for "kill the process on port 8080").
 _PORT = re.compile(r"\bports?\s+(?:number\s+)?(\d{1,5})\b|(?<!\d):(\d{1,5})\b", re.IGNORECASE)
 
 
@@ -718,7 +718,7 @@ def _tar_created(values: list[str]) -> list[str]:
     for i, value in enumerate(values):
         if value.startswith("--file="):
             return [value[len("--file=") :]]
-        short = value.startswith("-") and not value.startswith("--") or i == 0
+        short = (value.startswith("-") and not value.startswith("--")) or i == 0  # a bundle, dashed or first
         if (short and value.endswith("f")) or value == "--file":
             return values[i + 1 : i + 2]
     return []
