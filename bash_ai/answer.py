@@ -353,6 +353,7 @@ UNASKED_SEVERITY: dict[str, Severity] = {
     "request-format": "medium",
     "request-count": "medium",
     "request-topic": "medium",
+    "request-depth": "medium",
 }
 
 
@@ -375,7 +376,9 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     (``request-output``), it counts file names where the request asks how many lines
     (``request-count``: ``find . -name '*.py' | wc -l`` for "count the number of lines in all python
     files"), or it reports disk space where the request asks about memory, or the reverse
-    (``request-topic``: ``df -h`` for "show free memory"), or it undoes what the request asks to set
+    (``request-topic``: ``df -h`` for "show free memory"), it lists every directory below where a
+    short request asks to list the files here in an order (``request-depth``: a recursive ``find``
+    for "list files sorted by size"), or it undoes what the request asks to set
     up (``request-undo``: ``sudo userdel -r bob`` for "add user bob with a home directory"), or it
     gives ``kill`` a port the request names as a process id (``request-port``: ``kill 8080`` for
     "kill the process on port 8080")."""
@@ -384,6 +387,7 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
         asks_for_another_user,
         asks_for_line_count,
         asks_for_no_change,
+        asks_to_list_here_in_order,
         asks_to_run,
         asks_to_stop,
         copied,
@@ -397,6 +401,7 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
         kinds_as_places,
         other_topic,
         reads_only,
+        recurses,
         run_files,
         says_a_place,
         shows_nothing,
@@ -422,6 +427,7 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     kinds = file_kinds(request) - {t.lower() for t in aimed}
     stop = asks_to_stop(request)
     lines = asks_for_line_count(request)
+    here = asks_to_list_here_in_order(request)
     out: dict[str, tuple[str, str]] = {}
     # What a deletion must name: a relative path such as "files/directories" or "regular/normal" is
     # as often a phrase of the request as a place, and does not count.
@@ -482,6 +488,8 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
             out[c] = ("request-format", f"runs {', '.join(mismatched)}, a file of another format")
         elif lines and counts_names(c):
             out[c] = ("request-count", "counts file names, not lines; the request asks how many lines")
+        elif here and recurses(c):
+            out[c] = ("request-depth", "lists every directory below; the request asks for the files here")
         elif topic := other_topic(request, c):
             asked = "disk space" if topic == "memory" else "memory"
             out[c] = ("request-topic", f"reports {topic}; the request asks about {asked}")

@@ -486,6 +486,13 @@ UNASKED_FIRST = [
         ("request-port", "high"),
         "kill the process with pid 8080",  # names no port
     ),
+    (  # the bundle's first answer once (everyday-dev): every file below, not the directory's
+        "find . -type f -printf '%s\\t%p\\n' | sort -n",
+        "ls -lhS",
+        "list files sorted by size",
+        ("request-depth", "medium"),
+        "list all files in the tree sorted by size",
+    ),
     (
         "df -h",
         "free -h",
@@ -1130,3 +1137,42 @@ def test_killed_ports(request_text: str, command: str, ports: list[str]) -> None
     from bash_ai.safety.intent import killed_ports
 
     assert killed_ports(request_text, command) == ports
+
+
+@pytest.mark.parametrize(
+    ("request_text", "asks"),
+    [
+        ("list files sorted by size", True),
+        ("show files ordered by size, largest on top", True),
+        ("list files oldest first", True),
+        ("list files by modification time", True),
+        ("list all files in the tree sorted by size", False),  # says the tree
+        ("list files recursively sorted by size", False),
+        ("list the 10 largest files", False),  # a superlative: may mean every file below
+        ("list files", False),  # no order
+        ("display all the files in the current folder sorted by their size in bytes", False),  # NL2Bash's: long
+        ("sort lines of data.txt", False),
+    ],
+)
+def test_asks_to_list_here_in_order(request_text: str, asks: bool) -> None:
+    from bash_ai.safety.intent import asks_to_list_here_in_order
+
+    assert asks_to_list_here_in_order(request_text) is asks
+
+
+@pytest.mark.parametrize(
+    ("command", "deep"),
+    [
+        ("find . -type f -printf '%s\\t%p\\n' | sort -n", True),
+        ("find . -maxdepth 2 -type f", True),
+        ("ls -lR", True),
+        ("find . -maxdepth 1 -type f -printf '%s %p\\n' | sort -n", False),
+        ("ls -lhS", False),
+        ("du -sh -- * | sort -h", False),
+        ("ls --reverse -S", False),  # a long option, not -R
+    ],
+)
+def test_recurses(command: str, deep: bool) -> None:
+    from bash_ai.safety.intent import recurses
+
+    assert recurses(command) is deep

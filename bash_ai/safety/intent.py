@@ -566,6 +566,49 @@ def undoes(request: str, command: str) -> str | None:
     return None
 
 
+# A short request to list the files here in an order ("list files sorted by size", "show files
+# oldest first"), which says no word of going down the tree, and a candidate that does: ``find .
+# -type f -printf '%s\t%p\n' | sort -n`` lists every file below, not the directory's (``ls -lS``).
+# NL2Bash's longer "display all files in the current folder ..." requests are answered with a
+# recursive ``find`` by its own references (507 of 614), so only requests of at most ``SHORT`` words,
+# and an order asked for by sorting words, not a superlative ("the 10 largest files" may mean all).
+_LISTS_IN_ORDER = re.compile(
+    r"^\s*(?:please\s+)?(?:list|show|display)\b(?=.*\bfiles\b)(?=.*\b(?:sort\w*|order\w*|by\s+(?:size|date|time|name|"
+    r"modification\s+time)|\w+est\s+first|on\s+top)\b)",
+    re.IGNORECASE,
+)
+_DEEP = re.compile(
+    r"\b(?:recursive\w*|sub-?director\w*|sub-?folders?|subdirs?|tree|under|below|beneath|within|everywhere|nested|"
+    r"all\s+director\w+|deep\w*|hierarchy)\b",
+    re.IGNORECASE,
+)
+SHORT = 8
+
+
+def asks_to_list_here_in_order(request: str) -> bool:
+    """Whether ``request`` is a short request to list the files here in some order (above)."""
+    return len(request.split()) <= SHORT and bool(_LISTS_IN_ORDER.search(request)) and not _DEEP.search(request)
+
+
+def recurses(command: str) -> bool:
+    """Whether ``command`` lists every directory below: a ``find`` without ``-maxdepth 0`` or ``1``,
+    or ``ls -R``; False for unparseable text."""
+    script = _parsed(command) if "find" in command or "ls" in command else None
+    if script is None:
+        return False
+    for inv in invocations(script):
+        values = inv.values
+        if inv.utility == "find":
+            depth = (
+                values[values.index("-maxdepth") + 1 : values.index("-maxdepth") + 2] if "-maxdepth" in values else []
+            )
+            if depth not in (["0"], ["1"]):
+                return True
+        if inv.utility == "ls" and any(v.startswith("-") and not v.startswith("--") and "R" in v for v in values):
+            return True
+    return False
+
+
 # A port a request names ("the process on port 8080", "localhost:3000"; not a time, "10:30"), and
 # ``kill`` given it: kill takes process ids, so ``kill 8080`` signals whatever process has id 8080,
 # not what listens on the port (the bundle's first answer once, for "kill the process on port 8080").
