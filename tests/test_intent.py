@@ -1176,3 +1176,27 @@ def test_recurses(command: str, deep: bool) -> None:
     from bash_ai.safety.intent import recurses
 
     assert recurses(command) is deep
+
+
+@pytest.mark.parametrize(
+    ("values", "creates"),
+    [
+        (["cvf", "a.tar", "src"], True),
+        (["-czf", "a.tgz", "src"], True),
+        (["-c", "-z", "-f", "a.tgz", "src"], True),
+        (["-v", "-c", "-f", "-", "src"], True),  # -c after another option
+        (["--create", "--file=a.tar", "src"], True),
+        (["-xzf", "a.tgz"], False),
+        (["-C", "/tmp", "-xf", "a.tar"], False),  # -C is a directory, not create
+        (["--list", "--file=a.tar"], False),
+        ([], False),
+    ],
+)
+def test_tar_creates(values: list[str], creates: bool) -> None:
+    """One reading of tar's create mode for the wasted-stage check and the archive a tar writes over."""
+    from bash_ai.safety.commands import tar_creates, wasted_stages
+    from bash_ai.safety.shell import parse
+
+    assert tar_creates(values) is creates
+    # After a pipe, a tar that creates reads nothing of its input.
+    assert bool(wasted_stages(parse("ls | tar " + " ".join(values)))) is creates

@@ -307,6 +307,13 @@ def rescore_review(engine: Any, pools: Sequence[Pool], report: Callable[[str], N
     )
 
 
+def lexicon_only(lexicon: np.ndarray) -> Reranker:
+    """A reranker with ``lexicon`` and no weights: ``Engine.neighbors`` orders a short request's
+    neighbours with it, as pools are proposed (and found again) before any linear model is fitted."""
+    d = len(FEATURES)
+    return Reranker(lexicon, np.zeros(d), np.zeros(d), np.ones(d))
+
+
 def rescore_excess(
     engine: Any, pools: Sequence[Pool], lexicon: np.ndarray, report: Callable[[str], None] | None = None
 ) -> list[Pool]:
@@ -314,17 +321,14 @@ def rescore_excess(
     with ``--pools``, some proposed before ``Proposal.excess`` was recorded): the neighbours are found again as they were
     (BM25, ordered with the pools' ``lexicon``) and pooled as ``propose`` pools them; a candidate
     today's code no longer adapts a neighbour into keeps 0."""
-    from bash_ai.engine.propose import DecodeConfig, pooled_commands
-    from bash_ai.retrieval.bm25 import question_core
+    from bash_ai.engine.propose import DecodeConfig, pool_neighbors, pooled_commands
 
     config = DecodeConfig()
     before = engine.reranker
-    d = len(FEATURES)
-    engine.set_reranker(Reranker(lexicon, np.zeros(d), np.zeros(d), np.ones(d)))
+    engine.set_reranker(lexicon_only(lexicon))
 
     def step(pool: Pool) -> Pool:
-        request = question_core(pool.request)
-        found = engine.neighbors(request, max(config.retrieval_k, config.pool))
+        request, found = pool_neighbors(engine, pool.request, config)
         excess = pooled_commands(request, found[: config.pool]).excess
         return replace(pool, proposals=[replace(q, excess=excess.get(q.text, 0)) for q in pool.proposals])
 
@@ -755,8 +759,7 @@ def train_reranker(
             lexicon = train_lexicon(groups, spec, report)
             # The answer path orders the retrieved pairs with the reranker's lexicon (``Engine.neighbors``):
             # the pools are collected with this lexicon in that place, as the fitted reranker will answer.
-            d = len(FEATURES)
-            engine.set_reranker(Reranker(lexicon, np.zeros(d), np.zeros(d), np.ones(d)))
+            engine.set_reranker(lexicon_only(lexicon))
             if spec.structure_beams and engine.structure is None:
                 raise UsageError("--structure-beams needs a structure model (--structure, or one in the model)")
             pools = collect(

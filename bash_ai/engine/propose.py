@@ -155,9 +155,7 @@ def propose(
     ``on_event`` gets one ``Started`` event (its ``truncated`` says the request was cut to fit).
     """
     config = config if config is not None else DecodeConfig()
-    request = question_core(request)  # "how do i list open ports" is answered as "list open ports"
-    index_k = max(config.retrieval_k, config.pool)
-    found = engine.neighbors(request, index_k) if index_k else []
+    request, found = pool_neighbors(engine, request, config)
     # The example's arguments swapped for the ones the request names (bash_ai.engine.arguments).
     relevance: dict[str, float] = {}
     best = max([n.score for n in found], default=0.0)  # the lexicon may have put another first
@@ -331,6 +329,14 @@ def hinted_candidates(
         text: Proposal(text, "beam", lp, len(ids) - 1, normalised(lp, len(ids) - 1, config.alpha), "eos")
         for (text, ids), lp in zip(fits, logprobs, strict=True)
     }
+
+
+def pool_neighbors(engine: Engine, request: str, config: DecodeConfig) -> tuple[str, list[Neighbor]]:
+    """The request as it is answered (``question_core``: "how do i list open ports" -> "list open
+    ports") and its nearest training pairs, as many as the prompt and the pool take."""
+    request = question_core(request)
+    index_k = max(config.retrieval_k, config.pool)
+    return request, engine.neighbors(request, index_k) if index_k else []
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ import numpy as np
 from bash_ai.engine.arguments import invented, named_share, request_arguments
 from bash_ai.errors import ModelError
 from bash_ai.model_files import RERANKER_FILE
-from bash_ai.retrieval.bm25 import STOP_WORDS
+from bash_ai.retrieval.bm25 import STOP_WORDS as _STOP
 
 if TYPE_CHECKING:
     from bash_ai.engine.proposal import Proposal
@@ -136,7 +136,6 @@ PRIOR_ALPHA, PRIOR_RELEVANCE, PRIOR_BONUS, PRIOR_CONSENSUS = 0.6, 4.0, 1.0, 4.0
 
 _WORD = re.compile(r"[a-z][a-z0-9]*|\d+")
 _NAME = re.compile(r"[a-z][a-z0-9]*")  # a program's name that can be a request word
-_STOP = STOP_WORDS
 # The score of a candidate the lexicon cannot read (no program in it).
 UNREADABLE = -5.0
 MAX_INVENTED = 4

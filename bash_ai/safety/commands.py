@@ -176,10 +176,16 @@ def _deaf(stage: Command) -> bool:
         return False  # its input is another
     name, values = utility_name(stage.words[0]), [w.value for w in stage.words[1:]]
     if name == "tar":  # creating, its ``-f -`` is where the archive goes: only ``-T`` reads names
-        first = values[0] if values else ""
-        creates = (not first.startswith("--") and "c" in first.lstrip("-")) or "--create" in values
-        return creates and not any(v.startswith(("-T", "--files-from")) for v in values)
+        return tar_creates(values) and not any(v.startswith(("-T", "--files-from")) for v in values)
     return name in DEAF and not any(v == "-" or v.endswith("=-") or v == "/dev/stdin" for v in values)
+
+
+def tar_creates(values: Sequence[str]) -> bool:
+    """Whether ``tar`` given ``values`` creates an archive: a ``c`` in its first bundle of letters
+    (``cvf``, ``-czf``), ``-c`` or ``--create``."""
+    first = values[0] if values else ""
+    bundle = first if not first.startswith("--") else ""
+    return "c" in bundle.lstrip("-") or "--create" in values or "-c" in values
 
 
 def _scripts(script: Script) -> Iterator[Script]:

@@ -43,7 +43,14 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from bash_ai.safety.commands import counted_names, file_redirects, find_starts, invocations, wasted_stages
+from bash_ai.safety.commands import (
+    counted_names,
+    file_redirects,
+    find_starts,
+    invocations,
+    tar_creates,
+    wasted_stages,
+)
 from bash_ai.safety.danger import normalize_path, operands_of
 from bash_ai.safety.shell import Command, Script, parse
 
@@ -599,10 +606,8 @@ def recurses(command: str) -> bool:
     for inv in invocations(script):
         values = inv.values
         if inv.utility == "find":
-            depth = (
-                values[values.index("-maxdepth") + 1 : values.index("-maxdepth") + 2] if "-maxdepth" in values else []
-            )
-            if depth not in (["0"], ["1"]):
+            at = values.index("-maxdepth") + 1 if "-maxdepth" in values else len(values)
+            if values[at : at + 1] not in (["0"], ["1"]):
                 return True
         if inv.utility == "ls" and any(v.startswith("-") and not v.startswith("--") and "R" in v for v in values):
             return True
@@ -754,9 +759,7 @@ def _written(utility: str, values: list[str]) -> list[str]:
 def _tar_created(values: list[str]) -> list[str]:
     """The archive a ``tar`` that creates writes (``tar -czf out.tar.gz src``: ``out.tar.gz``), which
     it empties first; nothing for a ``tar`` that extracts, lists or appends."""
-    first = values[0] if values else ""
-    bundle = first if not first.startswith("--") else ""
-    if "c" not in bundle.lstrip("-") and "--create" not in values and not any(v == "-c" for v in values):
+    if not tar_creates(values):
         return []
     for i, value in enumerate(values):
         if value.startswith("--file="):
