@@ -810,6 +810,45 @@ def test_settle_leaves_any_other_tar_as_written(command: str, asked: str) -> Non
     assert settle(command, asked) == command
 
 
+# The compression a request names by word: the letter, added or changed, and the archive's ending.
+_BZIP2, _XZ, _GZIP = b"BZh", b"\xfd7zXZ\x00", b"\x1f\x8b"
+COMPRESSED = [
+    ("tar -czf logs.tar.gz logs", "make a bzip2 tarball of the logs directory", "tar -cjf logs.tar.bz2 logs", _BZIP2),
+    ("tar cvf logs.tar logs", "archive the logs folder with xz", "tar cvJf logs.tar.xz logs", _XZ),
+    ("tar czf logs.tgz logs", "make a bz2 archive of the logs directory", "tar cjf logs.tar.bz2 logs", _BZIP2),
+    ("tar -cJf logs.tar.xz logs", "gzip the logs directory into a tarball", "tar -czf logs.tar.gz logs", _GZIP),
+    ("tar -cf logs.tar -z logs", "a bzip2 archive of logs", "tar -cf logs.tar.bz2 -j logs", _BZIP2),
+    ("tar -cvf - logs", "write an xz compressed tar of logs to stdout", "tar -cvJf - logs", _XZ),
+]
+NOT_COMPRESSED = [
+    ("tar -cjf logs.tar.bz2 logs", "make a bzip2 tarball of the logs directory"),  # right already
+    ("tar -czf logs.tar.gz logs", "compress the logs directory"),  # no kind named
+    ("tar -czf x.tar.gz logs", "make logs.tar.bz2 from the logs directory"),  # names its archive
+    ("tar -xzf logs.tar.gz", "extract the bzip2 archive"),  # extracts
+    ("tar -czf logs.tar.gz logs", "convert the gzip archive to xz"),  # two kinds
+    ("tar -cf - logs | bzip2 > logs.tar.bz2", "make a bzip2 tarball of logs"),  # not one tar
+    ("tar --zstd -cf logs.tar.zst logs", "make a xz tarball of logs"),  # a bundle that is not first
+]
+
+
+@pytest.mark.parametrize(("command", "asked", "expected", "magic"), COMPRESSED)
+def test_settle_a_tar_compresses_as_the_request_says(
+    command: str, asked: str, expected: str, magic: bytes, tmp_path: Path
+) -> None:
+    assert settle(command, asked) == expected
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "app.log").write_text("line\n", encoding="utf-8")
+    made = subprocess.run(["bash", "-c", expected], cwd=tmp_path, capture_output=True, check=True).stdout
+    if " - " not in expected:  # written to a file, not to stdout
+        made = (tmp_path / next(w for w in expected.split() if w.startswith("logs.tar"))).read_bytes()
+    assert made.startswith(magic)
+
+
+@pytest.mark.parametrize(("command", "asked"), NOT_COMPRESSED)
+def test_settle_leaves_a_tar_of_another_compression_as_written(command: str, asked: str) -> None:
+    assert settle(command, asked) == command
+
+
 # An archive of an example's one member archives what the request names (the first two were the
 # bundle's first answers on everyday-dev and everyday-tune).
 MEMBERS = [

@@ -125,6 +125,16 @@ def test_the_filled_command_reads_the_file_in_real_bash(tmp_path: Path, command:
             "find x and y in the current directory",
             "find . -name x; find . -name y",
         ),
+        # "here" is the current directory; an example's relative place goes too (the bundle's
+        # first answer on everyday-dev searched ``test``).
+        (
+            'find test -name ".DS_Store" -delete',
+            "",
+            "get rid of .DS_Store files everywhere under here",
+            'find . -name ".DS_Store" -delete',
+        ),
+        ("find src/app -name '*.py'", "", "find the python files in here", "find . -name '*.py'"),
+        ("find / -name x", "", "look for x from here", "find . -name x"),
     ],
 )
 def test_a_find_searches_the_current_directory_when_asked(
@@ -144,6 +154,10 @@ def test_a_find_searches_the_current_directory_when_asked(
         ("cp a.txt /backup", "copy a.txt from the current directory to the backup dir"),  # not a find
         ("ls /var/log", "list the current directory"),
         ("find /tmp -name x", "find x in /tmp"),  # no current directory asked for
+        ("find src -name x", "find x in the src directory here"),  # the request names the place
+        ("find test -name x", "here is a file called x: find it"),  # "here" not as a place
+        ("find test -name x", "find x in the test folder"),  # a relative place kept where no "here" is said
+        ("find src docs -name x", "find x in here"),  # two starting points
     ],
 )
 def test_other_paths_stay(command: str, asked: str) -> None:

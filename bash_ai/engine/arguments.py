@@ -74,7 +74,11 @@ _EXT_WORD = re.compile(
 _PLACEHOLDER = re.compile(r"(?<![\w./-])path/to/[\w./-]*[\w-]")
 _GLOB = re.compile(r"\*\.([A-Za-z][\w]{0,5})\b")
 # "the current directory", "this folder": the request names ``.``.
-_HERE = re.compile(r"\b(?:current|this|present)\s+(?:working\s+)?(?:directory|folder|dir)\b", re.IGNORECASE)
+_HERE = re.compile(
+    r"\b(?:current|this|present)\s+(?:working\s+)?(?:directory|folder|dir)\b"
+    r"|\b(?:in|under|from|below|beneath|right|everywhere|recursively)\s+here\b",
+    re.IGNORECASE,
+)
 # "a directory called projects", "processes named firefox": the name itself.
 _NAMED = re.compile(r"\b(?:named|called)\s+[\"'`]?([\w+-][\w.+-]*)", re.IGNORECASE)
 _NOT_NAMES = frozenset({"a", "an", "the", "as", "like", "after", "by", "with", "in", "on", "from"})
@@ -225,7 +229,7 @@ def settle(command: str, request: str) -> str:
     (``_process``), a count of what a command lists
     where the request asks for one number (``_count``), the process id it gives (``_pid``), what a
     ``tar`` of nothing archives (``_archive``), what an archive of an example's one member archives
-    (``_archive_source``), a last ``grep`` for a word it never says dropped
+    (``_archive_source``), the compression a ``tar`` uses (``_compression``), a last ``grep`` for a word it never says dropped
     (``_unasked_filter``), and the kind of files it names in a ``find`` that selects none by name
     (``_kind_filter``). Applied to the ranked candidates (``answer.distinct_commands``), not before
     they are scored like ``adapt``'s swaps: these read the request alone, and a command rewritten
@@ -235,7 +239,7 @@ def settle(command: str, request: str) -> str:
     out = _time_window(_columns(out, request), request)
     out = _extreme(_substitution(_size_window(out, request), request), request)
     out = _count(_process(_user(_pattern(out, request), request), request), request)
-    out = _archive_source(_archive(_pid(out, request), request), request)
+    out = _compression(_archive_source(_archive(_pid(out, request), request), request), request)
     return _kind_filter(_unasked_filter(out, request), request)
 
 
@@ -323,6 +327,58 @@ _COMPRESS_ASKED = re.compile(r"\b(?:compress\w*|gzip\w*|zip(?:ped)?)\b|\.(?:tgz|
 _TAR_CREATE = re.compile(r"-?[A-Za-z]*c[A-Za-z]*f")  # a bundle that creates, its archive next: cvf, -czf
 # Each compression letter of tar and the ending of the archive it writes.
 _TAR_ENDINGS = {"z": ".tar.gz", "j": ".tar.bz2", "J": ".tar.xz"}
+
+
+# The compression a request names by word, as tar's letter: "a bzip2 tarball", "as .tar.xz".
+_COMPRESSION_WORDS = (
+    (re.compile(r"\b(?:gzip(?:ped|s)?|gz)\b|\.(?:tar\.gz|tgz)\b", re.IGNORECASE), "z"),
+    (re.compile(r"\bbzip2?(?:ped)?\b|\bbz2\b|\.(?:tar\.bz2|tbz2?)\b", re.IGNORECASE), "j"),
+    (re.compile(r"\bxz\b|\.(?:tar\.xz|txz)\b", re.IGNORECASE), "J"),
+)
+_TAR_LONG = {"--gzip": "z", "--gunzip": "z", "--bzip2": "j", "--xz": "J"}
+# An archive name's ending, each compression's own: ``.tgz`` and ``.tar.gz`` both mean gzip.
+_COMPRESSED_ENDING = re.compile(r"\.(?:tar(?:\.(?:gz|bz2|xz))?|tgz|tbz2?|txz)$")
+
+
+def _compression(command: str, request: str) -> str:
+    """A ``tar`` that creates an archive compressed as the request says by word: "make a bzip2
+    tarball of the logs directory" turns ``tar -czf logs.tar.gz logs`` into ``tar -cjf logs.tar.bz2
+    logs``. The letter (``z``, ``j``, ``J``) is changed, or added before the bundle's ``f``; a long
+    option (``--gzip``, ``--bzip2``, ``--xz``) is changed; the archive's name gets the matching
+    ending. Only a whole command that is one ``tar`` creating (its bundle of letters first, ending
+    in ``f``, the archive next), for a request that names one compression and no archive of its own."""
+    if not command.startswith("tar "):
+        return command
+    named = {letter for cue, letter in _COMPRESSION_WORDS if cue.search(request)}
+    if len(named) != 1 or any(_ANY_ARCHIVE.search(t) for t in targets(request)):
+        return command
+    (wanted,) = named
+    from bash_ai.tidy import lone_command
+
+    item = lone_command(command)
+    if item is None or len(item.words) < 3 or not _TAR_CREATE.fullmatch(item.words[1].value):
+        return command
+    bundle, archive, rest = item.words[1], item.words[2], item.words[3:]
+    letters = [c for c in bundle.value if c in _TAR_ENDINGS]
+    longs = [w for w in rest if w.value in _TAR_LONG or w.value in ("-z", "-j", "-J")]
+    given = {*letters, *(_TAR_LONG.get(w.value, w.value[-1]) for w in longs)}
+    if given == {wanted} or len(given) > 1 or any(w.value.startswith(("--zstd", "-I", "--use-compress")) for w in rest):
+        return command
+    edits: list[tuple[Word, str]] = []
+    if letters:
+        edits.append((bundle, bundle.value.replace(letters[0], wanted)))
+    elif longs:
+        flag = next(long for long, letter in _TAR_LONG.items() if letter == wanted)
+        edits.append((longs[0], flag if longs[0].value.startswith("--") else f"-{wanted}"))
+    else:
+        edits.append((bundle, f"{bundle.value[:-1]}{wanted}f"))
+    ending = _COMPRESSED_ENDING.search(archive.value)
+    if ending is not None and not archive.subs:
+        edits.append((archive, archive.value[: ending.start()] + _TAR_ENDINGS[wanted]))
+    out = command
+    for word, value in sorted(edits, key=lambda e: e[0].start, reverse=True):
+        out = f"{out[: word.start]}{value}{out[word.end :]}"
+    return out
 
 
 # An example's stand-in for the archive's name (``filename.tar.gz``), with its ending.
@@ -574,7 +630,7 @@ def _swap_word(command: str, example_request: str, request: str) -> str:
     for i in changed:
         gone, word = theirs[i], ours[i]
         old = next((w for w in (gone, gone.lower()) if _word_in(command, w)), None)
-        if any(m.group(0).split()[0] == word for m in _HERE.finditer(request)):
+        if any(word in (m.group(0).split()[0], "here") for m in _HERE.finditer(request)):
             word = "."  # "under current directory" where the example said "under trunk directory"
         if "\x00" in (gone, word) or old is None or _word_in(command, word) or _word_in(command, word.lower()):
             return command
@@ -678,14 +734,17 @@ def _word_in(command: str, word: str) -> bool:
 
 
 def _here(command: str, request: str) -> str:
-    """``command`` searching ``.`` where the request asks for the current directory and names no
-    path, but a ``find`` of the command (its example's, or a beam's) starts at one absolute path:
-    "delete all .tmp files in this directory tree" -> ``find /tmp -name '*.tmp' -delete`` becomes
-    ``find . -name '*.tmp' -delete``. Only a ``find``'s single starting point, and no command that
-    uses ``.`` already; other programs' paths may be where output goes, and stay."""
+    """``command`` searching ``.`` where the request asks for the current directory ("this
+    directory", "under here") and names no path, but a ``find`` of the command (its example's, or a
+    beam's) starts at one other place the request does not name: "delete all .tmp files in this
+    directory tree" -> ``find /tmp -name '*.tmp' -delete`` becomes ``find . -name '*.tmp' -delete``,
+    and "get rid of .DS_Store files everywhere under here" ``find test -name .DS_Store -delete``
+    (an example's directory) ``find . -name .DS_Store -delete``. Only a ``find``'s single starting
+    point, and no command that uses ``.`` already; other programs' paths may be where output goes,
+    and stay."""
     if not _HERE.search(request) or paths(request):
         return command
-    return _find_here(command, request)
+    return _find_here(command, request, relative=True)
 
 
 # A request that says where to look: a place, a path, or the whole system.
@@ -711,12 +770,16 @@ def _nowhere(command: str, request: str) -> str:
 
 # A find with an absolute path or ~ after it: only such a command is parsed for ``_find_here``.
 _FIND_FROM_ROOT = re.compile(r"\bfind\b[^|;&]*?\s[\"']?[/~]")
+_FIND = re.compile(r"\bfind\s")
+# A relative starting point that is a plain name or path ("test", "src/app"), not an option or test.
+_RELATIVE_START = re.compile(r"[\w+][\w.+-]*(?:/[\w.+-]+)*/?")
 
 
-def _find_here(command: str, request: str) -> str:
+def _find_here(command: str, request: str, *, relative: bool = False) -> str:
     """Each ``find`` of ``command`` that starts at one absolute path the request does not name,
-    starting at ``.`` instead; a command that uses ``.`` already is left as written."""
-    if _DOT_WORD.search(command) or not _FIND_FROM_ROOT.search(command):
+    starting at ``.`` instead; with ``relative``, one relative path it does not name too. A command
+    that uses ``.`` already is left as written."""
+    if _DOT_WORD.search(command) or not (_FIND if relative else _FIND_FROM_ROOT).search(command):
         return command
     from bash_ai.safety.shell import Command, parse
     from bash_ai.tidy import find_start
@@ -725,7 +788,9 @@ def _find_here(command: str, request: str) -> str:
     for item in reversed(parse(command).items):  # from the end: earlier offsets stay right
         found = find_start(item) if isinstance(item, Command) else None
         start = found[1][0] if found is not None and len(found[1]) == 1 else None
-        if start and start.value.startswith(("/", "~")) and not start.subs and not mentions(request, start.value):
+        if start is None or start.subs or mentions(request, start.value.rstrip("/") or start.value):
+            continue
+        if start.value.startswith(("/", "~")) or (relative and _RELATIVE_START.fullmatch(start.value)):
             out = f"{out[: start.start]}.{out[start.end :]}"
     return out
 
