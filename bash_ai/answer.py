@@ -353,6 +353,7 @@ UNASKED_SEVERITY: dict[str, Severity] = {
     "request-format": "medium",
     "request-count": "medium",
     "request-topic": "medium",
+    "request-tool": "medium",
     "request-depth": "medium",
 }
 
@@ -376,7 +377,8 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     (``request-output``), it counts file names where the request asks how many lines
     (``request-count``: ``find . -name '*.py' | wc -l`` for "count the number of lines in all python
     files"), or it reports disk space where the request asks about memory, or the reverse
-    (``request-topic``: ``df -h`` for "show free memory"), it lists every directory below where a
+    (``request-topic``: ``df -h`` for "show free memory"), it runs a program of a domain the request
+    says nothing of (``request-tool``: ``docker system df`` for "show disk usage"), it lists every directory below where a
     short request asks to list the files here in an order (``request-depth``: a recursive ``find``
     for "list files sorted by size"), or it undoes what the request asks to set
     up (``request-undo``: ``sudo userdel -r bob`` for "add user bob with a home directory"), or it
@@ -399,6 +401,7 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
         harmed_files,
         killed_ports,
         kinds_as_places,
+        other_domain,
         other_topic,
         reads_only,
         recurses,
@@ -493,6 +496,8 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
         elif topic := other_topic(request, c):
             asked = "disk space" if topic == "memory" else "memory"
             out[c] = ("request-topic", f"reports {topic}; the request asks about {asked}")
+        elif tool := other_domain(request, c):
+            out[c] = ("request-tool", f"runs {tool}; the request says nothing of what {tool} is for")
     return out
 
 

@@ -17,6 +17,7 @@ from bash_ai.safety.intent import (
     destroyed_files,
     harmed_files,
     only_creates,
+    other_domain,
     reads_only,
     run_files,
     sweeping_deletes,
@@ -506,6 +507,20 @@ UNASKED_FIRST = [
         "how much disk space is left",
         ("request-topic", "medium"),
         "how much memory is left",
+    ),
+    (  # the bundle's first answer on a machine with docker (everyday-dev)
+        "docker system df",
+        "df -h",
+        "show disk usage",
+        ("request-tool", "medium"),
+        "show docker disk usage",
+    ),
+    (  # among the bundle's answers (everyday-dev2)
+        "git diff main..dev",
+        "diff -r dirA dirB",
+        "compare directories dirA and dirB",
+        ("request-tool", "medium"),
+        "compare the branches main and dev",
     ),
 ]
 
@@ -1200,3 +1215,27 @@ def test_tar_creates(values: list[str], creates: bool) -> None:
     assert tar_creates(values) is creates
     # After a pipe, a tar that creates reads nothing of its input.
     assert bool(wasted_stages(parse("ls | tar " + " ".join(values)))) is creates
+
+
+@pytest.mark.parametrize(
+    ("request_text", "command", "tool"),
+    [
+        ("show disk usage", "docker system df", "docker"),
+        ("show all processes of user bob", "sudo crontab -l -u bob", "crontab"),  # a beam once, first
+        ("create a directory called projects", "docker network create projects", "docker"),
+        ("grep for foo or bar", "git bar *", "git"),
+        ("show disk usage", "du -sh . && journalctl --disk-usage", "journalctl"),
+        # The request says the program or a word of its domain; or runs none of these programs.
+        ("show docker disk usage", "docker system df", None),
+        ("list running containers", "docker ps", None),
+        ("unstage app.py", "git restore --staged app.py", None),
+        ("how much space do the journal logs take", "journalctl --disk-usage", None),
+        ("list my cron jobs", "crontab -l", None),
+        ("open port 8080 in the firewall", "sudo ufw allow 8080", None),
+        ("show disk usage", "df -h", None),
+        ("show disk usage", "echo docker", None),  # a word, not a program run
+        ("show disk usage", "if then (", None),  # unparseable
+    ],
+)
+def test_a_program_of_a_domain_the_request_never_names(request_text: str, command: str, tool: str | None) -> None:
+    assert other_domain(request_text, command) == tool
