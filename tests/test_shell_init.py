@@ -12,7 +12,7 @@ import pytest
 from test_repl_tmux import Tmux
 
 from bash_ai.cli.shell_init import looks_like_command, parse_key, snippet
-from bash_ai.errors import UsageError
+from bash_ai.errors import BashAIError, UsageError
 
 BIN = str(Path(sys.executable).parent)
 INIT = {
@@ -261,3 +261,129 @@ def test_the_helpers_reply_notes_the_programs_this_machine_lacks(tmp_path: Path,
     notes = base64.b64decode(reply[2]).decode()
     missing = [n for n in notes.split("\n") if n.startswith("warning: the answer runs ")]
     assert len(missing) == 1 and missing[0].endswith(", not installed here"), notes
+
+
+def _fake_turn(calls: list[str], seconds: float = 0.05):  # type: ignore[no-untyped-def]
+    """A stand-in for the model's answer: records each line it starts, stops when cancelled."""
+    import threading
+
+    from bash_ai.errors import GenerationError
+
+    def turn(engine: object, line: str, lint: bool = True, cancel: threading.Event | None = None) -> tuple[str, None]:
+        calls.append(line)
+        if line == "bad line":
+            raise GenerationError("no answer")
+        if cancel is not None and cancel.wait(seconds):
+            return "", None
+        return line.upper(), None
+
+    return turn
+
+
+def _settled(answers: object, line: str, seconds: float = 5.0) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while line not in answers._done and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        time.sleep(0.01)
+
+
+def test_a_line_answered_ahead_is_kept_for_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bash_ai.cli import shell_init
+
+    calls: list[str] = []
+    monkeypatch.setattr(shell_init, "turn_line", _fake_turn(calls))
+    answers = shell_init.Answers(engine=None)
+    try:
+        answers.ahead("list files by size")
+        _settled(answers, "list files by size")
+        assert answers.key("list files by size") == (("LIST FILES BY SIZE", ""), "kept")
+        assert answers.key("show disk usage") == (("SHOW DISK USAGE", ""), "now")
+        assert answers.key("show disk usage")[1] == "kept"
+        assert calls == ["list files by size", "show disk usage"]  # each line answered once
+    finally:
+        answers.close()
+
+
+def test_only_the_last_line_typed_is_answered_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bash_ai.cli import shell_init
+
+    calls: list[str] = []
+    monkeypatch.setattr(shell_init, "turn_line", _fake_turn(calls))
+    answers = shell_init.Answers(engine=None)
+    try:
+        for typed in ("list files", "list files by", "list files by size"):  # faster than the pause
+            answers.ahead(typed)
+        assert answers.key("list files by size")[0] == ("LIST FILES BY SIZE", "")
+        assert calls == ["list files by size"]
+        # A command as typed, one word, and an empty line are not answered ahead.
+        for typed in ("ls -la", "list", "   "):
+            answers.ahead(typed)
+        assert calls == ["list files by size"]
+    finally:
+        answers.close()
+
+
+def test_the_key_for_another_line_cancels_the_work_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from bash_ai.cli import shell_init
+
+    calls: list[str] = []
+    monkeypatch.setattr(shell_init, "turn_line", _fake_turn(calls, seconds=30))
+    answers = shell_init.Answers(engine=None)
+    try:
+        answers.ahead("find big files")
+        deadline = time.monotonic() + 5
+        while not calls and time.monotonic() < deadline:  # its answer has started
+            time.sleep(0.01)
+        began = time.monotonic()
+        monkeypatch.setattr(shell_init, "turn_line", _fake_turn(calls, seconds=0))
+        assert answers.key("show disk usage") == (("SHOW DISK USAGE", ""), "now")
+        assert time.monotonic() - began < 5  # not after the 30 s of the line typed before
+        assert "find big files" not in answers._done  # cancelled work is not kept
+        with pytest.raises(BashAIError, match="no answer"):
+            answers.key("bad line")
+        answers.ahead("bad line")  # an error ahead is not kept: the key reports it
+        with pytest.raises(BashAIError, match="no answer"):
+            answers.key("bad line")
+    finally:
+        answers.close()
+
+
+@pytest.mark.tool("zsh", "tmux")
+def test_zsh_sends_the_line_as_it_is_typed_and_the_key_finds_it_answered(tmp_path: Path, bash_ai_home: Path) -> None:
+    """Real zsh and a real helper (the cold path broken on purpose): typed, a pause, the key; the
+    helper says the answer was ready. With ``--no-ahead`` the key's line is answered when pressed."""
+    import subprocess
+    import time
+
+    env = {**os.environ, "BASH_AI_HOME": str(bash_ai_home), "PATH": f"{BIN}:{os.environ['PATH']}"}
+    helper = subprocess.Popen(
+        [sys.executable, "-m", "bash_ai", "shell-helper", "-v"], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert helper.stderr is not None and "ready on 127.0.0.1:" in helper.stderr.readline()
+        typed = (
+            ("find files larger than 100MB", r"find \. -size \+100M", ""),
+            ("make script.sh executable", r"chmod \+x script\.sh", " --no-ahead"),
+        )
+        for n, (line, answered, more) in enumerate(typed):
+            place = tmp_path / str(n)  # a tmux server each: its own socket directory
+            place.mkdir()
+            term = _shell(place, bash_ai_home, "zsh", args=f" --model /no/such/model{more}")
+            try:
+                ready = term.wait_for(r"^%[ \t]*$", timeout=15)
+                term.send(line, literal=True)
+                term.wait_for(rf"^% {line}", after=ready.start(), timeout=10)
+                time.sleep(3)  # the user pauses: an answer ahead is ready by then
+                term.send("C-g")
+                term.wait_for(rf"^% {answered}[ \t]*$", after=ready.start(), timeout=20)
+            finally:
+                term.kill()
+    finally:
+        helper.terminate()
+        helper.wait(10)
+    said = [line for line in helper.stderr.read().splitlines() if line.startswith("key: ")]
+    assert said[0].startswith("key: kept,") and said[0].endswith("'find files larger than 100MB'")
+    assert said[1].startswith("key: now,") and said[1].endswith("'make script.sh executable'")  # nothing ahead

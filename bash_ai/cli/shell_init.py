@@ -16,6 +16,9 @@ import re
 import shlex
 import shutil
 import sys
+import threading
+import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -87,6 +90,22 @@ zle -N __bash_ai_line
 bindkey '^{upper}' __bash_ai_line
 """
 
+# zsh can hand the line to a running helper as it is typed (a ZLE hook before each redraw), so the
+# helper has the answer ready when the key is pressed; without a helper it costs a failed read.
+_ZSH_AHEAD = """__bash_ai_ahead() {{  # the line as typed, to a running helper, which answers it before the key
+  [[ $BUFFER == "$__bash_ai_sent" ]] && return 0
+  typeset -g __bash_ai_sent=$BUFFER
+  (( ${{#${{(z)BUFFER}}}} >= 2 )) || return 0
+  local port token fd
+  {{ read -r port token < {helper} }} 2>/dev/null || return 0
+  zmodload zsh/net/tcp 2>/dev/null && ztcp 127.0.0.1 "$port" 2>/dev/null || return 0
+  fd=$REPLY
+  print -r -- "$token $(print -rn -- "$BUFFER" | base64 -w0) ahead" >&$fd
+  ztcp -c $fd
+}}
+autoload -Uz add-zle-hook-widget && add-zle-hook-widget line-pre-redraw __bash_ai_ahead
+"""
+
 # fish has no TCP of its own: a small client script (python -S -I, no bash_ai import) reaches
 # the helper; status 1 (no helper) falls back to the cold path, 2 (an error) keeps the line.
 _FISH = """# bash-ai: {key_name} turns the line into bash (bash-ai shell-init fish | source)
@@ -128,13 +147,17 @@ def _command() -> str:
     return shlex.quote(found) if found else f"{shlex.quote(sys.executable)} -m bash_ai"
 
 
-def snippet(shell: str, key: str = DEFAULT_KEY, command: str | None = None, model: str | None = None) -> str:
+def snippet(
+    shell: str, key: str = DEFAULT_KEY, command: str | None = None, model: str | None = None, ahead: bool = True
+) -> str:
+    """The snippet for ``shell``; ``ahead`` (zsh only) sends the line to a running helper as it is typed."""
     if shell not in SHELLS:
         raise UsageError(f"unknown shell {shell!r}; choose one of: {', '.join(SHELLS)}")
     letter = parse_key(key)
     from bash_ai import shell_client
 
-    return SNIPPETS[shell].format(
+    text = SNIPPETS[shell] + (_ZSH_AHEAD if ahead and shell == "zsh" else "")
+    return text.format(
         helper=shlex.quote(str(helper_file())),
         python=shlex.quote(sys.executable),
         client=shlex.quote(str(Path(shell_client.__file__).resolve())),
@@ -152,8 +175,12 @@ def shell_init(
     model: Annotated[
         str | None, Opt("--model", "-m", help="Model name or directory (default: the default model)")
     ] = None,
+    ahead: Annotated[
+        bool,
+        Opt("--ahead/--no-ahead", help="zsh: send the line to a running shell-helper as you type, to answer it sooner"),
+    ] = True,
 ) -> None:
-    sys.stdout.write(snippet(shell, key or os.environ.get(KEY_ENV) or DEFAULT_KEY, model=model))
+    sys.stdout.write(snippet(shell, key or os.environ.get(KEY_ENV) or DEFAULT_KEY, model=model, ahead=ahead))
 
 
 def looks_like_command(line: str) -> bool:
@@ -186,20 +213,24 @@ def shell_line(
     sys.stdout.flush()
 
 
-def turn_line(engine: Any, line: str, lint: bool = True) -> tuple[str, Any]:
+def turn_line(engine: Any, line: str, lint: bool = True, cancel: threading.Event | None = None) -> tuple[str, Any]:
     """The new line for ``line``, and the checked answer behind it (None for a completion);
-    ``lint=False`` skips shellcheck, for the helper, whose reply carries only the danger flags and missing programs."""
+    ``lint=False`` skips shellcheck, for the helper, whose reply carries only the danger flags and
+    missing programs. A set ``cancel`` stops the work early: what it returns then is worthless."""
     text = line.strip()
     if not text:
         raise UsageError("the line is empty: type a request first")
     if looks_like_command(text):
         from bash_ai.repl.constrained import complete_line
 
-        return line.rstrip("\n") + complete_line(engine, line.rstrip("\n"), 32), None
+        return line.rstrip("\n") + complete_line(engine, line.rstrip("\n"), 32, cancel), None
     from bash_ai.answer import answer
+    from bash_ai.errors import GenerationError
 
-    best = answer(engine, text, 1, lint=lint)[0]
-    return best.text.rstrip("\n"), best
+    found = answer(engine, text, 1, lint=lint, cancel=cancel)
+    if not found:  # only when cancelled: otherwise answer() raises
+        raise GenerationError("stopped before an answer")
+    return found[0].text.rstrip("\n"), found[0]
 
 
 def _helper_notes(best: Any) -> str:
@@ -222,6 +253,78 @@ def helper_file() -> Path:
     return paths.data_dir() / "shell-helper"
 
 
+class Answers:
+    """The helper's answers. Each line is answered once (the last ``KEEP`` are kept), and a line
+    the shell sends while the user types (zsh: ``ahead``) is answered before the key is pressed,
+    once the user has paused for ``PAUSE`` seconds; a newer line cancels an older one's work. The
+    model runs in one worker thread, never two answers at once."""
+
+    PAUSE = 0.1
+    KEEP = 128
+
+    def __init__(self, engine: Any) -> None:
+        from bash_ai.repl.worker import ModelWorker
+
+        self._engine = engine
+        self._worker = ModelWorker()
+        self._lock = threading.Lock()
+        self._done: OrderedDict[str, tuple[str, str]] = OrderedDict()  # line -> (new line, notes)
+        self._ahead: tuple[str, Any, threading.Event] | None = None  # line, job, hurry
+
+    def _turn(self, line: str, cancel: threading.Event) -> tuple[str, str] | None:
+        new, best = turn_line(self._engine, line, lint=False, cancel=cancel)
+        if cancel.is_set():
+            return None
+        done = (new, "" if best is None else _helper_notes(best))
+        with self._lock:
+            self._done[line] = done
+            while len(self._done) > self.KEEP:
+                self._done.popitem(last=False)
+        return done
+
+    def ahead(self, line: str) -> None:
+        """Start answering ``line`` (a request of two words or more) once the user pauses."""
+        if len(line.split()) < 2 or looks_like_command(line.strip()):
+            return  # a command typed as usual: the key only completes it, at once
+        with self._lock:
+            if line in self._done or (self._ahead is not None and self._ahead[0] == line):
+                return
+        hurry = threading.Event()  # the key was pressed for this line: no pause
+
+        def work(cancel: threading.Event) -> tuple[str, str] | None:
+            until = time.monotonic() + self.PAUSE
+            while time.monotonic() < until and not hurry.is_set():
+                if cancel.wait(0.01):
+                    return None
+            try:
+                return self._turn(line, cancel)
+            except Exception:  # noqa: BLE001 - the key answers the line again and reports the error
+                return None
+
+        self._ahead = (line, self._worker.submit(work, key="ahead"), hurry)  # cancels the older one
+
+    def key(self, line: str) -> tuple[tuple[str, str], str]:
+        """The reply for ``line``, and how it came: ``kept`` (answered before), ``ahead`` (its answer
+        ahead was running) or ``now``."""
+        with self._lock:
+            done = self._done.get(line)
+            if done is not None:
+                self._done.move_to_end(line)
+                return done, "kept"
+        if self._ahead is not None and self._ahead[0] == line:
+            _, job, hurry = self._ahead
+            hurry.set()
+            done = job.result()
+            if done is not None:
+                return done, "ahead"
+        self._worker.cancel_all()  # work for an older line is worthless now
+        done = self._worker.submit(lambda cancel: self._turn(line, threading.Event())).result()
+        return done, "now"
+
+    def close(self) -> None:
+        self._worker.close()
+
+
 def shell_helper(
     model: Annotated[str | None, Opt("--model", "-m", help="Model name or directory.")] = None,
     matmul: Annotated[
@@ -231,9 +334,11 @@ def shell_helper(
             help="The weights' matmuls: auto (bf16 where PyTorch is installed and faster on this CPU) | fp32 | bf16",
         ),
     ] = "auto",
+    verbose: Annotated[bool, Opt("--verbose", "-v", help="Say on stderr how each key press was answered")] = False,
 ) -> None:
     """Keep the model loaded and answer key presses over 127.0.0.1 (a random port and a secret
-    token, written to the helper file for the snippet); Ctrl-C stops it and removes the file.
+    token, written to the helper file for the snippet); Ctrl-C stops it and removes the file. Lines
+    zsh sends as they are typed are answered while the user pauses (``Answers``).
 
     With bf16 matmuls (``bash_ai.model.bf16``) an answer comes 1.0-1.4x sooner (long ones most), and
     a first answer can differ from the CLI's float32 one where two candidates nearly tie."""
@@ -273,6 +378,7 @@ def shell_helper(
     def b64(text: str) -> str:
         return base64.b64encode(text.encode("utf-8")).decode("ascii") or "-"
 
+    answers = Answers(engine)
     try:
         while True:
             conn, _ = server.accept()
@@ -280,12 +386,17 @@ def shell_helper(
                 conn.settimeout(5)
                 try:
                     got = stream.readline(1 << 16).decode("ascii", "replace").split()
-                    if len(got) != 2 or not hmac.compare_digest(got[0], token):
+                    if len(got) not in (2, 3) or not hmac.compare_digest(got[0], token):
                         continue  # not our snippet: say nothing
                     line = base64.b64decode(got[1]).decode("utf-8")
-                    new, best = turn_line(engine, line, lint=False)
-                    notes = "" if best is None else _helper_notes(best)
+                    if got[2:] == ["ahead"]:
+                        answers.ahead(line)  # no reply: the shell does not wait
+                        continue
+                    began = time.perf_counter()
+                    (new, notes), how = answers.key(line)
                     reply = f"OK {b64(new)} {b64(notes)}\n"
+                    if verbose:
+                        sys.stderr.write(f"key: {how}, {(time.perf_counter() - began) * 1000:.0f} ms: {line!r}\n")
                 except (BashAIError, ValueError) as exc:
                     reply = f"ERR {b64(f'bash-ai: error: {exc}')} -\n"
                 except OSError:
@@ -295,6 +406,7 @@ def shell_helper(
     except KeyboardInterrupt:
         pass
     finally:
+        answers.close()
         server.close()
         with contextlib.suppress(OSError):
             where.unlink()
