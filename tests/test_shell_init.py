@@ -387,3 +387,25 @@ def test_zsh_sends_the_line_as_it_is_typed_and_the_key_finds_it_answered(tmp_pat
     said = [line for line in helper.stderr.read().splitlines() if line.startswith("key: ")]
     assert said[0].startswith("key: kept,") and said[0].endswith("'find files larger than 100MB'")
     assert said[1].startswith("key: now,") and said[1].endswith("'make script.sh executable'")  # nothing ahead
+
+
+def test_a_cancelled_answer_stops_before_its_ranking_and_gives_nothing() -> None:
+    """The helper cancels work for a line typed before another: the bundled model's answer then
+    ends after its beams (no ranking, no checks), and ``turn_line`` says so instead of answering."""
+    import threading
+
+    from bash_ai.answer import answer
+    from bash_ai.cli.shell_init import turn_line
+    from bash_ai.engine.propose import propose
+    from bash_ai.errors import GenerationError
+    from bash_ai.registry import load
+
+    engine = load("bundled")
+    stopped = threading.Event()
+    stopped.set()
+    assert propose(engine, "find files larger than 100MB", cancel=stopped) == []
+    assert answer(engine, "find files larger than 100MB", 1, cancel=stopped) == []
+    with pytest.raises(GenerationError, match="stopped"):
+        turn_line(engine, "find files larger than 100MB", lint=False, cancel=stopped)
+    assert turn_line(engine, "find . -na", lint=False, cancel=stopped) == ("find . -na", None)  # completed with nothing
+    assert turn_line(engine, "find files larger than 100MB", lint=False)[0] == "find . -size +100M"

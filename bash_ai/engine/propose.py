@@ -203,6 +203,8 @@ def propose(
         )
     finally:
         logprobs = scoring.result()
+    if cancel is not None and cancel.is_set():
+        return []  # nobody waits for this answer now: skip the scoring that would rank it
     out: dict[str, Proposal] = {}
     for beam in beams:
         text = engine.tokenizer.decode(list(beam.tokens)).strip()
@@ -223,22 +225,21 @@ def propose(
                 origins.get(text, ()),
                 excess.get(text, 0),
             )
-    if not (cancel is not None and cancel.is_set()):
-        for (text, ids), lp in zip(fits, logprobs, strict=True):
-            if text in out:
-                continue  # a beam wrote it too: the beam's entry stands
-            score = normalised(lp, len(ids) - 1, config.alpha) + config.retrieval_bonus
-            out[text] = Proposal(
-                text,
-                "retrieval",
-                lp,
-                len(ids) - 1,
-                score,
-                retrieval=relevance[text],
-                match=match[text],
-                origins=origins[text],
-                excess=excess[text],
-            )
+    for (text, ids), lp in zip(fits, logprobs, strict=True):
+        if text in out:
+            continue  # a beam wrote it too: the beam's entry stands
+        score = normalised(lp, len(ids) - 1, config.alpha) + config.retrieval_bonus
+        out[text] = Proposal(
+            text,
+            "retrieval",
+            lp,
+            len(ids) - 1,
+            score,
+            retrieval=relevance[text],
+            match=match[text],
+            origins=origins[text],
+            excess=excess[text],
+        )
     structure_beams = config.structure_beams
     if structure_beams is None:
         structure_beams = reranker.structure_beams if reranker is not None else 0
