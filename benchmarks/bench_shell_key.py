@@ -3,6 +3,7 @@
     python benchmarks/bench_shell_key.py [--model assets/model] [--presses 5] [--rounds 6]
     python benchmarks/bench_shell_key.py --peer /path/to/older/checkout  # the same, side by side
     python benchmarks/bench_shell_key.py --matmul bf16 --peer-matmul fp32  # one checkout, two runtimes
+    python benchmarks/bench_shell_key.py --ahead [--pauses 0,100,200,400,800] [--typing-ms 150]
 
 Real parts only: a helper process (``python -m bash_ai shell-helper``, one-thread BLAS as it loads
 numpy), and real bash running the snippet of ``bash-ai shell-init bash`` (its ``bind`` line left
@@ -15,6 +16,12 @@ model), and the two alternate round by round; only one helper runs at a time. ``
 ``--peer-matmul`` pass ``shell-helper --matmul`` to either side (a ``--peer-matmul`` without
 ``--peer`` makes this checkout its own peer). Helpers use a
 private data directory (``XDG_DATA_HOME``), so a helper the user is running is left alone.
+With ``--ahead``, real zsh runs the snippet of ``bash-ai shell-init zsh`` instead (its ZLE lines left
+out: zsh runs non-interactively) and types each request as a user would: one character every
+``--typing-ms``, each new line handed to ``__bash_ai_ahead`` as the ZLE hook does, then a pause of
+``--pauses`` milliseconds, then the key, timed as above. A fresh helper serves each pass over the
+ten requests (it keeps every line it answered, so a second press of the same line would find it
+answered); its first, untimed answer is of another line.
 """
 
 from __future__ import annotations
@@ -53,6 +60,83 @@ for line in "$@"; do
   echo "${times[*]}"
 done
 """
+
+
+# Types each request (from the fourth argument on) into $BUFFER one character every $3 hundredths
+# of a second, calling the ZLE hook's function after each, pauses $2 hundredths, then times the key's
+# call: one line of milliseconds per request. The snippet is read from $1.
+_TYPED = r"""
+zmodload zsh/datetime zsh/zselect
+eval "$(grep -v -e '^bindkey ' -e '^zle -N ' -e 'add-zle-hook-widget' "$1")"
+pause=$2 typing=$3
+shift 3
+__bash_ai_warm "warm up the helper with this line" >/dev/null 2>&1
+for line in "$@"; do
+  for ((i = 1; i <= ${#line}; i++)); do
+    BUFFER=${line[1,i]}
+    __bash_ai_ahead
+    (( typing > 0 )) && zselect -t $typing
+  done
+  (( pause > 0 )) && zselect -t $pause
+  start=$EPOCHREALTIME
+  new=$(__bash_ai_warm "$line" 2>/dev/null) || { print -u2 "error: no answer for: $line"; exit 1 }
+  end=$EPOCHREALTIME
+  printf '%.0f\n' $(( (end - start) * 1000 ))
+done
+"""
+
+
+def typed(snippet: Path, pause_ms: int, typing_ms: int, env: dict[str, str]) -> list[int]:
+    """Milliseconds from the key to the new line per request, typed and paused as a user would."""
+    done = subprocess.run(
+        ["zsh", "-f", "-c", _TYPED, "bench", str(snippet), str(pause_ms // 10), str(typing_ms // 10), *REQUESTS],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(done.stderr.strip() or "error: zsh failed")
+    return [int(x) for x in done.stdout.split()]
+
+
+def ahead(model: str, pauses: list[int], typing_ms: int, rounds: int) -> None:
+    """The ``--ahead`` table: per pause before the key, the key's median and how many within 0.1 s.
+    A pause of -1 is the snippet of ``shell-init zsh --no-ahead`` (nothing sent while typing), no pause."""
+    with tempfile.TemporaryDirectory() as data_home:
+        env = {**os.environ, "XDG_DATA_HOME": data_home}
+        snippets = {}
+        for flag in ("--ahead", "--no-ahead"):
+            snippets[flag] = Path(data_home) / f"snippet{flag}.zsh"
+            init = subprocess.run(
+                [sys.executable, "-m", "bash_ai", "shell-init", "zsh", flag],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            snippets[flag].write_text(init.stdout + "__bash_ai_ahead() { :; }\n" * (flag == "--no-ahead"))
+        results: dict[int, list[list[int]]] = {p: [[] for _ in REQUESTS] for p in pauses}
+        for _ in range(rounds):
+            for pause in pauses:
+                helper = start_helper(ROOT, model, env)
+                try:
+                    snippet = snippets["--no-ahead" if pause < 0 else "--ahead"]
+                    for i, ms in enumerate(typed(snippet, max(pause, 0), typing_ms, env)):
+                        results[pause][i].append(ms)
+                finally:
+                    helper.terminate()
+                    helper.wait(timeout=10)
+    names = ["not sent ahead" if p < 0 else f"{p} ms" for p in pauses]
+    print("| pause before the key | " + " | ".join(names) + " |")
+    print("|---|" + "---:|" * len(pauses))
+    for i, request in enumerate(REQUESTS):
+        print(f"| `{request}` | " + " | ".join(f"{statistics.median(results[p][i]):.0f}" for p in pauses) + " |")
+    medians = {p: [statistics.median(r) for r in results[p]] for p in pauses}
+    print("| median of medians | " + " | ".join(f"**{statistics.median(medians[p]):.0f}**" for p in pauses) + " |")
+    print("| requests <= 100 ms | " + " | ".join(f"{sum(m <= 100 for m in medians[p])}/10" for p in pauses) + " |")
+    print(f"\nzsh, one character every {typing_ms} ms, {rounds} rounds (a fresh helper per pause and round)")
 
 
 def _model_arg(value: str) -> str:
@@ -108,7 +192,15 @@ def main() -> None:
     parser.add_argument("--peer", type=Path, help="an older checkout whose helper runs alternately")
     parser.add_argument("--matmul", help="this checkout's helper: shell-helper --matmul (default: its own)")
     parser.add_argument("--peer-matmul", help="the peer's helper: shell-helper --matmul")
+    parser.add_argument("--ahead", action="store_true", help="zsh typing each request: the line answered ahead")
+    parser.add_argument(
+        "--pauses", default="-1,0,100,200,400,800", help="--ahead: milliseconds between typing and key (-1: not sent)"
+    )
+    parser.add_argument("--typing-ms", type=int, default=150, help="--ahead: milliseconds per typed character")
     args = parser.parse_args()
+    if args.ahead:
+        ahead(args.model, [int(p) for p in args.pauses.split(",")], args.typing_ms, args.rounds)
+        return
     if args.peer_matmul and not args.peer:
         args.peer = ROOT
     label = {"this checkout": args.matmul, "peer": args.peer_matmul}
