@@ -169,6 +169,12 @@ def test_finders() -> None:
     assert paths("go to /var/log and a/b/c, not notes.txt") == ["/var/log", "a/b/c"]
     assert numbers("last 2 lines of 10 files, not v1.2 or x3") == ["2", "10"]
     assert extensions("all .log files and python files and text file") == ["log", "py", "txt"]
+    # A kind said as a plural ("delete all jpgs in the thumbnails folder" got ``-name "*.txt"``).
+    assert extensions("convert the pngs to jpgs, not the logs or docs", plural=True) == ["png", "jpg"]
+    assert (
+        adapt('find thumbnails -type f -name "*.txt" -delete', "", "delete all jpgs in the thumbnails folder")
+        == 'find thumbnails -type f -name "*.jpg" -delete'
+    )
     # A word between the kind and "files" ("delete all .o object files" got ``-name '*.tmp'``).
     assert extensions("delete all .o object files recursively", plural=True) == ["o"]
     assert (

@@ -69,7 +69,9 @@ _FILE = re.compile(r"(?<![\w./~$-])((?:[\w~.-]+/)*[\w-]+(?:\.[\w-]+)*\.[A-Za-z][
 _PATH = re.compile(r"(?<![\w.$-])((?:~|\.{1,2})?/[\w./-]*[\w-]|[\w.-]+/[\w./-]*[\w-])(?![\w/-])")
 _NUMBER = re.compile(r"(?<![\w.$-])(\d+)(?![\w.])")
 _EXT_WORD = re.compile(
-    r"(?<![\w*])\.([A-Za-z][\w]{0,5})\s+(?:[A-Za-z]+\s+)?files?\b|\b([A-Za-z]+)\s+(?:source\s+)?files?\b", re.IGNORECASE
+    r"(?<![\w*])\.([A-Za-z][\w]{0,5})\s+(?:[A-Za-z]+\s+)?files?\b|\b([A-Za-z]+)\s+(?:source\s+)?files?\b"
+    r"|\b(jpe?g|png|gif|svg|pdf|mp[34]|csv|iso)s\b",  # "all jpgs": a kind of files said as a plural
+    re.IGNORECASE,
 )
 _PLACEHOLDER = re.compile(r"(?<![\w./-])path/to/[\w./-]*[\w-]")
 _GLOB = re.compile(r"\*\.([A-Za-z][\w]{0,5})\b")
@@ -168,11 +170,14 @@ def numbers(text: str) -> list[str]:
 
 
 def extensions(request: str, *, plural: bool = False) -> list[str]:
-    """File kinds a request names: ".log files" -> log, "python files" -> py. ``plural``: only kinds
+    """File kinds a request names: ".log files" -> log, "python files" -> py, "jpgs" -> jpg. ``plural``: only kinds
     of "files", not of one "file" ("save errors to a log file" names one file, not a kind to look
     for)."""
     out = []
     for m in _EXT_WORD.finditer(request):
+        if m.group(3):
+            out.append(m.group(3).lower())
+            continue
         if plural and not m.group(0).lower().endswith("files"):
             continue
         if m.group(1):
