@@ -568,10 +568,21 @@ _SET_UP = {
     "install": re.compile(r"\binstall\w*\b", re.IGNORECASE),
     "mount": re.compile(r"\bmount\w*\b", re.IGNORECASE),
     "allow": re.compile(r"\b(?:allow\w*|open\w*|permit\w*)\b", re.IGNORECASE),
+    # An archive made, said by the first word or after a word of making ("zip the docs directory",
+    # "create a tarball of src"; not "the zip file archive.zip" or "a compressed file"), and one
+    # taken apart.
+    "archive": re.compile(
+        r"^\W*(?:please\s+)?(?:compress|zip|archive|pack|tar|gzip|bzip2|xz|7z)\b(?!\.)"
+        r"|\b(?:creat\w*|make|build\w*|produce)\s+(?:[\w-]+\s+){0,3}?(?:archive|tarball|tar\s*ball|zip|tar)\b(?!\.)",
+        re.I,
+    ),
+    "extract": re.compile(
+        r"\b(?:extract\w*|unpack\w*|unzip\w*|untar\w*|decompress\w*|uncompress\w*|gunzip\w*)\b", re.I
+    ),
 }
 _UNDO_WORDS = re.compile(
     r"\b(?:remov\w*|delet\w*|del|stop\w*|disabl\w*|uninstall\w*|unmount\w*|umount|deny|denied|block\w*|reject\w*|"
-    r"kill\w*|purg\w*|drop\w*|clos\w*|mask\w*|restart\w*|reload\w*|prevent\w*|never|not|don'?t)\b",
+    r"kill\w*|purg\w*|drop\w*|clos\w*|mask\w*|restart\w*|reload\w*|prevent\w*|never|not|don'?t|without)\b",
     re.IGNORECASE,
 )
 _USER_REMOVERS = frozenset({"userdel", "groupdel", "deluser", "delgroup"})
@@ -598,11 +609,46 @@ def _undone(utility: str, values: list[str]) -> tuple[str, str] | None:
         return "mount", "umount"
     if utility == "ufw" and {"deny", "reject"}.intersection(values):
         return "allow", "ufw deny"
+    if (found := _archive_direction(utility, values)) is not None:
+        return found
+    return None
+
+
+# Archivers by what a run does: extract, or make an archive. A compressor makes one unless told to
+# decompress (``gzip -d``) or only to look (``gzip -l``); ``unzip -l`` and ``tar -t`` only look.
+_EXTRACTORS = frozenset({"gunzip", "bunzip2", "unxz", "unlzma", "unzstd", "uncompress"})
+_COMPRESSORS = frozenset({"gzip", "bzip2", "xz", "zstd", "pigz", "lzma"})
+_DECOMPRESS = frozenset({"-d", "--decompress", "--uncompress", "-l", "--list", "-t", "--test"})
+
+
+def _archive_direction(utility: str, values: list[str]) -> tuple[str, str] | None:
+    """("archive", how) for a run that only extracts, ("extract", how) for one that makes an archive."""
+    letters = values[0].lstrip("-") if values and not values[0].startswith("--") else ""
+    looks = any(v in _DECOMPRESS or re.fullmatch(r"-[a-z]*[lt][a-z]*", v) for v in values)  # -l, -t, -vt
+    if (utility in _EXTRACTORS and not looks) or (
+        utility == "unzip" and not {"-l", "-v", "-Z", "-t"}.intersection(values)
+    ):
+        return "archive", f"{utility} extracts"
+    if utility in _COMPRESSORS and not any(v in _DECOMPRESS or re.fullmatch(r"-[a-z]*[dlt][a-z]*", v) for v in values):
+        return "extract", f"{utility} compresses"
+    if utility == "tar":
+        if "x" in letters or "--extract" in values or "-x" in values or "--get" in values:
+            return "archive", "tar -x extracts"
+        if tar_creates(values):
+            return "extract", "tar -c makes an archive"
+    if utility == "zip":
+        return "extract", "zip makes an archive"
+    if utility in ("rar", "7z", "7za") and values[:1] == ["a"]:
+        return "extract", f"{utility} a makes an archive"
+    if utility in ("unrar", "7z", "7za") and values[:1] in (["x"], ["e"]):
+        return "archive", f"{utility} {values[0]} extracts"
     return None
 
 
 # Text that may run one of ``_undone``'s programs: any other command is not parsed.
-_MAY_UNDO = re.compile(r"del|systemctl|service|remove|purge|erase|uninstall|-R|-r|-P|umount|ufw")
+_MAY_UNDO = re.compile(
+    r"del|systemctl|service|remove|purge|erase|uninstall|-R|-r|-P|umount|ufw|zip|tar|gz|bz|xz|lzma|zst|rar|7z|compress"
+)
 
 
 def undoes(request: str, command: str) -> str | None:
@@ -611,6 +657,8 @@ def undoes(request: str, command: str) -> str | None:
     if _UNDO_WORDS.search(request) or not _MAY_UNDO.search(command):
         return None
     asked = {action for action, said in _SET_UP.items() if said.search(request)}
+    if {"archive", "extract"} <= asked:  # "extract the archive and compress it again": either way
+        asked -= {"archive", "extract"}
     script = _parsed(command) if asked else None
     if script is None:
         return None
@@ -727,6 +775,75 @@ def stops_nothing(command: str) -> bool:
 
 # Programs that stop processes or the machine whatever their operands; and the service managers'
 # subcommands that do.
+# Programs that change the machine's accounts, services, packages, owners and modes, mounts or
+# priorities, and a request that only asks to see: "show uid and groups of user carol" once got
+# ``sudo useradd -m -s /bin/bash carol`` (a new account) among its first answers.
+_ACCOUNT_CHANGERS = frozenset(
+    {"useradd", "usermod", "userdel", "adduser", "deluser", "groupadd", "groupmod", "groupdel", "addgroup",
+     "delgroup", "passwd", "chpasswd", "gpasswd", "chsh", "chfn"}
+)  # fmt: skip
+_MODE_CHANGERS = frozenset({"chown", "chmod", "chgrp", "chattr", "setfacl", "renice", "mount", "umount", "swapoff"})
+_MOUNT_VALUED = frozenset({"-t", "--types", "-o", "--options", "-O", "--test-opts", "-L", "-U", "-T"})
+_SERVICE_CHANGES = frozenset({"start", "stop", "restart", "reload", "enable", "disable", "mask", "unmask", "kill"})
+_PACKAGE_CHANGES = frozenset({"install", "remove", "purge", "upgrade", "update", "autoremove", "uninstall", "erase"})
+_MAY_CHANGE = re.compile(
+    r"user|group|passwd|chsh|chfn|ch(?:own|mod|grp|attr)|setfacl|renice|mount|swapoff|systemctl|service|apt|dnf|yum|"
+    r"pacman|zypper|snap|brew|pip|npm|gem|crontab"
+)
+
+
+# A request that may ask for such a change though its first word reads ("give deploy.sh execute
+# permission", "... and restart the services"): the check leaves it alone. One that asks about what
+# a change would set ("who owns /srv/data", "show the permissions of config.yaml") is not answered
+# by making the change.
+_CHANGE_TOPIC = re.compile(
+    r"\b(?:give|grant\w*|restart\w*|reload\w*|start\w*|stop\w*|enabl\w*|disabl\w*|mount\w*|install\w*|"
+    r"uninstall\w*|upgrad\w*|updat\w*|chmod|chown|renice)\b",
+    re.IGNORECASE,
+)
+
+
+def changes_unasked(request: str, command: str) -> list[str]:
+    """``changed_system(command)`` where ``request`` only reads (``reads_only``) and says no word of
+    such a change; empty otherwise."""
+    if not reads_only(request) or _CHANGE_TOPIC.search(request):
+        return []
+    return changed_system(command)
+
+
+def changed_system(command: str) -> list[str]:
+    """The programs of ``command`` that change accounts (``useradd``, ``passwd`` ...; not ``passwd
+    -S``), owners and modes (``chown``, ``chmod``), mounts, priorities (``renice``), services
+    (``systemctl start``, ``service nginx restart``), packages (``apt install``, ``pip uninstall``)
+    or cron tables (``crontab -r``, ``crontab -e``, ``crontab file``); empty for unparseable text."""
+    script = _parsed(command) if _MAY_CHANGE.search(command) else None
+    if script is None:
+        return []
+    return list(dict.fromkeys(inv.utility for inv in invocations(script) if _changes(inv.utility, list(inv.values))))
+
+
+def _changes(utility: str, values: list[str]) -> bool:
+    if utility in _ACCOUNT_CHANGERS:
+        return not (utility == "passwd" and {"-S", "--status"}.intersection(values))
+    if utility == "mount":  # without a device or place (or -a), mount lists what is mounted
+        given = [
+            v for i, v in enumerate(values) if not v.startswith("-") and (i == 0 or values[i - 1] not in _MOUNT_VALUED)
+        ]
+        return bool(given) or "-a" in values
+    if utility in _MODE_CHANGERS:
+        return True
+    if utility == "systemctl":
+        return bool(_SERVICE_CHANGES.intersection(values))
+    if utility == "service":
+        return len(values) >= 2 and values[1] in _SERVICE_CHANGES
+    if utility in _PACKAGERS or utility in _LANGUAGE_PACKAGERS:
+        return bool(_PACKAGE_CHANGES.intersection(values))
+    if utility == "crontab":  # removes or edits the table, or installs a file (or stdin) as it
+        files = [v for i, v in enumerate(values) if not v.startswith("-") and (i == 0 or values[i - 1] != "-u")]
+        return bool({"-r", "-e", "-ir"}.intersection(values)) or ("-l" not in values and (bool(files) or not values))
+    return False
+
+
 _STOPPERS = frozenset({"kill", "pkill", "killall", "skill", "xkill", "shutdown", "reboot", "halt", "poweroff"})
 _SERVICE_STOPS = frozenset({"stop", "kill", "restart", "reboot", "poweroff", "halt"})
 _KILL_ONLY_LOOKS = frozenset({"-l", "-L", "--list", "-0"})  # kill -l lists signals; kill -0 only checks
