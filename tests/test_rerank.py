@@ -299,7 +299,8 @@ def test_the_excess_column_counts_the_words_an_asking_request_says_and_the_reque
 
 
 def test_the_short_columns_repeat_every_column_for_a_short_request_only() -> None:
-    from bash_ai.engine.rerank import SHORT_PREFIX, SHORT_WORDS
+    from bash_ai.engine.rerank import SHORT_PREFIX
+    from bash_ai.prompt import SHORT_WORDS
 
     pool = [
         Proposal("ls -a", "retrieval", -2.0, 3, 0.0, retrieval=1.0, match=0.75),

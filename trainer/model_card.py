@@ -102,11 +102,11 @@ def _reranker_lines(model_dir: Path) -> list[str]:
         PROGRAM_MISSED,
         PROGRAM_NAMED,
         SHORT_PREFIX,
-        SHORT_WORDS,
         SOURCE_COLUMNS,
         load_reranker,
     )
     from bash_ai.model_files import RERANKER_FILE, STRUCTURE_FILE
+    from bash_ai.prompt import SHORT_WORDS
 
     reranker = load_reranker(model_dir)
     if reranker is None:

@@ -43,6 +43,7 @@ import numpy as np
 from bash_ai.engine.arguments import invented, named_share, request_arguments
 from bash_ai.errors import ModelError
 from bash_ai.model_files import RERANKER_FILE
+from bash_ai.prompt import is_short
 from bash_ai.retrieval.bm25 import STOP_WORDS as _STOP
 
 if TYPE_CHECKING:
@@ -95,7 +96,6 @@ MAX_EXCESS = 6
 # have a retrieved command as their reference (its split keeps commands apart), everyday requests
 # often do: with these columns one fit weighs the same evidence differently for each.
 SHORT_PREFIX = "short*"
-SHORT_WORDS = 8  # everyday-tune: 93% of requests at most 8 words; nl2bash-dev: 20%
 
 
 def feature_names(
@@ -548,5 +548,6 @@ def candidate_features(
 
 
 def short_request(request: str) -> float:
-    """1.0 for a request of at most ``SHORT_WORDS`` words, else 0.0 (the ``SHORT_PREFIX`` columns)."""
-    return float(len(request.split()) <= SHORT_WORDS)
+    """1.0 for a request of at most ``SHORT_WORDS`` words (``bash_ai.prompt.is_short``), else 0.0
+    (the ``SHORT_PREFIX`` columns)."""
+    return float(is_short(request))

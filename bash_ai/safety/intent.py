@@ -43,6 +43,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from bash_ai.prompt import is_short
 from bash_ai.safety.commands import (
     counted_names,
     file_redirects,
@@ -673,7 +674,7 @@ def undoes(request: str, command: str) -> str | None:
 # oldest first"), which says no word of going down the tree, and a candidate that does: ``find .
 # -type f -printf '%s\t%p\n' | sort -n`` lists every file below, not the directory's (``ls -lS``).
 # NL2Bash's longer "display all files in the current folder ..." requests are answered with a
-# recursive ``find`` by its own references (507 of 614), so only requests of at most ``SHORT`` words,
+# recursive ``find`` by its own references (507 of 614), so only short requests (``prompt.is_short``),
 # and an order asked for by sorting words, not a superlative ("the 10 largest files" may mean all).
 _LISTS_IN_ORDER = re.compile(
     r"^\s*(?:please\s+)?(?:list|show|display)\b(?=.*\bfiles\b)(?=.*\b(?:sort\w*|order\w*|by\s+(?:size|date|time|name|"
@@ -685,12 +686,11 @@ _DEEP = re.compile(
     r"all\s+director\w+|deep\w*|hierarchy)\b",
     re.IGNORECASE,
 )
-SHORT = 8
 
 
 def asks_to_list_here_in_order(request: str) -> bool:
     """Whether ``request`` is a short request to list the files here in some order (above)."""
-    return len(request.split()) <= SHORT and bool(_LISTS_IN_ORDER.search(request)) and not _DEEP.search(request)
+    return is_short(request) and bool(_LISTS_IN_ORDER.search(request)) and not _DEEP.search(request)
 
 
 def recurses(command: str) -> bool:
