@@ -175,6 +175,13 @@ def test_finders() -> None:
         adapt('find thumbnails -type f -name "*.txt" -delete', "", "delete all jpgs in the thumbnails folder")
         == 'find thumbnails -type f -name "*.jpg" -delete'
     )
+    # The user the request names takes the example's (the bundle answered ``id alice`` for carol).
+    assert adapt("id alice", "uid of user alice", "show uid and groups of user carol") == "id carol"
+    assert adapt("sudo pkill -u bob", "kill all processes of user bob", "end every process of user guest") == (
+        "sudo pkill -u guest"
+    )
+    assert adapt("ps -u alice", "show processes owned by alice", "show the processes of user bob") == "ps -u alice"
+    assert adapt("id alice", "uid of user alice", "show the user accounts") == "id alice"
     # A word between the kind and "files" ("delete all .o object files" got ``-name '*.tmp'``).
     assert extensions("delete all .o object files recursively", plural=True) == ["o"]
     assert (

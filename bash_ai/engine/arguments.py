@@ -220,6 +220,7 @@ def adapt(command: str, example_request: str, request: str, *, swap_numbers: boo
             out = _replace_glob(out, theirs[0], f"*.{ours[0]}")
     out = _flags_asked(_count_unit(_count_from_the_end(_output(out, request), request), request), request)
     out = _swap_word(_swap_name(out, example_request, request), example_request, request)
+    out = _swap_user(out, example_request, request)
     return fill_file(_here(out, request), request)
 
 
@@ -1526,6 +1527,21 @@ _NOT_USERS = frozenset({"id", "ids", "name", "names", "group", "groups", "accoun
 # A user a command names for want of one: remote_user@host, chown username file, -u user.
 _USER_STAND_IN = r"(?:remote_|your_|local_)?(?:user(?:_?name)?|USER(?:NAME)?)"
 _USER_WORD = re.compile(rf"({_USER_STAND_IN})(:\S*)?|({_USER_STAND_IN})(@\S+)")
+
+
+def _users(text: str) -> list[str]:
+    """The users ``text`` names as in ``_USER_NAMED`` ("of user carol"), in order."""
+    return _unique(m.group(1) for m in _USER_NAMED.finditer(text) if m.group(1) not in _NOT_USERS | _NOT_LOOKED_FOR)
+
+
+def _swap_user(command: str, example_request: str, request: str) -> str:
+    """The user the request names ("show uid and groups of user carol") in place of the one its
+    example's request names ("uid of user alice": ``id alice`` -> ``id carol``), where the command
+    has the example's user as a word and not the request's."""
+    ours, theirs = _users(request), _users(example_request)
+    if len(ours) != 1 or len(theirs) != 1 or _word_in(command, ours[0]) or not _word_in(command, theirs[0]):
+        return command
+    return _replace_words(command, {theirs[0]: ours[0]})
 
 
 def _user(command: str, request: str) -> str:
