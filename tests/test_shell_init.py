@@ -409,3 +409,40 @@ def test_a_cancelled_answer_stops_before_its_ranking_and_gives_nothing() -> None
         turn_line(engine, "find files larger than 100MB", lint=False, cancel=stopped)
     assert turn_line(engine, "find . -na", lint=False, cancel=stopped) == ("find . -na", None)  # completed with nothing
     assert turn_line(engine, "find files larger than 100MB", lint=False)[0] == "find . -size +100M"
+
+
+def test_the_helper_takes_lines_ahead_without_replying_and_ignores_strangers(bash_ai_home: Path) -> None:
+    """The protocol of a real helper: a line sent ``ahead`` gets no reply, and the key for it finds
+    it answered; a message with another third word, or another token, gets nothing at all."""
+    import base64
+    import socket
+    import subprocess
+    import time
+
+    from bash_ai.cli.shell_init import helper_file
+
+    env = {**os.environ, "BASH_AI_HOME": str(bash_ai_home), "PATH": f"{BIN}:{os.environ['PATH']}"}
+    helper = subprocess.Popen(
+        [sys.executable, "-m", "bash_ai", "shell-helper", "-v"], env=env, stderr=subprocess.PIPE, text=True
+    )
+
+    def say(message: str) -> str:
+        with socket.create_connection(("127.0.0.1", int(port)), timeout=60) as conn:
+            conn.sendall(message.encode())
+            return conn.makefile("rb").readline().decode()
+
+    try:
+        assert helper.stderr is not None and "ready on 127.0.0.1:" in helper.stderr.readline()
+        port, token = helper_file().read_text().split()
+        line = base64.b64encode(b"find files larger than 100MB").decode()
+        assert say(f"{token} {line} ahead\n") == ""  # closed with nothing said
+        time.sleep(3)  # the answer ahead ends meanwhile
+        reply = say(f"{token} {line}\n").split()
+        assert reply[0] == "OK" and base64.b64decode(reply[1]).decode() == "find . -size +100M"
+        assert say(f"{token} {line} now\n") == ""
+        assert say(f"{'0' * len(token)} {line}\n") == ""
+    finally:
+        helper.terminate()
+        helper.wait(10)
+    said = [x for x in helper.stderr.read().splitlines() if x.startswith("key: ")]
+    assert len(said) == 1 and said[0].startswith("key: kept,"), said

@@ -386,7 +386,7 @@ def shell_helper(
                 conn.settimeout(5)
                 try:
                     got = stream.readline(1 << 16).decode("ascii", "replace").split()
-                    if len(got) not in (2, 3) or not hmac.compare_digest(got[0], token):
+                    if got[2:] not in ([], ["ahead"]) or len(got) < 2 or not hmac.compare_digest(got[0], token):
                         continue  # not our snippet: say nothing
                     line = base64.b64decode(got[1]).decode("utf-8")
                     if got[2:] == ["ahead"]:
