@@ -86,18 +86,18 @@ done
 """
 
 
+def _shell_output(argv: list[str], env: dict[str, str]) -> str:
+    """What a shell script (``argv``) prints; its error, or a line naming the shell, ends the run."""
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(done.stderr.strip() or f"error: {argv[0]} failed")
+    return done.stdout
+
+
 def typed(snippet: Path, pause_ms: int, typing_ms: int, env: dict[str, str]) -> list[int]:
     """Milliseconds from the key to the new line per request, typed and paused as a user would."""
-    done = subprocess.run(
-        ["zsh", "-f", "-c", _TYPED, "bench", str(snippet), str(pause_ms // 10), str(typing_ms // 10), *REQUESTS],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(done.stderr.strip() or "error: zsh failed")
-    return [int(x) for x in done.stdout.split()]
+    argv = ["zsh", "-f", "-c", _TYPED, "bench", str(snippet), str(pause_ms // 10), str(typing_ms // 10), *REQUESTS]
+    return [int(x) for x in _shell_output(argv, env).split()]
 
 
 def ahead(model: str, pauses: list[int], typing_ms: int, rounds: int) -> None:
@@ -165,16 +165,8 @@ def start_helper(checkout: Path, model: str, env: dict[str, str], matmul: str | 
 
 def presses(snippet: Path, count: int, env: dict[str, str]) -> list[list[int]]:
     """Milliseconds of ``count`` key presses per request, in ``REQUESTS`` order."""
-    done = subprocess.run(
-        ["bash", "-c", _PRESSES, "bench", str(snippet), str(count), *REQUESTS],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(done.stderr.strip() or "error: bash failed")
-    return [[int(x) for x in line.split()] for line in done.stdout.splitlines()]
+    out = _shell_output(["bash", "-c", _PRESSES, "bench", str(snippet), str(count), *REQUESTS], env)
+    return [[int(x) for x in line.split()] for line in out.splitlines()]
 
 
 def main() -> None:
