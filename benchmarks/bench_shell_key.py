@@ -10,6 +10,7 @@ numpy), and real bash running the snippet of ``bash-ai shell-init bash`` (its ``
 out: bash runs non-interactively). Each press is the handler's own call, ``new=$(__bash_ai_warm
 "$LINE")``: the subshell, base64, the /dev/tcp round trip and the answer, timed in bash with
 ``$EPOCHREALTIME`` (no fork). One press per request first warms the helper up and is not counted.
+The helpers keep no answers (``--keep 0``), so each press is answered anew.
 
 With ``--peer DIR`` a second helper runs from that checkout (its ``bash_ai`` package, the same
 model), and the two alternate round by round; only one helper runs at a time. ``--matmul`` and
@@ -144,11 +145,33 @@ def _model_arg(value: str) -> str:
     return str(Path(value).resolve()) if Path(value).is_dir() else value
 
 
-def start_helper(checkout: Path, model: str, env: dict[str, str], matmul: str | None = None) -> subprocess.Popen[str]:
-    """A shell helper from ``checkout``'s ``bash_ai``; returns once it says it is ready."""
+def start_helper(
+    checkout: Path, model: str, env: dict[str, str], matmul: str | None = None, keep: bool = True
+) -> subprocess.Popen[str]:
+    """A shell helper from ``checkout``'s ``bash_ai``; returns once it says it is ready. ``keep``
+    False: it answers every press anew (``--keep 0``; a helper older than that option kept nothing)."""
     child_env = {**env, "PYTHONPATH": str(checkout)}
+    argv = [
+        sys.executable,
+        "-m",
+        "bash_ai",
+        "shell-helper",
+        "--model",
+        model,
+        *(["--matmul", matmul] if matmul else []),
+    ]
+    if not keep:
+        usage = subprocess.run(
+            [sys.executable, "-m", "bash_ai", "shell-helper", "--help"],
+            cwd=tempfile.gettempdir(),  # as below: PYTHONPATH decides which bash_ai answers
+            env=child_env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        argv += ["--keep", "0"] if "--keep" in usage.stdout else []
     helper = subprocess.Popen(
-        [sys.executable, "-m", "bash_ai", "shell-helper", "--model", model, *(["--matmul", matmul] if matmul else [])],
+        argv,
         cwd=tempfile.gettempdir(),  # not the repo root, so PYTHONPATH decides which bash_ai loads
         env=child_env,
         stdout=subprocess.DEVNULL,
@@ -214,7 +237,7 @@ def main() -> None:
         results: dict[str, list[list[int]]] = {name: [[] for _ in REQUESTS] for name in sides}
         for _ in range(args.rounds):
             for name, checkout in sides.items():
-                helper = start_helper(checkout, args.model, env, matmuls[name])
+                helper = start_helper(checkout, args.model, env, matmuls[name], keep=False)  # no press answered twice
                 try:
                     for i, ms in enumerate(presses(snippet, args.presses, env)):
                         results[name][i] += ms

@@ -305,6 +305,19 @@ def test_a_line_answered_ahead_is_kept_for_the_key(monkeypatch: pytest.MonkeyPat
         answers.close()
 
 
+def test_a_helper_that_keeps_nothing_answers_every_press_anew(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bash_ai.cli import shell_init
+
+    calls: list[str] = []
+    monkeypatch.setattr(shell_init, "turn_line", _fake_turn(calls))
+    answers = shell_init.Answers(engine=None, keep=0)
+    try:
+        assert [answers.key("show disk usage")[1] for _ in range(2)] == ["now", "now"]
+        assert calls == ["show disk usage"] * 2
+    finally:
+        answers.close()
+
+
 def test_only_the_last_line_typed_is_answered_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
     from bash_ai.cli import shell_init
 

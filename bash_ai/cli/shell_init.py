@@ -254,7 +254,7 @@ def helper_file() -> Path:
 
 
 class Answers:
-    """The helper's answers. Each line is answered once (the last ``KEEP`` are kept), and a line
+    """The helper's answers. Each line is answered once (the last ``keep`` are kept), and a line
     the shell sends while the user types (zsh: ``ahead``) is answered before the key is pressed,
     once the user has paused for ``PAUSE`` seconds; a newer line cancels an older one's work. The
     model runs in one worker thread, never two answers at once."""
@@ -262,10 +262,11 @@ class Answers:
     PAUSE = 0.1
     KEEP = 128
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: Any, keep: int = KEEP) -> None:
         from bash_ai.repl.worker import ModelWorker
 
         self._engine = engine
+        self._keep = keep
         self._worker = ModelWorker()
         self._lock = threading.Lock()
         self._done: OrderedDict[str, tuple[str, str]] = OrderedDict()  # line -> (new line, notes)
@@ -278,7 +279,7 @@ class Answers:
         done = (new, "" if best is None else _helper_notes(best))
         with self._lock:
             self._done[line] = done
-            while len(self._done) > self.KEEP:
+            while len(self._done) > self._keep:
                 self._done.popitem(last=False)
         return done
 
@@ -335,6 +336,14 @@ def shell_helper(
         ),
     ] = "auto",
     verbose: Annotated[bool, Opt("--verbose", "-v", help="Say on stderr how each key press was answered")] = False,
+    keep: Annotated[
+        int,
+        Opt(
+            "--keep",
+            min=0,
+            help="Answers kept for lines seen again (0: answer every key press anew, as a benchmark wants)",
+        ),
+    ] = Answers.KEEP,
 ) -> None:
     """Keep the model loaded and answer key presses over 127.0.0.1 (a random port and a secret
     token, written to the helper file for the snippet); Ctrl-C stops it and removes the file. Lines
@@ -378,7 +387,7 @@ def shell_helper(
     def b64(text: str) -> str:
         return base64.b64encode(text.encode("utf-8")).decode("ascii") or "-"
 
-    answers = Answers(engine)
+    answers = Answers(engine, keep)
     try:
         while True:
             conn, _ = server.accept()
