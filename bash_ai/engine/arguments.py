@@ -170,9 +170,9 @@ def numbers(text: str) -> list[str]:
 
 
 def extensions(request: str, *, plural: bool = False) -> list[str]:
-    """File kinds a request names: ".log files" -> log, "python files" -> py, "jpgs" -> jpg. ``plural``: only kinds
-    of "files", not of one "file" ("save errors to a log file" names one file, not a kind to look
-    for)."""
+    """File kinds a request names: ".log files" -> log, "python files" -> py, "jpgs" -> jpg.
+    ``plural``: only kinds of "files" (or a plural such as "jpgs"), not of one "file" ("save errors
+    to a log file" names one file, not a kind to look for)."""
     out = []
     for m in _EXT_WORD.finditer(request):
         if m.group(3):
@@ -235,8 +235,8 @@ def settle(command: str, request: str) -> str:
     (``_process``), a count of what a command lists
     where the request asks for one number (``_count``), the process id it gives (``_pid``), what a
     ``tar`` of nothing archives (``_archive``), what an archive of an example's one member archives
-    (``_archive_source``), the compression a ``tar`` uses (``_compression``), a last ``grep`` for a word it never says dropped
-    (``_unasked_filter``), and the kind of files it names in a ``find`` that selects none by name
+    (``_archive_source``), the compression a ``tar`` uses (``_compression``), a last ``grep`` for a
+    word it never says dropped (``_unasked_filter``), and the kind of files it names in a ``find`` that selects none by name
     (``_kind_filter``). Applied to the ranked candidates (``answer.distinct_commands``), not before
     they are scored like ``adapt``'s swaps: these read the request alone, and a command rewritten
     so is less likely under the model than the form it learnt (``du -hs ~`` against ``du -hs
@@ -370,21 +370,18 @@ def _compression(command: str, request: str) -> str:
     given = {*letters, *(_TAR_LONG.get(w.value, w.value[-1]) for w in longs)}
     if given == {wanted} or len(given) > 1 or any(w.value.startswith(("--zstd", "-I", "--use-compress")) for w in rest):
         return command
-    edits: list[tuple[Word, str]] = []
+    edits: list[Edit] = []
     if letters:
-        edits.append((bundle, bundle.value.replace(letters[0], wanted)))
+        edits.append((bundle.start, bundle.end, bundle.value.replace(letters[0], wanted)))
     elif longs:
         flag = next(long for long, letter in _TAR_LONG.items() if letter == wanted)
-        edits.append((longs[0], flag if longs[0].value.startswith("--") else f"-{wanted}"))
+        edits.append((longs[0].start, longs[0].end, flag if longs[0].value.startswith("--") else f"-{wanted}"))
     else:
-        edits.append((bundle, f"{bundle.value[:-1]}{wanted}f"))
+        edits.append((bundle.start, bundle.end, f"{bundle.value[:-1]}{wanted}f"))
     ending = _COMPRESSED_ENDING.search(archive.value)
     if ending is not None and not archive.subs:
-        edits.append((archive, archive.value[: ending.start()] + _TAR_ENDINGS[wanted]))
-    out = command
-    for word, value in sorted(edits, key=lambda e: e[0].start, reverse=True):
-        out = f"{out[: word.start]}{value}{out[word.end :]}"
-    return out
+        edits.append((archive.start, archive.end, archive.value[: ending.start()] + _TAR_ENDINGS[wanted]))
+    return _applied(command, edits)
 
 
 # An example's stand-in for the archive's name (``filename.tar.gz``), with its ending.
@@ -503,17 +500,14 @@ def _archive_source(command: str, request: str) -> str:
     (member,), (source,) = members, sources
     if not _SOURCE_NAME.fullmatch(member.value) or mentions(request, member.value):
         return command
-    edits = [(member, source)]
+    edits: list[Edit] = [(member.start, member.end, source)]
     ending = _ANY_ARCHIVE.search(archive.value)
     base = source.rsplit("/", 1)[-1]
     if ending and _SOURCE_NAME.fullmatch(base):
         stem = archive.value[: ending.start()].rsplit("/", 1)[-1]
         if stem == member.value or _STAND_IN_ARCHIVE.fullmatch(archive.value.rsplit("/", 1)[-1]):
-            edits.append((archive, base + ending.group(0)))
-    out = command
-    for word, value in sorted(edits, key=lambda e: e[0].start, reverse=True):
-        out = f"{out[: word.start]}{value}{out[word.end :]}"
-    return out
+            edits.append((archive.start, archive.end, base + ending.group(0)))
+    return _applied(command, edits)
 
 
 # "the process with pid 1234", "process id 1234", "PID 1234", "process 1234".
@@ -1549,7 +1543,7 @@ def _user(command: str, request: str) -> str:
     stand-in for one: ``ssh remote_user@server.example.com`` -> ``ssh bob@server.example.com``;
     ``chown username:staff f`` -> ``chown bob:staff f``. Only whole words (a path such as
     ``/home/user`` stays), and not where the command names that user already."""
-    named = {m.group(1) for m in _USER_NAMED.finditer(request)} - _NOT_USERS - _NOT_LOOKED_FOR
+    named = _users(request)
     if len(named) != 1:
         return command
     (user,) = named

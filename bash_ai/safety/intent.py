@@ -33,7 +33,11 @@ after the kind of files asked for (:func:`kinds_as_places`: ``find large`` for "
 :func:`file_kinds`), and a command that stops nothing (:func:`stops_nothing`: ``jobs -p 1234``)
 where the request asks to stop a program (:func:`asks_to_stop`: "kill the process with pid 1234"),
 and a command that only sets variables (:func:`shows_nothing`: ``ip=$(hostname -I)``) where the request
-only asks to read ("show my ip addresses").
+only asks to read ("show my ip addresses"). So do a program of a domain the request says no word of
+(:func:`other_domain`: ``docker system df`` for "show disk usage"), an undoing of what the request
+sets up, an archive taken apart included (:func:`undoes`: ``unzip archive.zip -d docs`` for "zip the
+docs directory"), and a change of accounts, services, packages, owners or mounts where the request
+only reads (:func:`changes_unasked`: ``sudo useradd carol`` for "show uid and groups of user carol").
 """
 
 from __future__ import annotations
