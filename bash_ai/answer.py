@@ -366,10 +366,10 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     asks to create none, or none of its kind (``request-create``: ``mkdir x`` for "create a tar archive
     of the src directory"), it runs as another user where the request does not
     ask for that (``request-user``), it gives a file the request names to an archiver of another
-    format (``request-format``: ``tar -tzf release.zip``), it stops processes or the machine where the request only reads
-    (``request-kill``: ``kill $(lsof -t -i:8080)`` for "show which process uses port 8080"), or
-    changes accounts, services, packages, owners or modes there (``request-change``: ``sudo useradd
-    carol`` for "show uid and groups of user carol"), it
+    format (``request-format``: ``tar -tzf release.zip``), it stops processes or the machine where
+    the request only reads (``request-kill``: ``kill $(lsof -t -i:8080)`` for "show which process
+    uses port 8080"), or changes accounts, services, packages, owners or modes there
+    (``request-change``: ``sudo useradd carol`` for "show uid and groups of user carol"), it
     deletes everything in the working directory, or deletes anything at all, where the request names
     what to act on and the command names none of it (``request-scope``: ``find . -mtime +7 -delete``
     for "delete all .tmp files older than 7 days"), or deletes in a path where the request says no
@@ -381,12 +381,12 @@ def unasked(request: str, commands: Iterable[str]) -> dict[str, tuple[str, str]]
     (``request-count``: ``find . -name '*.py' | wc -l`` for "count the number of lines in all python
     files"), or it reports disk space where the request asks about memory, or the reverse
     (``request-topic``: ``df -h`` for "show free memory"), it runs a program of a domain the request
-    says nothing of (``request-tool``: ``docker system df`` for "show disk usage"), it lists every directory below where a
-    short request asks to list the files here in an order (``request-depth``: a recursive ``find``
-    for "list files sorted by size"), or it undoes what the request asks to set
-    up (``request-undo``: ``sudo userdel -r bob`` for "add user bob with a home directory"), or it
-    gives ``kill`` a port the request names as a process id (``request-port``: ``kill 8080`` for
-    "kill the process on port 8080")."""
+    says nothing of (``request-tool``: ``docker system df`` for "show disk usage"), it lists every
+    directory below where a short request asks to list the files here in an order
+    (``request-depth``: a recursive ``find`` for "list files sorted by size"), or it undoes what the
+    request asks to set up (``request-undo``: ``sudo userdel -r bob`` for "add user bob with a home
+    directory"), or it gives ``kill`` a port the request names as a process id (``request-port``:
+    ``kill 8080`` for "kill the process on port 8080")."""
     from bash_ai.engine.arguments import directories, files, mentions, names_target, paths, targets
     from bash_ai.safety.intent import (
         asks_for_another_user,

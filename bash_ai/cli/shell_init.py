@@ -24,7 +24,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bash_ai.errors import UsageError
+from bash_ai.errors import GenerationError, UsageError
 
 Opt = typer.Option
 SHELLS = ("bash", "zsh", "fish")
@@ -225,7 +225,6 @@ def turn_line(engine: Any, line: str, lint: bool = True, cancel: threading.Event
 
         return line.rstrip("\n") + complete_line(engine, line.rstrip("\n"), 32, cancel), None
     from bash_ai.answer import answer
-    from bash_ai.errors import GenerationError
 
     found = answer(engine, text, 1, lint=lint, cancel=cancel)
     if not found:  # only when cancelled: otherwise answer() raises

@@ -45,7 +45,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from bash_ai.prompt import is_short
 from bash_ai.safety.commands import (
@@ -105,6 +105,22 @@ def _parsed(command: str) -> Script | None:
         return parse(command)
     except Exception:  # noqa: BLE001 - the parser's errors on broken model text
         return None
+
+
+def _programs_where(command: str, may: re.Pattern[str], runs: Callable[[str, list[str]], bool]) -> list[str]:
+    """The programs of ``command``, in order and once each, whose run (name, arguments) ``runs``
+    holds for; only a command ``may`` finds a word of is parsed (most are not); empty for
+    unparseable text."""
+    script = _parsed(command) if may.search(command) else None
+    if script is None:
+        return []
+    return list(dict.fromkeys(inv.utility for inv in invocations(script) if runs(inv.utility, list(inv.values))))
+
+
+def _operands_after(values: Sequence[str], valued: frozenset[str]) -> list[str]:
+    """The words of ``values`` that are neither options nor the value of one of the ``valued``
+    options before them (``mount -t nfs4``: ``nfs4`` is ``-t``'s)."""
+    return [v for i, v in enumerate(values) if not v.startswith("-") and (i == 0 or values[i - 1] not in valued)]
 
 
 def asks_for_another_user(request: str) -> bool:
@@ -553,14 +569,8 @@ _MAY_SERVE = re.compile(rf"\b(?:{'|'.join(map(re.escape, _DOMAINS))})\b")
 def other_domain(request: str, command: str) -> str | None:
     """The first program of ``command`` that serves a domain ``request`` says no word of (``docker``
     in ``docker system df`` for "show disk usage"); None otherwise, and for unparseable text."""
-    script = _parsed(command) if _MAY_SERVE.search(command) else None
-    if script is None:
-        return None
-    for inv in invocations(script):
-        cue = _DOMAINS.get(inv.utility)
-        if cue is not None and not cue.search(request):
-            return inv.utility
-    return None
+    found = _programs_where(command, _MAY_SERVE, lambda u, _: u in _DOMAINS and not _DOMAINS[u].search(request))
+    return found[0] if found else None
 
 
 # What a request asks to set up, and the programs that undo each: "add user bob with a home
@@ -788,6 +798,7 @@ _ACCOUNT_CHANGERS = frozenset(
 )  # fmt: skip
 _MODE_CHANGERS = frozenset({"chown", "chmod", "chgrp", "chattr", "setfacl", "renice", "mount", "umount", "swapoff"})
 _MOUNT_VALUED = frozenset({"-t", "--types", "-o", "--options", "-O", "--test-opts", "-L", "-U", "-T"})
+_CRONTAB_VALUED = frozenset({"-u"})
 _SERVICE_CHANGES = frozenset({"start", "stop", "restart", "reload", "enable", "disable", "mask", "unmask", "kill"})
 _PACKAGE_CHANGES = frozenset({"install", "remove", "purge", "upgrade", "update", "autoremove", "uninstall", "erase"})
 _MAY_CHANGE = re.compile(
@@ -820,20 +831,14 @@ def changed_system(command: str) -> list[str]:
     -S``), owners and modes (``chown``, ``chmod``), mounts, priorities (``renice``), services
     (``systemctl start``, ``service nginx restart``), packages (``apt install``, ``pip uninstall``)
     or cron tables (``crontab -r``, ``crontab -e``, ``crontab file``); empty for unparseable text."""
-    script = _parsed(command) if _MAY_CHANGE.search(command) else None
-    if script is None:
-        return []
-    return list(dict.fromkeys(inv.utility for inv in invocations(script) if _changes(inv.utility, list(inv.values))))
+    return _programs_where(command, _MAY_CHANGE, _changes)
 
 
 def _changes(utility: str, values: list[str]) -> bool:
     if utility in _ACCOUNT_CHANGERS:
         return not (utility == "passwd" and {"-S", "--status"}.intersection(values))
     if utility == "mount":  # without a device or place (or -a), mount lists what is mounted
-        given = [
-            v for i, v in enumerate(values) if not v.startswith("-") and (i == 0 or values[i - 1] not in _MOUNT_VALUED)
-        ]
-        return bool(given) or "-a" in values
+        return bool(_operands_after(values, _MOUNT_VALUED)) or "-a" in values
     if utility in _MODE_CHANGERS:
         return True
     if utility == "systemctl":
@@ -843,7 +848,7 @@ def _changes(utility: str, values: list[str]) -> bool:
     if utility in _PACKAGERS or utility in _LANGUAGE_PACKAGERS:
         return bool(_PACKAGE_CHANGES.intersection(values))
     if utility == "crontab":  # removes or edits the table, or installs a file (or stdin) as it
-        files = [v for i, v in enumerate(values) if not v.startswith("-") and (i == 0 or values[i - 1] != "-u")]
+        files = _operands_after(values, _CRONTAB_VALUED)
         return bool({"-r", "-e", "-ir"}.intersection(values)) or ("-l" not in values and (bool(files) or not values))
     return False
 
@@ -860,10 +865,7 @@ def stopped_programs(command: str) -> list[str]:
     ``-0``, which only look), ``pkill``, ``killall``, ``xkill``, ``shutdown``, ``reboot`` ...,
     ``systemctl``/``service`` told to stop, kill or restart, ``fuser -k``; run anywhere in it
     (``lsof -t -i:8080 | xargs kill``). Empty for unparseable text."""
-    script = _parsed(command) if _MAY_STOP.search(command) else None
-    if script is None:
-        return []
-    return list(dict.fromkeys(inv.utility for inv in invocations(script) if _stops(inv.utility, list(inv.values))))
+    return _programs_where(command, _MAY_STOP, _stops)
 
 
 def _stops(utility: str, values: list[str]) -> bool:
