@@ -28,12 +28,14 @@ answered); its first, untimed answer is of another line.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench_decode import PROPOSE_REQUESTS
@@ -106,29 +108,17 @@ def ahead(model: str, pauses: list[int], typing_ms: int, rounds: int) -> None:
     A pause of -1 is the snippet of ``shell-init zsh --no-ahead`` (nothing sent while typing), no pause."""
     with tempfile.TemporaryDirectory() as data_home:
         env = {**os.environ, "XDG_DATA_HOME": data_home}
-        snippets = {}
-        for flag in ("--ahead", "--no-ahead"):
-            snippets[flag] = Path(data_home) / f"snippet{flag}.zsh"
-            init = subprocess.run(
-                [sys.executable, "-m", "bash_ai", "shell-init", "zsh", flag],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            snippets[flag].write_text(init.stdout + "__bash_ai_ahead() { :; }\n" * (flag == "--no-ahead"))
+        sent = write_snippet(Path(data_home) / "ahead.zsh", env, "zsh", "--ahead")
+        # Without the hook, the typing loop's call of it does nothing.
+        unsent = write_snippet(
+            Path(data_home) / "no-ahead.zsh", env, "zsh", "--no-ahead", extra="__bash_ai_ahead() { :; }\n"
+        )
         results: dict[int, list[list[int]]] = {p: [[] for _ in REQUESTS] for p in pauses}
         for _ in range(rounds):
             for pause in pauses:
-                helper = start_helper(ROOT, model, env)
-                try:
-                    snippet = snippets["--no-ahead" if pause < 0 else "--ahead"]
-                    for i, ms in enumerate(typed(snippet, max(pause, 0), typing_ms, env)):
+                with running_helper(ROOT, model, env):
+                    for i, ms in enumerate(typed(unsent if pause < 0 else sent, max(pause, 0), typing_ms, env)):
                         results[pause][i].append(ms)
-                finally:
-                    helper.terminate()
-                    helper.wait(timeout=10)
     names = ["not sent ahead" if p < 0 else f"{p} ms" for p in pauses]
     print("| pause before the key | " + " | ".join(names) + " |")
     print("|---|" + "---:|" * len(pauses))
@@ -138,6 +128,33 @@ def ahead(model: str, pauses: list[int], typing_ms: int, rounds: int) -> None:
     print("| median of medians | " + " | ".join(f"**{statistics.median(medians[p]):.0f}**" for p in pauses) + " |")
     print("| requests <= 100 ms | " + " | ".join(f"{sum(m <= 100 for m in medians[p])}/10" for p in pauses) + " |")
     print(f"\nzsh, one character every {typing_ms} ms, {rounds} rounds (a fresh helper per pause and round)")
+
+
+def write_snippet(where: Path, env: dict[str, str], *args: str, extra: str = "") -> Path:
+    """This checkout's ``bash-ai shell-init ARGS`` (and ``extra``) written to ``where``."""
+    init = subprocess.run(
+        [sys.executable, "-m", "bash_ai", "shell-init", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    where.write_text(init.stdout + extra)
+    return where
+
+
+@contextlib.contextmanager
+def running_helper(
+    checkout: Path, model: str, env: dict[str, str], matmul: str | None = None, keep: bool = True
+) -> Iterator[subprocess.Popen[str]]:
+    """``start_helper``'s helper, stopped when the block ends."""
+    helper = start_helper(checkout, model, env, matmul, keep)
+    try:
+        yield helper
+    finally:
+        helper.terminate()
+        helper.wait(timeout=10)
 
 
 def _model_arg(value: str) -> str:
@@ -222,28 +239,15 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as data_home:
         env = {**os.environ, "XDG_DATA_HOME": data_home}
-        snippet = Path(data_home) / "snippet.bash"
-        init = subprocess.run(
-            [sys.executable, "-m", "bash_ai", "shell-init", "bash"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        snippet.write_text(init.stdout)
+        snippet = write_snippet(Path(data_home) / "snippet.bash", env, "bash")
         sides = {"this checkout": ROOT} | ({"peer": args.peer.resolve()} if args.peer else {})
         matmuls = {"this checkout": args.matmul, "peer": args.peer_matmul}
         results: dict[str, list[list[int]]] = {name: [[] for _ in REQUESTS] for name in sides}
         for _ in range(args.rounds):
             for name, checkout in sides.items():
-                helper = start_helper(checkout, args.model, env, matmuls[name], keep=False)  # no press answered twice
-                try:
+                with running_helper(checkout, args.model, env, matmuls[name], keep=False):  # no press answered twice
                     for i, ms in enumerate(presses(snippet, args.presses, env)):
                         results[name][i] += ms
-                finally:
-                    helper.terminate()
-                    helper.wait(timeout=10)
                 time.sleep(0.5)
 
     names = list(sides)
